@@ -1,0 +1,1 @@
+"""Shared vocabulary of agentmesh: errors, identities, tokens, ids and settings."""

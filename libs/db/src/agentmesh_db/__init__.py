@@ -1,0 +1,1 @@
+"""Database helpers: one engine per service, sessions off the event loop, migrations."""

@@ -1,0 +1,68 @@
+"""A service's handle on PostgreSQL.
+
+psycopg2 is blocking, so work runs in a thread (`await db.run(fn)`), one
+transaction per call; the event loop never waits on the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from agentmesh_core.errors import Unavailable
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Accept plain postgresql:// URLs and pin the psycopg2 driver."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg2://" + url.removeprefix("postgresql://")
+    if url.startswith("postgres://"):
+        return "postgresql+psycopg2://" + url.removeprefix("postgres://")
+    return url
+
+
+class Database:
+    """Engine plus a thread-offloaded unit of work."""
+
+    def __init__(self, url: str, pool_size: int = 10) -> None:
+        self.engine = create_engine(
+            sqlalchemy_url(url), pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size
+        )
+
+    def run_sync(self, work: Callable[[Session], T]) -> T:
+        try:
+            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                return work(session)
+        except OperationalError as error:
+            if getattr(error, "connection_invalidated", False) or error.orig is None or _is_connection_error(error):
+                log.warning("database unavailable: %s", type(error.orig).__name__)
+                raise Unavailable("database unavailable") from None
+            raise
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        """Run work(session) in one transaction on a worker thread."""
+        return await asyncio.to_thread(self.run_sync, work)
+
+    async def ping(self) -> bool:
+        try:
+            await self.run(lambda s: s.execute(text("SELECT 1")))
+        except (Unavailable, DBAPIError):
+            return False
+        return True
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _is_connection_error(error: OperationalError) -> bool:
+    message = str(error.orig).lower()
+    return any(word in message for word in ("connection", "could not connect", "server closed", "terminating"))

@@ -1,0 +1,1 @@
+"""NATS subjects and JetStream helpers shared by the services that use the bus."""

@@ -1,0 +1,89 @@
+"""Connecting to NATS, declaring streams, publishing with request ids in headers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import nats
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError
+
+from agentmesh_events import subjects
+from agentmesh_observability import context
+
+log = logging.getLogger(__name__)
+
+EVENTS_MAX_AGE_SECONDS = 24 * 3600
+
+
+async def connect(url: str, name: str) -> Client:
+    """A connection that keeps reconnecting when the server goes away."""
+
+    async def on_disconnect() -> None:
+        log.warning("nats disconnected")
+
+    async def on_reconnect() -> None:
+        log.info("nats reconnected")
+
+    async def on_error(error: Exception) -> None:
+        log.warning("nats error: %s", type(error).__name__)
+
+    return await nats.connect(
+        url,
+        name=name,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        connect_timeout=5,
+        disconnected_cb=on_disconnect,
+        reconnected_cb=on_reconnect,
+        error_cb=on_error,
+    )
+
+
+async def ensure_streams(js: JetStreamContext) -> None:
+    """Declare the streams agentmesh needs (idempotent)."""
+    configs = [
+        StreamConfig(
+            name=subjects.INBOX_STREAM,
+            subjects=[subjects.INBOX_SUBJECTS],
+            retention=RetentionPolicy.WORK_QUEUE,
+            storage=StorageType.FILE,
+            duplicate_window=120,
+        ),
+        StreamConfig(
+            name=subjects.EVENTS_STREAM,
+            subjects=[subjects.EVENTS_SUBJECTS],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            max_age=EVENTS_MAX_AGE_SECONDS,
+            duplicate_window=120,
+        ),
+    ]
+    for config in configs:
+        try:
+            await js.add_stream(config)
+        except BadRequestError:
+            await js.update_stream(config)
+
+
+def outgoing_headers(msg_id: str | None = None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Headers that carry the bound request context (and a dedup id)."""
+    headers = {f"am-{key.replace('_', '-')}": value for key, value in context.snapshot().items()}
+    if msg_id:
+        headers["Nats-Msg-Id"] = msg_id
+    if extra:
+        headers.update(extra)
+    return headers
+
+
+def context_from_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """The log context a received message carried, ready for context.bind(**...)."""
+    fields = {}
+    for key in context.FIELDS:
+        value = (headers or {}).get(f"am-{key.replace('_', '-')}")
+        if value:
+            fields[key] = value
+    return fields

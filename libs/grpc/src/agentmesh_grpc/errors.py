@@ -1,0 +1,41 @@
+"""Domain errors <-> gRPC status codes, in one table."""
+
+from __future__ import annotations
+
+import grpc
+
+from agentmesh_core import errors
+
+_TO_STATUS: dict[type[errors.AgentmeshError], grpc.StatusCode] = {
+    errors.InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
+    errors.NotFound: grpc.StatusCode.NOT_FOUND,
+    errors.AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
+    errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    errors.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    errors.FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
+    errors.DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
+}
+_FROM_STATUS = {status: cls for cls, status in _TO_STATUS.items()}
+
+
+def status_for(error: errors.AgentmeshError) -> grpc.StatusCode:
+    """The status code a domain error is sent as."""
+    for cls, status in _TO_STATUS.items():
+        if isinstance(error, cls):
+            return status
+    return grpc.StatusCode.INTERNAL
+
+
+def from_rpc_error(error: grpc.aio.AioRpcError) -> errors.AgentmeshError:
+    """Turn a failed call back into a domain error (adapters re-raise it)."""
+    code = error.code()
+    if code == grpc.StatusCode.CANCELLED:
+        return errors.Unavailable("call cancelled")
+    cls = _FROM_STATUS.get(code)
+    if cls is None:
+        return errors.AgentmeshError("internal error")
+    details = error.details() or code.name.lower()
+    if cls in (errors.Unavailable, errors.DeadlineExceeded) and "recvmsg" in details.lower():
+        details = "service unavailable"
+    return cls(details)

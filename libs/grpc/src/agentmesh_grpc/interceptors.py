@@ -1,0 +1,137 @@
+"""Server and client interceptors: identity, request ids, error mapping."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+
+from agentmesh_core.errors import AgentmeshError, Unauthenticated
+from agentmesh_core.tokens import IdentityTokens
+from agentmesh_grpc.errors import status_for
+from agentmesh_grpc.identity import IDENTITY_METADATA_KEY, acting_as, current_identity
+from agentmesh_observability import context
+
+log = logging.getLogger(__name__)
+
+# Health and reflection answer anyone (probes have no identity).
+_OPEN_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+
+
+def _metadata(ctx: grpc.aio.ServicerContext) -> dict[str, str]:
+    return {key: value for key, value in (ctx.invocation_metadata() or ()) if isinstance(value, str)}
+
+
+async def _abort(ctx: grpc.aio.ServicerContext, error: BaseException, method: str) -> None:
+    if isinstance(error, AgentmeshError):
+        await ctx.abort(status_for(error), error.message)
+    log.exception("unhandled error in %s", method)
+    await ctx.abort(grpc.StatusCode.INTERNAL, "internal error")
+
+
+class ServerInterceptor(grpc.aio.ServerInterceptor):
+    """Verifies the caller identity, binds log context and maps errors to status."""
+
+    def __init__(self, identity_tokens: IdentityTokens) -> None:
+        self._tokens = identity_tokens
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        method = details.method
+        if handler is None or method.startswith(_OPEN_PREFIXES):
+            return handler
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                self._wrap_unary(handler.unary_unary, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                self._wrap_stream(handler.unary_stream, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler
+
+    def _identity(self, metadata: dict[str, str]):
+        token = metadata.get(IDENTITY_METADATA_KEY)
+        if not token:
+            raise Unauthenticated("missing caller identity")
+        return self._tokens.verify(token)
+
+    def _wrap_unary(self, behavior: Callable[..., Awaitable[Any]], method: str):
+        async def wrapper(request: Any, ctx: grpc.aio.ServicerContext) -> Any:
+            metadata = _metadata(ctx)
+            with context.bind(request_id=metadata.get(context.REQUEST_ID_HEADER) or context.new_request_id()):
+                try:
+                    with acting_as(self._identity(metadata)):
+                        return await behavior(request, ctx)
+                except Exception as error:  # noqa: BLE001 - the seam maps every error
+                    await _abort(ctx, error, method)
+
+        return wrapper
+
+    def _wrap_stream(self, behavior: Callable[..., AsyncIterator[Any]], method: str):
+        async def wrapper(request: Any, ctx: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            metadata = _metadata(ctx)
+            with context.bind(request_id=metadata.get(context.REQUEST_ID_HEADER) or context.new_request_id()):
+                try:
+                    with acting_as(self._identity(metadata)):
+                        async for item in behavior(request, ctx):
+                            yield item
+                except Exception as error:  # noqa: BLE001 - the seam maps every error
+                    await _abort(ctx, error, method)
+
+        return wrapper
+
+
+def _outgoing_metadata(tokens: IdentityTokens, details: grpc.aio.ClientCallDetails) -> list[tuple[str, str]]:
+    metadata = list(details.metadata or [])
+    keys = {key for key, _ in metadata}
+    request_id = context.current("request_id")
+    if request_id and context.REQUEST_ID_HEADER not in keys:
+        metadata.append((context.REQUEST_ID_HEADER, request_id))
+    identity = current_identity()
+    if identity is not None and IDENTITY_METADATA_KEY not in keys:
+        metadata.append((IDENTITY_METADATA_KEY, tokens.issue(identity)))
+    return metadata
+
+
+def _with_metadata(details: grpc.aio.ClientCallDetails, metadata, default_timeout: float | None):
+    return grpc.aio.ClientCallDetails(
+        method=details.method,
+        timeout=details.timeout if details.timeout is not None else default_timeout,
+        metadata=metadata,
+        credentials=details.credentials,
+        wait_for_ready=details.wait_for_ready,
+    )
+
+
+class UnaryIdentityInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
+    """Adds identity and request id to unary calls, and a default deadline."""
+
+    def __init__(self, tokens: IdentityTokens, default_timeout: float) -> None:
+        self._tokens = tokens
+        self._timeout = default_timeout
+
+    async def intercept_unary_unary(self, continuation, details, request):
+        new = _with_metadata(details, _outgoing_metadata(self._tokens, details), self._timeout)
+        return await continuation(new, request)
+
+
+class StreamIdentityInterceptor(grpc.aio.UnaryStreamClientInterceptor):
+    """Adds identity and request id to server-streaming calls (deadline set per call)."""
+
+    def __init__(self, tokens: IdentityTokens) -> None:
+        self._tokens = tokens
+
+    async def intercept_unary_stream(self, continuation, details, request):
+        new = _with_metadata(details, _outgoing_metadata(self._tokens, details), None)
+        return await continuation(new, request)
