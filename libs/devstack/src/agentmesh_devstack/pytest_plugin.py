@@ -1,0 +1,82 @@
+"""pytest fixtures that start real infrastructure on free ports.
+
+Loaded for every test run (root pyproject.toml: `-p agentmesh_devstack.pytest_plugin`).
+
+Session-scoped (started once, on first use, stopped at the end):
+  `postgres_server`   an EmbeddedPostgres in a temp dir
+  `postgres_url`      URL of a database "agentmesh_test" on it (shared by the session)
+  `nats_url`          nats://127.0.0.1:<port> of a nats-server with JetStream
+  `temporal_address`  127.0.0.1:<port> of `temporal server start-dev --headless` (namespace "default")
+Function-scoped:
+  `database_url`      URL of a fresh, empty database for this test only
+
+The temporalio SDK can abort the interpreter at exit (exit code 134) after all
+tests passed, so this plugin ends the pytest process with os._exit(status).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agentmesh_devstack.infra import EmbeddedPostgres, NatsServer, TemporalDevServer
+from agentmesh_devstack.ports import free_port
+
+_exit_status: list[int] = []
+
+
+@pytest.fixture(scope="session")
+def devstack_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A temp run directory shared by the session's infrastructure."""
+    return tmp_path_factory.mktemp("devstack")
+
+
+@pytest.fixture(scope="session")
+def postgres_server(devstack_dir: Path) -> Iterator[EmbeddedPostgres]:
+    server = EmbeddedPostgres(devstack_dir / "postgres")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server: EmbeddedPostgres) -> str:
+    return postgres_server.database_url("agentmesh_test")
+
+
+@pytest.fixture
+def database_url(postgres_server: EmbeddedPostgres) -> str:
+    return postgres_server.database_url(f"t_{uuid.uuid4().hex[:16]}")
+
+
+@pytest.fixture(scope="session")
+def nats_url(devstack_dir: Path) -> Iterator[str]:
+    server = NatsServer("127.0.0.1", free_port(), devstack_dir / "nats", devstack_dir / "logs")
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def temporal_address(devstack_dir: Path) -> Iterator[str]:
+    server = TemporalDevServer(
+        "127.0.0.1", free_port(), free_port(), devstack_dir / "temporal.db", devstack_dir / "logs", headless=True
+    )
+    yield server.start()
+    server.stop()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _exit_status.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _exit_status and os.environ.get("AGENTMESH_PYTEST_HARD_EXIT", "1") == "1":
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status[0])

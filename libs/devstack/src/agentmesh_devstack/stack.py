@@ -1,0 +1,185 @@
+"""The whole local mesh: infrastructure plus the five service processes.
+
+`make run` uses fixed ports (overridable by env) and the checkout's `.run/`;
+tests use free ports and a temporary run directory, so the two never collide.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from agentmesh_devstack.infra import EmbeddedPostgres, NatsServer, TemporalDevServer
+from agentmesh_devstack.ports import free_port
+from agentmesh_devstack.processes import ManagedProcess
+
+log = logging.getLogger(__name__)
+
+# Start order: the slow loaders first, the gateway last.
+SERVICES = ("inference", "memory", "agents", "scheduler", "gateway")
+DATABASE_NAME = "agentmesh"
+
+
+@dataclass
+class StackConfig:
+    """Where everything listens and where its data lives."""
+
+    run_dir: Path
+    host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    agents_port: int = 50051
+    memory_port: int = 50052
+    inference_port: int = 50053
+    scheduler_port: int = 50054
+    nats_port: int = 4222
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    temporal_headless: bool = False
+    admin_username: str = "admin"
+    admin_password: str = "agentmesh-admin"
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def local(cls, run_dir: Path) -> StackConfig:
+        """Fixed defaults for `make run`, each overridable by AGENTMESH_* env."""
+        env = os.environ
+
+        def port(name: str, default: int) -> int:
+            return int(env.get(f"AGENTMESH_{name}_PORT", default))
+
+        return cls(
+            run_dir=run_dir,
+            gateway_port=port("GATEWAY", 8000),
+            agents_port=port("AGENTS", 50051),
+            memory_port=port("MEMORY", 50052),
+            inference_port=port("INFERENCE", 50053),
+            scheduler_port=port("SCHEDULER", 50054),
+            nats_port=port("NATS", 4222),
+            temporal_port=port("TEMPORAL", 7233),
+            temporal_ui_port=port("TEMPORAL_UI", 8233),
+            admin_username=env.get("AGENTMESH_ADMIN_USERNAME", "admin"),
+            admin_password=env.get("AGENTMESH_ADMIN_PASSWORD", "agentmesh-admin"),
+        )
+
+    @classmethod
+    def ephemeral(cls, run_dir: Path, **overrides) -> StackConfig:
+        """Free ports everywhere, headless Temporal (tests)."""
+        ports = {
+            name: free_port()
+            for name in (
+                "gateway_port", "agents_port", "memory_port", "inference_port",
+                "scheduler_port", "nats_port", "temporal_port", "temporal_ui_port",
+            )
+        }  # fmt: skip
+        return cls(run_dir=run_dir, temporal_headless=True, **{**ports, **overrides})
+
+    def addr(self, service: str) -> str:
+        return f"{self.host}:{getattr(self, f'{service}_port')}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.host}:{self.gateway_port}"
+
+
+class Stack:
+    """Starts and stops the infrastructure and the services of one run dir."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        run = config.run_dir
+        self.log_dir = run / "logs"
+        self.postgres = EmbeddedPostgres(run / "postgres")
+        self.nats = NatsServer(config.host, config.nats_port, run / "nats", self.log_dir)
+        self.temporal = TemporalDevServer(
+            config.host, config.temporal_port, config.temporal_ui_port,
+            run / "temporal" / "temporal.db", self.log_dir, headless=config.temporal_headless,
+        )  # fmt: skip
+        self.database_url = ""
+        self.services: dict[str, ManagedProcess] = {}
+
+    def start_infra(self) -> None:
+        self.config.run_dir.mkdir(parents=True, exist_ok=True)
+        self.postgres.start()
+        self.database_url = self.postgres.database_url(DATABASE_NAME)
+        self.nats.start()
+        self.temporal.start()
+
+    def service_env(self) -> dict[str, str]:
+        """The environment every service process gets."""
+        c = self.config
+        env = {
+            **os.environ,
+            "AGENTMESH_RUN_DIR": str(c.run_dir),
+            "AGENTMESH_DATABASE_URL": self.database_url,
+            "AGENTMESH_NATS_URL": self.nats.url,
+            "AGENTMESH_TEMPORAL_ADDRESS": self.temporal.address,
+            "AGENTMESH_QDRANT_PATH": str(c.run_dir / "qdrant"),
+            "AGENTMESH_GATEWAY_HOST": c.host,
+            "AGENTMESH_GATEWAY_PORT": str(c.gateway_port),
+            "AGENTMESH_ADMIN_USERNAME": c.admin_username,
+            "AGENTMESH_ADMIN_PASSWORD": c.admin_password,
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+        for service in SERVICES[:-1]:
+            upper = service.upper()
+            env[f"AGENTMESH_{upper}_LISTEN_ADDR"] = c.addr(service)
+            env[f"AGENTMESH_{upper}_SERVICE_ADDR"] = c.addr(service)
+        env.update(c.extra_env)
+        return env
+
+    def start_service(self, name: str) -> None:
+        process = ManagedProcess(
+            name, [sys.executable, "-m", f"agentmesh_{name}"], self.log_dir / f"{name}.log", self.service_env()
+        )
+        process.start()
+        self.services[name] = process
+
+    def stop_service(self, name: str, grace: float = 15.0) -> None:
+        process = self.services.pop(name, None)
+        if process:
+            process.stop(grace=grace)
+
+    def start_services(self) -> None:
+        for name in SERVICES:
+            self.start_service(name)
+
+    def readiness(self) -> tuple[int, dict]:
+        """The gateway's /readyz answer, or (0, {}) when it does not answer."""
+        try:
+            response = httpx.get(f"{self.config.gateway_url}/readyz", timeout=3)
+        except httpx.HTTPError:
+            return 0, {}
+        try:
+            return response.status_code, response.json()
+        except ValueError:
+            return response.status_code, {}
+
+    def wait_ready(self, timeout: float = 300.0) -> None:
+        """Block until /readyz says 200; fail fast if a service process dies."""
+        deadline = time.monotonic() + timeout
+        last: dict = {}
+        while time.monotonic() < deadline:
+            for name, process in self.services.items():
+                if not process.running:
+                    raise RuntimeError(f"service {name} exited during start-up:\n{process.tail()}")
+            status, last = self.readiness()
+            if status == 200:
+                return
+            time.sleep(0.5)
+        raise TimeoutError(f"mesh not ready after {timeout:.0f}s; last /readyz: {last}")
+
+    def stop(self) -> None:
+        """Stop services (gateway first), then Temporal, NATS, PostgreSQL."""
+        for name in reversed(SERVICES):
+            self.stop_service(name)
+        self.temporal.stop()
+        self.nats.stop()
+        self.postgres.stop()
