@@ -24,7 +24,7 @@ class ManagedProcess:
 
     def start(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        out = open(self.log_path, "ab")  # noqa: SIM115 - kept open for the child's life
+        out = open(self.log_path, "ab")  # kept open only until the child has it
         self.proc = subprocess.Popen(
             self.argv,
             stdout=out,

@@ -1,0 +1,63 @@
+# agentmesh: the front door. `make run` starts the mesh, `make test` runs every test.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+RUN_DIR ?= .run
+export XDG_RUNTIME_DIR ?= /tmp/runtime-$(shell id -u)
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: run test setup model lint format proto proto-check buf-breaking imports unit bench clean help
+
+help:
+	@echo "make run    - set up and start the whole mesh locally (Ctrl-C stops it)"
+	@echo "make test   - set up and run every check and test"
+	@echo "make bench  - benchmarks (inference batching)"
+	@echo "make lint | format | proto | proto-check | buf-breaking | imports | clean"
+
+setup:
+	@./scripts/setup.sh
+
+# The tiny random-weight model, unless AGENTMESH_MODEL names a real one.
+model: setup
+	@if [ -z "$$AGENTMESH_MODEL" ]; then $(PY) -m agentmesh_inference.tiny_model $(RUN_DIR)/models/tiny-llama; fi
+
+run: setup model
+	@$(PY) -m agentmesh_devstack run --run-dir $(RUN_DIR)
+
+test: setup lint
+	$(VENV)/bin/pytest
+
+lint: setup proto-check buf-breaking imports
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/buf lint
+	$(VENV)/bin/buf format -d --exit-code
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/buf format -w
+
+proto: setup
+	@./scripts/gen_protos.sh
+
+# Fails when the committed stubs differ from what protos/ generates.
+proto-check: setup
+	@tmp=$$(mktemp -d) && ./scripts/gen_protos.sh $$tmp && \
+	  if diff -r -q $$tmp/agentmesh libs/contracts/src/agentmesh -x __pycache__; then rm -rf $$tmp; echo "proto-check: stubs are fresh"; \
+	  else rm -rf $$tmp; echo "proto-check: stubs are stale, run 'make proto'"; exit 1; fi
+
+# Wire compatibility against the previous commit (skipped when there is none).
+buf-breaking: setup
+	@./scripts/buf_breaking.sh
+
+imports: setup
+	$(VENV)/bin/lint-imports
+
+bench: setup
+	$(PY) services/inference/bench/bench_batching.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
+	@echo "kept $(RUN_DIR) (your data); remove it by hand to start over"
