@@ -1,0 +1,1 @@
+"""agentmesh scheduler: schedules on Temporal that send payloads to agents."""

@@ -1,0 +1,5 @@
+"""`python -m agentmesh_scheduler` runs the gRPC server and the Temporal worker."""
+
+from agentmesh_scheduler.main import run
+
+run()

@@ -1,0 +1,1 @@
+"""Outbound adapters: PostgreSQL, Temporal, the agents service, and in-memory fakes."""

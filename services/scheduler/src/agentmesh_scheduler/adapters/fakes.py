@@ -1,0 +1,149 @@
+"""In-memory stand-ins for the scheduler's ports (unit and service tests).
+
+The adapter test suite runs the same cases over these and the real adapters,
+so the fakes stay honest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+from agentmesh_core.errors import AgentmeshError, AlreadyExists, NotFound
+from agentmesh_core.identity import Identity
+from agentmesh_core.ids import new_id
+from agentmesh_grpc.identity import current_identity
+from agentmesh_scheduler.domain.models import JsonValue, Schedule
+
+
+class InMemoryScheduleRepository:
+    """ScheduleRepository in a dict."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, Schedule] = {}
+
+    async def add(self, schedule: Schedule) -> None:
+        self.rows[schedule.id] = schedule
+
+    async def get(self, project_id: str, schedule_id: str) -> Schedule | None:
+        schedule = self.rows.get(schedule_id)
+        return schedule if schedule and schedule.project_id == project_id else None
+
+    async def list_page(self, project_id: str, offset: int, limit: int) -> list[Schedule]:
+        return (await self.list_project(project_id))[offset : offset + limit]
+
+    async def list_project(self, project_id: str) -> list[Schedule]:
+        mine = [s for s in self.rows.values() if s.project_id == project_id]
+        return sorted(mine, key=lambda s: (s.created_at, s.id))
+
+    async def remove(self, project_id: str, schedule_id: str) -> bool:
+        if await self.get(project_id, schedule_id) is None:
+            return False
+        del self.rows[schedule_id]
+        return True
+
+    async def record_run(
+        self,
+        project_id: str,
+        schedule_id: str,
+        ran_at: datetime,
+        outcome: str,
+        next_run_at: datetime | None,
+    ) -> bool:
+        schedule = await self.get(project_id, schedule_id)
+        if schedule is None or (schedule.last_run_at is not None and schedule.last_run_at > ran_at):
+            return False
+        self.rows[schedule_id] = dataclasses.replace(
+            schedule, last_run_at=ran_at, last_run_outcome=outcome, next_run_at=next_run_at
+        )
+        return True
+
+
+class FakeScheduleEngine:
+    """ScheduleEngine that remembers schedules; set `fail_with` to make calls fail."""
+
+    def __init__(self) -> None:
+        self.schedules: dict[str, Schedule] = {}
+        self.next_runs: dict[str, datetime | None] = {}
+        self.fail_with: AgentmeshError | None = None
+
+    def _maybe_fail(self) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+
+    async def create(self, schedule: Schedule) -> None:
+        self._maybe_fail()
+        if schedule.temporal_schedule_id in self.schedules:
+            raise AlreadyExists("schedule already exists")
+        self.schedules[schedule.temporal_schedule_id] = schedule
+
+    async def delete(self, temporal_schedule_id: str) -> bool:
+        self._maybe_fail()
+        return self.schedules.pop(temporal_schedule_id, None) is not None
+
+    async def next_run_time(self, temporal_schedule_id: str) -> datetime | None:
+        self._maybe_fail()
+        if temporal_schedule_id not in self.schedules:
+            raise NotFound("schedule not found")
+        return self.next_runs.get(temporal_schedule_id)
+
+
+@dataclasses.dataclass
+class SentMessage:
+    """One call the fake agents service received."""
+
+    project_id: str
+    agent_id: str
+    content: JsonValue
+    idempotency_key: str
+    correlation_id: str
+    message_id: str
+    sent_as: Identity | None
+
+
+class FakeAgents:
+    """AgentDirectory and MessageSender: known agents, and a log of sends.
+
+    Sends with a repeated idempotency key return the first message, as the
+    real agents service does. Set `fail_with` to make every send fail, or
+    queue errors in `fail_next` to fail that many sends. Each send records the
+    identity it was made as (what the real client would sign onto the call).
+    """
+
+    def __init__(self, agents: dict[str, set[str]] | None = None) -> None:
+        self.agents: dict[str, set[str]] = agents or {}
+        self.sent: list[SentMessage] = []
+        self.attempts = 0
+        self.fail_with: AgentmeshError | None = None
+        self.fail_next: list[AgentmeshError] = []
+
+    def add_agent(self, project_id: str, agent_id: str) -> None:
+        self.agents.setdefault(project_id, set()).add(agent_id)
+
+    async def require_agent(self, project_id: str, agent_id: str) -> None:
+        if agent_id not in self.agents.get(project_id, set()):
+            raise NotFound("agent not found")
+
+    async def send(
+        self,
+        *,
+        project_id: str,
+        agent_id: str,
+        content: JsonValue,
+        idempotency_key: str,
+        correlation_id: str,
+    ) -> str:
+        self.attempts += 1
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+        if self.fail_with is not None:
+            raise self.fail_with
+        await self.require_agent(project_id, agent_id)
+        for message in self.sent:
+            if message.idempotency_key == idempotency_key:
+                return message.message_id
+        message_id = new_id()
+        self.sent.append(
+            SentMessage(project_id, agent_id, content, idempotency_key, correlation_id, message_id, current_identity())
+        )
+        return message_id

@@ -1,0 +1,126 @@
+"""ScheduleRepository on PostgreSQL (SQLAlchemy Core, work off the event loop)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from agentmesh_db.database import Database
+from agentmesh_scheduler.adapters.tables import schedules
+from agentmesh_scheduler.domain.models import (
+    CronTrigger,
+    IntervalTrigger,
+    OneOffTrigger,
+    Schedule,
+    Trigger,
+)
+
+
+def _trigger_columns(trigger: Trigger) -> dict[str, Any]:
+    columns: dict[str, Any] = {"cron": None, "interval_seconds": None, "run_at": None}
+    match trigger:
+        case CronTrigger(expression):
+            columns["cron"] = expression
+        case IntervalTrigger(seconds):
+            columns["interval_seconds"] = seconds
+        case OneOffTrigger(run_at):
+            columns["run_at"] = run_at
+    return columns
+
+
+def _trigger_from_row(row: Any) -> Trigger:
+    if row.cron is not None:
+        return CronTrigger(row.cron)
+    if row.interval_seconds is not None:
+        return IntervalTrigger(row.interval_seconds)
+    return OneOffTrigger(row.run_at)
+
+
+def _from_row(row: Any) -> Schedule:
+    return Schedule(
+        id=str(row.id),
+        project_id=str(row.project_id),
+        agent_id=str(row.agent_id),
+        trigger=_trigger_from_row(row),
+        time_zone=row.time_zone,
+        payload=row.payload,
+        enabled=row.enabled,
+        temporal_schedule_id=row.temporal_schedule_id,
+        created_at=row.created_at,
+        last_run_at=row.last_run_at,
+        last_run_outcome=row.last_run_outcome,
+        next_run_at=row.next_run_at,
+    )
+
+
+def _scoped(project_id: str, schedule_id: str):
+    return (schedules.c.project_id == project_id) & (schedules.c.id == schedule_id)
+
+
+class SqlScheduleRepository:
+    """Schedules in scheduler.schedules; every query is scoped by project."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def add(self, schedule: Schedule) -> None:
+        values = {
+            "id": schedule.id,
+            "project_id": schedule.project_id,
+            "agent_id": schedule.agent_id,
+            **_trigger_columns(schedule.trigger),
+            "time_zone": schedule.time_zone,
+            "payload": schedule.payload,
+            "enabled": schedule.enabled,
+            "temporal_schedule_id": schedule.temporal_schedule_id,
+            "last_run_at": schedule.last_run_at,
+            "last_run_outcome": schedule.last_run_outcome,
+            "next_run_at": schedule.next_run_at,
+            "created_at": schedule.created_at,
+        }
+        await self._db.run(lambda s: s.execute(insert(schedules).values(**values)))
+
+    async def get(self, project_id: str, schedule_id: str) -> Schedule | None:
+        def work(session: Session) -> Schedule | None:
+            row = session.execute(select(schedules).where(_scoped(project_id, schedule_id))).first()
+            return _from_row(row) if row else None
+
+        return await self._db.run(work)
+
+    async def list_page(self, project_id: str, offset: int, limit: int) -> list[Schedule]:
+        query = (
+            select(schedules)
+            .where(schedules.c.project_id == project_id)
+            .order_by(schedules.c.created_at, schedules.c.id)
+            .offset(offset)
+            .limit(limit)
+        )
+        return await self._db.run(lambda s: [_from_row(row) for row in s.execute(query)])
+
+    async def list_project(self, project_id: str) -> list[Schedule]:
+        query = select(schedules).where(schedules.c.project_id == project_id).order_by(schedules.c.created_at)
+        return await self._db.run(lambda s: [_from_row(row) for row in s.execute(query)])
+
+    async def remove(self, project_id: str, schedule_id: str) -> bool:
+        statement = delete(schedules).where(_scoped(project_id, schedule_id))
+        return await self._db.run(lambda s: s.execute(statement).rowcount > 0)
+
+    async def record_run(
+        self,
+        project_id: str,
+        schedule_id: str,
+        ran_at: datetime,
+        outcome: str,
+        next_run_at: datetime | None,
+    ) -> bool:
+        statement = (
+            update(schedules)
+            .where(_scoped(project_id, schedule_id))
+            # A late retry of an older run must not overwrite a newer outcome.
+            .where(schedules.c.last_run_at.is_(None) | (schedules.c.last_run_at <= ran_at))
+            .values(last_run_at=ran_at, last_run_outcome=outcome, next_run_at=next_run_at)
+        )
+        return await self._db.run(lambda s: s.execute(statement).rowcount > 0)

@@ -1,0 +1,86 @@
+"""What one firing of a schedule does: send the payload, then record the outcome.
+
+Temporal activities call these; they hold no Temporal types, so the same
+logic runs under tests with in-memory fakes.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from agentmesh_core.errors import NotFound, Unavailable
+from agentmesh_scheduler.domain.models import JsonValue
+from agentmesh_scheduler.domain.ports import Clock, MessageSender, ScheduleEngine, ScheduleRepository
+from agentmesh_scheduler.domain.scheduler import utc_now
+from agentmesh_scheduler.domain.timing import next_fire_time
+
+log = logging.getLogger(__name__)
+
+OUTCOME_MAX_LENGTH = 1000
+
+
+def sent_outcome(message_id: str) -> str:
+    """The outcome of a run that delivered its message."""
+    return f"sent message {message_id}"
+
+
+def failed_outcome(reason: str) -> str:
+    """The outcome of a run that could not deliver its message."""
+    return f"failed: {reason}"[:OUTCOME_MAX_LENGTH]
+
+
+class ScheduleRuns:
+    """Sends scheduled payloads and keeps each schedule's last/next run up to date."""
+
+    def __init__(
+        self,
+        repository: ScheduleRepository,
+        engine: ScheduleEngine,
+        sender: MessageSender,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._repository = repository
+        self._engine = engine
+        self._sender = sender
+        self._clock = clock
+
+    async def send(
+        self,
+        *,
+        project_id: str,
+        schedule_id: str,
+        agent_id: str,
+        payload: JsonValue,
+        idempotency_key: str,
+    ) -> str:
+        """Send the payload to the agent; returns the outcome text.
+
+        A schedule deleted after its Temporal Schedule fired sends nothing.
+        Errors from the agents service propagate (the caller decides on retries).
+        """
+        if await self._repository.get(project_id, schedule_id) is None:
+            log.info("schedule %s is gone; not sending", schedule_id)
+            return "skipped: schedule was deleted"
+        message_id = await self._sender.send(
+            project_id=project_id,
+            agent_id=agent_id,
+            content=payload,
+            idempotency_key=idempotency_key,
+            correlation_id=schedule_id,
+        )
+        log.info("schedule %s sent message %s", schedule_id, message_id)
+        return sent_outcome(message_id)
+
+    async def record(self, *, project_id: str, schedule_id: str, ran_at: datetime, outcome: str) -> None:
+        """Store last run time, outcome and the next run time (Temporal's, else computed)."""
+        schedule = await self._repository.get(project_id, schedule_id)
+        if schedule is None:
+            return
+        try:
+            next_run_at = await self._engine.next_run_time(schedule.temporal_schedule_id)
+        except NotFound:
+            next_run_at = None
+        except Unavailable:
+            next_run_at = next_fire_time(schedule, self._clock())
+        await self._repository.record_run(project_id, schedule_id, ran_at, outcome[:OUTCOME_MAX_LENGTH], next_run_at)

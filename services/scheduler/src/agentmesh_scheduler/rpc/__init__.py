@@ -1,0 +1,1 @@
+"""The gRPC seam: SchedulerService servicer and proto <-> domain mapping."""

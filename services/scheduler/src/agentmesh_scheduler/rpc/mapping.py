@@ -1,0 +1,112 @@
+"""Proto <-> domain conversions for SchedulerService (no decisions, no validation).
+
+Validation happens in the domain, after the project scope check, so nothing
+here raises: a non-member must learn nothing from a malformed request.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from google.protobuf import json_format, struct_pb2, timestamp_pb2
+
+from agentmesh.scheduler.v1 import scheduler_service_pb2 as pb
+from agentmesh_scheduler.domain.models import (
+    CronTrigger,
+    IntervalTrigger,
+    JsonValue,
+    OneOffTrigger,
+    Schedule,
+    ScheduleDraft,
+    Trigger,
+)
+
+# The range datetime (and google.protobuf.Timestamp) can represent.
+_MIN_SECONDS = -62135596800
+_MAX_SECONDS = 253402300799
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _datetime(value: timestamp_pb2.Timestamp) -> datetime:
+    """The time, clamped into datetime's range (the domain rejects such times anyway)."""
+    seconds = min(max(value.seconds, _MIN_SECONDS), _MAX_SECONDS)
+    nanos = min(max(value.nanos, 0), 999_999_999) if seconds == value.seconds else 0
+    return _EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
+
+
+def _timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
+    if value is None:
+        return None
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def trigger_from_proto(spec: pb.ScheduleSpec) -> Trigger | None:
+    """The trigger set in the spec's oneof, or None when none is set."""
+    match spec.WhichOneof("trigger"):
+        case "cron":
+            return CronTrigger(spec.cron)
+        case "interval_seconds":
+            return IntervalTrigger(spec.interval_seconds)
+        case "run_at":
+            return OneOffTrigger(_datetime(spec.run_at))
+    return None
+
+
+def payload_from_proto(schedule: pb.Schedule) -> JsonValue:
+    """The payload as a JSON value; None when unset or null."""
+    if not schedule.HasField("payload") or schedule.payload.WhichOneof("kind") is None:
+        return None
+    return json_format.MessageToDict(schedule.payload)
+
+
+def draft_from_request(request: pb.CreateScheduleRequest) -> ScheduleDraft | None:
+    """A CreateSchedule request's schedule, as the domain reads it (not yet validated)."""
+    if not request.HasField("schedule"):
+        return None
+    schedule = request.schedule
+    return ScheduleDraft(
+        agent_id=schedule.agent_id,
+        trigger=trigger_from_proto(schedule.spec),
+        time_zone=schedule.spec.time_zone,
+        payload=payload_from_proto(schedule),
+        enabled=schedule.enabled,
+    )
+
+
+def spec_to_proto(schedule: Schedule) -> pb.ScheduleSpec:
+    """The trigger and time zone of a schedule."""
+    spec = pb.ScheduleSpec(time_zone=schedule.time_zone)
+    match schedule.trigger:
+        case CronTrigger(expression):
+            spec.cron = expression
+        case IntervalTrigger(seconds):
+            spec.interval_seconds = seconds
+        case OneOffTrigger(run_at):
+            spec.run_at.CopyFrom(_timestamp(run_at))
+    return spec
+
+
+def payload_to_proto(payload: JsonValue) -> struct_pb2.Value:
+    """A JSON value as google.protobuf.Value."""
+    value = struct_pb2.Value()
+    json_format.ParseDict(payload, value)
+    return value
+
+
+def schedule_to_proto(schedule: Schedule) -> pb.Schedule:
+    """A domain schedule as the API shows it."""
+    return pb.Schedule(
+        id=schedule.id,
+        project_id=schedule.project_id,
+        agent_id=schedule.agent_id,
+        spec=spec_to_proto(schedule),
+        payload=payload_to_proto(schedule.payload),
+        enabled=schedule.enabled,
+        temporal_schedule_id=schedule.temporal_schedule_id,
+        last_run_time=_timestamp(schedule.last_run_at),
+        last_run_outcome=schedule.last_run_outcome or "",
+        next_run_time=_timestamp(schedule.next_run_at),
+        create_time=_timestamp(schedule.created_at),
+    )

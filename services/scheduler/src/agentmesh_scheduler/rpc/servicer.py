@@ -1,0 +1,63 @@
+"""SchedulerService over gRPC: translate the request, delegate to the domain, translate back.
+
+Errors are domain errors; the server interceptor maps them to status codes.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+from agentmesh.scheduler.v1 import scheduler_service_pb2 as pb
+from agentmesh.scheduler.v1 import scheduler_service_pb2_grpc as pb_grpc
+from agentmesh_grpc.identity import caller
+from agentmesh_scheduler.domain.scheduler import Scheduler
+from agentmesh_scheduler.rpc import mapping
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SchedulerService"].full_name
+
+
+class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
+    """The SchedulerService RPCs; every call is scoped to the caller's project."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self._scheduler = scheduler
+
+    async def CreateSchedule(
+        self, request: pb.CreateScheduleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateScheduleResponse:
+        draft = mapping.draft_from_request(request)
+        schedule = await self._scheduler.create(caller(), request.project_id, draft)
+        return pb.CreateScheduleResponse(schedule=mapping.schedule_to_proto(schedule))
+
+    async def GetSchedule(
+        self, request: pb.GetScheduleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetScheduleResponse:
+        schedule = await self._scheduler.get(caller(), request.project_id, request.schedule_id)
+        return pb.GetScheduleResponse(schedule=mapping.schedule_to_proto(schedule))
+
+    async def ListSchedules(
+        self, request: pb.ListSchedulesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListSchedulesResponse:
+        items, next_token = await self._scheduler.list_page(
+            caller(), request.project_id, request.page_size, request.page_token
+        )
+        return pb.ListSchedulesResponse(
+            schedules=[mapping.schedule_to_proto(s) for s in items], next_page_token=next_token
+        )
+
+    async def DeleteSchedule(
+        self, request: pb.DeleteScheduleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteScheduleResponse:
+        await self._scheduler.delete(caller(), request.project_id, request.schedule_id)
+        return pb.DeleteScheduleResponse()
+
+    async def DeleteProjectSchedules(
+        self, request: pb.DeleteProjectSchedulesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteProjectSchedulesResponse:
+        removed = await self._scheduler.delete_project(caller(), request.project_id)
+        return pb.DeleteProjectSchedulesResponse(removed=removed)
+
+
+def register(servicer: SchedulerServicer):
+    """The registration callback for ServiceServer.add_service."""
+    return lambda server: pb_grpc.add_SchedulerServiceServicer_to_server(servicer, server)

@@ -1,0 +1,147 @@
+"""ScheduledMessageWorkflow on the real Temporal dev server, with a fake agents service.
+
+Each test runs its own worker on its own task queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.worker import Replayer
+
+from agentmesh_core.errors import NotFound, Unavailable
+from agentmesh_core.identity import Identity
+from agentmesh_core.ids import new_id
+from agentmesh_scheduler.activities import SCHEDULER_IDENTITY, ScheduleActivities
+from agentmesh_scheduler.adapters.fakes import FakeAgents, InMemoryScheduleRepository
+from agentmesh_scheduler.adapters.repository import SqlScheduleRepository
+from agentmesh_scheduler.adapters.temporal_schedules import TemporalScheduleEngine
+from agentmesh_scheduler.domain.models import IntervalTrigger, Schedule, ScheduleDraft, temporal_schedule_id
+from agentmesh_scheduler.domain.scheduler import Scheduler
+from agentmesh_scheduler.worker import WORKFLOWS, build_worker
+from agentmesh_scheduler.workflows import ScheduledMessageInput, ScheduledMessageWorkflow
+
+RECORDED_HISTORY = Path(__file__).parents[1] / "unit" / "histories" / "scheduled_message_with_retry.json"
+
+
+async def test_interval_schedule_fires_and_records_outcome(
+    temporal_client: Client,
+    task_queue: str,
+    sql_repository: SqlScheduleRepository,
+    agents: FakeAgents,
+    admin: Identity,
+    project_id: str,
+    agent_id: str,
+) -> None:
+    engine = TemporalScheduleEngine(task_queue, temporal_client)
+    scheduler = Scheduler(sql_repository, engine, agents)
+    worker = build_worker(temporal_client, task_queue, ScheduleActivities(sql_repository, engine, agents))
+    async with worker:
+        draft = ScheduleDraft(agent_id, IntervalTrigger(2), "UTC", {"task": "ping"}, enabled=True)
+        schedule = await scheduler.create(admin, project_id, draft)
+        try:
+            started = time.monotonic()
+            for _ in range(38):
+                if len(agents.sent) >= 2:
+                    break
+                await asyncio.sleep(0.2)
+            elapsed = time.monotonic() - started
+            assert len(agents.sent) >= 2, f"fired {len(agents.sent)} times in {elapsed:.1f} s"
+            stored = await _wait_for_outcome(sql_repository, project_id, schedule.id)
+        finally:
+            await scheduler.delete(admin, project_id, schedule.id)
+
+    first, second = agents.sent[:2]
+    assert first.content == {"task": "ping"} and first.correlation_id == schedule.id
+    assert first.sent_as == SCHEDULER_IDENTITY
+    assert first.idempotency_key != second.idempotency_key
+    assert first.idempotency_key.startswith(f"{schedule.temporal_schedule_id}-")
+    assert stored.last_run_outcome in {f"sent message {m.message_id}" for m in agents.sent}
+    assert stored.last_run_at is not None and stored.next_run_at is not None
+    assert stored.next_run_at > stored.last_run_at
+
+
+async def _wait_for_outcome(repository: SqlScheduleRepository, project_id: str, schedule_id: str) -> Schedule:
+    for _ in range(50):
+        stored = await repository.get(project_id, schedule_id)
+        if stored is not None and stored.last_run_outcome:
+            return stored
+        await asyncio.sleep(0.1)
+    raise AssertionError("no outcome recorded")
+
+
+def _seed(repository: InMemoryScheduleRepository, project_id: str, agent_id: str) -> Schedule:
+    schedule_id = new_id()
+    schedule = Schedule(
+        id=schedule_id,
+        project_id=project_id,
+        agent_id=agent_id,
+        trigger=IntervalTrigger(3600),
+        time_zone="UTC",
+        payload="write the report",
+        enabled=True,
+        temporal_schedule_id=temporal_schedule_id(project_id, schedule_id),
+        created_at=datetime.now(UTC),
+    )
+    repository.rows[schedule.id] = schedule
+    return schedule
+
+
+async def _run_once(
+    client: Client, task_queue: str, repository: InMemoryScheduleRepository, agents: FakeAgents, schedule: Schedule
+):
+    engine = TemporalScheduleEngine(task_queue, client)
+    async with build_worker(client, task_queue, ScheduleActivities(repository, engine, agents)):
+        handle = await client.start_workflow(
+            ScheduledMessageWorkflow.run,
+            ScheduledMessageInput(schedule.project_id, schedule.id, schedule.agent_id, json.dumps(schedule.payload)),
+            id=f"{schedule.temporal_schedule_id}-{uuid.uuid4().hex[:8]}",
+            task_queue=task_queue,
+        )
+        outcome = await handle.result()
+    return handle, outcome
+
+
+async def test_transient_failure_is_retried_with_the_same_key(
+    temporal_client: Client, task_queue: str, agents: FakeAgents, project_id: str, agent_id: str
+) -> None:
+    repository = InMemoryScheduleRepository()
+    schedule = _seed(repository, project_id, agent_id)
+    agents.fail_next = [Unavailable("agents unavailable")]
+    _, outcome = await _run_once(temporal_client, task_queue, repository, agents, schedule)
+    assert agents.attempts == 2 and len(agents.sent) == 1
+    assert outcome == f"sent message {agents.sent[0].message_id}"
+    assert repository.rows[schedule.id].last_run_outcome == outcome
+
+
+async def test_permanent_failure_is_recorded_without_retries(
+    temporal_client: Client, task_queue: str, agents: FakeAgents, project_id: str, agent_id: str
+) -> None:
+    repository = InMemoryScheduleRepository()
+    schedule = _seed(repository, project_id, agent_id)
+    agents.fail_with = NotFound("agent not found")
+    _, outcome = await _run_once(temporal_client, task_queue, repository, agents, schedule)
+    assert outcome == "failed: agent not found" and agents.attempts == 1
+    assert repository.rows[schedule.id].last_run_outcome == "failed: agent not found"
+
+
+async def test_recorded_history_replays_deterministically(
+    temporal_client: Client, task_queue: str, agents: FakeAgents, project_id: str, agent_id: str
+) -> None:
+    repository = InMemoryScheduleRepository()
+    schedule = _seed(repository, project_id, agent_id)
+    agents.fail_next = [Unavailable("agents unavailable")]
+    handle, _ = await _run_once(temporal_client, task_queue, repository, agents, schedule)
+    history = await handle.fetch_history()
+    result = await Replayer(workflows=WORKFLOWS).replay_workflow(history)
+    assert result.replay_failure is None
+    if os.environ.get("AGENTMESH_RECORD_HISTORIES") == "1":
+        # Refreshes the history the unit suite replays without a server.
+        RECORDED_HISTORY.write_text(history.to_json())
