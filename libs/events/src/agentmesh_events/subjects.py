@@ -3,7 +3,7 @@
 | subject                                    | payload                          | stream    |
 | ------------------------------------------ | -------------------------------- | --------- |
 | am.inbox.<partition>.<project>.<agent>     | agentmesh.agents.v1.Message      | AM_INBOX  |
-| am.<project>.conv.<conversation>.events    | agentmesh.agents.v1.ConversationEvent | AM_EVENTS |
+| am.conv.<project>.<conversation>           | agentmesh.agents.v1.ConversationEvent | AM_EVENTS |
 
 Mailboxes are partitioned: an agent always hashes to the same partition, and
 one worker owns a partition, so each agent's messages are seen in order while
@@ -17,7 +17,7 @@ import zlib
 INBOX_STREAM = "AM_INBOX"
 INBOX_SUBJECTS = "am.inbox.>"
 EVENTS_STREAM = "AM_EVENTS"
-EVENTS_SUBJECTS = "am.*.conv.*.events"
+EVENTS_SUBJECTS = "am.conv.>"  # must not overlap INBOX_SUBJECTS ("am.inbox.>")
 
 
 def inbox_partition(agent_id: str, partitions: int) -> int:
@@ -37,9 +37,9 @@ def inbox_partition_filter(partition: int) -> str:
 
 def conversation_subject(project_id: str, conversation_id: str) -> str:
     """Where a conversation's events are published."""
-    return f"am.{project_id}.conv.{conversation_id}.events"
+    return f"am.conv.{project_id}.{conversation_id}"
 
 
 def project_conversations_filter(project_id: str) -> str:
     """Every conversation event of a project (for purges)."""
-    return f"am.{project_id}.conv.*.events"
+    return f"am.conv.{project_id}.*"
