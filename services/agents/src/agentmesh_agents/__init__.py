@@ -1,0 +1,1 @@
+"""agentmesh agents service: agent registry, message log, mailboxes and the agent runtime."""

@@ -1,0 +1,5 @@
+"""`python -m agentmesh_agents` starts the service."""
+
+from agentmesh_agents.main import run
+
+run()

@@ -1,0 +1,1 @@
+"""Outbound adapters: PostgreSQL repositories, NATS mailboxes and events, service clients, fakes."""

@@ -1,0 +1,126 @@
+"""Agents in PostgreSQL (schema `agents`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from agentmesh_agents.adapters.tables import agents
+from agentmesh_agents.domain.models import Agent, AgentStatus
+from agentmesh_core.errors import AlreadyExists
+from agentmesh_db.database import Database
+
+_NAME_TAKEN = "an agent with this name already exists in the project"
+
+
+def _to_agent(row: Row[Any]) -> Agent:
+    return Agent(
+        id=row.id,
+        project_id=row.project_id,
+        name=row.name,
+        purpose=row.purpose,
+        system_prompt=row.system_prompt,
+        model_config=dict(row.model_config or {}),
+        agent_type=row.agent_type,
+        status=AgentStatus(row.status),
+        topics=tuple(row.topics or ()),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _values(agent: Agent) -> dict[str, Any]:
+    return {
+        "name": agent.name,
+        "purpose": agent.purpose,
+        "system_prompt": agent.system_prompt,
+        "model_config": agent.model_config,
+        "agent_type": agent.agent_type,
+        "status": agent.status.value,
+        "topics": list(agent.topics),
+        "updated_at": agent.updated_at,
+    }
+
+
+def _is_name_clash(error: IntegrityError) -> bool:
+    diag = getattr(error.orig, "diag", None)
+    return getattr(diag, "constraint_name", None) == "uq_agents_project_name"
+
+
+class PostgresAgentRepository:
+    """AgentRepository on PostgreSQL."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, agent: Agent) -> Agent:
+        def work(session: Session) -> Agent:
+            row = session.execute(
+                insert(agents)
+                .values(id=agent.id, project_id=agent.project_id, created_at=agent.created_at, **_values(agent))
+                .returning(*agents.c)
+            ).one()
+            return _to_agent(row)
+
+        try:
+            return await self._db.run(work)
+        except IntegrityError as error:
+            if _is_name_clash(error):
+                raise AlreadyExists(_NAME_TAKEN) from None
+            raise
+
+    async def get(self, project_id: str, agent_id: str) -> Agent | None:
+        def work(session: Session) -> Agent | None:
+            row = session.execute(
+                select(agents).where(agents.c.project_id == project_id, agents.c.id == agent_id)
+            ).one_or_none()
+            return _to_agent(row) if row else None
+
+        return await self._db.run(work)
+
+    async def list(self, project_id: str, offset: int, limit: int) -> list[Agent]:
+        def work(session: Session) -> list[Agent]:
+            rows = session.execute(
+                select(agents)
+                .where(agents.c.project_id == project_id)
+                .order_by(agents.c.created_at, agents.c.id)
+                .offset(offset)
+                .limit(limit)
+            ).all()
+            return [_to_agent(row) for row in rows]
+
+        return await self._db.run(work)
+
+    async def update(self, agent: Agent) -> Agent | None:
+        def work(session: Session) -> Agent | None:
+            row = session.execute(
+                update(agents)
+                .where(agents.c.project_id == agent.project_id, agents.c.id == agent.id)
+                .values(**_values(agent))
+                .returning(*agents.c)
+            ).one_or_none()
+            return _to_agent(row) if row else None
+
+        try:
+            return await self._db.run(work)
+        except IntegrityError as error:
+            if _is_name_clash(error):
+                raise AlreadyExists(_NAME_TAKEN) from None
+            raise
+
+    async def delete(self, project_id: str, agent_id: str) -> bool:
+        def work(session: Session) -> bool:
+            result = session.execute(delete(agents).where(agents.c.project_id == project_id, agents.c.id == agent_id))
+            return result.rowcount > 0
+
+        return await self._db.run(work)
+
+    async def delete_project(self, project_id: str) -> int:
+        def work(session: Session) -> int:
+            return session.execute(delete(agents).where(agents.c.project_id == project_id)).rowcount
+
+        return await self._db.run(work)

@@ -1,0 +1,211 @@
+"""The message log in PostgreSQL (schema `agents`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session
+
+from agentmesh_agents.adapters.tables import messages
+from agentmesh_agents.domain.models import (
+    Message,
+    MessageFilter,
+    MessageStatus,
+    Participant,
+    ParticipantType,
+)
+from agentmesh_core.errors import AlreadyExists
+from agentmesh_db.database import Database
+
+_c = messages.c
+_FINAL = (MessageStatus.COMPLETE.value, MessageStatus.ERROR.value)
+_UNFINISHED = (MessageStatus.QUEUED.value, MessageStatus.PROCESSING.value)
+
+
+def _to_message(row: Row[Any]) -> Message:
+    return Message(
+        id=row.id,
+        project_id=row.project_id,
+        conversation_id=row.conversation_id,
+        sender=Participant(ParticipantType(row.sender_type), row.sender_id),
+        receiver=Participant(ParticipantType(row.receiver_type), row.receiver_id),
+        content=row.content,
+        performative=row.performative,
+        status=MessageStatus(row.status),
+        error=row.error,
+        parent_id=row.parent_id,
+        correlation_id=row.correlation_id,
+        idempotency_key=row.idempotency_key,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _values(message: Message) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "project_id": message.project_id,
+        "conversation_id": message.conversation_id,
+        "sender_type": message.sender.type.value,
+        "sender_id": message.sender.id,
+        "receiver_type": message.receiver.type.value,
+        "receiver_id": message.receiver.id,
+        "content": message.content,
+        "performative": message.performative,
+        "status": message.status.value,
+        "error": message.error,
+        "parent_id": message.parent_id,
+        "correlation_id": message.correlation_id,
+        "idempotency_key": message.idempotency_key,
+        "created_at": message.created_at,
+        "updated_at": message.updated_at,
+    }
+
+
+def _insert_new(session: Session, message: Message) -> Message | None:
+    # DO NOTHING on any unique key: the idempotency key, the one-reply-per-request index.
+    row = session.execute(
+        insert(messages).values(**_values(message)).on_conflict_do_nothing().returning(*messages.c)
+    ).one_or_none()
+    return _to_message(row) if row else None
+
+
+def _one(session: Session, *where: Any) -> Message | None:
+    row = session.execute(select(messages).where(*where).limit(1)).one_or_none()
+    return _to_message(row) if row else None
+
+
+class PostgresMessageRepository:
+    """MessageRepository on PostgreSQL."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, message: Message) -> tuple[Message, bool]:
+        def work(session: Session) -> tuple[Message, bool]:
+            stored = _insert_new(session, message)
+            if stored is not None:
+                return stored, True
+            if message.idempotency_key:
+                first = _one(
+                    session, _c.project_id == message.project_id, _c.idempotency_key == message.idempotency_key
+                )
+                if first is not None:
+                    return first, False
+            raise AlreadyExists("message already exists")
+
+        return await self._db.run(work)
+
+    async def get(self, project_id: str, message_id: str) -> Message | None:
+        return await self._db.run(lambda s: _one(s, _c.project_id == project_id, _c.id == message_id))
+
+    async def list(self, project_id: str, where: MessageFilter, offset: int, limit: int) -> list[Message]:
+        conditions: list[Any] = [_c.project_id == project_id]
+        if where.agent_id:
+            agent = ParticipantType.AGENT.value
+            conditions.append(
+                or_(
+                    and_(_c.sender_type == agent, _c.sender_id == where.agent_id),
+                    and_(_c.receiver_type == agent, _c.receiver_id == where.agent_id),
+                )
+            )
+        if where.conversation_id:
+            conditions.append(_c.conversation_id == where.conversation_id)
+        if where.status:
+            conditions.append(_c.status == where.status.value)
+        query = (
+            select(messages).where(*conditions).order_by(_c.created_at.desc(), _c.id.desc()).offset(offset).limit(limit)
+        )
+        return await self._db.run(lambda s: [_to_message(row) for row in s.execute(query).all()])
+
+    async def conversation_exists(self, project_id: str, conversation_id: str) -> bool:
+        query = select(exists().where(_c.project_id == project_id, _c.conversation_id == conversation_id))
+        return await self._db.run(lambda s: bool(s.execute(query).scalar()))
+
+    async def history(self, project_id: str, conversation_id: str, before: datetime, limit: int) -> list[Message]:
+        query = (
+            select(messages)
+            .where(
+                _c.project_id == project_id,
+                _c.conversation_id == conversation_id,
+                _c.status == MessageStatus.COMPLETE.value,
+                _c.created_at < before,
+            )
+            .order_by(_c.created_at.desc(), _c.id.desc())
+            .limit(limit)
+        )
+        rows = await self._db.run(lambda s: s.execute(query).all())
+        return [_to_message(row) for row in reversed(rows)]
+
+    async def set_status(
+        self, project_id: str, message_id: str, status: MessageStatus, error: str = ""
+    ) -> Message | None:
+        statement = (
+            update(messages)
+            .where(_c.project_id == project_id, _c.id == message_id, _c.status.not_in(_FINAL))
+            .values(status=status.value, error=error, updated_at=datetime.now(UTC))
+            .returning(*messages.c)
+        )
+
+        def work(session: Session) -> Message | None:
+            row = session.execute(statement).one_or_none()
+            return _to_message(row) if row else None
+
+        return await self._db.run(work)
+
+    async def find_reply(self, project_id: str, request_id: str) -> Message | None:
+        return await self._db.run(
+            lambda s: _one(s, _c.project_id == project_id, _c.parent_id == request_id, _c.performative == "reply")
+        )
+
+    async def complete_with_reply(self, request: Message, reply: Message) -> Message:
+        def work(session: Session) -> Message:
+            stored = _insert_new(session, reply)
+            if stored is None:
+                stored = _one(session, _c.parent_id == request.id, _c.performative == "reply")
+                if stored is None:
+                    raise AlreadyExists("reply already exists")
+            session.execute(
+                update(messages)
+                .where(_c.project_id == request.project_id, _c.id == request.id)
+                .values(status=MessageStatus.COMPLETE.value, error="", updated_at=reply.updated_at)
+            )
+            return stored
+
+        return await self._db.run(work)
+
+    async def mark_published(self, project_id: str, message_id: str, at: datetime) -> None:
+        statement = update(messages).where(_c.project_id == project_id, _c.id == message_id).values(published_at=at)
+        await self._db.run(lambda s: s.execute(statement))
+
+    async def due_for_publish(
+        self, unpublished_before: datetime, published_before: datetime, limit: int
+    ) -> list[Message]:
+        query = (
+            select(messages)
+            .where(
+                or_(
+                    and_(
+                        _c.status == MessageStatus.QUEUED.value,
+                        _c.published_at.is_(None),
+                        _c.created_at < unpublished_before,
+                    ),
+                    and_(
+                        _c.status.in_(_UNFINISHED),
+                        _c.published_at < published_before,
+                        _c.updated_at < published_before,
+                    ),
+                ),
+            )
+            .order_by(_c.created_at)
+            .limit(limit)
+        )
+        return await self._db.run(lambda s: [_to_message(row) for row in s.execute(query).all()])
+
+    async def delete_project(self, project_id: str) -> int:
+        statement = delete(messages).where(_c.project_id == project_id)
+        return await self._db.run(lambda s: s.execute(statement).rowcount)

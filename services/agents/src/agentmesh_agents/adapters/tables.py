@@ -1,0 +1,65 @@
+"""The agents service's tables, in its own PostgreSQL schema `agents`.
+
+The migration in migrations/versions creates them; these definitions are what
+the repositories query with.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, DateTime, Index, MetaData, String, Table, Text, UniqueConstraint, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+SCHEMA = "agents"
+metadata = MetaData(schema=SCHEMA)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("project_id", UUID(as_uuid=False), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("purpose", Text, nullable=False, server_default=""),
+    Column("system_prompt", Text, nullable=False, server_default=""),
+    Column("model_config", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("agent_type", String(100), nullable=False, server_default=""),
+    Column("status", String(16), nullable=False),
+    Column("topics", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("project_id", "name", name="uq_agents_project_name"),
+    Index("ix_agents_project_created", "project_id", "created_at"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("project_id", UUID(as_uuid=False), nullable=False),
+    Column("conversation_id", UUID(as_uuid=False), nullable=False),
+    Column("sender_type", String(16), nullable=False),
+    Column("sender_id", String(200), nullable=False),
+    Column("receiver_type", String(16), nullable=False),
+    Column("receiver_id", String(200), nullable=False),
+    Column("content", JSONB, nullable=False),
+    Column("performative", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error", Text, nullable=False, server_default=""),
+    Column("parent_id", UUID(as_uuid=False), nullable=True),
+    Column("correlation_id", String(200), nullable=True),
+    Column("idempotency_key", String(200), nullable=True),
+    Column("published_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_messages_project_created", "project_id", "created_at"),
+    Index("ix_messages_conversation", "project_id", "conversation_id", "created_at"),
+    Index("ix_messages_project_status", "project_id", "status"),
+    Index(
+        "uq_messages_idempotency",
+        "project_id",
+        "idempotency_key",
+        unique=True,
+        postgresql_where=text("idempotency_key IS NOT NULL"),
+    ),
+    Index("uq_messages_reply_parent", "parent_id", unique=True, postgresql_where=text("performative = 'reply'")),
+    Index("ix_messages_queued", "created_at", postgresql_where=text("status = 'queued'")),
+)

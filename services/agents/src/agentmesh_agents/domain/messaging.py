@@ -1,0 +1,140 @@
+"""Sending messages to agents, reading the log, and watching conversations."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from agentmesh_agents.domain import validation
+from agentmesh_agents.domain.limits import Limits
+from agentmesh_agents.domain.models import (
+    ConversationEvent,
+    JsonValue,
+    Message,
+    MessageFilter,
+    Page,
+    Participant,
+    ParticipantType,
+    utcnow,
+)
+from agentmesh_agents.domain.ports import AgentRepository, ConversationFeed, Mailbox, MessageRepository
+from agentmesh_core import pagination
+from agentmesh_core.errors import NotFound
+from agentmesh_core.identity import GlobalRole, Identity
+from agentmesh_core.ids import new_id, parse_id
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """What a client asks SendMessage to deliver (raw, validated by `send`)."""
+
+    agent_id: str
+    content: JsonValue
+    conversation_id: str = ""
+    idempotency_key: str = ""
+    performative: str = ""
+    correlation_id: str = ""
+
+
+def sender_of(identity: Identity) -> Participant:
+    """Who a message is from: platform services speak as SYSTEM, everyone else as USER."""
+    if identity.role is GlobalRole.SERVICE:
+        return Participant(ParticipantType.SYSTEM, identity.subject)
+    return Participant(ParticipantType.USER, identity.subject)
+
+
+class Messaging:
+    """The message log and the way into agents' mailboxes."""
+
+    def __init__(
+        self,
+        agents: AgentRepository,
+        messages: MessageRepository,
+        mailbox: Mailbox,
+        feed: ConversationFeed,
+        limits: Limits,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._agents = agents
+        self._messages = messages
+        self._mailbox = mailbox
+        self._feed = feed
+        self._limits = limits
+        self._clock = clock
+
+    async def send(self, identity: Identity, project_id: str, outgoing: Outgoing) -> Message:
+        """Accept a message durably (row `queued`), then post it to the agent's mailbox.
+
+        Returns once the row is stored: when the mailbox is unreachable the
+        message stays queued and the recovery sweep posts it later. Repeating a
+        send with the same idempotency key returns the first message.
+        """
+        limits = self._limits
+        agent_id = parse_id(outgoing.agent_id, "agent_id")
+        content = validation.message_content(outgoing.content, limits)
+        conversation_id = (
+            parse_id(outgoing.conversation_id, "conversation_id") if outgoing.conversation_id else new_id()
+        )
+        message = Message(
+            id=new_id(),
+            project_id=project_id,
+            conversation_id=conversation_id,
+            sender=sender_of(identity),
+            receiver=Participant(ParticipantType.AGENT, agent_id),
+            content=content,
+            performative=validation.performative(outgoing.performative, limits),
+            idempotency_key=validation.optional_key(
+                outgoing.idempotency_key, "idempotency_key", limits.idempotency_key_max_length
+            ),
+            correlation_id=validation.optional_key(
+                outgoing.correlation_id, "correlation_id", limits.correlation_id_max_length
+            ),
+            created_at=(now := self._clock()),
+            updated_at=now,
+        )
+        if await self._agents.get(project_id, agent_id) is None:
+            raise NotFound("agent not found")
+        stored, created = await self._messages.add(message)
+        if not created:
+            log.info("message %s repeated with the same idempotency key", stored.id)
+            return stored
+        await self.post(stored)
+        return stored
+
+    async def post(self, message: Message) -> bool:
+        """Hand a stored message to its mailbox; False (logged) when the bus is down."""
+        try:
+            await self._mailbox.post(message)
+        except Exception as error:  # noqa: BLE001 - the row is durable; recovery retries the post
+            log.warning("mailbox post of message %s failed (%s); it stays queued", message.id, type(error).__name__)
+            return False
+        await self._messages.mark_published(message.project_id, message.id, self._clock())
+        return True
+
+    async def list(self, project_id: str, where: MessageFilter, page_size: int, page_token: str) -> Page[Message]:
+        """One page of the message log, newest first."""
+        limit = pagination.page_size(page_size)
+        offset = pagination.decode_cursor(page_token)
+        items = await self._messages.list(project_id, where, offset, limit)
+        return Page(items, pagination.next_cursor(offset, len(items), limit))
+
+    async def watch(
+        self, project_id: str, conversation_id: str, after_sequence: int
+    ) -> AsyncIterator[ConversationEvent]:
+        """A conversation's events after a sequence, then live; NotFound for unknown conversations."""
+        conversation_id = parse_id(conversation_id, "conversation_id")
+        if not await self._messages.conversation_exists(project_id, conversation_id):
+            raise NotFound("conversation not found")
+        return self._feed.subscribe(project_id, conversation_id, after_sequence)
+
+    async def delete_project_data(self, project_id: str) -> dict[str, int]:
+        """Remove a project's agents, messages and conversation events."""
+        agents = await self._agents.delete_project(project_id)
+        messages = await self._messages.delete_project(project_id)
+        await self._feed.purge_project(project_id)
+        log.info("project %s data deleted: %d agents, %d messages", project_id, agents, messages)
+        return {"agents": agents, "messages": messages}

@@ -1,0 +1,140 @@
+"""The things the agents service keeps: agents, messages and conversation events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+# A JSON value: what message content and model configs are made of.
+JsonValue = Any
+
+T = TypeVar("T")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware (the default clock)."""
+    return datetime.now(UTC)
+
+
+class AgentStatus(StrEnum):
+    """Whether an agent takes new work."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+
+
+class MessageStatus(StrEnum):
+    """Where a message is in its life."""
+
+    QUEUED = "queued"
+    DELIVERED = "delivered"
+    PROCESSING = "processing"
+    COMPLETE = "complete"
+    ERROR = "error"
+
+    @property
+    def is_final(self) -> bool:
+        """True once nothing more will happen to the message."""
+        return self in (MessageStatus.COMPLETE, MessageStatus.ERROR)
+
+
+class ParticipantType(StrEnum):
+    """Kind of party that sends or receives a message."""
+
+    USER = "user"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """A sender or receiver: a user id, an agent id, or a component name."""
+
+    type: ParticipantType
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    """An AI agent living in a project."""
+
+    id: str
+    project_id: str
+    name: str
+    purpose: str = ""
+    system_prompt: str = ""
+    model_config: dict[str, JsonValue] = field(default_factory=dict)
+    agent_type: str = ""
+    status: AgentStatus = AgentStatus.ACTIVE
+    topics: tuple[str, ...] = ()
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+
+
+# The Agent fields a client may change with UpdateAgent.
+MUTABLE_AGENT_FIELDS = frozenset({"name", "purpose", "system_prompt", "model_config", "agent_type", "status", "topics"})
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One entry of a project's message log."""
+
+    id: str
+    project_id: str
+    conversation_id: str
+    sender: Participant
+    receiver: Participant
+    content: JsonValue
+    performative: str = "request"
+    status: MessageStatus = MessageStatus.QUEUED
+    error: str = ""
+    parent_id: str | None = None
+    correlation_id: str | None = None
+    idempotency_key: str | None = None
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFilter:
+    """Optional filters of ListMessages; None means "any"."""
+
+    agent_id: str | None = None
+    conversation_id: str | None = None
+    status: MessageStatus | None = None
+
+
+class EventType(StrEnum):
+    """What happened in a conversation."""
+
+    STATUS = "status"
+    TOKEN = "token"
+    REPLY = "reply"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationEvent:
+    """One event on a conversation's stream; sequence is set by the event log."""
+
+    type: EventType
+    project_id: str
+    conversation_id: str
+    message_id: str
+    agent_id: str
+    text: str = ""
+    reply: Message | None = None
+    status: MessageStatus | None = None
+    error: str = ""
+    created_at: datetime = field(default_factory=utcnow)
+    sequence: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a list and the cursor of the next ("" at the end)."""
+
+    items: list[T]
+    next_cursor: str = ""

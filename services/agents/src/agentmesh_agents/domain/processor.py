@@ -1,0 +1,204 @@
+"""Processing one mailbox delivery: the agent reads a message and replies.
+
+At-least-once delivery means any message may come again, even after its reply
+was stored; the stored status and the one-reply-per-request rule make a second
+delivery a no-op instead of a second visible reply.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from agentmesh_agents.domain.events import EventPublisher
+from agentmesh_agents.domain.limits import Limits
+from agentmesh_agents.domain.model_config import sampling_for
+from agentmesh_agents.domain.models import (
+    Agent,
+    AgentStatus,
+    Message,
+    MessageStatus,
+    Participant,
+    ParticipantType,
+    utcnow,
+)
+from agentmesh_agents.domain.ports import AgentRepository, Inference, MessageRepository
+from agentmesh_agents.domain.prompt import PromptBuilder
+from agentmesh_core.errors import AgentmeshError, Unavailable
+from agentmesh_core.ids import new_id
+from agentmesh_observability import context
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One delivery of a mailbox message; attempt counts deliveries from 1."""
+
+    project_id: str
+    agent_id: str
+    message_id: str
+    attempt: int = 1
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What to tell the mailbox: done (ack), or deliver again after a delay."""
+
+    done: bool
+    delay: float = 0.0
+
+    @classmethod
+    def ack(cls) -> Outcome:
+        return cls(True)
+
+    @classmethod
+    def retry(cls, delay: float) -> Outcome:
+        return cls(False, delay)
+
+
+class _Failed(Exception):
+    """Processing ended in an error the sender should see (client-safe text)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+class MessageProcessor:
+    """Turns one request into a reply, publishing progress on the conversation."""
+
+    def __init__(
+        self,
+        agents: AgentRepository,
+        messages: MessageRepository,
+        events: EventPublisher,
+        inference: Inference,
+        prompts: PromptBuilder,
+        limits: Limits,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._agents = agents
+        self._messages = messages
+        self._events = events
+        self._inference = inference
+        self._prompts = prompts
+        self._limits = limits
+        self._clock = clock
+
+    async def process(self, delivery: Delivery) -> Outcome:
+        """Handle one delivery; never raises for a bad message, only reports the outcome."""
+        with context.bind(
+            request_id=delivery.request_id,
+            project_id=delivery.project_id,
+            agent_id=delivery.agent_id,
+            message_id=delivery.message_id,
+        ):
+            try:
+                return await self._process(delivery)
+            except Unavailable as error:
+                # The database is down: nothing can be recorded, so try again later.
+                log.warning("processing deferred: %s", error.message)
+                return Outcome.retry(self._limits.storage_retry_seconds)
+            except Exception:
+                log.exception("processing failed unexpectedly")
+                return await self._fail_unexpectedly(delivery)
+
+    async def _fail_unexpectedly(self, delivery: Delivery) -> Outcome:
+        try:
+            request = await self._messages.get(delivery.project_id, delivery.message_id)
+            if request is not None and not request.status.is_final:
+                await self._fail(request, delivery.agent_id, "internal error")
+        except Exception:
+            log.warning("could not record the failure; will retry", exc_info=True)
+            return Outcome.retry(self._limits.storage_retry_seconds)
+        return Outcome.ack()
+
+    async def _process(self, delivery: Delivery) -> Outcome:
+        request = await self._messages.get(delivery.project_id, delivery.message_id)
+        if request is None:
+            log.warning("mailbox message has no stored row; dropped")
+            return Outcome.ack()
+        if request.status.is_final:
+            log.info("message already %s; redelivery skipped", request.status.value)
+            return Outcome.ack()
+        if await self._messages.find_reply(request.project_id, request.id) is not None:
+            await self._messages.set_status(request.project_id, request.id, MessageStatus.COMPLETE)
+            log.info("message already answered; marked complete")
+            return Outcome.ack()
+        agent = await self._agents.get(delivery.project_id, delivery.agent_id)
+        if agent is None:
+            await self._fail(request, delivery.agent_id, "agent not found")
+            return Outcome.ack()
+        if agent.status is AgentStatus.PAUSED:
+            log.info("agent is paused; message stays in the mailbox")
+            return Outcome.retry(self._limits.paused_retry_seconds)
+        try:
+            await self._answer(agent, request, delivery)
+        except _Failed as failure:
+            await self._fail(request, agent.id, failure.text)
+        except _Retry as retry:
+            return Outcome.retry(retry.delay)
+        return Outcome.ack()
+
+    async def _answer(self, agent: Agent, request: Message, delivery: Delivery) -> None:
+        if request.status is not MessageStatus.PROCESSING:
+            await self._messages.set_status(request.project_id, request.id, MessageStatus.PROCESSING)
+        await self._events.status(request, agent.id, MessageStatus.PROCESSING)
+        turns = await self._prompts.build(agent, request)
+        chunks: list[str] = []
+        stream = self._inference.stream_chat(
+            turns, sampling_for(agent.model_config, self._limits), f"{request.id}-{delivery.attempt}"
+        )
+        try:
+            async for chunk in stream:
+                chunks.append(chunk)
+                await self._events.token(request, agent.id, chunk)
+        except Unavailable as error:
+            if delivery.attempt < self._limits.inference_max_attempts:
+                delay = self._limits.retry_delay(delivery.attempt)
+                log.warning("inference unavailable (%s); retrying in %.1fs", error.message, delay)
+                raise _Retry(delay) from None
+            log.error("inference unavailable after %d attempts", delivery.attempt)
+            raise _Failed("inference service unavailable") from None
+        except AgentmeshError as error:
+            log.warning("inference refused the request: %s", error.code)
+            raise _Failed(f"inference failed: {error.message}") from None
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        now = self._clock()
+        reply = Message(
+            id=new_id(),
+            project_id=request.project_id,
+            conversation_id=request.conversation_id,
+            sender=Participant(ParticipantType.AGENT, agent.id),
+            receiver=request.sender,
+            content="".join(chunks),
+            performative="reply",
+            status=MessageStatus.COMPLETE,
+            parent_id=request.id,
+            correlation_id=request.correlation_id,
+            created_at=now,
+            updated_at=now,
+        )
+        stored = await self._messages.complete_with_reply(request, reply)
+        await self._events.reply(request, agent.id, stored)
+        log.info("reply %s stored (%d chunks)", stored.id, len(chunks))
+
+    async def _fail(self, request: Message, agent_id: str, text: str) -> None:
+        await self._messages.set_status(request.project_id, request.id, MessageStatus.ERROR, text)
+        await self._events.error(request, agent_id, text)
+        log.warning("message failed: %s", text)
+
+
+class _Retry(Exception):
+    """Processing should be tried again after delay seconds."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(delay)
+        self.delay = delay

@@ -1,0 +1,71 @@
+"""Building the chat prompt for one request: persona, memory, history, the new message."""
+
+from __future__ import annotations
+
+import logging
+
+from agentmesh_agents.domain.limits import Limits
+from agentmesh_agents.domain.models import Agent, Message, ParticipantType
+from agentmesh_agents.domain.ports import ChatTurn, Memory, MessageRepository
+from agentmesh_agents.domain.validation import content_text
+from agentmesh_core.errors import AgentmeshError
+
+log = logging.getLogger(__name__)
+
+
+def persona(agent: Agent) -> str:
+    """The system prompt, or a plain one made from the agent's name and purpose."""
+    if agent.system_prompt.strip():
+        return agent.system_prompt
+    text = f"You are {agent.name}, an AI agent."
+    if agent.purpose.strip():
+        text += f" Your purpose: {agent.purpose.strip()}"
+    return text
+
+
+def with_memories(system: str, memories: list[str]) -> str:
+    """The system text with retrieved knowledge appended as a bullet list."""
+    if not memories:
+        return system
+    listed = "\n".join(f"- {memory}" for memory in memories)
+    return f"{system}\n\nRelevant project knowledge:\n{listed}"
+
+
+class PromptBuilder:
+    """Assembles the turns the model sees for a request."""
+
+    def __init__(self, messages: MessageRepository, memory: Memory, limits: Limits) -> None:
+        self._messages = messages
+        self._memory = memory
+        self._limits = limits
+
+    async def build(self, agent: Agent, request: Message) -> list[ChatTurn]:
+        """System prompt (+ memory), recent turns of the conversation, then the request."""
+        text = content_text(request.content)
+        memories = await self._recall(agent, text)
+        turns = [ChatTurn("system", with_memories(persona(agent), memories))]
+        if self._limits.history_turns > 0:
+            history = await self._messages.history(
+                request.project_id, request.conversation_id, request.created_at, self._limits.history_turns
+            )
+            turns.extend(self._turn(agent, message) for message in history if message.id != request.id)
+        turns.append(ChatTurn("user", text))
+        return turns
+
+    @staticmethod
+    def _turn(agent: Agent, message: Message) -> ChatTurn:
+        mine = message.sender.type is ParticipantType.AGENT and message.sender.id == agent.id
+        return ChatTurn("assistant" if mine else "user", content_text(message.content))
+
+    async def _recall(self, agent: Agent, text: str) -> list[str]:
+        k = self._limits.memory_hits
+        if k <= 0:
+            return []
+        query = text[: self._limits.memory_query_max_chars]
+        try:
+            return await self._memory.search(agent.project_id, agent.id, query, k)
+        except AgentmeshError as error:
+            log.warning("memory search failed (%s); answering without memory", error.code)
+        except Exception:
+            log.warning("memory search failed; answering without memory", exc_info=True)
+        return []

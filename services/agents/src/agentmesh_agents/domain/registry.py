@@ -1,0 +1,90 @@
+"""Agent CRUD: the registry of a project's agents."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from agentmesh_agents.domain import validation
+from agentmesh_agents.domain.limits import Limits
+from agentmesh_agents.domain.model_config import validate_model_config
+from agentmesh_agents.domain.models import MUTABLE_AGENT_FIELDS, Agent, AgentStatus, Page, utcnow
+from agentmesh_agents.domain.ports import AgentRepository
+from agentmesh_core import pagination
+from agentmesh_core.errors import InvalidInput, NotFound
+from agentmesh_core.ids import new_id
+
+log = logging.getLogger(__name__)
+
+
+class AgentRegistry:
+    """Creates, reads, changes and deletes agents; callers have checked project access."""
+
+    def __init__(self, agents: AgentRepository, limits: Limits, clock: Callable[[], datetime] = utcnow) -> None:
+        self._agents = agents
+        self._limits = limits
+        self._clock = clock
+
+    def _checked(self, agent: Agent) -> Agent:
+        limits = self._limits
+        if agent.status not in (AgentStatus.ACTIVE, AgentStatus.PAUSED):
+            raise InvalidInput("status must be active or paused")
+        return dataclasses.replace(
+            agent,
+            name=validation.agent_name(agent.name, limits),
+            purpose=validation.require_text(agent.purpose, "purpose", limits.purpose_max_length),
+            system_prompt=validation.require_text(
+                agent.system_prompt, "system_prompt", limits.system_prompt_max_length
+            ),
+            agent_type=validation.require_text(agent.agent_type, "agent_type", limits.agent_type_max_length),
+            model_config=validate_model_config(agent.model_config, limits),
+            topics=validation.topics(agent.topics, limits),
+        )
+
+    async def create(self, project_id: str, draft: Agent) -> Agent:
+        """Store a new agent built from draft (its id, project and times are ignored)."""
+        now = self._clock()
+        agent = self._checked(
+            dataclasses.replace(draft, id=new_id(), project_id=project_id, created_at=now, updated_at=now)
+        )
+        stored = await self._agents.add(agent)
+        log.info("agent %s created in project %s", stored.id, project_id)
+        return stored
+
+    async def get(self, project_id: str, agent_id: str) -> Agent:
+        """The agent, or NotFound."""
+        agent = await self._agents.get(project_id, agent_id)
+        if agent is None:
+            raise NotFound("agent not found")
+        return agent
+
+    async def list(self, project_id: str, page_size: int, page_token: str) -> Page[Agent]:
+        """One page of the project's agents, by creation time."""
+        limit = pagination.page_size(page_size)
+        offset = pagination.decode_cursor(page_token)
+        items = await self._agents.list(project_id, offset, limit)
+        return Page(items, pagination.next_cursor(offset, len(items), limit))
+
+    async def update(self, project_id: str, agent_id: str, changes: Mapping[str, Any]) -> Agent:
+        """Apply changes (field name -> new value) to an agent."""
+        if not changes:
+            raise InvalidInput("update_mask must name at least one field")
+        unknown = sorted(set(changes) - MUTABLE_AGENT_FIELDS)
+        if unknown:
+            raise InvalidInput(f"field {unknown[0]!r} cannot be updated")
+        current = await self.get(project_id, agent_id)
+        updated = self._checked(dataclasses.replace(current, **dict(changes), updated_at=self._clock()))
+        stored = await self._agents.update(updated)
+        if stored is None:
+            raise NotFound("agent not found")
+        log.info("agent %s updated (%s)", agent_id, ", ".join(sorted(changes)))
+        return stored
+
+    async def delete(self, project_id: str, agent_id: str) -> None:
+        """Delete an agent; its message history stays in the log."""
+        if not await self._agents.delete(project_id, agent_id):
+            raise NotFound("agent not found")
+        log.info("agent %s deleted from project %s", agent_id, project_id)

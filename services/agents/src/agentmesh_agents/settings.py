@@ -1,0 +1,65 @@
+"""Settings of the agents service, all from AGENTMESH_* environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from agentmesh_agents.domain.limits import Limits
+from agentmesh_core.settings import CommonSettings
+
+
+class AgentsSettings(CommonSettings):
+    """Everything the agents service reads from its environment.
+
+    Built once in main(), never at import time.
+    """
+
+    database_url: str
+    nats_url: str = "nats://127.0.0.1:4222"
+    agents_listen_addr: str = "127.0.0.1:50051"
+    memory_service_addr: str = "127.0.0.1:50052"
+    inference_service_addr: str = "127.0.0.1:50053"
+
+    # Mailboxes and the runtime.
+    inbox_partitions: int = Field(default=8, ge=1, le=256)
+    inbox_fetch_batch: int = Field(default=16, ge=1, le=256)
+    ack_wait_seconds: float = Field(default=60.0, gt=1)
+    max_deliver: int = Field(default=200, ge=2)
+    inference_max_attempts: int = Field(default=4, ge=1)
+    paused_retry_seconds: float = Field(default=5.0, gt=0)
+    recovery_interval_seconds: float = Field(default=30.0, gt=0)
+    recovery_min_age_seconds: float = Field(default=10.0, ge=0)
+    recovery_stale_seconds: float = Field(default=900.0, gt=0)
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+
+    # Calls to other services.
+    inference_timeout_seconds: float = Field(default=300.0, gt=0)
+    memory_timeout_seconds: float = Field(default=5.0, gt=0)
+
+    # Limits on what clients may send.
+    message_max_bytes: int = Field(default=32 * 1024, ge=1)
+    name_max_length: int = Field(default=100, ge=1)
+    purpose_max_length: int = Field(default=2000, ge=1)
+    system_prompt_max_length: int = Field(default=16_000, ge=1)
+    max_tokens_cap: int = Field(default=512, ge=1)
+    default_max_tokens: int = Field(default=128, ge=1)
+    history_turns: int = Field(default=20, ge=0)
+    memory_hits: int = Field(default=3, ge=0)
+
+    def limits(self) -> Limits:
+        """The domain's view of these settings."""
+        return Limits(
+            message_max_bytes=self.message_max_bytes,
+            name_max_length=self.name_max_length,
+            purpose_max_length=self.purpose_max_length,
+            system_prompt_max_length=self.system_prompt_max_length,
+            max_tokens_cap=self.max_tokens_cap,
+            default_max_tokens=min(self.default_max_tokens, self.max_tokens_cap),
+            history_turns=self.history_turns,
+            memory_hits=self.memory_hits,
+            paused_retry_seconds=self.paused_retry_seconds,
+            inference_max_attempts=self.inference_max_attempts,
+            heartbeat_seconds=max(1.0, self.ack_wait_seconds / 3),
+            recovery_min_age_seconds=self.recovery_min_age_seconds,
+            recovery_stale_seconds=self.recovery_stale_seconds,
+        )

@@ -1,0 +1,81 @@
+"""Conversation events on real JetStream: replay, resume after a sequence, live, dedup, purge."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from agentmesh_agents.adapters.nats_events import NatsConversationEvents
+from agentmesh_agents.domain.models import ConversationEvent, EventType
+from agentmesh_events.subjects import EVENTS_STREAM
+
+
+def _event(project: str, conversation: str, text: str) -> ConversationEvent:
+    return ConversationEvent(
+        type=EventType.TOKEN,
+        project_id=project,
+        conversation_id=conversation,
+        message_id=str(uuid.uuid4()),
+        agent_id=str(uuid.uuid4()),
+        text=text,
+    )
+
+
+async def _take(stream, n: int) -> list[ConversationEvent]:
+    return [await asyncio.wait_for(anext(stream), timeout=5) for _ in range(n)]
+
+
+async def test_replay_resume_and_live(js):
+    events = NatsConversationEvents(js)
+    project, conversation, elsewhere = (str(uuid.uuid4()) for _ in range(3))
+    for text in ("a", "b", "c"):
+        await events.publish(_event(project, conversation, text))
+    await events.publish(_event(project, elsewhere, "other"))
+
+    consumers_before = len(await js.consumers_info(EVENTS_STREAM))
+    stream = events.subscribe(project, conversation, 0)
+    replayed = await _take(stream, 3)
+    assert [e.text for e in replayed] == ["a", "b", "c"]
+    assert replayed[0].sequence < replayed[1].sequence < replayed[2].sequence
+    await events.publish(_event(project, conversation, "live"))
+    (live,) = await _take(stream, 1)
+    assert live.text == "live" and live.sequence > replayed[2].sequence
+    await stream.aclose()
+    assert len(await js.consumers_info(EVENTS_STREAM)) <= consumers_before  # the watch cleaned up
+
+    resumed = events.subscribe(project, conversation, replayed[0].sequence)
+    assert [e.text for e in await _take(resumed, 3)] == ["b", "c", "live"]
+    await resumed.aclose()
+
+
+async def test_dedup_id_publishes_once(js):
+    events = NatsConversationEvents(js)
+    project, conversation = str(uuid.uuid4()), str(uuid.uuid4())
+    event = _event(project, conversation, "reply")
+    await events.publish(event, dedup_id=f"reply-{event.message_id}")
+    await events.publish(event, dedup_id=f"reply-{event.message_id}")
+    await events.publish(_event(project, conversation, "after"))
+
+    stream = events.subscribe(project, conversation, 0)
+    assert [e.text for e in await _take(stream, 2)] == ["reply", "after"]
+    await stream.aclose()
+
+
+async def test_purge_project_removes_only_that_project(js):
+    events = NatsConversationEvents(js)
+    project, other, conversation = (str(uuid.uuid4()) for _ in range(3))
+    await events.publish(_event(project, conversation, "gone"))
+    await events.publish(_event(other, conversation, "kept"))
+
+    await events.purge_project(project)
+
+    stream = events.subscribe(other, conversation, 0)
+    assert [e.text for e in await _take(stream, 1)] == ["kept"]
+    await stream.aclose()
+    purged = events.subscribe(project, conversation, 0)
+    next_event = asyncio.ensure_future(anext(purged))
+    await asyncio.sleep(0.5)
+    assert not next_event.done()
+    next_event.cancel()
+    await asyncio.gather(next_event, return_exceptions=True)
+    await purged.aclose()

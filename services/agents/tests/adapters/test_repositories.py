@@ -1,0 +1,218 @@
+"""One suite over the in-memory and the PostgreSQL repositories, so the fakes stay honest."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from agentmesh_agents.adapters.agent_repository import PostgresAgentRepository
+from agentmesh_agents.adapters.inmemory_repositories import InMemoryAgentRepository, InMemoryMessageRepository
+from agentmesh_agents.adapters.message_repository import PostgresMessageRepository
+from agentmesh_agents.domain.models import (
+    Agent,
+    AgentStatus,
+    Message,
+    MessageFilter,
+    MessageStatus,
+    Participant,
+    ParticipantType,
+)
+from agentmesh_core.errors import AlreadyExists
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+PROJECT = str(uuid.uuid4())
+OTHER = str(uuid.uuid4())
+
+
+def _id() -> str:
+    return str(uuid.uuid4())
+
+
+@pytest.fixture(params=["memory", "postgres"])
+def repos(request):
+    if request.param == "memory":
+        return InMemoryAgentRepository(), InMemoryMessageRepository()
+    db = request.getfixturevalue("db")
+    return PostgresAgentRepository(db), PostgresMessageRepository(db)
+
+
+def _agent(name: str, minute: int = 0, project: str = PROJECT, **fields) -> Agent:
+    at = T0 + timedelta(minutes=minute)
+    return Agent(id=_id(), project_id=project, name=name, created_at=at, updated_at=at, **fields)
+
+
+def _message(agent_id: str, minute: int, conversation: str | None = None, **fields) -> Message:
+    at = T0 + timedelta(minutes=minute)
+    base = dict(
+        id=_id(),
+        project_id=PROJECT,
+        conversation_id=conversation or _id(),
+        sender=Participant(ParticipantType.USER, "user-1"),
+        receiver=Participant(ParticipantType.AGENT, agent_id),
+        content={"text": f"m{minute}"},
+        created_at=at,
+        updated_at=at,
+    )
+    return Message(**{**base, **fields})
+
+
+async def test_agents_round_trip_and_scope(repos):
+    agents, _ = repos
+    stored = await agents.add(
+        _agent("a", model_config={"temperature": 0.5, "max_tokens": 8}, topics=("x", "y"), status=AgentStatus.PAUSED)
+    )
+    assert await agents.get(PROJECT, stored.id) == stored
+    assert await agents.get(OTHER, stored.id) is None
+    assert stored.model_config == {"temperature": 0.5, "max_tokens": 8}
+    assert stored.topics == ("x", "y")
+
+
+async def test_agent_names_are_unique_per_project(repos):
+    agents, _ = repos
+    first = await agents.add(_agent("same"))
+    with pytest.raises(AlreadyExists):
+        await agents.add(_agent("same"))
+    await agents.add(_agent("same", project=OTHER))
+    second = await agents.add(_agent("other"))
+    with pytest.raises(AlreadyExists):
+        await agents.update(dataclasses.replace(second, name="same"))
+    assert (await agents.get(PROJECT, first.id)).name == "same"
+
+
+async def test_agents_list_update_delete(repos):
+    agents, _ = repos
+    created = [await agents.add(_agent(f"a{i}", minute=i)) for i in range(3)]
+    assert [a.id for a in await agents.list(PROJECT, 1, 10)] == [a.id for a in created[1:]]
+
+    changed = await agents.update(dataclasses.replace(created[0], purpose="new", updated_at=T0 + timedelta(hours=1)))
+    assert changed.purpose == "new" and changed.updated_at == T0 + timedelta(hours=1)
+    assert await agents.update(dataclasses.replace(created[0], project_id=OTHER)) is None
+
+    assert await agents.delete(PROJECT, created[0].id)
+    assert not await agents.delete(PROJECT, created[0].id)
+    assert await agents.delete_project(PROJECT) == 2
+
+
+async def test_message_idempotency_key(repos):
+    _, messages = repos
+    agent_id = _id()
+    first, created = await messages.add(_message(agent_id, 0, idempotency_key="k"))
+    again, created_again = await messages.add(_message(agent_id, 1, idempotency_key="k"))
+    assert created and not created_again
+    assert again.id == first.id
+    assert (await messages.add(_message(agent_id, 2, project_id=OTHER, idempotency_key="k")))[1]
+
+
+async def test_message_round_trip(repos):
+    _, messages = repos
+    message = _message(_id(), 0, content="plain text", correlation_id="c", performative="inform")
+    stored, _ = await messages.add(message)
+    assert stored == message
+    assert await messages.get(PROJECT, message.id) == message
+    assert await messages.get(OTHER, message.id) is None
+
+
+async def test_status_changes_stop_at_final(repos):
+    _, messages = repos
+    message, _ = await messages.add(_message(_id(), 0))
+    processing = await messages.set_status(PROJECT, message.id, MessageStatus.PROCESSING)
+    assert processing.status is MessageStatus.PROCESSING
+    failed = await messages.set_status(PROJECT, message.id, MessageStatus.ERROR, "boom")
+    assert (failed.status, failed.error) == (MessageStatus.ERROR, "boom")
+    assert await messages.set_status(PROJECT, message.id, MessageStatus.PROCESSING) is None
+    assert (await messages.get(PROJECT, message.id)).status is MessageStatus.ERROR
+
+
+async def test_one_reply_per_request(repos):
+    _, messages = repos
+    agent_id = _id()
+    request, _ = await messages.add(_message(agent_id, 0))
+
+    def reply(minute: int) -> Message:
+        return _message(
+            agent_id,
+            minute,
+            conversation=request.conversation_id,
+            sender=Participant(ParticipantType.AGENT, agent_id),
+            receiver=request.sender,
+            performative="reply",
+            status=MessageStatus.COMPLETE,
+            parent_id=request.id,
+        )
+
+    first = await messages.complete_with_reply(request, reply(1))
+    second = await messages.complete_with_reply(request, reply(2))
+    assert second.id == first.id
+    assert (await messages.find_reply(PROJECT, request.id)).id == first.id
+    assert (await messages.get(PROJECT, request.id)).status is MessageStatus.COMPLETE
+    assert len(await messages.list(PROJECT, MessageFilter(conversation_id=request.conversation_id), 0, 10)) == 2
+
+
+async def test_history_is_complete_messages_before_oldest_first(repos):
+    _, messages = repos
+    agent_id, conversation = _id(), _id()
+    done = [
+        (await messages.add(_message(agent_id, i, conversation, status=MessageStatus.COMPLETE)))[0] for i in range(4)
+    ]
+    await messages.add(_message(agent_id, 5, conversation, status=MessageStatus.ERROR))
+    await messages.add(_message(agent_id, 6, _id(), status=MessageStatus.COMPLETE))
+    current = T0 + timedelta(minutes=10)
+
+    assert [m.id for m in await messages.history(PROJECT, conversation, current, 3)] == [m.id for m in done[1:]]
+    assert [m.id for m in await messages.history(PROJECT, conversation, done[2].created_at, 10)] == [
+        m.id for m in done[:2]
+    ]
+    assert await messages.conversation_exists(PROJECT, conversation)
+    assert not await messages.conversation_exists(OTHER, conversation)
+
+
+async def test_list_filters(repos):
+    _, messages = repos
+    alice, bob = _id(), _id()
+    a = (await messages.add(_message(alice, 0)))[0]
+    b = (await messages.add(_message(bob, 1, status=MessageStatus.COMPLETE)))[0]
+    from_alice = (
+        await messages.add(_message(bob, 2, sender=Participant(ParticipantType.AGENT, alice), receiver=a.sender))
+    )[0]
+
+    def ids(found):
+        return [m.id for m in found]
+
+    assert ids(await messages.list(PROJECT, MessageFilter(), 0, 10)) == [from_alice.id, b.id, a.id]
+    assert ids(await messages.list(PROJECT, MessageFilter(agent_id=alice), 0, 10)) == [from_alice.id, a.id]
+    assert ids(await messages.list(PROJECT, MessageFilter(status=MessageStatus.COMPLETE), 0, 10)) == [b.id]
+    assert ids(await messages.list(PROJECT, MessageFilter(), 1, 1)) == [b.id]
+    assert await messages.list(OTHER, MessageFilter(), 0, 10) == []
+
+
+async def test_due_for_publish(repos):
+    _, messages = repos
+    agent_id = _id()
+    never = (await messages.add(_message(agent_id, 0)))[0]
+    fresh = (await messages.add(_message(agent_id, 30)))[0]
+    long_ago = (await messages.add(_message(agent_id, 1)))[0]
+    await messages.mark_published(PROJECT, long_ago.id, T0 + timedelta(minutes=2))
+    recent = (await messages.add(_message(agent_id, 3)))[0]
+    await messages.mark_published(PROJECT, recent.id, T0 + timedelta(minutes=25))
+    await messages.add(_message(agent_id, 4, status=MessageStatus.COMPLETE))
+    stuck = (await messages.add(_message(agent_id, 5, status=MessageStatus.PROCESSING)))[0]
+    await messages.mark_published(PROJECT, stuck.id, T0 + timedelta(minutes=6))
+    busy = (await messages.add(_message(agent_id, 6, updated_at=T0 + timedelta(minutes=28))))[0]
+    await messages.mark_published(PROJECT, busy.id, T0 + timedelta(minutes=7))
+
+    due = await messages.due_for_publish(
+        unpublished_before=T0 + timedelta(minutes=20), published_before=T0 + timedelta(minutes=10), limit=10
+    )
+    assert [m.id for m in due] == [never.id, long_ago.id, stuck.id]
+    assert fresh.id not in [m.id for m in due]
+
+
+async def test_delete_project_messages(repos):
+    _, messages = repos
+    await messages.add(_message(_id(), 0))
+    await messages.add(_message(_id(), 1, project_id=OTHER))
+    assert await messages.delete_project(PROJECT) == 1
+    assert len(await messages.list(OTHER, MessageFilter(), 0, 10)) == 1

@@ -1,0 +1,105 @@
+"""The real servicer and runtime in a grpc.aio server on port 0, over real PostgreSQL and NATS.
+
+The model is ScriptedInference (echo) and memory a StaticMemory: the only
+stand-ins, for what a test machine has no useful form of.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
+
+from agentmesh.agents.v1 import agent_service_pb2_grpc
+from agentmesh_agents.adapters.migrations import MIGRATIONS_DIR
+from agentmesh_agents.adapters.scripted_inference import ScriptedInference
+from agentmesh_agents.adapters.static_memory import StaticMemory
+from agentmesh_agents.main import SERVICE_NAME
+from agentmesh_agents.settings import AgentsSettings
+from agentmesh_agents.wiring import Components, build_components
+from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
+from agentmesh_core.tokens import IdentityTokens
+from agentmesh_db.database import Database
+from agentmesh_db.migrations import upgrade_to_head
+from agentmesh_events import bus
+from agentmesh_events.bus import ensure_streams
+from agentmesh_events.subjects import INBOX_STREAM
+from agentmesh_grpc.channel import create_channel
+from agentmesh_grpc.server import ServiceServer
+
+
+@dataclass
+class Service:
+    """A running agents service and who may call it."""
+
+    stub: agent_service_pb2_grpc.AgentServiceStub
+    port: int
+    project: str
+    admin: Identity
+    member: Identity
+    outsider: Identity
+    superadmin: Identity
+    inference: ScriptedInference
+    memory: StaticMemory
+    components: Components
+    js: JetStreamContext
+
+
+@pytest.fixture
+async def service(database_url: str, nats_url: str) -> AsyncIterator[Service]:
+    settings = AgentsSettings(
+        database_url=database_url,
+        nats_url=nats_url,
+        agents_listen_addr="127.0.0.1:0",
+        inbox_partitions=2,
+        ack_wait_seconds=10,
+    )
+    tokens = IdentityTokens(settings.internal_secret.get_secret_value())
+    db = Database(database_url, pool_size=4)
+    await asyncio.to_thread(upgrade_to_head, db.engine, MIGRATIONS_DIR, "agents")
+    nc = await bus.connect(nats_url, "agents-service-tests")
+    js = nc.jetstream()
+    await ensure_streams(js)
+    inference = ScriptedInference.echo()
+    memory = StaticMemory(["Agents reply politely."])
+    components = build_components(settings, db, js, inference, memory)
+    server = ServiceServer(tokens, settings.agents_listen_addr)
+    server.add_service(
+        SERVICE_NAME, lambda s: agent_service_pb2_grpc.add_AgentServiceServicer_to_server(components.servicer, s)
+    )
+    await server.start()
+    await components.runtime.start()
+    await server.set_serving()
+    channel = create_channel(f"127.0.0.1:{server.port}", tokens)
+    project = str(uuid.uuid4())
+    try:
+        yield Service(
+            stub=agent_service_pb2_grpc.AgentServiceStub(channel),
+            port=server.port,
+            project=project,
+            admin=Identity("admin-1", GlobalRole.USER, project, ProjectRole.ADMIN),
+            member=Identity("user-1", GlobalRole.USER, project, ProjectRole.USER),
+            outsider=Identity("user-2", GlobalRole.USER, str(uuid.uuid4()), ProjectRole.ADMIN),
+            superadmin=Identity("root", GlobalRole.SUPERADMIN),
+            inference=inference,
+            memory=memory,
+            components=components,
+            js=js,
+        )
+    finally:
+        await channel.close()
+        await server.stop(grace=0)
+        await components.runtime.stop(grace=1)
+        for info in await js.consumers_info(INBOX_STREAM):
+            try:
+                await js.delete_consumer(INBOX_STREAM, info.name)
+            except NotFoundError:
+                pass
+        await js.purge_stream(INBOX_STREAM)
+        await nc.drain()
+        db.dispose()

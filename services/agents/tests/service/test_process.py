@@ -1,0 +1,66 @@
+"""`python -m agentmesh_agents` as a real process: migrates, serves, answers, stops on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import uuid
+
+from agentmesh.agents.v1 import agent_pb2, agent_service_pb2_grpc
+from agentmesh.agents.v1 import agent_service_pb2 as pb
+from agentmesh_core.identity import GlobalRole, Identity
+from agentmesh_core.tokens import IdentityTokens
+from agentmesh_devstack.ports import free_port
+from agentmesh_grpc.channel import check_health, create_channel
+from agentmesh_grpc.identity import acting_as
+
+SECRET = "process-test-internal-secret-0123456789abcdef"
+
+
+async def test_process_serves_and_stops_cleanly(database_url, nats_url, tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "AGENTMESH_DATABASE_URL": database_url,
+        "AGENTMESH_NATS_URL": nats_url,
+        "AGENTMESH_AGENTS_LISTEN_ADDR": f"127.0.0.1:{port}",
+        "AGENTMESH_INTERNAL_SECRET": SECRET,
+        "AGENTMESH_INBOX_PARTITIONS": "2",
+        # Nothing listens here: the process must still start and serve.
+        "AGENTMESH_MEMORY_SERVICE_ADDR": f"127.0.0.1:{free_port()}",
+        "AGENTMESH_INFERENCE_SERVICE_ADDR": f"127.0.0.1:{free_port()}",
+    }
+    log_path = tmp_path / "agents.log"
+    with log_path.open("wb") as log_file:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "agentmesh_agents", env=env, stdout=log_file, stderr=log_file
+        )
+    tokens = IdentityTokens(SECRET)
+    channel = create_channel(f"127.0.0.1:{port}", tokens)
+    try:
+        async with asyncio.timeout(30):
+            while not await check_health(channel, timeout=0.5):
+                assert process.returncode is None, log_path.read_text()
+                await asyncio.sleep(0.2)
+        stub = agent_service_pb2_grpc.AgentServiceStub(channel)
+        project = str(uuid.uuid4())
+        with acting_as(Identity("root", GlobalRole.SUPERADMIN)):
+            created = await stub.CreateAgent(
+                pb.CreateAgentRequest(project_id=project, agent=agent_pb2.Agent(name="proc"))
+            )
+        assert created.agent.name == "proc"
+    finally:
+        await channel.close()
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(process.wait(), timeout=30)
+
+    assert code == 0, log_path.read_text()
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
+    messages = [line["message"] for line in lines]
+    assert any("serving on" in m for m in messages)
+    assert "agents service stopped" in messages
+    assert all(line["service"] == "agents" for line in lines)

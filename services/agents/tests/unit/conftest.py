@@ -1,0 +1,98 @@
+"""An in-memory agents service: real domain, fake adapters, ScriptedInference."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from agentmesh_agents.adapters.inmemory_bus import InMemoryConversationEvents, InMemoryMailbox
+from agentmesh_agents.adapters.inmemory_repositories import InMemoryAgentRepository, InMemoryMessageRepository
+from agentmesh_agents.adapters.scripted_inference import ScriptedInference
+from agentmesh_agents.adapters.static_memory import StaticMemory
+from agentmesh_agents.domain.events import EventPublisher
+from agentmesh_agents.domain.lanes import LaneRunner
+from agentmesh_agents.domain.limits import Limits
+from agentmesh_agents.domain.messaging import Messaging, Outgoing
+from agentmesh_agents.domain.models import Agent, Message
+from agentmesh_agents.domain.processor import Delivery, MessageProcessor, Outcome
+from agentmesh_agents.domain.prompt import PromptBuilder
+from agentmesh_agents.domain.recovery import MailboxRecovery
+from agentmesh_agents.domain.registry import AgentRegistry
+from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
+
+PROJECT = "7a0c7d51-7a8f-4a43-9d1e-0b6f0f3c2a11"
+USER = Identity(subject="user-1", role=GlobalRole.USER, project_id=PROJECT, project_role=ProjectRole.USER)
+
+
+class TickingClock:
+    """A clock that moves 1 ms every time it is read, so timestamps are strictly ordered."""
+
+    def __init__(self) -> None:
+        self._ticks = itertools.count()
+        self.start = datetime(2026, 1, 1, tzinfo=UTC)
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return self.start + self.offset + timedelta(milliseconds=next(self._ticks))
+
+
+@dataclass
+class World:
+    """The domain wired to in-memory adapters."""
+
+    limits: Limits = field(default_factory=Limits)
+    clock: TickingClock = field(default_factory=TickingClock)
+    agents: InMemoryAgentRepository = field(default_factory=InMemoryAgentRepository)
+    messages: InMemoryMessageRepository = field(default_factory=InMemoryMessageRepository)
+    mailbox: InMemoryMailbox = field(default_factory=InMemoryMailbox)
+    events: InMemoryConversationEvents = field(default_factory=InMemoryConversationEvents)
+    memory: StaticMemory = field(default_factory=StaticMemory)
+    inference: ScriptedInference = field(default_factory=ScriptedInference)
+    project: str = PROJECT
+    user: Identity = USER
+
+    def __post_init__(self) -> None:
+        self.rewire()
+
+    def rewire(self) -> None:
+        """(Re)build the domain objects, e.g. after swapping an adapter."""
+        self.registry = AgentRegistry(self.agents, self.limits, self.clock)
+        self.messaging = Messaging(self.agents, self.messages, self.mailbox, self.events, self.limits, self.clock)
+        self.prompts = PromptBuilder(self.messages, self.memory, self.limits)
+        self.processor = MessageProcessor(
+            self.agents,
+            self.messages,
+            EventPublisher(self.events, self.clock),
+            self.inference,
+            self.prompts,
+            self.limits,
+            self.clock,
+        )
+        self.lanes = LaneRunner(self.processor, heartbeat_seconds=0.01)
+        self.recovery = MailboxRecovery(self.messages, self.messaging, self.limits, self.clock)
+
+    async def agent(self, name: str = "helper", **fields) -> Agent:
+        return await self.registry.create(PROJECT, Agent(id="", project_id="", name=name, **fields))
+
+    async def send(self, agent: Agent, content="hello", identity: Identity = USER, **fields) -> Message:
+        return await self.messaging.send(identity, PROJECT, Outgoing(agent_id=agent.id, content=content, **fields))
+
+    @staticmethod
+    def delivery(message: Message, attempt: int = 1) -> Delivery:
+        return Delivery(message.project_id, message.receiver.id, message.id, attempt)
+
+    async def process(self, message: Message, attempt: int = 1) -> Outcome:
+        return await self.processor.process(self.delivery(message, attempt))
+
+    async def stored(self, message: Message) -> Message:
+        found = await self.messages.get(message.project_id, message.id)
+        assert found is not None
+        return found
+
+
+@pytest.fixture
+def world() -> World:
+    return World()

@@ -1,0 +1,107 @@
+"""Batches from one partition: strictly in order per agent, agents concurrently."""
+
+from __future__ import annotations
+
+import asyncio
+
+from agentmesh_agents.domain.models import MessageStatus
+from agentmesh_agents.domain.processor import Delivery, Outcome
+from agentmesh_core.errors import Unavailable
+
+
+class FakeItem:
+    """An inbox item that records how it was settled."""
+
+    def __init__(self, delivery: Delivery, log: list) -> None:
+        self.delivery = delivery
+        self.outcome: Outcome | None = None
+        self.heartbeats = 0
+        self._log = log
+
+    async def settle(self, outcome: Outcome) -> None:
+        self.outcome = outcome
+        self._log.append(("settle", self.delivery.message_id, outcome.done))
+
+    async def heartbeat(self) -> None:
+        self.heartbeats += 1
+
+
+async def test_two_agents_interleaved_keep_per_agent_order(world):
+    world.inference = world.inference.echo(chunk_delay=0.01)
+    world.rewire()
+    alice, bob = await world.agent("alice"), await world.agent("bob")
+    sent = []
+    for i in range(4):
+        sent.append(await world.send(alice, f"a{i}"))
+        sent.append(await world.send(bob, f"b{i}"))
+    log: list = []
+    items = [FakeItem(world.delivery(m), log) for m in world.mailbox.take()]
+
+    await world.lanes.run_batch(items)
+
+    assert all(item.outcome is not None and item.outcome.done for item in items)
+    prompts = [call.turns[-1].content for call in world.inference.calls]
+    assert [p for p in prompts if p.startswith("a")] == ["a0", "a1", "a2", "a3"]
+    assert [p for p in prompts if p.startswith("b")] == ["b0", "b1", "b2", "b3"]
+    # The two agents ran concurrently: their prompts interleave rather than one lane after the other.
+    assert prompts[:2] in (["a0", "b0"], ["b0", "a0"])
+    for message in sent:
+        assert (await world.stored(message)).status is MessageStatus.COMPLETE
+
+
+async def test_same_agent_is_never_processed_concurrently(world):
+    running = {"now": 0, "max": 0}
+
+    class Counting(type(world.inference)):
+        async def stream_chat(self, turns, sampling, request_id):
+            running["now"] += 1
+            running["max"] = max(running["max"], running["now"])
+            await asyncio.sleep(0.01)
+            running["now"] -= 1
+            yield "ok"
+
+    world.inference = Counting()
+    world.rewire()
+    agent = await world.agent()
+    for i in range(5):
+        await world.send(agent, f"m{i}")
+    items = [FakeItem(world.delivery(m), []) for m in world.mailbox.take()]
+
+    await world.lanes.run_batch(items)
+
+    assert running["max"] == 1
+    assert all(item.outcome.done for item in items)
+
+
+async def test_a_retry_holds_back_the_rest_of_that_agents_lane(world):
+    def model(turns):
+        if turns[-1].content == "a1":
+            raise Unavailable("down")
+        return ["fine"]
+
+    world.inference.script = [model]
+    alice, bob = await world.agent("alice"), await world.agent("bob")
+    a1, a2 = await world.send(alice, "a1"), await world.send(alice, "a2")
+    b1 = await world.send(bob, "b1")
+    log: list = []
+    items = {m.id: FakeItem(world.delivery(m), log) for m in world.mailbox.take()}
+
+    await world.lanes.run_batch(list(items.values()))
+
+    assert not items[a1.id].outcome.done
+    assert not items[a2.id].outcome.done
+    assert items[a2.id].outcome.delay == items[a1.id].outcome.delay
+    assert items[b1.id].outcome.done
+    assert (await world.stored(a2)).status is MessageStatus.QUEUED
+
+
+async def test_long_work_sends_heartbeats(world):
+    world.inference.chunk_delay = 0.02
+    agent = await world.agent()
+    await world.send(agent)
+    (item,) = [FakeItem(world.delivery(m), []) for m in world.mailbox.take()]
+
+    await world.lanes.run_batch([item])
+
+    assert item.heartbeats >= 2
+    assert item.outcome.done

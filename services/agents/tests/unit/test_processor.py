@@ -1,0 +1,210 @@
+"""The runtime's handling of one delivery, with fakes and ScriptedInference."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from agentmesh_agents.domain.models import AgentStatus, EventType, MessageStatus, ParticipantType
+from agentmesh_core.errors import InvalidInput, Unavailable
+
+
+async def test_reply_is_stored_and_request_completed(world):
+    agent = await world.agent(system_prompt="You are terse.")
+    request = await world.send(agent, "What is 2+2?")
+
+    outcome = await world.process(request)
+
+    assert outcome.done
+    assert (await world.stored(request)).status is MessageStatus.COMPLETE
+    reply = await world.messages.find_reply(request.project_id, request.id)
+    assert reply is not None
+    assert reply.content == "Hello there!"
+    assert reply.status is MessageStatus.COMPLETE
+    assert reply.performative == "reply"
+    assert reply.conversation_id == request.conversation_id
+    assert (reply.sender.type, reply.sender.id) == (ParticipantType.AGENT, agent.id)
+    assert reply.receiver == request.sender
+
+
+async def test_events_are_published_in_order(world):
+    agent = await world.agent()
+    request = await world.send(agent)
+
+    await world.process(request)
+
+    events = world.events.of(request.conversation_id)
+    assert [e.type for e in events] == [
+        EventType.STATUS,
+        EventType.TOKEN,
+        EventType.TOKEN,
+        EventType.TOKEN,
+        EventType.REPLY,
+    ]
+    assert events[0].status is MessageStatus.PROCESSING
+    assert "".join(e.text for e in events if e.type is EventType.TOKEN) == "Hello there!"
+    assert events[-1].reply is not None and events[-1].reply.content == "Hello there!"
+    assert all(e.message_id == request.id and e.agent_id == agent.id for e in events)
+    assert [e.sequence for e in events] == sorted(e.sequence for e in events)
+
+
+async def test_prompt_has_persona_memory_history_and_message(world):
+    world.memory.entries = ["The office opens at 9."]
+    world.inference.script = [["first answer"], ["second answer"]]
+    agent = await world.agent(system_prompt="You are the receptionist.", model_config={"temperature": 0.2})
+    first = await world.send(agent, "Hi")
+    await world.process(first)
+    second = await world.send(agent, "When do you open?", conversation_id=first.conversation_id)
+
+    await world.process(second)
+
+    call = world.inference.calls[-1]
+    roles = [turn.role for turn in call.turns]
+    assert roles == ["system", "user", "assistant", "user"]
+    assert call.turns[0].content.startswith("You are the receptionist.")
+    assert "The office opens at 9." in call.turns[0].content
+    assert [t.content for t in call.turns[1:]] == ["Hi", "first answer", "When do you open?"]
+    assert call.sampling.temperature == 0.2
+    assert call.sampling.max_tokens == world.limits.default_max_tokens
+    assert world.memory.queries[-1] == (agent.project_id, agent.id, "When do you open?", 3)
+
+
+async def test_memory_failure_is_not_fatal(world):
+    world.memory.error = Unavailable("memory down")
+    agent = await world.agent()
+    request = await world.send(agent)
+
+    assert (await world.process(request)).done
+    assert (await world.stored(request)).status is MessageStatus.COMPLETE
+
+
+async def test_inference_error_marks_error_and_notifies(world):
+    world.inference.script = [InvalidInput("prompt too long")]
+    agent = await world.agent()
+    request = await world.send(agent)
+
+    outcome = await world.process(request)
+
+    assert outcome.done
+    stored = await world.stored(request)
+    assert stored.status is MessageStatus.ERROR
+    assert stored.error == "inference failed: prompt too long"
+    events = world.events.of(request.conversation_id)
+    assert [e.type for e in events] == [EventType.STATUS, EventType.ERROR]
+    assert events[-1].error == stored.error
+    assert await world.messages.find_reply(request.project_id, request.id) is None
+
+
+async def test_unexpected_failure_is_an_internal_error_without_details(world):
+    world.inference.script = [RuntimeError("secret stack detail")]
+    agent = await world.agent()
+    request = await world.send(agent)
+
+    assert (await world.process(request)).done
+    stored = await world.stored(request)
+    assert stored.status is MessageStatus.ERROR
+    assert stored.error == "internal error"
+
+
+async def test_inference_unavailable_retries_then_errors(world):
+    world.inference.script = [Unavailable("inference down")]
+    agent = await world.agent()
+    request = await world.send(agent)
+
+    for attempt in range(1, world.limits.inference_max_attempts):
+        outcome = await world.process(request, attempt)
+        assert not outcome.done
+        assert outcome.delay == world.limits.retry_delay(attempt)
+        assert (await world.stored(request)).status is MessageStatus.PROCESSING
+
+    outcome = await world.process(request, world.limits.inference_max_attempts)
+    assert outcome.done
+    stored = await world.stored(request)
+    assert stored.status is MessageStatus.ERROR
+    assert stored.error == "inference service unavailable"
+
+
+async def test_inference_recovers_on_redelivery(world):
+    world.inference.script = [Unavailable("inference down"), ["back"]]
+    agent = await world.agent()
+    request = await world.send(agent)
+
+    assert not (await world.process(request, 1)).done
+    assert (await world.process(request, 2)).done
+    reply = await world.messages.find_reply(request.project_id, request.id)
+    assert reply is not None and reply.content == "back"
+
+
+async def test_redelivery_after_reply_does_not_reply_twice(world):
+    agent = await world.agent()
+    request = await world.send(agent)
+    await world.process(request)
+    events_before = len(world.events.events)
+
+    outcome = await world.process(request, attempt=2)
+
+    assert outcome.done
+    assert len(world.inference.calls) == 1
+    replies = [m for m in world.messages.messages.values() if m.parent_id == request.id]
+    assert len(replies) == 1
+    assert len(world.events.events) == events_before
+
+
+async def test_crash_after_reply_before_status_is_repaired(world):
+    # A reply exists but the request still says processing (e.g. written by another worker).
+    agent = await world.agent()
+    request = await world.send(agent)
+    await world.process(request)
+    stored = await world.stored(request)
+    world.messages.messages[request.id] = dataclasses.replace(stored, status=MessageStatus.PROCESSING)
+
+    assert (await world.process(request, attempt=2)).done
+    assert (await world.stored(request)).status is MessageStatus.COMPLETE
+    assert len(world.inference.calls) == 1
+
+
+async def test_paused_agent_is_not_processed(world):
+    agent = await world.agent(status=AgentStatus.PAUSED)
+    request = await world.send(agent)
+
+    outcome = await world.process(request)
+
+    assert not outcome.done
+    assert outcome.delay == world.limits.paused_retry_seconds
+    assert world.inference.calls == []
+    assert (await world.stored(request)).status is MessageStatus.QUEUED
+
+    await world.registry.update(agent.project_id, agent.id, {"status": AgentStatus.ACTIVE})
+    assert (await world.process(request, attempt=2)).done
+    assert (await world.stored(request)).status is MessageStatus.COMPLETE
+
+
+async def test_message_for_deleted_agent_errors(world):
+    agent = await world.agent()
+    request = await world.send(agent)
+    await world.registry.delete(agent.project_id, agent.id)
+
+    assert (await world.process(request)).done
+    stored = await world.stored(request)
+    assert (stored.status, stored.error) == (MessageStatus.ERROR, "agent not found")
+
+
+async def test_unknown_message_is_dropped(world):
+    agent = await world.agent()
+    request = await world.send(agent)
+    await world.messages.delete_project(request.project_id)
+
+    assert (await world.process(request)).done
+    assert world.inference.calls == []
+
+
+async def test_database_outage_defers_processing(world):
+    agent = await world.agent()
+    request = await world.send(agent)
+
+    async def down(*_args, **_kwargs):
+        raise Unavailable("database unavailable")
+
+    world.messages.get = down
+    outcome = await world.process(request)
+    assert not outcome.done
+    assert outcome.delay == world.limits.storage_retry_seconds
