@@ -1,0 +1,1 @@
+"""agentmesh InferenceService: vLLM's async engine behind gRPC."""

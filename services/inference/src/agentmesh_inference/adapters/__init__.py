@@ -1,0 +1,1 @@
+"""Outbound adapters: the vLLM engine."""

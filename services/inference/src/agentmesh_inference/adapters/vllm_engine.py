@@ -1,0 +1,166 @@
+"""The Engine on vLLM's V1 async engine (AsyncLLM): continuous batching, streaming, structured output.
+
+Every concurrent `generate` call is submitted to the one AsyncLLM, whose scheduler
+batches all running requests into each model step (continuous batching). Outputs
+are requested as deltas (RequestOutputKind.DELTA), so each chunk holds only the new
+text and token ids. Prompts are tokenized here, with the model's chat template for
+chat requests, so that length limits are checked before the engine sees them.
+
+vLLM is imported only when an engine is started: creating one spawns processes,
+which must happen inside main() or a test fixture, never at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from agentmesh_core.errors import InvalidInput, Unavailable
+from agentmesh_inference.adapters.engine_config import EngineConfig, prepare_environment
+from agentmesh_inference.domain.models import Chunk, FinishReason, ModelInfo, Usage, ValidatedRequest
+
+if TYPE_CHECKING:
+    from vllm.v1.engine.async_llm import AsyncLLM
+
+log = logging.getLogger(__name__)
+
+_FINISH_REASONS = {"stop": FinishReason.STOP, "length": FinishReason.LENGTH, "abort": FinishReason.ABORT}
+
+
+def _finish_reason(reason: str | None) -> FinishReason:
+    if reason == "error":  # vLLM: a retryable request-level failure (e.g. KV cache load)
+        raise Unavailable("the engine failed this request; retry")
+    # "repetition" (a degenerate loop was cut off) and anything newer end like a stop.
+    return _FINISH_REASONS.get(reason or "stop", FinishReason.STOP)
+
+
+class VllmEngine:
+    """A loaded model on vLLM; build it with `await VllmEngine.start(config)`."""
+
+    def __init__(self, llm: AsyncLLM, config: EngineConfig, device: str) -> None:
+        self._llm = llm
+        self._config = config
+        self._tokenizer = llm.get_tokenizer()
+        self._max_model_len = int(llm.model_config.max_model_len)
+        # The model's own generation defaults (generation_config.json) for unset fields.
+        self._defaults: dict[str, Any] = llm.model_config.get_diff_sampling_param()
+        self._device = device
+
+    @classmethod
+    async def start(cls, config: EngineConfig) -> VllmEngine:
+        """Load the model (tens of seconds) without blocking the event loop."""
+        prepare_environment(config)
+        from vllm.platforms import current_platform
+        from vllm.v1.engine.async_llm import AsyncLLM
+
+        started = time.monotonic()
+        # In a thread so that health checks keep being answered while the model loads.
+        # No local name holds the AsyncLLM: only the VllmEngine does, so that shutdown()
+        # can release it (a lingering reference would run AsyncLLM.__del__ at interpreter
+        # exit, where it fails).
+        created: list[AsyncLLM] = []
+        await asyncio.to_thread(lambda: created.append(AsyncLLM.from_engine_args(config.engine_args())))
+        engine = cls(created.pop(), config, str(current_platform.device_type))
+        log.info("model %s loaded in %.1fs", config.model, time.monotonic() - started)
+        return engine
+
+    def info(self) -> ModelInfo:
+        """Describe the loaded model."""
+        return ModelInfo(
+            model=self._config.model,
+            max_model_len=self._max_model_len,
+            random_weights=self._config.random_weights,
+            device=self._device,
+        )
+
+    @property
+    def unfinished_requests(self) -> int:
+        """Requests the engine is still working on (queued or running)."""
+        return self._llm.get_num_unfinished_requests()
+
+    async def generate(self, request: ValidatedRequest) -> AsyncIterator[Chunk]:
+        """Stream one request; vLLM batches it with every other running request."""
+        from vllm.exceptions import VLLMClientError
+        from vllm.v1.engine.exceptions import EngineDeadError
+
+        prompt_ids = await asyncio.to_thread(self._encode, request)
+        if len(prompt_ids) >= self._max_model_len:
+            raise InvalidInput(
+                f"prompt too long: {len(prompt_ids)} tokens, the model's context is {self._max_model_len}"
+            )
+        # Leave room in the context rather than refuse: the last chunk then says "length".
+        max_tokens = min(request.max_tokens, self._max_model_len - len(prompt_ids))
+        params = self._sampling_params(request, max_tokens)
+        renderer = self._llm.renderer
+        (engine_input,) = await renderer.render_cmpl_async(
+            [{"prompt_token_ids": prompt_ids}], renderer.default_cmpl_tok_params
+        )
+        completion_tokens = 0
+        stream = self._llm.generate(engine_input, params, request.request_id)
+        try:
+            # aclosing: an early exit closes vLLM's generator, which aborts the request.
+            async with contextlib.aclosing(stream):
+                async for output in stream:
+                    completion = output.outputs[0]
+                    completion_tokens += len(completion.token_ids)
+                    finish = _finish_reason(completion.finish_reason) if output.finished else None
+                    yield Chunk(
+                        text=completion.text,
+                        token_ids=tuple(completion.token_ids),
+                        finish_reason=finish,
+                        usage=Usage(len(prompt_ids), completion_tokens) if finish else None,
+                    )
+        except (VLLMClientError, ValueError) as error:
+            if completion_tokens:
+                raise
+            log.info("engine rejected request %s: %s", request.request_id, error)
+            raise InvalidInput("the engine rejected the request: check json_schema and sampling") from None
+        except EngineDeadError:
+            raise Unavailable("inference engine stopped") from None
+
+    async def abort(self, request_id: str) -> None:
+        """Stop a request and free its batch slot and KV cache (no-op when done)."""
+        await self._llm.abort(request_id)
+
+    def shutdown(self) -> None:
+        """Stop the engine's processes."""
+        self._llm.shutdown()
+        # AsyncLLM.__del__ shuts down again; run it now, not during interpreter teardown
+        # (where it fails on half-torn-down modules).
+        del self._llm
+        gc.collect()
+
+    def _encode(self, request: ValidatedRequest) -> list[int]:
+        tokenizer = self._tokenizer
+        if request.messages is None:
+            return list(tokenizer.encode(request.prompt or ""))
+        turns = [{"role": m.role, "content": m.content} for m in request.messages]
+        try:
+            text = tokenizer.apply_chat_template(turns, tokenize=False, add_generation_prompt=True)
+        except Exception as error:  # noqa: BLE001 - jinja and tokenizer errors have no common base
+            log.info("chat template failed for request %s: %s", request.request_id, error)
+            raise InvalidInput("the messages do not fit the model's chat template") from None
+        # The template writes its own BOS; adding special tokens would double it.
+        return list(tokenizer.encode(text, add_special_tokens=False))
+
+    def _sampling_params(self, request: ValidatedRequest, max_tokens: int):
+        from vllm import SamplingParams
+        from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams
+
+        values: dict[str, Any] = {k: v for k, v in self._defaults.items() if k not in ("max_tokens", "max_new_tokens")}
+        for name in ("temperature", "top_p", "seed"):
+            if (value := getattr(request, name)) is not None:
+                values[name] = value
+        structured = StructuredOutputsParams(json=request.json_schema) if request.json_schema else None
+        return SamplingParams(
+            **values,
+            max_tokens=max_tokens,
+            stop=list(request.stop) or None,
+            structured_outputs=structured,
+            output_kind=RequestOutputKind.DELTA,
+        )

@@ -1,0 +1,1 @@
+"""Use cases and models of inference; no grpc, proto or vLLM imports here."""

@@ -1,0 +1,1 @@
+"""The gRPC seam: servicer and proto <-> domain mapping."""

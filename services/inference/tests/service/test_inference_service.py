@@ -1,0 +1,211 @@
+"""The real servicer and the real vLLM engine (tiny model) in a grpc.aio server on port 0."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from agentmesh.inference.v1 import inference_service_pb2 as pb
+from agentmesh.inference.v1 import inference_service_pb2_grpc as pb_grpc
+from agentmesh_core.identity import GlobalRole, Identity
+from agentmesh_core.tokens import IdentityTokens
+from agentmesh_grpc.channel import create_channel
+from agentmesh_grpc.identity import acting_as
+from agentmesh_inference.domain.inference import Inference
+from agentmesh_inference.domain.limits import Limits
+from agentmesh_inference.main import build_server
+from agentmesh_inference.settings import InferenceSettings
+
+SECRET = "inference-service-test-secret-0123456789abcdef"
+CALLER = Identity(subject="agents", role=GlobalRole.SERVICE)
+
+
+class AbortSpy:
+    """The real engine, with a record of the aborts the use case asks for."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.aborted: list[str] = []
+
+    def info(self):
+        return self.engine.info()
+
+    def generate(self, request):
+        return self.engine.generate(request)
+
+    async def abort(self, request_id: str) -> None:
+        self.aborted.append(request_id)
+        await self.engine.abort(request_id)
+
+
+async def start_server(inference: Inference):
+    settings = InferenceSettings(inference_listen_addr="127.0.0.1:0", internal_secret=SECRET)
+    server = build_server(settings, inference)
+    await server.start()
+    return server
+
+
+@pytest.fixture(scope="module")
+async def spy(vllm_engine) -> AbortSpy:
+    return AbortSpy(vllm_engine)
+
+
+@pytest.fixture(scope="module")
+async def address(spy) -> AsyncIterator[str]:
+    server = await start_server(Inference(Limits(max_tokens_cap=1024), engine=spy))
+    await server.set_serving()
+    yield f"127.0.0.1:{server.port}"
+    await server.stop(0)
+
+
+@pytest.fixture(scope="module")
+async def channel(address) -> AsyncIterator[grpc.aio.Channel]:
+    channel = create_channel(address, IdentityTokens(SECRET))
+    yield channel
+    await channel.close()
+
+
+@pytest.fixture
+def stub(channel) -> pb_grpc.InferenceServiceStub:
+    return pb_grpc.InferenceServiceStub(channel)
+
+
+async def generate(stub, request: pb.GenerateRequest) -> list[pb.GenerateResponse]:
+    with acting_as(CALLER):
+        return [response async for response in stub.Generate(request, timeout=60)]
+
+
+def sampling(max_tokens: int, **fields) -> pb.SamplingParams:
+    return pb.SamplingParams(max_tokens=max_tokens, **fields)
+
+
+async def test_health_is_serving(channel):
+    response = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""))
+    assert response.status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_model_info_reports_the_random_tiny_model(stub):
+    with acting_as(CALLER):
+        info = await stub.GetModelInfo(pb.GetModelInfoRequest())
+    assert info.random_weights is True
+    assert info.max_model_len == 2048 and info.device == "cpu" and info.model.endswith("tiny-llama")
+
+
+async def test_chat_stream_arrives_in_chunks_and_ends_with_usage(stub):
+    request = pb.GenerateRequest(
+        messages=[pb.ChatMessage(role="system", content="Be brief."), pb.ChatMessage(role="user", content="Hi")],
+        sampling=sampling(24, temperature=0.0),
+    )
+    responses = await generate(stub, request)
+    assert len(responses) > 1
+    assert all(r.finish_reason == pb.FINISH_REASON_UNSPECIFIED for r in responses[:-1])
+    last = responses[-1]
+    assert last.finish_reason == pb.FINISH_REASON_LENGTH
+    assert last.usage.prompt_tokens > 5
+    assert last.usage.completion_tokens == sum(len(r.token_ids) for r in responses) == 24
+
+
+async def test_eight_concurrent_calls_all_finish(stub):
+    requests = [pb.GenerateRequest(prompt=f"Request {i}", sampling=sampling(32)) for i in range(8)]
+    results = await asyncio.gather(*(generate(stub, r) for r in requests))
+    for responses in results:
+        last = responses[-1]
+        assert last.finish_reason in (pb.FINISH_REASON_STOP, pb.FINISH_REASON_LENGTH)
+        assert 0 < last.usage.completion_tokens <= 32
+
+
+async def test_same_seed_gives_same_tokens(stub):
+    request = pb.GenerateRequest(prompt="The agents", sampling=sampling(16, temperature=1.0, seed=7))
+    first = await generate(stub, request)
+    second = await generate(stub, request)
+    assert [list(r.token_ids) for r in first] == [list(r.token_ids) for r in second]
+
+
+async def test_json_schema_output_parses(stub):
+    schema = {
+        "type": "object",
+        "properties": {
+            "tool": {"type": "string", "enum": ["search", "calculator"]},
+            "query": {"type": "string", "maxLength": 24},
+            "limit": {"type": "integer", "minimum": 1, "maximum": 10},
+        },
+        "required": ["tool", "query", "limit"],
+        "additionalProperties": False,
+    }
+    request = pb.GenerateRequest(
+        messages=[pb.ChatMessage(role="user", content="Find the sales report")],
+        json_schema=json.dumps(schema),
+        sampling=sampling(128),
+    )
+    results = await asyncio.gather(*(generate(stub, request) for _ in range(4)))
+    for responses in results:
+        # strict=False: a random model's strings may hold raw control characters.
+        value = json.loads("".join(r.text for r in responses), strict=False)
+        assert value["tool"] in ("search", "calculator") and 1 <= value["limit"] <= 10
+
+
+async def test_cancelled_call_aborts_the_engine_request(stub, spy):
+    aborts_before = len(spy.aborted)
+    with acting_as(CALLER):
+        call = stub.Generate(pb.GenerateRequest(prompt="Hello", sampling=sampling(1000, temperature=0.0)))
+    received = 0
+    async for _ in call:
+        received += 1
+        if received == 3:
+            break
+    assert spy.engine.unfinished_requests == 1
+    call.cancel()
+    deadline = time.monotonic() + 5
+    while spy.engine.unfinished_requests and time.monotonic() < deadline:  # noqa: ASYNC110 - no event to wait on
+        await asyncio.sleep(0.02)
+    assert spy.engine.unfinished_requests == 0
+    assert len(spy.aborted) == aborts_before + 1
+
+
+async def test_call_without_identity_is_unauthenticated(address):
+    async with grpc.aio.insecure_channel(address) as bare:
+        call = pb_grpc.InferenceServiceStub(bare).Generate(pb.GenerateRequest(prompt="hi"))
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            async for _ in call:
+                pass
+    assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        pb.GenerateRequest(),
+        pb.GenerateRequest(prompt="hi", messages=[pb.ChatMessage(role="user", content="hi")]),
+        pb.GenerateRequest(messages=[pb.ChatMessage(role="tool", content="hi")]),
+        pb.GenerateRequest(prompt="hi", sampling=sampling(5000)),
+        pb.GenerateRequest(prompt="hi", sampling=sampling(8, temperature=3.0)),
+        pb.GenerateRequest(prompt="hi", json_schema="{not json"),
+        pb.GenerateRequest(prompt="word " * 3000),  # longer than the model's context, in tokens
+    ],
+    ids=["empty", "both", "role", "max_tokens", "temperature", "schema", "context"],
+)
+async def test_invalid_input_is_invalid_argument(stub, request_):
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await generate(stub, request_)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "Traceback" not in (caught.value.details() or "")
+
+
+async def test_before_the_model_loads_calls_are_unavailable():
+    server = await start_server(Inference(Limits()))
+    try:
+        async with create_channel(f"127.0.0.1:{server.port}", IdentityTokens(SECRET)) as channel:
+            health = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""))
+            assert health.status == health_pb2.HealthCheckResponse.NOT_SERVING
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await generate(pb_grpc.InferenceServiceStub(channel), pb.GenerateRequest(prompt="hi"))
+            assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert caught.value.details() == "model loading"
+    finally:
+        await server.stop(0)
