@@ -1,0 +1,1 @@
+"""agentmesh memory: project knowledge as chunks in PostgreSQL and vectors in Qdrant."""

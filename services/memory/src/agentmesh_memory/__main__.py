@@ -1,0 +1,5 @@
+"""`python -m agentmesh_memory` runs the MemoryService gRPC server."""
+
+from agentmesh_memory.main import run
+
+run()

@@ -1,0 +1,74 @@
+"""Embedder on sentence-transformers, loaded from a local path (never downloads)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agentmesh_core.errors import Unavailable
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+
+def load_model(path: Path) -> SentenceTransformer:
+    """Load a model from disk, offline, on the CPU (blocking; seconds)."""
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(path), device="cpu")
+
+
+class SentenceTransformerEmbedder:
+    """Normalized embeddings from one model, computed on one dedicated thread.
+
+    One thread because torch already spreads a batch over every core: parallel
+    batches would only compete. Until `load()` (or with a model passed in),
+    embedding raises Unavailable, so the server can start before the model is in.
+    """
+
+    def __init__(self, model_name: str, batch_size: int = 32, model: SentenceTransformer | None = None) -> None:
+        self._model_name = model_name
+        self._batch_size = batch_size
+        self._model = model
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
+
+    async def load(self, path: Path) -> None:
+        """Load the model off the event loop."""
+        self._model = await asyncio.get_running_loop().run_in_executor(self._executor, load_model, path)
+
+    @property
+    def model_name(self) -> str:
+        return self._model_name
+
+    @property
+    def dimension(self) -> int:
+        if self._model is None:
+            raise Unavailable("embedding model is not loaded")
+        # sentence-transformers 6 renamed the method; older releases only have the old name.
+        dimension = (
+            getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        )
+        return int(dimension() or 0)
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        model = self._model
+        if model is None:
+            raise Unavailable("embedding model is not loaded")
+        if not texts:
+            return []
+        items = list(texts)
+
+        def work() -> list[list[float]]:
+            vectors = model.encode(items, batch_size=self._batch_size, normalize_embeddings=True, convert_to_numpy=True)
+            return vectors.tolist()
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+
+    def close(self) -> None:
+        """Stop the embedding thread (queued work is dropped)."""
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,145 @@
+"""In-memory stand-ins for the ports, for unit and service tests.
+
+They keep the real adapters' semantics (project scoping, newest-first order,
+cosine scores, the agent/metadata filter) so tests over them mean something.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Sequence
+
+from agentmesh_memory.domain.models import MemoryEntry, ScoredId, VectorPoint, VectorQuery
+
+
+class InMemoryEntryRepository:
+    """Entries in a dict, in insertion order."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, MemoryEntry] = {}
+        self._seq: dict[str, int] = {}
+        self._next = 0
+        self.fail_next_add: Exception | None = None
+
+    async def add_many(self, items: Sequence[MemoryEntry]) -> None:
+        if self.fail_next_add is not None:
+            error, self.fail_next_add = self.fail_next_add, None
+            raise error
+        for entry in items:
+            self.entries[entry.id] = entry
+            self._seq[entry.id] = self._next
+            self._next += 1
+
+    async def get(self, project_id: str, entry_id: str) -> MemoryEntry | None:
+        entry = self.entries.get(entry_id)
+        return entry if entry is not None and entry.project_id == project_id else None
+
+    async def get_many(self, project_id: str, entry_ids: Sequence[str]) -> list[MemoryEntry]:
+        return [e for i in entry_ids if (e := await self.get(project_id, i)) is not None]
+
+    async def list_page(self, project_id: str, agent_id: str | None, offset: int, limit: int) -> list[MemoryEntry]:
+        rows = [
+            e
+            for e in self.entries.values()
+            if e.project_id == project_id and (agent_id is None or e.agent_id == agent_id)
+        ]
+        rows.sort(key=lambda e: (e.created_at, self._seq[e.id]), reverse=True)
+        return rows[offset : offset + limit]
+
+    async def remove_many(self, project_id: str, entry_ids: Sequence[str]) -> int:
+        removed = 0
+        for entry_id in entry_ids:
+            if await self.get(project_id, entry_id) is not None:
+                del self.entries[entry_id]
+                removed += 1
+        return removed
+
+    async def remove_project(self, project_id: str) -> int:
+        ids = [e.id for e in self.entries.values() if e.project_id == project_id]
+        return await self.remove_many(project_id, ids)
+
+
+class InMemoryVectorIndex:
+    """Brute-force cosine search over points in a dict."""
+
+    def __init__(self) -> None:
+        self.points: dict[str, VectorPoint] = {}
+        self.fail_next_upsert: Exception | None = None
+
+    async def upsert(self, points: Sequence[VectorPoint]) -> None:
+        if self.fail_next_upsert is not None:
+            error, self.fail_next_upsert = self.fail_next_upsert, None
+            # Fail half-way, as a real batch might.
+            for point in points[: len(points) // 2]:
+                self.points[point.id] = point
+            raise error
+        for point in points:
+            self.points[point.id] = point
+
+    async def delete(self, ids: Sequence[str]) -> None:
+        for point_id in ids:
+            self.points.pop(point_id, None)
+
+    async def delete_project(self, project_id: str) -> None:
+        for point_id in [p.id for p in self.points.values() if p.project_id == project_id]:
+            del self.points[point_id]
+
+    async def search(self, query: VectorQuery) -> list[ScoredId]:
+        hits = [
+            ScoredId(id=p.id, score=_cosine(query.vector, p.vector)) for p in self.points.values() if _matches(p, query)
+        ]
+        hits.sort(key=lambda h: h.score, reverse=True)
+        return hits[: query.limit]
+
+
+def _matches(point: VectorPoint, query: VectorQuery) -> bool:
+    if point.project_id != query.project_id:
+        return False
+    if query.agent_id is not None and point.agent_id not in (None, query.agent_id):
+        return False
+    return all(
+        key in point.metadata and _equal(point.metadata[key], value) for key, value in query.metadata_equals.items()
+    )
+
+
+def _equal(stored: object, wanted: object) -> bool:
+    if isinstance(stored, bool) or isinstance(wanted, bool):
+        return type(stored) is type(wanted) and stored == wanted
+    return stored == wanted
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norm if norm else 0.0
+
+
+class HashingEmbedder:
+    """A deterministic bag-of-words embedder: texts sharing words are close."""
+
+    def __init__(self, dimension: int = 64, model_name: str = "fake-hashing") -> None:
+        self._dimension = dimension
+        self._model_name = model_name
+        self.calls: list[list[str]] = []
+
+    @property
+    def model_name(self) -> str:
+        return self._model_name
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        self.calls.append(list(texts))
+        return [self._vector(text) for text in texts]
+
+    def _vector(self, text: str) -> list[float]:
+        vector = [0.0] * self._dimension
+        for word in re.findall(r"\w+", text.lower()):
+            digest = hashlib.sha256(word.encode()).digest()
+            vector[int.from_bytes(digest[:4], "big") % self._dimension] += 1.0
+        norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+        return [x / norm for x in vector]

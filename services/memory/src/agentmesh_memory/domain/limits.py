@@ -1,0 +1,114 @@
+"""Request limits and the input checks that enforce them (all raise InvalidInput)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from agentmesh_core.errors import InvalidInput
+from agentmesh_memory.domain.models import Document, JsonObject, Scalar
+
+MAX_DOCUMENT_CHARS = 100_000
+MAX_DOCUMENTS = 64
+DEFAULT_K = 5
+MAX_K = 50
+MAX_QUERY_CHARS = 2_000
+MAX_METADATA_BYTES = 8 * 1024
+MAX_EMBED_TEXTS = 64
+MAX_EMBED_TEXT_CHARS = MAX_DOCUMENT_CHARS
+# The entries of one AddMemories (content + metadata, which every chunk repeats)
+# must fit a gRPC response (8 MiB) with room to spare.
+MAX_ADD_BYTES = 6 * 1024 * 1024
+_MAX_FILTER_KEYS = 16
+_FORBIDDEN_KEY_CHARS = frozenset(".[]\"'")
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The limits a Memory use case enforces (tests may shrink them)."""
+
+    max_document_chars: int = MAX_DOCUMENT_CHARS
+    max_documents: int = MAX_DOCUMENTS
+    max_k: int = MAX_K
+    max_query_chars: int = MAX_QUERY_CHARS
+    max_metadata_bytes: int = MAX_METADATA_BYTES
+    max_embed_texts: int = MAX_EMBED_TEXTS
+    max_add_bytes: int = MAX_ADD_BYTES
+
+
+def json_size(value: Any) -> int:
+    """Bytes of value as compact UTF-8 JSON."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def documents(docs: Sequence[Document], limits: Limits) -> None:
+    """Check an AddMemories batch."""
+    if not docs:
+        raise InvalidInput("at least one document is required")
+    if len(docs) > limits.max_documents:
+        raise InvalidInput(f"at most {limits.max_documents} documents per call")
+    for index, doc in enumerate(docs):
+        if not doc.content.strip():
+            raise InvalidInput(f"document {index}: content must not be empty")
+        if len(doc.content) > limits.max_document_chars:
+            raise InvalidInput(f"document {index}: content exceeds {limits.max_document_chars} characters")
+        metadata(doc.metadata, limits, f"document {index}: metadata")
+
+
+def metadata(value: JsonObject, limits: Limits, what: str = "metadata") -> None:
+    """Metadata is a JSON object of bounded size."""
+    if not isinstance(value, dict):
+        raise InvalidInput(f"{what} must be an object")
+    if json_size(value) > limits.max_metadata_bytes:
+        raise InvalidInput(f"{what} exceeds {limits.max_metadata_bytes} bytes of JSON")
+
+
+def k(requested: int, limits: Limits) -> int:
+    """How many hits to return; 0 means the default."""
+    if requested < 0 or requested > limits.max_k:
+        raise InvalidInput(f"k must be between 1 and {limits.max_k}")
+    return requested or DEFAULT_K
+
+
+def query(text: str, limits: Limits) -> str:
+    """A search query: not blank, bounded."""
+    if not text.strip():
+        raise InvalidInput("query must not be empty")
+    if len(text) > limits.max_query_chars:
+        raise InvalidInput(f"query exceeds {limits.max_query_chars} characters")
+    return text
+
+
+def metadata_filter(value: JsonObject, limits: Limits) -> dict[str, Scalar]:
+    """Exact-match conditions: top-level keys to strings, numbers or booleans."""
+    metadata(value, limits, "filter")
+    if len(value) > _MAX_FILTER_KEYS:
+        raise InvalidInput(f"filter has more than {_MAX_FILTER_KEYS} keys")
+    conditions: dict[str, Scalar] = {}
+    for key, item in value.items():
+        if not key or any(c in _FORBIDDEN_KEY_CHARS for c in key):
+            raise InvalidInput("filter keys must be non-empty and must not contain . [ ] or quotes")
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                raise InvalidInput(f"filter value of {key!r} must be finite")
+            item = int(item) if item.is_integer() else item
+        if not isinstance(item, str | int | float | bool):
+            raise InvalidInput(f"filter value of {key!r} must be a string, number or boolean")
+        conditions[key] = item
+    return conditions
+
+
+def embed_texts(texts: Sequence[str], limits: Limits) -> None:
+    """Check an EmbedTexts batch."""
+    if not texts:
+        raise InvalidInput("at least one text is required")
+    if len(texts) > limits.max_embed_texts:
+        raise InvalidInput(f"at most {limits.max_embed_texts} texts per call")
+    for index, text in enumerate(texts):
+        if not text.strip():
+            raise InvalidInput(f"text {index} must not be empty")
+        if len(text) > MAX_EMBED_TEXT_CHARS:
+            raise InvalidInput(f"text {index} exceeds {MAX_EMBED_TEXT_CHARS} characters")

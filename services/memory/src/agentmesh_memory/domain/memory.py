@@ -1,0 +1,184 @@
+"""The memory service's use cases: add, list, delete, search and embed.
+
+Every project use case checks scope first (reads and adds need membership,
+deletes need project admin), so isolation does not rest on the gateway alone.
+An entry's row and its vector are kept consistent: rows are written first and
+removed again (with any vectors written) if the vectors cannot be stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from agentmesh_core.errors import AgentmeshError, InvalidInput, NotFound
+from agentmesh_core.identity import Identity, require_project_access
+from agentmesh_core.ids import new_id, parse_id
+from agentmesh_core.pagination import decode_cursor, next_cursor, page_size
+from agentmesh_memory.domain import limits as check
+from agentmesh_memory.domain.chunking import chunk_text
+from agentmesh_memory.domain.limits import Limits
+from agentmesh_memory.domain.models import Document, JsonObject, MemoryEntry, SearchHit, VectorPoint, VectorQuery
+from agentmesh_memory.domain.ports import Clock, Embedder, EntryRepository, VectorIndex
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    """The default clock."""
+    return datetime.now(UTC)
+
+
+class Memory:
+    """Project memory on behalf of an identified caller."""
+
+    def __init__(
+        self,
+        repository: EntryRepository,
+        index: VectorIndex,
+        embedder: Embedder,
+        limits: Limits | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._repository = repository
+        self._index = index
+        self._embedder = embedder
+        self._limits = limits or Limits()
+        self._clock = clock
+
+    @property
+    def model_name(self) -> str:
+        """The embedding model's name."""
+        return self._embedder.model_name
+
+    async def add(
+        self, identity: Identity, project_id: str, agent_id: str, documents: Sequence[Document]
+    ) -> list[MemoryEntry]:
+        """Chunk, embed and store documents; the entries in document and chunk order."""
+        project_id = _authorize(identity, project_id, admin=False)
+        owner = _optional_id(agent_id, "agent_id")
+        check.documents(documents, self._limits)
+        now = self._clock()
+        entries = [
+            MemoryEntry(
+                id=new_id(),
+                project_id=project_id,
+                agent_id=owner,
+                content=content,
+                metadata=metadata,
+                embedding_model=self._embedder.model_name,
+                created_at=now,
+            )
+            for doc in documents
+            for content, metadata in _chunks(doc)
+        ]
+        size = sum(len(e.content.encode()) + check.json_size(e.metadata) for e in entries)
+        if size > self._limits.max_add_bytes:
+            raise InvalidInput("documents too large for one call; send fewer or smaller documents")
+
+        vectors = await self._embedder.embed([e.content for e in entries])
+        points = [
+            VectorPoint(id=e.id, vector=v, project_id=project_id, agent_id=owner, metadata=e.metadata)
+            for e, v in zip(entries, vectors, strict=True)
+        ]
+        await self._repository.add_many(entries)
+        try:
+            await self._index.upsert(points)
+        except BaseException:
+            await self._roll_back(project_id, [e.id for e in entries])
+            raise
+        log.info("added %d memory entries from %d documents", len(entries), len(documents))
+        return entries
+
+    async def list_page(
+        self, identity: Identity, project_id: str, agent_id: str, requested_size: int, cursor: str
+    ) -> tuple[list[MemoryEntry], str]:
+        """A page of entries, newest first, and the next cursor."""
+        project_id = _authorize(identity, project_id, admin=False)
+        owner = _optional_id(agent_id, "agent_id")
+        limit = page_size(requested_size)
+        offset = decode_cursor(cursor)
+        items = await self._repository.list_page(project_id, owner, offset, limit)
+        return items, next_cursor(offset, len(items), limit)
+
+    async def delete(self, identity: Identity, project_id: str, memory_id: str) -> None:
+        """Delete one entry: its vector first, then its row (a retry finishes a partial delete)."""
+        project_id = _authorize(identity, project_id, admin=True)
+        entry = await self._repository.get(project_id, parse_id(memory_id, "memory_id"))
+        if entry is None:
+            raise NotFound("memory entry not found")
+        await self._index.delete([entry.id])
+        await self._repository.remove_many(project_id, [entry.id])
+        log.info("deleted memory entry %s", entry.id)
+
+    async def search(
+        self,
+        identity: Identity,
+        project_id: str,
+        query: str,
+        k: int,
+        agent_id: str,
+        metadata_filter: JsonObject,
+    ) -> list[SearchHit]:
+        """The k entries closest to the query, best first."""
+        project_id = _authorize(identity, project_id, admin=False)
+        text = check.query(query, self._limits)
+        limit = check.k(k, self._limits)
+        owner = _optional_id(agent_id, "agent_id")
+        conditions = check.metadata_filter(metadata_filter, self._limits)
+        [vector] = await self._embedder.embed([text])
+        scored = await self._index.search(
+            VectorQuery(project_id=project_id, vector=vector, limit=limit, agent_id=owner, metadata_equals=conditions)
+        )
+        if not scored:
+            return []
+        # The rows are the truth: a vector whose row is gone (a half-finished delete) is skipped.
+        entries = {e.id: e for e in await self._repository.get_many(project_id, [s.id for s in scored])}
+        return [SearchHit(entry=entries[s.id], score=s.score) for s in scored if s.id in entries]
+
+    async def embed(self, identity: Identity, texts: Sequence[str]) -> list[list[float]]:
+        """Embed texts for any identified caller (no project data is touched)."""
+        del identity  # authenticated by the server; no project scope
+        check.embed_texts(texts, self._limits)
+        return await self._embedder.embed(list(texts))
+
+    async def delete_project(self, identity: Identity, project_id: str) -> int:
+        """Remove every entry and vector of a project; safe to repeat."""
+        project_id = _authorize(identity, project_id, admin=True)
+        await self._index.delete_project(project_id)
+        removed = await self._repository.remove_project(project_id)
+        log.info("removed %d memory entries of project %s", removed, project_id)
+        return removed
+
+    async def _roll_back(self, project_id: str, ids: list[str]) -> None:
+        # The upsert may have reached Qdrant before failing: remove both sides.
+        try:
+            await self._index.delete(ids)
+        except Exception:
+            log.warning("could not remove vectors after a failed add", exc_info=True)
+        try:
+            await self._repository.remove_many(project_id, ids)
+        except AgentmeshError:
+            log.exception("could not roll back %d memory entries after a failed add", len(ids))
+
+
+def _authorize(identity: Identity, project_id: str, *, admin: bool) -> str:
+    project_id = parse_id(project_id, "project_id")
+    require_project_access(identity, project_id, admin=admin)
+    return project_id
+
+
+def _optional_id(value: str, what: str) -> str | None:
+    return parse_id(value, what) if value else None
+
+
+def _chunks(doc: Document) -> list[tuple[str, JsonObject]]:
+    """A document's chunks with their metadata (chunk position added when split)."""
+    pieces = chunk_text(doc.content)
+    if len(pieces) == 1:
+        return [(pieces[0], dict(doc.metadata))]
+    return [
+        (piece, {**doc.metadata, "chunk_index": index, "chunk_count": len(pieces)})
+        for index, piece in enumerate(pieces)
+    ]

@@ -1,0 +1,71 @@
+"""The narrow interfaces the domain needs from the outside world.
+
+Adapters implement them (PostgreSQL, Qdrant, sentence-transformers); unit tests
+use the in-memory fakes in adapters/fakes.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from agentmesh_memory.domain.models import MemoryEntry, ScoredId, VectorPoint, VectorQuery
+
+Clock = Callable[[], datetime]
+
+
+class EntryRepository(Protocol):
+    """Stored entries, always scoped by project."""
+
+    async def add_many(self, entries: Sequence[MemoryEntry]) -> None:
+        """Insert all of them in one transaction."""
+        ...
+
+    async def get(self, project_id: str, entry_id: str) -> MemoryEntry | None: ...
+
+    async def get_many(self, project_id: str, entry_ids: Sequence[str]) -> list[MemoryEntry]:
+        """Those of the ids that exist in the project (any order)."""
+        ...
+
+    async def list_page(self, project_id: str, agent_id: str | None, offset: int, limit: int) -> list[MemoryEntry]:
+        """The project's (or one agent's) entries, newest first."""
+        ...
+
+    async def remove_many(self, project_id: str, entry_ids: Sequence[str]) -> int:
+        """Delete these entries; returns how many were there."""
+        ...
+
+    async def remove_project(self, project_id: str) -> int:
+        """Delete every entry of a project; returns how many."""
+        ...
+
+
+class VectorIndex(Protocol):
+    """Entry vectors with their filterable payload (Qdrant)."""
+
+    async def upsert(self, points: Sequence[VectorPoint]) -> None: ...
+
+    async def delete(self, ids: Sequence[str]) -> None:
+        """Delete these points; missing ones are fine."""
+        ...
+
+    async def delete_project(self, project_id: str) -> None: ...
+
+    async def search(self, query: VectorQuery) -> list[ScoredId]:
+        """The closest points, best first."""
+        ...
+
+
+class Embedder(Protocol):
+    """A sentence embedding model; embeds off the event loop."""
+
+    @property
+    def model_name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One normalized vector per text, in order."""
+        ...

