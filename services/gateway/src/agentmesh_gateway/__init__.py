@@ -1,0 +1,1 @@
+"""The agentmesh gateway: REST/JSON for the web frontend, gRPC behind it."""

@@ -1,0 +1,3 @@
+from agentmesh_gateway.main import run
+
+run()

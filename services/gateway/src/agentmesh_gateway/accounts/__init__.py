@@ -1,0 +1,1 @@
+"""Users, projects and memberships: the data the gateway owns (schema `gateway`)."""

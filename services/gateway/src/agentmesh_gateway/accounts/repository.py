@@ -1,0 +1,185 @@
+"""Accounts storage: users, projects and memberships in PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from agentmesh_core.errors import AlreadyExists
+from agentmesh_core.identity import GlobalRole, ProjectRole
+from agentmesh_core.ids import new_id
+from agentmesh_db.database import Database
+from agentmesh_db.migrations import upgrade_to_head
+from agentmesh_gateway.accounts.models import Membership, Project, User
+from agentmesh_gateway.accounts.tables import SCHEMA, project_members, projects, users
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _user(row: Row) -> User:
+    return User(
+        id=row.id,
+        username=row.username,
+        role=GlobalRole(row.role),
+        is_active=row.is_active,
+        created_at=row.created_at,
+        last_login=row.last_login,
+        password_hash=row.password_hash,
+    )
+
+
+def _project(row: Row) -> Project:
+    return Project(row.id, row.name, row.description, row.owner_id, row.settings or {}, row.created_at)
+
+
+class AccountsRepository:
+    """Every query the gateway makes; each method is one transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def migrate(self) -> None:
+        upgrade_to_head(self._db.engine, MIGRATIONS_DIR, SCHEMA)
+
+    # users
+
+    async def count_users(self) -> int:
+        return await self._db.run(lambda s: s.scalar(select(func.count()).select_from(users)))
+
+    async def create_user(self, username: str, password_hash: str, role: GlobalRole) -> User:
+        values = {
+            "id": new_id(),
+            "username": username,
+            "password_hash": password_hash,
+            "role": role.value,
+            "is_active": True,
+            "created_at": _now(),
+        }
+
+        def work(s: Session) -> User:
+            try:
+                return _user(s.execute(insert(users).values(**values).returning(users)).one())
+            except IntegrityError:
+                raise AlreadyExists("username is taken") from None
+
+        return await self._db.run(work)
+
+    async def get_user(self, user_id: str) -> User | None:
+        row = await self._db.run(lambda s: s.execute(select(users).where(users.c.id == user_id)).first())
+        return _user(row) if row else None
+
+    async def get_user_by_username(self, username: str) -> User | None:
+        row = await self._db.run(lambda s: s.execute(select(users).where(users.c.username == username)).first())
+        return _user(row) if row else None
+
+    async def list_users(self, offset: int, limit: int) -> list[User]:
+        query = select(users).order_by(users.c.created_at, users.c.id).offset(offset).limit(limit)
+        return [_user(r) for r in await self._db.run(lambda s: s.execute(query).all())]
+
+    async def update_user(self, user_id: str, values: dict) -> User | None:
+        query = update(users).where(users.c.id == user_id).values(**values).returning(users)
+        row = await self._db.run(lambda s: s.execute(query).first())
+        return _user(row) if row else None
+
+    async def record_login(self, user_id: str) -> None:
+        await self._db.run(lambda s: s.execute(update(users).where(users.c.id == user_id).values(last_login=_now())))
+
+    # projects
+
+    async def create_project(self, name: str, description: str, settings: dict, owner_id: str) -> Project:
+        project_id, now = new_id(), _now()
+
+        def work(s: Session) -> Project:
+            row = s.execute(
+                insert(projects)
+                .values(id=project_id, name=name, description=description, owner_id=owner_id,
+                        settings=settings, created_at=now)
+                .returning(projects)
+            ).one()  # fmt: skip
+            s.execute(
+                insert(project_members).values(
+                    project_id=project_id, user_id=owner_id, role=ProjectRole.ADMIN.value, created_at=now
+                )
+            )
+            return _project(row)
+
+        return await self._db.run(work)
+
+    async def get_project(self, project_id: str) -> Project | None:
+        row = await self._db.run(lambda s: s.execute(select(projects).where(projects.c.id == project_id)).first())
+        return _project(row) if row else None
+
+    async def list_projects(self, user_id: str | None, offset: int, limit: int) -> list[Project]:
+        """Projects user_id belongs to, or every project when user_id is None."""
+        query = select(projects)
+        if user_id is not None:
+            query = query.join(project_members, project_members.c.project_id == projects.c.id).where(
+                project_members.c.user_id == user_id
+            )
+        query = query.order_by(projects.c.created_at, projects.c.id).offset(offset).limit(limit)
+        return [_project(r) for r in await self._db.run(lambda s: s.execute(query).all())]
+
+    async def update_project(self, project_id: str, values: dict) -> Project | None:
+        query = update(projects).where(projects.c.id == project_id).values(**values).returning(projects)
+        row = await self._db.run(lambda s: s.execute(query).first())
+        return _project(row) if row else None
+
+    async def delete_project(self, project_id: str) -> None:
+        await self._db.run(lambda s: s.execute(delete(projects).where(projects.c.id == project_id)))
+
+    # memberships
+
+    async def membership(self, project_id: str, user_id: str) -> ProjectRole | None:
+        query = select(project_members.c.role).where(
+            project_members.c.project_id == project_id, project_members.c.user_id == user_id
+        )
+        role = await self._db.run(lambda s: s.scalar(query))
+        return ProjectRole(role) if role else None
+
+    async def list_members(self, project_id: str, offset: int, limit: int) -> list[Membership]:
+        query = (
+            select(project_members, users.c.username)
+            .join(users, users.c.id == project_members.c.user_id)
+            .where(project_members.c.project_id == project_id)
+            .order_by(project_members.c.created_at, project_members.c.user_id)
+            .offset(offset)
+            .limit(limit)
+        )
+        rows = await self._db.run(lambda s: s.execute(query).all())
+        return [Membership(r.project_id, r.user_id, ProjectRole(r.role), username=r.username) for r in rows]
+
+    async def memberships_of(self, user_id: str) -> list[Membership]:
+        query = (
+            select(project_members, projects.c.name)
+            .join(projects, projects.c.id == project_members.c.project_id)
+            .where(project_members.c.user_id == user_id)
+            .order_by(projects.c.name)
+        )
+        rows = await self._db.run(lambda s: s.execute(query).all())
+        return [Membership(r.project_id, r.user_id, ProjectRole(r.role), project_name=r.name) for r in rows]
+
+    async def put_member(self, project_id: str, user_id: str, role: ProjectRole) -> Membership:
+        statement = (
+            pg_insert(project_members)
+            .values(project_id=project_id, user_id=user_id, role=role.value, created_at=_now())
+            .on_conflict_do_update(index_elements=["project_id", "user_id"], set_={"role": role.value})
+        )
+        await self._db.run(lambda s: s.execute(statement))
+        return Membership(project_id, user_id, role)
+
+    async def remove_member(self, project_id: str, user_id: str) -> bool:
+        statement = delete(project_members).where(
+            project_members.c.project_id == project_id, project_members.c.user_id == user_id
+        )
+        result = await self._db.run(lambda s: s.execute(statement))
+        return result.rowcount > 0

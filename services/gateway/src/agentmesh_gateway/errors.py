@@ -1,0 +1,85 @@
+"""One mapping from errors to HTTP, and the JSON body every error has:
+{"error": {"code": "...", "message": "..."}}. No traceback ever reaches a client."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from agentmesh_core import errors
+
+log = logging.getLogger(__name__)
+
+HTTP_STATUS: dict[str, int] = {
+    errors.InvalidInput.code: 400,
+    errors.Unauthenticated.code: 401,
+    errors.PermissionDenied.code: 403,
+    errors.NotFound.code: 404,
+    errors.AlreadyExists.code: 409,
+    errors.FailedPrecondition.code: 409,
+    errors.Unavailable.code: 503,
+    errors.DeadlineExceeded.code: 503,
+}
+
+_CODE_FOR_HTTP = {
+    400: "invalid_argument",
+    401: "unauthenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "already_exists",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_argument",
+    429: "resource_exhausted",
+}
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The one error body."""
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+def _describe_validation(error: RequestValidationError) -> str:
+    parts = []
+    for item in error.errors()[:5]:
+        location = ".".join(str(part) for part in item.get("loc", ()) if part != "body")
+        message = item.get("msg", "invalid value")
+        parts.append(f"{location}: {message}" if location else message)
+    return "; ".join(parts) or "invalid request"
+
+
+async def _on_domain_error(_request: Request, error: errors.AgentmeshError) -> JSONResponse:
+    status = HTTP_STATUS.get(error.code, 500)
+    if status == 500:
+        return error_response(500, "internal", "internal error")
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return error_response(status, error.code, error.message, headers)
+
+
+async def _on_validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+    return error_response(422, "invalid_argument", _describe_validation(error))
+
+
+async def _on_http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+    code = _CODE_FOR_HTTP.get(error.status_code, "internal" if error.status_code >= 500 else "error")
+    message = error.detail if isinstance(error.detail, str) else "request failed"
+    if error.status_code == 404 and message == "Not Found":
+        message = "no such route"
+    return error_response(error.status_code, code, message, getattr(error, "headers", None))
+
+
+async def _on_unexpected(_request: Request, error: Exception) -> JSONResponse:
+    log.error("unhandled error", exc_info=error)
+    return error_response(500, "internal", "internal error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(errors.AgentmeshError, _on_domain_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)

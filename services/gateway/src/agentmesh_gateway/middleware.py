@@ -1,0 +1,119 @@
+"""ASGI middleware: request ids, body size limit, Prometheus metrics.
+
+Pure ASGI (not BaseHTTPMiddleware) so that SSE responses stream untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agentmesh_observability import context
+
+REQUESTS = Counter("agentmesh_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram("agentmesh_http_request_seconds", "HTTP request latency", ["method", "route"])
+
+
+async def _send_json(send: Send, status: int, body: dict, headers: list[tuple[bytes, bytes]] = ()) -> None:
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
+                        *headers],
+        }
+    )  # fmt: skip
+    await send({"type": "http.response.body", "body": payload})
+
+
+class RequestContextMiddleware:
+    """Binds X-Request-ID (or a new id) for logs and gRPC metadata; echoes it back."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else context.new_request_id()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        with context.bind(request_id=request_id):
+            await self.app(scope, receive, send_with_id)
+
+
+class BodySizeLimitMiddleware:
+    """Answers 413 when a request body is larger than the limit (declared or streamed)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = {"error": {"code": "payload_too_large", "message": f"body exceeds {self.max_bytes} bytes"}}
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _send_json(send, 413, too_large)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLarge:
+            await _send_json(send, 413, too_large)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class MetricsMiddleware:
+    """Counts requests and observes latency by route template (not raw path)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def observe(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observe)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            REQUESTS.labels(scope["method"], template, str(status)).inc()
+            LATENCY.labels(scope["method"], template).observe(time.perf_counter() - started)

@@ -1,0 +1,1 @@
+"""HTTP schemas (pydantic); never proto types."""

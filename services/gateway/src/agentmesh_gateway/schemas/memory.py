@@ -1,0 +1,61 @@
+"""Memory entries and search."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, Field, model_validator
+
+from agentmesh_gateway.schemas.common import Strict
+
+
+class DocumentIn(Strict):
+    content: str = Field(min_length=1, max_length=100_000)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class MemoryIn(Strict):
+    """Either one `content` or a list of `documents`; `metadata` applies to all."""
+
+    content: str | None = Field(default=None, min_length=1, max_length=100_000)
+    documents: list[DocumentIn] | None = Field(default=None, min_length=1, max_length=64)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    agent_id: UUID | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> MemoryIn:
+        if (self.content is None) == (self.documents is None):
+            raise ValueError("give either 'content' or 'documents'")
+        return self
+
+    def as_documents(self) -> list[dict[str, Any]]:
+        if self.content is not None:
+            return [{"content": self.content, "metadata": self.metadata}]
+        return [{"content": d.content, "metadata": {**self.metadata, **d.metadata}} for d in self.documents or []]
+
+
+class MemoryEntryOut(BaseModel):
+    id: str
+    project_id: str
+    agent_id: str | None
+    content: str
+    metadata: dict[str, Any]
+    embedding_model: str
+    created_at: datetime | None
+
+
+class SearchIn(Strict):
+    query: str = Field(min_length=1, max_length=2000)
+    k: int = Field(default=5, ge=1, le=50)
+    agent_id: UUID | None = None
+    filter: dict[str, str | int | float | bool] | None = None
+
+
+class SearchHitOut(BaseModel):
+    id: str
+    content: str
+    metadata: dict[str, Any]
+    score: float
+    agent_id: str | None = None

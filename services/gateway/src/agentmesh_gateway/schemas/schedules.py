@@ -1,0 +1,47 @@
+"""Schedules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
+
+from agentmesh_gateway.schemas.common import Strict
+
+
+class ScheduleIn(Strict):
+    """Exactly one of cron, interval_seconds, run_at."""
+
+    agent_id: UUID
+    cron: str | None = Field(default=None, min_length=1, max_length=120)
+    interval_seconds: int | None = Field(default=None, ge=1, le=366 * 24 * 3600)
+    run_at: AwareDatetime | None = None
+    timezone: str = Field(default="UTC", min_length=1, max_length=64)
+    payload: Any = None
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _exactly_one_trigger(self) -> ScheduleIn:
+        given = [name for name in ("cron", "interval_seconds", "run_at") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of 'cron', 'interval_seconds', 'run_at'")
+        return self
+
+
+class ScheduleOut(BaseModel):
+    id: str
+    project_id: str
+    agent_id: str
+    cron: str | None
+    interval_seconds: int | None
+    run_at: datetime | None
+    timezone: str
+    payload: Any
+    enabled: bool
+    temporal_schedule_id: str
+    last_run_at: datetime | None
+    last_run_outcome: str | None
+    next_run_at: datetime | None
+    created_at: datetime | None
