@@ -203,10 +203,11 @@ def test_bad_input_gets_json_4xx(api: httpx.Client, admin: dict[str, str], proje
 def test_restarting_the_agents_service_loses_no_message(
     mesh: Stack, api: httpx.Client, admin: dict[str, str], project: str
 ) -> None:
+    # A paused agent keeps its mailbox full, so every message is still queued when the service stops.
     created = api.post(
         f"/projects/{project}/agents",
         headers=admin,
-        json={"name": "durable", "system_prompt": "Talk.", "model_config": {"temperature": 0.0, "max_tokens": 200}},
+        json={"name": "durable", "status": "paused", "model_config": {"temperature": 0.0, "max_tokens": 16}},
     )
     assert created.status_code == 201, created.text
     durable = created.json()["id"]
@@ -215,16 +216,21 @@ def test_restarting_the_agents_service_loses_no_message(
         response = api.post(f"/projects/{project}/agents/{durable}/messages", headers=admin, json={"content": f"#{i}"})
         assert response.status_code == 202, response.text
         sent.append(response.json()["message_id"])
+    queued = [m for m in messages(api, admin, project, agent_id=durable) if m["id"] in sent]
+    assert [m["status"] for m in queued] == ["queued"] * len(sent)
     mesh.stop_service("agents")
 
     # Dependants answer 503 quickly while the service is down, they do not hang.
     started = time.monotonic()
     down = api.get(f"/projects/{project}/messages", headers=admin)
     assert down.status_code == 503, down.text
+    assert down.json()["error"]["code"] == "unavailable"
     assert time.monotonic() - started < 15
 
     mesh.start_service("agents")
     wait_for(lambda: mesh.readiness()[0] == 200, 120, "the agents service to be ready again")
+    resumed = api.patch(f"/projects/{project}/agents/{durable}", headers=admin, json={"status": "active"})
+    assert resumed.status_code == 200, resumed.text
 
     def all_complete() -> list[dict] | None:
         log = messages(api, admin, project, agent_id=durable)

@@ -32,6 +32,16 @@ def current_identity() -> Identity | None:
     return _caller.get()
 
 
+def set_caller(identity: Identity) -> None:
+    """Bind identity for the rest of the current task (no reset).
+
+    For streaming handlers: an async generator may be closed from another
+    context, where resetting a ContextVar token fails. Each gRPC call runs in
+    its own task, so the binding ends with the call anyway.
+    """
+    _caller.set(identity)
+
+
 @contextlib.contextmanager
 def acting_as(identity: Identity) -> Iterator[None]:
     """Make outgoing calls in this block on behalf of identity."""

@@ -11,7 +11,7 @@ import grpc
 from agentmesh_core.errors import AgentmeshError, Unauthenticated
 from agentmesh_core.tokens import IdentityTokens
 from agentmesh_grpc.errors import status_for
-from agentmesh_grpc.identity import IDENTITY_METADATA_KEY, acting_as, current_identity
+from agentmesh_grpc.identity import IDENTITY_METADATA_KEY, acting_as, current_identity, set_caller
 from agentmesh_observability import context
 
 log = logging.getLogger(__name__)
@@ -80,14 +80,16 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
 
     def _wrap_stream(self, behavior: Callable[..., AsyncIterator[Any]], method: str):
         async def wrapper(request: Any, ctx: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            # No context managers across yields: a cancelled stream is closed from
+            # another context, where resetting ContextVar tokens raises.
             metadata = _metadata(ctx)
-            with context.bind(request_id=metadata.get(context.REQUEST_ID_HEADER) or context.new_request_id()):
-                try:
-                    with acting_as(self._identity(metadata)):
-                        async for item in behavior(request, ctx):
-                            yield item
-                except Exception as error:  # noqa: BLE001 - the seam maps every error
-                    await _abort(ctx, error, method)
+            context.set_fields(request_id=metadata.get(context.REQUEST_ID_HEADER) or context.new_request_id())
+            try:
+                set_caller(self._identity(metadata))
+                async for item in behavior(request, ctx):
+                    yield item
+            except Exception as error:  # noqa: BLE001 - the seam maps every error
+                await _abort(ctx, error, method)
 
         return wrapper
 

@@ -32,6 +32,13 @@ def snapshot() -> dict[str, str]:
     return {name: value for name, var in _vars.items() if (value := var.get())}
 
 
+def set_fields(**fields: str | None) -> None:
+    """Bind fields for the rest of the current task, with no reset (see bind)."""
+    for name, value in fields.items():
+        if value:
+            _vars[name].set(value)
+
+
 @contextlib.contextmanager
 def bind(**fields: str | None) -> Iterator[None]:
     """Bind fields for the duration of a block (unknown names are an error)."""
