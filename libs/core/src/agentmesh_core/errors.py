@@ -54,6 +54,12 @@ class FailedPrecondition(AgentmeshError):
     code = "failed_precondition"
 
 
+class ResourceExhausted(AgentmeshError):
+    """A limit or quota was hit; retrying later may work."""
+
+    code = "resource_exhausted"
+
+
 class Unavailable(AgentmeshError):
     """A dependency is down; retrying later may work."""
 
@@ -75,6 +81,7 @@ ERRORS_BY_CODE: dict[str, type[AgentmeshError]] = {
         Unauthenticated,
         PermissionDenied,
         FailedPrecondition,
+        ResourceExhausted,
         Unavailable,
         DeadlineExceeded,
     )

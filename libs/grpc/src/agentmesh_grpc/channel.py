@@ -41,6 +41,9 @@ def create_channel(
             ("grpc.service_config", _SERVICE_CONFIG),
             ("grpc.enable_retries", 1),
             ("grpc.keepalive_time_ms", 30_000),
+            # A restarted peer is used again within seconds (gRPC's default backoff grows to 120 s).
+            ("grpc.initial_reconnect_backoff_ms", 500),
+            ("grpc.max_reconnect_backoff_ms", 5_000),
             ("grpc.max_receive_message_length", 8 * 1024 * 1024),
         ],
         interceptors=[

@@ -13,6 +13,7 @@ _TO_STATUS: dict[type[errors.AgentmeshError], grpc.StatusCode] = {
     errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     errors.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
     errors.FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
     errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
     errors.DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
 }
@@ -36,6 +37,8 @@ def from_rpc_error(error: grpc.aio.AioRpcError) -> errors.AgentmeshError:
     if cls is None:
         return errors.AgentmeshError("internal error")
     details = error.details() or code.name.lower()
-    if cls in (errors.Unavailable, errors.DeadlineExceeded) and "recvmsg" in details.lower():
-        details = "service unavailable"
+    # Transport failures name peer addresses ("ipv4:10.0.0.7:50051: Connection refused"): say less.
+    transport_words = ("recvmsg", "failed to connect", "connection refused", "ipv4:", "ipv6:", "deadline exceeded")
+    if cls in (errors.Unavailable, errors.DeadlineExceeded) and any(w in details.lower() for w in transport_words):
+        details = "service unavailable" if cls is errors.Unavailable else "service did not answer in time"
     return cls(details)

@@ -1,4 +1,4 @@
-"""Request dependencies: the authenticated user, the project scope, the clients."""
+"""Request dependencies: the caller, the project scope, and the service clients."""
 
 from __future__ import annotations
 
@@ -7,38 +7,58 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
 
 from agentmesh_core.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 from agentmesh_core.ids import parse_id
 from agentmesh_gateway.accounts.models import Project, User
+from agentmesh_gateway.accounts.service import Accounts
+from agentmesh_gateway.clients.ports import AgentsApi, MemoryApi, SchedulerApi
 from agentmesh_gateway.state import GatewayState
 from agentmesh_grpc.identity import acting_as
 from agentmesh_observability import context
 
-_bearer = HTTPBearer(auto_error=False, description="JWT from POST /auth/login")
+# OAuth2's password flow, so that the "Authorize" button of /docs can log in.
+_bearer = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False, description="Bearer JWT from POST /auth/login")
 
 
 def get_state(request: Request) -> GatewayState:
+    """What the lifespan wired onto app.state."""
     return request.app.state.gateway
 
 
 State = Annotated[GatewayState, Depends(get_state)]
 
 
-async def current_user(
-    state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> User:
-    """The user a valid bearer token names; 401 for anything else."""
-    if credentials is None or credentials.scheme.lower() != "bearer":
+def get_accounts(state: State) -> Accounts:
+    return state.accounts
+
+
+def get_agents(state: State) -> AgentsApi:
+    return state.agents
+
+
+def get_memory(state: State) -> MemoryApi:
+    return state.memory
+
+
+def get_scheduler(state: State) -> SchedulerApi:
+    return state.scheduler
+
+
+AccountsDep = Annotated[Accounts, Depends(get_accounts)]
+AgentsDep = Annotated[AgentsApi, Depends(get_agents)]
+MemoryDep = Annotated[MemoryApi, Depends(get_memory)]
+SchedulerDep = Annotated[SchedulerApi, Depends(get_scheduler)]
+
+
+async def current_user(accounts: AccountsDep, token: Annotated[str | None, Depends(_bearer)]) -> User:
+    """The active user a valid bearer token names; 401 for anything else."""
+    if not token:
         raise Unauthenticated("missing bearer token")
-    claims = state.tokens.verify(credentials.credentials)
-    user = await state.accounts.get_user(claims.user_id)
-    if user is None or not user.is_active:
-        raise Unauthenticated("invalid token")
-    return user
+    return await accounts.authenticate(token)
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -62,36 +82,20 @@ class ProjectScope:
     role: ProjectRole | None  # None: a superadmin who is not a member
 
     @property
-    def is_admin(self) -> bool:
-        return self.user.role is GlobalRole.SUPERADMIN or self.role is ProjectRole.ADMIN
-
-    def require_admin(self) -> None:
-        if not self.is_admin:
-            raise PermissionDenied("project admin role required")
-
-    @property
     def identity(self) -> Identity:
+        """Who the services are told is calling."""
         return Identity(subject=self.user.id, role=self.user.role, project_id=self.project.id, project_role=self.role)
 
     @contextlib.contextmanager
     def acting(self) -> Iterator[None]:
-        """Bind the caller for the gRPC calls made inside (and for logs)."""
+        """Bind the caller for the gRPC calls made inside (and the project for logs)."""
         with acting_as(self.identity), context.bind(project_id=self.project.id):
             yield
 
 
-async def project_scope(state: State, user: CurrentUser, project_id: Annotated[str, Path()]) -> ProjectScope:
-    """404 for unknown projects and for projects the caller is not a member of."""
-    try:
-        project_id = parse_id(project_id, "project id")
-    except InvalidInput:  # a malformed id is just an unknown project
-        raise NotFound("project not found") from None
-    project = await state.accounts.get_project(project_id)
-    if project is None:
-        raise NotFound("project not found")
-    role = await state.accounts.membership(project_id, user.id)
-    if role is None and user.role is not GlobalRole.SUPERADMIN:
-        raise NotFound("project not found")
+async def project_scope(project_id: str, user: CurrentUser, accounts: AccountsDep) -> ProjectScope:
+    """Members (and superadmins) only: anyone else gets 404, as for an unknown project."""
+    project, role = await accounts.project_for(user, project_id)
     return ProjectScope(project, user, role)
 
 
@@ -99,7 +103,9 @@ Scope = Annotated[ProjectScope, Depends(project_scope)]
 
 
 async def admin_scope(scope: Scope) -> ProjectScope:
-    scope.require_admin()
+    """Writes need the project's admin role (or a superadmin): 403 for plain members."""
+    if scope.user.role is not GlobalRole.SUPERADMIN and scope.role is not ProjectRole.ADMIN:
+        raise PermissionDenied("project admin role required")
     return scope
 
 
@@ -107,7 +113,7 @@ AdminScope = Annotated[ProjectScope, Depends(admin_scope)]
 
 
 def path_id(value: str, what: str) -> str:
-    """A path id that is not a UUID names nothing: 404."""
+    """A path id that is not a UUID names nothing: 404, as for an unknown one."""
     try:
         return parse_id(value, what)
     except InvalidInput:

@@ -14,6 +14,14 @@ from agentmesh_core import errors
 
 log = logging.getLogger(__name__)
 
+
+class ResourceExhausted(errors.AgentmeshError):
+    """A limit or quota was hit (gRPC RESOURCE_EXHAUSTED); retry later."""
+
+    code = "resource_exhausted"
+
+
+# The one table from error codes (the google.rpc names) to HTTP statuses.
 HTTP_STATUS: dict[str, int] = {
     errors.InvalidInput.code: 400,
     errors.Unauthenticated.code: 401,
@@ -21,6 +29,7 @@ HTTP_STATUS: dict[str, int] = {
     errors.NotFound.code: 404,
     errors.AlreadyExists.code: 409,
     errors.FailedPrecondition.code: 409,
+    ResourceExhausted.code: 429,
     errors.Unavailable.code: 503,
     errors.DeadlineExceeded.code: 503,
 }
@@ -40,7 +49,7 @@ _CODE_FOR_HTTP = {
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    """The one error body."""
+    """The one error body: {"error": {"code", "message"}}."""
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
@@ -53,8 +62,10 @@ def _describe_validation(error: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-async def _on_domain_error(_request: Request, error: errors.AgentmeshError) -> JSONResponse:
+async def _on_domain_error(request: Request, error: errors.AgentmeshError) -> JSONResponse:
     status = HTTP_STATUS.get(error.code, 500)
+    if status >= 500:
+        log.warning("%s %s answered %d: %s", request.method, request.url.path, status, error.code)
     if status == 500:
         return error_response(500, "internal", "internal error")
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
@@ -79,6 +90,7 @@ async def _on_unexpected(_request: Request, error: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    """Every error, ours or the framework's, leaves as the one JSON body."""
     app.add_exception_handler(errors.AgentmeshError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)

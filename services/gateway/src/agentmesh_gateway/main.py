@@ -1,4 +1,5 @@
-"""Composition root: `python -m agentmesh_gateway` serves; `create-admin` makes a superadmin."""
+"""Composition root: `python -m agentmesh_gateway [serve]` serves the API;
+`python -m agentmesh_gateway create-admin --username X --password Y` makes a superadmin."""
 
 from __future__ import annotations
 
@@ -8,39 +9,50 @@ import logging
 import sys
 
 import uvicorn
+from pydantic import ValidationError
 
-from agentmesh_core.errors import AlreadyExists
+from agentmesh_core.errors import AgentmeshError, AlreadyExists
 from agentmesh_core.identity import GlobalRole
+from agentmesh_core.tokens import AccessTokens
 from agentmesh_db.database import Database
-from agentmesh_gateway.accounts.passwords import hash_password
-from agentmesh_gateway.accounts.repository import AccountsRepository
+from agentmesh_gateway.accounts.service import Accounts
+from agentmesh_gateway.adapters.accounts_repository import AccountsRepository
 from agentmesh_gateway.app import create_app
 from agentmesh_gateway.settings import GatewaySettings
 from agentmesh_observability.logging import configure_logging
 
 log = logging.getLogger("agentmesh_gateway")
 
+MIN_PASSWORD_LENGTH = 8
+
 
 def serve(settings: GatewaySettings) -> None:
-    app = create_app(settings)
+    """Run the API with uvicorn until SIGINT/SIGTERM (graceful: in-flight requests finish)."""
     uvicorn.run(
-        app,
+        create_app(settings),
         host=settings.gateway_host,
         port=settings.gateway_port,
-        log_config=None,  # our JSON logging, configured once
-        access_log=False,
+        log_config=None,  # keep our JSON logging; uvicorn's own lines go through it
+        access_log=False,  # requests are counted in /metrics; errors are logged by the app
+        proxy_headers=True,
         timeout_graceful_shutdown=5,
     )
 
 
 async def create_admin(settings: GatewaySettings, username: str, password: str) -> int:
-    database = Database(settings.database_url)
-    accounts = AccountsRepository(database)
+    """Create a superadmin account; exit status 1 when the username is taken."""
+    database = Database(settings.database_url, pool_size=1)
+    repository = AccountsRepository(database)
+    tokens = AccessTokens(settings.jwt_secret.get_secret_value(), settings.access_token_ttl_seconds)
+    accounts = Accounts(repository, tokens, settings.allow_user_projects)
     try:
-        accounts.migrate()
-        await accounts.create_user(username, await hash_password(password), GlobalRole.SUPERADMIN)
+        await asyncio.to_thread(repository.migrate)
+        await accounts.create_user(username, password, GlobalRole.SUPERADMIN)
     except AlreadyExists:
         log.error("user %r already exists", username)
+        return 1
+    except AgentmeshError as error:
+        log.error("could not create user %r: %s", username, error.message)
         return 1
     finally:
         database.dispose()
@@ -48,18 +60,35 @@ async def create_admin(settings: GatewaySettings, username: str, password: str) 
     return 0
 
 
-def run() -> None:
-    parser = argparse.ArgumentParser(prog="python -m agentmesh_gateway")
-    sub = parser.add_subparsers(dest="command")
-    admin = sub.add_parser("create-admin", help="create a superadmin account")
+def parser() -> argparse.ArgumentParser:
+    cli = argparse.ArgumentParser(prog="python -m agentmesh_gateway", description="the agentmesh REST gateway")
+    commands = cli.add_subparsers(dest="command")
+    commands.add_parser("serve", help="serve the REST API (the default)")
+    admin = commands.add_parser("create-admin", help="create a superadmin account")
     admin.add_argument("--username", required=True)
     admin.add_argument("--password", required=True)
-    args = parser.parse_args()
+    return cli
 
-    settings = GatewaySettings()
+
+def _describe(error: dict) -> str:
+    where = ".".join(str(part) for part in error.get("loc", ()))
+    return f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg", "invalid"))
+
+
+def run(argv: list[str] | None = None) -> None:
+    """The entry point of `python -m agentmesh_gateway`."""
+    cli = parser()
+    args = cli.parse_args(argv)
+    configure_logging("gateway")
+    try:
+        settings = GatewaySettings()
+    except ValidationError as error:
+        # Name the bad settings without echoing their values (they may be secrets).
+        log.error("invalid settings: %s", "; ".join(_describe(e) for e in error.errors()))
+        sys.exit(2)
     configure_logging("gateway", settings.log_level)
     if args.command == "create-admin":
-        if len(args.password) < 8:
-            parser.error("--password must be at least 8 characters")
+        if len(args.password) < MIN_PASSWORD_LENGTH:
+            cli.error(f"--password must be at least {MIN_PASSWORD_LENGTH} characters")
         sys.exit(asyncio.run(create_admin(settings, args.username, args.password)))
     serve(settings)

@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from agentmesh_core.settings import LOCAL_JWT_SECRET, CommonSettings
 
+LOCAL_ADMIN_USERNAME = "admin"
 LOCAL_ADMIN_PASSWORD = "agentmesh-admin"
+MIN_PRODUCTION_ADMIN_PASSWORD = 12
 
 
 class GatewaySettings(CommonSettings):
-    """Where the gateway listens, what it talks to, and its auth settings."""
+    """Where the gateway listens, what it talks to, and how it authenticates users.
 
-    database_url: str = "postgresql://postgres@localhost:5432/agentmesh"
+    Outside the local run (AGENTMESH_ENVIRONMENT=production) the well-known local
+    JWT and internal secrets are refused, and the bootstrap admin password must
+    be set to something of at least 12 characters.
+    """
+
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/agentmesh"
     gateway_host: str = "127.0.0.1"
-    gateway_port: int = 8000
+    gateway_port: int = Field(default=8000, ge=0, le=65535)
+
     jwt_secret: SecretStr = SecretStr(LOCAL_JWT_SECRET)
-    access_token_ttl_seconds: int = 3600
-    admin_username: str = "admin"
+    access_token_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    admin_username: str = LOCAL_ADMIN_USERNAME
     admin_password: SecretStr = SecretStr(LOCAL_ADMIN_PASSWORD)
     allow_user_projects: bool = True
-    max_body_bytes: int = 1024 * 1024
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     agents_service_addr: str = "127.0.0.1:50051"
     memory_service_addr: str = "127.0.0.1:50052"
@@ -33,8 +41,10 @@ class GatewaySettings(CommonSettings):
     def _refuse_local_admin_password_in_production(self) -> GatewaySettings:
         if self.environment == "production":
             password = self.admin_password.get_secret_value()
-            if password == LOCAL_ADMIN_PASSWORD or len(password) < 12:
-                raise ValueError("AGENTMESH_ADMIN_PASSWORD must be set (12+ characters) in production")
+            if password == LOCAL_ADMIN_PASSWORD or len(password) < MIN_PRODUCTION_ADMIN_PASSWORD:
+                raise ValueError(
+                    f"AGENTMESH_ADMIN_PASSWORD must be set ({MIN_PRODUCTION_ADMIN_PASSWORD}+ characters) in production"
+                )
         return self
 
     def _secrets(self) -> dict[str, str]:

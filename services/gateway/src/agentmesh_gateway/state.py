@@ -6,24 +6,30 @@ from dataclasses import dataclass, field
 
 import grpc
 
-from agentmesh_core.tokens import AccessTokens
 from agentmesh_db.database import Database
-from agentmesh_gateway.accounts.repository import AccountsRepository
-from agentmesh_gateway.clients.agents import AgentsClient
-from agentmesh_gateway.clients.memory import MemoryClient
-from agentmesh_gateway.clients.scheduler import SchedulerClient
+from agentmesh_gateway.accounts.service import Accounts
+from agentmesh_gateway.adapters.accounts_repository import AccountsRepository
+from agentmesh_gateway.clients.ports import AgentsApi, MemoryApi, SchedulerApi
+from agentmesh_gateway.clients.readiness import ReadinessProbe
 from agentmesh_gateway.settings import GatewaySettings
 
 
 @dataclass
 class GatewayState:
-    """The gateway's dependencies; tests build one with fakes for the clients."""
+    """The gateway's dependencies; tests swap the service clients for fakes."""
 
     settings: GatewaySettings
     database: Database
-    accounts: AccountsRepository
-    tokens: AccessTokens
-    agents: AgentsClient
-    memory: MemoryClient
-    scheduler: SchedulerClient
+    repository: AccountsRepository
+    accounts: Accounts
+    agents: AgentsApi
+    memory: MemoryApi
+    scheduler: SchedulerApi
+    readiness: ReadinessProbe
     channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
+
+    async def close(self) -> None:
+        """Close the channels and the database pool."""
+        for channel in self.channels.values():
+            await channel.close()
+        self.database.dispose()

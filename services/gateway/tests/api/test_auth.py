@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import subprocess
+import sys
 import time
 
 import jwt
@@ -86,3 +91,29 @@ async def test_deactivated_user_cannot_log_in(api, admin, make_user, login) -> N
     assert (await api.get("/auth/me", headers=user)).status_code == 401
     response = await api.post("/auth/login", json={"username": "dave", "password": "password-123"})
     assert response.status_code == 401
+
+
+async def test_the_bootstrap_admin_is_made_once(state) -> None:
+    assert await state.repository.count_users() == 1
+    assert not await state.accounts.bootstrap_admin("admin2", "another-password")
+    assert await state.repository.count_users() == 1
+
+
+async def test_create_admin_cli(api, database_url) -> None:
+    env = {**os.environ, "AGENTMESH_DATABASE_URL": database_url}
+    command = [sys.executable, "-m", "agentmesh_gateway", "create-admin", "--username", "root", "--password"]
+    made = await asyncio.to_thread(
+        subprocess.run, [*command, "root-password"], env=env, capture_output=True, timeout=60
+    )
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stderr.splitlines()[-1])["message"] == "created superadmin 'root'"
+    again = await asyncio.to_thread(
+        subprocess.run, [*command, "root-password"], env=env, capture_output=True, timeout=60
+    )
+    assert again.returncode == 1
+    short = await asyncio.to_thread(subprocess.run, [*command, "short"], env=env, capture_output=True, timeout=60)
+    assert short.returncode == 2
+    response = await api.post("/auth/login", json={"username": "root", "password": "root-password"})
+    assert response.status_code == 200
+    me = await api.get("/auth/me", headers={"Authorization": f"Bearer {response.json()['access_token']}"})
+    assert me.json()["role"] == "superadmin" and me.json()["last_login"] is not None

@@ -90,3 +90,61 @@ async def test_duplicate_username_is_409(api, admin) -> None:
     assert (await api.post("/users", headers=admin, json=body)).status_code == 201
     response = await api.post("/users", headers=admin, json=body)
     assert response.status_code == 409 and response.json()["error"]["code"] == "already_exists"
+
+
+async def test_chunked_oversize_bodies_are_413(api, admin) -> None:
+    async def chunks():
+        for _ in range(80):
+            yield b"x" * 1024
+
+    response = await api.post("/projects", headers={**admin, "content-type": "application/json"}, content=chunks())
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+
+
+async def test_garbage_bodies_never_cause_a_500(api, admin, ids) -> None:
+    project, agent = ids
+    routes = [
+        "/projects",
+        "/users",
+        "/auth/login",
+        f"/projects/{project}/members",
+        f"/projects/{project}/agents",
+        f"/projects/{project}/agents/{agent}/messages",
+        f"/projects/{project}/memory",
+        f"/projects/{project}/memory/search",
+        f"/projects/{project}/schedules",
+    ]
+    bodies = [
+        (b"null", "application/json"),
+        (b"[]", "application/json"),
+        (b"\xff\xfe\x00", "application/json"),
+        (b'{"a":', "application/json"),
+        (b"[" * 5000 + b"]" * 5000, "application/json"),
+        (b"name=x", "text/plain"),
+        (b"--b\r\nbroken", "multipart/form-data; boundary=b"),
+    ]
+    for path in routes:
+        for content, content_type in bodies:
+            response = await api.post(path, headers={**admin, "content-type": content_type}, content=content)
+            assert 400 <= response.status_code < 500, (path, content[:20], response.status_code, response.text)
+            assert set(response.json()["error"]) == {"code", "message"}, response.text
+
+
+async def test_validation_errors_say_which_field(api, admin) -> None:
+    response = await api.post("/projects", headers=admin, json={"name": 5, "settings": []})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"]["code"] == "invalid_argument"
+    assert "name" in body["error"]["message"] and "settings" in body["error"]["message"]
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=201", "limit=x", "cursor=" + "c" * 300])
+async def test_bad_paging_is_422(api, admin, query) -> None:
+    response = await api.get(f"/projects?{query}", headers=admin)
+    assert response.status_code == 422, response.text
+
+
+async def test_bad_cursor_is_400(api, admin) -> None:
+    response = await api.get("/projects?cursor=garbage", headers=admin)
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_argument"

@@ -104,3 +104,53 @@ async def test_deleting_a_project_purges_every_service(api, gateway, world) -> N
     for client in (state.agents, state.memory, state.scheduler):
         assert client.deleted_projects == [world["project"]]
     assert (await api.get(f"/projects/{world['project']}", headers=world["owner"])).status_code == 404
+
+
+async def test_a_superadmin_who_is_not_a_member_may_still_write(api, world) -> None:
+    project, admin = world["project"], world["admin"]
+    created = await api.post(f"/projects/{project}/agents", headers=admin, json={"name": "by-superadmin"})
+    assert created.status_code == 201, created.text
+    assert (await api.get(f"/projects/{project}", headers=admin)).json()["role"] is None
+
+
+async def test_project_creation_can_be_reserved_for_superadmins(api, state, world) -> None:
+    state.accounts.allow_user_projects = False
+    refused = await api.post("/projects", headers=world["member"], json={"name": "mine"})
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "permission_denied"
+    assert (await api.post("/projects", headers=world["admin"], json={"name": "ok"})).status_code == 201
+
+
+async def test_members_are_listed_promoted_and_removed(api, world, make_user) -> None:
+    project, owner = world["project"], world["owner"]
+    members_path = f"/projects/{project}/members"
+    listed = (await api.get(members_path, headers=owner)).json()
+    assert sorted((m["username"], m["role"]) for m in listed["items"]) == [("member", "user"), ("owner", "admin")]
+    assert listed["next_cursor"] is None
+    member_id = next(m["user_id"] for m in listed["items"] if m["username"] == "member")
+    promoted = await api.post(members_path, headers=owner, json={"user_id": member_id, "role": "admin"})
+    assert promoted.status_code == 201 and promoted.json()["role"] == "admin"
+    assert (
+        await api.post(f"/projects/{project}/agents", headers=world["member"], json={"name": "x"})
+    ).status_code == 201
+    assert (await api.delete(f"{members_path}/{member_id}", headers=owner)).status_code == 204
+    assert (await api.get(f"/projects/{project}", headers=world["member"])).status_code == 404
+    assert (await api.delete(f"{members_path}/{member_id}", headers=owner)).status_code == 404
+
+
+async def test_a_project_keeps_at_least_one_admin(api, world) -> None:
+    project, owner = world["project"], world["owner"]
+    me = (await api.get("/auth/me", headers=owner)).json()
+    for response in (
+        await api.delete(f"/projects/{project}/members/{me['id']}", headers=owner),
+        await api.post(f"/projects/{project}/members", headers=owner, json={"user_id": me["id"], "role": "user"}),
+    ):
+        assert response.status_code == 409, response.text
+        assert response.json()["error"]["code"] == "failed_precondition"
+
+
+async def test_adding_an_unknown_user_is_404(api, world) -> None:
+    for user_id in (str(uuid.uuid4()), "not-a-uuid"):
+        response = await api.post(
+            f"/projects/{world['project']}/members", headers=world["owner"], json={"user_id": user_id}
+        )
+        assert response.status_code == 404, response.text

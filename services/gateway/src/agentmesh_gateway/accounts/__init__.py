@@ -1,1 +1,1 @@
-"""Users, projects and memberships: the data the gateway owns (schema `gateway`)."""
+"""Users, projects and memberships: the data the gateway owns, and its access rules."""

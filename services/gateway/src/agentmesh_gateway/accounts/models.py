@@ -1,4 +1,4 @@
-"""Plain records the accounts repository returns."""
+"""The records of the accounts domain: users, projects, memberships."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from agentmesh_core.identity import GlobalRole, ProjectRole
 
 @dataclass(frozen=True, slots=True)
 class User:
+    """An account; password_hash is argon2id and never leaves the gateway."""
+
     id: str
     username: str
     role: GlobalRole
@@ -21,6 +23,8 @@ class User:
 
 @dataclass(frozen=True, slots=True)
 class Project:
+    """A tenant: everything agents, memory and schedules own lives in one."""
+
     id: str
     name: str
     description: str
@@ -31,6 +35,8 @@ class Project:
 
 @dataclass(frozen=True, slots=True)
 class Membership:
+    """A user's role in a project (with the names that lists show)."""
+
     project_id: str
     user_id: str
     role: ProjectRole

@@ -13,6 +13,7 @@ _DUMMY_HASH = _hasher.hash("agentmesh-dummy-password")
 
 
 async def hash_password(password: str) -> str:
+    """An argon2id hash of password (about 20 ms of CPU, on a worker thread)."""
     return await asyncio.to_thread(_hasher.hash, password)
 
 

@@ -1,9 +1,8 @@
-"""AgentService wrapper."""
+"""AgentService wrapper: HTTP schemas <-> protos, deadlines, errors."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import grpc
 from google.protobuf import field_mask_pb2
@@ -11,164 +10,185 @@ from google.protobuf import field_mask_pb2
 from agentmesh.agents.v1 import agent_pb2, agent_service_pb2, agent_service_pb2_grpc, message_pb2
 from agentmesh.common.v1 import participant_pb2
 from agentmesh_gateway.clients.convert import (
+    READ_TIMEOUT,
+    SLOW_TIMEOUT,
+    WRITE_TIMEOUT,
     enum_name,
+    enum_number,
     from_struct,
     from_timestamp,
     from_value,
     rpc,
+    rpc_error,
     to_struct,
     to_value,
 )
-from agentmesh_grpc.errors import from_rpc_error
+from agentmesh_gateway.schemas.agents import AgentIn, AgentOut, AgentPatch
+from agentmesh_gateway.schemas.common import Page
+from agentmesh_gateway.schemas.messages import (
+    ConversationEventOut,
+    MessageFilter,
+    MessageIn,
+    MessageOut,
+    Participant,
+)
 
-_AGENT_FIELDS = ("name", "purpose", "system_prompt", "model_config", "agent_type", "status", "topics")
+_STATUS = "AGENT_STATUS_"
+_MESSAGE_STATUS = "MESSAGE_STATUS_"
 
-
-def agent_to_dict(agent: agent_pb2.Agent) -> dict[str, Any]:
-    return {
-        "id": agent.id,
-        "project_id": agent.project_id,
-        "name": agent.name,
-        "purpose": agent.purpose,
-        "system_prompt": agent.system_prompt,
-        "model_config": from_struct(agent.model_config),
-        "agent_type": agent.agent_type,
-        "status": enum_name(agent_pb2.AgentStatus, agent.status, "AGENT_STATUS_"),
-        "topics": list(agent.topics),
-        "created_at": from_timestamp(agent.create_time),
-        "updated_at": from_timestamp(agent.update_time),
-    }
+_SERVICE = "agents"
 
 
-def _agent_from_dict(data: dict[str, Any]) -> agent_pb2.Agent:
+def agent_out(agent: agent_pb2.Agent) -> AgentOut:
+    return AgentOut(
+        id=agent.id,
+        project_id=agent.project_id,
+        name=agent.name,
+        purpose=agent.purpose,
+        system_prompt=agent.system_prompt,
+        model_config=from_struct(agent.model_config),
+        agent_type=agent.agent_type,
+        status=enum_name(agent_pb2.AgentStatus, agent.status, _STATUS),
+        topics=list(agent.topics),
+        created_at=from_timestamp(agent.create_time),
+        updated_at=from_timestamp(agent.update_time),
+    )
+
+
+def agent_proto(fields: dict) -> agent_pb2.Agent:
+    """An Agent holding the given fields (JSON names; absent ones stay unset)."""
     agent = agent_pb2.Agent()
     for key in ("name", "purpose", "system_prompt", "agent_type"):
-        if data.get(key) is not None:
-            setattr(agent, key, data[key])
-    if data.get("model_config") is not None:
-        agent.model_config.CopyFrom(to_struct(data["model_config"]))
-    if data.get("status"):
-        agent.status = agent_pb2.AgentStatus.Value(f"AGENT_STATUS_{data['status'].upper()}")
-    if data.get("topics") is not None:
-        agent.topics.extend(data["topics"])
+        if fields.get(key) is not None:
+            setattr(agent, key, fields[key])
+    if fields.get("model_config") is not None:
+        agent.model_config.CopyFrom(to_struct(fields["model_config"]))
+    if fields.get("status"):
+        agent.status = enum_number(agent_pb2.AgentStatus, fields["status"], _STATUS)
+    if fields.get("topics") is not None:
+        agent.topics.extend(fields["topics"])
     return agent
 
 
-def _participant(participant: participant_pb2.Participant) -> dict[str, str]:
-    return {"type": enum_name(participant_pb2.ParticipantType, participant.type, "PARTICIPANT_TYPE_"),
-            "id": participant.id}  # fmt: skip
+def _participant(participant: participant_pb2.Participant) -> Participant:
+    kind = enum_name(participant_pb2.ParticipantType, participant.type, "PARTICIPANT_TYPE_")
+    return Participant(type=kind, id=participant.id)
 
 
-def message_to_dict(message: message_pb2.Message) -> dict[str, Any]:
-    return {
-        "id": message.id,
-        "project_id": message.project_id,
-        "conversation_id": message.conversation_id,
-        "sender": _participant(message.sender),
-        "receiver": _participant(message.receiver),
-        "content": from_value(message.content),
-        "performative": message.performative,
-        "status": enum_name(message_pb2.MessageStatus, message.status, "MESSAGE_STATUS_"),
-        "error": message.error or None,
-        "parent_id": message.parent_id or None,
-        "correlation_id": message.correlation_id or None,
-        "idempotency_key": message.idempotency_key or None,
-        "created_at": from_timestamp(message.create_time),
-        "updated_at": from_timestamp(message.update_time),
-    }
+def message_out(message: message_pb2.Message) -> MessageOut:
+    return MessageOut(
+        id=message.id,
+        project_id=message.project_id,
+        conversation_id=message.conversation_id,
+        sender=_participant(message.sender),
+        receiver=_participant(message.receiver),
+        content=from_value(message.content),
+        performative=message.performative,
+        status=enum_name(message_pb2.MessageStatus, message.status, _MESSAGE_STATUS),
+        error=message.error or None,
+        parent_id=message.parent_id or None,
+        correlation_id=message.correlation_id or None,
+        created_at=from_timestamp(message.create_time),
+        updated_at=from_timestamp(message.update_time),
+    )
 
 
-def event_to_dict(event: message_pb2.ConversationEvent) -> dict[str, Any]:
+def event_out(event: message_pb2.ConversationEvent) -> ConversationEventOut:
+    """Only the field that belongs to the event's type is set."""
     kind = enum_name(message_pb2.ConversationEventType, event.type, "CONVERSATION_EVENT_TYPE_")
-    data: dict[str, Any] = {
-        "sequence": event.sequence,
-        "type": kind,
-        "conversation_id": event.conversation_id,
-        "message_id": event.message_id,
-        "agent_id": event.agent_id,
-        "created_at": from_timestamp(event.create_time),
-    }
+    out = ConversationEventOut(
+        sequence=event.sequence,
+        type=kind if kind in ("token", "reply", "status", "error") else "status",
+        conversation_id=event.conversation_id,
+        message_id=event.message_id,
+        agent_id=event.agent_id,
+        created_at=from_timestamp(event.create_time),
+    )
     if kind == "token":
-        data["text"] = event.text
+        out.text = event.text
     elif kind == "reply":
-        data["reply"] = message_to_dict(event.reply)
+        out.reply = message_out(event.reply)
     elif kind == "status":
-        data["status"] = enum_name(message_pb2.MessageStatus, event.status, "MESSAGE_STATUS_")
+        out.status = enum_name(message_pb2.MessageStatus, event.status, _MESSAGE_STATUS)
     elif kind == "error":
-        data["error"] = event.error
-    return data
+        out.error = event.error
+    return out
 
 
 class AgentsClient:
-    """Typed calls on AgentService; the caller's identity is bound by the route."""
+    """AgentsApi over gRPC; the caller's identity is bound by the route."""
 
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._stub = agent_service_pb2_grpc.AgentServiceStub(channel)
 
-    async def create_agent(self, project_id: str, data: dict[str, Any]) -> dict[str, Any]:
-        request = agent_service_pb2.CreateAgentRequest(project_id=project_id, agent=_agent_from_dict(data))
-        return agent_to_dict((await rpc(self._stub.CreateAgent(request))).agent)
+    async def create_agent(self, project_id: str, agent: AgentIn) -> AgentOut:
+        request = agent_service_pb2.CreateAgentRequest(
+            project_id=project_id, agent=agent_proto(agent.model_dump(by_alias=True))
+        )
+        return agent_out((await rpc(_SERVICE, self._stub.CreateAgent(request, timeout=WRITE_TIMEOUT))).agent)
 
-    async def get_agent(self, project_id: str, agent_id: str) -> dict[str, Any]:
+    async def get_agent(self, project_id: str, agent_id: str) -> AgentOut:
         request = agent_service_pb2.GetAgentRequest(project_id=project_id, agent_id=agent_id)
-        return agent_to_dict((await rpc(self._stub.GetAgent(request))).agent)
+        return agent_out((await rpc(_SERVICE, self._stub.GetAgent(request, timeout=READ_TIMEOUT))).agent)
 
-    async def list_agents(self, project_id: str, limit: int, cursor: str) -> tuple[list[dict], str]:
+    async def list_agents(self, project_id: str, limit: int, cursor: str) -> Page[AgentOut]:
         request = agent_service_pb2.ListAgentsRequest(project_id=project_id, page_size=limit, page_token=cursor)
-        response = await rpc(self._stub.ListAgents(request))
-        return [agent_to_dict(a) for a in response.agents], response.next_page_token
+        response = await rpc(_SERVICE, self._stub.ListAgents(request, timeout=READ_TIMEOUT))
+        return Page(items=[agent_out(a) for a in response.agents], next_cursor=response.next_page_token or None)
 
-    async def update_agent(self, project_id: str, agent_id: str, changes: dict[str, Any]) -> dict[str, Any]:
-        agent = _agent_from_dict(changes)
+    async def update_agent(self, project_id: str, agent_id: str, patch: AgentPatch) -> AgentOut:
+        changes = patch.changed()
+        if not changes:  # nothing to change: the service wants a non-empty mask
+            return await self.get_agent(project_id, agent_id)
+        agent = agent_proto(changes)
         agent.id = agent_id
-        mask = field_mask_pb2.FieldMask(paths=[key for key in changes if key in _AGENT_FIELDS])
-        request = agent_service_pb2.UpdateAgentRequest(project_id=project_id, agent=agent, update_mask=mask)
-        return agent_to_dict((await rpc(self._stub.UpdateAgent(request))).agent)
+        request = agent_service_pb2.UpdateAgentRequest(
+            project_id=project_id, agent=agent, update_mask=field_mask_pb2.FieldMask(paths=sorted(changes))
+        )
+        return agent_out((await rpc(_SERVICE, self._stub.UpdateAgent(request, timeout=WRITE_TIMEOUT))).agent)
 
     async def delete_agent(self, project_id: str, agent_id: str) -> None:
         request = agent_service_pb2.DeleteAgentRequest(project_id=project_id, agent_id=agent_id)
-        await rpc(self._stub.DeleteAgent(request))
+        await rpc(_SERVICE, self._stub.DeleteAgent(request, timeout=WRITE_TIMEOUT))
 
-    async def send_message(
-        self, project_id: str, agent_id: str, content: Any, conversation_id: str, idempotency_key: str
-    ) -> dict[str, Any]:
+    async def send_message(self, project_id: str, agent_id: str, message: MessageIn) -> MessageOut:
         request = agent_service_pb2.SendMessageRequest(
             project_id=project_id,
             agent_id=agent_id,
-            content=to_value(content),
-            conversation_id=conversation_id,
-            idempotency_key=idempotency_key,
+            content=to_value(message.content),
+            conversation_id=str(message.conversation_id) if message.conversation_id else "",
+            idempotency_key=message.idempotency_key or "",
         )
-        return message_to_dict((await rpc(self._stub.SendMessage(request))).message)
+        return message_out((await rpc(_SERVICE, self._stub.SendMessage(request, timeout=WRITE_TIMEOUT))).message)
 
-    async def list_messages(
-        self, project_id: str, filters: dict[str, str], limit: int, cursor: str
-    ) -> tuple[list[dict], str]:
-        status = filters.get("status")
+    async def list_messages(self, project_id: str, where: MessageFilter, limit: int, cursor: str) -> Page[MessageOut]:
         request = agent_service_pb2.ListMessagesRequest(
             project_id=project_id,
-            agent_id=filters.get("agent_id") or "",
-            conversation_id=filters.get("conversation_id") or "",
-            status=message_pb2.MessageStatus.Value(f"MESSAGE_STATUS_{status.upper()}") if status else 0,
+            agent_id=where.agent_id,
+            conversation_id=where.conversation_id,
+            status=enum_number(message_pb2.MessageStatus, where.status, _MESSAGE_STATUS) if where.status else 0,
             page_size=limit,
             page_token=cursor,
         )
-        response = await rpc(self._stub.ListMessages(request))
-        return [message_to_dict(m) for m in response.messages], response.next_page_token
+        response = await rpc(_SERVICE, self._stub.ListMessages(request, timeout=READ_TIMEOUT))
+        return Page(items=[message_out(m) for m in response.messages], next_cursor=response.next_page_token or None)
 
-    async def stream_events(self, project_id: str, conversation_id: str, after: int) -> AsyncIterator[dict[str, Any]]:
-        """Conversation events from after `after`, then live, until cancelled."""
+    async def stream_events(
+        self, project_id: str, conversation_id: str, after: int
+    ) -> AsyncIterator[ConversationEventOut]:
+        """Events after `after`, then live ones, until the caller stops (no deadline: it is a tail)."""
         request = agent_service_pb2.StreamConversationEventsRequest(
             project_id=project_id, conversation_id=conversation_id, after_sequence=after
         )
         call = self._stub.StreamConversationEvents(request)
         try:
             async for response in call:
-                yield event_to_dict(response.event)
+                yield event_out(response.event)
         except grpc.aio.AioRpcError as error:
-            raise from_rpc_error(error) from None
+            raise rpc_error(error, _SERVICE) from None
         finally:
             call.cancel()
 
     async def delete_project_data(self, project_id: str) -> None:
-        await rpc(self._stub.DeleteProjectData(agent_service_pb2.DeleteProjectDataRequest(project_id=project_id)))
+        request = agent_service_pb2.DeleteProjectDataRequest(project_id=project_id)
+        await rpc(_SERVICE, self._stub.DeleteProjectData(request, timeout=SLOW_TIMEOUT))

@@ -1,61 +1,108 @@
-"""JSON <-> protobuf helpers shared by the stub wrappers."""
+"""Helpers shared by the stub wrappers: calls with error mapping, JSON <-> protobuf."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import grpc
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
 
+from agentmesh_core.errors import AgentmeshError, DeadlineExceeded, Unavailable
+from agentmesh_gateway.errors import ResourceExhausted
 from agentmesh_grpc.errors import from_rpc_error
 
 T = TypeVar("T")
 
+# Deadlines, in seconds, by kind of call: reads are cheap, some writes embed or
+# talk to Temporal, purges walk a whole project.
+READ_TIMEOUT = 5.0
+WRITE_TIMEOUT = 15.0
+SLOW_TIMEOUT = 60.0
 
-async def rpc(call: Awaitable[T]) -> T:
-    """Await a unary call, re-raising failures as domain errors."""
+
+def rpc_error(error: grpc.aio.AioRpcError, service: str) -> AgentmeshError:
+    """A failed call as a domain error (the gateway maps those to HTTP once).
+
+    Transport failures get a message of our own: gRPC's names peer addresses.
+    """
+    code = error.code()
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        return ResourceExhausted(error.details() or "resource exhausted")
+    mapped = from_rpc_error(error)
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
+        return Unavailable(f"the {service} service is unavailable")
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return DeadlineExceeded(f"the {service} service did not answer in time")
+    return mapped
+
+
+async def rpc(service: str, call: Awaitable[T]) -> T:
+    """Await a unary call to `service`, re-raising failures as domain errors."""
     try:
         return await call
     except grpc.aio.AioRpcError as error:
-        raise from_rpc_error(error) from None
+        raise rpc_error(error, service) from None
+
+
+def plain_json(data: Any) -> Any:
+    """Protobuf keeps every number as a double: give whole numbers back as ints (1.0 -> 1)."""
+    if isinstance(data, float) and data.is_integer() and abs(data) < 2**53:
+        return int(data)
+    if isinstance(data, dict):
+        return {key: plain_json(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [plain_json(value) for value in data]
+    return data
 
 
 def to_value(data: Any) -> struct_pb2.Value:
+    """Any JSON value as a google.protobuf.Value."""
     value = struct_pb2.Value()
     json_format.ParseDict(data, value)
     return value
 
 
 def from_value(value: struct_pb2.Value) -> Any:
-    return json_format.MessageToDict(value) if value.WhichOneof("kind") else None
+    """A google.protobuf.Value as JSON (None when unset)."""
+    return plain_json(json_format.MessageToDict(value)) if value.WhichOneof("kind") else None
 
 
-def to_struct(data: dict | None) -> struct_pb2.Struct:
+def to_struct(data: dict[str, Any] | None) -> struct_pb2.Struct:
+    """A JSON object as a google.protobuf.Struct."""
     struct = struct_pb2.Struct()
     if data:
-        struct.update(data)
+        json_format.ParseDict(data, struct)
     return struct
 
 
-def from_struct(struct: struct_pb2.Struct) -> dict:
-    return json_format.MessageToDict(struct)
+def from_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
+    """A google.protobuf.Struct as a JSON object."""
+    return plain_json(json_format.MessageToDict(struct))
 
 
 def to_timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
     stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment)
+    stamp.FromDatetime(moment.astimezone(UTC))
     return stamp
 
 
-def from_timestamp(stamp: timestamp_pb2.Timestamp) -> str | None:
-    """ISO 8601 in UTC, or None for an unset timestamp."""
+def from_timestamp(stamp: timestamp_pb2.Timestamp) -> datetime | None:
+    """An aware UTC datetime, or None for an unset timestamp."""
     if stamp.seconds == 0 and stamp.nanos == 0:
         return None
-    return stamp.ToJsonString()
+    return stamp.ToDatetime(tzinfo=UTC)
 
 
 def enum_name(enum_type: Any, number: int, prefix: str) -> str:
-    """AGENT_STATUS_ACTIVE -> "active"."""
-    return enum_type.Name(number).removeprefix(prefix).lower()
+    """AGENT_STATUS_ACTIVE -> "active"; unknown numbers (newer peers) -> "unspecified"."""
+    try:
+        return enum_type.Name(number).removeprefix(prefix).lower()
+    except ValueError:
+        return "unspecified"
+
+
+def enum_number(enum_type: Any, name: str, prefix: str) -> int:
+    """ "active" -> AGENT_STATUS_ACTIVE's number."""
+    return enum_type.Value(prefix + name.upper())

@@ -1,197 +1,241 @@
-"""In-memory stand-ins for the service clients, for gateway tests.
+"""In-memory stand-ins for the service clients (same Protocols), for gateway tests.
 
-They keep the same method shapes as the real wrappers and check the identity
-the route bound, so a route that forgets `scope.acting()` fails its tests.
+They check the identity the route bound, as the real services do, so a route
+that forgets to bind one fails its tests.
 """
 
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TypeVar
 
+from agentmesh_core import pagination
 from agentmesh_core.errors import NotFound, Unauthenticated
 from agentmesh_core.identity import require_project_access
+from agentmesh_core.ids import new_id
+from agentmesh_gateway.schemas.agents import AgentIn, AgentOut, AgentPatch
+from agentmesh_gateway.schemas.common import Page
+from agentmesh_gateway.schemas.memory import MemoryEntryOut, MemoryIn, SearchHitOut, SearchIn
+from agentmesh_gateway.schemas.messages import (
+    ConversationEventOut,
+    MessageFilter,
+    MessageIn,
+    MessageOut,
+    Participant,
+)
+from agentmesh_gateway.schemas.schedules import ScheduleIn, ScheduleOut
 from agentmesh_grpc.identity import current_identity
 
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
+T = TypeVar("T")
 
 
-def _check(project_id: str, admin: bool = False) -> None:
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _check(project_id: str, admin: bool = False) -> str:
     identity = current_identity()
     if identity is None:
         raise Unauthenticated("missing caller identity")
     require_project_access(identity, project_id, admin=admin)
+    return identity.subject
 
 
-class FakeAgentsClient:
+def _page(items: Sequence[T], limit: int, cursor: str) -> Page[T]:
+    offset = pagination.decode_cursor(cursor)
+    chosen = list(items[offset : offset + limit])
+    return Page(items=chosen, next_cursor=pagination.next_cursor(offset, len(chosen), limit) or None)
+
+
+class FakeAgents:
+    """AgentsApi in memory; tests put conversation events in `events`."""
+
     def __init__(self) -> None:
-        self.agents: dict[str, dict[str, Any]] = {}
-        self.messages: list[dict[str, Any]] = []
-        self.events: dict[str, list[dict[str, Any]]] = {}
+        self.agents: dict[str, AgentOut] = {}
+        self.messages: list[MessageOut] = []
+        self.events: dict[str, list[ConversationEventOut]] = {}
+        self.stream_requests: list[tuple[str, int]] = []
+        self.open_streams = 0
+        self.fail_streams_with: Exception | None = None  # raised after the stored events, instead of tailing
         self.deleted_projects: list[str] = []
 
-    async def create_agent(self, project_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    async def create_agent(self, project_id: str, agent: AgentIn) -> AgentOut:
         _check(project_id, admin=True)
-        agent = {**data, "id": str(uuid.uuid4()), "project_id": project_id, "created_at": _now(), "updated_at": _now()}
-        self.agents[agent["id"]] = agent
-        return agent
+        made = AgentOut(
+            **agent.model_dump(by_alias=True), id=new_id(), project_id=project_id, created_at=_now(), updated_at=_now()
+        )
+        self.agents[made.id] = made
+        return made
 
-    async def get_agent(self, project_id: str, agent_id: str) -> dict[str, Any]:
+    async def get_agent(self, project_id: str, agent_id: str) -> AgentOut:
         _check(project_id)
         agent = self.agents.get(agent_id)
-        if agent is None or agent["project_id"] != project_id:
+        if agent is None or agent.project_id != project_id:
             raise NotFound("agent not found")
         return agent
 
-    async def list_agents(self, project_id: str, limit: int, cursor: str) -> tuple[list[dict], str]:
+    async def list_agents(self, project_id: str, limit: int, cursor: str) -> Page[AgentOut]:
         _check(project_id)
-        return [a for a in self.agents.values() if a["project_id"] == project_id][:limit], ""
+        return _page([a for a in self.agents.values() if a.project_id == project_id], limit, cursor)
 
-    async def update_agent(self, project_id: str, agent_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    async def update_agent(self, project_id: str, agent_id: str, patch: AgentPatch) -> AgentOut:
         _check(project_id, admin=True)
         agent = await self.get_agent(project_id, agent_id)
-        agent.update(changes)
-        return agent
+        updated = agent.model_copy(
+            update={"llm_config" if k == "model_config" else k: v for k, v in patch.changed().items()}
+        )
+        self.agents[agent_id] = updated
+        return updated
 
     async def delete_agent(self, project_id: str, agent_id: str) -> None:
         _check(project_id, admin=True)
         await self.get_agent(project_id, agent_id)
         del self.agents[agent_id]
 
-    async def send_message(
-        self, project_id: str, agent_id: str, content: Any, conversation_id: str, idempotency_key: str
-    ) -> dict[str, Any]:
-        _check(project_id)
+    async def send_message(self, project_id: str, agent_id: str, message: MessageIn) -> MessageOut:
+        subject = _check(project_id)
         await self.get_agent(project_id, agent_id)
-        identity = current_identity()
-        message = {
-            "id": str(uuid.uuid4()),
-            "project_id": project_id,
-            "conversation_id": conversation_id or str(uuid.uuid4()),
-            "sender": {"type": "user", "id": identity.subject if identity else ""},
-            "receiver": {"type": "agent", "id": agent_id},
-            "content": content,
-            "performative": "request",
-            "status": "queued",
-            "error": None,
-            "parent_id": None,
-            "correlation_id": None,
-            "idempotency_key": idempotency_key or None,
-            "created_at": _now(),
-            "updated_at": _now(),
-        }
-        self.messages.append(message)
-        return message
+        made = MessageOut(
+            id=new_id(),
+            project_id=project_id,
+            conversation_id=str(message.conversation_id or new_id()),
+            sender=Participant(type="user", id=subject),
+            receiver=Participant(type="agent", id=agent_id),
+            content=message.content,
+            performative="request",
+            status="queued",
+            error=None,
+            parent_id=None,
+            correlation_id=None,
+            created_at=_now(),
+            updated_at=_now(),
+        )
+        self.messages.append(made)
+        return made
 
-    async def list_messages(
-        self, project_id: str, filters: dict[str, str], limit: int, cursor: str
-    ) -> tuple[list[dict], str]:
+    async def list_messages(self, project_id: str, where: MessageFilter, limit: int, cursor: str) -> Page[MessageOut]:
         _check(project_id)
         found = [
             m
-            for m in self.messages
-            if m["project_id"] == project_id
-            and (not filters.get("conversation_id") or m["conversation_id"] == filters["conversation_id"])
+            for m in reversed(self.messages)
+            if m.project_id == project_id
+            and (not where.conversation_id or m.conversation_id == where.conversation_id)
+            and (not where.agent_id or where.agent_id in (m.sender.id, m.receiver.id))
+            and (not where.status or m.status == where.status)
         ]
-        return found[:limit], ""
+        return _page(found, limit, cursor)
 
-    async def stream_events(self, project_id: str, conversation_id: str, after: int) -> AsyncIterator[dict[str, Any]]:
+    async def stream_events(
+        self, project_id: str, conversation_id: str, after: int
+    ) -> AsyncIterator[ConversationEventOut]:
         _check(project_id)
-        for event in self.events.get(conversation_id, []):
-            if event["sequence"] > after:
-                yield event
-        await asyncio.Event().wait()  # live tail: nothing more until the client goes away
+        self.stream_requests.append((conversation_id, after))
+        if not any(m.conversation_id == conversation_id and m.project_id == project_id for m in self.messages):
+            raise NotFound("conversation not found")
+        self.open_streams += 1
+        try:
+            for event in self.events.get(conversation_id, []):
+                if event.sequence > after:
+                    yield event
+            if self.fail_streams_with is not None:
+                raise self.fail_streams_with
+            await asyncio.Event().wait()  # a live tail: nothing more until the client goes away
+        finally:
+            self.open_streams -= 1
 
     async def delete_project_data(self, project_id: str) -> None:
         _check(project_id, admin=True)
         self.deleted_projects.append(project_id)
 
 
-class FakeMemoryClient:
+class FakeMemory:
+    """MemoryApi in memory; "search" scores by shared words."""
+
     def __init__(self) -> None:
-        self.entries: list[dict[str, Any]] = []
+        self.entries: list[MemoryEntryOut] = []
         self.deleted_projects: list[str] = []
 
-    async def add(self, project_id: str, agent_id: str, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def add_memories(self, project_id: str, memory: MemoryIn) -> list[MemoryEntryOut]:
         _check(project_id)
+        agent_id = str(memory.agent_id) if memory.agent_id else None
         made = [
-            {"id": str(uuid.uuid4()), "project_id": project_id, "agent_id": agent_id or None, "content": d["content"],
-             "metadata": d.get("metadata") or {}, "embedding_model": "fake", "created_at": _now()}
-            for d in documents
+            MemoryEntryOut(id=new_id(), project_id=project_id, agent_id=agent_id, content=d["content"],
+                           metadata=d["metadata"], embedding_model="fake", created_at=_now())
+            for d in memory.as_documents()
         ]  # fmt: skip
         self.entries.extend(made)
         return made
 
-    async def list(self, project_id: str, agent_id: str, limit: int, cursor: str) -> tuple[list[dict], str]:
+    async def list_memories(self, project_id: str, agent_id: str, limit: int, cursor: str) -> Page[MemoryEntryOut]:
         _check(project_id)
-        return [e for e in self.entries if e["project_id"] == project_id][:limit], ""
+        found = [e for e in self.entries if e.project_id == project_id and (not agent_id or e.agent_id == agent_id)]
+        return _page(found, limit, cursor)
 
-    async def delete(self, project_id: str, memory_id: str) -> None:
+    async def delete_memory(self, project_id: str, memory_id: str) -> None:
         _check(project_id, admin=True)
         before = len(self.entries)
-        self.entries = [e for e in self.entries if not (e["id"] == memory_id and e["project_id"] == project_id)]
+        self.entries = [e for e in self.entries if not (e.id == memory_id and e.project_id == project_id)]
         if len(self.entries) == before:
             raise NotFound("memory entry not found")
 
-    async def search(self, project_id: str, query: str, k: int, agent_id: str, filters: dict | None) -> list[dict]:
+    async def search_memories(self, project_id: str, search: SearchIn) -> list[SearchHitOut]:
         _check(project_id)
-        words = set(query.lower().split())
-        scored = [
-            {**e, "score": len(words & set(e["content"].lower().split())) / max(len(words), 1)}
+        words = set(search.query.lower().split())
+        hits = [
+            SearchHitOut(id=e.id, content=e.content, metadata=e.metadata, agent_id=e.agent_id,
+                         score=len(words & set(e.content.lower().split())) / max(len(words), 1))
             for e in self.entries
-            if e["project_id"] == project_id
-        ]
-        return sorted(scored, key=lambda e: -e["score"])[:k]
+            if e.project_id == project_id
+        ]  # fmt: skip
+        return sorted(hits, key=lambda h: -h.score)[: search.k]
 
-    async def delete_project(self, project_id: str) -> None:
+    async def delete_project_memories(self, project_id: str) -> None:
         _check(project_id, admin=True)
         self.deleted_projects.append(project_id)
 
 
-class FakeSchedulerClient:
+class FakeScheduler:
+    """SchedulerApi in memory (nothing ever fires)."""
+
     def __init__(self) -> None:
-        self.schedules: dict[str, dict[str, Any]] = {}
+        self.schedules: dict[str, ScheduleOut] = {}
         self.deleted_projects: list[str] = []
 
-    async def create(self, project_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    async def create_schedule(self, project_id: str, schedule: ScheduleIn) -> ScheduleOut:
         _check(project_id, admin=True)
-        schedule_id = str(uuid.uuid4())
-        run_at = data.get("run_at")
-        schedule = {
-            **data,
-            "run_at": run_at.isoformat() if run_at else None,
-            "id": schedule_id,
-            "project_id": project_id,
-            "temporal_schedule_id": f"project-{project_id}-schedule-{schedule_id}",
-            "last_run_at": None,
-            "last_run_outcome": None,
-            "next_run_at": None,
-            "created_at": _now(),
-        }
-        self.schedules[schedule_id] = schedule
-        return schedule
+        schedule_id = new_id()
+        made = ScheduleOut(
+            **schedule.model_dump(exclude={"agent_id"}),
+            agent_id=str(schedule.agent_id),
+            id=schedule_id,
+            project_id=project_id,
+            temporal_schedule_id=f"project-{project_id}-schedule-{schedule_id}",
+            last_run_at=None,
+            last_run_outcome=None,
+            next_run_at=None,
+            created_at=_now(),
+        )
+        self.schedules[schedule_id] = made
+        return made
 
-    async def get(self, project_id: str, schedule_id: str) -> dict[str, Any]:
+    async def get_schedule(self, project_id: str, schedule_id: str) -> ScheduleOut:
         _check(project_id)
         schedule = self.schedules.get(schedule_id)
-        if schedule is None or schedule["project_id"] != project_id:
+        if schedule is None or schedule.project_id != project_id:
             raise NotFound("schedule not found")
         return schedule
 
-    async def list(self, project_id: str, limit: int, cursor: str) -> tuple[list[dict], str]:
+    async def list_schedules(self, project_id: str, limit: int, cursor: str) -> Page[ScheduleOut]:
         _check(project_id)
-        return [s for s in self.schedules.values() if s["project_id"] == project_id][:limit], ""
+        return _page([s for s in self.schedules.values() if s.project_id == project_id], limit, cursor)
 
-    async def delete(self, project_id: str, schedule_id: str) -> None:
+    async def delete_schedule(self, project_id: str, schedule_id: str) -> None:
         _check(project_id, admin=True)
-        await self.get(project_id, schedule_id)
+        await self.get_schedule(project_id, schedule_id)
         del self.schedules[schedule_id]
 
-    async def delete_project(self, project_id: str) -> None:
+    async def delete_project_schedules(self, project_id: str) -> None:
         _check(project_id, admin=True)
         self.deleted_projects.append(project_id)

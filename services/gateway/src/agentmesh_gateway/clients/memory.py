@@ -1,68 +1,87 @@
-"""MemoryService wrapper."""
+"""MemoryService wrapper: HTTP schemas <-> protos, deadlines, errors."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import grpc
 
 from agentmesh.memory.v1 import memory_service_pb2, memory_service_pb2_grpc
-from agentmesh_gateway.clients.convert import from_struct, from_timestamp, rpc, to_struct
+from agentmesh_gateway.clients.convert import (
+    READ_TIMEOUT,
+    SLOW_TIMEOUT,
+    WRITE_TIMEOUT,
+    from_struct,
+    from_timestamp,
+    rpc,
+    to_struct,
+)
+from agentmesh_gateway.schemas.common import Page
+from agentmesh_gateway.schemas.memory import MemoryEntryOut, MemoryIn, SearchHitOut, SearchIn
+
+_SERVICE = "memory"
 
 
-def entry_to_dict(entry: memory_service_pb2.MemoryEntry) -> dict[str, Any]:
-    return {
-        "id": entry.id,
-        "project_id": entry.project_id,
-        "agent_id": entry.agent_id or None,
-        "content": entry.content,
-        "metadata": from_struct(entry.metadata),
-        "embedding_model": entry.embedding_model,
-        "created_at": from_timestamp(entry.create_time),
-    }
+def entry_out(entry: memory_service_pb2.MemoryEntry) -> MemoryEntryOut:
+    return MemoryEntryOut(
+        id=entry.id,
+        project_id=entry.project_id,
+        agent_id=entry.agent_id or None,
+        content=entry.content,
+        metadata=from_struct(entry.metadata),
+        embedding_model=entry.embedding_model,
+        created_at=from_timestamp(entry.create_time),
+    )
 
 
 class MemoryClient:
-    """Typed calls on MemoryService."""
+    """MemoryApi over gRPC."""
 
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._stub = memory_service_pb2_grpc.MemoryServiceStub(channel)
 
-    async def add(self, project_id: str, agent_id: str, documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def add_memories(self, project_id: str, memory: MemoryIn) -> list[MemoryEntryOut]:
         request = memory_service_pb2.AddMemoriesRequest(
             project_id=project_id,
-            agent_id=agent_id,
+            agent_id=str(memory.agent_id) if memory.agent_id else "",
             documents=[
-                memory_service_pb2.Document(content=d["content"], metadata=to_struct(d.get("metadata")))
-                for d in documents
+                memory_service_pb2.Document(content=d["content"], metadata=to_struct(d["metadata"]))
+                for d in memory.as_documents()
             ],
         )
-        response = await rpc(self._stub.AddMemories(request, timeout=60))
-        return [entry_to_dict(e) for e in response.entries]
+        # Embedding long text takes a while on a CPU.
+        response = await rpc(_SERVICE, self._stub.AddMemories(request, timeout=SLOW_TIMEOUT))
+        return [entry_out(e) for e in response.entries]
 
-    async def list(self, project_id: str, agent_id: str, limit: int, cursor: str) -> tuple[list[dict], str]:
+    async def list_memories(self, project_id: str, agent_id: str, limit: int, cursor: str) -> Page[MemoryEntryOut]:
         request = memory_service_pb2.ListMemoriesRequest(
             project_id=project_id, agent_id=agent_id, page_size=limit, page_token=cursor
         )
-        response = await rpc(self._stub.ListMemories(request))
-        return [entry_to_dict(e) for e in response.entries], response.next_page_token
+        response = await rpc(_SERVICE, self._stub.ListMemories(request, timeout=READ_TIMEOUT))
+        return Page(items=[entry_out(e) for e in response.entries], next_cursor=response.next_page_token or None)
 
-    async def delete(self, project_id: str, memory_id: str) -> None:
+    async def delete_memory(self, project_id: str, memory_id: str) -> None:
         request = memory_service_pb2.DeleteMemoryRequest(project_id=project_id, memory_id=memory_id)
-        await rpc(self._stub.DeleteMemory(request))
+        await rpc(_SERVICE, self._stub.DeleteMemory(request, timeout=WRITE_TIMEOUT))
 
-    async def search(
-        self, project_id: str, query: str, k: int, agent_id: str, filters: dict | None
-    ) -> list[dict[str, Any]]:
+    async def search_memories(self, project_id: str, search: SearchIn) -> list[SearchHitOut]:
         request = memory_service_pb2.SearchMemoriesRequest(
-            project_id=project_id, query=query, k=k, agent_id=agent_id, filter=to_struct(filters)
+            project_id=project_id,
+            query=search.query,
+            k=search.k,
+            agent_id=str(search.agent_id) if search.agent_id else "",
+            filter=to_struct(search.filter),
         )
-        response = await rpc(self._stub.SearchMemories(request))
+        response = await rpc(_SERVICE, self._stub.SearchMemories(request, timeout=WRITE_TIMEOUT))
         return [
-            {**entry_to_dict(hit.entry), "score": round(float(hit.score), 6)}
+            SearchHitOut(
+                id=hit.entry.id,
+                content=hit.entry.content,
+                metadata=from_struct(hit.entry.metadata),
+                score=round(float(hit.score), 6),
+                agent_id=hit.entry.agent_id or None,
+            )
             for hit in response.hits
-        ]  # fmt: skip
+        ]
 
-    async def delete_project(self, project_id: str) -> None:
+    async def delete_project_memories(self, project_id: str) -> None:
         request = memory_service_pb2.DeleteProjectMemoriesRequest(project_id=project_id)
-        await rpc(self._stub.DeleteProjectMemories(request, timeout=60))
+        await rpc(_SERVICE, self._stub.DeleteProjectMemories(request, timeout=SLOW_TIMEOUT))

@@ -1,16 +1,25 @@
-"""Readiness probes of every dependency, run concurrently with short timeouts."""
+"""Readiness of every dependency, probed concurrently with short timeouts."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlparse
+from typing import Protocol
+from urllib.parse import unquote, urlparse
 
 import grpc
 
+from agentmesh_db.database import Database
 from agentmesh_grpc.channel import check_health
 
+log = logging.getLogger(__name__)
+
+PROBE_TIMEOUT = 2.0
 TEMPORAL_HEALTH_SERVICE = "temporal.api.workflowservice.v1.WorkflowService"
+# Each service's health says SERVING only once its dependencies are ready
+# (inference: the model is loaded).
 GRPC_SERVICES = {
     "agents": "agentmesh.agents.v1.AgentService",
     "memory": "agentmesh.memory.v1.MemoryService",
@@ -19,29 +28,67 @@ GRPC_SERVICES = {
 }
 
 
-async def nats_answers(url: str, timeout: float = 1.5) -> bool:
-    """True when the NATS server sends its INFO greeting."""
-    parsed = urlparse(url)
+class ReadinessProbe(Protocol):
+    """Answers, per dependency, whether it is ready."""
+
+    async def check(self) -> dict[str, bool]: ...
+
+
+async def nats_handshake(url: str, timeout: float = PROBE_TIMEOUT) -> bool:
+    """True when a NATS server greets us (INFO) and answers CONNECT+PING with PONG."""
+    for server in url.split(","):
+        parsed = urlparse(server.strip() if "://" in server else f"nats://{server.strip()}")
+        try:
+            if await asyncio.wait_for(_handshake(parsed.hostname or "127.0.0.1", parsed.port or 4222, parsed), timeout):
+                return True
+        except (OSError, TimeoutError, ValueError):
+            continue
+    return False
+
+
+async def _handshake(host: str, port: int, parsed) -> bool:
+    reader, writer = await asyncio.open_connection(host, port)
     try:
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(parsed.hostname or "127.0.0.1", parsed.port or 4222), timeout
-        )
-    except (OSError, TimeoutError):
-        return False
-    try:
-        greeting = await asyncio.wait_for(reader.readline(), timeout)
-        return greeting.startswith(b"INFO ")
-    except (OSError, TimeoutError):
-        return False
+        info = await reader.readline()
+        if not info.startswith(b"INFO "):
+            return False
+        if json.loads(info[5:]).get("tls_required"):
+            return True  # a TLS server greeted us; that is as far as a probe goes
+        options = {"verbose": False, "pedantic": False, "name": "agentmesh-gateway-readyz"}
+        if parsed.username:
+            options.update(user=unquote(parsed.username), **{"pass": unquote(parsed.password or "")})
+        writer.write(b"CONNECT " + json.dumps(options).encode() + b"\r\nPING\r\n")
+        await writer.drain()
+        return (await reader.readline()).startswith(b"PONG")
     finally:
         writer.close()
 
 
-async def run_checks(checks: dict[str, Callable[[], Awaitable[bool]]]) -> dict[str, bool]:
-    names = list(checks)
-    results = await asyncio.gather(*(checks[name]() for name in names), return_exceptions=True)
-    return {name: result is True for name, result in zip(names, results, strict=True)}
+class DependencyProbe:
+    """The real probe: database, NATS, Temporal and the four gRPC services."""
 
+    def __init__(self, database: Database, channels: dict[str, grpc.aio.Channel], nats_url: str) -> None:
+        self._database = database
+        self._channels = channels
+        self._nats_url = nats_url
 
-def grpc_check(channel: grpc.aio.Channel, service: str) -> Callable[[], Awaitable[bool]]:
-    return lambda: check_health(channel, service, timeout=2.0)
+    async def check(self) -> dict[str, bool]:
+        checks: dict[str, Callable[[], Awaitable[bool]]] = {
+            "database": self._database.ping,
+            "nats": lambda: nats_handshake(self._nats_url),
+            "temporal": self._grpc("temporal", TEMPORAL_HEALTH_SERVICE),
+        }
+        for name, service in GRPC_SERVICES.items():
+            checks[name] = self._grpc(name, service)
+        names = list(checks)
+        results = await asyncio.gather(
+            *(asyncio.wait_for(checks[name](), PROBE_TIMEOUT + 1) for name in names), return_exceptions=True
+        )
+        answers = {name: result is True for name, result in zip(names, results, strict=True)}
+        for name, result in zip(names, results, strict=True):
+            if isinstance(result, BaseException):
+                log.warning("readiness probe %s failed: %s", name, type(result).__name__)
+        return answers
+
+    def _grpc(self, name: str, service: str) -> Callable[[], Awaitable[bool]]:
+        return lambda: check_health(self._channels[name], service, timeout=PROBE_TIMEOUT)

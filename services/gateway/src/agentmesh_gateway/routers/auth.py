@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import logging
 
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
-from agentmesh_core.errors import InvalidInput, Unauthenticated
-from agentmesh_gateway.accounts.passwords import verify_password
-from agentmesh_gateway.deps import CurrentUser, State
+from agentmesh_core.errors import InvalidInput
+from agentmesh_gateway.deps import AccountsDep, CurrentUser
 from agentmesh_gateway.schemas.accounts import LoginIn, MembershipOut, MeOut, TokenOut
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 _LOGIN_BODY = {
@@ -35,28 +32,22 @@ async def _credentials(request: Request) -> LoginIn:
             form = await request.form()
             return LoginIn(username=str(form.get("username", "")), password=str(form.get("password", "")))
         return LoginIn.model_validate(json.loads(await request.body()))
-    except (ValueError, ValidationError):
+    except (ValueError, ValidationError, RecursionError):
         raise InvalidInput('send JSON {"username", "password"} or an OAuth2 password form') from None
 
 
 @router.post("/login", response_model=TokenOut, openapi_extra=_LOGIN_BODY)
-async def login(request: Request, state: State) -> TokenOut:
+async def login(request: Request, accounts: AccountsDep) -> TokenOut:
     """Exchange a username and password for a bearer token."""
     credentials = await _credentials(request)
-    user = await state.accounts.get_user_by_username(credentials.username)
-    valid = await verify_password(user.password_hash if user else None, credentials.password)
-    if user is None or not valid or not user.is_active:
-        log.info("failed login", extra={"username": credentials.username})
-        raise Unauthenticated("invalid username or password")
-    await state.accounts.record_login(user.id)
-    token = state.tokens.issue(user.id, user.role)
-    return TokenOut(access_token=token, expires_in=state.tokens.ttl_seconds)
+    token = await accounts.login(credentials.username, credentials.password)
+    return TokenOut(access_token=token, expires_in=accounts.tokens.ttl_seconds)
 
 
 @router.get("/me", response_model=MeOut)
-async def me(user: CurrentUser, state: State) -> MeOut:
+async def me(user: CurrentUser, accounts: AccountsDep) -> MeOut:
     """The caller, their global role, and their project memberships."""
-    memberships = await state.accounts.memberships_of(user.id)
+    memberships = await accounts.memberships_of(user)
     return MeOut(
         id=user.id,
         username=user.username,

@@ -1,63 +1,81 @@
-"""GET /projects/{p}/conversations/{c}/events: the conversation as Server-Sent Events."""
+"""GET /projects/{p}/conversations/{c}/events: a conversation as Server-Sent Events.
+
+Each event is one SSE frame: `id:` the event's sequence (what the browser sends
+back as Last-Event-ID when it reconnects), `event:` its type (token, reply,
+status, error), `data:` the event as JSON. Comment lines keep idle connections
+open through proxies. The stream ends when the client goes away.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 
 from agentmesh_core.errors import AgentmeshError, InvalidInput, NotFound
-from agentmesh_gateway.deps import ProjectScope, Scope, State, path_id
-from agentmesh_gateway.state import GatewayState
+from agentmesh_gateway.clients.ports import AgentsApi
+from agentmesh_gateway.deps import AgentsDep, ProjectScope, Scope, path_id
+from agentmesh_gateway.schemas.messages import ConversationEventOut, MessageFilter
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/projects/{project_id}/conversations", tags=["conversations"])
 
 KEEPALIVE_SECONDS = 15.0
+RETRY_MILLISECONDS = 2000
 _END = object()
 
 
-def sse_frame(event: dict[str, Any]) -> bytes:
-    """id = the event's sequence (for Last-Event-ID), event = its type, data = JSON."""
-    return f"id: {event['sequence']}\nevent: {event['type']}\ndata: {json.dumps(event)}\n\n".encode()
+def sse_frame(event: ConversationEventOut) -> bytes:
+    """One event as an SSE frame (JSON has no raw newlines, so data is one line)."""
+    data = event.model_dump_json(exclude_none=True)
+    return f"id: {event.sequence}\nevent: {event.type}\ndata: {data}\n\n".encode()
 
 
-def _resume_point(last_event_id: str | None, after: int | None) -> int:
+def error_frame(message: str) -> bytes:
+    """An error of the stream itself; no id, so a reconnect resumes where the events stopped."""
+    return f'event: error\ndata: {{"type": "error", "error": "{message}"}}\n\n'.encode()
+
+
+def resume_point(last_event_id: str | None, after: int | None) -> int:
+    """The sequence to resume after: ?after= wins over the Last-Event-ID header."""
     if after is not None:
         return after
-    if not last_event_id:
+    if not last_event_id or not last_event_id.strip():
         return 0
-    if not last_event_id.isdigit():
+    if not last_event_id.strip().isdigit():
         raise InvalidInput("Last-Event-ID must be an event id from this stream")
-    return int(last_event_id)
+    return int(last_event_id.strip())
 
 
-async def _frames(scope: ProjectScope, state: GatewayState, conversation_id: str, after: int) -> AsyncIterator[bytes]:
-    """Relay events, with keep-alive comments while the conversation is quiet.
+async def event_frames(
+    scope: ProjectScope, agents: AgentsApi, conversation_id: str, after: int
+) -> AsyncIterator[bytes]:
+    """Relay the service's event stream, with keep-alive comments while it is quiet.
 
-    Runs while the response streams, after the route returned: it binds the
-    caller's identity itself for the gRPC stream it opens.
+    This runs while the response streams, after the route has returned, so it
+    binds the caller's identity itself for the gRPC stream it opens.
     """
-    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=256)
+    queue: asyncio.Queue[object] = asyncio.Queue(maxsize=256)
 
     async def pump() -> None:
         try:
-            async for event in state.agents.stream_events(scope.project.id, conversation_id, after):
+            async for event in agents.stream_events(scope.project.id, conversation_id, after):
                 await queue.put(event)
         except AgentmeshError as error:
-            await queue.put({"sequence": 0, "type": "error", "error": error.message})
+            log.info("conversation stream %s ended: %s", conversation_id, error.code)
+            await queue.put(error)
         finally:
             await queue.put(_END)
 
     with scope.acting():
         task = asyncio.create_task(pump())
     try:
+        yield f"retry: {RETRY_MILLISECONDS}\n\n".encode()
         while True:
             try:
                 item = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
@@ -66,7 +84,11 @@ async def _frames(scope: ProjectScope, state: GatewayState, conversation_id: str
                 continue
             if item is _END:
                 return
-            yield sse_frame(item)
+            if isinstance(item, AgentmeshError):
+                yield error_frame("the event stream was interrupted; reconnect to resume")
+                continue
+            if isinstance(item, ConversationEventOut):
+                yield sse_frame(item)
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -77,20 +99,21 @@ async def _frames(scope: ProjectScope, state: GatewayState, conversation_id: str
 async def conversation_events(
     conversation_id: str,
     scope: Scope,
-    state: State,
-    last_event_id: Annotated[str | None, Header(max_length=32)] = None,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    agents: AgentsDep,
+    last_event_id: Annotated[str | None, Header(max_length=32, description="resume after this event")] = None,
+    after: Annotated[int | None, Query(ge=0, description="resume after this sequence (wins over the header)")] = None,
 ) -> StreamingResponse:
-    """Tokens, status changes, replies and errors of a conversation; resumable."""
+    """Tokens, status changes, replies and errors of a conversation, live; resumable."""
     conversation_id = path_id(conversation_id, "conversation")
-    resume_after = _resume_point(last_event_id, after)
+    resume_after = resume_point(last_event_id, after)
     with scope.acting():
-        # Answer 404 for a conversation this project does not have, before streaming starts.
-        found, _ = await state.agents.list_messages(scope.project.id, {"conversation_id": conversation_id}, 1, "")
-    if not found:
+        # Answer 404 for a conversation the project does not have while we still can:
+        # once the stream has started, the status is 200.
+        found = await agents.list_messages(scope.project.id, MessageFilter(conversation_id=conversation_id), 1, "")
+    if not found.items:
         raise NotFound("conversation not found")
     return StreamingResponse(
-        _frames(scope, state, conversation_id, resume_after),
+        event_frames(scope, agents, conversation_id, resume_after),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

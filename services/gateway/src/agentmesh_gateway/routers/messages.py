@@ -1,4 +1,4 @@
-"""Sending messages to agents and reading the project's message log."""
+"""Talking to agents, and the project's message log."""
 
 from __future__ import annotations
 
@@ -6,46 +6,40 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from agentmesh_core.pagination import decode_cursor
-from agentmesh_gateway.deps import Scope, State, path_id
-from agentmesh_gateway.schemas.agents import MessageAccepted, MessageIn, MessageOut, MessageStatus
-from agentmesh_gateway.schemas.common import Cursor, Limit, Page, page
+from agentmesh_core.ids import parse_id
+from agentmesh_gateway.deps import AgentsDep, Scope, path_id
+from agentmesh_gateway.schemas.common import Cursor, Limit, Page
+from agentmesh_gateway.schemas.messages import MessageAccepted, MessageFilter, MessageIn, MessageOut, MessageStatus
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["messages"])
 
 
 @router.post("/agents/{agent_id}/messages", response_model=MessageAccepted, status_code=status.HTTP_202_ACCEPTED)
-async def send_message(agent_id: str, body: MessageIn, scope: Scope, state: State) -> MessageAccepted:
-    """Queue a message in the agent's mailbox; the reply arrives on the conversation's events."""
+async def send_message(agent_id: str, body: MessageIn, scope: Scope, agents: AgentsDep) -> MessageAccepted:
+    """Queue a message in the agent's mailbox; the reply arrives on the conversation's events.
+
+    The same `idempotency_key` sent again returns the first message instead of a second one.
+    """
     with scope.acting():
-        message = await state.agents.send_message(
-            scope.project.id,
-            path_id(agent_id, "agent"),
-            body.content,
-            str(body.conversation_id) if body.conversation_id else "",
-            body.idempotency_key or "",
-        )
-    return MessageAccepted(
-        message_id=message["id"], conversation_id=message["conversation_id"], status=message["status"]
-    )
+        message = await agents.send_message(scope.project.id, path_id(agent_id, "agent"), body)
+    return MessageAccepted(message_id=message.id, conversation_id=message.conversation_id, status=message.status)
 
 
 @router.get("/messages", response_model=Page[MessageOut])
 async def list_messages(
     scope: Scope,
-    state: State,
-    agent_id: Annotated[str | None, Query(max_length=64)] = None,
+    agents: AgentsDep,
+    agent_id: Annotated[str | None, Query(max_length=64, description="sent by or to this agent")] = None,
     conversation_id: Annotated[str | None, Query(max_length=64)] = None,
     status_filter: Annotated[MessageStatus | None, Query(alias="status")] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> dict:
-    """The message log, newest first."""
-    decode_cursor(cursor or "")
-    filters = {
-        "agent_id": path_id(agent_id, "agent") if agent_id else "",
-        "conversation_id": path_id(conversation_id, "conversation") if conversation_id else "",
-        "status": status_filter or "",
-    }
+) -> Page[MessageOut]:
+    """The message log, filtered by agent, conversation and status."""
+    where = MessageFilter(
+        agent_id=parse_id(agent_id, "agent_id") if agent_id else "",
+        conversation_id=parse_id(conversation_id, "conversation_id") if conversation_id else "",
+        status=status_filter,
+    )
     with scope.acting():
-        return page(*await state.agents.list_messages(scope.project.id, filters, limit, cursor or ""))
+        return await agents.list_messages(scope.project.id, where, limit, cursor or "")

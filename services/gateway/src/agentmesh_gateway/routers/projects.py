@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import APIRouter, Response, status
 
-from agentmesh_core.errors import NotFound, PermissionDenied
-from agentmesh_core.identity import GlobalRole, ProjectRole
+from agentmesh_core.identity import ProjectRole
 from agentmesh_core.pagination import decode_cursor, next_cursor
 from agentmesh_gateway.accounts.models import Project
-from agentmesh_gateway.deps import AdminScope, CurrentUser, Scope, State, path_id
+from agentmesh_gateway.deps import AccountsDep, AdminScope, AgentsDep, CurrentUser, MemoryDep, SchedulerDep, Scope
 from agentmesh_gateway.schemas.accounts import MemberIn, MemberOut, ProjectIn, ProjectOut, ProjectPatch
 from agentmesh_gateway.schemas.common import Cursor, Limit, Page
 
-log = logging.getLogger(__name__)
 router = APIRouter(prefix="/projects", tags=["projects"])
 
 
@@ -31,24 +27,22 @@ def project_out(project: Project, role: ProjectRole | None) -> ProjectOut:
 
 
 @router.post("", response_model=ProjectOut, status_code=status.HTTP_201_CREATED)
-async def create_project(body: ProjectIn, user: CurrentUser, state: State) -> ProjectOut:
+async def create_project(body: ProjectIn, user: CurrentUser, accounts: AccountsDep) -> ProjectOut:
     """Create a project; the creator becomes its admin."""
-    if user.role is not GlobalRole.SUPERADMIN and not state.settings.allow_user_projects:
-        raise PermissionDenied("only a superadmin may create projects")
-    project = await state.accounts.create_project(body.name, body.description, body.settings, user.id)
+    project = await accounts.create_project(user, body.name, body.description, body.settings)
     return project_out(project, ProjectRole.ADMIN)
 
 
 @router.get("", response_model=Page[ProjectOut])
-async def list_projects(user: CurrentUser, state: State, limit: Limit = 50, cursor: Cursor = None) -> Page[ProjectOut]:
-    """Your projects (every project for a superadmin)."""
+async def list_projects(
+    user: CurrentUser, accounts: AccountsDep, limit: Limit = 50, cursor: Cursor = None
+) -> Page[ProjectOut]:
+    """Your projects (every project for a superadmin), oldest first, with your role in each."""
     offset = decode_cursor(cursor or "")
-    member_of = None if user.role is GlobalRole.SUPERADMIN else user.id
-    projects = await state.accounts.list_projects(member_of, offset, limit)
-    roles = {m.project_id: m.role for m in await state.accounts.memberships_of(user.id)}
+    found = await accounts.list_projects(user, offset, limit)
     return Page(
-        items=[project_out(p, roles.get(p.id)) for p in projects],
-        next_cursor=next_cursor(offset, len(projects), limit) or None,
+        items=[project_out(project, role) for project, role in found],
+        next_cursor=next_cursor(offset, len(found), limit) or None,
     )
 
 
@@ -58,47 +52,47 @@ async def get_project(scope: Scope) -> ProjectOut:
 
 
 @router.patch("/{project_id}", response_model=ProjectOut)
-async def update_project(body: ProjectPatch, scope: AdminScope, state: State) -> ProjectOut:
-    values = body.model_dump(exclude_unset=True, exclude_none=True)
-    project = await state.accounts.update_project(scope.project.id, values) if values else scope.project
-    if project is None:
-        raise NotFound("project not found")
+async def update_project(body: ProjectPatch, scope: AdminScope, accounts: AccountsDep) -> ProjectOut:
+    project = await accounts.update_project(scope.project, body.model_dump(exclude_unset=True, exclude_none=True))
     return project_out(project, scope.role)
 
 
 @router.delete("/{project_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_project(scope: AdminScope, state: State) -> Response:
-    """Delete the project and everything it owns in every service (vectors included)."""
+async def delete_project(
+    scope: AdminScope, accounts: AccountsDep, agents: AgentsDep, memory: MemoryDep, scheduler: SchedulerDep
+) -> Response:
+    """Delete the project and everything it owns in every service (vectors included).
+
+    Schedules go first so nothing fires into a half-deleted project; every purge
+    is idempotent, so a failed delete (503) can simply be retried.
+    """
     with scope.acting():
-        await state.scheduler.delete_project(scope.project.id)
-        await state.agents.delete_project_data(scope.project.id)
-        await state.memory.delete_project(scope.project.id)
-    await state.accounts.delete_project(scope.project.id)
-    log.info("deleted project %s", scope.project.id)
+        await scheduler.delete_project_schedules(scope.project.id)
+        await agents.delete_project_data(scope.project.id)
+        await memory.delete_project_memories(scope.project.id)
+    await accounts.delete_project(scope.project)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/{project_id}/members", response_model=Page[MemberOut])
-async def list_members(scope: AdminScope, state: State, limit: Limit = 50, cursor: Cursor = None) -> Page[MemberOut]:
+async def list_members(
+    scope: AdminScope, accounts: AccountsDep, limit: Limit = 50, cursor: Cursor = None
+) -> Page[MemberOut]:
     offset = decode_cursor(cursor or "")
-    members = await state.accounts.list_members(scope.project.id, offset, limit)
+    members = await accounts.list_members(scope.project, offset, limit)
     items = [MemberOut(project_id=m.project_id, user_id=m.user_id, username=m.username, role=m.role.value)
              for m in members]  # fmt: skip
     return Page(items=items, next_cursor=next_cursor(offset, len(members), limit) or None)
 
 
 @router.post("/{project_id}/members", response_model=MemberOut, status_code=status.HTTP_201_CREATED)
-async def add_member(body: MemberIn, scope: AdminScope, state: State) -> MemberOut:
-    """Add a user to the project, or change their role."""
-    user = await state.accounts.get_user(path_id(body.user_id, "user"))
-    if user is None:
-        raise NotFound("user not found")
-    member = await state.accounts.put_member(scope.project.id, user.id, ProjectRole(body.role))
+async def add_member(body: MemberIn, scope: AdminScope, accounts: AccountsDep) -> MemberOut:
+    """Add a user to the project, or change their role (a project keeps at least one admin)."""
+    member, user = await accounts.put_member(scope.project, body.user_id, ProjectRole(body.role))
     return MemberOut(project_id=member.project_id, user_id=user.id, username=user.username, role=member.role.value)
 
 
 @router.delete("/{project_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def remove_member(user_id: str, scope: AdminScope, state: State) -> Response:
-    if not await state.accounts.remove_member(scope.project.id, path_id(user_id, "member")):
-        raise NotFound("member not found")
+async def remove_member(user_id: str, scope: AdminScope, accounts: AccountsDep) -> Response:
+    await accounts.remove_member(scope.project, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,10 +1,9 @@
-"""Agents, messages and conversation events."""
+"""Agents of a project."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
-from uuid import UUID
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,10 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 # attribute is `llm_config` with the JSON name `model_config`.
 _AGENT_CONFIG = ConfigDict(extra="forbid", populate_by_name=True, protected_namespaces=())
 
-Topic = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
+Topic = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")]
+AgentStatus = Literal["active", "paused"]
 
 
 class AgentIn(BaseModel):
+    """A new agent."""
+
     model_config = _AGENT_CONFIG
 
     name: str = Field(min_length=1, max_length=100)
@@ -23,11 +25,13 @@ class AgentIn(BaseModel):
     system_prompt: str = Field(default="", max_length=20000)
     llm_config: dict[str, Any] = Field(default_factory=dict, alias="model_config")
     agent_type: str = Field(default="", max_length=100)
-    status: Literal["active", "paused"] = "active"
-    topics: list[str] = Field(default_factory=list, max_length=50)
+    status: AgentStatus = "active"
+    topics: list[Topic] = Field(default_factory=list, max_length=50)
 
 
 class AgentPatch(BaseModel):
+    """The fields to change; absent fields stay as they are."""
+
     model_config = _AGENT_CONFIG
 
     name: str | None = Field(default=None, min_length=1, max_length=100)
@@ -35,11 +39,17 @@ class AgentPatch(BaseModel):
     system_prompt: str | None = Field(default=None, max_length=20000)
     llm_config: dict[str, Any] | None = Field(default=None, alias="model_config")
     agent_type: str | None = Field(default=None, max_length=100)
-    status: Literal["active", "paused"] | None = None
-    topics: list[str] | None = Field(default=None, max_length=50)
+    status: AgentStatus | None = None
+    topics: list[Topic] | None = Field(default=None, max_length=50)
+
+    def changed(self) -> dict[str, Any]:
+        """The fields the client set to a value, by JSON name."""
+        return self.model_dump(by_alias=True, exclude_unset=True, exclude_none=True)
 
 
 class AgentOut(BaseModel):
+    """An agent as the API shows it."""
+
     model_config = ConfigDict(populate_by_name=True, protected_namespaces=())
 
     id: str
@@ -53,42 +63,3 @@ class AgentOut(BaseModel):
     topics: list[str]
     created_at: datetime | None
     updated_at: datetime | None
-
-
-class MessageIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    content: str | dict[str, Any] | list[Any] = Field(description="text, or any JSON object/array")
-    conversation_id: UUID | None = None
-    idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
-
-
-class MessageAccepted(BaseModel):
-    message_id: str
-    conversation_id: str
-    status: str
-
-
-class Participant(BaseModel):
-    type: str
-    id: str
-
-
-class MessageOut(BaseModel):
-    id: str
-    project_id: str
-    conversation_id: str
-    sender: Participant
-    receiver: Participant
-    content: Any
-    performative: str
-    status: str
-    error: str | None
-    parent_id: str | None
-    correlation_id: str | None
-    idempotency_key: str | None
-    created_at: datetime | None
-    updated_at: datetime | None
-
-
-MessageStatus = Literal["queued", "delivered", "processing", "complete", "error"]

@@ -25,7 +25,3 @@ class Strict(BaseModel):
 
 Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
 Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")]
-
-
-def page(items: list, cursor: str) -> dict:
-    return {"items": items, "next_cursor": cursor or None}

@@ -1,4 +1,4 @@
-"""Accounts storage: users, projects and memberships in PostgreSQL."""
+"""The accounts store in PostgreSQL (schema `gateway`): users, projects, memberships."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ from pathlib import Path
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from agentmesh_core.errors import AlreadyExists
+from agentmesh_core.errors import AlreadyExists, Unavailable
 from agentmesh_core.identity import GlobalRole, ProjectRole
 from agentmesh_core.ids import new_id
 from agentmesh_db.database import Database
 from agentmesh_db.migrations import upgrade_to_head
 from agentmesh_gateway.accounts.models import Membership, Project, User
-from agentmesh_gateway.accounts.tables import SCHEMA, project_members, projects, users
+from agentmesh_gateway.adapters.tables import SCHEMA, project_members, projects, users
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -43,13 +43,17 @@ def _project(row: Row) -> Project:
 
 
 class AccountsRepository:
-    """Every query the gateway makes; each method is one transaction."""
+    """Implements accounts.ports.AccountsStore; each method is one transaction."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
 
     def migrate(self) -> None:
-        upgrade_to_head(self._db.engine, MIGRATIONS_DIR, SCHEMA)
+        """Apply the gateway schema's pending migrations (blocking); Unavailable if the database is down."""
+        try:
+            upgrade_to_head(self._db.engine, MIGRATIONS_DIR, SCHEMA)
+        except OperationalError:
+            raise Unavailable("database unavailable") from None
 
     # users
 
@@ -145,6 +149,14 @@ class AccountsRepository:
         )
         role = await self._db.run(lambda s: s.scalar(query))
         return ProjectRole(role) if role else None
+
+    async def count_admins(self, project_id: str) -> int:
+        query = (
+            select(func.count())
+            .select_from(project_members)
+            .where(project_members.c.project_id == project_id, project_members.c.role == ProjectRole.ADMIN.value)
+        )
+        return await self._db.run(lambda s: s.scalar(query))
 
     async def list_members(self, project_id: str, offset: int, limit: int) -> list[Membership]:
         query = (

@@ -1,0 +1,169 @@
+"""Accounts use cases: login, users, projects, memberships and who may see what.
+
+No HTTP, gRPC or SQL here: routers call these methods, the store persists.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from agentmesh_core.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
+from agentmesh_core.identity import GlobalRole, ProjectRole
+from agentmesh_core.ids import parse_id
+from agentmesh_core.tokens import AccessTokens
+from agentmesh_gateway.accounts.models import Membership, Project, User
+from agentmesh_gateway.accounts.passwords import hash_password, verify_password
+from agentmesh_gateway.accounts.ports import AccountsStore
+
+log = logging.getLogger(__name__)
+
+
+def _known_id(value: str, what: str) -> str:
+    """A malformed id names nothing: NotFound, like an unknown one."""
+    try:
+        return parse_id(value, what)
+    except InvalidInput:
+        raise NotFound(f"{what} not found") from None
+
+
+class Accounts:
+    """The gateway's own data and rules (RBAC lives here, services check again)."""
+
+    def __init__(self, store: AccountsStore, tokens: AccessTokens, allow_user_projects: bool = True) -> None:
+        self.store = store
+        self.tokens = tokens
+        self.allow_user_projects = allow_user_projects
+
+    # authentication
+
+    async def login(self, username: str, password: str) -> str:
+        """A bearer token for valid credentials of an active user."""
+        user = await self.store.get_user_by_username(username)
+        valid = await verify_password(user.password_hash if user else None, password)
+        if user is None or not valid or not user.is_active:
+            log.info("failed login for %r", username)
+            raise Unauthenticated("invalid username or password")
+        await self.store.record_login(user.id)
+        return self.tokens.issue(user.id, user.role)
+
+    async def authenticate(self, token: str) -> User:
+        """The active user a valid token names; Unauthenticated otherwise."""
+        claims = self.tokens.verify(token)
+        try:
+            user_id = parse_id(claims.user_id, "subject")
+        except InvalidInput:  # a token naming no UUID names no user
+            raise Unauthenticated("invalid token") from None
+        user = await self.store.get_user(user_id)
+        if user is None or not user.is_active:
+            raise Unauthenticated("invalid token")
+        return user
+
+    # users
+
+    async def bootstrap_admin(self, username: str, password: str) -> bool:
+        """Create a superadmin when no user exists yet; True when one was made."""
+        if await self.store.count_users() > 0:
+            return False
+        try:
+            await self.store.create_user(username, await hash_password(password), GlobalRole.SUPERADMIN)
+        except AlreadyExists:  # another replica won the race
+            return False
+        log.warning("no user existed: created the bootstrap superadmin %r", username)
+        return True
+
+    async def create_user(self, username: str, password: str, role: GlobalRole) -> User:
+        return await self.store.create_user(username, await hash_password(password), role)
+
+    async def list_users(self, offset: int, limit: int) -> list[User]:
+        return await self.store.list_users(offset, limit)
+
+    async def update_user(
+        self, actor: User, user_id: str, *, password: str | None, role: GlobalRole | None, is_active: bool | None
+    ) -> User:
+        """Change a password, role or active flag; a superadmin cannot lock themselves out."""
+        user_id = _known_id(user_id, "user")
+        if user_id == actor.id and (is_active is False or role is GlobalRole.USER):
+            raise FailedPrecondition("you cannot deactivate or demote yourself")
+        values: dict[str, Any] = {}
+        if password is not None:
+            values["password_hash"] = await hash_password(password)
+        if role is not None:
+            values["role"] = role.value
+        if is_active is not None:
+            values["is_active"] = is_active
+        user = await (self.store.update_user(user_id, values) if values else self.store.get_user(user_id))
+        if user is None:
+            raise NotFound("user not found")
+        return user
+
+    async def memberships_of(self, user: User) -> list[Membership]:
+        return await self.store.memberships_of(user.id)
+
+    # projects
+
+    async def create_project(self, user: User, name: str, description: str, settings: dict) -> Project:
+        """The creator becomes the project's admin."""
+        if user.role is not GlobalRole.SUPERADMIN and not self.allow_user_projects:
+            raise PermissionDenied("only a superadmin may create projects")
+        return await self.store.create_project(name, description, settings, user.id)
+
+    async def project_for(self, user: User, project_id: str) -> tuple[Project, ProjectRole | None]:
+        """The project and the user's role in it; NotFound unless a member (or superadmin)."""
+        project_id = _known_id(project_id, "project")
+        project = await self.store.get_project(project_id)
+        role = await self.store.membership(project_id, user.id) if project else None
+        if project is None or (role is None and user.role is not GlobalRole.SUPERADMIN):
+            raise NotFound("project not found")
+        return project, role
+
+    async def list_projects(self, user: User, offset: int, limit: int) -> list[tuple[Project, ProjectRole | None]]:
+        """The user's projects (every project for a superadmin), with the user's role."""
+        member_of = None if user.role is GlobalRole.SUPERADMIN else user.id
+        projects = await self.store.list_projects(member_of, offset, limit)
+        roles = {m.project_id: m.role for m in await self.store.memberships_of(user.id)}
+        return [(p, roles.get(p.id)) for p in projects]
+
+    async def update_project(self, project: Project, values: dict[str, Any]) -> Project:
+        updated = await self.store.update_project(project.id, values) if values else project
+        if updated is None:
+            raise NotFound("project not found")
+        return updated
+
+    async def delete_project(self, project: Project) -> None:
+        await self.store.delete_project(project.id)
+        log.info("deleted project %s", project.id)
+
+    # members
+
+    async def list_members(self, project: Project, offset: int, limit: int) -> list[Membership]:
+        return await self.store.list_members(project.id, offset, limit)
+
+    async def put_member(self, project: Project, user_id: str, role: ProjectRole) -> tuple[Membership, User]:
+        """Add a user to the project, or change their role (a project keeps one admin)."""
+        user = await self.store.get_user(_known_id(user_id, "user"))
+        if user is None:
+            raise NotFound("user not found")
+        if role is ProjectRole.USER and await self.store.membership(project.id, user.id) is ProjectRole.ADMIN:
+            await self._keep_an_admin(project)
+        return await self.store.put_member(project.id, user.id, role), user
+
+    async def remove_member(self, project: Project, user_id: str) -> None:
+        user_id = _known_id(user_id, "member")
+        role = await self.store.membership(project.id, user_id)
+        if role is None:
+            raise NotFound("member not found")
+        if role is ProjectRole.ADMIN:
+            await self._keep_an_admin(project)
+        await self.store.remove_member(project.id, user_id)
+
+    async def _keep_an_admin(self, project: Project) -> None:
+        if await self.store.count_admins(project.id) <= 1:
+            raise FailedPrecondition("a project needs at least one admin")

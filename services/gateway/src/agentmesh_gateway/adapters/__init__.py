@@ -1,0 +1,1 @@
+"""Outbound adapters: the accounts store in PostgreSQL (schema `gateway`) and its migrations."""

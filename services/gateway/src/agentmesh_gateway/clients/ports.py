@@ -1,0 +1,72 @@
+"""What routes need from the services behind the gateway.
+
+The gRPC wrappers (agents.py, memory.py, scheduler.py) implement these; tests
+use the in-memory fakes (fakes.py). Methods speak HTTP schemas, never protos,
+and raise agentmesh_core errors. The caller's identity is bound by the route
+(`acting_as`), and the implementation carries it to the service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+from agentmesh_gateway.schemas.agents import AgentIn, AgentOut, AgentPatch
+from agentmesh_gateway.schemas.common import Page
+from agentmesh_gateway.schemas.memory import MemoryEntryOut, MemoryIn, SearchHitOut, SearchIn
+from agentmesh_gateway.schemas.messages import ConversationEventOut, MessageFilter, MessageIn, MessageOut
+from agentmesh_gateway.schemas.schedules import ScheduleIn, ScheduleOut
+
+
+class AgentsApi(Protocol):
+    """AgentService: agents, messages, conversation events."""
+
+    async def create_agent(self, project_id: str, agent: AgentIn) -> AgentOut: ...
+
+    async def get_agent(self, project_id: str, agent_id: str) -> AgentOut: ...
+
+    async def list_agents(self, project_id: str, limit: int, cursor: str) -> Page[AgentOut]: ...
+
+    async def update_agent(self, project_id: str, agent_id: str, patch: AgentPatch) -> AgentOut: ...
+
+    async def delete_agent(self, project_id: str, agent_id: str) -> None: ...
+
+    async def send_message(self, project_id: str, agent_id: str, message: MessageIn) -> MessageOut: ...
+
+    async def list_messages(
+        self, project_id: str, where: MessageFilter, limit: int, cursor: str
+    ) -> Page[MessageOut]: ...
+
+    def stream_events(self, project_id: str, conversation_id: str, after: int) -> AsyncIterator[ConversationEventOut]:
+        """Events with sequence > after, then live ones, until the caller stops iterating."""
+        ...
+
+    async def delete_project_data(self, project_id: str) -> None: ...
+
+
+class MemoryApi(Protocol):
+    """MemoryService: project knowledge."""
+
+    async def add_memories(self, project_id: str, memory: MemoryIn) -> list[MemoryEntryOut]: ...
+
+    async def list_memories(self, project_id: str, agent_id: str, limit: int, cursor: str) -> Page[MemoryEntryOut]: ...
+
+    async def delete_memory(self, project_id: str, memory_id: str) -> None: ...
+
+    async def search_memories(self, project_id: str, search: SearchIn) -> list[SearchHitOut]: ...
+
+    async def delete_project_memories(self, project_id: str) -> None: ...
+
+
+class SchedulerApi(Protocol):
+    """SchedulerService: Temporal schedules that message agents."""
+
+    async def create_schedule(self, project_id: str, schedule: ScheduleIn) -> ScheduleOut: ...
+
+    async def get_schedule(self, project_id: str, schedule_id: str) -> ScheduleOut: ...
+
+    async def list_schedules(self, project_id: str, limit: int, cursor: str) -> Page[ScheduleOut]: ...
+
+    async def delete_schedule(self, project_id: str, schedule_id: str) -> None: ...
+
+    async def delete_project_schedules(self, project_id: str) -> None: ...

@@ -1,0 +1,78 @@
+"""Messages to agents, the message log, and conversation events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MessageStatus = Literal["queued", "delivered", "processing", "complete", "error"]
+EventType = Literal["token", "reply", "status", "error"]
+
+
+class MessageIn(BaseModel):
+    """A message from the caller to an agent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    content: str | dict[str, Any] | list[Any] = Field(description="text, or any JSON object/array")
+    conversation_id: UUID | None = Field(default=None, description="continue this conversation (else a new one)")
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class MessageAccepted(BaseModel):
+    """The message is queued in the agent's mailbox."""
+
+    message_id: str
+    conversation_id: str
+    status: str
+
+
+class Participant(BaseModel):
+    """A sender or receiver: type user, agent or system, and its id."""
+
+    type: str
+    id: str
+
+
+class MessageOut(BaseModel):
+    """One message of the log."""
+
+    id: str
+    project_id: str
+    conversation_id: str
+    sender: Participant
+    receiver: Participant
+    content: Any
+    performative: str
+    status: str
+    error: str | None
+    parent_id: str | None
+    correlation_id: str | None
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+class MessageFilter(BaseModel):
+    """Filters of the message log (empty = any)."""
+
+    agent_id: str = ""
+    conversation_id: str = ""
+    status: MessageStatus | None = None
+
+
+class ConversationEventOut(BaseModel):
+    """One event of a conversation; `sequence` orders them and resumes streams."""
+
+    sequence: int
+    type: EventType
+    conversation_id: str
+    message_id: str = ""
+    agent_id: str = ""
+    created_at: datetime | None = None
+    text: str | None = Field(default=None, description="token events: the new text")
+    reply: MessageOut | None = Field(default=None, description="reply events: the reply message")
+    status: MessageStatus | None = Field(default=None, description="status events: the message's new status")
+    error: str | None = Field(default=None, description="error events: what went wrong")
