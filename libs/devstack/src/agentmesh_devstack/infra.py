@@ -8,6 +8,7 @@ directory, so a second start keeps the first one's data.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import subprocess
@@ -70,6 +71,8 @@ class EmbeddedPostgres:
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=self._server.system_user, timeout=30)
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
             log.warning("postgres was not running or did not stop cleanly")
+        # Stopped here already: the package's own exit hook would only try again, noisily.
+        atexit.unregister(self._server._cleanup)
         self._server = None
 
 
