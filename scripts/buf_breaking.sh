@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# buf breaking against a previous revision: BUF_AGAINST, else the commit before HEAD.
+# buf breaking: the v1 contracts must stay wire-compatible with every earlier
+# version of them. Checks HEAD against BUF_AGAINST when set, else against each
+# earlier commit that changed protos/ (cheap: a fraction of a second each).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-against=${BUF_AGAINST:-}
-if [ -z "$against" ]; then
-  against=$(git rev-parse -q --verify HEAD~1 2>/dev/null || true)
+if [ -n "${BUF_AGAINST:-}" ]; then
+  revisions=("$BUF_AGAINST")
+else
+  mapfile -t revisions < <(git log --format=%H HEAD~1 -- protos buf.yaml 2>/dev/null || true)
 fi
-if [ -z "$against" ] || ! git cat-file -e "$against:buf.yaml" 2>/dev/null; then
-  echo "buf-breaking: no earlier revision with buf.yaml; skipped"
-  exit 0
-fi
-.venv/bin/buf breaking --against ".git#ref=$against"
-echo "buf-breaking: no breaking change against $(git rev-parse --short "$against")"
+checked=0
+for rev in "${revisions[@]}"; do
+  git cat-file -e "$rev:buf.yaml" 2>/dev/null || continue
+  .venv/bin/buf breaking --against ".git#ref=$rev"
+  checked=$((checked + 1))
+done
+echo "buf-breaking: no breaking change against $checked earlier version(s) of protos/"
