@@ -6,8 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
-from agentmesh_core.ids import new_id
 from agentmesh_memory.adapters.fakes import HashingEmbedder, InMemoryEntryRepository, InMemoryVectorIndex
 from agentmesh_memory.domain.memory import Memory
 from agentmesh_memory.settings import DEFAULT_MODEL_NAME
@@ -22,36 +20,6 @@ class StepClock:
     def __call__(self) -> datetime:
         self.now += timedelta(seconds=1)
         return self.now
-
-
-@pytest.fixture
-def project_id() -> str:
-    return new_id()
-
-
-@pytest.fixture
-def agent_id() -> str:
-    return new_id()
-
-
-@pytest.fixture
-def admin(project_id: str) -> Identity:
-    return Identity(subject=new_id(), role=GlobalRole.USER, project_id=project_id, project_role=ProjectRole.ADMIN)
-
-
-@pytest.fixture
-def member(project_id: str) -> Identity:
-    return Identity(subject=new_id(), role=GlobalRole.USER, project_id=project_id, project_role=ProjectRole.USER)
-
-
-@pytest.fixture
-def outsider() -> Identity:
-    return Identity(subject=new_id(), role=GlobalRole.USER, project_id=new_id(), project_role=ProjectRole.ADMIN)
-
-
-@pytest.fixture
-def service_identity() -> Identity:
-    return Identity(subject="gateway", role=GlobalRole.SERVICE)
 
 
 @pytest.fixture

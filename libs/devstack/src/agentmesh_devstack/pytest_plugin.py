@@ -9,6 +9,10 @@ Session-scoped (started once, on first use, stopped at the end):
   `temporal_address`  127.0.0.1:<port> of `temporal server start-dev --headless` (namespace "default")
 Function-scoped:
   `database_url`      URL of a fresh, empty database for this test only
+  `project_id`, `agent_id`                  fresh ids
+  `admin`, `member`, `outsider`, `service_identity`
+                      caller Identities: admin/user of `project_id`, admin of another
+                      project, and a platform service
 
 The temporalio SDK can abort the interpreter at exit (exit code 134) after all
 tests passed, so this plugin ends the pytest process with os._exit(status).
@@ -24,6 +28,8 @@ from pathlib import Path
 
 import pytest
 
+from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
+from agentmesh_core.ids import new_id
 from agentmesh_devstack.infra import EmbeddedPostgres, NatsServer, TemporalDevServer
 from agentmesh_devstack.ports import free_port
 
@@ -68,6 +74,37 @@ def temporal_address(devstack_dir: Path) -> Iterator[str]:
     )
     yield server.start()
     server.stop()
+
+
+@pytest.fixture
+def project_id() -> str:
+    return new_id()
+
+
+@pytest.fixture
+def agent_id() -> str:
+    return new_id()
+
+
+@pytest.fixture
+def admin(project_id: str) -> Identity:
+    return Identity(subject=new_id(), role=GlobalRole.USER, project_id=project_id, project_role=ProjectRole.ADMIN)
+
+
+@pytest.fixture
+def member(project_id: str) -> Identity:
+    return Identity(subject=new_id(), role=GlobalRole.USER, project_id=project_id, project_role=ProjectRole.USER)
+
+
+@pytest.fixture
+def outsider() -> Identity:
+    """An admin, but of another project."""
+    return Identity(subject=new_id(), role=GlobalRole.USER, project_id=new_id(), project_role=ProjectRole.ADMIN)
+
+
+@pytest.fixture
+def service_identity() -> Identity:
+    return Identity(subject="gateway", role=GlobalRole.SERVICE)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -9,18 +9,14 @@ from pathlib import Path
 import pytest
 
 from agentmesh.memory.v1 import memory_service_pb2_grpc as pb_grpc
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_db.database import Database
 from agentmesh_db.migrations import upgrade_to_head
-from agentmesh_grpc.channel import create_channel
-from agentmesh_grpc.server import ServiceServer
+from agentmesh_devstack.grpc_testing import channel_to, serving
 from agentmesh_memory.adapters.qdrant_index import QdrantVectorIndex
 from agentmesh_memory.adapters.repository import SqlEntryRepository
 from agentmesh_memory.adapters.tables import MIGRATIONS_DIR, SCHEMA
 from agentmesh_memory.domain.memory import Memory
 from agentmesh_memory.rpc.servicer import SERVICE_NAME, MemoryServicer, register
-
-SECRET = "memory-service-test-secret-0123456789abcdef"
 
 
 @pytest.fixture
@@ -39,20 +35,11 @@ async def memory(database_url: str, tmp_path: Path, real_embedder) -> AsyncItera
 
 @pytest.fixture
 async def address(memory: Memory) -> AsyncIterator[str]:
-    server = ServiceServer(IdentityTokens(SECRET), "127.0.0.1:0")
-    server.add_service(SERVICE_NAME, register(MemoryServicer(memory)))
-    await server.start()
-    await server.set_serving()
-    try:
-        yield f"127.0.0.1:{server.port}"
-    finally:
-        await server.stop(0)
+    async with serving(SERVICE_NAME, register(MemoryServicer(memory))) as served:
+        yield served
 
 
 @pytest.fixture
 async def stub(address: str) -> AsyncIterator[pb_grpc.MemoryServiceStub]:
-    channel = create_channel(address, IdentityTokens(SECRET))
-    try:
+    async with channel_to(address) as channel:
         yield pb_grpc.MemoryServiceStub(channel)
-    finally:
-        await channel.close()

@@ -7,14 +7,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from agentmesh.scheduler.v1 import scheduler_service_pb2_grpc as pb_grpc
-from agentmesh_core.tokens import IdentityTokens
-from agentmesh_grpc.channel import create_channel
-from agentmesh_grpc.server import ServiceServer
+from agentmesh_devstack.grpc_testing import channel_to, serving
 from agentmesh_scheduler.adapters.fakes import FakeAgents, FakeScheduleEngine, InMemoryScheduleRepository
 from agentmesh_scheduler.domain.scheduler import Scheduler
 from agentmesh_scheduler.rpc.servicer import SERVICE_NAME, SchedulerServicer, register
-
-SECRET = "scheduler-service-test-secret-0123456789abcdef"
 
 
 @pytest.fixture
@@ -25,20 +21,11 @@ def scheduler(repository: InMemoryScheduleRepository, engine: FakeScheduleEngine
 
 @pytest.fixture
 async def address(scheduler: Scheduler) -> AsyncIterator[str]:
-    server = ServiceServer(IdentityTokens(SECRET), "127.0.0.1:0")
-    server.add_service(SERVICE_NAME, register(SchedulerServicer(scheduler)))
-    await server.start()
-    await server.set_serving()
-    try:
-        yield f"127.0.0.1:{server.port}"
-    finally:
-        await server.stop(0)
+    async with serving(SERVICE_NAME, register(SchedulerServicer(scheduler))) as served:
+        yield served
 
 
 @pytest.fixture
 async def stub(address: str) -> AsyncIterator[pb_grpc.SchedulerServiceStub]:
-    channel = create_channel(address, IdentityTokens(SECRET))
-    try:
+    async with channel_to(address) as channel:
         yield pb_grpc.SchedulerServiceStub(channel)
-    finally:
-        await channel.close()
