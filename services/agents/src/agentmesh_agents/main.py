@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -24,7 +23,7 @@ from agentmesh_db.migrations import upgrade_to_head
 from agentmesh_events import bus
 from agentmesh_events.bus import ensure_streams
 from agentmesh_grpc.channel import create_channel
-from agentmesh_grpc.server import ServiceServer
+from agentmesh_grpc.server import ServiceServer, stop_event_on_signals
 from agentmesh_observability.logging import configure_logging
 
 log = logging.getLogger(__name__)
@@ -111,11 +110,7 @@ async def serve(settings: AgentsSettings, stop: asyncio.Event) -> None:
 
 
 async def _main(settings: AgentsSettings) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await serve(settings, stop)
+    await serve(settings, stop_event_on_signals())
 
 
 def run() -> None:

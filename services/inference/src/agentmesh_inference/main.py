@@ -10,11 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from pathlib import Path
 
 from agentmesh_core.tokens import IdentityTokens
-from agentmesh_grpc.server import ServiceServer
+from agentmesh_grpc.server import ServiceServer, stop_event_on_signals
 from agentmesh_inference.adapters.vllm_engine import VllmEngine
 from agentmesh_inference.domain.inference import Inference
 from agentmesh_inference.rpc.servicer import SERVICE_NAME, InferenceServicer, register
@@ -63,10 +62,7 @@ async def serve(settings: InferenceSettings) -> int:
         settings.inference_listen_addr,
     )
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_event_on_signals()
 
     loading = asyncio.create_task(load_engine(settings))
     stopping = asyncio.create_task(stop.wait())

@@ -11,12 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 
 from agentmesh_core.tokens import IdentityTokens
 from agentmesh_db.database import Database
 from agentmesh_db.migrations import upgrade_to_head
-from agentmesh_grpc.server import ServiceServer
+from agentmesh_grpc.server import ServiceServer, stop_event_on_signals
 from agentmesh_memory.adapters.embedder import SentenceTransformerEmbedder
 from agentmesh_memory.adapters.qdrant_index import QdrantVectorIndex
 from agentmesh_memory.adapters.repository import SqlEntryRepository
@@ -46,13 +45,6 @@ def _vector_index(settings: MemorySettings) -> QdrantVectorIndex:
         return QdrantVectorIndex.remote(settings.qdrant_url, api_key)
     settings.qdrant_location.mkdir(parents=True, exist_ok=True)
     return QdrantVectorIndex.local(str(settings.qdrant_location))
-
-
-def _stop_on_signals(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
 
 
 async def _start(settings: MemorySettings, database: Database, embedder, index: QdrantVectorIndex) -> None:
@@ -104,8 +96,7 @@ async def main() -> None:
     """Build settings, then serve until SIGTERM or SIGINT."""
     settings = MemorySettings()  # type: ignore[call-arg]
     configure_logging("memory", settings.log_level)
-    stop = asyncio.Event()
-    _stop_on_signals(stop)
+    stop = stop_event_on_signals()
     await serve(settings, stop)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import Awaitable
 from typing import TypeVar
 
@@ -21,7 +20,7 @@ from agentmesh_core.tokens import IdentityTokens
 from agentmesh_db.database import Database
 from agentmesh_db.migrations import upgrade_to_head
 from agentmesh_grpc.channel import create_channel
-from agentmesh_grpc.server import ServiceServer
+from agentmesh_grpc.server import ServiceServer, stop_event_on_signals
 from agentmesh_observability.logging import configure_logging
 from agentmesh_scheduler.activities import ScheduleActivities
 from agentmesh_scheduler.adapters.agents_client import AgentsClient
@@ -46,13 +45,6 @@ async def _migrate(database: Database, timeout_seconds: float) -> None:
         log.info("waiting for the database")
         await asyncio.sleep(1.0)
     await asyncio.to_thread(upgrade_to_head, database.engine, MIGRATIONS_DIR, SCHEMA)
-
-
-def _stop_on_signals(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
 
 
 async def _unless_stopped(stop: asyncio.Event, work: Awaitable[T]) -> T | None:
@@ -122,8 +114,7 @@ async def main() -> None:
     """Build settings, then serve until SIGTERM or SIGINT."""
     settings = SchedulerSettings()  # type: ignore[call-arg]
     configure_logging("scheduler", settings.log_level)
-    stop = asyncio.Event()
-    _stop_on_signals(stop)
+    stop = stop_event_on_signals()
     await serve(settings, stop)
 
 
