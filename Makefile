@@ -16,6 +16,7 @@ help:
 	@echo "make lint | format | proto | proto-check | buf-breaking | imports | clean"
 
 setup:
+	@mkdir -p -m 700 $(XDG_RUNTIME_DIR)
 	@./scripts/setup.sh
 
 # The tiny random-weight model, unless AGENTMESH_MODEL names a real one.
