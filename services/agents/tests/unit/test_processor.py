@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 
 from agentmesh_agents.domain.models import AgentStatus, EventType, MessageStatus, ParticipantType
 from agentmesh_core.errors import InvalidInput, Unavailable
@@ -208,3 +209,42 @@ async def test_database_outage_defers_processing(world):
     outcome = await world.process(request)
     assert not outcome.done
     assert outcome.delay == world.limits.storage_retry_seconds
+
+
+async def test_later_message_waits_while_an_earlier_one_is_retrying(world):
+    world.inference.script = [Unavailable("inference down"), ["first"], ["second"]]
+    agent = await world.agent()
+    first = await world.send(agent, "one")
+    second = await world.send(agent, "two")
+
+    assert not (await world.process(first)).done  # inference down: first waits for a retry
+
+    held = await world.process(second)
+    assert not held.done
+    assert held.delay == world.limits.order_retry_seconds
+    assert (await world.stored(second)).status is MessageStatus.QUEUED
+    assert len(world.inference.calls) == 1  # the second message never reached the model
+
+    assert (await world.process(first, attempt=2)).done
+    assert (await world.process(second)).done
+    first_reply = await world.messages.find_reply(first.project_id, first.id)
+    second_reply = await world.messages.find_reply(second.project_id, second.id)
+    assert (first_reply.content, second_reply.content) == ("first", "second")
+
+
+async def test_a_stuck_earlier_message_does_not_block_the_agent_forever(world):
+    agent = await world.agent()
+    stuck = await world.send(agent, "lost in the mailbox")
+    later = await world.send(agent, "next")
+    world.clock.offset = timedelta(seconds=world.limits.order_window_seconds + 1)
+
+    assert (await world.process(later)).done
+    assert (await world.stored(stuck)).status is MessageStatus.QUEUED
+
+
+async def test_other_agents_are_not_held_by_an_unfinished_message(world):
+    busy, free = await world.agent(name="busy"), await world.agent(name="free")
+    await world.send(busy, "pending")
+    request = await world.send(free, "go")
+
+    assert (await world.process(request)).done

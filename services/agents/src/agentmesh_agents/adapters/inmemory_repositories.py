@@ -146,6 +146,17 @@ class InMemoryMessageRepository:
         if await self.get(project_id, message_id) is not None:
             self.published_at[message_id] = at
 
+    async def earlier_unfinished(self, request: Message, changed_after: datetime) -> str | None:
+        earlier = [
+            m
+            for m in self._scoped(request.project_id)
+            if m.receiver == request.receiver
+            and m.status in (MessageStatus.QUEUED, MessageStatus.PROCESSING)
+            and m.created_at < request.created_at
+            and m.updated_at >= changed_after
+        ]
+        return min(earlier, key=lambda m: m.created_at).id if earlier else None
+
     async def due_for_publish(
         self, unpublished_before: datetime, published_before: datetime, limit: int
     ) -> list[Message]:

@@ -178,6 +178,22 @@ class PostgresMessageRepository:
 
         return await self._db.run(work)
 
+    async def earlier_unfinished(self, request: Message, changed_after: datetime) -> str | None:
+        query = (
+            select(_c.id)
+            .where(
+                _c.project_id == request.project_id,
+                _c.receiver_type == request.receiver.type.value,
+                _c.receiver_id == request.receiver.id,
+                _c.status.in_(_UNFINISHED),
+                _c.created_at < request.created_at,
+                _c.updated_at >= changed_after,
+            )
+            .order_by(_c.created_at)
+            .limit(1)
+        )
+        return await self._db.run(lambda s: s.scalar(query))
+
     async def mark_published(self, project_id: str, message_id: str, at: datetime) -> None:
         statement = update(messages).where(_c.project_id == project_id, _c.id == message_id).values(published_at=at)
         await self._db.run(lambda s: s.execute(statement))

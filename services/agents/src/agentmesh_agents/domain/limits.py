@@ -38,6 +38,10 @@ class Limits:
     retry_base_seconds: float = 1.0
     retry_max_seconds: float = 30.0
     storage_retry_seconds: float = 5.0
+    # An agent's messages are answered in order: a later one waits (retried this
+    # often) while an earlier one is unfinished and has moved within the window.
+    order_retry_seconds: float = 1.0
+    order_window_seconds: float = 300.0
     heartbeat_seconds: float = 20.0
 
     # Mailbox recovery.

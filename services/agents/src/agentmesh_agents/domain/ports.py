@@ -55,6 +55,10 @@ class MessageRepository(Protocol):
     async def find_reply(self, project_id: str, request_id: str) -> Message | None:
         """The reply to a request, if one was stored."""
 
+    async def earlier_unfinished(self, request: Message, changed_after: datetime) -> str | None:
+        """Id of an unfinished (queued/processing) message to the same receiver, created
+        before `request` and changed after `changed_after`; None when there is none."""
+
     async def complete_with_reply(self, request: Message, reply: Message) -> Message:
         """In one transaction store the reply and mark the request complete.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.limits import Limits
@@ -136,6 +136,13 @@ class MessageProcessor:
         if agent.status is AgentStatus.PAUSED:
             log.info("agent is paused; message stays in the mailbox")
             return Outcome.retry(self._limits.paused_retry_seconds)
+        earlier = await self._messages.earlier_unfinished(
+            request, self._clock() - timedelta(seconds=self._limits.order_window_seconds)
+        )
+        if earlier is not None:
+            # Mailbox order: an earlier message (e.g. waiting on a retry) is answered first.
+            log.info("waiting for earlier message %s", earlier)
+            return Outcome.retry(self._limits.order_retry_seconds)
         try:
             await self._answer(agent, request, delivery)
         except _Failed as failure:
