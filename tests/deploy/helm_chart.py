@@ -1,0 +1,83 @@
+"""The chart under test, its scenarios, and helpers to pick rendered objects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+import kubernetes_validate
+import yaml
+
+CHART_DIR = Path(__file__).resolve().parents[2] / "deploy" / "k8s" / "agentmesh"
+RELEASE = "agentmesh"
+NAMESPACE = "ai"
+KUBERNETES_VERSION = kubernetes_validate.latest_version()
+GRPC_COMPONENTS = {"agents": 50051, "memory": 50052, "inference": 50053, "scheduler": 50054}
+COMPONENTS = ("gateway", *GRPC_COMPONENTS)
+SECRET_SETTINGS = {
+    "AGENTMESH_DATABASE_URL",
+    "AGENTMESH_INTERNAL_SECRET",
+    "AGENTMESH_JWT_SECRET",
+    "AGENTMESH_ADMIN_PASSWORD",
+}
+STRONG_SECRETS = {
+    "internalSecret": "internal-0123456789abcdefghijklmnopqrstuvwxyz",
+    "jwtSecret": "jwt-0123456789abcdefghijklmnopqrstuvwxyz-jwt",
+    "adminPassword": "admin-password-0123",
+}
+
+# The scenarios every manifest is validated in.
+SCENARIOS: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "cpu-inference-with-ingress": {
+        "inference": {"gpu": {"enabled": False}, "model": "Qwen/Qwen2.5-0.5B-Instruct"},
+        "ingress": {
+            "enabled": True,
+            "className": "nginx",
+            "annotations": {"nginx.ingress.kubernetes.io/proxy-buffering": "off"},
+            "hosts": [{"host": "agentmesh.example.com", "paths": [{"path": "/", "pathType": "Prefix"}]}],
+            "tls": [{"secretName": "agentmesh-tls", "hosts": ["agentmesh.example.com"]}],
+        },
+        "gateway": {"autoscaling": {"enabled": True, "targetMemoryUtilizationPercentage": 80}},
+    },
+    "existing-secret-and-pvc": {
+        "secrets": {"existingSecret": "agentmesh-prod"},
+        "database": {"url": "postgresql://agentmesh:pw@db.example.com:5432/agentmesh?sslmode=require"},
+        "inference": {"modelCache": {"existingClaim": "models"}, "runtimeClassName": "nvidia"},
+        "serviceAccount": {"create": False, "name": "agentmesh-runner"},
+        "imagePullSecrets": [{"name": "registry-credentials"}],
+    },
+}
+
+
+def render(chart: helm.Chart, values: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Every object the chart renders with these values (NOTES.txt left out)."""
+    manifests = chart.render(values or {}, name=RELEASE, namespace=NAMESPACE)
+    objects: list[dict[str, Any]] = []
+    for path, text in sorted(manifests.items()):
+        if path.endswith("NOTES.txt"):
+            continue
+        objects.extend(doc for doc in yaml.safe_load_all(text) if doc)
+    return objects
+
+
+def of_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {obj["metadata"]["name"]: obj for obj in objects if obj["kind"] == kind}
+
+
+def deployment(objects: list[dict[str, Any]], component: str) -> dict[str, Any]:
+    return of_kind(objects, "Deployment")[f"{RELEASE}-{component}"]
+
+
+def container(objects: list[dict[str, Any]], component: str) -> dict[str, Any]:
+    (only,) = deployment(objects, component)["spec"]["template"]["spec"]["containers"]
+    return only
+
+
+def secret_refs(env: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
+    return {
+        var["name"]: (var["valueFrom"]["secretKeyRef"]["name"], var["valueFrom"]["secretKeyRef"]["key"])
+        for var in env
+        if "secretKeyRef" in var.get("valueFrom", {})
+    }

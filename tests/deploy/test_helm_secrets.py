@@ -1,0 +1,116 @@
+"""The chart keeps secrets out of ConfigMaps and gives each service only its own."""
+
+from __future__ import annotations
+
+import base64
+
+import helm_python as helm
+from helm_chart import (
+    COMPONENTS,
+    GRPC_COMPONENTS,
+    RELEASE,
+    SCENARIOS,
+    SECRET_SETTINGS,
+    STRONG_SECRETS,
+    container,
+    deployment,
+    of_kind,
+    render,
+    secret_refs,
+)
+
+
+def test_configmap_wires_the_mesh_and_holds_no_secrets(chart: helm.Chart) -> None:
+    values = {
+        "secrets": STRONG_SECRETS,
+        "database": {"password": "db-password-42"},
+        "nats": {"url": "nats://nats.messaging:4222"},
+        "temporal": {"address": "temporal-frontend.temporal:7233", "namespace": "agentmesh"},
+        "qdrant": {"url": "http://qdrant.vectors:6333"},
+        "inference": {"model": "meta-llama/Llama-3.1-8B-Instruct"},
+    }
+    objects = render(chart, values)
+    config = of_kind(objects, "ConfigMap")[f"{RELEASE}-config"]["data"]
+
+    assert not SECRET_SETTINGS & set(config)
+    for secret in [*STRONG_SECRETS.values(), "db-password-42"]:
+        assert all(secret not in value for value in config.values())
+
+    assert config["AGENTMESH_ENVIRONMENT"] == "production"
+    assert config["AGENTMESH_NATS_URL"] == "nats://nats.messaging:4222"
+    assert config["AGENTMESH_TEMPORAL_ADDRESS"] == "temporal-frontend.temporal:7233"
+    assert config["AGENTMESH_TEMPORAL_NAMESPACE"] == "agentmesh"
+    assert config["AGENTMESH_QDRANT_URL"] == "http://qdrant.vectors:6333"
+    assert config["AGENTMESH_MODEL"] == "meta-llama/Llama-3.1-8B-Instruct"
+    assert config["AGENTMESH_GATEWAY_HOST"] == "0.0.0.0"
+    assert config["AGENTMESH_GATEWAY_PORT"] == "8000"
+    services = of_kind(objects, "Service")
+    for component, port in GRPC_COMPONENTS.items():
+        svc = component.upper()
+        assert config[f"AGENTMESH_{svc}_LISTEN_ADDR"] == f"0.0.0.0:{port}"
+        assert config[f"AGENTMESH_{svc}_SERVICE_ADDR"] == f"{RELEASE}-{component}:{port}"
+        assert services[f"{RELEASE}-{component}"]["spec"]["ports"][0]["port"] == port
+
+    secret = of_kind(objects, "Secret")[f"{RELEASE}-secrets"]
+    data = {key: base64.b64decode(value).decode() for key, value in secret["data"].items()}
+    assert data == {
+        "database-url": "postgresql://agentmesh:db-password-42@postgresql:5432/agentmesh",
+        "internal-secret": STRONG_SECRETS["internalSecret"],
+        "jwt-secret": STRONG_SECRETS["jwtSecret"],
+        "admin-password": STRONG_SECRETS["adminPassword"],
+    }
+
+
+def test_each_service_gets_only_the_secrets_it_reads(chart: helm.Chart) -> None:
+    objects = render(chart)
+    name = f"{RELEASE}-secrets"
+    expected = {
+        "gateway": {
+            "AGENTMESH_DATABASE_URL": (name, "database-url"),
+            "AGENTMESH_INTERNAL_SECRET": (name, "internal-secret"),
+            "AGENTMESH_JWT_SECRET": (name, "jwt-secret"),
+            "AGENTMESH_ADMIN_PASSWORD": (name, "admin-password"),
+        },
+        "inference": {"AGENTMESH_INTERNAL_SECRET": (name, "internal-secret")},
+    }
+    for component in ("agents", "memory", "scheduler"):
+        expected[component] = {
+            "AGENTMESH_DATABASE_URL": (name, "database-url"),
+            "AGENTMESH_INTERNAL_SECRET": (name, "internal-secret"),
+        }
+    for component in COMPONENTS:
+        main = container(objects, component)
+        assert secret_refs(main["env"]) == expected[component], component
+        assert main["envFrom"] == [{"configMapRef": {"name": f"{RELEASE}-config"}}]
+        assert not any(var["name"] in SECRET_SETTINGS and "value" in var for var in main["env"])
+
+
+def test_generated_secrets_are_strong(chart: helm.Chart) -> None:
+    secret = of_kind(render(chart), "Secret")[f"{RELEASE}-secrets"]
+    data = {key: base64.b64decode(value).decode() for key, value in secret["data"].items()}
+    assert len(data["internal-secret"]) >= 32
+    assert len(data["jwt-secret"]) >= 32
+    assert len(data["admin-password"]) >= 12
+    assert data["internal-secret"] != data["jwt-secret"]
+
+
+def test_database_url_parts_are_url_encoded(chart: helm.Chart) -> None:
+    values = {"database": {"user": "mesh", "password": "p@ss:w/rd", "host": "db", "params": "sslmode=require"}}
+    secret = of_kind(render(chart, values), "Secret")[f"{RELEASE}-secrets"]
+    url = base64.b64decode(secret["data"]["database-url"]).decode()
+    assert url == "postgresql://mesh:p%40ss%3Aw%2Frd@db:5432/agentmesh?sslmode=require"
+
+
+def test_existing_secret_is_referenced_not_created(chart: helm.Chart) -> None:
+    objects = render(chart, SCENARIOS["existing-secret-and-pvc"])
+    assert of_kind(objects, "Secret") == {}
+    for component in COMPONENTS:
+        refs = secret_refs(container(objects, component)["env"])
+        assert {secret_name for secret_name, _ in refs.values()} == {"agentmesh-prod"}, component
+    assert of_kind(objects, "ServiceAccount") == {}
+    pod = deployment(objects, "inference")["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "agentmesh-runner"
+    assert pod["imagePullSecrets"] == [{"name": "registry-credentials"}]
+    assert pod["runtimeClassName"] == "nvidia"
+    cache = next(v for v in pod["volumes"] if v["name"] == "model-cache")
+    assert cache == {"name": "model-cache", "persistentVolumeClaim": {"claimName": "models"}}
