@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
+
+from pydantic import ValidationError
 
 from agentmesh_core.tokens import IdentityTokens
 from agentmesh_db.database import Database
@@ -101,5 +104,18 @@ async def main() -> None:
 
 
 def run() -> None:
-    """Console entry point."""
-    asyncio.run(main())
+    """Console entry point; exits with status 1 when the service cannot start."""
+    try:
+        asyncio.run(main())
+    except ValidationError as error:
+        # Not str(error): it repeats the inputs, and the database URL may hold a password.
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}"
+            for e in error.errors(include_url=False, include_context=False, include_input=False)
+        )
+        configure_logging("memory")
+        log.critical("invalid settings: %s", problems)
+        sys.exit(1)
+    except Exception:
+        log.critical("memory service failed", exc_info=True)
+        sys.exit(1)

@@ -66,3 +66,21 @@ async def test_qdrant_reopens_persisted_data_and_rejects_another_dimension(tmp_p
     with pytest.raises(RuntimeError, match="4-dim"):
         await wrong.open(8)
     await wrong.close()
+
+
+async def test_filter_on_a_list_matches_any_item(vector_index) -> None:
+    project = new_id()
+    tagged = _point(project, [1, 0, 0, 0], tags=["red", "blue"], pages=[1, 2], flags=[True])
+    plain = _point(project, [1, 0, 0, 0], tags="red", pages=1)
+    await vector_index.upsert([tagged, plain])
+
+    async def ids(**conditions) -> set[str]:
+        hits = await vector_index.search(VectorQuery(project, [1, 0, 0, 0], 10, metadata_equals=conditions))
+        return {h.id for h in hits}
+
+    assert await ids(tags="red") == {tagged.id, plain.id}
+    assert await ids(tags="blue") == {tagged.id}
+    assert await ids(pages=2) == {tagged.id}
+    assert await ids(flags=True) == {tagged.id}
+    assert await ids(tags="green") == set()
+    assert await ids(flags=1) == set()  # booleans and numbers never match each other

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import grpc
 import pytest
 from google.protobuf import struct_pb2
@@ -10,6 +12,7 @@ from agentmesh.memory.v1 import memory_service_pb2 as pb
 from agentmesh.memory.v1 import memory_service_pb2_grpc as pb_grpc
 from agentmesh_core.identity import Identity
 from agentmesh_core.ids import new_id
+from agentmesh_core.pagination import encode_cursor
 from agentmesh_core.tokens import IdentityTokens
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.identity import acting_as
@@ -17,6 +20,7 @@ from agentmesh_grpc.identity import acting_as
 PARIS = "The capital of France is Paris."
 BANANAS = "Bananas are rich in potassium."
 QUESTION = "Which city is France's capital?"
+FORGED_CURSOR = encode_cursor(10**30)
 
 
 def _struct(value: dict) -> struct_pb2.Struct:
@@ -167,5 +171,19 @@ async def test_bad_ids_and_documents(stub: pb_grpc.MemoryServiceStub, member: Id
             await _code(stub.AddMemories(_add(project_id, PARIS, metadata={"blob": "x" * 9000}))),
             await _code(stub.EmbedTexts(pb.EmbedTextsRequest(texts=["x"] * 65))),
             await _code(stub.ListMemories(pb.ListMemoriesRequest(project_id=project_id, page_token="???"))),
+            await _code(stub.ListMemories(pb.ListMemoriesRequest(project_id=project_id, page_token=FORGED_CURSOR))),
+            await _code(stub.AddMemories(_add(project_id, "NUL \x00 in the text"))),
+            await _code(stub.AddMemories(_add(project_id, PARIS, metadata={"score": math.nan}))),
+            await _code(stub.AddMemories(_add(project_id, PARIS, metadata={"note": "NUL \x00"}))),
+            await _code(stub.AddMemories(_add(project_id, *(["x" * 100_000] * 3)))),
+            await _code(stub.EmbedTexts(pb.EmbedTextsRequest(texts=["x" * 10_001]))),
+            await _code(
+                stub.SearchMemories(
+                    pb.SearchMemoriesRequest(project_id=project_id, query=QUESTION, filter=_struct({"a": math.inf}))
+                )
+            ),
         ]
     assert set(codes) == {grpc.StatusCode.INVALID_ARGUMENT}
+    with acting_as(member):
+        listed = await stub.ListMemories(pb.ListMemoriesRequest(project_id=project_id))
+    assert list(listed.entries) == []  # nothing of the rejected calls was stored

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 from google.protobuf import struct_pb2
@@ -39,3 +40,11 @@ def test_entry_to_proto() -> None:
     assert message.id == entry.id and message.agent_id == "" and message.content == "text"
     assert mapping.struct_to_dict(message.metadata) == {"a": 1}
     assert message.create_time.ToDatetime(tzinfo=UTC) == created
+
+
+def test_struct_with_non_finite_numbers_and_nulls_converts_without_raising() -> None:
+    struct = struct_pb2.Struct()
+    struct.update({"nan": math.nan, "inf": [math.inf], "none": None, "big": 2.0**60})
+    value = mapping.struct_to_dict(struct)
+    assert math.isnan(value["nan"]) and value["inf"] == [math.inf]
+    assert value["none"] is None and value["big"] == 2.0**60

@@ -17,17 +17,26 @@ if TYPE_CHECKING:
 
 def load_model(path: Path) -> SentenceTransformer:
     """Load a model from disk, offline, on the CPU (blocking; seconds)."""
+    if not path.is_dir():
+        # SentenceTransformer would take the path for a hub name and try to download it.
+        raise FileNotFoundError(f"embedding model directory not found: {path}")
     os.environ["HF_HUB_OFFLINE"] = "1"
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(str(path), device="cpu")
 
 
+def _encode(model: SentenceTransformer, texts: list[str]) -> list[list[float]]:
+    vectors = model.encode(texts, batch_size=len(texts), normalize_embeddings=True, convert_to_numpy=True)
+    return vectors.tolist()
+
+
 class SentenceTransformerEmbedder:
     """Normalized embeddings from one model, computed on one dedicated thread.
 
     One thread because torch already spreads a batch over every core: parallel
-    batches would only compete. Until `load()` (or with a model passed in),
+    batches would only compete. Long inputs go in batch by batch, so short
+    queries interleave with them. Until `load()` (or with a model passed in),
     embedding raises Unavailable, so the server can start before the model is in.
     """
 
@@ -59,15 +68,15 @@ class SentenceTransformerEmbedder:
         model = self._model
         if model is None:
             raise Unavailable("embedding model is not loaded")
-        if not texts:
-            return []
         items = list(texts)
-
-        def work() -> list[list[float]]:
-            vectors = model.encode(items, batch_size=self._batch_size, normalize_embeddings=True, convert_to_numpy=True)
-            return vectors.tolist()
-
-        return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+        loop = asyncio.get_running_loop()
+        vectors: list[list[float]] = []
+        # One thread job per batch: a search queued behind a long document waits
+        # for one batch, not for the whole document.
+        for start in range(0, len(items), self._batch_size):
+            batch = items[start : start + self._batch_size]
+            vectors.extend(await loop.run_in_executor(self._executor, _encode, model, batch))
+        return vectors
 
     def close(self) -> None:
         """Stop the embedding thread (queued work is dropped)."""

@@ -100,8 +100,16 @@ def _matches(point: VectorPoint, query: VectorQuery) -> bool:
     if query.agent_id is not None and point.agent_id not in (None, query.agent_id):
         return False
     return all(
-        key in point.metadata and _equal(point.metadata[key], value) for key, value in query.metadata_equals.items()
+        key in point.metadata and _matches_value(point.metadata[key], value)
+        for key, value in query.metadata_equals.items()
     )
+
+
+def _matches_value(stored: object, wanted: object) -> bool:
+    # As in Qdrant: a list matches when one of its items does.
+    if isinstance(stored, list):
+        return any(_equal(item, wanted) for item in stored)
+    return _equal(stored, wanted)
 
 
 def _equal(stored: object, wanted: object) -> bool:

@@ -17,12 +17,20 @@ DEFAULT_K = 5
 MAX_K = 50
 MAX_QUERY_CHARS = 2_000
 MAX_METADATA_BYTES = 8 * 1024
+# Every chunk is embedded on the service's one model thread (~tens of 800-char
+# chunks a second on 2 CPU cores): bound one call's work so that it ends within
+# the callers' deadlines and searches are not starved behind it.
+MAX_ADD_CHARS = 200_000
 MAX_EMBED_TEXTS = 64
-MAX_EMBED_TEXT_CHARS = MAX_DOCUMENT_CHARS
+# The model reads at most 256 tokens of a text; longer texts only cost tokenizing.
+MAX_EMBED_TEXT_CHARS = 10_000
 # The entries of one AddMemories (content + metadata, which every chunk repeats)
 # must fit a gRPC response (8 MiB) with room to spare.
 MAX_ADD_BYTES = 6 * 1024 * 1024
+# Offsets past any real list; larger ones would overflow PostgreSQL's bigint.
+MAX_LIST_OFFSET = 2**31 - 1
 _MAX_FILTER_KEYS = 16
+_MAX_METADATA_DEPTH = 32
 _FORBIDDEN_KEY_CHARS = frozenset(".[]\"'")
 
 
@@ -35,13 +43,41 @@ class Limits:
     max_k: int = MAX_K
     max_query_chars: int = MAX_QUERY_CHARS
     max_metadata_bytes: int = MAX_METADATA_BYTES
+    max_add_chars: int = MAX_ADD_CHARS
     max_embed_texts: int = MAX_EMBED_TEXTS
+    max_embed_text_chars: int = MAX_EMBED_TEXT_CHARS
     max_add_bytes: int = MAX_ADD_BYTES
 
 
 def json_size(value: Any) -> int:
     """Bytes of value as compact UTF-8 JSON."""
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def text(value: str, what: str) -> None:
+    """PostgreSQL text cannot hold NUL characters."""
+    if "\x00" in value:
+        raise InvalidInput(f"{what} must not contain NUL characters")
+
+
+def _storable(value: Any, what: str, depth: int = 0) -> None:
+    """JSON that PostgreSQL's jsonb accepts: finite numbers, no NUL, bounded nesting."""
+    if depth > _MAX_METADATA_DEPTH:
+        raise InvalidInput(f"{what} is nested more than {_MAX_METADATA_DEPTH} levels deep")
+    if isinstance(value, str):
+        text(value, what)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidInput(f"{what} numbers must be finite")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            text(key, f"{what} keys")
+            _storable(item, what, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _storable(item, what, depth + 1)
+    elif value is not None and not isinstance(value, bool | int):
+        raise InvalidInput(f"{what} must be JSON")
 
 
 def documents(docs: Sequence[Document], limits: Limits) -> None:
@@ -55,13 +91,17 @@ def documents(docs: Sequence[Document], limits: Limits) -> None:
             raise InvalidInput(f"document {index}: content must not be empty")
         if len(doc.content) > limits.max_document_chars:
             raise InvalidInput(f"document {index}: content exceeds {limits.max_document_chars} characters")
+        text(doc.content, f"document {index}: content")
         metadata(doc.metadata, limits, f"document {index}: metadata")
+    if sum(len(doc.content) for doc in docs) > limits.max_add_chars:
+        raise InvalidInput(f"at most {limits.max_add_chars} characters of content per call; send fewer documents")
 
 
 def metadata(value: JsonObject, limits: Limits, what: str = "metadata") -> None:
     """Metadata is a JSON object of bounded size."""
     if not isinstance(value, dict):
         raise InvalidInput(f"{what} must be an object")
+    _storable(value, what)
     if json_size(value) > limits.max_metadata_bytes:
         raise InvalidInput(f"{what} exceeds {limits.max_metadata_bytes} bytes of JSON")
 
@@ -73,13 +113,20 @@ def k(requested: int, limits: Limits) -> int:
     return requested or DEFAULT_K
 
 
-def query(text: str, limits: Limits) -> str:
+def query(value: str, limits: Limits) -> str:
     """A search query: not blank, bounded."""
-    if not text.strip():
+    if not value.strip():
         raise InvalidInput("query must not be empty")
-    if len(text) > limits.max_query_chars:
+    if len(value) > limits.max_query_chars:
         raise InvalidInput(f"query exceeds {limits.max_query_chars} characters")
-    return text
+    return value
+
+
+def list_offset(offset: int) -> int:
+    """A decoded cursor's offset, bounded (a forged cursor must not reach the database)."""
+    if offset > MAX_LIST_OFFSET:
+        raise InvalidInput("invalid cursor")
+    return offset
 
 
 def metadata_filter(value: JsonObject, limits: Limits) -> dict[str, Scalar]:
@@ -107,8 +154,8 @@ def embed_texts(texts: Sequence[str], limits: Limits) -> None:
         raise InvalidInput("at least one text is required")
     if len(texts) > limits.max_embed_texts:
         raise InvalidInput(f"at most {limits.max_embed_texts} texts per call")
-    for index, text in enumerate(texts):
-        if not text.strip():
+    for index, item in enumerate(texts):
+        if not item.strip():
             raise InvalidInput(f"text {index} must not be empty")
-        if len(text) > MAX_EMBED_TEXT_CHARS:
-            raise InvalidInput(f"text {index} exceeds {MAX_EMBED_TEXT_CHARS} characters")
+        if len(item) > limits.max_embed_text_chars:
+            raise InvalidInput(f"text {index} exceeds {limits.max_embed_text_chars} characters")

@@ -3,16 +3,20 @@
 Every project use case checks scope first (reads and adds need membership,
 deletes need project admin), so isolation does not rest on the gateway alone.
 An entry's row and its vector are kept consistent: rows are written first and
-removed again (with any vectors written) if the vectors cannot be stored.
+removed again (with any vectors written) if the vectors cannot be stored. Writes
+run to the end even when the caller goes away (a cancelled call), so a
+cancellation never leaves half of them done.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 
-from agentmesh_core.errors import AgentmeshError, InvalidInput, NotFound
+from agentmesh_core.errors import InvalidInput, NotFound
 from agentmesh_core.identity import Identity, require_project_access
 from agentmesh_core.ids import new_id, parse_id
 from agentmesh_core.pagination import decode_cursor, next_cursor, page_size
@@ -23,6 +27,7 @@ from agentmesh_memory.domain.models import Document, JsonObject, MemoryEntry, Se
 from agentmesh_memory.domain.ports import Clock, Embedder, EntryRepository, VectorIndex
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def utc_now() -> datetime:
@@ -82,14 +87,17 @@ class Memory:
             VectorPoint(id=e.id, vector=v, project_id=project_id, agent_id=owner, metadata=e.metadata)
             for e, v in zip(entries, vectors, strict=True)
         ]
+        await _to_the_end(self._store(project_id, entries, points))
+        log.info("added %d memory entries from %d documents", len(entries), len(documents))
+        return entries
+
+    async def _store(self, project_id: str, entries: list[MemoryEntry], points: list[VectorPoint]) -> None:
         await self._repository.add_many(entries)
         try:
             await self._index.upsert(points)
         except BaseException:
             await self._roll_back(project_id, [e.id for e in entries])
             raise
-        log.info("added %d memory entries from %d documents", len(entries), len(documents))
-        return entries
 
     async def list_page(
         self, identity: Identity, project_id: str, agent_id: str, requested_size: int, cursor: str
@@ -98,7 +106,7 @@ class Memory:
         project_id = _authorize(identity, project_id, admin=False)
         owner = _optional_id(agent_id, "agent_id")
         limit = page_size(requested_size)
-        offset = decode_cursor(cursor)
+        offset = check.list_offset(decode_cursor(cursor))
         items = await self._repository.list_page(project_id, owner, offset, limit)
         return items, next_cursor(offset, len(items), limit)
 
@@ -108,9 +116,12 @@ class Memory:
         entry = await self._repository.get(project_id, parse_id(memory_id, "memory_id"))
         if entry is None:
             raise NotFound("memory entry not found")
-        await self._index.delete([entry.id])
-        await self._repository.remove_many(project_id, [entry.id])
+        await _to_the_end(self._remove(project_id, entry.id))
         log.info("deleted memory entry %s", entry.id)
+
+    async def _remove(self, project_id: str, entry_id: str) -> None:
+        await self._index.delete([entry_id])
+        await self._repository.remove_many(project_id, [entry_id])
 
     async def search(
         self,
@@ -133,7 +144,8 @@ class Memory:
         )
         if not scored:
             return []
-        # The rows are the truth: a vector whose row is gone (a half-finished delete) is skipped.
+        # The rows are the truth: a vector without a row (left by a failed add whose
+        # roll-back failed too) is skipped.
         entries = {e.id: e for e in await self._repository.get_many(project_id, [s.id for s in scored])}
         return [SearchHit(entry=entries[s.id], score=s.score) for s in scored if s.id in entries]
 
@@ -146,10 +158,13 @@ class Memory:
     async def delete_project(self, identity: Identity, project_id: str) -> int:
         """Remove every entry and vector of a project; safe to repeat."""
         project_id = _authorize(identity, project_id, admin=True)
-        await self._index.delete_project(project_id)
-        removed = await self._repository.remove_project(project_id)
+        removed = await _to_the_end(self._remove_project(project_id))
         log.info("removed %d memory entries of project %s", removed, project_id)
         return removed
+
+    async def _remove_project(self, project_id: str) -> int:
+        await self._index.delete_project(project_id)
+        return await self._repository.remove_project(project_id)
 
     async def _roll_back(self, project_id: str, ids: list[str]) -> None:
         # The upsert may have reached Qdrant before failing: remove both sides.
@@ -159,8 +174,29 @@ class Memory:
             log.warning("could not remove vectors after a failed add", exc_info=True)
         try:
             await self._repository.remove_many(project_id, ids)
-        except AgentmeshError:
+        except Exception:
             log.exception("could not roll back %d memory entries after a failed add", len(ids))
+
+
+# Writes whose callers went away, held here until they finish (the loop keeps only weak references).
+_finishing: set[asyncio.Future] = set()
+
+
+async def _to_the_end(work: Awaitable[T]) -> T:
+    """Await work; if the caller is cancelled, let it finish in the background anyway."""
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        _finishing.add(task)
+        task.add_done_callback(_finished_in_background)
+        raise
+
+
+def _finished_in_background(task: asyncio.Future) -> None:
+    _finishing.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("a memory write failed after its caller went away", exc_info=task.exception())
 
 
 def _authorize(identity: Identity, project_id: str, *, admin: bool) -> str:

@@ -5,13 +5,18 @@ Errors are domain errors; the server interceptor maps them to status codes.
 
 from __future__ import annotations
 
+import contextlib
+
 import grpc
 
 from agentmesh.memory.v1 import memory_service_pb2 as pb
 from agentmesh.memory.v1 import memory_service_pb2_grpc as pb_grpc
+from agentmesh_core.errors import InvalidInput
+from agentmesh_core.ids import parse_id
 from agentmesh_grpc.identity import caller
 from agentmesh_memory.domain.memory import Memory
 from agentmesh_memory.rpc import mapping
+from agentmesh_observability import context as log_context
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["MemoryService"].full_name
 
@@ -25,37 +30,43 @@ class MemoryServicer(pb_grpc.MemoryServiceServicer):
     async def AddMemories(
         self, request: pb.AddMemoriesRequest, context: grpc.aio.ServicerContext
     ) -> pb.AddMemoriesResponse:
-        entries = await self._memory.add(
-            caller(), request.project_id, request.agent_id, mapping.documents_from_proto(request.documents)
-        )
-        return pb.AddMemoriesResponse(entries=[mapping.entry_to_proto(e) for e in entries])
+        with _log_scope(request.project_id, request.agent_id):
+            entries = await self._memory.add(
+                caller(), request.project_id, request.agent_id, mapping.documents_from_proto(request.documents)
+            )
+            return pb.AddMemoriesResponse(entries=[mapping.entry_to_proto(e) for e in entries])
 
     async def ListMemories(
         self, request: pb.ListMemoriesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListMemoriesResponse:
-        entries, next_token = await self._memory.list_page(
-            caller(), request.project_id, request.agent_id, request.page_size, request.page_token
-        )
-        return pb.ListMemoriesResponse(entries=[mapping.entry_to_proto(e) for e in entries], next_page_token=next_token)
+        with _log_scope(request.project_id, request.agent_id):
+            entries, next_token = await self._memory.list_page(
+                caller(), request.project_id, request.agent_id, request.page_size, request.page_token
+            )
+            return pb.ListMemoriesResponse(
+                entries=[mapping.entry_to_proto(e) for e in entries], next_page_token=next_token
+            )
 
     async def DeleteMemory(
         self, request: pb.DeleteMemoryRequest, context: grpc.aio.ServicerContext
     ) -> pb.DeleteMemoryResponse:
-        await self._memory.delete(caller(), request.project_id, request.memory_id)
-        return pb.DeleteMemoryResponse()
+        with _log_scope(request.project_id):
+            await self._memory.delete(caller(), request.project_id, request.memory_id)
+            return pb.DeleteMemoryResponse()
 
     async def SearchMemories(
         self, request: pb.SearchMemoriesRequest, context: grpc.aio.ServicerContext
     ) -> pb.SearchMemoriesResponse:
-        hits = await self._memory.search(
-            caller(),
-            request.project_id,
-            request.query,
-            request.k,
-            request.agent_id,
-            mapping.struct_to_dict(request.filter),
-        )
-        return pb.SearchMemoriesResponse(hits=[mapping.hit_to_proto(h) for h in hits])
+        with _log_scope(request.project_id, request.agent_id):
+            hits = await self._memory.search(
+                caller(),
+                request.project_id,
+                request.query,
+                request.k,
+                request.agent_id,
+                mapping.struct_to_dict(request.filter),
+            )
+            return pb.SearchMemoriesResponse(hits=[mapping.hit_to_proto(h) for h in hits])
 
     async def EmbedTexts(
         self, request: pb.EmbedTextsRequest, context: grpc.aio.ServicerContext
@@ -68,8 +79,21 @@ class MemoryServicer(pb_grpc.MemoryServiceServicer):
     async def DeleteProjectMemories(
         self, request: pb.DeleteProjectMemoriesRequest, context: grpc.aio.ServicerContext
     ) -> pb.DeleteProjectMemoriesResponse:
-        removed = await self._memory.delete_project(caller(), request.project_id)
-        return pb.DeleteProjectMemoriesResponse(removed=removed)
+        with _log_scope(request.project_id):
+            removed = await self._memory.delete_project(caller(), request.project_id)
+            return pb.DeleteProjectMemoriesResponse(removed=removed)
+
+
+def _log_scope(project_id: str, agent_id: str = "") -> contextlib.AbstractContextManager[None]:
+    """Project and agent ids on the call's log lines (only well-formed ones: they are unchecked input)."""
+    return log_context.bind(project_id=_well_formed(project_id), agent_id=_well_formed(agent_id))
+
+
+def _well_formed(value: str) -> str | None:
+    try:
+        return parse_id(value) if value else None
+    except InvalidInput:
+        return None
 
 
 def register(servicer: MemoryServicer):
