@@ -8,6 +8,8 @@ from agentmesh_core.errors import InvalidInput
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+# Past any real list; larger offsets overflow PostgreSQL's bigint OFFSET (DataError -> INTERNAL).
+MAX_OFFSET = 2**31 - 1
 
 
 def page_size(requested: int) -> int:
@@ -31,7 +33,7 @@ def decode_cursor(cursor: str) -> int:
         offset = int(value)
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput("invalid cursor") from None
-    if kind != "o" or offset < 0:
+    if kind != "o" or not 0 <= offset <= MAX_OFFSET:
         raise InvalidInput("invalid cursor")
     return offset
 
