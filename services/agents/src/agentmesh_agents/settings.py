@@ -7,6 +7,10 @@ from pydantic import Field
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_core.settings import CommonSettings
 
+# The domain's Limits hold the one copy of each default; the settings below only
+# make them configurable.
+_DEFAULTS = Limits()
+
 
 class AgentsSettings(CommonSettings):
     """Everything the agents service reads from its environment.
@@ -25,11 +29,11 @@ class AgentsSettings(CommonSettings):
     inbox_fetch_batch: int = Field(default=16, ge=1, le=256)
     ack_wait_seconds: float = Field(default=60.0, gt=1)
     max_deliver: int = Field(default=200, ge=2)
-    inference_max_attempts: int = Field(default=4, ge=1)
-    paused_retry_seconds: float = Field(default=5.0, gt=0)
+    inference_max_attempts: int = Field(default=_DEFAULTS.inference_max_attempts, ge=1)
+    paused_retry_seconds: float = Field(default=_DEFAULTS.paused_retry_seconds, gt=0)
     recovery_interval_seconds: float = Field(default=30.0, gt=0)
-    recovery_min_age_seconds: float = Field(default=10.0, ge=0)
-    recovery_stale_seconds: float = Field(default=900.0, gt=0)
+    recovery_min_age_seconds: float = Field(default=_DEFAULTS.recovery_min_age_seconds, ge=0)
+    recovery_stale_seconds: float = Field(default=_DEFAULTS.recovery_stale_seconds, gt=0)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
 
     # Calls to other services.
@@ -37,14 +41,14 @@ class AgentsSettings(CommonSettings):
     memory_timeout_seconds: float = Field(default=5.0, gt=0)
 
     # Limits on what clients may send.
-    message_max_bytes: int = Field(default=32 * 1024, ge=1)
-    name_max_length: int = Field(default=100, ge=1)
-    purpose_max_length: int = Field(default=2000, ge=1)
-    system_prompt_max_length: int = Field(default=16_000, ge=1)
-    max_tokens_cap: int = Field(default=512, ge=1)
-    default_max_tokens: int = Field(default=128, ge=1)
-    history_turns: int = Field(default=20, ge=0)
-    memory_hits: int = Field(default=3, ge=0)
+    message_max_bytes: int = Field(default=_DEFAULTS.message_max_bytes, ge=1)
+    name_max_length: int = Field(default=_DEFAULTS.name_max_length, ge=1)
+    purpose_max_length: int = Field(default=_DEFAULTS.purpose_max_length, ge=1)
+    system_prompt_max_length: int = Field(default=_DEFAULTS.system_prompt_max_length, ge=1)
+    max_tokens_cap: int = Field(default=_DEFAULTS.max_tokens_cap, ge=1)
+    default_max_tokens: int = Field(default=_DEFAULTS.default_max_tokens, ge=1)
+    history_turns: int = Field(default=_DEFAULTS.history_turns, ge=0)
+    memory_hits: int = Field(default=_DEFAULTS.memory_hits, ge=0)
 
     def limits(self) -> Limits:
         """The domain's view of these settings."""

@@ -12,6 +12,8 @@ from agentmesh_inference.domain.limits import Limits
 from agentmesh_inference.tiny_model import is_random_model
 
 TINY_MODEL_SUBDIR = Path("models") / "tiny-llama"
+# The domain's Limits hold the one copy of each request-limit default.
+_DEFAULTS = Limits()
 
 
 class InferenceSettings(CommonSettings):
@@ -35,9 +37,9 @@ class InferenceSettings(CommonSettings):
     gpu_memory_utilization: float = Field(0.85, gt=0, le=1)
 
     # Request limits
-    max_tokens_cap: int = Field(512, ge=1)
-    default_max_tokens: int = Field(128, ge=1)
-    max_prompt_chars: int = Field(32_000, ge=1)
+    max_tokens_cap: int = Field(_DEFAULTS.max_tokens_cap, ge=1)
+    default_max_tokens: int = Field(_DEFAULTS.default_max_tokens, ge=1)
+    max_prompt_chars: int = Field(_DEFAULTS.max_prompt_chars, ge=1)
 
     @property
     def uses_default_model(self) -> bool:

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 class Limits:
     """Every bound the domain enforces, in one place (built from settings).
 
-    The defaults are the service's defaults, so tests can use `Limits()`.
+    These defaults are the service's defaults: `AgentsSettings` takes its
+    defaults from here, so `Limits()` in tests is what a default deployment runs.
     """
 
     # Client input.
@@ -23,8 +24,8 @@ class Limits:
     idempotency_key_max_length: int = 200
     correlation_id_max_length: int = 200
     performative_max_length: int = 32
-    max_tokens_cap: int = 4096
-    default_max_tokens: int = 512
+    max_tokens_cap: int = 512
+    default_max_tokens: int = 128
     stop_strings_max: int = 8
 
     # Prompt building.

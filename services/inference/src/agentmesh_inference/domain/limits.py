@@ -14,7 +14,7 @@ _ROLES = frozenset(role.value for role in Role)
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Server-side bounds; the service's settings fill them in."""
+    """Server-side bounds; the service's settings fill them in and take their defaults from here."""
 
     max_tokens_cap: int = 512
     default_max_tokens: int = 128
