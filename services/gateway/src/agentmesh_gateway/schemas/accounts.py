@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from agentmesh_gateway.schemas.common import Strict
+from agentmesh_gateway.schemas.enums import MemberRole, UserRole
 
 Username = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
 Password = Field(min_length=8, max_length=256)
@@ -27,12 +28,12 @@ class TokenOut(BaseModel):
 class UserIn(Strict):
     username: str = Username
     password: str = Password
-    role: Literal["superadmin", "user"] = "user"
+    role: UserRole = "user"
 
 
 class UserPatch(Strict):
     password: str | None = Field(default=None, min_length=8, max_length=256)
-    role: Literal["superadmin", "user"] | None = None
+    role: UserRole | None = None
     is_active: bool | None = None
 
 
@@ -79,7 +80,7 @@ class ProjectOut(BaseModel):
 
 class MemberIn(Strict):
     user_id: str = Field(min_length=1, max_length=64)
-    role: Literal["admin", "user"] = "user"
+    role: MemberRole = "user"
 
 
 class MemberOut(BaseModel):

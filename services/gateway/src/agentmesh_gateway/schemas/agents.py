@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from agentmesh_gateway.schemas import limits
+from agentmesh_gateway.schemas.enums import AgentStatus
 
 # `model_config` is a field name here (the agent's LLM settings), so the Python
 # attribute is `llm_config` with the JSON name `model_config`.
 _AGENT_CONFIG = ConfigDict(extra="forbid", populate_by_name=True, protected_namespaces=())
 
-Topic = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")]
-AgentStatus = Literal["active", "paused"]
+Topic = Annotated[str, Field(min_length=1, max_length=limits.TOPIC_MAX_LENGTH, pattern=limits.TOPIC_PATTERN)]
 
 
 class AgentIn(BaseModel):
@@ -20,13 +22,13 @@ class AgentIn(BaseModel):
 
     model_config = _AGENT_CONFIG
 
-    name: str = Field(min_length=1, max_length=100)
-    purpose: str = Field(default="", max_length=2000)
-    system_prompt: str = Field(default="", max_length=20000)
+    name: str = Field(min_length=1, max_length=limits.AGENT_NAME_MAX_LENGTH)
+    purpose: str = Field(default="", max_length=limits.AGENT_PURPOSE_MAX_LENGTH)
+    system_prompt: str = Field(default="", max_length=limits.SYSTEM_PROMPT_MAX_LENGTH)
     llm_config: dict[str, Any] = Field(default_factory=dict, alias="model_config")
-    agent_type: str = Field(default="", max_length=100)
+    agent_type: str = Field(default="", max_length=limits.AGENT_TYPE_MAX_LENGTH)
     status: AgentStatus = "active"
-    topics: list[Topic] = Field(default_factory=list, max_length=50)
+    topics: list[Topic] = Field(default_factory=list, max_length=limits.TOPICS_MAX)
 
 
 class AgentPatch(BaseModel):
@@ -34,13 +36,13 @@ class AgentPatch(BaseModel):
 
     model_config = _AGENT_CONFIG
 
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    purpose: str | None = Field(default=None, max_length=2000)
-    system_prompt: str | None = Field(default=None, max_length=20000)
+    name: str | None = Field(default=None, min_length=1, max_length=limits.AGENT_NAME_MAX_LENGTH)
+    purpose: str | None = Field(default=None, max_length=limits.AGENT_PURPOSE_MAX_LENGTH)
+    system_prompt: str | None = Field(default=None, max_length=limits.SYSTEM_PROMPT_MAX_LENGTH)
     llm_config: dict[str, Any] | None = Field(default=None, alias="model_config")
-    agent_type: str | None = Field(default=None, max_length=100)
+    agent_type: str | None = Field(default=None, max_length=limits.AGENT_TYPE_MAX_LENGTH)
     status: AgentStatus | None = None
-    topics: list[Topic] | None = Field(default=None, max_length=50)
+    topics: list[Topic] | None = Field(default=None, max_length=limits.TOPICS_MAX)
 
     def changed(self) -> dict[str, Any]:
         """The fields the client set to a value, by JSON name."""

@@ -7,6 +7,8 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict
 
+from agentmesh_core.pagination import MAX_PAGE_SIZE
+
 T = TypeVar("T")
 
 
@@ -23,5 +25,6 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-Limit = Annotated[int, Query(ge=1, le=200, description="page size")]
+# The services clamp page sizes to the same MAX_PAGE_SIZE; the gateway refuses more (422).
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="page size")]
 Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")]

@@ -8,19 +8,20 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, model_validator
 
+from agentmesh_gateway.schemas import limits
 from agentmesh_gateway.schemas.common import Strict
 
 
 class DocumentIn(Strict):
-    content: str = Field(min_length=1, max_length=100_000)
+    content: str = Field(min_length=1, max_length=limits.DOCUMENT_MAX_CHARS)
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
 class MemoryIn(Strict):
     """Either one `content` or a list of `documents`; `metadata` applies to all."""
 
-    content: str | None = Field(default=None, min_length=1, max_length=100_000)
-    documents: list[DocumentIn] | None = Field(default=None, min_length=1, max_length=64)
+    content: str | None = Field(default=None, min_length=1, max_length=limits.DOCUMENT_MAX_CHARS)
+    documents: list[DocumentIn] | None = Field(default=None, min_length=1, max_length=limits.DOCUMENTS_MAX)
     metadata: dict[str, Any] = Field(default_factory=dict)
     agent_id: UUID | None = None
 
@@ -47,8 +48,8 @@ class MemoryEntryOut(BaseModel):
 
 
 class SearchIn(Strict):
-    query: str = Field(min_length=1, max_length=2000)
-    k: int = Field(default=5, ge=1, le=50)
+    query: str = Field(min_length=1, max_length=limits.SEARCH_QUERY_MAX_CHARS)
+    k: int = Field(default=limits.SEARCH_K_DEFAULT, ge=1, le=limits.SEARCH_K_MAX)
     agent_id: UUID | None = None
     filter: dict[str, str | int | float | bool] | None = None
 

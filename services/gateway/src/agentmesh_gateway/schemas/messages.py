@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-MessageStatus = Literal["queued", "delivered", "processing", "complete", "error"]
-EventType = Literal["token", "reply", "status", "error"]
+from agentmesh_gateway.schemas.enums import EventType, MessageStatus
+from agentmesh_gateway.schemas.limits import IDEMPOTENCY_KEY_MAX_LENGTH
 
 
 class MessageIn(BaseModel):
@@ -19,7 +19,7 @@ class MessageIn(BaseModel):
 
     content: str | dict[str, Any] | list[Any] = Field(description="text, or any JSON object/array")
     conversation_id: UUID | None = Field(default=None, description="continue this conversation (else a new one)")
-    idempotency_key: str | None = Field(default=None, min_length=1, max_length=200)
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
 
 
 class MessageAccepted(BaseModel):

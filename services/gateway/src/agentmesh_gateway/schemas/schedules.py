@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
+from agentmesh_gateway.schemas import limits
 from agentmesh_gateway.schemas.common import Strict
 
 
@@ -15,10 +16,10 @@ class ScheduleIn(Strict):
     """Exactly one of cron, interval_seconds, run_at."""
 
     agent_id: UUID
-    cron: str | None = Field(default=None, min_length=1, max_length=120)
-    interval_seconds: int | None = Field(default=None, ge=1, le=366 * 24 * 3600)
+    cron: str | None = Field(default=None, min_length=1, max_length=limits.CRON_MAX_LENGTH)
+    interval_seconds: int | None = Field(default=None, ge=limits.INTERVAL_SECONDS_MIN, le=limits.INTERVAL_SECONDS_MAX)
     run_at: AwareDatetime | None = None
-    timezone: str = Field(default="UTC", min_length=1, max_length=64)
+    timezone: str = Field(default="UTC", min_length=1, max_length=limits.TIME_ZONE_MAX_LENGTH)
     payload: Any = None
     enabled: bool = True
 

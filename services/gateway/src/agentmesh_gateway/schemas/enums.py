@@ -1,0 +1,23 @@
+"""The string enums of the HTTP API, each written once.
+
+Each is the lowercase name of a proto enum value without its prefix and without
+`*_UNSPECIFIED` (AGENT_STATUS_ACTIVE -> "active"; see clients.convert.enum_name),
+or a role of agentmesh_core.identity. They stay `Literal`s so that OpenAPI shows
+inline string enums; tests/contract/test_gateway_enums.py asserts that each
+equals its owner's values.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+# agentmesh.agents.v1.AgentStatus
+AgentStatus = Literal["active", "paused"]
+# agentmesh.agents.v1.MessageStatus
+MessageStatus = Literal["queued", "delivered", "processing", "complete", "error"]
+# agentmesh.agents.v1.ConversationEventType
+EventType = Literal["token", "reply", "status", "error"]
+# agentmesh_core.identity.GlobalRole, less SERVICE (platform components are not users)
+UserRole = Literal["superadmin", "user"]
+# agentmesh_core.identity.ProjectRole
+MemberRole = Literal["admin", "user"]

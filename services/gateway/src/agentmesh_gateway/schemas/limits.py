@@ -1,0 +1,33 @@
+"""Bounds the gateway checks before it calls the service that owns them.
+
+The owning service enforces each bound; the gateway repeats it so that a bad
+request gets a 422 naming the field without a round trip, and so that the
+OpenAPI document shows it. The gateway may not import a service, so the numbers
+are written here once and tests/contract/test_gateway_limits.py asserts that
+each equals its owner's default.
+"""
+
+from __future__ import annotations
+
+# Agents (owner: agentmesh_agents.domain.limits.Limits and domain.validation).
+AGENT_NAME_MAX_LENGTH = 100
+AGENT_PURPOSE_MAX_LENGTH = 2000
+SYSTEM_PROMPT_MAX_LENGTH = 16_000
+AGENT_TYPE_MAX_LENGTH = 64
+TOPICS_MAX = 32
+TOPIC_MAX_LENGTH = 64
+TOPIC_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+IDEMPOTENCY_KEY_MAX_LENGTH = 200
+
+# Memory (owner: agentmesh_memory.domain.limits).
+DOCUMENT_MAX_CHARS = 100_000
+DOCUMENTS_MAX = 64
+SEARCH_QUERY_MAX_CHARS = 2000
+SEARCH_K_DEFAULT = 5
+SEARCH_K_MAX = 50
+
+# Scheduler (owner: agentmesh_scheduler.domain.validation).
+CRON_MAX_LENGTH = 100
+INTERVAL_SECONDS_MIN = 1
+INTERVAL_SECONDS_MAX = 366 * 24 * 3600
+TIME_ZONE_MAX_LENGTH = 64
