@@ -70,19 +70,3 @@ class DeadlineExceeded(AgentmeshError):
     """A dependency did not answer in time."""
 
     code = "deadline_exceeded"
-
-
-ERRORS_BY_CODE: dict[str, type[AgentmeshError]] = {
-    cls.code: cls
-    for cls in (
-        InvalidInput,
-        NotFound,
-        AlreadyExists,
-        Unauthenticated,
-        PermissionDenied,
-        FailedPrecondition,
-        ResourceExhausted,
-        Unavailable,
-        DeadlineExceeded,
-    )
-}

@@ -4,7 +4,6 @@ Loaded for every test run (root pyproject.toml: `-p agentmesh_devstack.pytest_pl
 
 Session-scoped (started once, on first use, stopped at the end):
   `postgres_server`   an EmbeddedPostgres in a temp dir
-  `postgres_url`      URL of a database "agentmesh_test" on it (shared by the session)
   `nats_url`          nats://127.0.0.1:<port> of a nats-server with JetStream
   `temporal_address`  127.0.0.1:<port> of `temporal server start-dev --headless` (namespace "default")
 Function-scoped:
@@ -48,11 +47,6 @@ def postgres_server(devstack_dir: Path) -> Iterator[EmbeddedPostgres]:
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="session")
-def postgres_url(postgres_server: EmbeddedPostgres) -> str:
-    return postgres_server.database_url("agentmesh_test")
 
 
 @pytest.fixture

@@ -15,12 +15,6 @@ from agentmesh_core import errors
 log = logging.getLogger(__name__)
 
 
-class ResourceExhausted(errors.AgentmeshError):
-    """A limit or quota was hit (gRPC RESOURCE_EXHAUSTED); retry later."""
-
-    code = "resource_exhausted"
-
-
 # The one table from error codes (the google.rpc names) to HTTP statuses.
 HTTP_STATUS: dict[str, int] = {
     errors.InvalidInput.code: 400,
@@ -29,7 +23,7 @@ HTTP_STATUS: dict[str, int] = {
     errors.NotFound.code: 404,
     errors.AlreadyExists.code: 409,
     errors.FailedPrecondition.code: 409,
-    ResourceExhausted.code: 429,
+    errors.ResourceExhausted.code: 429,
     errors.Unavailable.code: 503,
     errors.DeadlineExceeded.code: 503,
 }

@@ -11,14 +11,13 @@ from google.protobuf import timestamp_pb2
 
 from agentmesh.agents.v1 import agent_pb2, agent_service_pb2, agent_service_pb2_grpc, message_pb2
 from agentmesh.common.v1 import participant_pb2
-from agentmesh_core.errors import AgentmeshError, NotFound, Unavailable
+from agentmesh_core.errors import AgentmeshError, NotFound, ResourceExhausted, Unavailable
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 from agentmesh_core.ids import new_id
 from agentmesh_core.settings import LOCAL_INTERNAL_SECRET
 from agentmesh_core.tokens import IdentityTokens
 from agentmesh_gateway.clients.agents import AgentsClient
 from agentmesh_gateway.clients.convert import from_value, to_value
-from agentmesh_gateway.errors import ResourceExhausted
 from agentmesh_gateway.schemas.agents import AgentIn, AgentPatch
 from agentmesh_gateway.schemas.messages import MessageFilter, MessageIn
 from agentmesh_grpc.channel import create_channel

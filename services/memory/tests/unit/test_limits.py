@@ -7,9 +7,8 @@ import math
 import pytest
 
 from agentmesh_core.errors import InvalidInput
-from agentmesh_core.pagination import encode_cursor
 from agentmesh_memory.domain import limits
-from agentmesh_memory.domain.limits import MAX_LIST_OFFSET, Limits
+from agentmesh_memory.domain.limits import Limits
 from agentmesh_memory.domain.models import Document
 
 LIMITS = Limits()
@@ -59,13 +58,6 @@ def test_default_add_limits_allow_two_full_documents_but_not_three() -> None:
     limits.documents([full, full], LIMITS)
     with pytest.raises(InvalidInput):
         limits.documents([full, full, full], LIMITS)
-
-
-def test_list_offset_is_bounded() -> None:
-    assert limits.list_offset(MAX_LIST_OFFSET) == MAX_LIST_OFFSET
-    with pytest.raises(InvalidInput, match="cursor"):
-        limits.list_offset(MAX_LIST_OFFSET + 1)
-    assert encode_cursor(10**30)  # what a forger would send
 
 
 def test_embed_texts_are_bounded() -> None:

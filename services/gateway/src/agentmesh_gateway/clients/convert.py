@@ -10,7 +10,6 @@ import grpc
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
 
 from agentmesh_core.errors import AgentmeshError, DeadlineExceeded, Unavailable
-from agentmesh_gateway.errors import ResourceExhausted
 from agentmesh_grpc.errors import from_rpc_error
 
 T = TypeVar("T")
@@ -28,8 +27,6 @@ def rpc_error(error: grpc.aio.AioRpcError, service: str) -> AgentmeshError:
     Transport failures get a message of our own: gRPC's names peer addresses.
     """
     code = error.code()
-    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
-        return ResourceExhausted(error.details() or "resource exhausted")
     mapped = from_rpc_error(error)
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
         return Unavailable(f"the {service} service is unavailable")

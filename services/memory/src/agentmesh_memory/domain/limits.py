@@ -27,8 +27,6 @@ MAX_EMBED_TEXT_CHARS = 10_000
 # The entries of one AddMemories (content + metadata, which every chunk repeats)
 # must fit a gRPC response (8 MiB) with room to spare.
 MAX_ADD_BYTES = 6 * 1024 * 1024
-# Offsets past any real list; larger ones would overflow PostgreSQL's bigint.
-MAX_LIST_OFFSET = 2**31 - 1
 _MAX_FILTER_KEYS = 16
 _MAX_METADATA_DEPTH = 32
 _FORBIDDEN_KEY_CHARS = frozenset(".[]\"'")
@@ -120,13 +118,6 @@ def query(value: str, limits: Limits) -> str:
     if len(value) > limits.max_query_chars:
         raise InvalidInput(f"query exceeds {limits.max_query_chars} characters")
     return value
-
-
-def list_offset(offset: int) -> int:
-    """A decoded cursor's offset, bounded (a forged cursor must not reach the database)."""
-    if offset > MAX_LIST_OFFSET:
-        raise InvalidInput("invalid cursor")
-    return offset
 
 
 def metadata_filter(value: JsonObject, limits: Limits) -> dict[str, Scalar]:

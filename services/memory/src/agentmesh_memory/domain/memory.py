@@ -106,7 +106,7 @@ class Memory:
         project_id = _authorize(identity, project_id, admin=False)
         owner = _optional_id(agent_id, "agent_id")
         limit = page_size(requested_size)
-        offset = check.list_offset(decode_cursor(cursor))
+        offset = decode_cursor(cursor)
         items = await self._repository.list_page(project_id, owner, offset, limit)
         return items, next_cursor(offset, len(items), limit)
 
