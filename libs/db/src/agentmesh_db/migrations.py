@@ -11,6 +11,7 @@ from pathlib import Path
 
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
+from alembic.runtime.migration import MigrationContext, RevisionStep
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
@@ -27,8 +28,10 @@ def upgrade_to_head(engine: Engine, migrations_dir: Path, schema: str) -> None:
     config.set_main_option("script_location", str(migrations_dir))
     script = ScriptDirectory(str(migrations_dir))
 
-    def upgrade(revision, _context):
-        return script._upgrade_revs("head", revision)
+    def upgrade(heads: tuple[str, ...], _context: MigrationContext) -> list[RevisionStep]:
+        # Alembic passes the current heads as a tuple (as its own `upgrade` command does),
+        # though _upgrade_revs declares a str.
+        return script._upgrade_revs("head", heads)  # type: ignore[arg-type]
 
     with engine.begin() as connection:
         connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"migrate:{schema}"})

@@ -1,9 +1,13 @@
-"""The subject table: every subject agentmesh uses, and the stream that keeps it.
+"""The subject table: every subject agentmesh uses, its stream and its payload type.
 
-| subject                                    | payload                          | stream    |
-| ------------------------------------------ | -------------------------------- | --------- |
-| am.inbox.<partition>.<project>.<agent>     | agentmesh.agents.v1.Message      | AM_INBOX  |
+| subjects                                   | payload (protobuf)                    | stream    |
+| ------------------------------------------ | ------------------------------------- | --------- |
+| am.inbox.<partition>.<project>.<agent>     | agentmesh.agents.v1.Message           | AM_INBOX  |
 | am.conv.<project>.<conversation>           | agentmesh.agents.v1.ConversationEvent | AM_EVENTS |
+
+`FAMILIES` is that table for code: `family_of(subject)` names the one stream
+and payload type of a subject, and tests/contract/test_subjects.py checks that
+the streams, the publishers and the consumers agree with it.
 
 Mailboxes are partitioned: an agent always hashes to the same partition, and
 one worker owns a partition, so each agent's messages are seen in order while
@@ -13,11 +17,41 @@ thousands of agents need only a handful of consumers.
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 
-INBOX_STREAM = "AM_INBOX"
-INBOX_SUBJECTS = "am.inbox.>"
-EVENTS_STREAM = "AM_EVENTS"
-EVENTS_SUBJECTS = "am.conv.>"  # must not overlap INBOX_SUBJECTS ("am.inbox.>")
+
+@dataclass(frozen=True, slots=True)
+class SubjectFamily:
+    """Subjects of one shape: the wildcard that covers them, their stream, their payload."""
+
+    wildcard: str
+    stream: str
+    # Full name of the protobuf message every message on these subjects holds.
+    payload: str
+
+    def covers(self, subject: str) -> bool:
+        """Whether a concrete subject belongs to this family (`>` matches one or more tokens)."""
+        prefix = self.wildcard.removesuffix(">")
+        return subject.startswith(prefix) and len(subject) > len(prefix)
+
+
+INBOX = SubjectFamily("am.inbox.>", "AM_INBOX", "agentmesh.agents.v1.Message")
+# Must not overlap INBOX: a message may be stored by one stream only.
+CONVERSATIONS = SubjectFamily("am.conv.>", "AM_EVENTS", "agentmesh.agents.v1.ConversationEvent")
+FAMILIES = (INBOX, CONVERSATIONS)
+
+INBOX_STREAM = INBOX.stream
+INBOX_SUBJECTS = INBOX.wildcard
+EVENTS_STREAM = CONVERSATIONS.stream
+EVENTS_SUBJECTS = CONVERSATIONS.wildcard
+
+
+def family_of(subject: str) -> SubjectFamily:
+    """The one family a subject belongs to; ValueError for a subject outside the table."""
+    matches = [family for family in FAMILIES if family.covers(subject)]
+    if len(matches) != 1:
+        raise ValueError(f"subject {subject!r} is in {len(matches)} families of the subject table")
+    return matches[0]
 
 
 def inbox_partition(agent_id: str, partitions: int) -> int:
