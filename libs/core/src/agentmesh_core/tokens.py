@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 
@@ -29,7 +30,7 @@ class AccessClaims:
     role: GlobalRole
 
 
-def _decode(token: str, secret: str, audience: str) -> dict:
+def _decode(token: str, secret: str, audience: str) -> dict[str, Any]:
     try:
         return jwt.decode(
             token,
@@ -65,7 +66,7 @@ class AccessTokens:
     def verify(self, token: str) -> AccessClaims:
         claims = _decode(token, self._secret, _USER_AUDIENCE)
         try:
-            role = GlobalRole(claims.get("role"))
+            role = GlobalRole(claims.get("role", ""))
         except ValueError:
             raise Unauthenticated("invalid token") from None
         if role is GlobalRole.SERVICE:
@@ -98,7 +99,7 @@ class IdentityTokens:
     def verify(self, token: str) -> Identity:
         claims = _decode(token, self._secret, _INTERNAL_AUDIENCE)
         try:
-            role = GlobalRole(claims.get("role"))
+            role = GlobalRole(claims.get("role", ""))
             project_role = ProjectRole(claims["prole"]) if claims.get("prole") else None
         except ValueError:
             raise Unauthenticated("invalid identity") from None
