@@ -17,7 +17,8 @@ from agentmesh_db.database import Database
 _NAME_TAKEN = "an agent with this name already exists in the project"
 
 
-def _to_agent(row: Row[Any]) -> Agent:
+def to_agent(row: Row[Any]) -> Agent:
+    """An `agents` row as the domain's Agent."""
     return Agent(
         id=row.id,
         project_id=row.project_id,
@@ -51,7 +52,7 @@ def _is_name_clash(error: IntegrityError) -> bool:
     return getattr(diag, "constraint_name", None) == "uq_agents_project_name"
 
 
-class PostgresAgentRepository:
+class SqlAgentRepository:
     """AgentRepository on PostgreSQL."""
 
     def __init__(self, db: Database) -> None:
@@ -64,7 +65,7 @@ class PostgresAgentRepository:
                 .values(id=agent.id, project_id=agent.project_id, created_at=agent.created_at, **_values(agent))
                 .returning(*agents.c)
             ).one()
-            return _to_agent(row)
+            return to_agent(row)
 
         try:
             return await self._db.run(work)
@@ -78,7 +79,7 @@ class PostgresAgentRepository:
             row = session.execute(
                 select(agents).where(agents.c.project_id == project_id, agents.c.id == agent_id)
             ).one_or_none()
-            return _to_agent(row) if row else None
+            return to_agent(row) if row else None
 
         return await self._db.run(work)
 
@@ -91,7 +92,7 @@ class PostgresAgentRepository:
                 .offset(offset)
                 .limit(limit)
             ).all()
-            return [_to_agent(row) for row in rows]
+            return [to_agent(row) for row in rows]
 
         return await self._db.run(work)
 
@@ -103,7 +104,7 @@ class PostgresAgentRepository:
                 .values(**_values(agent))
                 .returning(*agents.c)
             ).one_or_none()
-            return _to_agent(row) if row else None
+            return to_agent(row) if row else None
 
         try:
             return await self._db.run(work)

@@ -10,13 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from agentmesh.agents.v1 import message_pb2
+from agentmesh_agents.adapters.nats_mailbox import message_id_of
 from agentmesh_agents.domain.lanes import LaneRunner
 from agentmesh_agents.domain.processor import Delivery, Outcome
 from agentmesh_events import subjects
@@ -59,16 +58,13 @@ def delivery_of(msg: Msg) -> Delivery | None:
     parts = msg.subject.split(".")
     if len(parts) != 5:
         return None
-    try:
-        proto = message_pb2.Message.FromString(msg.data)
-    except DecodeError:
-        return None
-    if not proto.id:
+    message_id = message_id_of(msg.data)
+    if message_id is None:
         return None
     return Delivery(
         project_id=parts[3],
         agent_id=parts[4],
-        message_id=proto.id,
+        message_id=message_id,
         attempt=msg.metadata.num_delivered,
         request_id=context_from_headers(msg.headers).get("request_id"),
     )

@@ -2,8 +2,9 @@
 
 Publishing sends `ConversationEvent` protos to the conversation's subject;
 watching is an ordered push consumer on that one subject, starting after a
-stream sequence, and each event carries its stream sequence so a client can
-resume exactly where it stopped.
+stream sequence. Watchers get each event as stored, with its stream sequence
+beside it (so a client can resume exactly where it stopped): it is relayed,
+never decoded here.
 """
 
 from __future__ import annotations
@@ -11,14 +12,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 
-from google.protobuf.message import DecodeError
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from agentmesh.agents.v1 import message_pb2
+from agentmesh_agents.codec import encode_event
 from agentmesh_agents.domain.models import ConversationEvent
-from agentmesh_agents.rpc import mapping
+from agentmesh_agents.domain.ports import StoredEvent
 from agentmesh_core.errors import Unavailable
 from agentmesh_events import subjects
 from agentmesh_events.bus import outgoing_headers
@@ -40,7 +40,7 @@ class NatsConversationEvents:
         try:
             await self._js.publish(
                 subject,
-                mapping.event_proto(event).SerializeToString(),
+                encode_event(event),
                 timeout=self._timeout,
                 stream=subjects.EVENTS_STREAM,
                 headers=outgoing_headers(msg_id=dedup_id),
@@ -48,9 +48,7 @@ class NatsConversationEvents:
         except (NatsError, TimeoutError) as error:
             raise Unavailable("message bus unavailable") from error
 
-    async def subscribe(
-        self, project_id: str, conversation_id: str, after_sequence: int
-    ) -> AsyncIterator[ConversationEvent]:
+    async def subscribe(self, project_id: str, conversation_id: str, after_sequence: int) -> AsyncIterator[StoredEvent]:
         subject = subjects.conversation_subject(project_id, conversation_id)
         if after_sequence:
             policy, config = DeliverPolicy.BY_START_SEQUENCE, ConsumerConfig(opt_start_seq=after_sequence + 1)
@@ -72,13 +70,7 @@ class NatsConversationEvents:
                     msg = await subscription.next_msg(timeout=_POLL_SECONDS)
                 except TimeoutError:
                     continue
-                try:
-                    proto = message_pb2.ConversationEvent.FromString(msg.data)
-                except DecodeError:
-                    log.warning("undecodable conversation event skipped")
-                    continue
-                proto.sequence = msg.metadata.sequence.stream
-                yield mapping.event(proto, project_id)
+                yield StoredEvent(msg.metadata.sequence.stream, msg.data)
         finally:
             await self._close(subscription)
 

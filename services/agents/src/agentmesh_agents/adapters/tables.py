@@ -1,15 +1,18 @@
 """The agents service's tables, in its own PostgreSQL schema `agents`.
 
-The migration in migrations/versions creates them; these definitions are what
-the repositories query with.
+The revisions in migrations/versions create them (applied at start-up from
+MIGRATIONS_DIR into SCHEMA); these definitions are what the repositories query with.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from sqlalchemy import Column, DateTime, Index, MetaData, String, Table, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 SCHEMA = "agents"
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 metadata = MetaData(schema=SCHEMA)
 
 agents = Table(

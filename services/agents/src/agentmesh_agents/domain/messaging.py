@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from agentmesh_agents.domain import validation
+from agentmesh_agents.domain.access import project_scope
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.models import (
-    ConversationEvent,
     JsonValue,
     Message,
     MessageFilter,
@@ -19,7 +20,7 @@ from agentmesh_agents.domain.models import (
     ParticipantType,
     utcnow,
 )
-from agentmesh_agents.domain.ports import AgentRepository, ConversationFeed, Mailbox, MessageRepository
+from agentmesh_agents.domain.ports import AgentRepository, ConversationFeed, Mailbox, MessageRepository, StoredEvent
 from agentmesh_core import pagination
 from agentmesh_core.errors import NotFound
 from agentmesh_core.identity import GlobalRole, Identity
@@ -73,6 +74,7 @@ class Messaging:
         message stays queued and the recovery sweep posts it later. Repeating a
         send with the same idempotency key returns the first message.
         """
+        project_id = project_scope(identity, project_id)
         limits = self._limits
         agent_id = parse_id(outgoing.agent_id, "agent_id")
         content = validation.message_content(outgoing.content, limits)
@@ -96,9 +98,7 @@ class Messaging:
             created_at=(now := self._clock()),
             updated_at=now,
         )
-        if await self._agents.get(project_id, agent_id) is None:
-            raise NotFound("agent not found")
-        stored, created = await self._messages.add(message)
+        stored, created = await self._messages.add(message)  # NotFound for an unknown agent
         if not created:
             log.info("message %s repeated with the same idempotency key", stored.id)
             return stored
@@ -115,24 +115,38 @@ class Messaging:
         await self._messages.mark_published(message.project_id, message.id, self._clock())
         return True
 
-    async def list(self, project_id: str, where: MessageFilter, page_size: int, page_token: str) -> Page[Message]:
-        """One page of the message log, newest first."""
+    async def list(
+        self, identity: Identity, project_id: str, where: MessageFilter, page_size: int, page_token: str
+    ) -> Page[Message]:
+        """One page of the message log, newest first; the filter's ids are as the client sent them."""
+        project_id = project_scope(identity, project_id)
+        where = dataclasses.replace(
+            where,
+            agent_id=parse_id(where.agent_id, "agent_id") if where.agent_id else None,
+            conversation_id=parse_id(where.conversation_id, "conversation_id") if where.conversation_id else None,
+        )
         limit = pagination.page_size(page_size)
         offset = pagination.decode_cursor(page_token)
         items = await self._messages.list(project_id, where, offset, limit)
         return Page(items, pagination.next_cursor(offset, len(items), limit))
 
     async def watch(
-        self, project_id: str, conversation_id: str, after_sequence: int
-    ) -> AsyncIterator[ConversationEvent]:
-        """A conversation's events after a sequence, then live; NotFound for unknown conversations."""
+        self, identity: Identity, project_id: str, conversation_id: str, after_sequence: int
+    ) -> AsyncIterator[StoredEvent]:
+        """A conversation's events after a sequence, then live; NotFound for unknown conversations.
+
+        Checked once, here, before any event flows: callers may rely on this
+        NotFound instead of looking the conversation up themselves.
+        """
+        project_id = project_scope(identity, project_id)
         conversation_id = parse_id(conversation_id, "conversation_id")
         if not await self._messages.conversation_exists(project_id, conversation_id):
             raise NotFound("conversation not found")
         return self._feed.subscribe(project_id, conversation_id, after_sequence)
 
-    async def delete_project_data(self, project_id: str) -> dict[str, int]:
+    async def delete_project_data(self, identity: Identity, project_id: str) -> dict[str, int]:
         """Remove a project's agents, messages and conversation events."""
+        project_id = project_scope(identity, project_id, admin=True)
         agents = await self._agents.delete_project(project_id)
         messages = await self._messages.delete_project(project_id)
         await self._feed.purge_project(project_id)

@@ -31,11 +31,27 @@ class AgentRepository(Protocol):
         """Remove every agent of a project; returns how many."""
 
 
+@dataclass(frozen=True, slots=True)
+class DeliveryState:
+    """What processing a delivery decides on, read in one transaction.
+
+    When the request is missing or already final the other fields are left unset.
+    """
+
+    request: Message | None
+    agent: Agent | None = None
+    answered: bool = False  # a reply to the request is stored
+    earlier_id: str | None = None  # an earlier unfinished message to the same agent, recently active
+
+
 class MessageRepository(Protocol):
     """The message log, always scoped by project."""
 
     async def add(self, message: Message) -> tuple[Message, bool]:
-        """Store a message; on an idempotency key already used returns (the first message, False)."""
+        """Store a message; on an idempotency key already used returns (the first message, False).
+
+        NotFound when the receiver is an agent the project does not have.
+        """
 
     async def get(self, project_id: str, message_id: str) -> Message | None: ...
 
@@ -44,20 +60,22 @@ class MessageRepository(Protocol):
 
     async def conversation_exists(self, project_id: str, conversation_id: str) -> bool: ...
 
-    async def history(self, project_id: str, conversation_id: str, before: datetime, limit: int) -> list[Message]:
-        """The last `limit` complete messages of a conversation created before `before`, oldest first."""
+    async def delivery_state(
+        self, project_id: str, agent_id: str, message_id: str, active_since: datetime
+    ) -> DeliveryState:
+        """The request, its receiving agent, whether it has a reply, and the id of an unfinished
+        (queued/processing) message to the same agent created before it and changed since
+        `active_since`."""
+
+    async def begin_processing(self, request: Message, history_limit: int) -> list[Message]:
+        """In one transaction mark the request processing (unless it already is, or is final) and
+        return the last `history_limit` complete messages of its conversation created before it,
+        oldest first."""
 
     async def set_status(
         self, project_id: str, message_id: str, status: MessageStatus, error: str = ""
     ) -> Message | None:
         """Change the status (and error text) of a message not yet final; None when gone or final."""
-
-    async def find_reply(self, project_id: str, request_id: str) -> Message | None:
-        """The reply to a request, if one was stored."""
-
-    async def earlier_unfinished(self, request: Message, changed_after: datetime) -> str | None:
-        """Id of an unfinished (queued/processing) message to the same receiver, created
-        before `request` and changed after `changed_after`; None when there is none."""
 
     async def complete_with_reply(self, request: Message, reply: Message) -> Message:
         """In one transaction store the reply and mark the request complete.
@@ -93,10 +111,18 @@ class ConversationEvents(Protocol):
     async def publish(self, event: ConversationEvent, dedup_id: str | None = None) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """A conversation event as the event log keeps it: watchers get it relayed, never decoded here."""
+
+    sequence: int
+    data: bytes
+
+
 class ConversationFeed(Protocol):
     """The stored stream of conversation events."""
 
-    def subscribe(self, project_id: str, conversation_id: str, after_sequence: int) -> AsyncIterator[ConversationEvent]:
+    def subscribe(self, project_id: str, conversation_id: str, after_sequence: int) -> AsyncIterator[StoredEvent]:
         """Events after a sequence number, then live ones, until the caller stops iterating."""
 
     async def purge_project(self, project_id: str) -> None:

@@ -24,7 +24,7 @@ from agentmesh_agents.domain.models import (
     ParticipantType,
     utcnow,
 )
-from agentmesh_agents.domain.ports import AgentRepository, Inference, MessageRepository
+from agentmesh_agents.domain.ports import Inference, MessageRepository
 from agentmesh_agents.domain.prompt import PromptBuilder
 from agentmesh_core.errors import AgentmeshError, Unavailable
 from agentmesh_core.ids import new_id
@@ -73,7 +73,6 @@ class MessageProcessor:
 
     def __init__(
         self,
-        agents: AgentRepository,
         messages: MessageRepository,
         events: EventPublisher,
         inference: Inference,
@@ -81,7 +80,6 @@ class MessageProcessor:
         limits: Limits,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self._agents = agents
         self._messages = messages
         self._events = events
         self._inference = inference
@@ -118,30 +116,33 @@ class MessageProcessor:
         return Outcome.ack()
 
     async def _process(self, delivery: Delivery) -> Outcome:
-        request = await self._messages.get(delivery.project_id, delivery.message_id)
+        # One read for every decision below; the request row is not read again.
+        state = await self._messages.delivery_state(
+            delivery.project_id,
+            delivery.agent_id,
+            delivery.message_id,
+            active_since=self._clock() - timedelta(seconds=self._limits.order_window_seconds),
+        )
+        request, agent = state.request, state.agent
         if request is None:
             log.warning("mailbox message has no stored row; dropped")
             return Outcome.ack()
         if request.status.is_final:
             log.info("message already %s; redelivery skipped", request.status.value)
             return Outcome.ack()
-        if await self._messages.find_reply(request.project_id, request.id) is not None:
+        if state.answered:
             await self._messages.set_status(request.project_id, request.id, MessageStatus.COMPLETE)
             log.info("message already answered; marked complete")
             return Outcome.ack()
-        agent = await self._agents.get(delivery.project_id, delivery.agent_id)
         if agent is None:
             await self._fail(request, delivery.agent_id, "agent not found")
             return Outcome.ack()
         if agent.status is AgentStatus.PAUSED:
             log.info("agent is paused; message stays in the mailbox")
             return Outcome.retry(self._limits.paused_retry_seconds)
-        earlier = await self._messages.earlier_unfinished(
-            request, self._clock() - timedelta(seconds=self._limits.order_window_seconds)
-        )
-        if earlier is not None:
+        if state.earlier_id is not None:
             # Mailbox order: an earlier message (e.g. waiting on a retry) is answered first.
-            log.info("waiting for earlier message %s", earlier)
+            log.info("waiting for earlier message %s", state.earlier_id)
             return Outcome.retry(self._limits.order_retry_seconds)
         try:
             await self._answer(agent, request, delivery)
@@ -152,10 +153,9 @@ class MessageProcessor:
         return Outcome.ack()
 
     async def _answer(self, agent: Agent, request: Message, delivery: Delivery) -> None:
-        if request.status is not MessageStatus.PROCESSING:
-            await self._messages.set_status(request.project_id, request.id, MessageStatus.PROCESSING)
+        history = await self._messages.begin_processing(request, self._limits.history_turns)
         await self._events.status(request, agent.id, MessageStatus.PROCESSING)
-        turns = await self._prompts.build(agent, request)
+        turns = await self._prompts.build(agent, request, history)
         chunks: list[str] = []
         stream = self._inference.stream_chat(
             turns, sampling_for(agent.model_config, self._limits), f"{request.id}-{delivery.attempt}"

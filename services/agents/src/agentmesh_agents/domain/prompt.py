@@ -6,7 +6,7 @@ import logging
 
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.models import Agent, Message, ParticipantType
-from agentmesh_agents.domain.ports import ChatTurn, Memory, MessageRepository
+from agentmesh_agents.domain.ports import ChatTurn, Memory
 from agentmesh_agents.domain.validation import content_text
 from agentmesh_core.errors import AgentmeshError
 
@@ -34,21 +34,16 @@ def with_memories(system: str, memories: list[str]) -> str:
 class PromptBuilder:
     """Assembles the turns the model sees for a request."""
 
-    def __init__(self, messages: MessageRepository, memory: Memory, limits: Limits) -> None:
-        self._messages = messages
+    def __init__(self, memory: Memory, limits: Limits) -> None:
         self._memory = memory
         self._limits = limits
 
-    async def build(self, agent: Agent, request: Message) -> list[ChatTurn]:
-        """System prompt (+ memory), recent turns of the conversation, then the request."""
+    async def build(self, agent: Agent, request: Message, history: list[Message]) -> list[ChatTurn]:
+        """System prompt (+ memory), the conversation's recent turns (oldest first), then the request."""
         text = content_text(request.content)
         memories = await self._recall(agent, text)
         turns = [ChatTurn("system", with_memories(persona(agent), memories))]
-        if self._limits.history_turns > 0:
-            history = await self._messages.history(
-                request.project_id, request.conversation_id, request.created_at, self._limits.history_turns
-            )
-            turns.extend(self._turn(agent, message) for message in history if message.id != request.id)
+        turns.extend(self._turn(agent, message) for message in history if message.id != request.id)
         turns.append(ChatTurn("user", text))
         return turns
 

@@ -9,19 +9,21 @@ from datetime import datetime
 from typing import Any
 
 from agentmesh_agents.domain import validation
+from agentmesh_agents.domain.access import project_scope
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.model_config import validate_model_config
 from agentmesh_agents.domain.models import MUTABLE_AGENT_FIELDS, Agent, AgentStatus, Page, utcnow
 from agentmesh_agents.domain.ports import AgentRepository
 from agentmesh_core import pagination
 from agentmesh_core.errors import InvalidInput, NotFound
-from agentmesh_core.ids import new_id
+from agentmesh_core.identity import Identity
+from agentmesh_core.ids import new_id, parse_id
 
 log = logging.getLogger(__name__)
 
 
 class AgentRegistry:
-    """Creates, reads, changes and deletes agents; callers have checked project access."""
+    """Creates, reads, changes and deletes agents: reads need project membership, writes project admin."""
 
     def __init__(self, agents: AgentRepository, limits: Limits, clock: Callable[[], datetime] = utcnow) -> None:
         self._agents = agents
@@ -44,8 +46,9 @@ class AgentRegistry:
             topics=validation.topics(agent.topics, limits),
         )
 
-    async def create(self, project_id: str, draft: Agent) -> Agent:
+    async def create(self, identity: Identity, project_id: str, draft: Agent) -> Agent:
         """Store a new agent built from draft (its id, project and times are ignored)."""
+        project_id = project_scope(identity, project_id, admin=True)
         now = self._clock()
         agent = self._checked(
             dataclasses.replace(draft, id=new_id(), project_id=project_id, created_at=now, updated_at=now)
@@ -54,28 +57,34 @@ class AgentRegistry:
         log.info("agent %s created in project %s", stored.id, project_id)
         return stored
 
-    async def get(self, project_id: str, agent_id: str) -> Agent:
+    async def get(self, identity: Identity, project_id: str, agent_id: str) -> Agent:
         """The agent, or NotFound."""
+        return await self._get(project_scope(identity, project_id), parse_id(agent_id, "agent_id"))
+
+    async def _get(self, project_id: str, agent_id: str) -> Agent:
         agent = await self._agents.get(project_id, agent_id)
         if agent is None:
             raise NotFound("agent not found")
         return agent
 
-    async def list(self, project_id: str, page_size: int, page_token: str) -> Page[Agent]:
+    async def list(self, identity: Identity, project_id: str, page_size: int, page_token: str) -> Page[Agent]:
         """One page of the project's agents, by creation time."""
+        project_id = project_scope(identity, project_id)
         limit = pagination.page_size(page_size)
         offset = pagination.decode_cursor(page_token)
         items = await self._agents.list(project_id, offset, limit)
         return Page(items, pagination.next_cursor(offset, len(items), limit))
 
-    async def update(self, project_id: str, agent_id: str, changes: Mapping[str, Any]) -> Agent:
+    async def update(self, identity: Identity, project_id: str, agent_id: str, changes: Mapping[str, Any]) -> Agent:
         """Apply changes (field name -> new value) to an agent."""
+        project_id = project_scope(identity, project_id, admin=True)
+        agent_id = parse_id(agent_id, "agent.id")
         if not changes:
             raise InvalidInput("update_mask must name at least one field")
         unknown = sorted(set(changes) - MUTABLE_AGENT_FIELDS)
         if unknown:
             raise InvalidInput(f"field {unknown[0]!r} cannot be updated")
-        current = await self.get(project_id, agent_id)
+        current = await self._get(project_id, agent_id)
         updated = self._checked(dataclasses.replace(current, **dict(changes), updated_at=self._clock()))
         stored = await self._agents.update(updated)
         if stored is None:
@@ -83,8 +92,10 @@ class AgentRegistry:
         log.info("agent %s updated (%s)", agent_id, ", ".join(sorted(changes)))
         return stored
 
-    async def delete(self, project_id: str, agent_id: str) -> None:
+    async def delete(self, identity: Identity, project_id: str, agent_id: str) -> None:
         """Delete an agent; its message history stays in the log."""
+        project_id = project_scope(identity, project_id, admin=True)
+        agent_id = parse_id(agent_id, "agent_id")
         if not await self._agents.delete(project_id, agent_id):
             raise NotFound("agent not found")
         log.info("agent %s deleted from project %s", agent_id, project_id)

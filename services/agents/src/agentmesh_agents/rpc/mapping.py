@@ -1,82 +1,34 @@
-"""Proto <-> domain translation for agents, messages and conversation events.
+"""Proto <-> domain translation for the servicer: what clients send in, what they get back.
 
-Also used by the NATS adapters: mailbox payloads are `Message` protos and
-conversation events are `ConversationEvent` protos.
+Domain -> proto encoding that the NATS adapters share lives in codec.py.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
-from google.protobuf import json_format, struct_pb2, timestamp_pb2
+from google.protobuf import json_format, struct_pb2
+from google.protobuf.message import DecodeError
 
 from agentmesh.agents.v1 import agent_pb2, message_pb2
-from agentmesh.common.v1 import participant_pb2
-from agentmesh_agents.domain.models import (
-    Agent,
-    AgentStatus,
-    ConversationEvent,
-    EventType,
-    JsonValue,
-    Message,
-    MessageStatus,
-    Participant,
-    ParticipantType,
-)
+from agentmesh.agents.v1 import agent_service_pb2 as pb
+from agentmesh_agents.codec import MESSAGE_STATUS, timestamp
+from agentmesh_agents.domain.models import Agent, AgentStatus, JsonValue, MessageStatus
+from agentmesh_agents.domain.ports import StoredEvent
 from agentmesh_core.errors import InvalidInput
 
+log = logging.getLogger(__name__)
+
 AGENT_STATUS = {AgentStatus.ACTIVE: agent_pb2.AGENT_STATUS_ACTIVE, AgentStatus.PAUSED: agent_pb2.AGENT_STATUS_PAUSED}
-MESSAGE_STATUS = {
-    MessageStatus.QUEUED: message_pb2.MESSAGE_STATUS_QUEUED,
-    MessageStatus.DELIVERED: message_pb2.MESSAGE_STATUS_DELIVERED,
-    MessageStatus.PROCESSING: message_pb2.MESSAGE_STATUS_PROCESSING,
-    MessageStatus.COMPLETE: message_pb2.MESSAGE_STATUS_COMPLETE,
-    MessageStatus.ERROR: message_pb2.MESSAGE_STATUS_ERROR,
-}
-PARTICIPANT_TYPE = {
-    ParticipantType.USER: participant_pb2.PARTICIPANT_TYPE_USER,
-    ParticipantType.AGENT: participant_pb2.PARTICIPANT_TYPE_AGENT,
-    ParticipantType.SYSTEM: participant_pb2.PARTICIPANT_TYPE_SYSTEM,
-}
-EVENT_TYPE = {
-    EventType.STATUS: message_pb2.CONVERSATION_EVENT_TYPE_STATUS,
-    EventType.TOKEN: message_pb2.CONVERSATION_EVENT_TYPE_TOKEN,
-    EventType.REPLY: message_pb2.CONVERSATION_EVENT_TYPE_REPLY,
-    EventType.ERROR: message_pb2.CONVERSATION_EVENT_TYPE_ERROR,
-}
-
-
-def _reverse(table: dict[Any, int]) -> dict[int, Any]:
-    return {number: value for value, number in table.items()}
-
-
-_AGENT_STATUS_OF = _reverse(AGENT_STATUS)
-_MESSAGE_STATUS_OF = _reverse(MESSAGE_STATUS)
-_PARTICIPANT_TYPE_OF = _reverse(PARTICIPANT_TYPE)
-_EVENT_TYPE_OF = _reverse(EVENT_TYPE)
-
-
-def timestamp(value: datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value.astimezone(UTC))
-    return stamp
-
-
-def from_timestamp(stamp: timestamp_pb2.Timestamp) -> datetime:
-    return stamp.ToDatetime(tzinfo=UTC)
+_AGENT_STATUS_OF = {number: status for status, number in AGENT_STATUS.items()}
+_MESSAGE_STATUS_OF = {number: status for status, number in MESSAGE_STATUS.items()}
 
 
 def json_value(value: struct_pb2.Value) -> JsonValue:
     """A protobuf Value as plain JSON (None when unset)."""
     return json_format.MessageToDict(value)
-
-
-def value_proto(value: JsonValue) -> struct_pb2.Value:
-    proto = struct_pb2.Value()
-    json_format.ParseDict(value, proto)
-    return proto
 
 
 def struct_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
@@ -160,84 +112,13 @@ def agent_changes(proto: agent_pb2.Agent, paths: Iterable[str]) -> dict[str, Any
     return changes
 
 
-def participant_proto(participant: Participant) -> participant_pb2.Participant:
-    return participant_pb2.Participant(type=PARTICIPANT_TYPE[participant.type], id=participant.id)
-
-
-def participant(proto: participant_pb2.Participant) -> Participant:
-    kind = _PARTICIPANT_TYPE_OF.get(proto.type)
-    if kind is None:
-        raise InvalidInput("participant type is required")
-    return Participant(kind, proto.id)
-
-
-def message_proto(message: Message) -> message_pb2.Message:
-    return message_pb2.Message(
-        id=message.id,
-        project_id=message.project_id,
-        conversation_id=message.conversation_id,
-        sender=participant_proto(message.sender),
-        receiver=participant_proto(message.receiver),
-        content=value_proto(message.content),
-        performative=message.performative,
-        status=MESSAGE_STATUS[message.status],
-        error=message.error,
-        parent_id=message.parent_id or "",
-        correlation_id=message.correlation_id or "",
-        idempotency_key=message.idempotency_key or "",
-        create_time=timestamp(message.created_at),
-        update_time=timestamp(message.updated_at),
-    )
-
-
-def message(proto: message_pb2.Message) -> Message:
-    return Message(
-        id=proto.id,
-        project_id=proto.project_id,
-        conversation_id=proto.conversation_id,
-        sender=participant(proto.sender),
-        receiver=participant(proto.receiver),
-        content=json_value(proto.content),
-        performative=proto.performative,
-        status=_MESSAGE_STATUS_OF.get(proto.status, MessageStatus.QUEUED),
-        error=proto.error,
-        parent_id=proto.parent_id or None,
-        correlation_id=proto.correlation_id or None,
-        idempotency_key=proto.idempotency_key or None,
-        created_at=from_timestamp(proto.create_time),
-        updated_at=from_timestamp(proto.update_time),
-    )
-
-
-def event_proto(event: ConversationEvent) -> message_pb2.ConversationEvent:
-    proto = message_pb2.ConversationEvent(
-        sequence=event.sequence,
-        type=EVENT_TYPE[event.type],
-        conversation_id=event.conversation_id,
-        message_id=event.message_id,
-        agent_id=event.agent_id,
-        text=event.text,
-        error=event.error,
-        create_time=timestamp(event.created_at),
-    )
-    if event.reply is not None:
-        proto.reply.CopyFrom(message_proto(event.reply))
-    if event.status is not None:
-        proto.status = MESSAGE_STATUS[event.status]
-    return proto
-
-
-def event(proto: message_pb2.ConversationEvent, project_id: str) -> ConversationEvent:
-    return ConversationEvent(
-        type=_EVENT_TYPE_OF.get(proto.type, EventType.STATUS),
-        project_id=project_id,
-        conversation_id=proto.conversation_id,
-        message_id=proto.message_id,
-        agent_id=proto.agent_id,
-        text=proto.text,
-        reply=message(proto.reply) if proto.HasField("reply") else None,
-        status=_MESSAGE_STATUS_OF.get(proto.status),
-        error=proto.error,
-        created_at=from_timestamp(proto.create_time),
-        sequence=proto.sequence,
-    )
+def event_response(stored: StoredEvent) -> pb.StreamConversationEventsResponse | None:
+    """A stored event as a stream response, relayed as stored plus its sequence; None if undecodable."""
+    response = pb.StreamConversationEventsResponse()
+    try:
+        response.event.MergeFromString(stored.data)
+    except DecodeError:
+        log.warning("undecodable conversation event %d skipped", stored.sequence)
+        return None
+    response.event.sequence = stored.sequence
+    return response

@@ -1,0 +1,282 @@
+"""In-memory doubles of the agents service's ports, for unit tests.
+
+They follow the real adapters' rules the domain relies on (unique agent names
+per project, the idempotency key, one reply per request, final statuses stay
+final, mailbox posts and events deduplicated by id, event sequences a watcher
+can resume after); the adapter test suites run against both to keep them honest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from agentmesh_agents.codec import encode_event
+from agentmesh_agents.domain.models import Agent, ConversationEvent, Message, MessageFilter, MessageStatus
+from agentmesh_agents.domain.models import ParticipantType as Kind
+from agentmesh_agents.domain.ports import DeliveryState, StoredEvent
+from agentmesh_core.errors import AgentmeshError, AlreadyExists, NotFound, Unavailable
+
+_NAME_TAKEN = "an agent with this name already exists in the project"
+_UNFINISHED = (MessageStatus.QUEUED, MessageStatus.PROCESSING)
+
+
+class InMemoryAgentRepository:
+    """AgentRepository in a dict."""
+
+    def __init__(self) -> None:
+        self.agents: dict[str, Agent] = {}
+
+    def _clash(self, agent: Agent) -> bool:
+        return any(
+            other.project_id == agent.project_id and other.name == agent.name and other.id != agent.id
+            for other in self.agents.values()
+        )
+
+    async def add(self, agent: Agent) -> Agent:
+        if self._clash(agent) or agent.id in self.agents:
+            raise AlreadyExists(_NAME_TAKEN)
+        self.agents[agent.id] = agent
+        return agent
+
+    async def get(self, project_id: str, agent_id: str) -> Agent | None:
+        agent = self.agents.get(agent_id)
+        return agent if agent and agent.project_id == project_id else None
+
+    async def list(self, project_id: str, offset: int, limit: int) -> list[Agent]:
+        mine = sorted(
+            (a for a in self.agents.values() if a.project_id == project_id), key=lambda a: (a.created_at, a.id)
+        )
+        return mine[offset : offset + limit]
+
+    async def update(self, agent: Agent) -> Agent | None:
+        if await self.get(agent.project_id, agent.id) is None:
+            return None
+        if self._clash(agent):
+            raise AlreadyExists(_NAME_TAKEN)
+        self.agents[agent.id] = agent
+        return agent
+
+    async def delete(self, project_id: str, agent_id: str) -> bool:
+        if await self.get(project_id, agent_id) is None:
+            return False
+        del self.agents[agent_id]
+        return True
+
+    async def delete_project(self, project_id: str) -> int:
+        doomed = [a.id for a in self.agents.values() if a.project_id == project_id]
+        for agent_id in doomed:
+            del self.agents[agent_id]
+        return len(doomed)
+
+
+class InMemoryMessageRepository:
+    """MessageRepository in a dict (plus when each message was last published)."""
+
+    def __init__(self, agents: InMemoryAgentRepository) -> None:
+        self.messages: dict[str, Message] = {}
+        self.published_at: dict[str, datetime] = {}
+        self._agents = agents
+
+    def _scoped(self, project_id: str) -> list[Message]:
+        return [m for m in self.messages.values() if m.project_id == project_id]
+
+    def reply_to(self, request: Message) -> Message | None:
+        """The stored reply to a request (for tests)."""
+        replies = (m for m in self._scoped(request.project_id) if m.parent_id == request.id)
+        return next((m for m in replies if m.performative == "reply"), None)
+
+    async def add(self, message: Message) -> tuple[Message, bool]:
+        receiver = message.receiver
+        if receiver.type is Kind.AGENT and await self._agents.get(message.project_id, receiver.id) is None:
+            raise NotFound("agent not found")
+        for other in self._scoped(message.project_id):
+            if message.idempotency_key and other.idempotency_key == message.idempotency_key:
+                return other, False
+        if message.id in self.messages:
+            raise AlreadyExists("message already exists")
+        self.messages[message.id] = message
+        return message, True
+
+    async def get(self, project_id: str, message_id: str) -> Message | None:
+        message = self.messages.get(message_id)
+        return message if message and message.project_id == project_id else None
+
+    async def list(self, project_id: str, where: MessageFilter, offset: int, limit: int) -> list[Message]:
+        def matches(m: Message) -> bool:
+            if where.agent_id and not any(
+                p.type is Kind.AGENT and p.id == where.agent_id for p in (m.sender, m.receiver)
+            ):
+                return False
+            if where.conversation_id and m.conversation_id != where.conversation_id:
+                return False
+            return not (where.status and m.status is not where.status)
+
+        found = sorted(filter(matches, self._scoped(project_id)), key=lambda m: (m.created_at, m.id), reverse=True)
+        return found[offset : offset + limit]
+
+    async def conversation_exists(self, project_id: str, conversation_id: str) -> bool:
+        return any(m.conversation_id == conversation_id for m in self._scoped(project_id))
+
+    async def delivery_state(
+        self, project_id: str, agent_id: str, message_id: str, active_since: datetime
+    ) -> DeliveryState:
+        request = await self.get(project_id, message_id)
+        if request is None or request.status.is_final:
+            return DeliveryState(request)
+        earlier = [
+            m
+            for m in self._scoped(project_id)
+            if m.receiver == request.receiver
+            and m.status in _UNFINISHED
+            and m.created_at < request.created_at
+            and m.updated_at >= active_since
+        ]
+        return DeliveryState(
+            request,
+            agent=await self._agents.get(project_id, agent_id),
+            answered=self.reply_to(request) is not None,
+            earlier_id=min(earlier, key=lambda m: m.created_at).id if earlier else None,
+        )
+
+    async def begin_processing(self, request: Message, history_limit: int) -> list[Message]:
+        current = await self.get(request.project_id, request.id)
+        if current is not None and current.status is not MessageStatus.PROCESSING:
+            await self.set_status(request.project_id, request.id, MessageStatus.PROCESSING)
+        if history_limit <= 0:
+            return []
+        history = sorted(
+            (
+                m
+                for m in self._scoped(request.project_id)
+                if m.conversation_id == request.conversation_id
+                and m.status is MessageStatus.COMPLETE
+                and m.created_at < request.created_at
+            ),
+            key=lambda m: (m.created_at, m.id),
+        )
+        return history[-history_limit:]
+
+    async def set_status(
+        self, project_id: str, message_id: str, status: MessageStatus, error: str = ""
+    ) -> Message | None:
+        message = await self.get(project_id, message_id)
+        if message is None or message.status.is_final:
+            return None
+        changed = dataclasses.replace(message, status=status, error=error, updated_at=datetime.now(UTC))
+        self.messages[message_id] = changed
+        return changed
+
+    async def complete_with_reply(self, request: Message, reply: Message) -> Message:
+        stored = self.reply_to(request)
+        if stored is None:
+            self.messages[reply.id] = stored = reply
+        current = self.messages[request.id]
+        self.messages[request.id] = dataclasses.replace(
+            current, status=MessageStatus.COMPLETE, error="", updated_at=reply.updated_at
+        )
+        return stored
+
+    async def mark_published(self, project_id: str, message_id: str, at: datetime) -> None:
+        if await self.get(project_id, message_id) is not None:
+            self.published_at[message_id] = at
+
+    async def due_for_publish(
+        self, unpublished_before: datetime, published_before: datetime, limit: int
+    ) -> list[Message]:
+        def due(m: Message) -> bool:
+            published = self.published_at.get(m.id)
+            if published is None:
+                return m.status is MessageStatus.QUEUED and m.created_at < unpublished_before
+            return m.status in _UNFINISHED and published < published_before and m.updated_at < published_before
+
+        return sorted(filter(due, self.messages.values()), key=lambda m: m.created_at)[:limit]
+
+    async def delete_project(self, project_id: str) -> int:
+        doomed = [m.id for m in self._scoped(project_id)]
+        for message_id in doomed:
+            del self.messages[message_id]
+            self.published_at.pop(message_id, None)
+        return len(doomed)
+
+
+class InMemoryMailbox:
+    """Mailbox that records posts in order; set `down` to make posts fail."""
+
+    def __init__(self) -> None:
+        self.posted: list[Message] = []
+        self._ids: set[str] = set()
+        self.down = False
+
+    async def post(self, message: Message) -> None:
+        if self.down:
+            raise Unavailable("message bus unavailable")
+        if message.id not in self._ids:
+            self._ids.add(message.id)
+            self.posted.append(message)
+
+    def take(self) -> list[Message]:
+        """Everything posted so far, emptying the mailbox (and, like an expired
+        dedup window, forgetting the ids)."""
+        taken, self.posted = self.posted, []
+        self._ids.clear()
+        return taken
+
+
+class InMemoryConversationEvents:
+    """ConversationEvents and ConversationFeed in a list; watchers get events encoded, as stored."""
+
+    def __init__(self) -> None:
+        self.events: list[ConversationEvent] = []
+        self._dedup: set[str] = set()
+        self._changed = asyncio.Condition()
+
+    async def publish(self, event: ConversationEvent, dedup_id: str | None = None) -> None:
+        if dedup_id is not None:
+            if dedup_id in self._dedup:
+                return
+            self._dedup.add(dedup_id)
+        async with self._changed:
+            self.events.append(dataclasses.replace(event, sequence=len(self.events) + 1))
+            self._changed.notify_all()
+
+    def of(self, conversation_id: str) -> list[ConversationEvent]:
+        """The stored events of one conversation."""
+        return [e for e in self.events if e.conversation_id == conversation_id]
+
+    async def subscribe(self, project_id: str, conversation_id: str, after_sequence: int) -> AsyncIterator[StoredEvent]:
+        position = after_sequence
+        while True:
+            async with self._changed:
+                seen = position
+                await self._changed.wait_for(lambda seen=seen: len(self.events) > seen)
+                fresh = self.events[position:]
+            position += len(fresh)
+            for event in fresh:
+                if event.project_id == project_id and event.conversation_id == conversation_id:
+                    # Stored without its sequence, like the real log: the sequence travels beside it.
+                    yield StoredEvent(event.sequence, encode_event(dataclasses.replace(event, sequence=0)))
+
+    async def purge_project(self, project_id: str) -> None:
+        # Keep positions stable, as a stream purge keeps sequence numbers.
+        self.events = [
+            e if e.project_id != project_id else dataclasses.replace(e, project_id="", conversation_id="")
+            for e in self.events
+        ]
+
+
+class StaticMemory:
+    """Memory that returns the same entries for every search; set `error` to make searches fail."""
+
+    def __init__(self, entries: list[str] | None = None, error: AgentmeshError | None = None) -> None:
+        self.entries = list(entries or [])
+        self.error = error
+        self.queries: list[tuple[str, str, str, int]] = []
+
+    async def search(self, project_id: str, agent_id: str, query: str, k: int) -> list[str]:
+        self.queries.append((project_id, agent_id, query, k))
+        if self.error is not None:
+            raise self.error
+        return self.entries[:k]
