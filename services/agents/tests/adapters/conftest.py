@@ -8,7 +8,7 @@ import pytest
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from agentmesh_agents.adapters.migrations import MIGRATIONS_DIR
+from agentmesh_agents.adapters.tables import MIGRATIONS_DIR
 from agentmesh_db.database import Database
 from agentmesh_db.migrations import upgrade_to_head
 from agentmesh_events import bus, subjects

@@ -6,8 +6,10 @@ import asyncio
 import uuid
 from collections import defaultdict
 
+from agentmesh.agents.v1 import message_pb2
 from agentmesh_agents.adapters.mailbox_runtime import MailboxRuntime
-from agentmesh_agents.adapters.nats_mailbox import NatsMailbox
+from agentmesh_agents.adapters.nats_mailbox import NatsMailbox, mailbox_payload, message_id_of
+from agentmesh_agents.codec import message_proto
 from agentmesh_agents.domain.lanes import LaneRunner
 from agentmesh_agents.domain.models import Message, Participant, ParticipantType
 from agentmesh_agents.domain.processor import Delivery, Outcome
@@ -131,3 +133,30 @@ async def test_stop_hands_back_unfinished_work(js):
     finally:
         await again.stop(grace=1)
     assert processor.attempts[message.id] == [2]
+
+
+def test_the_payload_is_a_reference_to_the_stored_message():
+    message_id = _id()
+    assert message_pb2.Message.FromString(mailbox_payload(message_id)) == message_pb2.Message(id=message_id)
+    assert message_id_of(mailbox_payload(message_id)) == message_id
+    assert message_id_of(b"") is None  # no id
+    assert message_id_of(b"\xff\xff") is None  # not a proto
+
+
+async def test_full_message_payloads_posted_before_the_upgrade_are_still_delivered(js):
+    project_id, agent = _id(), _id()
+    old = _message(project_id, agent, 0)
+    subject = subjects.inbox_subject(project_id, agent, 1)
+    await js.publish(subject, message_proto(old).SerializeToString(), stream=subjects.INBOX_STREAM)
+    new = _message(project_id, agent, 1)
+    await NatsMailbox(js, 1).post(new)
+    processor = RecordingProcessor(project_id, expected=2)
+    runtime = MailboxRuntime(js, LaneRunner(processor, 5.0), 1, batch=4, ack_wait=5, fetch_timeout=0.5)
+
+    await runtime.start()
+    try:
+        await asyncio.wait_for(processor.done.wait(), timeout=20)
+    finally:
+        await runtime.stop(grace=2)
+
+    assert processor.seen[agent] == [old.id, new.id]

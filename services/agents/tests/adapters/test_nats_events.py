@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+from agentmesh.agents.v1 import message_pb2
 from agentmesh_agents.adapters.nats_events import NatsConversationEvents
 from agentmesh_agents.domain.models import ConversationEvent, EventType
 from agentmesh_events.subjects import EVENTS_STREAM
@@ -21,8 +22,16 @@ def _event(project: str, conversation: str, text: str) -> ConversationEvent:
     )
 
 
-async def _take(stream, n: int) -> list[ConversationEvent]:
-    return [await asyncio.wait_for(anext(stream), timeout=5) for _ in range(n)]
+async def _take(stream, n: int) -> list[message_pb2.ConversationEvent]:
+    """The next n events, decoded (watchers get them as stored, their stream sequence beside them)."""
+    taken = []
+    for _ in range(n):
+        stored = await asyncio.wait_for(anext(stream), timeout=5)
+        event = message_pb2.ConversationEvent.FromString(stored.data)
+        assert event.sequence == 0  # stored without it: the stream assigns it
+        event.sequence = stored.sequence
+        taken.append(event)
+    return taken
 
 
 async def test_replay_resume_and_live(js):

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from agentmesh_agents.adapters.agent_repository import PostgresAgentRepository
-from agentmesh_agents.adapters.inmemory_repositories import InMemoryAgentRepository, InMemoryMessageRepository
-from agentmesh_agents.adapters.message_repository import PostgresMessageRepository
+from agentmesh_agents.adapters.agent_repository import SqlAgentRepository
+from agentmesh_agents.adapters.fakes import InMemoryAgentRepository, InMemoryMessageRepository
+from agentmesh_agents.adapters.message_repository import SqlMessageRepository
 from agentmesh_agents.domain.models import (
     Agent,
     AgentStatus,
@@ -20,7 +20,8 @@ from agentmesh_agents.domain.models import (
     Participant,
     ParticipantType,
 )
-from agentmesh_core.errors import AlreadyExists
+from agentmesh_agents.domain.ports import DeliveryState
+from agentmesh_core.errors import AlreadyExists, NotFound
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 PROJECT = str(uuid.uuid4())
@@ -34,14 +35,21 @@ def _id() -> str:
 @pytest.fixture(params=["memory", "postgres"])
 def repos(request):
     if request.param == "memory":
-        return InMemoryAgentRepository(), InMemoryMessageRepository()
+        agents = InMemoryAgentRepository()
+        return agents, InMemoryMessageRepository(agents)
     db = request.getfixturevalue("db")
-    return PostgresAgentRepository(db), PostgresMessageRepository(db)
+    return SqlAgentRepository(db), SqlMessageRepository(db)
 
 
 def _agent(name: str, minute: int = 0, project: str = PROJECT, **fields) -> Agent:
     at = T0 + timedelta(minutes=minute)
     return Agent(id=_id(), project_id=project, name=name, created_at=at, updated_at=at, **fields)
+
+
+async def _agent_id(repos, project: str = PROJECT) -> str:
+    """A stored agent to send messages to (a message to an agent needs the agent)."""
+    agents, _ = repos
+    return (await agents.add(_agent(f"agent-{_id()}", project=project))).id
 
 
 def _message(agent_id: str, minute: int, conversation: str | None = None, **fields) -> Message:
@@ -98,17 +106,27 @@ async def test_agents_list_update_delete(repos):
 
 async def test_message_idempotency_key(repos):
     _, messages = repos
-    agent_id = _id()
+    agent_id, elsewhere = await _agent_id(repos), await _agent_id(repos, OTHER)
     first, created = await messages.add(_message(agent_id, 0, idempotency_key="k"))
     again, created_again = await messages.add(_message(agent_id, 1, idempotency_key="k"))
     assert created and not created_again
     assert again.id == first.id
-    assert (await messages.add(_message(agent_id, 2, project_id=OTHER, idempotency_key="k")))[1]
+    assert (await messages.add(_message(elsewhere, 2, project_id=OTHER, idempotency_key="k")))[1]
+
+
+async def test_a_message_to_a_missing_agent_is_not_stored(repos):
+    _, messages = repos
+    elsewhere = await _agent_id(repos, OTHER)
+    for agent_id in (_id(), elsewhere):  # unknown, or another project's
+        message = _message(agent_id, 0)
+        with pytest.raises(NotFound):
+            await messages.add(message)
+        assert await messages.get(PROJECT, message.id) is None
 
 
 async def test_message_round_trip(repos):
     _, messages = repos
-    message = _message(_id(), 0, content="plain text", correlation_id="c", performative="inform")
+    message = _message(await _agent_id(repos), 0, content="plain text", correlation_id="c", performative="inform")
     stored, _ = await messages.add(message)
     assert stored == message
     assert await messages.get(PROJECT, message.id) == message
@@ -117,7 +135,7 @@ async def test_message_round_trip(repos):
 
 async def test_status_changes_stop_at_final(repos):
     _, messages = repos
-    message, _ = await messages.add(_message(_id(), 0))
+    message, _ = await messages.add(_message(await _agent_id(repos), 0))
     processing = await messages.set_status(PROJECT, message.id, MessageStatus.PROCESSING)
     assert processing.status is MessageStatus.PROCESSING
     failed = await messages.set_status(PROJECT, message.id, MessageStatus.ERROR, "boom")
@@ -128,7 +146,7 @@ async def test_status_changes_stop_at_final(repos):
 
 async def test_one_reply_per_request(repos):
     _, messages = repos
-    agent_id = _id()
+    agent_id = await _agent_id(repos)
     request, _ = await messages.add(_message(agent_id, 0))
 
     def reply(minute: int) -> Message:
@@ -146,32 +164,63 @@ async def test_one_reply_per_request(repos):
     first = await messages.complete_with_reply(request, reply(1))
     second = await messages.complete_with_reply(request, reply(2))
     assert second.id == first.id
-    assert (await messages.find_reply(PROJECT, request.id)).id == first.id
     assert (await messages.get(PROJECT, request.id)).status is MessageStatus.COMPLETE
-    assert len(await messages.list(PROJECT, MessageFilter(conversation_id=request.conversation_id), 0, 10)) == 2
+    log = await messages.list(PROJECT, MessageFilter(conversation_id=request.conversation_id), 0, 10)
+    assert [m.id for m in log] == [first.id, request.id]
 
 
-async def test_history_is_complete_messages_before_oldest_first(repos):
+async def test_begin_processing_marks_the_request_and_reads_history_oldest_first(repos):
     _, messages = repos
-    agent_id, conversation = _id(), _id()
+    agent_id, conversation = await _agent_id(repos), _id()
     done = [
         (await messages.add(_message(agent_id, i, conversation, status=MessageStatus.COMPLETE)))[0] for i in range(4)
     ]
     await messages.add(_message(agent_id, 5, conversation, status=MessageStatus.ERROR))
     await messages.add(_message(agent_id, 6, _id(), status=MessageStatus.COMPLETE))
-    current = T0 + timedelta(minutes=10)
+    request, _ = await messages.add(_message(agent_id, 10, conversation))
+    await messages.add(_message(agent_id, 11, conversation, status=MessageStatus.COMPLETE))
 
-    assert [m.id for m in await messages.history(PROJECT, conversation, current, 3)] == [m.id for m in done[1:]]
-    assert [m.id for m in await messages.history(PROJECT, conversation, done[2].created_at, 10)] == [
-        m.id for m in done[:2]
-    ]
+    history = await messages.begin_processing(request, 3)
+    assert [m.id for m in history] == [m.id for m in done[1:]]
+    marked = await messages.get(PROJECT, request.id)
+    assert marked.status is MessageStatus.PROCESSING and marked.updated_at != request.updated_at
+
+    assert await messages.begin_processing(marked, 0) == []
+    assert (await messages.get(PROJECT, request.id)).updated_at == marked.updated_at  # already processing
+    await messages.set_status(PROJECT, request.id, MessageStatus.ERROR, "boom")
+    assert len(await messages.begin_processing(marked, 10)) == 4
+    assert (await messages.get(PROJECT, request.id)).status is MessageStatus.ERROR  # final stays final
     assert await messages.conversation_exists(PROJECT, conversation)
     assert not await messages.conversation_exists(OTHER, conversation)
 
 
+async def test_delivery_state_is_everything_processing_decides_on(repos):
+    agents, messages = repos
+    agent_id = await _agent_id(repos)
+    agent = await agents.get(PROJECT, agent_id)
+    since = T0 + timedelta(minutes=1)
+    stale, _ = await messages.add(_message(agent_id, 0))  # unfinished, but not active since
+    earlier, _ = await messages.add(_message(agent_id, 2, status=MessageStatus.PROCESSING))
+    request, _ = await messages.add(_message(agent_id, 3))
+    await messages.add(_message(await _agent_id(repos), 1))  # another agent's
+
+    state = await messages.delivery_state(PROJECT, agent_id, request.id, since)
+    assert (state.request, state.agent, state.answered, state.earlier_id) == (request, agent, False, earlier.id)
+    assert (await messages.delivery_state(PROJECT, agent_id, earlier.id, since)).earlier_id is None
+    assert (await messages.delivery_state(PROJECT, agent_id, request.id, T0 + timedelta(minutes=5))).earlier_id is None
+    assert (await messages.delivery_state(PROJECT, _id(), stale.id, since)).agent is None
+
+    reply = _message(agent_id, 4, sender=Participant(ParticipantType.AGENT, agent_id), receiver=earlier.sender,
+                     performative="reply", status=MessageStatus.COMPLETE, parent_id=earlier.id)  # fmt: skip
+    await messages.complete_with_reply(earlier, reply)
+    await messages.set_status(PROJECT, earlier.id, MessageStatus.PROCESSING)  # ignored: complete is final
+    assert (await messages.delivery_state(PROJECT, agent_id, earlier.id, since)).request.status.is_final
+    assert await messages.delivery_state(OTHER, agent_id, request.id, since) == DeliveryState(None)
+
+
 async def test_list_filters(repos):
     _, messages = repos
-    alice, bob = _id(), _id()
+    alice, bob = await _agent_id(repos), await _agent_id(repos)
     a = (await messages.add(_message(alice, 0)))[0]
     b = (await messages.add(_message(bob, 1, status=MessageStatus.COMPLETE)))[0]
     from_alice = (
@@ -190,7 +239,7 @@ async def test_list_filters(repos):
 
 async def test_due_for_publish(repos):
     _, messages = repos
-    agent_id = _id()
+    agent_id = await _agent_id(repos)
     never = (await messages.add(_message(agent_id, 0)))[0]
     fresh = (await messages.add(_message(agent_id, 30)))[0]
     long_ago = (await messages.add(_message(agent_id, 1)))[0]
@@ -212,7 +261,7 @@ async def test_due_for_publish(repos):
 
 async def test_delete_project_messages(repos):
     _, messages = repos
-    await messages.add(_message(_id(), 0))
-    await messages.add(_message(_id(), 1, project_id=OTHER))
+    await messages.add(_message(await _agent_id(repos), 0))
+    await messages.add(_message(await _agent_id(repos, OTHER), 1, project_id=OTHER))
     assert await messages.delete_project(PROJECT) == 1
     assert len(await messages.list(OTHER, MessageFilter(), 0, 10)) == 1

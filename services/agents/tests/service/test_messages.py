@@ -136,6 +136,30 @@ async def test_conversation_of_another_project_is_not_found(service):
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
 
 
+async def test_stream_is_accepted_before_its_first_event(service):
+    """Headers come as soon as the conversation is found: a caller can tell an accepted watch
+    from NOT_FOUND without waiting for an event (the gateway answers 404 or starts SSE on it)."""
+    agent = await _agent(service)
+    sent = await _send(service, agent.id, "hi")
+    seen = await _events(service, sent.conversation_id)
+    with acting_as(service.member):
+        quiet = service.stub.StreamConversationEvents(
+            pb.StreamConversationEventsRequest(
+                project_id=service.project, conversation_id=sent.conversation_id, after_sequence=seen[-1].sequence
+            )
+        )
+        unknown = service.stub.StreamConversationEvents(
+            pb.StreamConversationEventsRequest(project_id=service.project, conversation_id=str(uuid.uuid4()))
+        )
+    try:
+        await asyncio.wait_for(quiet.initial_metadata(), timeout=5)
+        assert not quiet.done()
+        await asyncio.wait_for(unknown.initial_metadata(), timeout=5)
+        assert unknown.done() and await unknown.code() == grpc.StatusCode.NOT_FOUND
+    finally:
+        quiet.cancel()
+
+
 async def test_idempotent_send_and_system_sender(service):
     agent = await _agent(service)
     scheduler = Identity("scheduler", GlobalRole.SERVICE)

@@ -8,10 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from agentmesh_agents.adapters.inmemory_bus import InMemoryConversationEvents, InMemoryMailbox
-from agentmesh_agents.adapters.inmemory_repositories import InMemoryAgentRepository, InMemoryMessageRepository
+from agentmesh_agents.adapters.fakes import (
+    InMemoryAgentRepository,
+    InMemoryConversationEvents,
+    InMemoryMailbox,
+    InMemoryMessageRepository,
+    StaticMemory,
+)
 from agentmesh_agents.adapters.scripted_inference import ScriptedInference
-from agentmesh_agents.adapters.static_memory import StaticMemory
 from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.lanes import LaneRunner
 from agentmesh_agents.domain.limits import Limits
@@ -25,6 +29,7 @@ from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 
 PROJECT = "7a0c7d51-7a8f-4a43-9d1e-0b6f0f3c2a11"
 USER = Identity(subject="user-1", role=GlobalRole.USER, project_id=PROJECT, project_role=ProjectRole.USER)
+ADMIN = Identity(subject="admin-1", role=GlobalRole.USER, project_id=PROJECT, project_role=ProjectRole.ADMIN)
 
 
 class TickingClock:
@@ -46,24 +51,24 @@ class World:
     limits: Limits = field(default_factory=Limits)
     clock: TickingClock = field(default_factory=TickingClock)
     agents: InMemoryAgentRepository = field(default_factory=InMemoryAgentRepository)
-    messages: InMemoryMessageRepository = field(default_factory=InMemoryMessageRepository)
     mailbox: InMemoryMailbox = field(default_factory=InMemoryMailbox)
     events: InMemoryConversationEvents = field(default_factory=InMemoryConversationEvents)
     memory: StaticMemory = field(default_factory=StaticMemory)
     inference: ScriptedInference = field(default_factory=ScriptedInference)
     project: str = PROJECT
     user: Identity = USER
+    admin: Identity = ADMIN
 
     def __post_init__(self) -> None:
+        self.messages = InMemoryMessageRepository(self.agents)
         self.rewire()
 
     def rewire(self) -> None:
         """(Re)build the domain objects, e.g. after swapping an adapter."""
         self.registry = AgentRegistry(self.agents, self.limits, self.clock)
         self.messaging = Messaging(self.agents, self.messages, self.mailbox, self.events, self.limits, self.clock)
-        self.prompts = PromptBuilder(self.messages, self.memory, self.limits)
+        self.prompts = PromptBuilder(self.memory, self.limits)
         self.processor = MessageProcessor(
-            self.agents,
             self.messages,
             EventPublisher(self.events, self.clock),
             self.inference,
@@ -75,7 +80,7 @@ class World:
         self.recovery = MailboxRecovery(self.messages, self.messaging, self.limits, self.clock)
 
     async def agent(self, name: str = "helper", **fields) -> Agent:
-        return await self.registry.create(PROJECT, Agent(id="", project_id="", name=name, **fields))
+        return await self.registry.create(ADMIN, PROJECT, Agent(id="", project_id="", name=name, **fields))
 
     async def send(self, agent: Agent, content="hello", identity: Identity = USER, **fields) -> Message:
         return await self.messaging.send(identity, PROJECT, Outgoing(agent_id=agent.id, content=content, **fields))

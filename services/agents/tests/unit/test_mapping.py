@@ -1,4 +1,4 @@
-"""Proto <-> domain round trips."""
+"""Proto <-> domain: what the servicer decodes and what codec.py encodes for clients and the event log."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from agentmesh.agents.v1 import agent_pb2, message_pb2
+from agentmesh.common.v1 import participant_pb2
+from agentmesh_agents import codec
 from agentmesh_agents.domain.model_config import sampling_for
 from agentmesh_agents.domain.models import (
     Agent,
@@ -18,6 +20,7 @@ from agentmesh_agents.domain.models import (
     Participant,
     ParticipantType,
 )
+from agentmesh_agents.domain.ports import StoredEvent
 from agentmesh_agents.rpc import mapping
 from agentmesh_core.errors import InvalidInput
 
@@ -41,9 +44,16 @@ def _message(**fields) -> Message:
 
 
 @pytest.mark.parametrize("content", ["plain", {"a": {"b": [1, "x"]}}, [1, 2], 3.5, True])
-def test_message_round_trip(content):
+def test_message_proto(content):
     message = _message(content=content)
-    assert mapping.message(mapping.message_proto(message)) == message
+    proto = codec.message_proto(message)
+    assert mapping.json_value(proto.content) == content
+    assert (proto.id, proto.project_id, proto.conversation_id) == ("m1", "p1", "c1")
+    assert proto.sender == participant_pb2.Participant(type=participant_pb2.PARTICIPANT_TYPE_USER, id="u1")
+    assert proto.receiver.type == participant_pb2.PARTICIPANT_TYPE_AGENT
+    assert proto.status == message_pb2.MESSAGE_STATUS_PROCESSING
+    assert (proto.correlation_id, proto.parent_id, proto.idempotency_key) == ("corr", "", "")
+    assert proto.create_time.ToDatetime(tzinfo=UTC) == NOW == proto.update_time.ToDatetime(tzinfo=UTC)
 
 
 def test_agent_proto_and_draft():
@@ -84,7 +94,7 @@ def test_agent_changes_reads_masked_fields():
         mapping.agent_changes(proto, ["create_time"])
 
 
-def test_event_round_trip():
+def test_stored_event_is_relayed_with_its_sequence():
     event = ConversationEvent(
         type=EventType.REPLY,
         project_id="p1",
@@ -94,11 +104,16 @@ def test_event_round_trip():
         reply=_message(id="r1", status=MessageStatus.COMPLETE),
         status=MessageStatus.COMPLETE,
         created_at=NOW,
-        sequence=42,
     )
-    proto = mapping.event_proto(event)
-    assert proto.type == message_pb2.CONVERSATION_EVENT_TYPE_REPLY
-    assert mapping.event(proto, "p1") == event
+    response = mapping.event_response(StoredEvent(42, codec.encode_event(event)))
+    assert response is not None
+    expected = codec.event_proto(event)
+    expected.sequence = 42
+    assert response.event == expected
+    assert response.event.type == message_pb2.CONVERSATION_EVENT_TYPE_REPLY
+    assert response.event.status == message_pb2.MESSAGE_STATUS_COMPLETE
+    assert response.event.reply.id == "r1" and response.event.create_time.ToDatetime(tzinfo=UTC) == NOW
+    assert mapping.event_response(StoredEvent(43, b"\xff not a proto")) is None
 
 
 def test_message_status_filter():

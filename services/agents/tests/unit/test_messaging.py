@@ -6,10 +6,11 @@ from datetime import timedelta
 
 import pytest
 
+from agentmesh.agents.v1 import message_pb2
 from agentmesh_agents.domain.messaging import Outgoing
 from agentmesh_agents.domain.models import MessageFilter, MessageStatus, ParticipantType
-from agentmesh_core.errors import InvalidInput, NotFound
-from agentmesh_core.identity import GlobalRole, Identity
+from agentmesh_core.errors import InvalidInput, NotFound, PermissionDenied
+from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 
 
 async def test_send_queues_and_posts(world):
@@ -121,40 +122,43 @@ async def test_list_filters_newest_first(world):
     a2 = await world.send(alice, "a2", conversation_id=a1.conversation_id)
     await world.process(a1)
 
-    everything = await world.messaging.list(world.project, MessageFilter(), 0, "")
+    everything = await world.messaging.list(world.user, world.project, MessageFilter(), 0, "")
     assert [m.id for m in everything.items][1:] == [a2.id, b1.id, a1.id]  # the reply to a1 is newest
 
-    alices = await world.messaging.list(world.project, MessageFilter(agent_id=alice.id), 0, "")
+    alices = await world.messaging.list(world.user, world.project, MessageFilter(agent_id=alice.id), 0, "")
     assert len(alices.items) == 3 and b1.id not in [m.id for m in alices.items]
 
-    conversation = await world.messaging.list(world.project, MessageFilter(conversation_id=a1.conversation_id), 0, "")
+    conversation = await world.messaging.list(
+        world.user, world.project, MessageFilter(conversation_id=a1.conversation_id), 0, ""
+    )
     assert len(conversation.items) == 3
 
-    queued = await world.messaging.list(world.project, MessageFilter(status=MessageStatus.QUEUED), 0, "")
+    queued = await world.messaging.list(world.user, world.project, MessageFilter(status=MessageStatus.QUEUED), 0, "")
     assert [m.id for m in queued.items] == [a2.id, b1.id]
 
-    page = await world.messaging.list(world.project, MessageFilter(), 2, "")
-    rest = await world.messaging.list(world.project, MessageFilter(), 2, page.next_cursor)
+    page = await world.messaging.list(world.user, world.project, MessageFilter(), 2, "")
+    rest = await world.messaging.list(world.user, world.project, MessageFilter(), 2, page.next_cursor)
     assert len(page.items) == 2 and len(rest.items) == 2
 
 
 async def test_watch_unknown_conversation_is_not_found(world):
     with pytest.raises(NotFound):
-        await world.messaging.watch(world.project, "00000000-0000-4000-8000-000000000000", 0)
+        await world.messaging.watch(world.user, world.project, "00000000-0000-4000-8000-000000000000", 0)
     with pytest.raises(InvalidInput):
-        await world.messaging.watch(world.project, "bad", 0)
+        await world.messaging.watch(world.user, world.project, "bad", 0)
 
 
 async def test_watch_replays_then_follows(world):
     agent = await world.agent()
     message = await world.send(agent)
     await world.process(message)
-    stream = await world.messaging.watch(world.project, message.conversation_id, 0)
+    stream = await world.messaging.watch(world.user, world.project, message.conversation_id, 0)
 
     replayed = [await anext(stream) for _ in range(5)]
-    assert replayed[-1].reply is not None
+    last = message_pb2.ConversationEvent.FromString(replayed[-1].data)  # relayed as stored
+    assert last.reply.parent_id == message.id and last.sequence == 0
 
-    resumed = await world.messaging.watch(world.project, message.conversation_id, replayed[1].sequence)
+    resumed = await world.messaging.watch(world.user, world.project, message.conversation_id, replayed[1].sequence)
     assert (await anext(resumed)).sequence == replayed[2].sequence
 
 
@@ -163,8 +167,25 @@ async def test_delete_project_data(world):
     message = await world.send(agent)
     await world.process(message)
 
-    removed = await world.messaging.delete_project_data(world.project)
+    removed = await world.messaging.delete_project_data(world.admin, world.project)
 
     assert removed == {"agents": 1, "messages": 2}
     assert world.events.of(message.conversation_id) == []
     assert await world.agents.get(world.project, agent.id) is None
+
+
+async def test_project_scope_is_checked_before_anything_else(world):
+    agent = await world.agent()
+    message = await world.send(agent)
+    outsider = Identity("user-2", GlobalRole.USER, "22222222-2222-4222-8222-222222222222", ProjectRole.ADMIN)
+    for call in (
+        lambda: world.messaging.send(outsider, world.project, Outgoing(agent_id="bad", content="")),
+        lambda: world.messaging.list(outsider, world.project, MessageFilter(agent_id="bad"), 0, ""),
+        lambda: world.messaging.watch(outsider, world.project, message.conversation_id, 0),
+        lambda: world.messaging.delete_project_data(outsider, world.project),
+    ):
+        with pytest.raises(NotFound):
+            await call()
+    with pytest.raises(PermissionDenied):
+        await world.messaging.delete_project_data(world.user, world.project)
+    assert len(world.mailbox.posted) == 1

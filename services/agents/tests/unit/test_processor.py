@@ -17,7 +17,7 @@ async def test_reply_is_stored_and_request_completed(world):
 
     assert outcome.done
     assert (await world.stored(request)).status is MessageStatus.COMPLETE
-    reply = await world.messages.find_reply(request.project_id, request.id)
+    reply = world.messages.reply_to(request)
     assert reply is not None
     assert reply.content == "Hello there!"
     assert reply.status is MessageStatus.COMPLETE
@@ -92,7 +92,7 @@ async def test_inference_error_marks_error_and_notifies(world):
     events = world.events.of(request.conversation_id)
     assert [e.type for e in events] == [EventType.STATUS, EventType.ERROR]
     assert events[-1].error == stored.error
-    assert await world.messages.find_reply(request.project_id, request.id) is None
+    assert world.messages.reply_to(request) is None
 
 
 async def test_unexpected_failure_is_an_internal_error_without_details(world):
@@ -131,7 +131,7 @@ async def test_inference_recovers_on_redelivery(world):
 
     assert not (await world.process(request, 1)).done
     assert (await world.process(request, 2)).done
-    reply = await world.messages.find_reply(request.project_id, request.id)
+    reply = world.messages.reply_to(request)
     assert reply is not None and reply.content == "back"
 
 
@@ -174,7 +174,7 @@ async def test_paused_agent_is_not_processed(world):
     assert world.inference.calls == []
     assert (await world.stored(request)).status is MessageStatus.QUEUED
 
-    await world.registry.update(agent.project_id, agent.id, {"status": AgentStatus.ACTIVE})
+    await world.registry.update(world.admin, agent.project_id, agent.id, {"status": AgentStatus.ACTIVE})
     assert (await world.process(request, attempt=2)).done
     assert (await world.stored(request)).status is MessageStatus.COMPLETE
 
@@ -182,7 +182,7 @@ async def test_paused_agent_is_not_processed(world):
 async def test_message_for_deleted_agent_errors(world):
     agent = await world.agent()
     request = await world.send(agent)
-    await world.registry.delete(agent.project_id, agent.id)
+    await world.registry.delete(world.admin, agent.project_id, agent.id)
 
     assert (await world.process(request)).done
     stored = await world.stored(request)
@@ -205,7 +205,7 @@ async def test_database_outage_defers_processing(world):
     async def down(*_args, **_kwargs):
         raise Unavailable("database unavailable")
 
-    world.messages.get = down
+    world.messages.delivery_state = down
     outcome = await world.process(request)
     assert not outcome.done
     assert outcome.delay == world.limits.storage_retry_seconds
@@ -227,8 +227,8 @@ async def test_later_message_waits_while_an_earlier_one_is_retrying(world):
 
     assert (await world.process(first, attempt=2)).done
     assert (await world.process(second)).done
-    first_reply = await world.messages.find_reply(first.project_id, first.id)
-    second_reply = await world.messages.find_reply(second.project_id, second.id)
+    first_reply = world.messages.reply_to(first)
+    second_reply = world.messages.reply_to(second)
     assert (first_reply.content, second_reply.content) == ("first", "second")
 
 

@@ -1,0 +1,74 @@
+"""How many database transactions one message costs, on the real PostgreSQL repositories.
+
+SendMessage, then one delivery processed into a reply (with history and memory
+in the prompt). Before the message path was straightened it cost 10 (send 3,
+processing 7); the counts are pinned so a change that adds a round trip fails here.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+
+from agentmesh_agents.adapters.agent_repository import SqlAgentRepository
+from agentmesh_agents.adapters.fakes import InMemoryConversationEvents, InMemoryMailbox, StaticMemory
+from agentmesh_agents.adapters.message_repository import SqlMessageRepository
+from agentmesh_agents.adapters.scripted_inference import ScriptedInference
+from agentmesh_agents.domain.events import EventPublisher
+from agentmesh_agents.domain.limits import Limits
+from agentmesh_agents.domain.messaging import Messaging, Outgoing
+from agentmesh_agents.domain.models import Agent, MessageStatus
+from agentmesh_agents.domain.processor import Delivery, MessageProcessor
+from agentmesh_agents.domain.prompt import PromptBuilder
+from agentmesh_agents.domain.registry import AgentRegistry
+from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
+from agentmesh_core.ids import new_id
+
+SEND_TRANSACTIONS = 2  # store the message (agent checked in the same transaction); mark it published
+PROCESS_TRANSACTIONS = 3  # read the delivery's state; mark processing + read history; store reply + complete
+
+
+class TransactionCounter:
+    """Counts transactions begun and committed on an engine."""
+
+    def __init__(self, engine) -> None:
+        self.begun = 0
+        self.committed = 0
+        event.listen(engine, "begin", self._begin)
+        event.listen(engine, "commit", self._commit)
+
+    def _begin(self, _connection) -> None:
+        self.begun += 1
+
+    def _commit(self, _connection) -> None:
+        self.committed += 1
+
+
+async def test_one_message_costs_five_transactions(db):
+    limits = Limits()
+    agents, messages = SqlAgentRepository(db), SqlMessageRepository(db)
+    events, mailbox = InMemoryConversationEvents(), InMemoryMailbox()
+    project = new_id()
+    admin = Identity("admin-1", GlobalRole.USER, project, ProjectRole.ADMIN)
+    agent = await AgentRegistry(agents, limits).create(admin, project, Agent(id="", project_id="", name="helper"))
+    messaging = Messaging(agents, messages, mailbox, events, limits)
+    inference = ScriptedInference.echo()
+    processor = MessageProcessor(
+        messages, EventPublisher(events), inference, PromptBuilder(StaticMemory(["fact"]), limits), limits
+    )
+    first = await messaging.send(admin, project, Outgoing(agent_id=agent.id, content="earlier turn"))
+    await processor.process(Delivery(project, agent.id, first.id))
+
+    counter = TransactionCounter(db.engine)
+    sent = await messaging.send(
+        admin, project, Outgoing(agent_id=agent.id, content="ping", conversation_id=first.conversation_id)
+    )
+    sending = counter.begun
+    mailbox.take()
+    await processor.process(Delivery(project, agent.id, sent.id))
+    processing = counter.begun - sending
+    committed = counter.committed
+
+    assert (await messages.get(project, sent.id)).status is MessageStatus.COMPLETE
+    assert [turn.content for turn in inference.calls[-1].turns[1:]] == ["earlier turn", "echo: earlier turn", "ping"]
+    assert (sending, processing) == (SEND_TRANSACTIONS, PROCESS_TRANSACTIONS)
+    assert committed == SEND_TRANSACTIONS + PROCESS_TRANSACTIONS
