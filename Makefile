@@ -29,7 +29,7 @@ run: setup model
 test: setup lint
 	$(VENV)/bin/pytest
 
-lint: setup proto-check buf-breaking imports
+lint: setup proto-check buf-breaking imports deadcode
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/buf lint
@@ -55,6 +55,14 @@ buf-breaking: setup
 
 imports: setup
 	$(VENV)/bin/lint-imports
+
+# Unused code. Tests count as users (and are checked too); what only frameworks
+# reach is ignored by pattern here or listed in scripts/vulture_whitelist.py.
+deadcode: setup
+	$(VENV)/bin/vulture libs/*/src services/*/src libs/*/tests services/*/tests tests scripts/vulture_whitelist.py \
+	  --exclude libs/contracts/src --min-confidence 60 \
+	  --ignore-decorators "@router.*,@model_validator,@field_validator,@pytest.fixture" \
+	  --ignore-names "upgrade,downgrade,revision,down_revision,branch_labels,depends_on,intercept_*,pytest_*"
 
 bench: setup
 	$(PY) services/inference/bench/bench_batching.py

@@ -1,0 +1,40 @@
+"""Names vulture cannot see being used: frameworks and libraries reach them.
+
+`make deadcode` runs vulture over libs/*/src and services/*/src (tests are passed
+too, so code that only tests use counts as used, and tests get checked as well).
+Framework callbacks are mostly excluded by pattern in the Makefile
+(--ignore-decorators for routes, validators and fixtures; --ignore-names for
+Alembic revision modules, gRPC interceptor hooks and pytest hooks); the rest are
+listed here, each with what uses it. Vulture only parses this file.
+"""
+
+# ruff: noqa: B018, F821
+
+# Attributes that libraries read after we set them.
+_.autocommit  # psycopg2 connection (libs/devstack infra.py)
+_.pre_tokenizer  # tokenizers.Tokenizer (services/inference tiny_model.py)
+_.decoder  # tokenizers.Tokenizer
+_.post_processor  # tokenizers.Tokenizer
+_.generation_config  # transformers model, saved with it
+
+# Read by name: getattr(config, f"{service}_port") in libs/devstack stack.py.
+_.memory_port
+_.inference_port
+_.scheduler_port
+
+# Response-model fields, filled by keyword and serialised by FastAPI.
+_.access_token
+_.token_type
+_.expires_in
+
+# An enum member reached by value (a chat role sent as a string).
+_.ASSISTANT
+
+# httpx calls its transports' handle_async_request (services/gateway tests).
+_.handle_async_request
+
+# Module-level pytest marks.
+pytestmark
+
+# Used inside a string annotation, cast("CursorResult[Any]", ...) (libs/db database.py).
+CursorResult
