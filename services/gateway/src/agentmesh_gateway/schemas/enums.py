@@ -3,7 +3,7 @@
 Each is the lowercase name of a proto enum value without its prefix and without
 `*_UNSPECIFIED` (AGENT_STATUS_ACTIVE -> "active"; see clients.convert.enum_name),
 or a role of agentmesh_core.identity. They stay `Literal`s so that OpenAPI shows
-inline string enums; tests/contract/test_gateway_enums.py asserts that each
+inline string enums; tests/contract/test_enums.py asserts that each
 equals its owner's values.
 """
 

@@ -3,7 +3,7 @@
 The owning service enforces each bound; the gateway repeats it so that a bad
 request gets a 422 naming the field without a round trip, and so that the
 OpenAPI document shows it. The gateway may not import a service, so the numbers
-are written here once and tests/contract/test_gateway_limits.py asserts that
+are written here once and tests/contract/test_limits.py asserts that
 each equals its owner's default.
 """
 
