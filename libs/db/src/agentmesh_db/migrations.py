@@ -6,6 +6,7 @@ it, so services migrate independently against the same database.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -15,11 +16,37 @@ from alembic.runtime.migration import MigrationContext, RevisionStep
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
+from agentmesh_core.errors import Unavailable
+from agentmesh_core.startup import wait_for
+from agentmesh_db.database import Database
+
 log = logging.getLogger(__name__)
 
 
+async def migrate(
+    database: Database,
+    migrations_dir: Path,
+    schema: str,
+    *,
+    stop: asyncio.Event | None = None,
+    timeout: float | None = None,
+) -> None:
+    """Wait until PostgreSQL accepts connections, then bring `schema` to head.
+
+    The wait backs off exponentially; it raises agentmesh_core.startup.Stopped
+    when stop is set and TimeoutError after `timeout` seconds (None: forever).
+    """
+
+    async def reachable() -> None:
+        if not await database.ping():
+            raise Unavailable("database unavailable")
+
+    await wait_for("the database", reachable, stop or asyncio.Event(), timeout=timeout)
+    await asyncio.to_thread(upgrade_to_head, database.engine, migrations_dir, schema)
+
+
 def upgrade_to_head(engine: Engine, migrations_dir: Path, schema: str) -> None:
-    """Create the schema if needed and apply every pending revision.
+    """Create the schema if needed and apply every pending revision (blocking).
 
     migrations_dir holds a `versions/` folder of revision files. An advisory
     lock keyed on the schema stops two replicas migrating at once.

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -15,6 +16,7 @@ from agentmesh_core.tokens import IdentityTokens
 from agentmesh_grpc.interceptors import ServerInterceptor
 
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+S = TypeVar("S")
 
 
 class ServiceServer:
@@ -43,6 +45,10 @@ class ServiceServer:
         """Register a servicer, e.g. add_service(NAME, lambda s: add_XServicer_to_server(impl, s))."""
         register(self.server)
         self._service_names.append(full_name)
+
+    def add_servicer(self, full_name: str, register: Callable[[grpc.aio.Server, S], None], servicer: S) -> None:
+        """Register a servicer through its module's `register(server, servicer)` (every rpc/servicer.py has one)."""
+        self.add_service(full_name, lambda server: register(server, servicer))
 
     async def start(self) -> None:
         reflection.enable_server_reflection(self._service_names, self.server)

@@ -1,5 +1,6 @@
-"""`python -m agentmesh_agents` starts the service."""
+"""`python -m agentmesh_agents` runs the AgentService gRPC server and the mailbox runtime."""
 
 from agentmesh_agents.main import run
 
-run()
+if __name__ == "__main__":
+    run()

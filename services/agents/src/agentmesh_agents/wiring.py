@@ -1,16 +1,25 @@
-"""Builds the service's object graph from its adapters (used by main and by tests)."""
+"""Builds the service's object graph from its adapters (build_components, also used by tests)
+and AgentsWiring, what the service skeleton (agentmesh_grpc.service) starts and stops."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from agentmesh_agents.adapters.agent_repository import PostgresAgentRepository
+from agentmesh_agents.adapters.inference_client import InferenceClient
 from agentmesh_agents.adapters.mailbox_runtime import MailboxRuntime
+from agentmesh_agents.adapters.memory_client import MemoryClient
 from agentmesh_agents.adapters.message_repository import PostgresMessageRepository
 from agentmesh_agents.adapters.nats_events import NatsConversationEvents
 from agentmesh_agents.adapters.nats_mailbox import NatsMailbox
+from agentmesh_agents.adapters.tables import MIGRATIONS_DIR, SCHEMA
 from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.lanes import LaneRunner
 from agentmesh_agents.domain.messaging import Messaging
@@ -19,9 +28,16 @@ from agentmesh_agents.domain.processor import MessageProcessor
 from agentmesh_agents.domain.prompt import PromptBuilder
 from agentmesh_agents.domain.recovery import MailboxRecovery
 from agentmesh_agents.domain.registry import AgentRegistry
-from agentmesh_agents.rpc.servicer import AgentServicer
+from agentmesh_agents.rpc.servicer import SERVICE_NAME, AgentServicer, register
 from agentmesh_agents.settings import AgentsSettings
+from agentmesh_core.startup import wait_for
+from agentmesh_core.tokens import IdentityTokens
 from agentmesh_db.database import Database
+from agentmesh_db.migrations import migrate
+from agentmesh_events import bus
+from agentmesh_grpc.channel import create_channel
+from agentmesh_grpc.late import LateServicer
+from agentmesh_grpc.service import Registration
 
 
 @dataclass
@@ -64,3 +80,68 @@ def build_components(
         messaging=messaging,
         registry=registry,
     )
+
+
+class AgentsWiring:
+    """The servicer, the mailbox runtime and the recovery sweep over PostgreSQL, NATS and the other services.
+
+    It waits for the database (then migrates) and NATS forever: the platform
+    starts services in any order. The servicer needs the NATS connection, so a
+    LateServicer stands in for it (UNAVAILABLE) until then.
+    """
+
+    name = "agents"
+
+    def __init__(self, settings: AgentsSettings) -> None:
+        self._settings = settings
+        self.listen_addr = settings.agents_listen_addr
+        self.internal_secret = settings.internal_secret.get_secret_value()
+        self.shutdown_grace_seconds = settings.shutdown_grace_seconds
+        self._servicer = LateServicer(AgentServicer, "the agents service")
+
+    def registrations(self) -> Sequence[Registration]:
+        return [Registration(SERVICE_NAME, register, self._servicer)]
+
+    async def start(self, stack: AsyncExitStack, stop: asyncio.Event) -> Sequence[asyncio.Task[None]]:
+        settings = self._settings
+        tokens = IdentityTokens(self.internal_secret)
+        db = Database(settings.database_url)
+        stack.callback(db.dispose)
+        inference_channel = create_channel(settings.inference_service_addr, tokens)
+        stack.push_async_callback(inference_channel.close)
+        memory_channel = create_channel(settings.memory_service_addr, tokens)
+        stack.push_async_callback(memory_channel.close)
+        await migrate(db, MIGRATIONS_DIR, SCHEMA, stop=stop)
+        nc: Client = await wait_for("nats", lambda: bus.connect(settings.nats_url, "agents"), stop)
+        stack.push_async_callback(_drain, nc)
+        js = nc.jetstream()
+        await wait_for("jetstream streams", lambda: bus.ensure_streams(js), stop)
+        components = build_components(
+            settings,
+            db,
+            js,
+            InferenceClient(inference_channel, settings.inference_timeout_seconds),
+            MemoryClient(memory_channel, settings.memory_timeout_seconds),
+        )
+        await components.runtime.start()
+        # In-flight mailbox work winds down as soon as stop is set, side by side with the server's grace period.
+        winding_down = asyncio.create_task(_stop_when_set(stop, components.runtime, settings.shutdown_grace_seconds))
+        stack.push_async_callback(_joined, winding_down)
+        sweeping = asyncio.create_task(components.recovery.run(stop, settings.recovery_interval_seconds))
+        stack.push_async_callback(_joined, sweeping)
+        self._servicer.bind(components.servicer)
+        return ()
+
+
+async def _stop_when_set(stop: asyncio.Event, runtime: MailboxRuntime, grace: float) -> None:
+    await stop.wait()
+    await runtime.stop(grace=grace)
+
+
+async def _joined(task: asyncio.Task[None]) -> None:
+    await task
+
+
+async def _drain(nc: Client) -> None:
+    with contextlib.suppress(Exception):
+        await nc.drain()

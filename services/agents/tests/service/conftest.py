@@ -16,10 +16,10 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from agentmesh.agents.v1 import agent_service_pb2_grpc
-from agentmesh_agents.adapters.migrations import MIGRATIONS_DIR
 from agentmesh_agents.adapters.scripted_inference import ScriptedInference
 from agentmesh_agents.adapters.static_memory import StaticMemory
-from agentmesh_agents.main import SERVICE_NAME
+from agentmesh_agents.adapters.tables import MIGRATIONS_DIR
+from agentmesh_agents.rpc.servicer import SERVICE_NAME, register
 from agentmesh_agents.settings import AgentsSettings
 from agentmesh_agents.wiring import Components, build_components
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
@@ -69,9 +69,7 @@ async def service(database_url: str, nats_url: str) -> AsyncIterator[Service]:
     memory = StaticMemory(["Agents reply politely."])
     components = build_components(settings, db, js, inference, memory)
     server = ServiceServer(tokens, settings.agents_listen_addr)
-    server.add_service(
-        SERVICE_NAME, lambda s: agent_service_pb2_grpc.add_AgentServiceServicer_to_server(components.servicer, s)
-    )
+    server.add_servicer(SERVICE_NAME, register, components.servicer)
     await server.start()
     await components.runtime.start()
     await server.set_serving()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -10,11 +9,12 @@ from contextlib import asynccontextmanager
 import grpc
 from fastapi import FastAPI
 
-from agentmesh_core.errors import Unavailable
 from agentmesh_core.tokens import AccessTokens, IdentityTokens
 from agentmesh_db.database import Database
+from agentmesh_db.migrations import migrate
 from agentmesh_gateway.accounts.service import Accounts
-from agentmesh_gateway.adapters.accounts_repository import AccountsRepository
+from agentmesh_gateway.adapters.accounts_repository import SqlAccountsRepository
+from agentmesh_gateway.adapters.tables import MIGRATIONS_DIR, SCHEMA
 from agentmesh_gateway.clients.agents import AgentsClient
 from agentmesh_gateway.clients.memory import MemoryClient
 from agentmesh_gateway.clients.readiness import DependencyProbe
@@ -39,7 +39,8 @@ from agentmesh_grpc.channel import create_channel
 log = logging.getLogger(__name__)
 
 SERVICES = ("agents", "memory", "inference", "scheduler")
-MIGRATION_ATTEMPTS = 30
+# How long start-up waits for PostgreSQL before the gateway gives up.
+DATABASE_WAIT_SECONDS = 30.0
 
 
 def build_state(settings: GatewaySettings) -> GatewayState:
@@ -49,7 +50,7 @@ def build_state(settings: GatewaySettings) -> GatewayState:
     # Temporal gets a plain channel, used for its health only: our identity tokens are for our services.
     channels["temporal"] = grpc.aio.insecure_channel(settings.temporal_address)
     database = Database(settings.database_url)
-    repository = AccountsRepository(database)
+    repository = SqlAccountsRepository(database)
     tokens = AccessTokens(settings.jwt_secret.get_secret_value(), settings.access_token_ttl_seconds)
     return GatewayState(
         settings=settings,
@@ -66,15 +67,7 @@ def build_state(settings: GatewaySettings) -> GatewayState:
 
 async def prepare(state: GatewayState) -> None:
     """Migrate the gateway schema (waiting for the database) and bootstrap the first superadmin."""
-    for attempt in range(1, MIGRATION_ATTEMPTS + 1):
-        try:
-            await asyncio.to_thread(state.repository.migrate)
-            break
-        except Unavailable:
-            if attempt == MIGRATION_ATTEMPTS:
-                raise
-            log.warning("database not reachable yet (attempt %d of %d)", attempt, MIGRATION_ATTEMPTS)
-            await asyncio.sleep(1.0)
+    await migrate(state.database, MIGRATIONS_DIR, SCHEMA, timeout=DATABASE_WAIT_SECONDS)
     settings = state.settings
     await state.accounts.bootstrap_admin(settings.admin_username, settings.admin_password.get_secret_value())
 

@@ -8,16 +8,15 @@ import asyncio
 import logging
 import sys
 
-import uvicorn
-from pydantic import ValidationError
-
 from agentmesh_core.errors import AgentmeshError, AlreadyExists
 from agentmesh_core.identity import GlobalRole
+from agentmesh_core.settings import load_settings
 from agentmesh_core.tokens import AccessTokens
 from agentmesh_db.database import Database
+from agentmesh_db.migrations import migrate
 from agentmesh_gateway.accounts.service import Accounts
-from agentmesh_gateway.adapters.accounts_repository import AccountsRepository
-from agentmesh_gateway.app import create_app
+from agentmesh_gateway.adapters.accounts_repository import SqlAccountsRepository
+from agentmesh_gateway.adapters.tables import MIGRATIONS_DIR, SCHEMA
 from agentmesh_gateway.settings import GatewaySettings
 from agentmesh_observability.logging import configure_logging
 
@@ -28,6 +27,11 @@ MIN_PASSWORD_LENGTH = 8
 
 def serve(settings: GatewaySettings) -> None:
     """Run the API with uvicorn until SIGINT/SIGTERM (graceful: in-flight requests finish)."""
+    # Imported here, once the settings are valid: the web stack is most of the start-up time.
+    import uvicorn
+
+    from agentmesh_gateway.app import create_app
+
     uvicorn.run(
         create_app(settings),
         host=settings.gateway_host,
@@ -42,12 +46,16 @@ def serve(settings: GatewaySettings) -> None:
 async def create_admin(settings: GatewaySettings, username: str, password: str) -> int:
     """Create a superadmin account; exit status 1 when the username is taken."""
     database = Database(settings.database_url, pool_size=1)
-    repository = AccountsRepository(database)
+    repository = SqlAccountsRepository(database)
     tokens = AccessTokens(settings.jwt_secret.get_secret_value(), settings.access_token_ttl_seconds)
     accounts = Accounts(repository, tokens, settings.allow_user_projects)
     try:
-        await asyncio.to_thread(repository.migrate)
+        # One attempt, no waiting: an operator runs this by hand against a running database.
+        await migrate(database, MIGRATIONS_DIR, SCHEMA, timeout=0)
         await accounts.create_user(username, password, GlobalRole.SUPERADMIN)
+    except TimeoutError:
+        log.error("could not create user %r: database unavailable", username)
+        return 1
     except AlreadyExists:
         log.error("user %r already exists", username)
         return 1
@@ -70,22 +78,12 @@ def parser() -> argparse.ArgumentParser:
     return cli
 
 
-def _describe(error: dict) -> str:
-    where = ".".join(str(part) for part in error.get("loc", ()))
-    return f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg", "invalid"))
-
-
 def run(argv: list[str] | None = None) -> None:
     """The entry point of `python -m agentmesh_gateway`."""
     cli = parser()
     args = cli.parse_args(argv)
     configure_logging("gateway")
-    try:
-        settings = GatewaySettings()
-    except ValidationError as error:
-        # Name the bad settings without echoing their values (they may be secrets).
-        log.error("invalid settings: %s", "; ".join(_describe(e) for e in error.errors()))
-        sys.exit(2)
+    settings = load_settings(GatewaySettings)
     configure_logging("gateway", settings.log_level)
     if args.command == "create-admin":
         if len(args.password) < MIN_PASSWORD_LENGTH:

@@ -8,7 +8,7 @@ import grpc
 
 from agentmesh_db.database import Database
 from agentmesh_gateway.accounts.service import Accounts
-from agentmesh_gateway.adapters.accounts_repository import AccountsRepository
+from agentmesh_gateway.adapters.accounts_repository import SqlAccountsRepository
 from agentmesh_gateway.clients.ports import AgentsApi, MemoryApi, SchedulerApi
 from agentmesh_gateway.clients.readiness import ReadinessProbe
 from agentmesh_gateway.settings import GatewaySettings
@@ -20,7 +20,7 @@ class GatewayState:
 
     settings: GatewaySettings
     database: Database
-    repository: AccountsRepository
+    repository: SqlAccountsRepository
     accounts: Accounts
     agents: AgentsApi
     memory: MemoryApi

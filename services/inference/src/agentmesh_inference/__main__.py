@@ -1,4 +1,4 @@
-"""`python -m agentmesh_inference` starts the InferenceService."""
+"""`python -m agentmesh_inference` runs the InferenceService gRPC server."""
 
 from agentmesh_inference.main import run
 

@@ -17,10 +17,10 @@ from agentmesh_core.identity import GlobalRole, Identity
 from agentmesh_core.tokens import IdentityTokens
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.identity import acting_as
+from agentmesh_grpc.server import ServiceServer
 from agentmesh_inference.domain.inference import Inference
 from agentmesh_inference.domain.limits import Limits
-from agentmesh_inference.main import build_server
-from agentmesh_inference.settings import InferenceSettings
+from agentmesh_inference.rpc.servicer import SERVICE_NAME, InferenceServicer, register
 
 SECRET = "inference-service-test-secret-0123456789abcdef"
 CALLER = Identity(subject="agents", role=GlobalRole.SERVICE)
@@ -44,9 +44,9 @@ class AbortSpy:
         await self.engine.abort(request_id)
 
 
-async def start_server(inference: Inference):
-    settings = InferenceSettings(inference_listen_addr="127.0.0.1:0", internal_secret=SECRET)
-    server = build_server(settings, inference)
+async def start_server(inference: Inference) -> ServiceServer:
+    server = ServiceServer(IdentityTokens(SECRET), "127.0.0.1:0")
+    server.add_servicer(SERVICE_NAME, register, InferenceServicer(inference))
     await server.start()
     return server
 

@@ -35,7 +35,7 @@ async def memory(database_url: str, tmp_path: Path, real_embedder) -> AsyncItera
 
 @pytest.fixture
 async def address(memory: Memory) -> AsyncIterator[str]:
-    async with serving(SERVICE_NAME, register(MemoryServicer(memory))) as served:
+    async with serving(SERVICE_NAME, lambda server: register(server, MemoryServicer(memory))) as served:
         yield served
 
 

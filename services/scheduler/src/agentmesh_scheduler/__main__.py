@@ -2,4 +2,5 @@
 
 from agentmesh_scheduler.main import run
 
-run()
+if __name__ == "__main__":
+    run()

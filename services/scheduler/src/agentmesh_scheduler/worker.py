@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import time
 from datetime import timedelta
 
 from temporalio.client import Client
-from temporalio.service import RPCError
 from temporalio.worker import Worker
 
-from agentmesh_core.errors import Unavailable
 from agentmesh_scheduler.activities import ScheduleActivities
 from agentmesh_scheduler.workflows import ScheduledMessageWorkflow
-
-log = logging.getLogger(__name__)
 
 WORKFLOWS = [ScheduledMessageWorkflow]
 
@@ -37,18 +30,8 @@ def build_worker(
     )
 
 
-async def connect_temporal(address: str, namespace: str, timeout_seconds: float) -> Client:
-    """Connect to Temporal, retrying until it answers or the timeout passes."""
-    deadline = time.monotonic() + timeout_seconds
-    delay = 0.2
-    while True:
-        try:
-            client = await Client.connect(address, namespace=namespace)
-            await client.service_client.check_health()
-            return client
-        except (RuntimeError, OSError, RPCError) as error:
-            if time.monotonic() >= deadline:
-                raise Unavailable("temporal unavailable") from error
-            log.info("waiting for temporal at %s: %s", address, type(error).__name__)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 2.0)
+async def connect_temporal(address: str, namespace: str) -> Client:
+    """Connect to Temporal and check that it answers (one attempt; the wiring retries it)."""
+    client = await Client.connect(address, namespace=namespace)
+    await client.service_client.check_health()
+    return client

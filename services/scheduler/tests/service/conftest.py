@@ -21,7 +21,7 @@ def scheduler(repository: InMemoryScheduleRepository, engine: FakeScheduleEngine
 
 @pytest.fixture
 async def address(scheduler: Scheduler) -> AsyncIterator[str]:
-    async with serving(SERVICE_NAME, register(SchedulerServicer(scheduler))) as served:
+    async with serving(SERVICE_NAME, lambda server: register(server, SchedulerServicer(scheduler))) as served:
         yield served
 
 

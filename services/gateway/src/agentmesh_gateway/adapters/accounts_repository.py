@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from agentmesh_core.errors import AlreadyExists, Unavailable
+from agentmesh_core.errors import AlreadyExists
 from agentmesh_core.identity import GlobalRole, ProjectRole
 from agentmesh_core.ids import new_id
 from agentmesh_db.database import Database
-from agentmesh_db.migrations import upgrade_to_head
 from agentmesh_gateway.accounts.models import Membership, Project, User
-from agentmesh_gateway.adapters.tables import SCHEMA, project_members, projects, users
-
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+from agentmesh_gateway.adapters.tables import project_members, projects, users
 
 
 def _now() -> datetime:
@@ -42,18 +38,11 @@ def _project(row: Row) -> Project:
     return Project(row.id, row.name, row.description, row.owner_id, row.settings or {}, row.created_at)
 
 
-class AccountsRepository:
+class SqlAccountsRepository:
     """Implements accounts.ports.AccountsStore; each method is one transaction."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
-
-    def migrate(self) -> None:
-        """Apply the gateway schema's pending migrations (blocking); Unavailable if the database is down."""
-        try:
-            upgrade_to_head(self._db.engine, MIGRATIONS_DIR, SCHEMA)
-        except OperationalError:
-            raise Unavailable("database unavailable") from None
 
     # users
 

@@ -1,11 +1,15 @@
-"""Table definitions of the gateway schema."""
+"""Table definitions of the gateway schema; its revisions in migrations/versions are applied
+at start-up from MIGRATIONS_DIR into SCHEMA."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, MetaData, String, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 SCHEMA = "gateway"
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 metadata = MetaData(schema=SCHEMA)
 
 users = Table(

@@ -8,9 +8,9 @@ import logging
 from collections.abc import AsyncIterator
 
 from agentmesh_core.errors import Unavailable
-from agentmesh_inference.domain.engine import Engine
 from agentmesh_inference.domain.limits import Limits, validate
 from agentmesh_inference.domain.models import Chunk, GenerationRequest, ModelInfo
+from agentmesh_inference.domain.ports import Engine
 
 log = logging.getLogger(__name__)
 

@@ -45,5 +45,5 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
 
 
 def register(server: grpc.aio.Server, servicer: InferenceServicer) -> None:
-    """Add the servicer to a grpc.aio server."""
+    """Add the servicer to a grpc.aio server (ServiceServer.add_servicer calls this)."""
     pb_grpc.add_InferenceServiceServicer_to_server(servicer, server)

@@ -96,6 +96,6 @@ def _well_formed(value: str) -> str | None:
         return None
 
 
-def register(servicer: MemoryServicer):
-    """The registration callback for ServiceServer.add_service."""
-    return lambda server: pb_grpc.add_MemoryServiceServicer_to_server(servicer, server)
+def register(server: grpc.aio.Server, servicer: MemoryServicer) -> None:
+    """Add the servicer to a grpc.aio server (ServiceServer.add_servicer calls this)."""
+    pb_grpc.add_MemoryServiceServicer_to_server(servicer, server)

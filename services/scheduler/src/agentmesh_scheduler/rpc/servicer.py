@@ -58,6 +58,6 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
         return pb.DeleteProjectSchedulesResponse(removed=removed)
 
 
-def register(servicer: SchedulerServicer):
-    """The registration callback for ServiceServer.add_service."""
-    return lambda server: pb_grpc.add_SchedulerServiceServicer_to_server(servicer, server)
+def register(server: grpc.aio.Server, servicer: SchedulerServicer) -> None:
+    """Add the servicer to a grpc.aio server (ServiceServer.add_servicer calls this)."""
+    pb_grpc.add_SchedulerServiceServicer_to_server(servicer, server)

@@ -1,0 +1,133 @@
+"""The one skeleton every gRPC service process runs on.
+
+A service plugs in a small `Service` object (its servicers, and how it starts);
+the skeleton owns the rest, in this order:
+
+1. settings from the environment (bad ones: one log line, exit status 2);
+2. JSON logging, and SIGTERM/SIGINT as a stop event;
+3. the gRPC server started with health NOT_SERVING;
+4. `service.start()`: waits for dependencies (agentmesh_core.startup.wait_for),
+   opens resources, pushing how to close each onto an AsyncExitStack;
+5. health SERVING, until stop is set or an essential background task ends;
+6. graceful stop of the server, then the service's resources in reverse order.
+
+Stop during start-up ends the process cleanly (status 0); any failure is
+logged once and ends it with status 1, so the platform restarts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import grpc
+
+from agentmesh_core.settings import CommonSettings, load_settings
+from agentmesh_core.startup import Stopped
+from agentmesh_core.tokens import IdentityTokens
+from agentmesh_grpc.server import ServiceServer, stop_event_on_signals
+from agentmesh_observability.logging import configure_logging
+
+log = logging.getLogger(__name__)
+S = TypeVar("S", bound=CommonSettings)
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One gRPC service to serve: full name, its module's `register(server, servicer)`, the servicer."""
+
+    name: str
+    register: Callable[[grpc.aio.Server, Any], None]
+    servicer: Any
+
+
+class Service(Protocol):
+    """What a gRPC service plugs into the skeleton (see each service's wiring.py)."""
+
+    name: str  # short, for logs: "memory"
+    listen_addr: str
+    internal_secret: str
+    shutdown_grace_seconds: float
+
+    def registrations(self) -> Sequence[Registration]:
+        """The servicers to register; built before start() (a LateServicer may stand in)."""
+        ...
+
+    async def start(self, stack: AsyncExitStack, stop: asyncio.Event) -> Sequence[asyncio.Task[Any]]:
+        """Wait for dependencies and open resources, pushing their closing onto stack.
+
+        Raise agentmesh_core.startup.Stopped when stop is set while waiting.
+        Returns the essential background tasks: if one ends before stop, the
+        service has failed.
+        """
+        ...
+
+
+async def serve(service: Service, stop: asyncio.Event) -> None:
+    """Serve until stop is set (then stop gracefully), or raise when the service fails."""
+    server = ServiceServer(IdentityTokens(service.internal_secret), service.listen_addr)
+    for registration in service.registrations():
+        server.add_servicer(registration.name, registration.register, registration.servicer)
+    essential: list[asyncio.Task[Any]] = []
+    async with AsyncExitStack() as resources:
+        # Unwound last: whatever the service's own closing left running is cancelled.
+        resources.push_async_callback(_cancel, essential)
+        await server.start()
+        log.info(
+            "%s listening on %s (port %d), NOT_SERVING until ready", service.name, service.listen_addr, server.port
+        )
+        try:
+            try:
+                essential.extend(await service.start(resources, stop))
+            except Stopped:
+                log.info("%s stopped before it was ready", service.name)
+                return
+            await server.set_serving()
+            log.info("%s is SERVING", service.name)
+            await _until_stopped(stop, essential)
+        finally:
+            # Whatever ends serving stops the background work keyed on stop, side by side with the server.
+            stop.set()
+            log.info("%s stopping", service.name)
+            await server.stop(service.shutdown_grace_seconds)
+    log.info("%s stopped", service.name)
+
+
+async def _until_stopped(stop: asyncio.Event, essential: Sequence[asyncio.Task[Any]]) -> None:
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({stopping, *essential}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if stop.is_set():
+        return
+    for task in essential:
+        if task.done():
+            task.result()  # its error, if it failed
+            raise RuntimeError(f"{task.get_name()} stopped unexpectedly")
+
+
+async def _cancel(tasks: Sequence[asyncio.Task[Any]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def run_service(name: str, settings_class: type[S], serve: Callable[[S, asyncio.Event], Awaitable[None]]) -> None:
+    """The whole life of `python -m agentmesh_<name>`: settings, logging, signals, serve, exit status."""
+    configure_logging(name)
+    settings = load_settings(settings_class)
+    configure_logging(name, settings.log_level)
+    try:
+        asyncio.run(_serve_until_signalled(serve, settings))
+    except Exception:
+        log.critical("%s service failed", name, exc_info=True)
+        raise SystemExit(1) from None
+
+
+async def _serve_until_signalled(serve: Callable[[S, asyncio.Event], Awaitable[None]], settings: S) -> None:
+    await serve(settings, stop_event_on_signals())

@@ -1,0 +1,79 @@
+"""The inference service's parts, as the service skeleton (agentmesh_grpc.service) runs them.
+
+The gRPC server starts at once (health NOT_SERVING, Generate UNAVAILABLE "model
+loading"), the model loads in the background, and health turns SERVING when it
+is ready. A stop during the load waits for it (it runs in a thread that cannot
+be interrupted), then shuts the engine down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+from agentmesh_core.startup import unless_stopped
+from agentmesh_grpc.service import Registration
+from agentmesh_inference.adapters.vllm_engine import VllmEngine
+from agentmesh_inference.domain.inference import Inference
+from agentmesh_inference.rpc.servicer import SERVICE_NAME, InferenceServicer, register
+from agentmesh_inference.settings import InferenceSettings
+from agentmesh_inference.tiny_model import ensure_tiny_model, is_complete
+
+log = logging.getLogger(__name__)
+
+GIBBERISH_WARNING = (
+    "serving the tiny random-weight model %s: its text is random gibberish. "
+    "Set AGENTMESH_MODEL=<path or Hugging Face id> to serve a real model and get real answers."
+)
+# How long in-flight streams get to finish on stop.
+SHUTDOWN_GRACE_SECONDS = 5.0
+
+
+async def load_engine(settings: InferenceSettings) -> VllmEngine:
+    """Create the tiny model when it is the default and missing, then load the engine."""
+    if settings.uses_default_model:
+        path = Path(settings.model_path)
+        if not is_complete(path):
+            log.info("no model configured: creating the tiny random-weight model in %s", path)
+            await asyncio.to_thread(ensure_tiny_model, path)
+    config = settings.engine_config()
+    if config.random_weights:
+        log.warning(GIBBERISH_WARNING, config.model)
+    log.info("loading model %s", config.model)
+    return await VllmEngine.start(config)
+
+
+class InferenceWiring:
+    """The Inference use case behind the servicer; the engine is attached once loaded."""
+
+    name = "inference"
+    shutdown_grace_seconds = SHUTDOWN_GRACE_SECONDS
+
+    def __init__(self, settings: InferenceSettings) -> None:
+        self._settings = settings
+        self.listen_addr = settings.inference_listen_addr
+        self.internal_secret = settings.internal_secret.get_secret_value()
+        self._inference = Inference(settings.limits())
+
+    def registrations(self) -> Sequence[Registration]:
+        return [Registration(SERVICE_NAME, register, InferenceServicer(self._inference))]
+
+    async def start(self, stack: AsyncExitStack, stop: asyncio.Event) -> Sequence[asyncio.Task[None]]:
+        loading = asyncio.create_task(load_engine(self._settings), name="model load")
+        stack.push_async_callback(_shut_down_engine, loading)
+        # Shielded: on stop the load goes on in its thread, and _shut_down_engine waits for it.
+        engine = await unless_stopped(stop, asyncio.shield(loading))
+        self._inference.attach(engine)
+        log.info("model loaded")
+        return ()
+
+
+async def _shut_down_engine(loading: asyncio.Task[VllmEngine]) -> None:
+    if not loading.done():
+        log.info("stop requested while the model loads: stopping once the load ends")
+    with contextlib.suppress(Exception):
+        (await loading).shutdown()

@@ -1,0 +1,66 @@
+"""The memory service's parts, as the service skeleton (agentmesh_grpc.service) runs them.
+
+Health says NOT_SERVING until the database is migrated, the embedding model is
+loaded and Qdrant is open, then SERVING. On stop, Qdrant is closed (local mode
+holds a lock on its directory until then).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+
+from agentmesh_core.startup import unless_stopped
+from agentmesh_db.database import Database
+from agentmesh_db.migrations import migrate
+from agentmesh_grpc.service import Registration
+from agentmesh_memory.adapters.embedder import SentenceTransformerEmbedder
+from agentmesh_memory.adapters.qdrant_index import QdrantVectorIndex
+from agentmesh_memory.adapters.repository import SqlEntryRepository
+from agentmesh_memory.adapters.tables import MIGRATIONS_DIR, SCHEMA
+from agentmesh_memory.domain.memory import Memory
+from agentmesh_memory.rpc.servicer import SERVICE_NAME, MemoryServicer, register
+from agentmesh_memory.settings import MemorySettings
+
+log = logging.getLogger(__name__)
+
+
+def vector_index(settings: MemorySettings) -> QdrantVectorIndex:
+    """Qdrant as a server when a URL is set, else local mode on disk."""
+    if settings.qdrant_url:
+        api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+        return QdrantVectorIndex.remote(settings.qdrant_url, api_key)
+    settings.qdrant_location.mkdir(parents=True, exist_ok=True)
+    return QdrantVectorIndex.local(str(settings.qdrant_location))
+
+
+class MemoryWiring:
+    """Repository, vector index and embedder behind the MemoryService servicer."""
+
+    name = "memory"
+
+    def __init__(self, settings: MemorySettings) -> None:
+        self._settings = settings
+        self.listen_addr = settings.memory_listen_addr
+        self.internal_secret = settings.internal_secret.get_secret_value()
+        self.shutdown_grace_seconds = settings.shutdown_grace_seconds
+        self._database = Database(settings.database_url)
+        self._embedder = SentenceTransformerEmbedder(settings.embedding_model_name, settings.embedding_batch_size)
+        self._index = vector_index(settings)
+        self._servicer = MemoryServicer(Memory(SqlEntryRepository(self._database), self._index, self._embedder))
+
+    def registrations(self) -> Sequence[Registration]:
+        return [Registration(SERVICE_NAME, register, self._servicer)]
+
+    async def start(self, stack: AsyncExitStack, stop: asyncio.Event) -> Sequence[asyncio.Task[None]]:
+        settings = self._settings
+        stack.callback(self._database.dispose)
+        stack.callback(self._embedder.close)
+        stack.push_async_callback(self._index.close)
+        await migrate(self._database, MIGRATIONS_DIR, SCHEMA, stop=stop, timeout=settings.startup_timeout_seconds)
+        await unless_stopped(stop, self._embedder.load(settings.embedding_model_path()))
+        await unless_stopped(stop, self._index.open(self._embedder.dimension))
+        log.info("memory ready: model %s, %d dims", self._embedder.model_name, self._embedder.dimension)
+        return ()

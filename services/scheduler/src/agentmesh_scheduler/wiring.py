@@ -1,0 +1,91 @@
+"""The scheduler's parts, as the service skeleton (agentmesh_grpc.service) runs them.
+
+One process serves SchedulerService and runs the Temporal worker. Health says
+NOT_SERVING until the database is migrated and Temporal answers, then SERVING.
+The worker only ends early on a fatal error; the process then exits so the
+platform restarts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+
+from temporalio.service import RPCError
+from temporalio.worker import Worker
+
+from agentmesh_core.startup import wait_for
+from agentmesh_core.tokens import IdentityTokens
+from agentmesh_db.database import Database
+from agentmesh_db.migrations import migrate
+from agentmesh_grpc.channel import create_channel
+from agentmesh_grpc.service import Registration
+from agentmesh_scheduler.activities import ScheduleActivities
+from agentmesh_scheduler.adapters.agents_client import AgentsClient
+from agentmesh_scheduler.adapters.repository import SqlScheduleRepository
+from agentmesh_scheduler.adapters.tables import MIGRATIONS_DIR, SCHEMA
+from agentmesh_scheduler.adapters.temporal_schedules import TemporalScheduleEngine
+from agentmesh_scheduler.domain.scheduler import Scheduler
+from agentmesh_scheduler.rpc.servicer import SERVICE_NAME, SchedulerServicer, register
+from agentmesh_scheduler.settings import SchedulerSettings
+from agentmesh_scheduler.worker import build_worker, connect_temporal
+
+log = logging.getLogger(__name__)
+
+
+class SchedulerWiring:
+    """Repository, Temporal engine and agents client behind the servicer and the worker."""
+
+    name = "scheduler"
+
+    def __init__(self, settings: SchedulerSettings) -> None:
+        self._settings = settings
+        self.listen_addr = settings.scheduler_listen_addr
+        self.internal_secret = settings.internal_secret.get_secret_value()
+        self.shutdown_grace_seconds = settings.shutdown_grace_seconds
+        tokens = IdentityTokens(self.internal_secret)
+        self._database = Database(settings.database_url)
+        self._agents_channel = create_channel(settings.agents_service_addr, tokens, settings.agents_timeout_seconds)
+        agents = AgentsClient(self._agents_channel, settings.agents_timeout_seconds)
+        repository = SqlScheduleRepository(self._database)
+        self._engine = TemporalScheduleEngine(
+            settings.task_queue, rpc_timeout_seconds=settings.temporal_rpc_timeout_seconds
+        )
+        self._servicer = SchedulerServicer(Scheduler(repository, self._engine, agents))
+        self._activities = ScheduleActivities(repository, self._engine, agents)
+
+    def registrations(self) -> Sequence[Registration]:
+        return [Registration(SERVICE_NAME, register, self._servicer)]
+
+    async def start(self, stack: AsyncExitStack, stop: asyncio.Event) -> Sequence[asyncio.Task[None]]:
+        settings = self._settings
+        stack.callback(self._database.dispose)
+        stack.push_async_callback(self._agents_channel.close)
+        await migrate(self._database, MIGRATIONS_DIR, SCHEMA, stop=stop, timeout=settings.startup_timeout_seconds)
+        client = await wait_for(
+            f"temporal at {settings.temporal_address}",
+            lambda: connect_temporal(settings.temporal_address, settings.temporal_namespace),
+            stop,
+            timeout=settings.startup_timeout_seconds,
+            retry_on=(RuntimeError, OSError, RPCError),
+            first_delay=0.2,
+            max_delay=2.0,
+        )
+        self._engine.attach(client)
+        worker = build_worker(client, settings.task_queue, self._activities, settings.shutdown_grace_seconds)
+        running = asyncio.create_task(worker.run(), name="temporal worker")
+        stack.push_async_callback(_shut_down, worker, running)
+        log.info("scheduler ready: temporal %s, task queue %s", settings.temporal_address, settings.task_queue)
+        return [running]
+
+
+async def _shut_down(worker: Worker, running: asyncio.Task[None]) -> None:
+    """Let running activities finish (within the grace period), then stop polling."""
+    if worker.is_running:
+        await worker.shutdown()
+    # Its outcome was already reported if it ended early; here it only has to be over.
+    with contextlib.suppress(Exception, asyncio.CancelledError):
+        await running
