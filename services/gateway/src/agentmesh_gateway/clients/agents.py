@@ -115,6 +115,21 @@ def event_out(event: message_pb2.ConversationEvent) -> ConversationEventOut:
     return out
 
 
+async def _relayed(
+    call: grpc.aio.UnaryStreamCall[
+        agent_service_pb2.StreamConversationEventsRequest, agent_service_pb2.StreamConversationEventsResponse
+    ],
+) -> AsyncIterator[ConversationEventOut]:
+    """An accepted event stream's events, until the caller stops iterating (which ends the call)."""
+    try:
+        async for response in call:
+            yield event_out(response.event)
+    except grpc.aio.AioRpcError as error:
+        raise rpc_error(error, _SERVICE) from None
+    finally:
+        call.cancel()
+
+
 class AgentsClient:
     """AgentsApi over gRPC; the caller's identity is bound by the route."""
 
@@ -173,21 +188,30 @@ class AgentsClient:
         response = await rpc(_SERVICE, self._stub.ListMessages(request, timeout=READ_TIMEOUT))
         return Page(items=[message_out(m) for m in response.messages], next_cursor=response.next_page_token or None)
 
-    async def stream_events(
+    async def open_events(
         self, project_id: str, conversation_id: str, after: int
     ) -> AsyncIterator[ConversationEventOut]:
-        """Events after `after`, then live ones, until the caller stops (no deadline: it is a tail)."""
+        """Open the conversation's event stream (no deadline: it is a tail).
+
+        Returns once the service has accepted the watch (its response headers) and
+        raises its refusal (NotFound, ...) instead, before any event flows.
+        """
         request = agent_service_pb2.StreamConversationEventsRequest(
             project_id=project_id, conversation_id=conversation_id, after_sequence=after
         )
         call = self._stub.StreamConversationEvents(request)
         try:
-            async for response in call:
-                yield event_out(response.event)
+            headers = await call.initial_metadata()
+            # A call that ended before accepting answered with a status only: the refusal.
+            if call.done() and (code := await call.code()) != grpc.StatusCode.OK:
+                details = await call.details()
+                raise grpc.aio.AioRpcError(code, headers, await call.trailing_metadata(), details)
         except grpc.aio.AioRpcError as error:
             raise rpc_error(error, _SERVICE) from None
-        finally:
+        except BaseException:
             call.cancel()
+            raise
+        return _relayed(call)
 
     async def delete_project_data(self, project_id: str) -> None:
         request = agent_service_pb2.DeleteProjectDataRequest(project_id=project_id)
