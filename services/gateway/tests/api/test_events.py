@@ -116,7 +116,8 @@ async def test_an_upstream_failure_ends_the_stream_with_an_error_frame(api, admi
 async def test_unknown_conversation_and_bad_resume_points_are_4xx(api, admin, conversation) -> None:
     path, conversation_id = conversation
     unknown = path.replace(conversation_id, str(uuid.uuid4()))
-    assert (await api.get(unknown, headers=admin)).status_code == 404
+    missing = await api.get(unknown, headers=admin)  # refused by the stream itself, before it starts
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
     assert (await api.get(path.replace(conversation_id, "nope"), headers=admin)).status_code == 404
     bad = await api.get(path, headers={**admin, "Last-Event-ID": "abc"})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_argument"

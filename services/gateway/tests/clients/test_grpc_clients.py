@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -74,6 +75,11 @@ class RecordingAgentService(agent_service_pb2_grpc.AgentServiceServicer):
 
     async def StreamConversationEvents(self, request, ctx) -> AsyncIterator:
         self._record("StreamConversationEvents", request, ctx)
+        if request.conversation_id == "missing":
+            raise NotFound("conversation not found")
+        if request.conversation_id == "quiet":  # accepted, but no event yet
+            await ctx.send_initial_metadata(())
+            await asyncio.Event().wait()
         base = {"conversation_id": request.conversation_id, "message_id": "m"}
         yield agent_service_pb2.StreamConversationEventsResponse(
             event=message_pb2.ConversationEvent(sequence=request.after_sequence + 1, text="Hi",
@@ -134,12 +140,25 @@ async def test_messages_and_enums_map_to_lowercase_names(service) -> None:
 async def test_event_stream_maps_each_event_type(service) -> None:
     servicer, client = service
     with acting_as(ME):
-        events = [event async for event in client.stream_events(PROJECT, "c", 41)]
+        events = [event async for event in await client.open_events(PROJECT, "c", 41)]
     assert [(e.sequence, e.type, e.text, e.status) for e in events] == [
         (42, "token", "Hi", None),
         (43, "status", None, "processing"),
     ]
     assert servicer.seen[0][3].after_sequence == 41
+
+
+async def test_opening_an_event_stream_waits_for_acceptance_not_for_events(service) -> None:
+    _, client = service
+    with acting_as(ME), pytest.raises(NotFound):
+        await asyncio.wait_for(client.open_events(PROJECT, "missing", 0), timeout=5)
+    with acting_as(ME):
+        events = await asyncio.wait_for(client.open_events(PROJECT, "quiet", 0), timeout=5)
+    pending = asyncio.ensure_future(anext(events))
+    done, _ = await asyncio.wait([pending], timeout=0.2)
+    assert not done  # accepted, and nothing to say yet
+    pending.cancel()
+    await asyncio.gather(pending, return_exceptions=True)
 
 
 @pytest.mark.parametrize(

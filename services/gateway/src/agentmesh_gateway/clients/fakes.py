@@ -127,13 +127,16 @@ class FakeAgents:
         ]
         return _page(found, limit, cursor)
 
-    async def stream_events(
+    async def open_events(
         self, project_id: str, conversation_id: str, after: int
     ) -> AsyncIterator[ConversationEventOut]:
         _check(project_id)
         self.stream_requests.append((conversation_id, after))
         if not any(m.conversation_id == conversation_id and m.project_id == project_id for m in self.messages):
             raise NotFound("conversation not found")
+        return self._tail(conversation_id, after)
+
+    async def _tail(self, conversation_id: str, after: int) -> AsyncIterator[ConversationEventOut]:
         self.open_streams += 1
         try:
             for event in self.events.get(conversation_id, []):

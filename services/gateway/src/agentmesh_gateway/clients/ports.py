@@ -37,8 +37,11 @@ class AgentsApi(Protocol):
         self, project_id: str, where: MessageFilter, limit: int, cursor: str
     ) -> Page[MessageOut]: ...
 
-    def stream_events(self, project_id: str, conversation_id: str, after: int) -> AsyncIterator[ConversationEventOut]:
-        """Events with sequence > after, then live ones, until the caller stops iterating."""
+    async def open_events(
+        self, project_id: str, conversation_id: str, after: int
+    ) -> AsyncIterator[ConversationEventOut]:
+        """Open a conversation's event stream, raising NotFound (etc.) before any event flows;
+        it yields events with sequence > after, then live ones, until the caller stops iterating."""
         ...
 
     async def delete_project_data(self, project_id: str) -> None: ...

@@ -17,10 +17,9 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 
-from agentmesh_core.errors import AgentmeshError, InvalidInput, NotFound
-from agentmesh_gateway.clients.ports import AgentsApi
-from agentmesh_gateway.deps import AgentsDep, ProjectScope, Scope, path_id
-from agentmesh_gateway.schemas.messages import ConversationEventOut, MessageFilter
+from agentmesh_core.errors import AgentmeshError, InvalidInput
+from agentmesh_gateway.deps import AgentsDep, Scope, path_id
+from agentmesh_gateway.schemas.messages import ConversationEventOut
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/projects/{project_id}/conversations", tags=["conversations"])
@@ -52,19 +51,17 @@ def resume_point(last_event_id: str | None, after: int | None) -> int:
     return int(last_event_id.strip())
 
 
-async def event_frames(
-    scope: ProjectScope, agents: AgentsApi, conversation_id: str, after: int
-) -> AsyncIterator[bytes]:
-    """Relay the service's event stream, with keep-alive comments while it is quiet.
+async def event_frames(events: AsyncIterator[ConversationEventOut], conversation_id: str) -> AsyncIterator[bytes]:
+    """Relay an opened event stream, with keep-alive comments while it is quiet.
 
-    This runs while the response streams, after the route has returned, so it
-    binds the caller's identity itself for the gRPC stream it opens.
+    This runs while the response streams, after the route has returned; the
+    stream was opened (with the caller's identity) before that.
     """
     queue: asyncio.Queue[object] = asyncio.Queue(maxsize=256)
 
     async def pump() -> None:
         try:
-            async for event in agents.stream_events(scope.project.id, conversation_id, after):
+            async for event in events:
                 await queue.put(event)
         except AgentmeshError as error:
             log.info("conversation stream %s ended: %s", conversation_id, error.code)
@@ -72,8 +69,7 @@ async def event_frames(
         finally:
             await queue.put(_END)
 
-    with scope.acting():
-        task = asyncio.create_task(pump())
+    task = asyncio.create_task(pump())
     try:
         yield f"retry: {RETRY_MILLISECONDS}\n\n".encode()
         while True:
@@ -107,13 +103,12 @@ async def conversation_events(
     conversation_id = path_id(conversation_id, "conversation")
     resume_after = resume_point(last_event_id, after)
     with scope.acting():
-        # Answer 404 for a conversation the project does not have while we still can:
-        # once the stream has started, the status is 200.
-        found = await agents.list_messages(scope.project.id, MessageFilter(conversation_id=conversation_id), 1, "")
-    if not found.items:
-        raise NotFound("conversation not found")
+        # Opening the stream is the existence check: the agents service refuses an unknown
+        # conversation before any event, so the 404 is still ours to send; once the
+        # response starts streaming, the status is 200.
+        events = await agents.open_events(scope.project.id, conversation_id, resume_after)
     return StreamingResponse(
-        event_frames(scope, agents, conversation_id, resume_after),
+        event_frames(events, conversation_id),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
