@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from agentmesh_agents.adapters.agent_repository import PostgresAgentRepository
+from agentmesh_agents.adapters.agent_repository import SqlAgentRepository
 from agentmesh_agents.adapters.inference_client import InferenceClient
 from agentmesh_agents.adapters.mailbox_runtime import MailboxRuntime
 from agentmesh_agents.adapters.memory_client import MemoryClient
-from agentmesh_agents.adapters.message_repository import PostgresMessageRepository
+from agentmesh_agents.adapters.message_repository import SqlMessageRepository
 from agentmesh_agents.adapters.nats_events import NatsConversationEvents
 from agentmesh_agents.adapters.nats_mailbox import NatsMailbox
 from agentmesh_agents.adapters.tables import MIGRATIONS_DIR, SCHEMA
@@ -56,15 +56,13 @@ def build_components(
 ) -> Components:
     """Wire repositories, bus adapters and service clients into the domain and the servicer."""
     limits = settings.limits()
-    agents = PostgresAgentRepository(db)
-    messages = PostgresMessageRepository(db)
+    agents = SqlAgentRepository(db)
+    messages = SqlMessageRepository(db)
     events = NatsConversationEvents(js)
     mailbox = NatsMailbox(js, settings.inbox_partitions)
     registry = AgentRegistry(agents, limits)
     messaging = Messaging(agents, messages, mailbox, events, limits)
-    processor = MessageProcessor(
-        agents, messages, EventPublisher(events), inference, PromptBuilder(messages, memory, limits), limits
-    )
+    processor = MessageProcessor(messages, EventPublisher(events), inference, PromptBuilder(memory, limits), limits)
     runtime = MailboxRuntime(
         js,
         LaneRunner(processor, limits.heartbeat_seconds),

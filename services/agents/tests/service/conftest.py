@@ -16,8 +16,8 @@ from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from agentmesh.agents.v1 import agent_service_pb2_grpc
+from agentmesh_agents.adapters.fakes import StaticMemory
 from agentmesh_agents.adapters.scripted_inference import ScriptedInference
-from agentmesh_agents.adapters.static_memory import StaticMemory
 from agentmesh_agents.adapters.tables import MIGRATIONS_DIR
 from agentmesh_agents.rpc.servicer import SERVICE_NAME, register
 from agentmesh_agents.settings import AgentsSettings
