@@ -85,7 +85,9 @@ async def _on_unexpected(_request: Request, error: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Every error, ours or the framework's, leaves as the one JSON body."""
-    app.add_exception_handler(errors.AgentmeshError, _on_domain_error)
-    app.add_exception_handler(RequestValidationError, _on_validation_error)
-    app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    app.add_exception_handler(Exception, _on_unexpected)
+    # The decorator form registers the same way; add_exception_handler's type wants
+    # handlers of plain Exception, which handlers of one subclass are not.
+    app.exception_handler(errors.AgentmeshError)(_on_domain_error)
+    app.exception_handler(RequestValidationError)(_on_validation_error)
+    app.exception_handler(StarletteHTTPException)(_on_http_error)
+    app.exception_handler(Exception)(_on_unexpected)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from agentmesh_core.identity import GlobalRole, ProjectRole
 
@@ -29,7 +30,7 @@ class Project:
     name: str
     description: str
     owner_id: str | None
-    settings: dict
+    settings: dict[str, Any]
     created_at: datetime
 
 

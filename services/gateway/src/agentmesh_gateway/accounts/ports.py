@@ -27,7 +27,7 @@ class AccountsStore(Protocol):
 
     async def record_login(self, user_id: str) -> None: ...
 
-    async def create_project(self, name: str, description: str, settings: dict, owner_id: str) -> Project:
+    async def create_project(self, name: str, description: str, settings: dict[str, Any], owner_id: str) -> Project:
         """Creates the project and makes owner_id its admin, atomically."""
         ...
 

@@ -109,7 +109,7 @@ class Accounts:
 
     # projects
 
-    async def create_project(self, user: User, name: str, description: str, settings: dict) -> Project:
+    async def create_project(self, user: User, name: str, description: str, settings: dict[str, Any]) -> Project:
         """The creator becomes the project's admin."""
         if user.role is not GlobalRole.SUPERADMIN and not self.allow_user_projects:
             raise PermissionDenied("only a superadmin may create projects")

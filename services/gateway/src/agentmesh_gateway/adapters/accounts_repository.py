@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from agentmesh_core.errors import AlreadyExists
 from agentmesh_core.identity import GlobalRole, ProjectRole
 from agentmesh_core.ids import new_id
-from agentmesh_db.database import Database
+from agentmesh_db.database import Database, affected_rows
 from agentmesh_gateway.accounts.models import Membership, Project, User
 from agentmesh_gateway.adapters.tables import project_members, projects, users
 
@@ -47,7 +47,7 @@ class SqlAccountsRepository:
     # users
 
     async def count_users(self) -> int:
-        return await self._db.run(lambda s: s.scalar(select(func.count()).select_from(users)))
+        return await self._db.run(lambda s: s.execute(select(func.count()).select_from(users)).scalar_one())
 
     async def create_user(self, username: str, password_hash: str, role: GlobalRole) -> User:
         values = {
@@ -145,7 +145,7 @@ class SqlAccountsRepository:
             .select_from(project_members)
             .where(project_members.c.project_id == project_id, project_members.c.role == ProjectRole.ADMIN.value)
         )
-        return await self._db.run(lambda s: s.scalar(query))
+        return await self._db.run(lambda s: s.execute(query).scalar_one())
 
     async def list_members(self, project_id: str, offset: int, limit: int) -> list[Membership]:
         query = (
@@ -182,5 +182,4 @@ class SqlAccountsRepository:
         statement = delete(project_members).where(
             project_members.c.project_id == project_id, project_members.c.user_id == user_id
         )
-        result = await self._db.run(lambda s: s.execute(statement))
-        return result.rowcount > 0
+        return await self._db.run(lambda s: affected_rows(s, statement) > 0)

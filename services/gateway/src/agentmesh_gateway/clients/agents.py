@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any, TypeGuard, get_args
 
 import grpc
 from google.protobuf import field_mask_pb2
@@ -25,6 +26,7 @@ from agentmesh_gateway.clients.convert import (
 )
 from agentmesh_gateway.schemas.agents import AgentIn, AgentOut, AgentPatch
 from agentmesh_gateway.schemas.common import Page
+from agentmesh_gateway.schemas.enums import EventType, MessageStatus
 from agentmesh_gateway.schemas.messages import (
     ConversationEventOut,
     MessageFilter,
@@ -39,6 +41,14 @@ _MESSAGE_STATUS = "MESSAGE_STATUS_"
 _SERVICE = "agents"
 
 
+def _is_event_type(kind: str) -> TypeGuard[EventType]:
+    return kind in get_args(EventType)
+
+
+def _is_message_status(status: str) -> TypeGuard[MessageStatus]:
+    return status in get_args(MessageStatus)
+
+
 def agent_out(agent: agent_pb2.Agent) -> AgentOut:
     return AgentOut(
         id=agent.id,
@@ -46,7 +56,7 @@ def agent_out(agent: agent_pb2.Agent) -> AgentOut:
         name=agent.name,
         purpose=agent.purpose,
         system_prompt=agent.system_prompt,
-        model_config=from_struct(agent.model_config),
+        llm_config=from_struct(agent.model_config),
         agent_type=agent.agent_type,
         status=enum_name(agent_pb2.AgentStatus, agent.status, _STATUS),
         topics=list(agent.topics),
@@ -55,7 +65,7 @@ def agent_out(agent: agent_pb2.Agent) -> AgentOut:
     )
 
 
-def agent_proto(fields: dict) -> agent_pb2.Agent:
+def agent_proto(fields: dict[str, Any]) -> agent_pb2.Agent:
     """An Agent holding the given fields (JSON names; absent ones stay unset)."""
     agent = agent_pb2.Agent()
     for key in ("name", "purpose", "system_prompt", "agent_type"):
@@ -98,7 +108,7 @@ def event_out(event: message_pb2.ConversationEvent) -> ConversationEventOut:
     kind = enum_name(message_pb2.ConversationEventType, event.type, "CONVERSATION_EVENT_TYPE_")
     out = ConversationEventOut(
         sequence=event.sequence,
-        type=kind if kind in ("token", "reply", "status", "error") else "status",
+        type=kind if _is_event_type(kind) else "status",
         conversation_id=event.conversation_id,
         message_id=event.message_id,
         agent_id=event.agent_id,
@@ -109,7 +119,9 @@ def event_out(event: message_pb2.ConversationEvent) -> ConversationEventOut:
     elif kind == "reply":
         out.reply = message_out(event.reply)
     elif kind == "status":
-        out.status = enum_name(message_pb2.MessageStatus, event.status, _MESSAGE_STATUS)
+        status = enum_name(message_pb2.MessageStatus, event.status, _MESSAGE_STATUS)
+        # A status this gateway does not know yet (a newer agents service) is left out.
+        out.status = status if _is_message_status(status) else None
     elif kind == "error":
         out.error = event.error
     return out
@@ -181,7 +193,9 @@ class AgentsClient:
             project_id=project_id,
             agent_id=where.agent_id,
             conversation_id=where.conversation_id,
-            status=enum_number(message_pb2.MessageStatus, where.status, _MESSAGE_STATUS) if where.status else 0,
+            status=enum_number(message_pb2.MessageStatus, where.status, _MESSAGE_STATUS)
+            if where.status
+            else message_pb2.MESSAGE_STATUS_UNSPECIFIED,
             page_size=limit,
             page_token=cursor,
         )

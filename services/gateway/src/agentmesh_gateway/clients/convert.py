@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
@@ -12,7 +12,12 @@ from google.protobuf import json_format, struct_pb2, timestamp_pb2
 from agentmesh_core.errors import AgentmeshError, DeadlineExceeded, Unavailable
 from agentmesh_grpc.errors import from_rpc_error
 
+if TYPE_CHECKING:
+    from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
+
 T = TypeVar("T")
+# A generated enum's value type (mypy-protobuf makes one int NewType per enum).
+E = TypeVar("E", bound=int)
 
 # Deadlines, in seconds, by kind of call: reads are cheap, some writes embed or
 # talk to Temporal, purges walk a whole project.
@@ -92,7 +97,7 @@ def from_timestamp(stamp: timestamp_pb2.Timestamp) -> datetime | None:
     return stamp.ToDatetime(tzinfo=UTC)
 
 
-def enum_name(enum_type: Any, number: int, prefix: str) -> str:
+def enum_name(enum_type: _EnumTypeWrapper[E], number: E, prefix: str) -> str:
     """AGENT_STATUS_ACTIVE -> "active"; unknown numbers (newer peers) -> "unspecified"."""
     try:
         return enum_type.Name(number).removeprefix(prefix).lower()
@@ -100,6 +105,6 @@ def enum_name(enum_type: Any, number: int, prefix: str) -> str:
         return "unspecified"
 
 
-def enum_number(enum_type: Any, name: str, prefix: str) -> int:
+def enum_number(enum_type: _EnumTypeWrapper[E], name: str, prefix: str) -> E:
     """ "active" -> AGENT_STATUS_ACTIVE's number."""
     return enum_type.Value(prefix + name.upper())
