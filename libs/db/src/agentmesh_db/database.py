@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import CursorResult, Executable, create_engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -61,6 +61,12 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def affected_rows(session: Session, statement: Executable) -> int:
+    """Execute an UPDATE or DELETE and return how many rows it changed."""
+    # Session.execute is typed as returning Result; for DML it is a CursorResult (with rowcount).
+    return cast("CursorResult[Any]", session.execute(statement)).rowcount
 
 
 def _is_connection_error(error: OperationalError) -> bool:

