@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field
 
 from agentmesh_core.settings import CommonSettings
-from agentmesh_inference.adapters.engine_config import EngineConfig
+from agentmesh_inference.adapters.engine_config import Dtype, EngineConfig
 from agentmesh_inference.domain.limits import Limits
 from agentmesh_inference.tiny_model import is_random_model
 
@@ -31,7 +31,7 @@ class InferenceSettings(CommonSettings):
     # Engine
     max_model_len: int = Field(2048, ge=64)
     max_num_seqs: int = Field(64, ge=1, description="most sequences batched together")
-    inference_dtype: str = "auto"
+    inference_dtype: Dtype = "auto"
     inference_enforce_eager: bool = True
     cpu_kv_cache_gib: int = Field(1, ge=1, description="sets VLLM_CPU_KVCACHE_SPACE (CPU only)")
     gpu_memory_utilization: float = Field(0.85, gt=0, le=1)

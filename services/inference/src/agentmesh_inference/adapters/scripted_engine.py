@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 
 from agentmesh_inference.domain.models import Chunk, FinishReason, ModelInfo, Usage, ValidatedRequest
 
@@ -48,7 +48,7 @@ class ScriptedEngine:
         """Requests still streaming."""
         return len(self._running)
 
-    async def generate(self, request: ValidatedRequest) -> AsyncIterator[Chunk]:
+    async def generate(self, request: ValidatedRequest) -> AsyncGenerator[Chunk, None]:
         """Stream the scripted reply one word at a time."""
         self.requests.append(request)
         pieces = _PIECES.findall(self._reply(request))

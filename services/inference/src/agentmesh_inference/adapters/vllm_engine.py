@@ -17,7 +17,7 @@ import contextlib
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 
 from agentmesh_core.errors import InvalidInput, Unavailable
@@ -25,6 +25,7 @@ from agentmesh_inference.adapters.engine_config import EngineConfig, prepare_env
 from agentmesh_inference.domain.models import Chunk, FinishReason, ModelInfo, Usage, ValidatedRequest
 
 if TYPE_CHECKING:
+    from vllm.renderers.chat_utils import ChatCompletionMessageParam
     from vllm.v1.engine.async_llm import AsyncLLM
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ class VllmEngine:
         """Requests the engine is still working on (queued or running)."""
         return self._llm.get_num_unfinished_requests()
 
-    async def generate(self, request: ValidatedRequest) -> AsyncIterator[Chunk]:
+    async def generate(self, request: ValidatedRequest) -> AsyncGenerator[Chunk, None]:
         """Stream one request; vLLM batches it with every other running request."""
         from vllm.exceptions import VLLMClientError
         from vllm.v1.engine.exceptions import EngineDeadError
@@ -139,12 +140,13 @@ class VllmEngine:
         tokenizer = self._tokenizer
         if request.messages is None:
             return list(tokenizer.encode(request.prompt or ""))
-        turns = [{"role": m.role, "content": m.content} for m in request.messages]
+        turns: list[ChatCompletionMessageParam] = [{"role": m.role, "content": m.content} for m in request.messages]
         try:
             text = tokenizer.apply_chat_template(turns, tokenize=False, add_generation_prompt=True)
         except Exception as error:  # noqa: BLE001 - jinja and tokenizer errors have no common base
             log.info("chat template failed for request %s: %s", request.request_id, error)
             raise InvalidInput("the messages do not fit the model's chat template") from None
+        assert isinstance(text, str)  # tokenize=False: the rendered text, not token ids
         # The template writes its own BOS; adding special tokens would double it.
         return list(tokenizer.encode(text, add_special_tokens=False))
 

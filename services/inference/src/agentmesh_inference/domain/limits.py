@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from agentmesh_core.errors import InvalidInput
 from agentmesh_inference.domain.models import GenerationRequest, Role, ValidatedRequest
@@ -73,7 +74,7 @@ def _unique_id(caller_id: str) -> str:
     return f"{caller_id}-{suffix}" if caller_id else uuid.uuid4().hex
 
 
-def _parse_schema(text: str, limits: Limits) -> dict | None:
+def _parse_schema(text: str, limits: Limits) -> dict[str, Any] | None:
     if not text:
         return None
     if len(text) > limits.max_schema_chars:

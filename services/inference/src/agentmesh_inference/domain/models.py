@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class Role(StrEnum):
@@ -71,7 +72,7 @@ class ValidatedRequest:
     top_p: float | None
     seed: int | None
     stop: tuple[str, ...]
-    json_schema: dict | None
+    json_schema: dict[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)

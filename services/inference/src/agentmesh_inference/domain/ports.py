@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Protocol
 
 from agentmesh_inference.domain.models import Chunk, ModelInfo, ValidatedRequest
@@ -21,8 +21,11 @@ class Engine(Protocol):
         """Describe the loaded model."""
         ...
 
-    def generate(self, request: ValidatedRequest) -> AsyncIterator[Chunk]:
-        """Stream the output of one request as chunks of new text."""
+    def generate(self, request: ValidatedRequest) -> AsyncGenerator[Chunk, None]:
+        """Stream the output of one request as chunks of new text.
+
+        A generator, not just an iterator: the domain closes it when its caller stops early.
+        """
         ...
 
     async def abort(self, request_id: str) -> None:
