@@ -16,7 +16,7 @@ from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException
 
 from agentmesh_core.errors import Unavailable
-from agentmesh_memory.domain.models import ScoredId, VectorPoint, VectorQuery
+from agentmesh_memory.domain.models import Scalar, ScoredId, VectorPoint, VectorQuery
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -29,7 +29,7 @@ def _payload(point: VectorPoint) -> dict:
     return {"project_id": point.project_id, "agent_id": point.agent_id or "", "metadata": point.metadata}
 
 
-def _match(key: str, value: object) -> models.FieldCondition:
+def _match(key: str, value: Scalar) -> models.FieldCondition:
     if isinstance(value, float):
         return models.FieldCondition(key=key, range=models.Range(gte=value, lte=value))
     return models.FieldCondition(key=key, match=models.MatchValue(value=value))

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from agentmesh_db.database import Database
+from agentmesh_db.database import Database, affected_rows
 from agentmesh_memory.adapters.tables import entries
 from agentmesh_memory.domain.models import MemoryEntry
 
@@ -73,8 +73,8 @@ class SqlEntryRepository:
         if not entry_ids:
             return 0
         statement = delete(entries).where((entries.c.project_id == project_id) & entries.c.id.in_(list(entry_ids)))
-        return await self._db.run(lambda s: s.execute(statement).rowcount)
+        return await self._db.run(lambda s: affected_rows(s, statement))
 
     async def remove_project(self, project_id: str) -> int:
         statement = delete(entries).where(entries.c.project_id == project_id)
-        return await self._db.run(lambda s: s.execute(statement).rowcount)
+        return await self._db.run(lambda s: affected_rows(s, statement))

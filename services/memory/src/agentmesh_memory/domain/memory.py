@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from agentmesh_core.errors import InvalidInput, NotFound
 from agentmesh_core.identity import Identity, require_project_access
@@ -179,7 +179,7 @@ class Memory:
 
 
 # Writes whose callers went away, held here until they finish (the loop keeps only weak references).
-_finishing: set[asyncio.Future] = set()
+_finishing: set[asyncio.Future[Any]] = set()
 
 
 async def _to_the_end(work: Awaitable[T]) -> T:
@@ -193,7 +193,7 @@ async def _to_the_end(work: Awaitable[T]) -> T:
         raise
 
 
-def _finished_in_background(task: asyncio.Future) -> None:
+def _finished_in_background(task: asyncio.Future[Any]) -> None:
     _finishing.discard(task)
     if not task.cancelled() and task.exception() is not None:
         log.error("a memory write failed after its caller went away", exc_info=task.exception())

@@ -20,7 +20,8 @@ SCHEDULED_PERFORMATIVE = "request"
 
 def _value(content: JsonValue) -> struct_pb2.Value:
     value = struct_pb2.Value()
-    json_format.ParseDict(content, value)
+    # ParseDict fills a Value from any JSON value; its stub only admits dicts.
+    json_format.ParseDict(content, value)  # type: ignore[arg-type]
     return value
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from agentmesh_db.database import Database
+from agentmesh_db.database import Database, affected_rows
 from agentmesh_scheduler.adapters.tables import schedules
 from agentmesh_scheduler.domain.models import (
     CronTrigger,
@@ -106,7 +106,7 @@ class SqlScheduleRepository:
 
     async def remove(self, project_id: str, schedule_id: str) -> bool:
         statement = delete(schedules).where(_scoped(project_id, schedule_id))
-        return await self._db.run(lambda s: s.execute(statement).rowcount > 0)
+        return await self._db.run(lambda s: affected_rows(s, statement) > 0)
 
     async def record_run(
         self,
@@ -123,4 +123,4 @@ class SqlScheduleRepository:
             .where(schedules.c.last_run_at.is_(None) | (schedules.c.last_run_at <= ran_at))
             .values(last_run_at=ran_at, last_run_outcome=outcome, next_run_at=next_run_at)
         )
-        return await self._db.run(lambda s: s.execute(statement).rowcount > 0)
+        return await self._db.run(lambda s: affected_rows(s, statement) > 0)

@@ -23,7 +23,8 @@ def next_fire_time(schedule: Schedule, now: datetime) -> datetime | None:
         case CronTrigger(expression):
             local_now = now.astimezone(zoneinfo.ZoneInfo(schedule.time_zone))
             try:
-                return croniter(expression, local_now).get_next(datetime).astimezone(UTC)
+                local_next: datetime = croniter(expression, local_now).get_next(datetime)
+                return local_next.astimezone(UTC)
             except (CroniterError, ValueError):
                 return None
         case IntervalTrigger(seconds):

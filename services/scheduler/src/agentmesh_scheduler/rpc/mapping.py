@@ -84,14 +84,15 @@ def spec_to_proto(schedule: Schedule) -> pb.ScheduleSpec:
         case IntervalTrigger(seconds):
             spec.interval_seconds = seconds
         case OneOffTrigger(run_at):
-            spec.run_at.CopyFrom(_timestamp(run_at))
+            spec.run_at.FromDatetime(run_at)
     return spec
 
 
 def payload_to_proto(payload: JsonValue) -> struct_pb2.Value:
     """A JSON value as google.protobuf.Value."""
     value = struct_pb2.Value()
-    json_format.ParseDict(payload, value)
+    # ParseDict fills a Value from any JSON value; its stub only admits dicts.
+    json_format.ParseDict(payload, value)  # type: ignore[arg-type]
     return value
 
 
