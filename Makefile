@@ -58,6 +58,7 @@ imports: setup
 
 # Unused code. Tests count as users (and are checked too); what only frameworks
 # reach is ignored by pattern here or listed in scripts/vulture_whitelist.py.
+.PHONY: deadcode
 deadcode: setup
 	$(VENV)/bin/vulture libs/*/src services/*/src libs/*/tests services/*/tests tests scripts/vulture_whitelist.py \
 	  --exclude libs/contracts/src --min-confidence 60 \
