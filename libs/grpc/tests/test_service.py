@@ -11,6 +11,7 @@ from typing import Any
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from pydantic import SecretStr
 
 from agentmesh.inference.v1 import inference_service_pb2 as pb
 from agentmesh.inference.v1 import inference_service_pb2_grpc as pb_grpc
@@ -21,7 +22,7 @@ from agentmesh_devstack.ports import free_port
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.identity import acting_as
 from agentmesh_grpc.late import LateServicer
-from agentmesh_grpc.service import Registration, serve
+from agentmesh_grpc.service import Listener, Registration, serve
 
 SECRET = "service-skeleton-test-secret-0123456789abcdef"
 SERVICE_NAME = "agentmesh.inference.v1.InferenceService"
@@ -45,20 +46,16 @@ class FakeService:
     """Opens two resources, waits for a dependency, then binds its late servicer."""
 
     name = "fake"
-    internal_secret = SECRET
-    shutdown_grace_seconds = 0.5
 
     def __init__(self, dependency_up: asyncio.Event, fail_start: bool = False) -> None:
-        self.listen_addr = f"127.0.0.1:{free_port()}"
+        self.listener = Listener(f"127.0.0.1:{free_port()}", SecretStr(SECRET), shutdown_grace_seconds=0.5)
         self.dependency_up = dependency_up
         self.fail_start = fail_start
         self.events: list[str] = []
         self.essential: asyncio.Task[None] | None = None
         self.finish_essential = asyncio.Event()
         self.servicer = LateServicer(EchoServicer, "the fake service")
-
-    def registrations(self) -> Sequence[Registration]:
-        return [Registration(SERVICE_NAME, register, self.servicer)]
+        self.registrations = [Registration(SERVICE_NAME, register, self.servicer)]
 
     async def start(self, stack: AsyncExitStack, stop: asyncio.Event) -> Sequence[asyncio.Task[None]]:
         stack.callback(self.events.append, "closed first resource")
@@ -79,7 +76,7 @@ class FakeService:
 @asynccontextmanager
 async def running(service: FakeService, stop: asyncio.Event) -> AsyncIterator[tuple[asyncio.Task[None], Any]]:
     task = asyncio.create_task(serve(service, stop))
-    channel = create_channel(service.listen_addr, IdentityTokens(SECRET))
+    channel = create_channel(service.listener.addr, IdentityTokens(SECRET))
     try:
         yield task, channel
     finally:

@@ -1,7 +1,7 @@
 """The one skeleton every gRPC service process runs on.
 
 A service plugs in a small `Service` object (its servicers, and how it starts);
-the skeleton owns the rest, in this order:
+the skeleton owns the rest, in this order (1 and 2 are agentmesh_grpc.entry's):
 
 1. settings from the environment (bad ones: one log line, exit status 2);
 2. JSON logging, and SIGTERM/SIGINT as a stop event;
@@ -19,21 +19,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 import grpc
+from pydantic import SecretStr
 
-from agentmesh_core.settings import CommonSettings, load_settings
 from agentmesh_core.startup import Stopped
 from agentmesh_core.tokens import IdentityTokens
-from agentmesh_grpc.server import ServiceServer, stop_event_on_signals
-from agentmesh_observability.logging import configure_logging
+from agentmesh_grpc.server import ServiceServer
 
 log = logging.getLogger(__name__)
-S = TypeVar("S", bound=CommonSettings)
 
 
 @dataclass(frozen=True)
@@ -45,17 +43,22 @@ class Registration:
     servicer: Any
 
 
+@dataclass(frozen=True)
+class Listener:
+    """Where a service listens, the secret its callers' identities are signed with, and its stop grace."""
+
+    addr: str
+    internal_secret: SecretStr
+    shutdown_grace_seconds: float
+
+
 class Service(Protocol):
     """What a gRPC service plugs into the skeleton (see each service's wiring.py)."""
 
     name: str  # short, for logs: "memory"
-    listen_addr: str
-    internal_secret: str
-    shutdown_grace_seconds: float
-
-    def registrations(self) -> Sequence[Registration]:
-        """The servicers to register; built before start() (a LateServicer may stand in)."""
-        ...
+    listener: Listener
+    # The servicers, built before start() (a LateServicer may stand in): gRPC registers them before it listens.
+    registrations: Sequence[Registration]
 
     async def start(self, stack: AsyncExitStack, stop: asyncio.Event) -> Sequence[asyncio.Task[Any]]:
         """Wait for dependencies and open resources, pushing their closing onto stack.
@@ -69,17 +72,16 @@ class Service(Protocol):
 
 async def serve(service: Service, stop: asyncio.Event) -> None:
     """Serve until stop is set (then stop gracefully), or raise when the service fails."""
-    server = ServiceServer(IdentityTokens(service.internal_secret), service.listen_addr)
-    for registration in service.registrations():
+    listener = service.listener
+    server = ServiceServer(IdentityTokens(listener.internal_secret.get_secret_value()), listener.addr)
+    for registration in service.registrations:
         server.add_servicer(registration.name, registration.register, registration.servicer)
     essential: list[asyncio.Task[Any]] = []
     async with AsyncExitStack() as resources:
         # Unwound last: whatever the service's own closing left running is cancelled.
         resources.push_async_callback(_cancel, essential)
         await server.start()
-        log.info(
-            "%s listening on %s (port %d), NOT_SERVING until ready", service.name, service.listen_addr, server.port
-        )
+        log.info("%s listening on %s (port %d), NOT_SERVING until ready", service.name, listener.addr, server.port)
         try:
             try:
                 essential.extend(await service.start(resources, stop))
@@ -93,7 +95,7 @@ async def serve(service: Service, stop: asyncio.Event) -> None:
             # Whatever ends serving stops the background work keyed on stop, side by side with the server.
             stop.set()
             log.info("%s stopping", service.name)
-            await server.stop(service.shutdown_grace_seconds)
+            await server.stop(listener.shutdown_grace_seconds)
     log.info("%s stopped", service.name)
 
 
@@ -115,19 +117,3 @@ async def _cancel(tasks: Sequence[asyncio.Task[Any]]) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def run_service(name: str, settings_class: type[S], serve: Callable[[S, asyncio.Event], Awaitable[None]]) -> None:
-    """The whole life of `python -m agentmesh_<name>`: settings, logging, signals, serve, exit status."""
-    configure_logging(name)
-    settings = load_settings(settings_class)
-    configure_logging(name, settings.log_level)
-    try:
-        asyncio.run(_serve_until_signalled(serve, settings))
-    except Exception:
-        log.critical("%s service failed", name, exc_info=True)
-        raise SystemExit(1) from None
-
-
-async def _serve_until_signalled(serve: Callable[[S, asyncio.Event], Awaitable[None]], settings: S) -> None:
-    await serve(settings, stop_event_on_signals())

@@ -37,7 +37,7 @@ from agentmesh_db.migrations import migrate
 from agentmesh_events import bus
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.late import LateServicer
-from agentmesh_grpc.service import Registration
+from agentmesh_grpc.service import Listener, Registration
 
 
 @dataclass
@@ -92,17 +92,13 @@ class AgentsWiring:
 
     def __init__(self, settings: AgentsSettings) -> None:
         self._settings = settings
-        self.listen_addr = settings.agents_listen_addr
-        self.internal_secret = settings.internal_secret.get_secret_value()
-        self.shutdown_grace_seconds = settings.shutdown_grace_seconds
+        self.listener = Listener(settings.agents_listen_addr, settings.internal_secret, settings.shutdown_grace_seconds)
         self._servicer = LateServicer(AgentServicer, "the agents service")
-
-    def registrations(self) -> Sequence[Registration]:
-        return [Registration(SERVICE_NAME, register, self._servicer)]
+        self.registrations = [Registration(SERVICE_NAME, register, self._servicer)]
 
     async def start(self, stack: AsyncExitStack, stop: asyncio.Event) -> Sequence[asyncio.Task[None]]:
         settings = self._settings
-        tokens = IdentityTokens(self.internal_secret)
+        tokens = IdentityTokens(settings.internal_secret.get_secret_value())
         db = Database(settings.database_url)
         stack.callback(db.dispose)
         inference_channel = create_channel(settings.inference_service_addr, tokens)

@@ -1,25 +1,14 @@
-"""Composition root: `python -m agentmesh_inference` runs the InferenceService gRPC server.
+"""Entry points: `python -m agentmesh_inference` runs the InferenceService.
 
-The process runs on the shared service skeleton (agentmesh_grpc.service); what
-this service builds and starts is in wiring.py, imported only once the
-settings are known to be valid.
+The process runs on the shared service skeleton (agentmesh_grpc.service); the
+composition root, InferenceWiring, is in wiring.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-
-from agentmesh_grpc import service
+from agentmesh_grpc.entry import ServiceEntry
 from agentmesh_inference.settings import InferenceSettings
 
-
-async def serve(settings: InferenceSettings, stop: asyncio.Event) -> None:
-    """Serve until stop is set, then stop the server and the engine; raises when the model cannot load."""
-    from agentmesh_inference.wiring import InferenceWiring
-
-    await service.serve(InferenceWiring(settings), stop)
-
-
-def run() -> None:
-    """Entry point of `python -m agentmesh_inference`."""
-    service.run_service("inference", InferenceSettings, serve)
+ENTRY = ServiceEntry("inference", InferenceSettings, "agentmesh_inference.wiring:InferenceWiring")
+serve = ENTRY.serve
+run = ENTRY.run

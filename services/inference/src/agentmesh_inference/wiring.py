@@ -16,7 +16,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 from agentmesh_core.startup import unless_stopped
-from agentmesh_grpc.service import Registration
+from agentmesh_grpc.service import Listener, Registration
 from agentmesh_inference.adapters.vllm_engine import VllmEngine
 from agentmesh_inference.domain.inference import Inference
 from agentmesh_inference.rpc.servicer import SERVICE_NAME, InferenceServicer, register
@@ -51,16 +51,12 @@ class InferenceWiring:
     """The Inference use case behind the servicer; the engine is attached once loaded."""
 
     name = "inference"
-    shutdown_grace_seconds = SHUTDOWN_GRACE_SECONDS
 
     def __init__(self, settings: InferenceSettings) -> None:
         self._settings = settings
-        self.listen_addr = settings.inference_listen_addr
-        self.internal_secret = settings.internal_secret.get_secret_value()
+        self.listener = Listener(settings.inference_listen_addr, settings.internal_secret, SHUTDOWN_GRACE_SECONDS)
         self._inference = Inference(settings.limits())
-
-    def registrations(self) -> Sequence[Registration]:
-        return [Registration(SERVICE_NAME, register, InferenceServicer(self._inference))]
+        self.registrations = [Registration(SERVICE_NAME, register, InferenceServicer(self._inference))]
 
     async def start(self, stack: AsyncExitStack, stop: asyncio.Event) -> Sequence[asyncio.Task[None]]:
         loading = asyncio.create_task(load_engine(self._settings), name="model load")

@@ -15,7 +15,7 @@ from contextlib import AsyncExitStack
 from agentmesh_core.startup import unless_stopped
 from agentmesh_db.database import Database
 from agentmesh_db.migrations import migrate
-from agentmesh_grpc.service import Registration
+from agentmesh_grpc.service import Listener, Registration
 from agentmesh_memory.adapters.embedder import SentenceTransformerEmbedder
 from agentmesh_memory.adapters.qdrant_index import QdrantVectorIndex
 from agentmesh_memory.adapters.repository import SqlEntryRepository
@@ -43,16 +43,17 @@ class MemoryWiring:
 
     def __init__(self, settings: MemorySettings) -> None:
         self._settings = settings
-        self.listen_addr = settings.memory_listen_addr
-        self.internal_secret = settings.internal_secret.get_secret_value()
-        self.shutdown_grace_seconds = settings.shutdown_grace_seconds
+        self.listener = Listener(settings.memory_listen_addr, settings.internal_secret, settings.shutdown_grace_seconds)
         self._database = Database(settings.database_url)
         self._embedder = SentenceTransformerEmbedder(settings.embedding_model_name, settings.embedding_batch_size)
         self._index = vector_index(settings)
-        self._servicer = MemoryServicer(Memory(SqlEntryRepository(self._database), self._index, self._embedder))
-
-    def registrations(self) -> Sequence[Registration]:
-        return [Registration(SERVICE_NAME, register, self._servicer)]
+        self.registrations = [
+            Registration(
+                SERVICE_NAME,
+                register,
+                MemoryServicer(Memory(SqlEntryRepository(self._database), self._index, self._embedder)),
+            )
+        ]
 
     async def start(self, stack: AsyncExitStack, stop: asyncio.Event) -> Sequence[asyncio.Task[None]]:
         settings = self._settings

@@ -22,7 +22,7 @@ from agentmesh_core.tokens import IdentityTokens
 from agentmesh_db.database import Database
 from agentmesh_db.migrations import migrate
 from agentmesh_grpc.channel import create_channel
-from agentmesh_grpc.service import Registration
+from agentmesh_grpc.service import Listener, Registration
 from agentmesh_scheduler.activities import ScheduleActivities
 from agentmesh_scheduler.adapters.agents_client import AgentsClient
 from agentmesh_scheduler.adapters.repository import SqlScheduleRepository
@@ -43,10 +43,10 @@ class SchedulerWiring:
 
     def __init__(self, settings: SchedulerSettings) -> None:
         self._settings = settings
-        self.listen_addr = settings.scheduler_listen_addr
-        self.internal_secret = settings.internal_secret.get_secret_value()
-        self.shutdown_grace_seconds = settings.shutdown_grace_seconds
-        tokens = IdentityTokens(self.internal_secret)
+        self.listener = Listener(
+            settings.scheduler_listen_addr, settings.internal_secret, settings.shutdown_grace_seconds
+        )
+        tokens = IdentityTokens(settings.internal_secret.get_secret_value())
         self._database = Database(settings.database_url)
         self._agents_channel = create_channel(settings.agents_service_addr, tokens, settings.agents_timeout_seconds)
         agents = AgentsClient(self._agents_channel, settings.agents_timeout_seconds)
@@ -54,11 +54,10 @@ class SchedulerWiring:
         self._engine = TemporalScheduleEngine(
             settings.task_queue, rpc_timeout_seconds=settings.temporal_rpc_timeout_seconds
         )
-        self._servicer = SchedulerServicer(Scheduler(repository, self._engine, agents))
+        self.registrations = [
+            Registration(SERVICE_NAME, register, SchedulerServicer(Scheduler(repository, self._engine, agents)))
+        ]
         self._activities = ScheduleActivities(repository, self._engine, agents)
-
-    def registrations(self) -> Sequence[Registration]:
-        return [Registration(SERVICE_NAME, register, self._servicer)]
 
     async def start(self, stack: AsyncExitStack, stop: asyncio.Event) -> Sequence[asyncio.Task[None]]:
         settings = self._settings

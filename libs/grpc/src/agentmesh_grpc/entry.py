@@ -1,0 +1,59 @@
+"""A gRPC service's entry points, declared once in its main.py:
+
+    ENTRY = ServiceEntry("memory", MemorySettings, "agentmesh_memory.wiring:MemoryWiring")
+    serve = ENTRY.serve  # serve(settings, stop): what tests run
+    run = ENTRY.run      # `python -m agentmesh_memory`
+
+The wiring module ("module:attribute", as uvicorn names apps) is imported only
+once the settings are valid: it pulls in the heavy stacks (torch, Temporal,
+vLLM's adapter), and a bad setting should be reported in well under a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from agentmesh_core.settings import CommonSettings, load_settings
+from agentmesh_grpc import service
+from agentmesh_grpc.server import stop_event_on_signals
+from agentmesh_observability.logging import configure_logging
+
+log = logging.getLogger(__name__)
+S = TypeVar("S", bound=CommonSettings)
+
+
+@dataclass(frozen=True)
+class ServiceEntry(Generic[S]):
+    """Name (for logs), settings class and wiring (a Service built from the settings) of one service."""
+
+    name: str
+    settings_class: type[S]
+    wiring: str
+
+    async def serve(self, settings: S, stop: asyncio.Event) -> None:
+        """Serve until stop is set, then stop gracefully; raises when the service fails."""
+        module, _, attribute = self.wiring.partition(":")
+        build = getattr(importlib.import_module(module), attribute)
+        await service.serve(build(settings), stop)
+
+    def run(self) -> None:
+        """The whole life of the process: settings, logging, signals, serve, exit status.
+
+        Exit status 2 for bad settings, 1 when the service fails (logged once,
+        with its traceback), 0 after a stop.
+        """
+        configure_logging(self.name)
+        settings = load_settings(self.settings_class)
+        configure_logging(self.name, settings.log_level)
+        try:
+            asyncio.run(self._serve_until_signalled(settings))
+        except Exception:
+            log.critical("%s service failed", self.name, exc_info=True)
+            raise SystemExit(1) from None
+
+    async def _serve_until_signalled(self, settings: S) -> None:
+        await self.serve(settings, stop_event_on_signals())
