@@ -61,6 +61,6 @@ async def test_process_serves_and_stops_cleanly(database_url, nats_url, tmp_path
     assert code == 0, log_path.read_text()
     lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
     messages = [line["message"] for line in lines]
-    assert any("serving on" in m for m in messages)
-    assert "agents service stopped" in messages
+    assert "agents is SERVING" in messages
+    assert "agents stopped" in messages
     assert all(line["service"] == "agents" for line in lines)
