@@ -38,3 +38,9 @@ pytestmark
 
 # Used inside a string annotation, cast("CursorResult[Any]", ...) (libs/db database.py).
 CursorResult
+
+# Named as "module:attribute" in each service's main.py (ServiceEntry imports it once the settings are valid).
+AgentsWiring
+MemoryWiring
+SchedulerWiring
+InferenceWiring
