@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from agentmesh_agents.adapters.tables import agents
 from agentmesh_agents.domain.models import Agent, AgentStatus
 from agentmesh_core.errors import AlreadyExists
-from agentmesh_db.database import Database
+from agentmesh_db.database import Database, affected_rows
 
 _NAME_TAKEN = "an agent with this name already exists in the project"
 
@@ -115,13 +115,13 @@ class SqlAgentRepository:
 
     async def delete(self, project_id: str, agent_id: str) -> bool:
         def work(session: Session) -> bool:
-            result = session.execute(delete(agents).where(agents.c.project_id == project_id, agents.c.id == agent_id))
-            return result.rowcount > 0
+            statement = delete(agents).where(agents.c.project_id == project_id, agents.c.id == agent_id)
+            return affected_rows(session, statement) > 0
 
         return await self._db.run(work)
 
     async def delete_project(self, project_id: str) -> int:
         def work(session: Session) -> int:
-            return session.execute(delete(agents).where(agents.c.project_id == project_id)).rowcount
+            return affected_rows(session, delete(agents).where(agents.c.project_id == project_id))
 
         return await self._db.run(work)

@@ -9,6 +9,7 @@ can resume after); the adapter test suites run against both to keep them honest.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -141,7 +142,8 @@ class InMemoryMessageRepository:
             earlier_id=min(earlier, key=lambda m: m.created_at).id if earlier else None,
         )
 
-    async def begin_processing(self, request: Message, history_limit: int) -> list[Message]:
+    # builtins.list from here on: inside the class, `list` is the method above.
+    async def begin_processing(self, request: Message, history_limit: int) -> builtins.list[Message]:
         current = await self.get(request.project_id, request.id)
         if current is not None and current.status is not MessageStatus.PROCESSING:
             await self.set_status(request.project_id, request.id, MessageStatus.PROCESSING)
@@ -185,7 +187,7 @@ class InMemoryMessageRepository:
 
     async def due_for_publish(
         self, unpublished_before: datetime, published_before: datetime, limit: int
-    ) -> list[Message]:
+    ) -> builtins.list[Message]:
         def due(m: Message) -> bool:
             published = self.published_at.get(m.id)
             if published is None:
@@ -250,8 +252,8 @@ class InMemoryConversationEvents:
         position = after_sequence
         while True:
             async with self._changed:
-                seen = position
-                await self._changed.wait_for(lambda seen=seen: len(self.events) > seen)
+                while len(self.events) <= position:
+                    await self._changed.wait()
                 fresh = self.events[position:]
             position += len(fresh)
             for event in fresh:

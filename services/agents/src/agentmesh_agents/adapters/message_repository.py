@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +22,7 @@ from agentmesh_agents.domain.models import (
 )
 from agentmesh_agents.domain.ports import DeliveryState
 from agentmesh_core.errors import AlreadyExists, NotFound
-from agentmesh_db.database import Database
+from agentmesh_db.database import Database, affected_rows
 
 _c = messages.c
 _FINAL = (MessageStatus.COMPLETE.value, MessageStatus.ERROR.value)
@@ -190,7 +191,8 @@ class SqlMessageRepository:
 
         return await self._db.run(work)
 
-    async def begin_processing(self, request: Message, history_limit: int) -> list[Message]:
+    # builtins.list from here on: inside the class, `list` is the method above.
+    async def begin_processing(self, request: Message, history_limit: int) -> builtins.list[Message]:
         busy = (*_FINAL, MessageStatus.PROCESSING.value)
         statement = (
             update(messages)
@@ -242,7 +244,7 @@ class SqlMessageRepository:
 
     async def due_for_publish(
         self, unpublished_before: datetime, published_before: datetime, limit: int
-    ) -> list[Message]:
+    ) -> builtins.list[Message]:
         query = (
             select(messages)
             .where(
@@ -266,4 +268,4 @@ class SqlMessageRepository:
 
     async def delete_project(self, project_id: str) -> int:
         statement = delete(messages).where(_c.project_id == project_id)
-        return await self._db.run(lambda s: s.execute(statement).rowcount)
+        return await self._db.run(lambda s: affected_rows(s, statement))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from agentmesh_agents.domain.models import ConversationEvent, EventType, Message, MessageStatus, utcnow
 from agentmesh_agents.domain.ports import ConversationEvents
@@ -24,7 +25,7 @@ class EventPublisher:
         self._events = events
         self._clock = clock
 
-    def _event(self, kind: EventType, request: Message, agent_id: str, **fields) -> ConversationEvent:
+    def _event(self, kind: EventType, request: Message, agent_id: str, **fields: Any) -> ConversationEvent:
         return ConversationEvent(
             type=kind,
             project_id=request.project_id,

@@ -52,4 +52,4 @@ class Limits:
 
     def retry_delay(self, attempt: int) -> float:
         """Exponential backoff for the attempt-th delivery (1-based)."""
-        return min(self.retry_base_seconds * 2 ** max(attempt - 1, 0), self.retry_max_seconds)
+        return min(self.retry_base_seconds * 2.0 ** max(attempt - 1, 0), self.retry_max_seconds)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,7 +68,8 @@ class MessageRepository(Protocol):
         (queued/processing) message to the same agent created before it and changed since
         `active_since`."""
 
-    async def begin_processing(self, request: Message, history_limit: int) -> list[Message]:
+    # builtins.list from here on: inside the class, `list` is the method above.
+    async def begin_processing(self, request: Message, history_limit: int) -> builtins.list[Message]:
         """In one transaction mark the request processing (unless it already is, or is final) and
         return the last `history_limit` complete messages of its conversation created before it,
         oldest first."""
@@ -89,7 +91,7 @@ class MessageRepository(Protocol):
 
     async def due_for_publish(
         self, unpublished_before: datetime, published_before: datetime, limit: int
-    ) -> list[Message]:
+    ) -> builtins.list[Message]:
         """Messages to post to their mailbox again: queued ones never posted, created before
         `unpublished_before`; and unfinished ones (queued or processing) last posted and last
         changed before `published_before`, which the mailbox may have lost or given up on."""

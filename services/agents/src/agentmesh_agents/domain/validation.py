@@ -94,6 +94,8 @@ def content_text(content: JsonValue) -> str:
     """The text a model sees for a content value (JSON for structured content)."""
     if isinstance(content, str):
         return content
-    if isinstance(content, dict) and isinstance(content.get("text"), str) and len(content) == 1:
-        return content["text"]
+    if isinstance(content, dict) and len(content) == 1:
+        text = content.get("text")
+        if isinstance(text, str):
+            return text
     return json.dumps(content, ensure_ascii=False, sort_keys=True)

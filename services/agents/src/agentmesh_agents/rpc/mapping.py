@@ -41,7 +41,7 @@ def struct_proto(values: dict[str, Any]) -> struct_pb2.Struct:
     return proto
 
 
-def agent_status(number: int, *, default: AgentStatus | None = None) -> AgentStatus:
+def agent_status(number: agent_pb2.AgentStatus.ValueType, *, default: AgentStatus | None = None) -> AgentStatus:
     """The status a client asked for; UNSPECIFIED means default (refused when there is none)."""
     if number == agent_pb2.AGENT_STATUS_UNSPECIFIED and default is not None:
         return default
@@ -51,7 +51,7 @@ def agent_status(number: int, *, default: AgentStatus | None = None) -> AgentSta
     return status
 
 
-def message_status(number: int) -> MessageStatus | None:
+def message_status(number: message_pb2.MessageStatus.ValueType) -> MessageStatus | None:
     """A status filter; UNSPECIFIED means any."""
     if number == message_pb2.MESSAGE_STATUS_UNSPECIFIED:
         return None
