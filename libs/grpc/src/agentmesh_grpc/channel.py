@@ -61,4 +61,4 @@ async def check_health(channel: grpc.aio.Channel, service: str = "", timeout: fl
         )
     except grpc.aio.AioRpcError:
         return False
-    return response.status == health_pb2.HealthCheckResponse.SERVING
+    return bool(response.status == health_pb2.HealthCheckResponse.SERVING)  # grpc_health is untyped

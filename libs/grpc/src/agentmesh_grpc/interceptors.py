@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import grpc
 
 from agentmesh_core.errors import AgentmeshError, Unauthenticated
+from agentmesh_core.identity import Identity
 from agentmesh_core.tokens import IdentityTokens
 from agentmesh_grpc.errors import status_for
 from agentmesh_grpc.identity import IDENTITY_METADATA_KEY, acting_as, current_identity, set_caller
@@ -19,12 +20,18 @@ log = logging.getLogger(__name__)
 # Health and reflection answer anyone (probes have no identity).
 _OPEN_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
 
+if TYPE_CHECKING:  # grpc's classes are generic only in its type stubs
+    # Interceptors see every method, so requests and responses are of any message type.
+    _Handler = grpc.RpcMethodHandler[Any, Any]
+    _Context = grpc.aio.ServicerContext[Any, Any]
+    _Metadata = Sequence[tuple[str, str | bytes]]
 
-def _metadata(ctx: grpc.aio.ServicerContext) -> dict[str, str]:
+
+def _metadata(ctx: _Context) -> dict[str, str]:
     return {key: value for key, value in (ctx.invocation_metadata() or ()) if isinstance(value, str)}
 
 
-async def _abort(ctx: grpc.aio.ServicerContext, error: BaseException, method: str) -> None:
+async def _abort(ctx: _Context, error: BaseException, method: str) -> NoReturn:
     if isinstance(error, AgentmeshError):
         await ctx.abort(status_for(error), error.message)
     log.exception("unhandled error in %s", method)
@@ -39,9 +46,9 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[_Handler | None]],
         details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> _Handler | None:
         handler = await continuation(details)
         method = details.method
         if handler is None or method.startswith(_OPEN_PREFIXES):
@@ -54,20 +61,23 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                self._wrap_stream(handler.unary_stream, method),
+                # grpc's stubs type handlers as sync (an Iterator); under grpc.aio they are async generators.
+                self._wrap_stream(handler.unary_stream, method),  # type: ignore[arg-type]
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         return handler
 
-    def _identity(self, metadata: dict[str, str]):
+    def _identity(self, metadata: dict[str, str]) -> Identity:
         token = metadata.get(IDENTITY_METADATA_KEY)
         if not token:
             raise Unauthenticated("missing caller identity")
         return self._tokens.verify(token)
 
-    def _wrap_unary(self, behavior: Callable[..., Awaitable[Any]], method: str):
-        async def wrapper(request: Any, ctx: grpc.aio.ServicerContext) -> Any:
+    def _wrap_unary(
+        self, behavior: Callable[..., Awaitable[Any]], method: str
+    ) -> Callable[[Any, _Context], Awaitable[Any]]:
+        async def wrapper(request: Any, ctx: _Context) -> Any:
             metadata = _metadata(ctx)
             with context.bind(request_id=metadata.get(context.REQUEST_ID_HEADER) or context.new_request_id()):
                 try:
@@ -78,8 +88,10 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
 
         return wrapper
 
-    def _wrap_stream(self, behavior: Callable[..., AsyncIterator[Any]], method: str):
-        async def wrapper(request: Any, ctx: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+    def _wrap_stream(
+        self, behavior: Callable[..., AsyncIterator[Any]], method: str
+    ) -> Callable[[Any, _Context], AsyncIterator[Any]]:
+        async def wrapper(request: Any, ctx: _Context) -> AsyncIterator[Any]:
             # No context managers across yields: a cancelled stream is closed from
             # another context, where resetting ContextVar tokens raises.
             metadata = _metadata(ctx)
@@ -94,7 +106,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         return wrapper
 
 
-def _outgoing_metadata(tokens: IdentityTokens, details: grpc.aio.ClientCallDetails) -> list[tuple[str, str]]:
+def _outgoing_metadata(tokens: IdentityTokens, details: grpc.aio.ClientCallDetails) -> _Metadata:
     metadata = list(details.metadata or [])
     keys = {key for key, _ in metadata}
     request_id = context.current("request_id")
@@ -106,11 +118,13 @@ def _outgoing_metadata(tokens: IdentityTokens, details: grpc.aio.ClientCallDetai
     return metadata
 
 
-def _with_metadata(details: grpc.aio.ClientCallDetails, metadata, default_timeout: float | None):
+def _with_metadata(
+    details: grpc.aio.ClientCallDetails, metadata: _Metadata, default_timeout: float | None
+) -> grpc.aio.ClientCallDetails:
     return grpc.aio.ClientCallDetails(
         method=details.method,
         timeout=details.timeout if details.timeout is not None else default_timeout,
-        metadata=metadata,
+        metadata=grpc.aio.Metadata.from_tuple(metadata),
         credentials=details.credentials,
         wait_for_ready=details.wait_for_ready,
     )
@@ -123,7 +137,12 @@ class UnaryIdentityInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
         self._tokens = tokens
         self._timeout = default_timeout
 
-    async def intercept_unary_unary(self, continuation, details, request):
+    async def intercept_unary_unary(
+        self,
+        continuation: Callable[[grpc.aio.ClientCallDetails, Any], Awaitable[grpc.aio.UnaryUnaryCall[Any, Any]]],
+        details: grpc.aio.ClientCallDetails,
+        request: Any,
+    ) -> grpc.aio.UnaryUnaryCall[Any, Any]:
         new = _with_metadata(details, _outgoing_metadata(self._tokens, details), self._timeout)
         return await continuation(new, request)
 
@@ -134,6 +153,11 @@ class StreamIdentityInterceptor(grpc.aio.UnaryStreamClientInterceptor):
     def __init__(self, tokens: IdentityTokens) -> None:
         self._tokens = tokens
 
-    async def intercept_unary_stream(self, continuation, details, request):
+    async def intercept_unary_stream(
+        self,
+        continuation: Callable[[grpc.aio.ClientCallDetails, Any], Awaitable[grpc.aio.UnaryStreamCall[Any, Any]]],
+        details: grpc.aio.ClientCallDetails,
+        request: Any,
+    ) -> grpc.aio.UnaryStreamCall[Any, Any]:
         new = _with_metadata(details, _outgoing_metadata(self._tokens, details), None)
         return await continuation(new, request)
