@@ -26,7 +26,7 @@ model: setup
 run: setup model
 	@$(PY) -m agentmesh_devstack run --run-dir $(RUN_DIR)
 
-test: setup lint
+test: setup lint typecheck
 	$(VENV)/bin/pytest
 
 lint: setup proto-check buf-breaking imports deadcode
@@ -64,6 +64,11 @@ deadcode: setup
 	  --exclude libs/contracts/src --min-confidence 60 \
 	  --ignore-decorators "@router.*,@model_validator,@field_validator,@pytest.fixture" \
 	  --ignore-names "upgrade,downgrade,revision,down_revision,branch_labels,depends_on,intercept_*,pytest_*"
+
+# Types: mypy over every lib's and service's src (settings in pyproject.toml [tool.mypy]).
+.PHONY: typecheck
+typecheck: setup
+	$(VENV)/bin/mypy
 
 bench: setup
 	$(PY) services/inference/bench/bench_batching.py
