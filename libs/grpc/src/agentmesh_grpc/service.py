@@ -83,20 +83,30 @@ async def serve(service: Service, stop: asyncio.Event) -> None:
         await server.start()
         log.info("%s listening on %s (port %d), NOT_SERVING until ready", service.name, listener.addr, server.port)
         try:
-            try:
-                essential.extend(await service.start(resources, stop))
-            except Stopped:
-                log.info("%s stopped before it was ready", service.name)
-                return
-            await server.set_serving()
-            log.info("%s is SERVING", service.name)
-            await _until_stopped(stop, essential)
+            await _start_and_serve(service, server, resources, stop, essential)
         finally:
             # Whatever ends serving stops the background work keyed on stop, side by side with the server.
             stop.set()
             log.info("%s stopping", service.name)
             await server.stop(listener.shutdown_grace_seconds)
     log.info("%s stopped", service.name)
+
+
+async def _start_and_serve(
+    service: Service,
+    server: ServiceServer,
+    resources: AsyncExitStack,
+    stop: asyncio.Event,
+    essential: list[asyncio.Task[Any]],
+) -> None:
+    try:
+        essential.extend(await service.start(resources, stop))
+    except Stopped:
+        log.info("%s stopped before it was ready", service.name)
+        return
+    await server.set_serving()
+    log.info("%s is SERVING", service.name)
+    await _until_stopped(stop, essential)
 
 
 async def _until_stopped(stop: asyncio.Event, essential: Sequence[asyncio.Task[Any]]) -> None:

@@ -44,5 +44,6 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "urllib3", "filelock"):
+    # alembic.runtime.plugins: one INFO line per autogenerate plugin whenever alembic is imported.
+    for noisy in ("httpx", "httpcore", "urllib3", "filelock", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
