@@ -113,6 +113,16 @@ class NatsServer:
             self.process.stop()
 
 
+# The custom search attributes the scheduler's workflows carry, so the Temporal
+# UI can list one project's (or agent's, or job's) runs. A real cluster
+# registers them once: `temporal operator search-attribute create --name ... --type ...`.
+SEARCH_ATTRIBUTES = {
+    "AgentmeshProjectId": "Keyword",
+    "AgentmeshAgentId": "KeywordList",
+    "AgentmeshJobId": "Keyword",
+}
+
+
 @dataclass
 class TemporalDevServer:
     """`temporal server start-dev` with a persistent SQLite file and the Web UI."""
@@ -141,6 +151,8 @@ class TemporalDevServer:
             "--ui-port", str(self.ui_port), "--db-filename", str(self.db_file),
             "--log-level", "warn",
         ]  # fmt: skip
+        for name, kind in SEARCH_ATTRIBUTES.items():
+            argv += ["--search-attribute", f"{name}={kind}"]
         if self.headless:
             argv.append("--headless")
         env = {**os.environ, "TEMPORAL_CLI_SHOW_NEWS": "false"}
