@@ -28,13 +28,12 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from agentmesh_core.errors import InvalidInput
 from agentmesh_core.text import text_problem
 
-# Any value JSON can hold, as Python's json module builds it.
-JsonValue = dict[str, Any] | list[Any] | str | int | float | bool | None
+T = TypeVar("T")
 
 _PATH_KEY_MAX = 32
 _PATH_PARTS_MAX = 6
@@ -95,7 +94,7 @@ def _scalar_problem(value: object, limits: JsonLimits) -> str | None:
     return "must be JSON (objects, arrays, strings, numbers, booleans or null)"
 
 
-def check_json(value: Any, field: str, limits: JsonLimits = JSON_LIMITS, *, max_bytes: int | None = None) -> Any:
+def check_json(value: T, field: str, limits: JsonLimits = JSON_LIMITS, *, max_bytes: int | None = None) -> T:
     """`value` unchanged when it keeps every rule above; InvalidJson naming `field` and where otherwise.
 
     The walk is iterative and stops at the first container past the depth limit,

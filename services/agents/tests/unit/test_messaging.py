@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -70,6 +71,12 @@ async def test_unknown_agent_is_not_found(world):
         {"content": {}},
         {"content": "x" * (32 * 1024 + 1)},
         {"content": "nul \x00"},
+        {"content": {"k": ["lone \udc80"]}},
+        {"content": {"n": float("nan")}},
+        {"content": [float("inf")]},
+        {"content": {"n": 2**64}},
+        {"content": json.loads("[" * 33 + "1" + "]" * 33)},
+        {"content": {"\x00key": 1}},
         {"conversation_id": "not-a-uuid"},
         {"performative": "Not Valid"},
         {"idempotency_key": "k" * 201},
@@ -146,6 +153,13 @@ async def test_watch_unknown_conversation_is_not_found(world):
         await world.messaging.watch(world.user, world.project, "00000000-0000-4000-8000-000000000000", 0)
     with pytest.raises(InvalidInput):
         await world.messaging.watch(world.user, world.project, "bad", 0)
+
+
+async def test_watch_refuses_a_resume_point_past_the_stored_sequences(world):
+    message = await world.send(await world.agent())
+    for after in (2**63, 2**64 - 1):
+        with pytest.raises(InvalidInput, match="after_sequence"):
+            await world.messaging.watch(world.user, world.project, message.conversation_id, after)
 
 
 async def test_watch_replays_then_follows(world):

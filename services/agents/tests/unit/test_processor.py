@@ -248,3 +248,17 @@ async def test_other_agents_are_not_held_by_an_unfinished_message(world):
     request = await world.send(free, "go")
 
     assert (await world.process(request)).done
+
+
+async def test_model_output_is_made_storable(world):
+    """A NUL (which jsonb refuses) or a lone surrogate from the model cannot fail the message."""
+    world.inference.script = [["a\x00b", " c\udc80d"]]
+    agent = await world.agent()
+    request = await world.send(agent)
+
+    assert (await world.process(request)).done
+
+    assert (await world.stored(request)).status is MessageStatus.COMPLETE
+    assert world.messages.reply_to(request).content == "ab c\ufffdd"
+    tokens = [e.text for e in world.events.of(request.conversation_id) if e.type is EventType.TOKEN]
+    assert tokens == ["ab", " c\ufffdd"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from agentmesh_agents.domain.models import Agent, AgentStatus
@@ -47,6 +49,10 @@ async def test_names_are_unique_per_project(world):
         {"topics": ("has space",)},
         {"system_prompt": "x" * 16_001},
         {"purpose": "nul\x00"},
+        {"system_prompt": "lone \udc80"},
+        {"model_config": {"temperature": float("nan")}},
+        {"model_config": {"stop": ["lone \udc80"]}},
+        {"model_config": {"stop": json.loads('{"k":' * 33 + "1" + "}" * 33)}},
     ],
 )
 async def test_bad_fields_are_invalid_input(world, fields):

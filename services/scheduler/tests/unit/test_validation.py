@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -105,6 +106,11 @@ def test_payload_accepted(value: object) -> None:
         ([], "empty"),
         ("x" * (validation.PAYLOAD_MAX_BYTES + 1), "at most"),
         ("a\x00b", "NUL"),
+        ({"k": "lone \udc80"}, "lone surrogates"),
+        ({"n": float("nan")}, "finite"),
+        ([float("inf")], "finite"),
+        ({"n": 10**20}, "integer between"),
+        (json.loads("[" * 21 + "1" + "]" * 21), "nested more than 20"),
     ],
 )
 def test_payload_rejected(value: object, message: str) -> None:

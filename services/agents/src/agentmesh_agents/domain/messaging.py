@@ -140,6 +140,7 @@ class Messaging:
         """
         project_id = project_scope(identity, project_id)
         conversation_id = parse_id(conversation_id, "conversation_id")
+        after_sequence = validation.resume_sequence(after_sequence)
         if not await self._messages.conversation_exists(project_id, conversation_id):
             raise NotFound("conversation not found")
         return self._feed.subscribe(project_id, conversation_id, after_sequence)

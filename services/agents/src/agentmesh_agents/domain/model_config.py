@@ -8,6 +8,8 @@ from typing import Any
 
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_core.errors import InvalidInput
+from agentmesh_core.json_values import check_json
+from agentmesh_core.text import text_problem
 
 _MODEL_NAME_MAX = 200
 _STOP_MAX_CHARS = 64
@@ -48,18 +50,19 @@ def _integer(config: dict[str, Any], key: str, low: int, high: int) -> int | Non
 def validate_model_config(raw: dict[str, Any] | None, limits: Limits) -> dict[str, Any]:
     """Check a client's model_config and return it normalised.
 
+    The value keeps the platform's JSON rule first (depth, NUL, finite numbers).
     Unknown keys are refused so that a typo ("temprature") is an error rather
     than a setting silently ignored. JSON numbers arrive as floats; whole-number
     settings are stored as ints.
     """
-    config = dict(raw or {})
+    config = dict(check_json(raw or {}, "model_config"))
     unknown = sorted(set(config) - set(KNOWN_KEYS))
     if unknown:
         raise InvalidInput(f"unknown model_config key {unknown[0]!r}; known keys: {', '.join(KNOWN_KEYS)}")
     normalised: dict[str, Any] = {}
     model = config.get("model")
     if model is not None:
-        if not isinstance(model, str) or len(model) > _MODEL_NAME_MAX or "\x00" in model:
+        if not isinstance(model, str) or len(model) > _MODEL_NAME_MAX or text_problem(model):
             raise InvalidInput(f"model_config.model must be a string of at most {_MODEL_NAME_MAX} characters")
         normalised["model"] = model
     for key, low, high in (("temperature", 0.0, 2.0), ("top_p", 0.0, 1.0)):
@@ -79,7 +82,7 @@ def validate_model_config(raw: dict[str, Any] | None, limits: Limits) -> dict[st
         if (
             not isinstance(stop, list)
             or len(stop) > limits.stop_strings_max
-            or not all(isinstance(s, str) and 0 < len(s) <= _STOP_MAX_CHARS and "\x00" not in s for s in stop)
+            or not all(isinstance(s, str) and 0 < len(s) <= _STOP_MAX_CHARS and not text_problem(s) for s in stop)
         ):
             raise InvalidInput(
                 f"model_config.stop must be up to {limits.stop_strings_max} non-empty strings "

@@ -28,6 +28,7 @@ from agentmesh_agents.domain.ports import Inference, MessageRepository
 from agentmesh_agents.domain.prompt import PromptBuilder
 from agentmesh_core.errors import AgentmeshError, Unavailable
 from agentmesh_core.ids import new_id
+from agentmesh_core.text import sanitize_text
 from agentmesh_observability import context
 
 log = logging.getLogger(__name__)
@@ -161,7 +162,10 @@ class MessageProcessor:
             turns, sampling_for(agent.model_config, self._limits), f"{request.id}-{delivery.attempt}"
         )
         try:
-            async for chunk in stream:
+            async for raw_chunk in stream:
+                # Model output is stored and relayed as it comes: made storable here, one NUL
+                # (which PostgreSQL's jsonb refuses) cannot fail the whole message.
+                chunk = sanitize_text(raw_chunk)
                 chunks.append(chunk)
                 await self._events.token(request, agent.id, chunk)
         except Unavailable as error:

@@ -1,4 +1,8 @@
-"""Checks on client input other than model configs: names, texts, topics, content."""
+"""Checks on client input other than model configs: names, texts, topics, content.
+
+Text follows the platform's one rule (agentmesh_core.text) and content the one
+free-form JSON rule (agentmesh_core.json_values), checked before anything is stored.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,12 @@ import re
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.models import JsonValue
 from agentmesh_core.errors import InvalidInput
+from agentmesh_core.json_values import check_json
+from agentmesh_core.text import check_text
 
 _TOPIC = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _PERFORMATIVE = re.compile(r"^[a-z][a-z0-9_-]*$")
+MAX_SEQUENCE = 2**63 - 1
 
 
 def require_text(value: str, what: str, max_length: int, *, required: bool = False) -> str:
@@ -21,9 +28,7 @@ def require_text(value: str, what: str, max_length: int, *, required: bool = Fal
         raise InvalidInput(f"{what} must not be empty")
     if len(value) > max_length:
         raise InvalidInput(f"{what} must be at most {max_length} characters")
-    if "\x00" in value:
-        raise InvalidInput(f"{what} must not contain NUL characters")
-    return value
+    return check_text(value, what)
 
 
 def agent_name(value: str, limits: Limits) -> str:
@@ -64,30 +69,21 @@ def optional_key(value: str, what: str, max_length: int) -> str | None:
 
 
 def message_content(content: JsonValue, limits: Limits) -> JsonValue:
-    """Content must say something and fit the size cap (measured as UTF-8 JSON)."""
+    """Content must say something, keep the JSON rule, and fit the size cap (as UTF-8 JSON)."""
     if content is None:
         raise InvalidInput("content is required")
     if isinstance(content, str) and not content.strip():
         raise InvalidInput("content must not be empty")
     if isinstance(content, dict | list) and not content:
         raise InvalidInput("content must not be empty")
-    encoded = json.dumps(content, ensure_ascii=False)
-    if len(encoded.encode()) > limits.message_max_bytes:
-        raise InvalidInput(f"content must be at most {limits.message_max_bytes} bytes")
-    if _has_nul(content):
-        # PostgreSQL's JSONB cannot hold NUL characters.
-        raise InvalidInput("content must not contain NUL characters")
-    return content
+    return check_json(content, "content", max_bytes=limits.message_max_bytes)
 
 
-def _has_nul(value: JsonValue) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any("\x00" in key or _has_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
+def resume_sequence(after_sequence: int) -> int:
+    """A stream resume point: event sequences are signed 64-bit in storage."""
+    if not 0 <= after_sequence <= MAX_SEQUENCE:
+        raise InvalidInput(f"after_sequence must be between 0 and {MAX_SEQUENCE}")
+    return after_sequence
 
 
 def content_text(content: JsonValue) -> str:

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import struct_pb2
 from google.protobuf.message import DecodeError
 
 from agentmesh.agents.v1 import agent_pb2, message_pb2
@@ -18,6 +18,7 @@ from agentmesh_agents.codec import MESSAGE_STATUS, timestamp
 from agentmesh_agents.domain.models import Agent, AgentStatus, JsonValue, MessageStatus
 from agentmesh_agents.domain.ports import StoredEvent
 from agentmesh_core.errors import InvalidInput
+from agentmesh_grpc.struct_values import struct_to_json, value_to_json
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +28,12 @@ _MESSAGE_STATUS_OF = {number: status for status, number in MESSAGE_STATUS.items(
 
 
 def json_value(value: struct_pb2.Value) -> JsonValue:
-    """A protobuf Value as plain JSON (None when unset)."""
-    return json_format.MessageToDict(value)
+    """A protobuf Value as plain JSON (None when unset); NaN reaches the domain, which refuses it."""
+    return value_to_json(value)
 
 
 def struct_dict(struct: struct_pb2.Struct) -> dict[str, Any]:
-    return json_format.MessageToDict(struct)
+    return struct_to_json(struct)
 
 
 def struct_proto(values: dict[str, Any]) -> struct_pb2.Struct:

@@ -1,12 +1,12 @@
 """Checks on client input: triggers, time zones and payloads.
 
-Every failure is an InvalidInput with a message written for the client; the
-text of library exceptions never reaches it.
+Payloads follow the platform's one free-form JSON rule (agentmesh_core.json_values)
+with the scheduler's size cap. Every failure is an InvalidInput with a message
+written for the client; the text of library exceptions never reaches it.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import zoneinfo
 from datetime import UTC, datetime, timedelta
@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from croniter import CroniterBadCronError, CroniterBadDateError, CroniterError, croniter
 
 from agentmesh_core.errors import InvalidInput
+from agentmesh_core.json_values import check_json
 from agentmesh_scheduler.domain.models import (
     CronTrigger,
     IntervalTrigger,
@@ -94,19 +95,14 @@ def time_zone(name: str) -> str:
 
 
 def payload(value: JsonValue) -> JsonValue:
-    """A payload must say something and fit the size cap (measured as UTF-8 JSON)."""
+    """A payload must say something, keep the JSON rule, and fit the size cap (as UTF-8 JSON)."""
     if value is None:
         raise InvalidInput("payload is required")
     if isinstance(value, str) and not value.strip():
         raise InvalidInput("payload must not be empty")
     if isinstance(value, dict | list) and not value:
         raise InvalidInput("payload must not be empty")
-    encoded = json.dumps(value, ensure_ascii=False)
-    if len(encoded.encode()) > PAYLOAD_MAX_BYTES:
-        raise InvalidInput(f"payload must be at most {PAYLOAD_MAX_BYTES} bytes")
-    if "\\u0000" in encoded:
-        raise InvalidInput("payload must not contain NUL characters")
-    return value
+    return check_json(value, "payload", max_bytes=PAYLOAD_MAX_BYTES)
 
 
 def trigger(raw: Trigger | None, zone: str, now: datetime) -> Trigger:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
 
 from agentmesh.scheduler.v1 import scheduler_service_pb2 as pb
+from agentmesh_grpc.struct_values import value_to_json
 from agentmesh_scheduler.domain.models import (
     CronTrigger,
     IntervalTrigger,
@@ -58,7 +59,9 @@ def payload_from_proto(schedule: pb.Schedule) -> JsonValue:
     """The payload as a JSON value; None when unset or null."""
     if not schedule.HasField("payload") or schedule.payload.WhichOneof("kind") is None:
         return None
-    return json_format.MessageToDict(schedule.payload)
+    # Not json_format.MessageToDict: it raises on NaN and infinities, which the domain
+    # must see (and refuse) only after the caller's scope is checked.
+    return value_to_json(schedule.payload)
 
 
 def draft_from_request(request: pb.CreateScheduleRequest) -> ScheduleDraft | None:
