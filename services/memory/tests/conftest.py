@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from agentmesh_memory.adapters.fakes import HashingEmbedder, InMemoryEntryRepository, InMemoryVectorIndex
+from agentmesh_memory.adapters.fakes import HashingEmbedder, InMemoryEntryRepository, InMemoryVectorIndex, KnownAgents
 from agentmesh_memory.domain.memory import Memory
 from agentmesh_memory.settings import DEFAULT_MODEL_NAME
 
@@ -38,8 +38,16 @@ def embedder() -> HashingEmbedder:
 
 
 @pytest.fixture
-def memory(repository: InMemoryEntryRepository, index: InMemoryVectorIndex, embedder: HashingEmbedder) -> Memory:
-    return Memory(repository, index, embedder, clock=StepClock())
+def agents(project_id: str, agent_id: str) -> KnownAgents:
+    """The agents service: `agent_id` is an agent of `project_id`."""
+    return KnownAgents((project_id, agent_id))
+
+
+@pytest.fixture
+def memory(
+    repository: InMemoryEntryRepository, index: InMemoryVectorIndex, embedder: HashingEmbedder, agents: KnownAgents
+) -> Memory:
+    return Memory(repository, index, embedder, agents, clock=StepClock())
 
 
 @pytest.fixture(scope="session")

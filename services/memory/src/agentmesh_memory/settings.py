@@ -24,6 +24,8 @@ class MemorySettings(CommonSettings):
 
     database_url: str
     memory_listen_addr: str = "127.0.0.1:50052"
+    # Entries name their agent: memory asks the agents service that it exists in the project.
+    agents_service_addr: str = "127.0.0.1:50051"
     run_dir: Path = Path(".run")
     qdrant_url: str | None = None
     qdrant_api_key: SecretStr | None = None

@@ -1,5 +1,9 @@
 """The memory service's parts, as the service skeleton (agentmesh_grpc.service) runs them.
 
+Memory calls the agents service (is an entry's agent one of the project's?)
+over a lazy channel: it needs no agents service to start, only to add an
+entry that names an agent.
+
 Health says NOT_SERVING until the database is migrated, the embedding model is
 loaded and Qdrant is open, then SERVING. On stop, Qdrant is closed (local mode
 holds a lock on its directory until then).
@@ -13,9 +17,12 @@ from collections.abc import Sequence
 from contextlib import AsyncExitStack
 
 from agentmesh_core.startup import unless_stopped
+from agentmesh_core.tokens import IdentityTokens
 from agentmesh_db.database import Database
 from agentmesh_db.migrations import migrate
+from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.service import Listener, Registration
+from agentmesh_memory.adapters.agents_client import AgentsClient
 from agentmesh_memory.adapters.embedder import SentenceTransformerEmbedder
 from agentmesh_memory.adapters.qdrant_index import QdrantVectorIndex
 from agentmesh_memory.adapters.repository import SqlEntryRepository
@@ -47,17 +54,17 @@ class MemoryWiring:
         self._database = Database(settings.database_url)
         self._embedder = SentenceTransformerEmbedder(settings.embedding_model_name, settings.embedding_batch_size)
         self._index = vector_index(settings)
-        self.registrations = [
-            Registration(
-                SERVICE_NAME,
-                register,
-                MemoryServicer(Memory(SqlEntryRepository(self._database), self._index, self._embedder)),
-            )
-        ]
+        tokens = IdentityTokens(settings.internal_secret.get_secret_value())
+        self._agents_channel = create_channel(settings.agents_service_addr, tokens)
+        memory = Memory(
+            SqlEntryRepository(self._database), self._index, self._embedder, AgentsClient(self._agents_channel)
+        )
+        self.registrations = [Registration(SERVICE_NAME, register, MemoryServicer(memory))]
 
     async def start(self, stack: AsyncExitStack, stop: asyncio.Event) -> Sequence[asyncio.Task[None]]:
         settings = self._settings
         stack.callback(self._database.dispose)
+        stack.push_async_callback(self._agents_channel.close)
         stack.callback(self._embedder.close)
         stack.push_async_callback(self._index.close)
         await migrate(self._database, MIGRATIONS_DIR, SCHEMA, stop=stop, timeout=settings.startup_timeout_seconds)

@@ -16,6 +16,7 @@ from agentmesh_core.pagination import encode_cursor
 from agentmesh_core.tokens import IdentityTokens
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.identity import acting_as
+from agentmesh_memory.adapters.fakes import KnownAgents
 
 PARIS = "The capital of France is Paris."
 BANANAS = "Bananas are rich in potassium."
@@ -64,9 +65,10 @@ async def test_search_ranks_by_meaning_within_the_project(
 
 
 async def test_agent_scope_and_metadata_filter(
-    stub: pb_grpc.MemoryServiceStub, member: Identity, project_id: str, agent_id: str
+    stub: pb_grpc.MemoryServiceStub, agents: KnownAgents, member: Identity, project_id: str, agent_id: str
 ) -> None:
     other_agent = new_id()
+    agents.add(project_id, other_agent)
     with acting_as(member):
         await stub.AddMemories(_add(project_id, PARIS, metadata={"topic": "geo"}))
         await stub.AddMemories(_add(project_id, "Lyon is a city in France.", agent_id=agent_id))

@@ -9,7 +9,7 @@ import pytest
 
 from agentmesh_core.errors import Unavailable
 from agentmesh_core.identity import Identity
-from agentmesh_memory.adapters.fakes import HashingEmbedder, InMemoryEntryRepository, InMemoryVectorIndex
+from agentmesh_memory.adapters.fakes import HashingEmbedder, InMemoryEntryRepository, InMemoryVectorIndex, KnownAgents
 from agentmesh_memory.domain.memory import Memory
 from agentmesh_memory.domain.models import Document, VectorPoint
 
@@ -48,8 +48,8 @@ def gated() -> GatedIndex:
 
 
 @pytest.fixture
-def gated_memory(repository: InMemoryEntryRepository, gated: GatedIndex) -> Memory:
-    return Memory(repository, gated, HashingEmbedder())
+def gated_memory(repository: InMemoryEntryRepository, gated: GatedIndex, agents: KnownAgents) -> Memory:
+    return Memory(repository, gated, HashingEmbedder(), agents)
 
 
 async def _cancel_while_held(gated: GatedIndex, call) -> None:

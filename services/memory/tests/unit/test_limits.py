@@ -7,6 +7,7 @@ import math
 import pytest
 
 from agentmesh_core.errors import InvalidInput
+from agentmesh_core.json_values import JSON_LIMITS
 from agentmesh_memory.domain import limits
 from agentmesh_memory.domain.limits import Limits
 from agentmesh_memory.domain.models import Document
@@ -31,7 +32,9 @@ def _nested(depth: int) -> dict:
         {"x\x00": "a"},
         {"x": ["a", {"b": "\x00"}]},
         {"x": object()},
-        _nested(40),
+        {"x": "lone \udc80"},
+        {"x": 2**60},
+        _nested(JSON_LIMITS.max_depth),  # one level more than the platform's JSON rule allows
     ],
 )
 def test_metadata_that_postgres_would_reject(metadata: dict) -> None:
@@ -41,7 +44,7 @@ def test_metadata_that_postgres_would_reject(metadata: dict) -> None:
 
 def test_metadata_that_is_fine() -> None:
     limits.metadata({"": "empty key", "n": None, "b": True, "f": 0.5, "l": [1, "a", {"k": []}]}, LIMITS)
-    limits.metadata(_nested(30), LIMITS)
+    limits.metadata(_nested(JSON_LIMITS.max_depth - 1), LIMITS)
 
 
 def test_documents_reject_nul_and_too_much_content_per_call() -> None:

@@ -7,7 +7,7 @@ import pytest
 from agentmesh_core.errors import InvalidInput, NotFound, PermissionDenied, Unavailable
 from agentmesh_core.identity import Identity
 from agentmesh_core.ids import new_id
-from agentmesh_memory.adapters.fakes import HashingEmbedder, InMemoryEntryRepository, InMemoryVectorIndex
+from agentmesh_memory.adapters.fakes import HashingEmbedder, InMemoryEntryRepository, InMemoryVectorIndex, KnownAgents
 from agentmesh_memory.domain.memory import Memory
 from agentmesh_memory.domain.models import Document
 
@@ -137,9 +137,10 @@ async def test_list_newest_first_with_pages(memory: Memory, member: Identity, pr
 
 
 async def test_search_ranks_and_scopes(
-    memory: Memory, member: Identity, service_identity: Identity, project_id: str, agent_id: str
+    memory: Memory, agents: KnownAgents, member: Identity, service_identity: Identity, project_id: str, agent_id: str
 ) -> None:
     other_agent = new_id()
+    agents.add(project_id, other_agent)
     await memory.add(member, project_id, "", [Document("the red car is fast", {"kind": "car", "n": 2})])
     await memory.add(member, project_id, agent_id, [Document("the red apple is sweet", {"kind": "fruit"})])
     await memory.add(member, project_id, other_agent, [Document("the red bus is slow")])
@@ -213,3 +214,23 @@ async def test_embed(memory: Memory, outsider: Identity) -> None:
     for bad in ([], [""], ["x"] * 65):
         with pytest.raises(InvalidInput):
             await memory.embed(outsider, bad)
+
+
+async def test_an_entry_names_an_agent_of_its_project(
+    memory: Memory,
+    agents: KnownAgents,
+    repository: InMemoryEntryRepository,
+    member: Identity,
+    project_id: str,
+    agent_id: str,
+) -> None:
+    """An agent of another project, or a made-up id, is NotFound and nothing is stored."""
+    elsewhere = new_id()
+    foreign = new_id()
+    agents.add(elsewhere, foreign)
+    for unknown in (foreign, new_id()):
+        with pytest.raises(NotFound, match="agent not found"):
+            await memory.add(member, project_id, unknown, [Document("not mine")])
+    assert repository.entries == {}
+    [entry] = await memory.add(member, project_id, agent_id, [Document("mine")])
+    assert entry.agent_id == agent_id

@@ -11,7 +11,22 @@ import math
 import re
 from collections.abc import Sequence
 
+from agentmesh_core.errors import NotFound
 from agentmesh_memory.domain.models import MemoryEntry, ScoredId, VectorPoint, VectorQuery
+
+
+class KnownAgents:
+    """The agents service as a set of (project, agent) pairs; `add` registers one."""
+
+    def __init__(self, *pairs: tuple[str, str]) -> None:
+        self.pairs: set[tuple[str, str]] = set(pairs)
+
+    def add(self, project_id: str, agent_id: str) -> None:
+        self.pairs.add((project_id, agent_id))
+
+    async def require_agent(self, project_id: str, agent_id: str) -> None:
+        if (project_id, agent_id) not in self.pairs:
+            raise NotFound("agent not found")
 
 
 class InMemoryEntryRepository:

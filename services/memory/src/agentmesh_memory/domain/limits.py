@@ -1,14 +1,18 @@
-"""Request limits and the input checks that enforce them (all raise InvalidInput)."""
+"""Request limits and the input checks that enforce them (all raise InvalidInput).
+
+Text follows the platform's one rule (agentmesh_core.text) and metadata the one
+free-form JSON rule (agentmesh_core.json_values), with memory's own size cap.
+"""
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from agentmesh_core.errors import InvalidInput
+from agentmesh_core.json_values import check_json
+from agentmesh_core.text import check_text
 from agentmesh_memory.domain.models import Document, JsonObject, Scalar
 
 MAX_DOCUMENT_CHARS = 100_000
@@ -28,7 +32,6 @@ MAX_EMBED_TEXT_CHARS = 10_000
 # must fit a gRPC response (8 MiB) with room to spare.
 MAX_ADD_BYTES = 6 * 1024 * 1024
 _MAX_FILTER_KEYS = 16
-_MAX_METADATA_DEPTH = 32
 _FORBIDDEN_KEY_CHARS = frozenset(".[]\"'")
 
 
@@ -47,35 +50,9 @@ class Limits:
     max_add_bytes: int = MAX_ADD_BYTES
 
 
-def json_size(value: Any) -> int:
-    """Bytes of value as compact UTF-8 JSON."""
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
-
-
 def text(value: str, what: str) -> None:
-    """PostgreSQL text cannot hold NUL characters."""
-    if "\x00" in value:
-        raise InvalidInput(f"{what} must not contain NUL characters")
-
-
-def _storable(value: Any, what: str, depth: int = 0) -> None:
-    """JSON that PostgreSQL's jsonb accepts: finite numbers, no NUL, bounded nesting."""
-    if depth > _MAX_METADATA_DEPTH:
-        raise InvalidInput(f"{what} is nested more than {_MAX_METADATA_DEPTH} levels deep")
-    if isinstance(value, str):
-        text(value, what)
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidInput(f"{what} numbers must be finite")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            text(key, f"{what} keys")
-            _storable(item, what, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            _storable(item, what, depth + 1)
-    elif value is not None and not isinstance(value, bool | int):
-        raise InvalidInput(f"{what} must be JSON")
+    """The platform's text rule: no NUL (PostgreSQL refuses it), no lone surrogates."""
+    check_text(value, what)
 
 
 def documents(docs: Sequence[Document], limits: Limits) -> None:
@@ -99,9 +76,7 @@ def metadata(value: JsonObject, limits: Limits, what: str = "metadata") -> None:
     """Metadata is a JSON object of bounded size."""
     if not isinstance(value, dict):
         raise InvalidInput(f"{what} must be an object")
-    _storable(value, what)
-    if json_size(value) > limits.max_metadata_bytes:
-        raise InvalidInput(f"{what} exceeds {limits.max_metadata_bytes} bytes of JSON")
+    check_json(value, what, max_bytes=limits.max_metadata_bytes)
 
 
 def k(requested: int, limits: Limits) -> int:

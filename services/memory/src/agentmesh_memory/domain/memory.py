@@ -1,7 +1,9 @@
 """The memory service's use cases: add, list, delete, search and embed.
 
 Every project use case checks scope first (reads and adds need membership,
-deletes need project admin), so isolation does not rest on the gateway alone.
+deletes need project admin), so isolation does not rest on the gateway alone;
+an entry's agent must be an agent of the same project (asked of the agents
+service, as the caller).
 An entry's row and its vector are kept consistent: rows are written first and
 removed again (with any vectors written) if the vectors cannot be stored. Writes
 run to the end even when the caller goes away (a cancelled call), so a
@@ -19,12 +21,13 @@ from typing import Any, TypeVar
 from agentmesh_core.errors import InvalidInput, NotFound
 from agentmesh_core.identity import Identity, require_project_access
 from agentmesh_core.ids import new_id, parse_id
+from agentmesh_core.json_values import json_size
 from agentmesh_core.pagination import decode_cursor, next_cursor, page_size
 from agentmesh_memory.domain import limits as check
 from agentmesh_memory.domain.chunking import chunk_text
 from agentmesh_memory.domain.limits import Limits
 from agentmesh_memory.domain.models import Document, JsonObject, MemoryEntry, SearchHit, VectorPoint, VectorQuery
-from agentmesh_memory.domain.ports import Clock, Embedder, EntryRepository, VectorIndex
+from agentmesh_memory.domain.ports import AgentDirectory, Clock, Embedder, EntryRepository, VectorIndex
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,12 +46,14 @@ class Memory:
         repository: EntryRepository,
         index: VectorIndex,
         embedder: Embedder,
+        agents: AgentDirectory,
         limits: Limits | None = None,
         clock: Clock = utc_now,
     ) -> None:
         self._repository = repository
         self._index = index
         self._embedder = embedder
+        self._agents = agents
         self._limits = limits or Limits()
         self._clock = clock
 
@@ -60,7 +65,10 @@ class Memory:
     async def add(
         self, identity: Identity, project_id: str, agent_id: str, documents: Sequence[Document]
     ) -> list[MemoryEntry]:
-        """Chunk, embed and store documents; the entries in document and chunk order."""
+        """Chunk, embed and store documents; the entries in document and chunk order.
+
+        NotFound when `agent_id` names no agent of the project (checked last, before any write).
+        """
         project_id = _authorize(identity, project_id, admin=False)
         owner = _optional_id(agent_id, "agent_id")
         check.documents(documents, self._limits)
@@ -78,9 +86,11 @@ class Memory:
             for doc in documents
             for content, metadata in _chunks(doc)
         ]
-        size = sum(len(e.content.encode()) + check.json_size(e.metadata) for e in entries)
+        size = sum(len(e.content.encode()) + json_size(e.metadata) for e in entries)
         if size > self._limits.max_add_bytes:
             raise InvalidInput("documents too large for one call; send fewer or smaller documents")
+        if owner is not None:
+            await self._agents.require_agent(project_id, owner)
 
         vectors = await self._embedder.embed([e.content for e in entries])
         points = [

@@ -1,6 +1,7 @@
 """The narrow interfaces the domain needs from the outside world.
 
-Adapters implement them (PostgreSQL, Qdrant, sentence-transformers); unit tests
+Adapters implement them (PostgreSQL, Qdrant, sentence-transformers, the agents
+service); unit tests
 use the in-memory fakes in adapters/fakes.py.
 """
 
@@ -68,4 +69,12 @@ class Embedder(Protocol):
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """One normalized vector per text, in order."""
+        ...
+
+
+class AgentDirectory(Protocol):
+    """Knows which agents exist (the agents service, asked as the current caller)."""
+
+    async def require_agent(self, project_id: str, agent_id: str) -> None:
+        """Raise NotFound("agent not found") unless the agent exists in the project."""
         ...
