@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Message
 
+from agentmesh_devstack.templates import Build, migrations
+from agentmesh_gateway.adapters.tables import MIGRATIONS_DIR, SCHEMA
 from agentmesh_gateway.app import build_state, create_app
 from agentmesh_gateway.clients.fakes import FakeAgents, FakeMemory, FakeScheduler
 from agentmesh_gateway.settings import GatewaySettings
@@ -118,9 +120,18 @@ class _Body(httpx.AsyncByteStream):
 
 
 @pytest.fixture
-def settings(database_url: str) -> GatewaySettings:
+def migrated_database_url(database_from_template: Callable[[str, Build], str]) -> str:
+    """A fresh database with the gateway schema migrated: a clone of a template migrated once per session.
+
+    The app's lifespan still runs its own migration, which finds the schema at head.
+    """
+    return database_from_template(SCHEMA, migrations(MIGRATIONS_DIR, SCHEMA))
+
+
+@pytest.fixture
+def settings(migrated_database_url: str) -> GatewaySettings:
     return GatewaySettings(
-        database_url=database_url,
+        database_url=migrated_database_url,
         admin_password=SecretStr(ADMIN_PASSWORD),
         access_token_ttl_seconds=300,
         max_body_bytes=MAX_BODY_BYTES,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from agentmesh_devstack.templates import Build, migrations
 from agentmesh_memory.adapters.fakes import HashingEmbedder, InMemoryEntryRepository, InMemoryVectorIndex, KnownAgents
+from agentmesh_memory.adapters.tables import MIGRATIONS_DIR, SCHEMA
 from agentmesh_memory.domain.memory import Memory
 from agentmesh_memory.settings import DEFAULT_MODEL_NAME
 
@@ -67,3 +70,9 @@ def real_embedder(sentence_model):
     embedder = SentenceTransformerEmbedder(DEFAULT_MODEL_NAME, model=sentence_model)
     yield embedder
     embedder.close()
+
+
+@pytest.fixture
+def migrated_database_url(database_from_template: Callable[[str, Build], str]) -> str:
+    """A fresh database with the memory schema migrated: a clone of a template migrated once per session."""
+    return database_from_template(SCHEMA, migrations(MIGRATIONS_DIR, SCHEMA))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 
+from agentmesh_devstack.templates import Build, migrations
 from agentmesh_scheduler.adapters.fakes import FakeAgents, FakeScheduleEngine, InMemoryScheduleRepository
+from agentmesh_scheduler.adapters.tables import MIGRATIONS_DIR, SCHEMA
 from agentmesh_scheduler.domain.scheduler import Scheduler
 
 NOW = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
@@ -32,3 +35,9 @@ def agents(project_id: str, agent_id: str) -> FakeAgents:
 @pytest.fixture
 def scheduler(repository: InMemoryScheduleRepository, engine: FakeScheduleEngine, agents: FakeAgents) -> Scheduler:
     return Scheduler(repository, engine, agents, clock=lambda: NOW)
+
+
+@pytest.fixture
+def migrated_database_url(database_from_template: Callable[[str, Build], str]) -> str:
+    """A fresh database with the scheduler schema migrated: a clone of a template migrated once per session."""
+    return database_from_template(SCHEMA, migrations(MIGRATIONS_DIR, SCHEMA))

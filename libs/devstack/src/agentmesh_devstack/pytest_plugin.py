@@ -3,15 +3,23 @@
 Loaded for every test run (root pyproject.toml: `-p agentmesh_devstack.pytest_plugin`).
 
 Session-scoped (started once, on first use, stopped at the end):
-  `postgres_server`   an EmbeddedPostgres in a temp dir
+  `postgres_server`   an EmbeddedPostgres in a temp dir (no fsync: a throwaway server)
   `nats_url`          nats://127.0.0.1:<port> of a nats-server with JetStream
   `temporal_address`  127.0.0.1:<port> of `temporal server start-dev --headless` (namespace "default")
+  `database_from_template`  database_from_template(name, build) -> URL of a fresh database
+                      cloned from template `name`, which build(url) migrates once per
+                      session (each service's tests/conftest.py wraps it as
+                      `migrated_database_url`)
 Function-scoped:
   `database_url`      URL of a fresh, empty database for this test only
   `project_id`, `agent_id`                  fresh ids
   `admin`, `member`, `outsider`, `service_identity`
                       caller Identities: admin/user of `project_id`, admin of another
                       project, and a platform service
+
+Each pytest-xdist worker is its own session: its own temp dir, free ports and
+servers, so workers never share state. Lanes (the `unit` marker, xdist groups)
+come from agentmesh_devstack.lanes, loaded with this plugin.
 
 The temporalio SDK can abort the interpreter at exit (exit code 134) after all
 tests passed, so this plugin ends the pytest process with os._exit(status).
@@ -22,7 +30,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -31,6 +39,9 @@ from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 from agentmesh_core.ids import new_id
 from agentmesh_devstack.infra import EmbeddedPostgres, NatsServer, TemporalDevServer
 from agentmesh_devstack.ports import free_port
+from agentmesh_devstack.templates import Build, DatabaseTemplates, relax_durability
+
+pytest_plugins = ["agentmesh_devstack.lanes"]
 
 _exit_status: list[int] = []
 
@@ -45,6 +56,7 @@ def devstack_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def postgres_server(devstack_dir: Path) -> Iterator[EmbeddedPostgres]:
     server = EmbeddedPostgres(devstack_dir / "postgres")
     server.start()
+    relax_durability(server)
     yield server
     server.stop()
 
@@ -52,6 +64,16 @@ def postgres_server(devstack_dir: Path) -> Iterator[EmbeddedPostgres]:
 @pytest.fixture
 def database_url(postgres_server: EmbeddedPostgres) -> str:
     return postgres_server.database_url(f"t_{uuid.uuid4().hex[:16]}")
+
+
+@pytest.fixture(scope="session")
+def database_from_template(postgres_server: EmbeddedPostgres) -> Callable[[str, Build], str]:
+    """database_from_template(name, build) -> URL of a new database cloned from template `name`.
+
+    build(url) runs once per session (per xdist worker) to fill the template,
+    typically with a service's migrations; every later call is a clone.
+    """
+    return DatabaseTemplates(postgres_server).clone
 
 
 @pytest.fixture(scope="session")

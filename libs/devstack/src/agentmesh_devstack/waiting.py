@@ -74,7 +74,7 @@ async def eventually(
             if inspect.isawaitable(result):
                 result = await result
             if result:
-                return result  # type: ignore[return-value]
+                return result
             last, error = result, None
         except AssertionError as failed:
             error = failed

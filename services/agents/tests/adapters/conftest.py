@@ -8,18 +8,15 @@ import pytest
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from agentmesh_agents.adapters.tables import MIGRATIONS_DIR
 from agentmesh_db.database import Database
-from agentmesh_db.migrations import upgrade_to_head
 from agentmesh_events import bus, subjects
 from agentmesh_events.bus import ensure_streams
 
 
 @pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
+def db(migrated_database_url: str) -> Iterator[Database]:
     """A fresh database with the agents schema migrated."""
-    database = Database(database_url, pool_size=4)
-    upgrade_to_head(database.engine, MIGRATIONS_DIR, "agents")
+    database = Database(migrated_database_url, pool_size=4)
     yield database
     database.dispose()
 

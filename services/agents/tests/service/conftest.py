@@ -6,7 +6,6 @@ stand-ins, for what a test machine has no useful form of.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,14 +17,12 @@ from nats.js.errors import NotFoundError
 from agentmesh.agents.v1 import agent_service_pb2_grpc
 from agentmesh_agents.adapters.fakes import StaticMemory
 from agentmesh_agents.adapters.scripted_inference import ScriptedInference
-from agentmesh_agents.adapters.tables import MIGRATIONS_DIR
 from agentmesh_agents.rpc.servicer import SERVICE_NAME, register
 from agentmesh_agents.settings import AgentsSettings
 from agentmesh_agents.wiring import Components, build_components
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 from agentmesh_core.tokens import IdentityTokens
 from agentmesh_db.database import Database
-from agentmesh_db.migrations import upgrade_to_head
 from agentmesh_events import bus
 from agentmesh_events.bus import ensure_streams
 from agentmesh_events.subjects import INBOX_STREAM
@@ -51,17 +48,16 @@ class Service:
 
 
 @pytest.fixture
-async def service(database_url: str, nats_url: str) -> AsyncIterator[Service]:
+async def service(migrated_database_url: str, nats_url: str) -> AsyncIterator[Service]:
     settings = AgentsSettings(
-        database_url=database_url,
+        database_url=migrated_database_url,
         nats_url=nats_url,
         agents_listen_addr="127.0.0.1:0",
         inbox_partitions=2,
         ack_wait_seconds=10,
     )
     tokens = IdentityTokens(settings.internal_secret.get_secret_value())
-    db = Database(database_url, pool_size=4)
-    await asyncio.to_thread(upgrade_to_head, db.engine, MIGRATIONS_DIR, "agents")
+    db = Database(migrated_database_url, pool_size=4)
     nc = await bus.connect(nats_url, "agents-service-tests")
     js = nc.jetstream()
     await ensure_streams(js)

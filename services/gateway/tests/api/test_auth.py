@@ -99,8 +99,8 @@ async def test_the_bootstrap_admin_is_made_once(state) -> None:
     assert await state.repository.count_users() == 1
 
 
-async def test_create_admin_cli(api, database_url) -> None:
-    env = {**os.environ, "AGENTMESH_DATABASE_URL": database_url}
+async def test_create_admin_cli(api, settings) -> None:
+    env = {**os.environ, "AGENTMESH_DATABASE_URL": settings.database_url}
     command = [sys.executable, "-m", "agentmesh_gateway", "create-admin", "--username", "root", "--password"]
     made = await asyncio.to_thread(
         subprocess.run, [*command, "root-password"], env=env, capture_output=True, timeout=60

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from agentmesh_db.database import Database
-from agentmesh_db.migrations import upgrade_to_head
 from agentmesh_memory.adapters.fakes import InMemoryEntryRepository, InMemoryVectorIndex
 from agentmesh_memory.adapters.qdrant_index import QdrantVectorIndex
 from agentmesh_memory.adapters.repository import SqlEntryRepository
-from agentmesh_memory.adapters.tables import MIGRATIONS_DIR, SCHEMA
 
 DIMENSION = 4
 
@@ -23,8 +20,7 @@ async def entry_repository(request: pytest.FixtureRequest) -> AsyncIterator[obje
     if request.param == "fake":
         yield InMemoryEntryRepository()
         return
-    database = Database(request.getfixturevalue("database_url"))
-    await asyncio.to_thread(upgrade_to_head, database.engine, MIGRATIONS_DIR, SCHEMA)
+    database = Database(request.getfixturevalue("migrated_database_url"))
     try:
         yield SqlEntryRepository(database)
     finally:

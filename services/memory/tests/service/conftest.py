@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,21 +9,20 @@ import pytest
 
 from agentmesh.memory.v1 import memory_service_pb2_grpc as pb_grpc
 from agentmesh_db.database import Database
-from agentmesh_db.migrations import upgrade_to_head
 from agentmesh_devstack.grpc_testing import channel_to, serving
 from agentmesh_memory.adapters.fakes import KnownAgents
 from agentmesh_memory.adapters.qdrant_index import QdrantVectorIndex
 from agentmesh_memory.adapters.repository import SqlEntryRepository
-from agentmesh_memory.adapters.tables import MIGRATIONS_DIR, SCHEMA
 from agentmesh_memory.domain.memory import Memory
 from agentmesh_memory.rpc.servicer import SERVICE_NAME, MemoryServicer, register
 
 
 @pytest.fixture
-async def memory(database_url: str, tmp_path: Path, real_embedder, agents: KnownAgents) -> AsyncIterator[Memory]:
+async def memory(
+    migrated_database_url: str, tmp_path: Path, real_embedder, agents: KnownAgents
+) -> AsyncIterator[Memory]:
     """The domain over the real adapters (overrides the unit tests' fake one)."""
-    database = Database(database_url)
-    await asyncio.to_thread(upgrade_to_head, database.engine, MIGRATIONS_DIR, SCHEMA)
+    database = Database(migrated_database_url)
     index = QdrantVectorIndex.local(str(tmp_path / "qdrant"))
     await index.open(real_embedder.dimension)
     try:

@@ -9,16 +9,13 @@ import pytest
 from temporalio.client import Client
 
 from agentmesh_db.database import Database
-from agentmesh_db.migrations import upgrade_to_head
 from agentmesh_scheduler.adapters.fakes import InMemoryScheduleRepository
 from agentmesh_scheduler.adapters.repository import SqlScheduleRepository
-from agentmesh_scheduler.adapters.tables import MIGRATIONS_DIR, SCHEMA
 
 
 @pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    db = Database(database_url, pool_size=2)
-    upgrade_to_head(db.engine, MIGRATIONS_DIR, SCHEMA)
+def database(migrated_database_url: str) -> Iterator[Database]:
+    db = Database(migrated_database_url, pool_size=2)
     yield db
     db.dispose()
 

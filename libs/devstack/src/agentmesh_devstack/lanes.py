@@ -1,0 +1,81 @@
+"""Test lanes: which tests are unit tests, and which share a worker under pytest-xdist.
+
+Loaded with the devstack pytest plugin. Two ini options (root pyproject.toml):
+
+  unit_paths          globs (relative to the repo root) of test files that are unit
+                      tests; each of their tests gets the `unit` marker, so
+                      `pytest -m unit` is the no-infrastructure lane (`make unit`).
+  xdist_group_fixtures  fixture names; a test that uses one (directly or through
+                      another fixture) joins the xdist group of that name, so with
+                      `--dist loadgroup` everything sharing an expensive session or
+                      module fixture (a vLLM engine, the embedding model, a whole
+                      mesh) runs on one worker and the fixture is built once.
+
+A unit test that asks for infrastructure fails at setup, in every run, with a
+message saying which fixture it used: unit tests stay runnable with nothing started.
+"""
+
+from __future__ import annotations
+
+from fnmatch import fnmatch
+
+import pytest
+
+# The plugin's own infrastructure fixtures; `unit_forbidden_fixtures` adds heavier ones.
+INFRA_FIXTURES = frozenset(
+    {"devstack_dir", "postgres_server", "database_url", "database_from_template", "nats_url", "temporal_address"}
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("unit_paths", "globs of test files in the unit lane (marked `unit`)", type="linelist", default=[])
+    parser.addini(
+        "unit_forbidden_fixtures",
+        "fixtures (besides the devstack infrastructure) a unit test must not use",
+        type="linelist",
+        default=[],
+    )
+    parser.addini(
+        "xdist_group_fixtures",
+        "fixtures whose users share one xdist group (run with --dist loadgroup)",
+        type="linelist",
+        default=[],
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "unit: needs no infrastructure (set from the unit_paths ini option)")
+
+
+def _relative(item: pytest.Item, config: pytest.Config) -> str:
+    try:
+        return item.path.relative_to(config.rootpath).as_posix()
+    except ValueError:
+        return item.path.as_posix()
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    unit_paths = config.getini("unit_paths")
+    group_fixtures = config.getini("xdist_group_fixtures")
+    for item in items:
+        if any(fnmatch(_relative(item, config), pattern) for pattern in unit_paths):
+            item.add_marker(pytest.mark.unit)
+        if item.get_closest_marker("xdist_group") is None:
+            used = set(getattr(item, "fixturenames", ()))
+            group = next((name for name in group_fixtures if name in used), None)
+            if group is not None:
+                item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("unit") is None:
+        return
+    forbidden = INFRA_FIXTURES | set(item.config.getini("unit_forbidden_fixtures"))
+    used = sorted(forbidden & set(getattr(item, "fixturenames", ())))
+    if used:
+        pytest.fail(
+            f"{item.nodeid} is a unit test (unit_paths) but uses {', '.join(used)}: "
+            "unit tests run with no infrastructure; move it to an adapters/ or service/ suite",
+            pytrace=False,
+        )
