@@ -55,9 +55,16 @@ class FailedPrecondition(AgentmeshError):
 
 
 class ResourceExhausted(AgentmeshError):
-    """A limit or quota was hit; retrying later may work."""
+    """A limit or quota was hit; retrying later may work.
+
+    retry_after: seconds after which a retry may be admitted (None: unknown).
+    """
 
     code = "resource_exhausted"
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Unavailable(AgentmeshError):

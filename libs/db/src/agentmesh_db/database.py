@@ -1,7 +1,11 @@
 """A service's handle on PostgreSQL.
 
 psycopg2 is blocking, so work runs in a thread (`await db.run(fn)`), one
-transaction per call; the event loop never waits on the database.
+transaction per call; the event loop never waits on the database. The threads
+are the database's own (as many as the pool has connections), not asyncio's
+shared default pool: other blocking work (password hashing, file reads) can
+never queue database calls behind it. Statement parameters are kept out of
+SQLAlchemy's exception text, since they are tenant data and errors get logged.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, Executable, create_engine, text
@@ -35,8 +40,14 @@ class Database:
 
     def __init__(self, url: str, pool_size: int = 10) -> None:
         self.engine = create_engine(
-            sqlalchemy_url(url), pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size
+            sqlalchemy_url(url),
+            pool_pre_ping=True,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            hide_parameters=True,
         )
+        # One thread per connection the pool may open, so no thread waits on the pool.
+        self._executor = ThreadPoolExecutor(max_workers=2 * pool_size, thread_name_prefix="db")
 
     def run_sync(self, work: Callable[[Session], T]) -> T:
         try:
@@ -49,8 +60,8 @@ class Database:
             raise
 
     async def run(self, work: Callable[[Session], T]) -> T:
-        """Run work(session) in one transaction on a worker thread."""
-        return await asyncio.to_thread(self.run_sync, work)
+        """Run work(session) in one transaction on one of the database's threads."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self.run_sync, work)
 
     async def ping(self) -> bool:
         try:
@@ -60,6 +71,8 @@ class Database:
         return True
 
     def dispose(self) -> None:
+        """Close the pool's connections and stop the threads (queued work is dropped)."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
         self.engine.dispose()
 
 

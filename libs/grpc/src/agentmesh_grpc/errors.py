@@ -18,6 +18,8 @@ _TO_STATUS: dict[type[errors.AgentmeshError], grpc.StatusCode] = {
     errors.DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
 }
 _FROM_STATUS = {status: cls for cls, status in _TO_STATUS.items()}
+# Trailing metadata of a RESOURCE_EXHAUSTED answer: whole seconds until a retry may be admitted.
+RETRY_AFTER_METADATA_KEY = "retry-after"
 
 
 def status_for(error: errors.AgentmeshError) -> grpc.StatusCode:
@@ -41,4 +43,13 @@ def from_rpc_error(error: grpc.aio.AioRpcError) -> errors.AgentmeshError:
     transport_words = ("recvmsg", "failed to connect", "connection refused", "ipv4:", "ipv6:", "deadline exceeded")
     if cls in (errors.Unavailable, errors.DeadlineExceeded) and any(w in details.lower() for w in transport_words):
         details = "service unavailable" if cls is errors.Unavailable else "service did not answer in time"
+    if cls is errors.ResourceExhausted:
+        return errors.ResourceExhausted(details, retry_after=_retry_after(error))
     return cls(details)
+
+
+def _retry_after(error: grpc.aio.AioRpcError) -> float | None:
+    for key, value in error.trailing_metadata() or ():
+        if key == RETRY_AFTER_METADATA_KEY and isinstance(value, str) and value.isdigit():
+            return float(value)
+    return None

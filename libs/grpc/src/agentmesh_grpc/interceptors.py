@@ -1,4 +1,10 @@
-"""Server and client interceptors: identity, request ids, error mapping."""
+"""Server and client interceptors: identity, request ids, error mapping.
+
+The server interceptor checks the caller's identity for the handler kinds it
+wraps (unary-unary and unary-stream, all that agentmesh serves). Any other kind
+(client-streaming, bidirectional) is refused with UNIMPLEMENTED rather than
+served unchecked: adding one means teaching this interceptor to check it first.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +14,14 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import grpc
 
-from agentmesh_core.errors import AgentmeshError, Unauthenticated
+from agentmesh_core.errors import AgentmeshError, ResourceExhausted, Unauthenticated
 from agentmesh_core.identity import Identity
+from agentmesh_core.quotas import retry_after_header
 from agentmesh_core.tokens import IdentityTokens
-from agentmesh_grpc.errors import status_for
+from agentmesh_grpc.errors import RETRY_AFTER_METADATA_KEY, status_for
 from agentmesh_grpc.identity import IDENTITY_METADATA_KEY, acting_as, current_identity, set_caller
 from agentmesh_observability import context
+from agentmesh_observability.logging import error_summary
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +40,23 @@ def _metadata(ctx: _Context) -> dict[str, str]:
 
 
 async def _abort(ctx: _Context, error: BaseException, method: str) -> NoReturn:
+    if isinstance(error, ResourceExhausted) and error.retry_after is not None:
+        # The gateway turns this into the HTTP Retry-After of its 429.
+        trailer = ((RETRY_AFTER_METADATA_KEY, retry_after_header(error.retry_after)),)
+        await ctx.abort(status_for(error), error.message, trailing_metadata=trailer)
     if isinstance(error, AgentmeshError):
         await ctx.abort(status_for(error), error.message)
-    log.exception("unhandled error in %s", method)
+    # One short line, the request id bound: no exception text (it may hold tenant data).
+    log.error("unhandled error in %s: %s", method, error_summary(error))
     await ctx.abort(grpc.StatusCode.INTERNAL, "internal error")
+
+
+def _refuse(method: str) -> Callable[[Any, _Context], Awaitable[Any]]:
+    async def refuse(_request: Any, ctx: _Context) -> Any:
+        await ctx.abort(grpc.StatusCode.UNIMPLEMENTED, "method not served")
+
+    log.error("refusing %s: the identity check does not cover its handler kind", method)
+    return refuse
 
 
 class ServerInterceptor(grpc.aio.ServerInterceptor):
@@ -66,7 +87,15 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
-        return handler
+        # Client-streaming or bidirectional: no identity check wraps these, so never serve them.
+        refused = (
+            grpc.stream_stream_rpc_method_handler if handler.stream_stream else grpc.stream_unary_rpc_method_handler
+        )
+        return refused(
+            _refuse(method),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
 
     def _identity(self, metadata: dict[str, str]) -> Identity:
         token = metadata.get(IDENTITY_METADATA_KEY)

@@ -6,6 +6,8 @@ import json
 import logging
 import sys
 import time
+import traceback
+from pathlib import Path
 
 from agentmesh_observability import context
 
@@ -47,3 +49,13 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     # alembic.runtime.plugins: one INFO line per autogenerate plugin whenever alembic is imported.
     for noisy in ("httpx", "httpcore", "urllib3", "filelock", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def error_summary(error: BaseException, frames: int = 3) -> str:
+    """An unexpected error in one short line: its type and where it was raised.
+
+    Never the exception's text or a full traceback: those can carry tenant data
+    (values, SQL) and turn every failing request into kilobytes of log.
+    """
+    where = [f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in traceback.extract_tb(error.__traceback__)]
+    return f"{type(error).__name__} at " + " < ".join(reversed(where[-frames:])) if where else type(error).__name__
