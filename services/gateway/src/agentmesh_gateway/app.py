@@ -12,8 +12,11 @@ from fastapi import FastAPI
 from agentmesh_core.tokens import AccessTokens, IdentityTokens
 from agentmesh_db.database import Database
 from agentmesh_db.migrations import migrate
+from agentmesh_gateway.accounts.login_throttle import LoginThrottle
+from agentmesh_gateway.accounts.passwords import Passwords
 from agentmesh_gateway.accounts.service import Accounts
 from agentmesh_gateway.adapters.accounts_repository import SqlAccountsRepository
+from agentmesh_gateway.adapters.sessions_repository import SqlSessionsRepository
 from agentmesh_gateway.adapters.tables import MIGRATIONS_DIR, SCHEMA
 from agentmesh_gateway.clients.agents import AgentsClient
 from agentmesh_gateway.clients.memory import MemoryClient
@@ -52,11 +55,22 @@ def build_state(settings: GatewaySettings) -> GatewayState:
     database = Database(settings.database_url)
     repository = SqlAccountsRepository(database)
     tokens = AccessTokens(settings.jwt_secret.get_secret_value(), settings.access_token_ttl_seconds)
+    accounts = Accounts(
+        repository,
+        tokens,
+        settings.allow_user_projects,
+        sessions=SqlSessionsRepository(database),
+        passwords=Passwords(settings.password_hash_threads, settings.password_hash_queue),
+        throttle=LoginThrottle(
+            settings.login_attempts_per_account, settings.login_failures_per_address, settings.rate_limit_storage_uri
+        ),
+        refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
+    )
     return GatewayState(
         settings=settings,
         database=database,
         repository=repository,
-        accounts=Accounts(repository, tokens, settings.allow_user_projects),
+        accounts=accounts,
         agents=AgentsClient(channels["agents"]),
         memory=MemoryClient(channels["memory"]),
         scheduler=SchedulerClient(channels["scheduler"]),

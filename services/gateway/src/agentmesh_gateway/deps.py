@@ -54,7 +54,10 @@ MemoryDep = Annotated[MemoryApi, Depends(get_memory)]
 SchedulerDep = Annotated[SchedulerApi, Depends(get_scheduler)]
 
 
-async def current_user(accounts: AccountsDep, token: Annotated[str | None, Depends(_bearer)]) -> User:
+BearerToken = Annotated[str | None, Depends(_bearer)]
+
+
+async def current_user(accounts: AccountsDep, token: BearerToken) -> User:
     """The active user a valid bearer token names; 401 for anything else."""
     if not token:
         raise Unauthenticated("missing bearer token")

@@ -1,5 +1,10 @@
 """One mapping from errors to HTTP, and the JSON body every error has:
-{"error": {"code": "...", "message": "..."}}. No traceback ever reaches a client."""
+{"error": {"code": "...", "message": "..."}}. No traceback ever reaches a client.
+
+A 429 carries Retry-After (whole seconds) from the error's retry time, whether
+the gateway refused (login throttling) or a service did (RESOURCE_EXHAUSTED).
+Unexpected exceptions are answered and logged once, in middleware.py.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agentmesh_core import errors
+from agentmesh_core.quotas import retry_after_header
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +45,7 @@ _CODE_FOR_HTTP = {
     415: "unsupported_media_type",
     422: "invalid_argument",
     429: "resource_exhausted",
+    431: "headers_too_large",
 }
 
 
@@ -62,7 +69,11 @@ async def _on_domain_error(request: Request, error: errors.AgentmeshError) -> JS
         log.warning("%s %s answered %d: %s", request.method, request.url.path, status, error.code)
     if status == 500:
         return error_response(500, "internal", "internal error")
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = None
+    if status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
+    elif isinstance(error, errors.ResourceExhausted):
+        headers = {"Retry-After": retry_after_header(error.retry_after)}
     return error_response(status, error.code, error.message, headers)
 
 
@@ -78,16 +89,11 @@ async def _on_http_error(_request: Request, error: StarletteHTTPException) -> JS
     return error_response(error.status_code, code, message, getattr(error, "headers", None))
 
 
-async def _on_unexpected(_request: Request, error: Exception) -> JSONResponse:
-    log.error("unhandled error", exc_info=error)
-    return error_response(500, "internal", "internal error")
-
-
 def install_error_handlers(app: FastAPI) -> None:
-    """Every error, ours or the framework's, leaves as the one JSON body."""
+    """Every error, ours or the framework's, leaves as the one JSON body (the unexpected
+    ones through RequestContextMiddleware, which logs them once)."""
     # The decorator form registers the same way; add_exception_handler's type wants
     # handlers of plain Exception, which handlers of one subclass are not.
     app.exception_handler(errors.AgentmeshError)(_on_domain_error)
     app.exception_handler(RequestValidationError)(_on_validation_error)
     app.exception_handler(StarletteHTTPException)(_on_http_error)
-    app.exception_handler(Exception)(_on_unexpected)

@@ -31,6 +31,7 @@ def serve(settings: GatewaySettings) -> None:
     import uvicorn
 
     from agentmesh_gateway.app import create_app
+    from agentmesh_gateway.http_limits import server_options
 
     uvicorn.run(
         create_app(settings),
@@ -38,8 +39,11 @@ def serve(settings: GatewaySettings) -> None:
         port=settings.gateway_port,
         log_config=None,  # keep our JSON logging; uvicorn's own lines go through it
         access_log=False,  # requests are counted in /metrics; errors are logged by the app
+        # The client address (login throttling) comes from X-Forwarded-For only when the
+        # peer is a trusted proxy (uvicorn's --forwarded-allow-ips, default 127.0.0.1).
         proxy_headers=True,
         timeout_graceful_shutdown=5,
+        **server_options(settings.max_header_bytes, settings.max_header_count),
     )
 
 

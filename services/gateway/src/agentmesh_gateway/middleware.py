@@ -1,11 +1,14 @@
-"""ASGI middleware: request ids, body size limit, Prometheus metrics.
+"""ASGI middleware: request ids and unexpected errors, body size limit, Prometheus metrics.
 
 Pure ASGI (not BaseHTTPMiddleware) so that SSE responses stream untouched.
+Header limits are the HTTP server's (http_limits.py): they apply before a
+request reaches any middleware.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Sequence
 
@@ -13,6 +16,9 @@ from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentmesh_observability import context
+from agentmesh_observability.logging import error_summary
+
+log = logging.getLogger(__name__)
 
 REQUESTS = Counter("agentmesh_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("agentmesh_http_request_seconds", "HTTP request latency", ["method", "route"])
@@ -33,7 +39,13 @@ async def _send_json(send: Send, status: int, body: dict, headers: Sequence[tupl
 
 
 class RequestContextMiddleware:
-    """Binds X-Request-ID (or a new id) for logs and gRPC metadata; echoes it back."""
+    """Binds X-Request-ID (or a new id) for logs and gRPC metadata; echoes it back.
+
+    It is also where an unexpected exception ends: logged once, in one short line
+    with the request id (no exception text: it may hold tenant data), answered
+    500 with the JSON error body if the response has not started. Nothing is
+    re-raised, so the server does not log the traceback a second time.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -46,14 +58,24 @@ class RequestContextMiddleware:
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else context.new_request_id()
 
+        started = False
+
         async def send_with_id(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
         with context.bind(request_id=request_id):
-            await self.app(scope, receive, send_with_id)
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception as error:  # noqa: BLE001 - the last stop: answered and logged here, once
+                route = getattr(scope.get("route"), "path", "unmatched")
+                log.error("%s %s failed: %s", scope.get("method", ""), route, error_summary(error))
+                if not started:
+                    await _send_json(send_with_id, 500, {"error": {"code": "internal", "message": "internal error"}})
 
 
 class BodySizeLimitMiddleware:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
+from agentmesh_core.quotas import parse_rate
 from agentmesh_core.settings import LOCAL_JWT_SECRET, CommonSettings
 
 LOCAL_ADMIN_USERNAME = "admin"
@@ -24,11 +25,23 @@ class GatewaySettings(CommonSettings):
     gateway_port: int = Field(default=8000, ge=0, le=65535)
 
     jwt_secret: SecretStr = SecretStr(LOCAL_JWT_SECRET)
-    access_token_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    # Short access tokens; a client keeps its session with POST /auth/refresh.
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=7 * 24 * 3600)
+    refresh_token_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=300, le=90 * 24 * 3600)
     admin_username: str = LOCAL_ADMIN_USERNAME
     admin_password: SecretStr = SecretStr(LOCAL_ADMIN_PASSWORD)
     allow_user_projects: bool = True
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_header_bytes: int = Field(default=32 * 1024, ge=1024)
+    max_header_count: int = Field(default=100, ge=8)
+
+    # Login throttling (accounts/login_throttle.py): `limits` rate specs, counted per replica.
+    login_attempts_per_account: str = "5/minute;20/hour"
+    login_failures_per_address: str = "20/minute;200/hour"
+    rate_limit_storage_uri: str = "memory://"
+    # Password hashing runs on its own threads; at most threads + queue hashes at once.
+    password_hash_threads: int = Field(default=1, ge=1, le=64)
+    password_hash_queue: int = Field(default=8, ge=0, le=1024)
 
     agents_service_addr: str = "127.0.0.1:50051"
     memory_service_addr: str = "127.0.0.1:50052"
@@ -36,6 +49,18 @@ class GatewaySettings(CommonSettings):
     scheduler_service_addr: str = "127.0.0.1:50054"
     nats_url: str = "nats://127.0.0.1:4222"
     temporal_address: str = "127.0.0.1:7233"
+
+    @field_validator("login_attempts_per_account", "login_failures_per_address")
+    @classmethod
+    def _rate_spec(cls, value: str) -> str:
+        parse_rate(value)  # a ValueError names the malformed spec
+        return value
+
+    @model_validator(mode="after")
+    def _refresh_outlives_access(self) -> GatewaySettings:
+        if self.refresh_token_ttl_seconds < self.access_token_ttl_seconds:
+            raise ValueError("AGENTMESH_REFRESH_TOKEN_TTL_SECONDS must be at least the access token TTL")
+        return self
 
     @model_validator(mode="after")
     def _refuse_local_admin_password_in_production(self) -> GatewaySettings:

@@ -29,7 +29,8 @@ class GatewayState:
     channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
 
     async def close(self) -> None:
-        """Close the channels and the database pool."""
+        """Close the channels, the password hashing threads and the database pool."""
         for channel in self.channels.values():
             await channel.close()
+        self.accounts.passwords.close()
         self.database.dispose()

@@ -27,7 +27,7 @@ def test_defaults_and_environment(monkeypatch) -> None:
     assert (settings.gateway_host, settings.gateway_port, settings.allow_user_projects) == ("127.0.0.1", 8123, False)
     assert settings.jwt_secret.get_secret_value() == LOCAL_JWT_SECRET
     assert (settings.admin_username, settings.admin_password.get_secret_value()) == ("admin", "agentmesh-admin")
-    assert settings.max_body_bytes == 1024 * 1024 and settings.access_token_ttl_seconds == 3600
+    assert settings.max_body_bytes == 1024 * 1024 and settings.access_token_ttl_seconds == 900
     assert settings.scheduler_service_addr == "127.0.0.1:50054"
 
 

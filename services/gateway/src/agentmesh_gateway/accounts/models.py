@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Any
 
 from agentmesh_core.identity import GlobalRole, ProjectRole
@@ -43,3 +44,29 @@ class Membership:
     role: ProjectRole
     project_name: str = ""
     username: str = ""
+
+
+class RotationOutcome(Enum):
+    """What presenting a refresh token did."""
+
+    ROTATED = "rotated"  # exchanged for a new one
+    REUSED = "reused"  # it had been exchanged before: its session is now revoked
+    INVALID = "invalid"  # unknown, expired, or its session was revoked
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    """The outcome of a refresh, with the session's user when there is one."""
+
+    outcome: RotationOutcome
+    session_id: str = ""
+    user: User | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionTokens:
+    """What a login or a refresh hands out."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Protocol
 
 from agentmesh_core.identity import GlobalRole, ProjectRole
-from agentmesh_gateway.accounts.models import Membership, Project, User
+from agentmesh_gateway.accounts.models import Membership, Project, Rotation, User
 
 
 class AccountsStore(Protocol):
@@ -23,7 +24,9 @@ class AccountsStore(Protocol):
 
     async def list_users(self, offset: int, limit: int) -> list[User]: ...
 
-    async def update_user(self, user_id: str, values: dict[str, Any]) -> User | None: ...
+    async def update_user(self, user_id: str, values: dict[str, Any], end_sessions: bool = False) -> User | None:
+        """Change a user; with end_sessions, revoke every session of theirs in the same transaction."""
+        ...
 
     async def record_login(self, user_id: str) -> None: ...
 
@@ -50,3 +53,27 @@ class AccountsStore(Protocol):
     async def put_member(self, project_id: str, user_id: str, role: ProjectRole) -> Membership: ...
 
     async def remove_member(self, project_id: str, user_id: str) -> bool: ...
+
+
+class SessionStore(Protocol):
+    """Login sessions and their refresh tokens (stored as hashes); each call is one transaction."""
+
+    async def start(self, user_id: str, refresh_hash: str, expires_at: datetime) -> str:
+        """A new session with its first refresh token; returns the session id."""
+        ...
+
+    async def rotate(self, old_hash: str, new_hash: str, now: datetime, expires_at: datetime) -> Rotation:
+        """Exchange an unused refresh token of a live session for new_hash; a used one revokes its session."""
+        ...
+
+    async def user_in_session(self, user_id: str, session_id: str) -> tuple[User, bool] | None:
+        """The user and whether the session is live (not revoked); None when either is unknown."""
+        ...
+
+    async def end(self, user_id: str, session_id: str) -> None:
+        """Revoke one session of the user."""
+        ...
+
+    async def end_all(self, user_id: str) -> int:
+        """Revoke every live session of the user; returns how many."""
+        ...

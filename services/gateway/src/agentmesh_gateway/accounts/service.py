@@ -5,7 +5,10 @@ No HTTP, gRPC or SQL here: routers call these methods, the store persists.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agentmesh_core.errors import (
@@ -19,9 +22,10 @@ from agentmesh_core.errors import (
 from agentmesh_core.identity import GlobalRole, ProjectRole
 from agentmesh_core.ids import parse_id
 from agentmesh_core.tokens import AccessTokens
-from agentmesh_gateway.accounts.models import Membership, Project, User
-from agentmesh_gateway.accounts.passwords import hash_password, verify_password
-from agentmesh_gateway.accounts.ports import AccountsStore
+from agentmesh_gateway.accounts.login_throttle import LoginThrottle
+from agentmesh_gateway.accounts.models import Membership, Project, RotationOutcome, SessionTokens, User
+from agentmesh_gateway.accounts.passwords import Passwords
+from agentmesh_gateway.accounts.ports import AccountsStore, SessionStore
 
 log = logging.getLogger(__name__)
 
@@ -34,37 +38,96 @@ def _known_id(value: str, what: str) -> str:
         raise NotFound(f"{what} not found") from None
 
 
+def _refresh_hash(token: str) -> str:
+    # Refresh tokens are 256 random bits: a plain digest is enough to keep them out of the table.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 class Accounts:
     """The gateway's own data and rules (RBAC lives here, services check again)."""
 
-    def __init__(self, store: AccountsStore, tokens: AccessTokens, allow_user_projects: bool = True) -> None:
+    def __init__(
+        self,
+        store: AccountsStore,
+        tokens: AccessTokens,
+        allow_user_projects: bool = True,
+        *,
+        sessions: SessionStore | None = None,
+        passwords: Passwords | None = None,
+        throttle: LoginThrottle | None = None,
+        refresh_ttl_seconds: int = 14 * 24 * 3600,
+    ) -> None:
         self.store = store
         self.tokens = tokens
         self.allow_user_projects = allow_user_projects
+        self._sessions = sessions
+        self.passwords = passwords or Passwords()
+        self._throttle = throttle
+        self._refresh_ttl = timedelta(seconds=refresh_ttl_seconds)
+
+    @property
+    def sessions(self) -> SessionStore:
+        if self._sessions is None:  # only the create-admin command runs without sessions
+            raise RuntimeError("accounts wired without a session store")
+        return self._sessions
 
     # authentication
 
-    async def login(self, username: str, password: str) -> str:
-        """A bearer token for valid credentials of an active user."""
+    async def login(self, username: str, password: str, address: str = "") -> SessionTokens:
+        """Tokens for valid credentials of an active user; throttled per account and address."""
+        if self._throttle:
+            self._throttle.admit(username, address)  # ResourceExhausted: 429 with Retry-After
         user = await self.store.get_user_by_username(username)
-        valid = await verify_password(user.password_hash if user else None, password)
+        valid = await self.passwords.verify(user.password_hash if user else None, password)
         if user is None or not valid or not user.is_active:
+            if self._throttle:
+                self._throttle.failed(address)
             log.info("failed login for %r", username)
             raise Unauthenticated("invalid username or password")
+        if self._throttle:
+            self._throttle.succeeded(username)
         await self.store.record_login(user.id)
-        return self.tokens.issue(user.id, user.role)
+        refresh = secrets.token_urlsafe(32)
+        session_id = await self.sessions.start(user.id, _refresh_hash(refresh), datetime.now(UTC) + self._refresh_ttl)
+        return SessionTokens(self.tokens.issue(user.id, user.role, session_id), refresh, self.tokens.ttl_seconds)
+
+    async def refresh(self, refresh_token: str) -> SessionTokens:
+        """New tokens for an unused refresh token; presenting a used one revokes its whole session."""
+        new = secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
+        rotation = await self.sessions.rotate(
+            _refresh_hash(refresh_token), _refresh_hash(new), now, now + self._refresh_ttl
+        )
+        if rotation.outcome is RotationOutcome.REUSED:
+            log.warning("a used refresh token was presented again: session %s revoked", rotation.session_id)
+        user = rotation.user
+        if rotation.outcome is not RotationOutcome.ROTATED or user is None or not user.is_active:
+            raise Unauthenticated("invalid refresh token")
+        return SessionTokens(self.tokens.issue(user.id, user.role, rotation.session_id), new, self.tokens.ttl_seconds)
 
     async def authenticate(self, token: str) -> User:
-        """The active user a valid token names; Unauthenticated otherwise."""
+        """The active user a valid token of a live session names; Unauthenticated otherwise."""
         claims = self.tokens.verify(token)
         try:
             user_id = parse_id(claims.user_id, "subject")
+            session_id = parse_id(claims.session_id, "session")
         except InvalidInput:  # a token naming no UUID names no user
             raise Unauthenticated("invalid token") from None
-        user = await self.store.get_user(user_id)
-        if user is None or not user.is_active:
+        found = await self.sessions.user_in_session(user_id, session_id)
+        if found is None or not found[0].is_active:
             raise Unauthenticated("invalid token")
+        user, live = found
+        if not live:
+            raise Unauthenticated("token revoked")
         return user
+
+    async def logout(self, token: str, everywhere: bool = False) -> None:
+        """Revoke the token's session (every session of its user, with everywhere)."""
+        user = await self.authenticate(token)
+        if everywhere:
+            await self.sessions.end_all(user.id)
+        else:
+            await self.sessions.end(user.id, self.tokens.verify(token).session_id)
 
     # users
 
@@ -73,14 +136,14 @@ class Accounts:
         if await self.store.count_users() > 0:
             return False
         try:
-            await self.store.create_user(username, await hash_password(password), GlobalRole.SUPERADMIN)
+            await self.store.create_user(username, await self.passwords.hash(password), GlobalRole.SUPERADMIN)
         except AlreadyExists:  # another replica won the race
             return False
         log.warning("no user existed: created the bootstrap superadmin %r", username)
         return True
 
     async def create_user(self, username: str, password: str, role: GlobalRole) -> User:
-        return await self.store.create_user(username, await hash_password(password), role)
+        return await self.store.create_user(username, await self.passwords.hash(password), role)
 
     async def list_users(self, offset: int, limit: int) -> list[User]:
         return await self.store.list_users(offset, limit)
@@ -88,18 +151,23 @@ class Accounts:
     async def update_user(
         self, actor: User, user_id: str, *, password: str | None, role: GlobalRole | None, is_active: bool | None
     ) -> User:
-        """Change a password, role or active flag; a superadmin cannot lock themselves out."""
+        """Change a password, role or active flag; a superadmin cannot lock themselves out.
+
+        A new password or a deactivation revokes every session of the user: the
+        tokens issued before stop working at once.
+        """
         user_id = _known_id(user_id, "user")
         if user_id == actor.id and (is_active is False or role is GlobalRole.USER):
             raise FailedPrecondition("you cannot deactivate or demote yourself")
         values: dict[str, Any] = {}
         if password is not None:
-            values["password_hash"] = await hash_password(password)
+            values["password_hash"] = await self.passwords.hash(password)
         if role is not None:
             values["role"] = role.value
         if is_active is not None:
             values["is_active"] = is_active
-        user = await (self.store.update_user(user_id, values) if values else self.store.get_user(user_id))
+        end_sessions = password is not None or is_active is False
+        user = await (self.store.update_user(user_id, values, end_sessions) if values else self.store.get_user(user_id))
         if user is None:
             raise NotFound("user not found")
         return user

@@ -15,14 +15,15 @@ from agentmesh_core.identity import GlobalRole, ProjectRole
 from agentmesh_core.ids import new_id
 from agentmesh_db.database import Database, affected_rows
 from agentmesh_gateway.accounts.models import Membership, Project, User
-from agentmesh_gateway.adapters.tables import project_members, projects, users
+from agentmesh_gateway.adapters.tables import project_members, projects, sessions, users
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _user(row: Row) -> User:
+def user_from_row(row: Row) -> User:
+    """A User from a row holding the users table's columns."""
     return User(
         id=row.id,
         username=row.username,
@@ -61,7 +62,7 @@ class SqlAccountsRepository:
 
         def work(s: Session) -> User:
             try:
-                return _user(s.execute(insert(users).values(**values).returning(users)).one())
+                return user_from_row(s.execute(insert(users).values(**values).returning(users)).one())
             except IntegrityError:
                 raise AlreadyExists("username is taken") from None
 
@@ -69,20 +70,32 @@ class SqlAccountsRepository:
 
     async def get_user(self, user_id: str) -> User | None:
         row = await self._db.run(lambda s: s.execute(select(users).where(users.c.id == user_id)).first())
-        return _user(row) if row else None
+        return user_from_row(row) if row else None
 
     async def get_user_by_username(self, username: str) -> User | None:
         row = await self._db.run(lambda s: s.execute(select(users).where(users.c.username == username)).first())
-        return _user(row) if row else None
+        return user_from_row(row) if row else None
 
     async def list_users(self, offset: int, limit: int) -> list[User]:
         query = select(users).order_by(users.c.created_at, users.c.id).offset(offset).limit(limit)
-        return [_user(r) for r in await self._db.run(lambda s: s.execute(query).all())]
+        return [user_from_row(r) for r in await self._db.run(lambda s: s.execute(query).all())]
 
-    async def update_user(self, user_id: str, values: dict) -> User | None:
+    async def update_user(self, user_id: str, values: dict, end_sessions: bool = False) -> User | None:
         query = update(users).where(users.c.id == user_id).values(**values).returning(users)
-        row = await self._db.run(lambda s: s.execute(query).first())
-        return _user(row) if row else None
+        revoke = (
+            update(sessions)
+            .where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
+            .values(revoked_at=_now())
+        )
+
+        def work(s: Session) -> Row | None:
+            row = s.execute(query).first()
+            if row is not None and end_sessions:
+                s.execute(revoke)
+            return row
+
+        row = await self._db.run(work)
+        return user_from_row(row) if row else None
 
     async def record_login(self, user_id: str) -> None:
         await self._db.run(lambda s: s.execute(update(users).where(users.c.id == user_id).values(last_login=_now())))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Index, MetaData, String, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 SCHEMA = "gateway"
@@ -42,4 +42,31 @@ project_members = Table(
     Column("user_id", UUID(as_uuid=False), ForeignKey(users.c.id, ondelete="CASCADE"), primary_key=True),
     Column("role", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# A login session: its access tokens name it (claim `sid`) and die with it; its
+# refresh tokens rotate within it. Logout, a password change or a deactivation
+# sets revoked_at; expires_at follows the newest refresh token.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("user_id", UUID(as_uuid=False), ForeignKey(users.c.id, ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Index("ix_sessions_user", "user_id"),
+)
+
+# Refresh tokens by the SHA-256 of their value (the value itself is never stored).
+# used_at is set when one is exchanged: presenting it again is reuse.
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("session_id", UUID(as_uuid=False), ForeignKey(sessions.c.id, ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Index("ix_refresh_tokens_session", "session_id"),
 )

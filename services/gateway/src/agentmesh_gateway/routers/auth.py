@@ -1,15 +1,24 @@
-"""POST /auth/login and GET /auth/me."""
+"""POST /auth/login, /auth/refresh and /auth/logout, and GET /auth/me.
+
+Login answers a short-lived access token and a single-use refresh token of a
+new session; refresh rotates them; logout revokes the session (or, with
+?everywhere=true, every session of the user). Failed logins are throttled
+per account and per client address: 429 with Retry-After.
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request, status
 from pydantic import ValidationError
 
-from agentmesh_core.errors import InvalidInput
-from agentmesh_gateway.deps import AccountsDep, CurrentUser
-from agentmesh_gateway.schemas.accounts import LoginIn, MembershipOut, MeOut, TokenOut
+from agentmesh_core.errors import InvalidInput, Unauthenticated
+from agentmesh_gateway.accounts.models import SessionTokens
+from agentmesh_gateway.deps import AccountsDep, BearerToken, CurrentUser
+from agentmesh_gateway.schemas.accounts import LoginIn, MembershipOut, MeOut
+from agentmesh_gateway.schemas.sessions import RefreshIn, SessionTokensOut
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -36,12 +45,36 @@ async def _credentials(request: Request) -> LoginIn:
         raise InvalidInput('send JSON {"username", "password"} or an OAuth2 password form') from None
 
 
-@router.post("/login", response_model=TokenOut, openapi_extra=_LOGIN_BODY)
-async def login(request: Request, accounts: AccountsDep) -> TokenOut:
-    """Exchange a username and password for a bearer token."""
+def _tokens_out(tokens: SessionTokens) -> SessionTokensOut:
+    return SessionTokensOut(
+        access_token=tokens.access_token, expires_in=tokens.expires_in, refresh_token=tokens.refresh_token
+    )
+
+
+@router.post("/login", response_model=SessionTokensOut, openapi_extra=_LOGIN_BODY)
+async def login(request: Request, accounts: AccountsDep) -> SessionTokensOut:
+    """Exchange a username and password for a bearer token and a refresh token."""
     credentials = await _credentials(request)
-    token = await accounts.login(credentials.username, credentials.password)
-    return TokenOut(access_token=token, expires_in=accounts.tokens.ttl_seconds)
+    address = request.client.host if request.client else ""
+    return _tokens_out(await accounts.login(credentials.username, credentials.password, address))
+
+
+@router.post("/refresh", response_model=SessionTokensOut)
+async def refresh(body: RefreshIn, accounts: AccountsDep) -> SessionTokensOut:
+    """Exchange a refresh token for new tokens; each refresh token works once."""
+    return _tokens_out(await accounts.refresh(body.refresh_token))
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(
+    accounts: AccountsDep,
+    token: BearerToken,
+    everywhere: Annotated[bool, Query(description="end every session of the user, not only this one")] = False,
+) -> None:
+    """Revoke this token's session: its access and refresh tokens stop working."""
+    if not token:
+        raise Unauthenticated("missing bearer token")
+    await accounts.logout(token, everywhere)
 
 
 @router.get("/me", response_model=MeOut)
