@@ -1,0 +1,112 @@
+"""The server interceptor: handler kinds it cannot check are refused, and a
+RESOURCE_EXHAUSTED answer carries its retry time to the caller."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import pytest
+
+from agentmesh_core.errors import ResourceExhausted
+from agentmesh_core.identity import GlobalRole, Identity
+from agentmesh_core.tokens import IdentityTokens
+from agentmesh_devstack.ports import free_port
+from agentmesh_grpc.channel import create_channel
+from agentmesh_grpc.errors import from_rpc_error
+from agentmesh_grpc.identity import IDENTITY_METADATA_KEY, acting_as
+from agentmesh_grpc.interceptors import ServerInterceptor
+from agentmesh_grpc.server import ServiceServer
+
+SECRET = "interceptor-test-secret-0123456789abcdef"
+CALLER = Identity(subject="test", role=GlobalRole.SERVICE)
+
+
+class Aborted(Exception):
+    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+        super().__init__(details)
+        self.code = code
+
+
+class FakeContext:
+    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
+        return ((IDENTITY_METADATA_KEY, IdentityTokens(SECRET).issue(CALLER)),)
+
+    async def abort(self, code: grpc.StatusCode, details: str, trailing_metadata: Any = ()) -> None:
+        raise Aborted(code, details)
+
+
+class Details:
+    method = "/test.v1.TestService/Upload"
+
+
+@pytest.mark.parametrize(
+    "make_handler",
+    [grpc.stream_unary_rpc_method_handler, grpc.stream_stream_rpc_method_handler],
+    ids=["client", "bidi"],
+)
+async def test_streaming_request_handlers_are_refused_not_served(make_handler: Any) -> None:
+    served: list[str] = []
+
+    async def upload(requests: Any, ctx: Any) -> bytes:
+        served.append("ran")  # an identity-unchecked handler must never get here
+        return b""
+
+    async def continuation(_details: Any) -> Any:
+        return make_handler(upload)
+
+    handler = await ServerInterceptor(IdentityTokens(SECRET)).intercept_service(continuation, Details())  # type: ignore[arg-type]
+    assert handler is not None
+    behavior = handler.stream_unary or handler.stream_stream
+    assert behavior is not None and behavior is not upload
+    with pytest.raises(Aborted) as aborted:
+        await behavior(iter(()), FakeContext())
+    assert aborted.value.code == grpc.StatusCode.UNIMPLEMENTED
+    assert served == []
+
+
+async def _exhausted(_request: bytes, _ctx: Any) -> bytes:
+    raise ResourceExhausted("too many adds in progress; retry later", retry_after=2.5)
+
+
+async def _upload(requests: AsyncIterator[bytes], _ctx: Any) -> bytes:
+    raise AssertionError("served without an identity check")
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[str]:
+    addr = f"127.0.0.1:{free_port()}"
+    service = ServiceServer(IdentityTokens(SECRET), addr)
+    handlers = {
+        "Exhausted": grpc.unary_unary_rpc_method_handler(_exhausted),
+        "Upload": grpc.stream_unary_rpc_method_handler(_upload),
+    }
+    service.server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("test.v1.TestService", handlers),))
+    await service.start()
+    try:
+        yield addr
+    finally:
+        await service.stop(0)
+
+
+async def test_resource_exhausted_reaches_the_caller_with_its_retry_time(server: str) -> None:
+    channel = create_channel(server, IdentityTokens(SECRET))
+    try:
+        with acting_as(CALLER), pytest.raises(grpc.aio.AioRpcError) as failed:
+            await channel.unary_unary("/test.v1.TestService/Exhausted")(b"")
+    finally:
+        await channel.close()
+    assert failed.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    error = from_rpc_error(failed.value)
+    assert isinstance(error, ResourceExhausted)
+    assert (error.message, error.retry_after) == ("too many adds in progress; retry later", 3.0)
+
+
+async def test_a_real_server_refuses_a_client_streaming_call_even_with_an_identity(server: str) -> None:
+    metadata = ((IDENTITY_METADATA_KEY, IdentityTokens(SECRET).issue(CALLER)),)
+    async with grpc.aio.insecure_channel(server) as channel:
+        call = channel.stream_unary("/test.v1.TestService/Upload")
+        with pytest.raises(grpc.aio.AioRpcError) as failed:
+            await call(iter([b"a", b"b"]), metadata=metadata)
+    assert failed.value.code() == grpc.StatusCode.UNIMPLEMENTED
