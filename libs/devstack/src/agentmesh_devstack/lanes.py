@@ -68,6 +68,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.xdist_group(group))
 
 
+@pytest.hookimpl(tryfirst=True)  # before any fixture is set up: nothing gets started
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if item.get_closest_marker("unit") is None:
         return

@@ -1,0 +1,53 @@
+"""Lanes: unit_paths marks unit tests, a unit test asking for infrastructure fails before
+anything starts, and users of an xdist_group_fixtures fixture share one group."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT = {
+    "pytest.ini": """[pytest]
+addopts = -p agentmesh_devstack.pytest_plugin -p no:cacheprovider
+asyncio_default_fixture_loop_scope = session
+unit_paths = */tests/unit/*
+xdist_group_fixtures = heavy
+""",
+    "conftest.py": """import pytest
+
+@pytest.fixture
+def heavy():
+    return "built once per worker"
+""",
+    "pkg/tests/unit/test_pure.py": """def test_pure():
+    assert True
+
+def test_wants_nats(nats_url):
+    raise AssertionError("must fail at setup, before NATS starts")
+""",
+    "pkg/tests/service/test_grouped.py": """def test_grouped(heavy, request):
+    assert request.node.get_closest_marker("unit") is None
+    assert request.node.get_closest_marker("xdist_group").args == ("heavy",)
+""",
+}
+
+
+def _pytest(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", *args], cwd=root, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_unit_lane_selection_guard_and_groups(tmp_path: Path) -> None:
+    for name, text in PROJECT.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+
+    unit = _pytest(tmp_path, "-m", "unit")
+    assert "1 passed, 1 deselected, 1 error" in unit.stdout, unit.stdout + unit.stderr
+    assert "is a unit test (unit_paths) but uses devstack_dir, nats_url" in unit.stdout
+    assert not list(tmp_path.glob("**/nats")), "the guard ran after the fixture started NATS"
+
+    grouped = _pytest(tmp_path, "pkg/tests/service")
+    assert "1 passed" in grouped.stdout, grouped.stdout + grouped.stderr
