@@ -13,6 +13,7 @@ from agentmesh.agents.v1 import agent_pb2, message_pb2
 from agentmesh.agents.v1 import agent_service_pb2 as pb
 from agentmesh.common.v1 import participant_pb2
 from agentmesh_core.identity import GlobalRole, Identity
+from agentmesh_devstack.waiting import eventually
 from agentmesh_events.subjects import EVENTS_STREAM
 from agentmesh_grpc.identity import acting_as
 
@@ -94,12 +95,10 @@ async def test_message_is_answered_and_streamed(service):
     assert prompt[0].content.startswith("You echo.") and "Agents reply politely." in prompt[0].content
 
     # The client went away: the server closed its watch and deleted the ephemeral consumer.
-    for _ in range(60):
-        if not await service.js.consumers_info(EVENTS_STREAM):
-            break
-        await asyncio.sleep(0.05)
-    else:
-        pytest.fail("the conversation watch's consumer was not deleted")
+    async def no_consumers() -> bool:
+        return not await service.js.consumers_info(EVENTS_STREAM)
+
+    await eventually(no_consumers, timeout=3, what="the conversation watch's consumer to be deleted")
 
 
 async def test_stream_resumes_after_a_sequence(service):
@@ -169,8 +168,11 @@ async def test_idempotent_send_and_system_sender(service):
     assert first.sender.type == participant_pb2.PARTICIPANT_TYPE_SYSTEM and first.sender.id == "scheduler"
     events = await _events(service, first.conversation_id)
     assert events[-1].reply.correlation_id == "sched-1"
-    await asyncio.sleep(0.3)
-    assert len(await _messages(service, conversation_id=first.conversation_id)) == 2
+    # One agent's messages are answered in order, so once a later message is answered anything
+    # the repeated send could have caused (a second reply) would be in the log already.
+    await _send(service, agent.id, "later", conversation_id=first.conversation_id)
+    await _events(service, first.conversation_id, after=events[-1].sequence)
+    assert len(await _messages(service, conversation_id=first.conversation_id)) == 4  # run, its reply, later, reply
 
 
 async def test_list_messages_filters(service):

@@ -9,11 +9,14 @@ import signal
 import sys
 import uuid
 
+import pytest
+
 from agentmesh.agents.v1 import agent_pb2, agent_service_pb2_grpc
 from agentmesh.agents.v1 import agent_service_pb2 as pb
 from agentmesh_core.identity import GlobalRole, Identity
 from agentmesh_core.tokens import IdentityTokens
 from agentmesh_devstack.ports import free_port
+from agentmesh_devstack.waiting import eventually
 from agentmesh_grpc.channel import check_health, create_channel
 from agentmesh_grpc.identity import acting_as
 
@@ -40,11 +43,14 @@ async def test_process_serves_and_stops_cleanly(database_url, nats_url, tmp_path
         )
     tokens = IdentityTokens(SECRET)
     channel = create_channel(f"127.0.0.1:{port}", tokens)
+
+    async def serving() -> bool:
+        if process.returncode is not None:
+            pytest.fail(f"the agents process exited:\n{log_path.read_text()}")
+        return await check_health(channel, timeout=0.5)
+
     try:
-        async with asyncio.timeout(30):
-            while not await check_health(channel, timeout=0.5):
-                assert process.returncode is None, log_path.read_text()
-                await asyncio.sleep(0.2)
+        await eventually(serving, timeout=30, interval=0.2, what="the agents process to serve")
         stub = agent_service_pb2_grpc.AgentServiceStub(channel)
         project = str(uuid.uuid4())
         with acting_as(Identity("root", GlobalRole.SUPERADMIN)):
