@@ -26,6 +26,9 @@ router = APIRouter(prefix="/projects/{project_id}/conversations", tags=["convers
 
 KEEPALIVE_SECONDS = 15.0
 RETRY_MILLISECONDS = 2000
+# Event sequences are signed 64-bit in storage (the proto field is uint64): a resume
+# point past them is refused before the stream opens, not mid-response.
+MAX_SEQUENCE = 2**63 - 1
 _END = object()
 
 
@@ -46,9 +49,11 @@ def resume_point(last_event_id: str | None, after: int | None) -> int:
         return after
     if not last_event_id or not last_event_id.strip():
         return 0
-    if not last_event_id.strip().isdigit():
+    text = last_event_id.strip()
+    # isdecimal() alone admits other scripts' digits ("٣"); event ids are ASCII.
+    if not (text.isascii() and text.isdecimal()) or int(text) > MAX_SEQUENCE:
         raise InvalidInput("Last-Event-ID must be an event id from this stream")
-    return int(last_event_id.strip())
+    return int(text)
 
 
 async def event_frames(events: AsyncIterator[ConversationEventOut], conversation_id: str) -> AsyncIterator[bytes]:
@@ -97,7 +102,9 @@ async def conversation_events(
     scope: Scope,
     agents: AgentsDep,
     last_event_id: Annotated[str | None, Header(max_length=32, description="resume after this event")] = None,
-    after: Annotated[int | None, Query(ge=0, description="resume after this sequence (wins over the header)")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_SEQUENCE, description="resume after this sequence (wins over the header)")
+    ] = None,
 ) -> StreamingResponse:
     """Tokens, status changes, replies and errors of a conversation, live; resumable."""
     conversation_id = path_id(conversation_id, "conversation")

@@ -5,18 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from agentmesh_gateway.schemas.common import Strict
 from agentmesh_gateway.schemas.enums import MemberRole, UserRole
+from agentmesh_gateway.schemas.values import JsonObject, Text
 
 Username = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
 Password = Field(min_length=8, max_length=256)
 
 
 class LoginIn(Strict):
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
+    username: Text = Field(min_length=1, max_length=64)
+    password: Text = Field(min_length=1, max_length=256)
 
 
 class TokenOut(BaseModel):
@@ -26,15 +27,16 @@ class TokenOut(BaseModel):
 
 
 class UserIn(Strict):
-    username: str = Username
-    password: str = Password
+    username: Text = Username
+    password: Text = Password
     role: UserRole = "user"
 
 
 class UserPatch(Strict):
-    password: str | None = Field(default=None, min_length=8, max_length=256)
+    password: Text | None = Field(default=None, min_length=8, max_length=256)
     role: UserRole | None = None
-    is_active: bool | None = None
+    # Strict: {"is_active": 0} or "no" is a mistake to report, not false.
+    is_active: StrictBool | None = None
 
 
 class UserOut(BaseModel):
@@ -57,15 +59,15 @@ class MeOut(UserOut):
 
 
 class ProjectIn(Strict):
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=5000)
-    settings: dict[str, Any] = Field(default_factory=dict)
+    name: Text = Field(min_length=1, max_length=200)
+    description: Text = Field(default="", max_length=5000)
+    settings: JsonObject = Field(default_factory=dict)
 
 
 class ProjectPatch(Strict):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=5000)
-    settings: dict[str, Any] | None = None
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    description: Text | None = Field(default=None, max_length=5000)
+    settings: JsonObject | None = None
 
 
 class ProjectOut(BaseModel):
@@ -79,7 +81,7 @@ class ProjectOut(BaseModel):
 
 
 class MemberIn(Strict):
-    user_id: str = Field(min_length=1, max_length=64)
+    user_id: Text = Field(min_length=1, max_length=64)
     role: MemberRole = "user"
 
 

@@ -9,12 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agentmesh_gateway.schemas import limits
 from agentmesh_gateway.schemas.enums import AgentStatus
+from agentmesh_gateway.schemas.values import JsonObject, Text
 
 # `model_config` is a field name here (the agent's LLM settings), so the Python
 # attribute is `llm_config` with the JSON name `model_config`.
 _AGENT_CONFIG = ConfigDict(extra="forbid", populate_by_name=True, protected_namespaces=())
 
-Topic = Annotated[str, Field(min_length=1, max_length=limits.TOPIC_MAX_LENGTH, pattern=limits.TOPIC_PATTERN)]
+Topic = Annotated[Text, Field(min_length=1, max_length=limits.TOPIC_MAX_LENGTH, pattern=limits.TOPIC_PATTERN)]
 
 
 class AgentIn(BaseModel):
@@ -22,11 +23,11 @@ class AgentIn(BaseModel):
 
     model_config = _AGENT_CONFIG
 
-    name: str = Field(min_length=1, max_length=limits.AGENT_NAME_MAX_LENGTH)
-    purpose: str = Field(default="", max_length=limits.AGENT_PURPOSE_MAX_LENGTH)
-    system_prompt: str = Field(default="", max_length=limits.SYSTEM_PROMPT_MAX_LENGTH)
-    llm_config: dict[str, Any] = Field(default_factory=dict, alias="model_config")
-    agent_type: str = Field(default="", max_length=limits.AGENT_TYPE_MAX_LENGTH)
+    name: Text = Field(min_length=1, max_length=limits.AGENT_NAME_MAX_LENGTH)
+    purpose: Text = Field(default="", max_length=limits.AGENT_PURPOSE_MAX_LENGTH)
+    system_prompt: Text = Field(default="", max_length=limits.SYSTEM_PROMPT_MAX_LENGTH)
+    llm_config: JsonObject = Field(default_factory=dict, alias="model_config")
+    agent_type: Text = Field(default="", max_length=limits.AGENT_TYPE_MAX_LENGTH)
     status: AgentStatus = "active"
     topics: list[Topic] = Field(default_factory=list, max_length=limits.TOPICS_MAX)
 
@@ -36,11 +37,11 @@ class AgentPatch(BaseModel):
 
     model_config = _AGENT_CONFIG
 
-    name: str | None = Field(default=None, min_length=1, max_length=limits.AGENT_NAME_MAX_LENGTH)
-    purpose: str | None = Field(default=None, max_length=limits.AGENT_PURPOSE_MAX_LENGTH)
-    system_prompt: str | None = Field(default=None, max_length=limits.SYSTEM_PROMPT_MAX_LENGTH)
-    llm_config: dict[str, Any] | None = Field(default=None, alias="model_config")
-    agent_type: str | None = Field(default=None, max_length=limits.AGENT_TYPE_MAX_LENGTH)
+    name: Text | None = Field(default=None, min_length=1, max_length=limits.AGENT_NAME_MAX_LENGTH)
+    purpose: Text | None = Field(default=None, max_length=limits.AGENT_PURPOSE_MAX_LENGTH)
+    system_prompt: Text | None = Field(default=None, max_length=limits.SYSTEM_PROMPT_MAX_LENGTH)
+    llm_config: JsonObject | None = Field(default=None, alias="model_config")
+    agent_type: Text | None = Field(default=None, max_length=limits.AGENT_TYPE_MAX_LENGTH)
     status: AgentStatus | None = None
     topics: list[Topic] | None = Field(default=None, max_length=limits.TOPICS_MAX)
 

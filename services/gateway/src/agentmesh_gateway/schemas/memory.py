@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from agentmesh_gateway.schemas import limits
 from agentmesh_gateway.schemas.common import Strict
+from agentmesh_gateway.schemas.values import JsonObject, Text, check_json_value
 
 
 class DocumentIn(Strict):
-    content: str = Field(min_length=1, max_length=limits.DOCUMENT_MAX_CHARS)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    content: Text = Field(min_length=1, max_length=limits.DOCUMENT_MAX_CHARS)
+    metadata: JsonObject = Field(default_factory=dict)
 
 
 class MemoryIn(Strict):
     """Either one `content` or a list of `documents`; `metadata` applies to all."""
 
-    content: str | None = Field(default=None, min_length=1, max_length=limits.DOCUMENT_MAX_CHARS)
+    content: Text | None = Field(default=None, min_length=1, max_length=limits.DOCUMENT_MAX_CHARS)
     documents: list[DocumentIn] | None = Field(default=None, min_length=1, max_length=limits.DOCUMENTS_MAX)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: JsonObject = Field(default_factory=dict)
     agent_id: UUID | None = None
 
     @model_validator(mode="after")
@@ -48,10 +49,10 @@ class MemoryEntryOut(BaseModel):
 
 
 class SearchIn(Strict):
-    query: str = Field(min_length=1, max_length=limits.SEARCH_QUERY_MAX_CHARS)
+    query: Text = Field(min_length=1, max_length=limits.SEARCH_QUERY_MAX_CHARS)
     k: int = Field(default=limits.SEARCH_K_DEFAULT, ge=1, le=limits.SEARCH_K_MAX)
     agent_id: UUID | None = None
-    filter: dict[str, str | int | float | bool] | None = None
+    filter: Annotated[dict[str, str | int | float | bool], AfterValidator(check_json_value)] | None = None
 
 
 class SearchHitOut(BaseModel):

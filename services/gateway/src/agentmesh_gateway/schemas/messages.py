@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from agentmesh_gateway.schemas.enums import EventType, MessageStatus
 from agentmesh_gateway.schemas.limits import IDEMPOTENCY_KEY_MAX_LENGTH
+from agentmesh_gateway.schemas.values import Text, check_json_value
+
+# Text or structured content, under the free-form JSON rule (a string is JSON too).
+Content = Annotated[str | dict[str, Any] | list[Any], AfterValidator(check_json_value)]
 
 
 class MessageIn(BaseModel):
@@ -17,9 +21,9 @@ class MessageIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    content: str | dict[str, Any] | list[Any] = Field(description="text, or any JSON object/array")
+    content: Content = Field(description="text, or any JSON object/array")
     conversation_id: UUID | None = Field(default=None, description="continue this conversation (else a new one)")
-    idempotency_key: str | None = Field(default=None, min_length=1, max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
+    idempotency_key: Text | None = Field(default=None, min_length=1, max_length=IDEMPOTENCY_KEY_MAX_LENGTH)
 
 
 class MessageAccepted(BaseModel):
