@@ -91,7 +91,7 @@ class ScheduleActivities:
 
     @activity.defn(name="record_run_outcome")
     async def record_run_outcome(self, input: RecordRunInput) -> None:
-        """Store last run time and outcome, and refresh the next run time."""
+        """Store last run time and outcome (and the run among the recent ones), refresh the next run time."""
         with context.bind(project_id=input.project_id):
             try:
                 await self._runs.record(
@@ -99,6 +99,8 @@ class ScheduleActivities:
                     schedule_id=input.schedule_id,
                     ran_at=input.ran_at,
                     outcome=input.outcome,
+                    # One firing is one workflow id (Temporal appends the fire time).
+                    run_key=activity.info().workflow_id,
                 )
             except AgentmeshError as error:
                 raise application_error(error) from None

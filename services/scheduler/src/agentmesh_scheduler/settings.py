@@ -21,8 +21,13 @@ class SchedulerSettings(CommonSettings):
 
     database_url: str
     scheduler_listen_addr: str = "127.0.0.1:50054"
+    # Set explicitly, these win; otherwise the SDK's environment configuration
+    # (TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE, a TOML profile) decides, then these
+    # defaults. TLS and API keys come from that configuration only.
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
+    # Where operators open a job's workflow (the dev server's UI by default).
+    temporal_ui_url: str = "http://127.0.0.1:8233"
     task_queue: str = Field(
         default=TASK_QUEUE,
         validation_alias=AliasChoices("AGENTMESH_SCHEDULER_TASK_QUEUE", "task_queue"),

@@ -27,11 +27,14 @@ from agentmesh_scheduler.activities import ScheduleActivities
 from agentmesh_scheduler.adapters.agents_client import AgentsClient
 from agentmesh_scheduler.adapters.repository import SqlScheduleRepository
 from agentmesh_scheduler.adapters.tables import MIGRATIONS_DIR, SCHEMA
+from agentmesh_scheduler.adapters.temporal_connection import connect, connect_options
 from agentmesh_scheduler.adapters.temporal_schedules import TemporalScheduleEngine
+from agentmesh_scheduler.adapters.temporal_search import SearchAttributes, ensure_registered
+from agentmesh_scheduler.domain.reconcile import ScheduleReconciler
 from agentmesh_scheduler.domain.scheduler import Scheduler
 from agentmesh_scheduler.rpc.servicer import SERVICE_NAME, SchedulerServicer, register
 from agentmesh_scheduler.settings import SchedulerSettings
-from agentmesh_scheduler.worker import build_worker, connect_temporal
+from agentmesh_scheduler.worker import build_worker, log_workflow_ids
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +54,13 @@ class SchedulerWiring:
         self._agents_channel = create_channel(settings.agents_service_addr, tokens, settings.agents_timeout_seconds)
         agents = AgentsClient(self._agents_channel, settings.agents_timeout_seconds)
         repository = SqlScheduleRepository(self._database)
+        self._search = SearchAttributes()
         self._engine = TemporalScheduleEngine(
-            settings.task_queue, rpc_timeout_seconds=settings.temporal_rpc_timeout_seconds
+            settings.task_queue,
+            rpc_timeout_seconds=settings.temporal_rpc_timeout_seconds,
+            search_attributes=self._search,
         )
+        self._reconciler = ScheduleReconciler(repository, self._engine)
         self.registrations = [
             Registration(SERVICE_NAME, register, SchedulerServicer(Scheduler(repository, self._engine, agents)))
         ]
@@ -63,21 +70,33 @@ class SchedulerWiring:
         settings = self._settings
         stack.callback(self._database.dispose)
         stack.push_async_callback(self._agents_channel.close)
+        log_workflow_ids()
         await migrate(self._database, MIGRATIONS_DIR, SCHEMA, stop=stop, timeout=settings.startup_timeout_seconds)
+        explicit = settings.model_fields_set
+        options = connect_options(
+            settings.temporal_address if "temporal_address" in explicit else None,
+            settings.temporal_namespace if "temporal_namespace" in explicit else None,
+            default_address=settings.temporal_address,
+            default_namespace=settings.temporal_namespace,
+        )
         client = await wait_for(
-            f"temporal at {settings.temporal_address}",
-            lambda: connect_temporal(settings.temporal_address, settings.temporal_namespace),
+            f"temporal at {options['target_host']}",
+            lambda: connect(options),
             stop,
             timeout=settings.startup_timeout_seconds,
             retry_on=(RuntimeError, OSError, RPCError),
             first_delay=0.2,
             max_delay=2.0,
         )
+        self._search.enabled = await ensure_registered(client, options["namespace"])
         self._engine.attach(client)
+        # Before the worker polls: a schedule whose row and Temporal Schedule
+        # drifted apart (a crash between their writes) is repaired first.
+        await self._reconciler.reconcile()
         worker = build_worker(client, settings.task_queue, self._activities, settings.shutdown_grace_seconds)
         running = asyncio.create_task(worker.run(), name="temporal worker")
         stack.push_async_callback(_shut_down, worker, running)
-        log.info("scheduler ready: temporal %s, task queue %s", settings.temporal_address, settings.task_queue)
+        log.info("scheduler ready: temporal %s, task queue %s", options["target_host"], settings.task_queue)
         return [running]
 
 

@@ -1,9 +1,11 @@
-"""The scheduler's Temporal worker: ScheduledMessageWorkflow and its activities on one task queue."""
+"""The scheduler's Temporal worker: its workflows and activities on one task queue."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
+from temporalio import activity
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -16,7 +18,7 @@ WORKFLOWS = [ScheduledMessageWorkflow]
 def build_worker(
     client: Client, task_queue: str, activities: ScheduleActivities, shutdown_grace_seconds: float = 10.0
 ) -> Worker:
-    """A worker for the scheduler's workflow and activities (run it with `await worker.run()`).
+    """A worker for the scheduler's workflows and activities (run it with `await worker.run()`).
 
     On shutdown, running activities get shutdown_grace_seconds to finish
     before they are cancelled (Temporal retries them elsewhere).
@@ -30,8 +32,23 @@ def build_worker(
     )
 
 
-async def connect_temporal(address: str, namespace: str) -> Client:
-    """Connect to Temporal and check that it answers (one attempt; the wiring retries it)."""
-    client = await Client.connect(address, namespace=namespace)
-    await client.service_client.check_health()
-    return client
+class WorkflowIdsFilter(logging.Filter):
+    """Adds the workflow and run ids to every record logged inside an activity.
+
+    Workflow code logs through workflow.logger, which adds them itself
+    (`temporal_workflow`); activities call domain code that logs plainly.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if activity.in_activity():
+            info = activity.info()
+            record.workflow_id = info.workflow_id
+            record.run_id = info.workflow_run_id
+        return True
+
+
+def log_workflow_ids() -> None:
+    """Install WorkflowIdsFilter on the root logger's handlers (once)."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, WorkflowIdsFilter) for f in handler.filters):
+            handler.addFilter(WorkflowIdsFilter())

@@ -7,13 +7,15 @@ so the fakes stay honest.
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
+from datetime import UTC, datetime
 
 from agentmesh_core.errors import AgentmeshError, AlreadyExists, NotFound
 from agentmesh_core.identity import Identity
 from agentmesh_core.ids import new_id
 from agentmesh_grpc.identity import current_identity
-from agentmesh_scheduler.domain.models import JsonValue, Schedule
+from agentmesh_scheduler.domain.models import JsonValue, Schedule, ScheduleRun
+from agentmesh_scheduler.domain.ports import EngineSchedule
+from agentmesh_scheduler.domain.timing import next_fire_time
 
 
 class InMemoryScheduleRepository:
@@ -21,6 +23,7 @@ class InMemoryScheduleRepository:
 
     def __init__(self) -> None:
         self.rows: dict[str, Schedule] = {}
+        self.runs: dict[str, dict[str, ScheduleRun]] = {}
 
     async def add(self, schedule: Schedule) -> None:
         self.rows[schedule.id] = schedule
@@ -36,10 +39,33 @@ class InMemoryScheduleRepository:
         mine = [s for s in self.rows.values() if s.project_id == project_id]
         return sorted(mine, key=lambda s: (s.created_at, s.id))
 
+    async def list_all(self, after_id: str, limit: int) -> list[Schedule]:
+        return sorted((s for s in self.rows.values() if s.id > after_id), key=lambda s: s.id)[:limit]
+
+    async def update(self, schedule: Schedule, expected_revision: int) -> bool:
+        current = await self.get(schedule.project_id, schedule.id)
+        if current is None or current.revision != expected_revision:
+            return False
+        self.rows[schedule.id] = dataclasses.replace(
+            schedule,
+            last_run_at=current.last_run_at,
+            last_run_outcome=current.last_run_outcome,
+            next_runs=(),
+            recent_runs=(),
+        )
+        return True
+
+    async def recent_runs(self, project_id: str, schedule_id: str, limit: int) -> list[ScheduleRun]:
+        if await self.get(project_id, schedule_id) is None:
+            return []
+        runs = self.runs.get(schedule_id, {}).values()
+        return sorted(runs, key=lambda run: run.ran_at, reverse=True)[:limit]
+
     async def remove(self, project_id: str, schedule_id: str) -> bool:
         if await self.get(project_id, schedule_id) is None:
             return False
         del self.rows[schedule_id]
+        self.runs.pop(schedule_id, None)
         return True
 
     async def record_run(
@@ -49,9 +75,14 @@ class InMemoryScheduleRepository:
         ran_at: datetime,
         outcome: str,
         next_run_at: datetime | None,
+        run_key: str | None = None,
     ) -> bool:
         schedule = await self.get(project_id, schedule_id)
-        if schedule is None or (schedule.last_run_at is not None and schedule.last_run_at > ran_at):
+        if schedule is None:
+            return False
+        if run_key:
+            self.runs.setdefault(schedule_id, {}).setdefault(run_key, ScheduleRun(ran_at, outcome))
+        if schedule.last_run_at is not None and schedule.last_run_at > ran_at:
             return False
         self.rows[schedule_id] = dataclasses.replace(
             schedule, last_run_at=ran_at, last_run_outcome=outcome, next_run_at=next_run_at
@@ -60,32 +91,82 @@ class InMemoryScheduleRepository:
 
 
 class FakeScheduleEngine:
-    """ScheduleEngine that remembers schedules; set `fail_with` to make calls fail."""
+    """ScheduleEngine that remembers schedules; set `fail_with` to make calls fail, or
+    queue errors in `fail_next` to fail that many calls.
+
+    `schedules` holds what was last written (its revision included), `paused`
+    the paused state and note, `triggered` every trigger.
+    """
 
     def __init__(self) -> None:
         self.schedules: dict[str, Schedule] = {}
         self.next_runs: dict[str, datetime | None] = {}
+        self.paused: dict[str, tuple[bool, str]] = {}
+        self.triggered: list[str] = []
         self.fail_with: AgentmeshError | None = None
+        self.fail_next: list[AgentmeshError] = []
 
     def _maybe_fail(self) -> None:
+        if self.fail_next:
+            raise self.fail_next.pop(0)
         if self.fail_with is not None:
             raise self.fail_with
+
+    def _existing(self, temporal_schedule_id: str) -> Schedule:
+        schedule = self.schedules.get(temporal_schedule_id)
+        if schedule is None:
+            raise NotFound("schedule not found")
+        return schedule
 
     async def create(self, schedule: Schedule) -> None:
         self._maybe_fail()
         if schedule.temporal_schedule_id in self.schedules:
             raise AlreadyExists("schedule already exists")
         self.schedules[schedule.temporal_schedule_id] = schedule
+        self.paused[schedule.temporal_schedule_id] = (not schedule.enabled, "disabled" if not schedule.enabled else "")
 
     async def delete(self, temporal_schedule_id: str) -> bool:
         self._maybe_fail()
+        self.paused.pop(temporal_schedule_id, None)
         return self.schedules.pop(temporal_schedule_id, None) is not None
+
+    def _next_run(self, temporal_schedule_id: str) -> datetime | None:
+        schedule = self._existing(temporal_schedule_id)
+        if self.paused[temporal_schedule_id][0]:
+            return None
+        if temporal_schedule_id in self.next_runs:
+            return self.next_runs[temporal_schedule_id]
+        # As Temporal would compute it (tests may set next_runs instead).
+        return next_fire_time(dataclasses.replace(schedule, enabled=True), datetime.now(UTC))
 
     async def next_run_time(self, temporal_schedule_id: str) -> datetime | None:
         self._maybe_fail()
-        if temporal_schedule_id not in self.schedules:
-            raise NotFound("schedule not found")
-        return self.next_runs.get(temporal_schedule_id)
+        return self._next_run(temporal_schedule_id)
+
+    async def describe(self, temporal_schedule_id: str) -> EngineSchedule:
+        self._maybe_fail()
+        next_run = self._next_run(temporal_schedule_id)
+        revision = self._existing(temporal_schedule_id).revision
+        return EngineSchedule(self.paused[temporal_schedule_id][0], (next_run,) if next_run else (), revision)
+
+    async def update(self, schedule: Schedule, *, rearm: bool) -> None:
+        self._maybe_fail()
+        self._existing(schedule.temporal_schedule_id)
+        self.schedules[schedule.temporal_schedule_id] = schedule
+
+    async def set_paused(self, temporal_schedule_id: str, paused: bool, note: str) -> None:
+        self._maybe_fail()
+        self._existing(temporal_schedule_id)
+        self.paused[temporal_schedule_id] = (paused, note)
+
+    async def trigger(self, temporal_schedule_id: str) -> None:
+        self._maybe_fail()
+        self._existing(temporal_schedule_id)
+        self.triggered.append(temporal_schedule_id)
+
+    async def schedule_ids(self) -> list[str]:
+        self._maybe_fail()
+        return list(self.schedules)
 
 
 @dataclasses.dataclass

@@ -6,17 +6,23 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from agentmesh_db.database import Database, affected_rows
-from agentmesh_scheduler.adapters.tables import schedules
+from agentmesh_scheduler.adapters.tables import schedule_runs, schedules
 from agentmesh_scheduler.domain.models import (
     CronTrigger,
     IntervalTrigger,
     OneOffTrigger,
+    OverlapPolicy,
     Schedule,
+    ScheduleRun,
     Trigger,
 )
+
+# Runs kept per schedule (reads show fewer).
+RUNS_KEPT = 50
 
 
 def _trigger_columns(trigger: Trigger) -> dict[str, Any]:
@@ -53,7 +59,24 @@ def _from_row(row: Any) -> Schedule:
         last_run_at=row.last_run_at,
         last_run_outcome=row.last_run_outcome,
         next_run_at=row.next_run_at,
+        overlap=OverlapPolicy(row.overlap_policy),
+        catchup_window_seconds=row.catchup_window_seconds,
+        revision=row.revision,
     )
+
+
+def _settings(schedule: Schedule) -> dict[str, Any]:
+    """The columns an update writes."""
+    return {
+        **_trigger_columns(schedule.trigger),
+        "time_zone": schedule.time_zone,
+        "payload": schedule.payload,
+        "enabled": schedule.enabled,
+        "next_run_at": schedule.next_run_at,
+        "overlap_policy": schedule.overlap.value,
+        "catchup_window_seconds": schedule.catchup_window_seconds,
+        "revision": schedule.revision,
+    }
 
 
 def _scoped(project_id: str, schedule_id: str):
@@ -71,14 +94,10 @@ class SqlScheduleRepository:
             "id": schedule.id,
             "project_id": schedule.project_id,
             "agent_id": schedule.agent_id,
-            **_trigger_columns(schedule.trigger),
-            "time_zone": schedule.time_zone,
-            "payload": schedule.payload,
-            "enabled": schedule.enabled,
+            **_settings(schedule),
             "temporal_schedule_id": schedule.temporal_schedule_id,
             "last_run_at": schedule.last_run_at,
             "last_run_outcome": schedule.last_run_outcome,
-            "next_run_at": schedule.next_run_at,
             "created_at": schedule.created_at,
         }
         await self._db.run(lambda s: s.execute(insert(schedules).values(**values)))
@@ -104,6 +123,31 @@ class SqlScheduleRepository:
         query = select(schedules).where(schedules.c.project_id == project_id).order_by(schedules.c.created_at)
         return await self._db.run(lambda s: [_from_row(row) for row in s.execute(query)])
 
+    async def list_all(self, after_id: str, limit: int) -> list[Schedule]:
+        query = select(schedules).order_by(schedules.c.id).limit(limit)
+        if after_id:
+            query = query.where(schedules.c.id > after_id)
+        return await self._db.run(lambda s: [_from_row(row) for row in s.execute(query)])
+
+    async def update(self, schedule: Schedule, expected_revision: int) -> bool:
+        statement = (
+            update(schedules)
+            .where(_scoped(schedule.project_id, schedule.id))
+            .where(schedules.c.revision == expected_revision)
+            .values(**_settings(schedule))
+        )
+        return await self._db.run(lambda s: affected_rows(s, statement) > 0)
+
+    async def recent_runs(self, project_id: str, schedule_id: str, limit: int) -> list[ScheduleRun]:
+        query = (
+            select(schedule_runs.c.ran_at, schedule_runs.c.outcome)
+            .join(schedules, schedules.c.id == schedule_runs.c.schedule_id)
+            .where(_scoped(project_id, schedule_id))
+            .order_by(schedule_runs.c.ran_at.desc(), schedule_runs.c.run_key.desc())
+            .limit(limit)
+        )
+        return await self._db.run(lambda s: [ScheduleRun(row.ran_at, row.outcome) for row in s.execute(query)])
+
     async def remove(self, project_id: str, schedule_id: str) -> bool:
         statement = delete(schedules).where(_scoped(project_id, schedule_id))
         return await self._db.run(lambda s: affected_rows(s, statement) > 0)
@@ -115,6 +159,7 @@ class SqlScheduleRepository:
         ran_at: datetime,
         outcome: str,
         next_run_at: datetime | None,
+        run_key: str | None = None,
     ) -> bool:
         statement = (
             update(schedules)
@@ -123,4 +168,31 @@ class SqlScheduleRepository:
             .where(schedules.c.last_run_at.is_(None) | (schedules.c.last_run_at <= ran_at))
             .values(last_run_at=ran_at, last_run_outcome=outcome, next_run_at=next_run_at)
         )
-        return await self._db.run(lambda s: affected_rows(s, statement) > 0)
+
+        def work(session: Session) -> bool:
+            latest = affected_rows(session, statement) > 0
+            exists = latest or session.execute(select(schedules.c.id).where(_scoped(project_id, schedule_id))).first()
+            if run_key and exists:
+                session.execute(
+                    pg_insert(schedule_runs)
+                    .values(schedule_id=schedule_id, run_key=run_key, ran_at=ran_at, outcome=outcome)
+                    .on_conflict_do_nothing()
+                )
+                _prune_runs(session, schedule_id)
+            return latest
+
+        return await self._db.run(work)
+
+
+def _prune_runs(session: Session, schedule_id: str) -> None:
+    kept = (
+        select(schedule_runs.c.run_key)
+        .where(schedule_runs.c.schedule_id == schedule_id)
+        .order_by(schedule_runs.c.ran_at.desc())
+        .limit(RUNS_KEPT)
+    )
+    session.execute(
+        delete(schedule_runs)
+        .where(schedule_runs.c.schedule_id == schedule_id)
+        .where(schedule_runs.c.run_key.not_in(kept.scalar_subquery()))
+    )

@@ -10,8 +10,11 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    ForeignKey,
     Index,
+    Integer,
     MetaData,
+    PrimaryKeyConstraint,
     Table,
     Text,
     UniqueConstraint,
@@ -41,8 +44,26 @@ schedules = Table(
     Column("last_run_outcome", Text, nullable=True),
     Column("next_run_at", DateTime(timezone=True), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("overlap_policy", Text, nullable=False, server_default="skip"),
+    Column("catchup_window_seconds", Integer, nullable=False, server_default="3600"),
+    Column("revision", BigInteger, nullable=False, server_default="0"),
     UniqueConstraint("temporal_schedule_id", name="schedules_temporal_schedule_id_key"),
     CheckConstraint("num_nonnulls(cron, interval_seconds, run_at) = 1", name="schedules_one_trigger"),
     CheckConstraint("interval_seconds IS NULL OR interval_seconds >= 1", name="schedules_interval_positive"),
     Index("schedules_project_created", "project_id", "created_at", "id"),
+)
+
+# The latest runs of each schedule (run_key: the run's workflow id, so a retried
+# record is stored once); older ones are pruned as new ones come.
+schedule_runs = Table(
+    "schedule_runs",
+    metadata,
+    Column(
+        "schedule_id", Uuid(as_uuid=False), ForeignKey(f"{SCHEMA}.schedules.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("run_key", Text, nullable=False),
+    Column("ran_at", DateTime(timezone=True), nullable=False),
+    Column("outcome", Text, nullable=False),
+    PrimaryKeyConstraint("schedule_id", "run_key", name="schedule_runs_pkey"),
+    Index("schedule_runs_recent", "schedule_id", "ran_at"),
 )

@@ -3,6 +3,9 @@
 Each schedule is a Temporal Schedule with the readable id
 `project-<p>-schedule-<s>` whose action starts ScheduledMessageWorkflow with
 the same id (Temporal appends each fire time). Disabled schedules are paused.
+The schedule's memo names this worker's task queue (so the reconcile only
+judges its own schedules); the action's memo carries the row revision it was
+written from.
 """
 
 from __future__ import annotations
@@ -16,10 +19,24 @@ from temporalio import client as temporal
 from temporalio.service import RPCError, RPCStatusCode
 
 from agentmesh_core.errors import AgentmeshError, AlreadyExists, InvalidInput, NotFound, Unavailable
-from agentmesh_scheduler.domain.models import CronTrigger, IntervalTrigger, OneOffTrigger, Schedule
+from agentmesh_scheduler.adapters.temporal_search import SearchAttributes
+from agentmesh_scheduler.domain.models import CronTrigger, IntervalTrigger, OneOffTrigger, OverlapPolicy, Schedule
+from agentmesh_scheduler.domain.ports import EngineSchedule
 from agentmesh_scheduler.workflows import ScheduledMessageInput, ScheduledMessageWorkflow
 
 log = logging.getLogger(__name__)
+
+REVISION_MEMO = "agentmesh_revision"
+TASK_QUEUE_MEMO = "agentmesh_task_queue"
+
+_OVERLAP = {
+    OverlapPolicy.SKIP: temporal.ScheduleOverlapPolicy.SKIP,
+    OverlapPolicy.BUFFER_ONE: temporal.ScheduleOverlapPolicy.BUFFER_ONE,
+    OverlapPolicy.BUFFER_ALL: temporal.ScheduleOverlapPolicy.BUFFER_ALL,
+    OverlapPolicy.CANCEL_OTHER: temporal.ScheduleOverlapPolicy.CANCEL_OTHER,
+    OverlapPolicy.TERMINATE_OTHER: temporal.ScheduleOverlapPolicy.TERMINATE_OTHER,
+    OverlapPolicy.ALLOW_ALL: temporal.ScheduleOverlapPolicy.ALLOW_ALL,
+}
 
 
 def _error(error: RPCError, what: str) -> AgentmeshError:
@@ -63,6 +80,13 @@ def temporal_spec(schedule: Schedule) -> tuple[temporal.ScheduleSpec, temporal.S
     return spec, temporal.ScheduleState(note=note, paused=paused)
 
 
+def temporal_policy(schedule: Schedule) -> temporal.SchedulePolicy:
+    """Overlap and catch-up, as the schedule says."""
+    return temporal.SchedulePolicy(
+        overlap=_OVERLAP[schedule.overlap], catchup_window=timedelta(seconds=schedule.catchup_window_seconds)
+    )
+
+
 def workflow_input(schedule: Schedule) -> ScheduledMessageInput:
     """What each run of the schedule's workflow receives."""
     return ScheduledMessageInput(
@@ -74,18 +98,23 @@ def workflow_input(schedule: Schedule) -> ScheduledMessageInput:
 
 
 class TemporalScheduleEngine:
-    """Creates, deletes and describes Temporal Schedules on one task queue.
+    """Creates, updates, pauses, triggers, deletes and describes Temporal Schedules on one task queue.
 
     It may be built before Temporal answers (the gRPC server starts first and
     says NOT_SERVING); until `attach(client)`, every call raises Unavailable.
     """
 
     def __init__(
-        self, task_queue: str, client: temporal.Client | None = None, rpc_timeout_seconds: float = 10.0
+        self,
+        task_queue: str,
+        client: temporal.Client | None = None,
+        rpc_timeout_seconds: float = 10.0,
+        search_attributes: SearchAttributes | None = None,
     ) -> None:
         self._client_or_none = client
         self._task_queue = task_queue
         self._timeout = timedelta(seconds=rpc_timeout_seconds)
+        self._search = search_attributes or SearchAttributes()
 
     def attach(self, client: temporal.Client) -> None:
         """Use this connected client from now on."""
@@ -97,26 +126,79 @@ class TemporalScheduleEngine:
             raise Unavailable("temporal unavailable")
         return self._client_or_none
 
-    async def create(self, schedule: Schedule) -> None:
-        """Create the Temporal Schedule (paused when the schedule is disabled)."""
-        spec, state = temporal_spec(schedule)
-        action = temporal.ScheduleActionStartWorkflow(
+    def _action(self, schedule: Schedule) -> temporal.ScheduleActionStartWorkflow:
+        return temporal.ScheduleActionStartWorkflow(
             ScheduledMessageWorkflow.run,
             workflow_input(schedule),
             id=schedule.temporal_schedule_id,
             task_queue=self._task_queue,
+            memo={
+                REVISION_MEMO: schedule.revision,
+                "project_id": schedule.project_id,
+                "schedule_id": schedule.id,
+                "agent_id": schedule.agent_id,
+            },
+            typed_search_attributes=self._search.of(schedule.project_id, [schedule.agent_id]),
+            static_summary=f"schedule {schedule.id}: message to agent {schedule.agent_id}",
         )
-        policy = temporal.SchedulePolicy(overlap=temporal.ScheduleOverlapPolicy.SKIP)
+
+    async def create(self, schedule: Schedule) -> None:
+        """Create the Temporal Schedule (paused when the schedule is disabled)."""
+        spec, state = temporal_spec(schedule)
+        body = temporal.Schedule(
+            action=self._action(schedule), spec=spec, policy=temporal_policy(schedule), state=state
+        )
         try:
             await self._client.create_schedule(
                 schedule.temporal_schedule_id,
-                temporal.Schedule(action=action, spec=spec, policy=policy, state=state),
+                body,
+                memo={TASK_QUEUE_MEMO: self._task_queue, "project_id": schedule.project_id},
+                search_attributes=self._search.of(schedule.project_id, [schedule.agent_id]),
                 rpc_timeout=self._timeout,
             )
         except temporal.ScheduleAlreadyRunningError:
             raise AlreadyExists("schedule already exists") from None
         except RPCError as error:
             raise _error(error, schedule.temporal_schedule_id) from None
+
+    async def update(self, schedule: Schedule, *, rearm: bool) -> None:
+        """Rewrite spec, action and policy; the paused state and note stay as they are."""
+        spec, fresh = temporal_spec(schedule)
+
+        def updater(current: temporal.ScheduleUpdateInput) -> temporal.ScheduleUpdate:
+            state = current.description.schedule.state
+            if not isinstance(schedule.trigger, OneOffTrigger):
+                state.limited_actions, state.remaining_actions = False, 0
+            elif rearm or not state.limited_actions:
+                state.limited_actions, state.remaining_actions = True, fresh.remaining_actions
+            body = temporal.Schedule(
+                action=self._action(schedule), spec=spec, policy=temporal_policy(schedule), state=state
+            )
+            return temporal.ScheduleUpdate(schedule=body)
+
+        handle = self._client.get_schedule_handle(schedule.temporal_schedule_id)
+        try:
+            await handle.update(updater, rpc_timeout=self._timeout)
+        except RPCError as error:
+            raise _error(error, schedule.temporal_schedule_id) from None
+
+    async def set_paused(self, temporal_schedule_id: str, paused: bool, note: str) -> None:
+        """Pause or unpause with a note."""
+        handle = self._client.get_schedule_handle(temporal_schedule_id)
+        try:
+            if paused:
+                await handle.pause(note=note, rpc_timeout=self._timeout)
+            else:
+                await handle.unpause(note=note, rpc_timeout=self._timeout)
+        except RPCError as error:
+            raise _error(error, temporal_schedule_id) from None
+
+    async def trigger(self, temporal_schedule_id: str) -> None:
+        """Start the action now (the schedule's overlap policy applies)."""
+        try:
+            await self._client.get_schedule_handle(temporal_schedule_id).trigger(rpc_timeout=self._timeout)
+        except RPCError as error:
+            raise _error(error, temporal_schedule_id) from None
 
     async def delete(self, temporal_schedule_id: str) -> bool:
         """Delete it; False when it was already gone."""
@@ -128,14 +210,42 @@ class TemporalScheduleEngine:
             raise _error(error, temporal_schedule_id) from None
         return True
 
-    async def next_run_time(self, temporal_schedule_id: str) -> datetime | None:
-        """Temporal's next action time, None when it will not fire again."""
+    async def describe(self, temporal_schedule_id: str) -> EngineSchedule:
+        """Paused state, next action times and the revision the action was written from."""
         handle = self._client.get_schedule_handle(temporal_schedule_id)
         try:
             description = await handle.describe(rpc_timeout=self._timeout)
         except RPCError as error:
             raise _error(error, temporal_schedule_id) from None
-        if description.schedule.state.paused:
+        state = description.schedule.state
+        exhausted = state.limited_actions and state.remaining_actions <= 0
+        next_runs = () if state.paused or exhausted else tuple(description.info.next_action_times)
+        return EngineSchedule(state.paused, next_runs, self._revision(description.schedule.action))
+
+    async def next_run_time(self, temporal_schedule_id: str) -> datetime | None:
+        """Temporal's next action time, None when it will not fire again."""
+        described = await self.describe(temporal_schedule_id)
+        return described.next_runs[0] if described.next_runs else None
+
+    async def schedule_ids(self) -> list[str]:
+        """Ids of the Temporal Schedules whose memo names this task queue."""
+        ids = []
+        try:
+            async for listed in await self._client.list_schedules(rpc_timeout=self._timeout):
+                memo = await listed.memo()
+                if memo.get(TASK_QUEUE_MEMO) == self._task_queue:
+                    ids.append(listed.id)
+        except RPCError as error:
+            raise _error(error, "schedule list") from None
+        return ids
+
+    def _revision(self, action: temporal.ScheduleAction) -> int | None:
+        memo = getattr(action, "memo", None) or {}
+        raw = memo.get(REVISION_MEMO)
+        if raw is None:
             return None
-        times = description.info.next_action_times
-        return times[0] if times else None
+        try:
+            value = self._client.data_converter.payload_converter.from_payload(raw)
+        except Exception:  # noqa: BLE001 - an unreadable memo just means "unknown revision"
+            return None
+        return value if isinstance(value, int) else None

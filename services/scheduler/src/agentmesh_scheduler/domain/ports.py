@@ -7,12 +7,23 @@ the in-memory fakes in adapters/fakes.py.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from agentmesh_scheduler.domain.models import JsonValue, Schedule
+from agentmesh_scheduler.domain.models import JsonValue, Schedule, ScheduleRun
 
 Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSchedule:
+    """What the engine says about one of its schedules."""
+
+    paused: bool
+    next_runs: tuple[datetime, ...]
+    # The row revision it was last written from (None: written before revisions existed).
+    revision: int | None
 
 
 class ScheduleRepository(Protocol):
@@ -28,8 +39,21 @@ class ScheduleRepository(Protocol):
 
     async def list_project(self, project_id: str) -> list[Schedule]: ...
 
+    async def list_all(self, after_id: str, limit: int) -> list[Schedule]:
+        """Every project's schedules by id, after `after_id` (the start-up reconcile walks them)."""
+        ...
+
+    async def update(self, schedule: Schedule, expected_revision: int) -> bool:
+        """Write the schedule's settings and revision; False when the row is gone or its
+        revision is no longer expected_revision (someone else changed it)."""
+        ...
+
     async def remove(self, project_id: str, schedule_id: str) -> bool:
-        """Delete one row; False when it was not there."""
+        """Delete one row (and its runs); False when it was not there."""
+        ...
+
+    async def recent_runs(self, project_id: str, schedule_id: str, limit: int) -> list[ScheduleRun]:
+        """The latest runs, newest first."""
         ...
 
     async def record_run(
@@ -39,8 +63,13 @@ class ScheduleRepository(Protocol):
         ran_at: datetime,
         outcome: str,
         next_run_at: datetime | None,
+        run_key: str | None = None,
     ) -> bool:
-        """Store a run's outcome; False when the schedule is gone."""
+        """Store a run's outcome; False when the schedule is gone.
+
+        With a run_key (the run's workflow id) the run also joins the schedule's
+        recent runs, once however often it is recorded.
+        """
         ...
 
 
@@ -57,6 +86,27 @@ class ScheduleEngine(Protocol):
 
     async def next_run_time(self, temporal_schedule_id: str) -> datetime | None:
         """The engine's next firing (None when none); raises NotFound when the schedule is gone."""
+        ...
+
+    async def describe(self, temporal_schedule_id: str) -> EngineSchedule:
+        """Paused state, next firings and revision; raises NotFound when the schedule is gone."""
+        ...
+
+    async def update(self, schedule: Schedule, *, rearm: bool) -> None:
+        """Rewrite trigger, payload and policy (paused state is left as it is); rearm gives a
+        one-off schedule its one action back. Raises NotFound, Unavailable or InvalidInput."""
+        ...
+
+    async def set_paused(self, temporal_schedule_id: str, paused: bool, note: str) -> None:
+        """Pause or unpause, with a note operators see in the Temporal UI."""
+        ...
+
+    async def trigger(self, temporal_schedule_id: str) -> None:
+        """Run the schedule's action now (its overlap policy applies)."""
+        ...
+
+    async def schedule_ids(self) -> list[str]:
+        """Every schedule id the engine holds for this service (orphans included)."""
         ...
 
 

@@ -72,8 +72,13 @@ class ScheduleRuns:
         log.info("schedule %s sent message %s", schedule_id, message_id)
         return sent_outcome(message_id)
 
-    async def record(self, *, project_id: str, schedule_id: str, ran_at: datetime, outcome: str) -> None:
-        """Store last run time, outcome and the next run time (Temporal's, else computed)."""
+    async def record(
+        self, *, project_id: str, schedule_id: str, ran_at: datetime, outcome: str, run_key: str | None = None
+    ) -> None:
+        """Store last run time, outcome and the next run time (Temporal's, else computed).
+
+        run_key (the run's workflow id) adds the run to the schedule's recent runs once.
+        """
         schedule = await self._repository.get(project_id, schedule_id)
         if schedule is None:
             return
@@ -83,4 +88,6 @@ class ScheduleRuns:
             next_run_at = None
         except Unavailable:
             next_run_at = next_fire_time(schedule, self._clock())
-        await self._repository.record_run(project_id, schedule_id, ran_at, outcome[:OUTCOME_MAX_LENGTH], next_run_at)
+        await self._repository.record_run(
+            project_id, schedule_id, ran_at, outcome[:OUTCOME_MAX_LENGTH], next_run_at, run_key=run_key
+        )

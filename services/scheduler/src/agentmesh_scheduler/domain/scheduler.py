@@ -1,9 +1,11 @@
-"""The scheduler's use cases: create, read, list and delete schedules.
+"""The scheduler's use cases: create, read, list, update, trigger and delete schedules.
 
 Every use case checks project scope first (reads need membership, writes need
 project admin), so isolation does not rest on the gateway alone. A schedule's
-row and its Temporal Schedule are kept consistent: the row is written first,
-and removed again if the Temporal Schedule cannot be created.
+row and its Temporal Schedule are kept consistent: the row is written first
+and undone if Temporal refuses or fails; an undo that fails too leaves a
+revision mismatch the start-up reconcile (reconcile.py) repairs, the row
+being the truth.
 """
 
 from __future__ import annotations
@@ -12,16 +14,25 @@ import dataclasses
 import logging
 from datetime import UTC, datetime
 
-from agentmesh_core.errors import AgentmeshError, InvalidInput, NotFound, Unavailable
+from agentmesh_core.errors import AgentmeshError, FailedPrecondition, InvalidInput, NotFound, Unavailable
 from agentmesh_core.identity import Identity, require_project_access
 from agentmesh_core.ids import new_id, parse_id
 from agentmesh_core.pagination import decode_cursor, next_cursor, page_size
-from agentmesh_scheduler.domain import validation
-from agentmesh_scheduler.domain.models import Schedule, ScheduleDraft, temporal_schedule_id
+from agentmesh_scheduler.domain import policy, validation
+from agentmesh_scheduler.domain.models import (
+    OneOffTrigger,
+    Schedule,
+    ScheduleDraft,
+    SchedulePatch,
+    temporal_schedule_id,
+)
 from agentmesh_scheduler.domain.ports import AgentDirectory, Clock, ScheduleEngine, ScheduleRepository
 from agentmesh_scheduler.domain.timing import effective_next_run, next_fire_time
 
 log = logging.getLogger(__name__)
+
+# How many past runs a schedule's read shows.
+RECENT_RUNS = 10
 
 
 def utc_now() -> datetime:
@@ -54,6 +65,8 @@ class Scheduler:
         zone = validation.time_zone(draft.time_zone)
         trigger = validation.trigger(draft.trigger, zone, now)
         payload = validation.payload(draft.payload)
+        overlap = policy.overlap(draft.overlap)
+        catchup = policy.catchup_window(draft.catchup_window_seconds)
         await self._agents.require_agent(project_id, agent_id)
 
         schedule_id = new_id()
@@ -67,6 +80,8 @@ class Scheduler:
             enabled=draft.enabled,
             temporal_schedule_id=temporal_schedule_id(project_id, schedule_id),
             created_at=now,
+            overlap=overlap,
+            catchup_window_seconds=catchup,
         )
         schedule = dataclasses.replace(schedule, next_run_at=next_fire_time(schedule, now))
         await self._repository.add(schedule)
@@ -79,9 +94,47 @@ class Scheduler:
         return schedule
 
     async def get(self, identity: Identity, project_id: str, schedule_id: str) -> Schedule:
-        """One schedule, with Temporal's next run time when Temporal answers."""
+        """One schedule, with Temporal's next run times (when Temporal answers) and recent runs."""
         schedule = await self._load(identity, project_id, schedule_id, admin=False)
-        return dataclasses.replace(schedule, next_run_at=await self._live_next_run(schedule))
+        return await self._with_runs(schedule)
+
+    async def update(
+        self, identity: Identity, project_id: str, schedule_id: str, patch: SchedulePatch | None
+    ) -> Schedule:
+        """Change the given fields in the row, then in Temporal; undo the row if Temporal fails.
+
+        enabled maps to pausing or unpausing the Temporal Schedule (with a note).
+        """
+        current = await self._load(identity, project_id, schedule_id, admin=True)
+        if patch is not None and patch.problems:
+            raise InvalidInput("; ".join(patch.problems))
+        if patch is None or patch.is_empty():
+            return await self._with_runs(current)
+        updated = self._patched(current, patch)
+        if not await self._repository.update(updated, expected_revision=current.revision):
+            raise FailedPrecondition("the schedule changed while it was being updated; try again")
+        rearm = patch.trigger is not None and isinstance(updated.trigger, OneOffTrigger)
+        try:
+            await self._engine.update(updated, rearm=rearm)
+            if updated.enabled != current.enabled:
+                await self._engine.set_paused(updated.temporal_schedule_id, not updated.enabled, _note(updated))
+        except BaseException:
+            await self._restore(current, updated)
+            raise
+        log.info("updated schedule %s (revision %d)", updated.id, updated.revision)
+        return await self._with_runs(updated)
+
+    async def trigger(self, identity: Identity, project_id: str, schedule_id: str) -> Schedule:
+        """Run the schedule now, once (its overlap policy applies); recreates a lost Temporal Schedule."""
+        schedule = await self._load(identity, project_id, schedule_id, admin=True)
+        try:
+            await self._engine.trigger(schedule.temporal_schedule_id)
+        except NotFound:
+            log.warning("temporal schedule %s was missing; recreating it", schedule.temporal_schedule_id)
+            await self._engine.create(schedule)
+            await self._engine.trigger(schedule.temporal_schedule_id)
+        log.info("triggered schedule %s", schedule.id)
+        return await self._with_runs(schedule)
 
     async def list_page(
         self, identity: Identity, project_id: str, requested_size: int, cursor: str
@@ -127,16 +180,75 @@ class Scheduler:
             log.info("temporal schedule %s was already gone", schedule.temporal_schedule_id)
         return await self._repository.remove(schedule.project_id, schedule.id)
 
-    async def _live_next_run(self, schedule: Schedule) -> datetime | None:
-        if not schedule.enabled:
-            return None
+    def _patched(self, current: Schedule, patch: SchedulePatch) -> Schedule:
+        """The schedule with the patch applied and validated, at the next revision."""
+        now = self._clock()
+        zone = validation.time_zone(patch.time_zone) if patch.time_zone is not None else current.time_zone
+        if patch.trigger is not None:
+            trigger = validation.trigger(patch.trigger, zone, now)
+        elif patch.time_zone is not None:
+            # A cron must still fire in its new zone; other triggers ignore the zone.
+            trigger = (
+                current.trigger
+                if isinstance(current.trigger, OneOffTrigger)
+                else validation.trigger(current.trigger, zone, now)
+            )
+        else:
+            trigger = current.trigger
+        updated = dataclasses.replace(
+            current,
+            trigger=trigger,
+            time_zone=zone,
+            payload=validation.payload(patch.payload) if patch.payload is not None else current.payload,
+            enabled=current.enabled if patch.enabled is None else patch.enabled,
+            overlap=policy.overlap(patch.overlap) if patch.overlap is not None else current.overlap,
+            catchup_window_seconds=(
+                policy.catchup_window(patch.catchup_window_seconds)
+                if patch.catchup_window_seconds is not None
+                else current.catchup_window_seconds
+            ),
+            revision=current.revision + 1,
+        )
+        if patch.trigger is not None and isinstance(trigger, OneOffTrigger):
+            # A new one-off time fires again, whatever ran before.
+            return dataclasses.replace(updated, next_run_at=trigger.run_at if updated.enabled else None)
+        return dataclasses.replace(updated, next_run_at=next_fire_time(updated, now))
+
+    async def _restore(self, previous: Schedule, failed: Schedule) -> None:
+        # Put the row back at a fresh revision, then Temporal. Should either step
+        # fail too, the revisions differ and the start-up reconcile repairs it.
+        restored = dataclasses.replace(previous, revision=failed.revision + 1)
         try:
-            return await self._engine.next_run_time(schedule.temporal_schedule_id)
+            if not await self._repository.update(restored, expected_revision=failed.revision):
+                log.warning("schedule %s changed again before its failed update was undone", previous.id)
+                return
+            await self._engine.update(restored, rearm=False)
+            await self._engine.set_paused(restored.temporal_schedule_id, not restored.enabled, _note(restored))
+        except AgentmeshError:
+            log.warning("could not undo the failed update of schedule %s; reconcile will repair it", previous.id)
+
+    async def _with_runs(self, schedule: Schedule) -> Schedule:
+        next_runs = await self._live_next_runs(schedule)
+        recent = await self._repository.recent_runs(schedule.project_id, schedule.id, RECENT_RUNS)
+        return dataclasses.replace(
+            schedule,
+            next_runs=next_runs,
+            next_run_at=next_runs[0] if next_runs else None,
+            recent_runs=tuple(recent),
+        )
+
+    async def _live_next_runs(self, schedule: Schedule) -> tuple[datetime, ...]:
+        if not schedule.enabled:
+            return ()
+        try:
+            described = await self._engine.describe(schedule.temporal_schedule_id)
         except NotFound:
-            return None
+            return ()
         except Unavailable:
             log.warning("temporal unavailable; next run of %s computed locally", schedule.id)
-            return effective_next_run(schedule, self._clock())
+            local = effective_next_run(schedule, self._clock())
+            return (local,) if local else ()
+        return () if described.paused else described.next_runs
 
     async def _roll_back(self, schedule: Schedule) -> None:
         # The create may have reached Temporal even though it failed here (a
@@ -149,3 +261,8 @@ class Scheduler:
             await self._repository.remove(schedule.project_id, schedule.id)
         except AgentmeshError:
             log.exception("could not roll back schedule %s after a failed create", schedule.id)
+
+
+def _note(schedule: Schedule) -> str:
+    """The note operators see on the Temporal Schedule."""
+    return "enabled through agentmesh" if schedule.enabled else "disabled through agentmesh"

@@ -8,19 +8,35 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from google.protobuf import json_format, struct_pb2, timestamp_pb2
+from google.protobuf import duration_pb2, json_format, struct_pb2, timestamp_pb2
 
 from agentmesh.scheduler.v1 import scheduler_service_pb2 as pb
 from agentmesh_grpc.struct_values import value_to_json
 from agentmesh_scheduler.domain.models import (
+    DEFAULT_CATCHUP_WINDOW_SECONDS,
     CronTrigger,
     IntervalTrigger,
     JsonValue,
     OneOffTrigger,
+    OverlapPolicy,
     Schedule,
     ScheduleDraft,
+    SchedulePatch,
     Trigger,
 )
+
+_OVERLAP_TO_PROTO = {
+    OverlapPolicy.SKIP: pb.OVERLAP_POLICY_SKIP,
+    OverlapPolicy.BUFFER_ONE: pb.OVERLAP_POLICY_BUFFER_ONE,
+    OverlapPolicy.BUFFER_ALL: pb.OVERLAP_POLICY_BUFFER_ALL,
+    OverlapPolicy.CANCEL_OTHER: pb.OVERLAP_POLICY_CANCEL_OTHER,
+    OverlapPolicy.TERMINATE_OTHER: pb.OVERLAP_POLICY_TERMINATE_OTHER,
+    OverlapPolicy.ALLOW_ALL: pb.OVERLAP_POLICY_ALLOW_ALL,
+}
+_OVERLAP_FROM_PROTO = {int(number): policy for policy, number in _OVERLAP_TO_PROTO.items()}
+_TRIGGER_PATHS = ("spec.cron", "spec.interval_seconds", "spec.run_at")
+UPDATE_PATHS = ("spec", *_TRIGGER_PATHS, "spec.time_zone", "payload", "enabled", "policy", "policy.overlap",
+                "policy.catchup_window")  # fmt: skip
 
 # The range datetime (and google.protobuf.Timestamp) can represent.
 _MIN_SECONDS = -62135596800
@@ -64,18 +80,61 @@ def payload_from_proto(schedule: pb.Schedule) -> JsonValue:
     return value_to_json(schedule.payload)
 
 
+def overlap_from_proto(number: int) -> OverlapPolicy | None:
+    """The overlap policy; None when unspecified (the domain's default then applies)."""
+    return _OVERLAP_FROM_PROTO.get(number)
+
+
+def _seconds(duration: duration_pb2.Duration) -> int:
+    return duration.seconds + (1 if duration.nanos > 0 else 0)
+
+
 def draft_from_request(request: pb.CreateScheduleRequest) -> ScheduleDraft | None:
     """A CreateSchedule request's schedule, as the domain reads it (not yet validated)."""
     if not request.HasField("schedule"):
         return None
     schedule = request.schedule
+    policy = schedule.policy
     return ScheduleDraft(
         agent_id=schedule.agent_id,
         trigger=trigger_from_proto(schedule.spec),
         time_zone=schedule.spec.time_zone,
         payload=payload_from_proto(schedule),
         enabled=schedule.enabled,
+        overlap=overlap_from_proto(policy.overlap),
+        catchup_window_seconds=_seconds(policy.catchup_window) if policy.HasField("catchup_window") else None,
     )
+
+
+def patch_from_request(request: pb.UpdateScheduleRequest) -> SchedulePatch:
+    """An UpdateSchedule request as the domain reads it: the fields its update_mask names."""
+    paths = set(request.update_mask.paths)
+    schedule = request.schedule
+    problems = [f"unknown update_mask path {path!r}" for path in sorted(paths - set(UPDATE_PATHS))]
+    changes: dict[str, object] = {}
+    if paths & {"spec", *_TRIGGER_PATHS}:
+        trigger = trigger_from_proto(schedule.spec)
+        if trigger is not None:
+            changes["trigger"] = trigger
+        elif paths & set(_TRIGGER_PATHS):
+            problems.append("exactly one of cron, interval_seconds or run_at is required")
+    if paths & {"spec", "spec.time_zone"}:
+        changes["time_zone"] = schedule.spec.time_zone
+    if "payload" in paths:
+        payload = payload_from_proto(schedule)
+        if payload is None:
+            problems.append("payload is required")
+        changes["payload"] = payload
+    if "enabled" in paths:
+        changes["enabled"] = schedule.enabled
+    if paths & {"policy", "policy.overlap"}:
+        changes["overlap"] = overlap_from_proto(schedule.policy.overlap) or OverlapPolicy.SKIP
+    if paths & {"policy", "policy.catchup_window"}:
+        window = schedule.policy.catchup_window
+        changes["catchup_window_seconds"] = (
+            _seconds(window) if schedule.policy.HasField("catchup_window") else DEFAULT_CATCHUP_WINDOW_SECONDS
+        )
+    return SchedulePatch(**changes, problems=tuple(problems))  # type: ignore[arg-type]
 
 
 def spec_to_proto(schedule: Schedule) -> pb.ScheduleSpec:
@@ -113,4 +172,12 @@ def schedule_to_proto(schedule: Schedule) -> pb.Schedule:
         last_run_outcome=schedule.last_run_outcome or "",
         next_run_time=_timestamp(schedule.next_run_at),
         create_time=_timestamp(schedule.created_at),
+        policy=pb.SchedulePolicy(
+            overlap=_OVERLAP_TO_PROTO[schedule.overlap],
+            catchup_window=duration_pb2.Duration(seconds=schedule.catchup_window_seconds),
+        ),
+        next_run_times=[_timestamp(moment) for moment in schedule.next_runs],
+        recent_runs=[
+            pb.ScheduleRun(run_time=_timestamp(run.ran_at), outcome=run.outcome) for run in schedule.recent_runs
+        ],
     )

@@ -57,6 +57,19 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
         removed = await self._scheduler.delete_project(caller(), request.project_id)
         return pb.DeleteProjectSchedulesResponse(removed=removed)
 
+    async def UpdateSchedule(
+        self, request: pb.UpdateScheduleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateScheduleResponse:
+        patch = mapping.patch_from_request(request)
+        schedule = await self._scheduler.update(caller(), request.project_id, request.schedule_id, patch)
+        return pb.UpdateScheduleResponse(schedule=mapping.schedule_to_proto(schedule))
+
+    async def TriggerSchedule(
+        self, request: pb.TriggerScheduleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.TriggerScheduleResponse:
+        schedule = await self._scheduler.trigger(caller(), request.project_id, request.schedule_id)
+        return pb.TriggerScheduleResponse(schedule=mapping.schedule_to_proto(schedule))
+
 
 def register(server: grpc.aio.Server, servicer: SchedulerServicer) -> None:
     """Add the servicer to a grpc.aio server (ServiceServer.add_servicer calls this)."""

@@ -22,41 +22,57 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
+from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.agentmesh/scheduler/v1/scheduler_service.proto\x12\x16\x61gentmesh.scheduler.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x86\x01\n\x0cScheduleSpec\x12\x0e\n\x04\x63ron\x18\x01 \x01(\tH\x00\x12\x1a\n\x10interval_seconds\x18\x02 \x01(\x03H\x00\x12,\n\x06run_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x12\x11\n\ttime_zone\x18\x04 \x01(\tB\t\n\x07trigger\"\xf9\x02\n\x08Schedule\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nproject_id\x18\x02 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x03 \x01(\t\x12\x32\n\x04spec\x18\x04 \x01(\x0b\x32$.agentmesh.scheduler.v1.ScheduleSpec\x12\'\n\x07payload\x18\x05 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x0f\n\x07\x65nabled\x18\x06 \x01(\x08\x12\x1c\n\x14temporal_schedule_id\x18\x07 \x01(\t\x12\x31\n\rlast_run_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10last_run_outcome\x18\t \x01(\t\x12\x31\n\rnext_run_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"_\n\x15\x43reateScheduleRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x32\n\x08schedule\x18\x02 \x01(\x0b\x32 .agentmesh.scheduler.v1.Schedule\"L\n\x16\x43reateScheduleResponse\x12\x32\n\x08schedule\x18\x01 \x01(\x0b\x32 .agentmesh.scheduler.v1.Schedule\"=\n\x12GetScheduleRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x13\n\x0bschedule_id\x18\x02 \x01(\t\"I\n\x13GetScheduleResponse\x12\x32\n\x08schedule\x18\x01 \x01(\x0b\x32 .agentmesh.scheduler.v1.Schedule\"Q\n\x14ListSchedulesRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"e\n\x15ListSchedulesResponse\x12\x33\n\tschedules\x18\x01 \x03(\x0b\x32 .agentmesh.scheduler.v1.Schedule\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"@\n\x15\x44\x65leteScheduleRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x13\n\x0bschedule_id\x18\x02 \x01(\t\"\x18\n\x16\x44\x65leteScheduleResponse\"3\n\x1d\x44\x65leteProjectSchedulesRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\"1\n\x1e\x44\x65leteProjectSchedulesResponse\x12\x0f\n\x07removed\x18\x01 \x01(\x03\x32\xd4\x04\n\x10SchedulerService\x12o\n\x0e\x43reateSchedule\x12-.agentmesh.scheduler.v1.CreateScheduleRequest\x1a..agentmesh.scheduler.v1.CreateScheduleResponse\x12\x66\n\x0bGetSchedule\x12*.agentmesh.scheduler.v1.GetScheduleRequest\x1a+.agentmesh.scheduler.v1.GetScheduleResponse\x12l\n\rListSchedules\x12,.agentmesh.scheduler.v1.ListSchedulesRequest\x1a-.agentmesh.scheduler.v1.ListSchedulesResponse\x12o\n\x0e\x44\x65leteSchedule\x12-.agentmesh.scheduler.v1.DeleteScheduleRequest\x1a..agentmesh.scheduler.v1.DeleteScheduleResponse\x12\x87\x01\n\x16\x44\x65leteProjectSchedules\x12\x35.agentmesh.scheduler.v1.DeleteProjectSchedulesRequest\x1a\x36.agentmesh.scheduler.v1.DeleteProjectSchedulesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.agentmesh/scheduler/v1/scheduler_service.proto\x12\x16\x61gentmesh.scheduler.v1\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"{\n\x0eSchedulePolicy\x12\x36\n\x07overlap\x18\x01 \x01(\x0e\x32%.agentmesh.scheduler.v1.OverlapPolicy\x12\x31\n\x0e\x63\x61tchup_window\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"L\n\x0bScheduleRun\x12,\n\x08run_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07outcome\x18\x02 \x01(\t\"\x86\x01\n\x0cScheduleSpec\x12\x0e\n\x04\x63ron\x18\x01 \x01(\tH\x00\x12\x1a\n\x10interval_seconds\x18\x02 \x01(\x03H\x00\x12,\n\x06run_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x12\x11\n\ttime_zone\x18\x04 \x01(\tB\t\n\x07trigger\"\x9f\x04\n\x08Schedule\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nproject_id\x18\x02 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x03 \x01(\t\x12\x32\n\x04spec\x18\x04 \x01(\x0b\x32$.agentmesh.scheduler.v1.ScheduleSpec\x12\'\n\x07payload\x18\x05 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x0f\n\x07\x65nabled\x18\x06 \x01(\x08\x12\x1c\n\x14temporal_schedule_id\x18\x07 \x01(\t\x12\x31\n\rlast_run_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10last_run_outcome\x18\t \x01(\t\x12\x31\n\rnext_run_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\x06policy\x18\x0c \x01(\x0b\x32&.agentmesh.scheduler.v1.SchedulePolicy\x12\x32\n\x0enext_run_times\x18\r \x03(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x38\n\x0brecent_runs\x18\x0e \x03(\x0b\x32#.agentmesh.scheduler.v1.ScheduleRun\"_\n\x15\x43reateScheduleRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x32\n\x08schedule\x18\x02 \x01(\x0b\x32 .agentmesh.scheduler.v1.Schedule\"L\n\x16\x43reateScheduleResponse\x12\x32\n\x08schedule\x18\x01 \x01(\x0b\x32 .agentmesh.scheduler.v1.Schedule\"=\n\x12GetScheduleRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x13\n\x0bschedule_id\x18\x02 \x01(\t\"I\n\x13GetScheduleResponse\x12\x32\n\x08schedule\x18\x01 \x01(\x0b\x32 .agentmesh.scheduler.v1.Schedule\"Q\n\x14ListSchedulesRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"e\n\x15ListSchedulesResponse\x12\x33\n\tschedules\x18\x01 \x03(\x0b\x32 .agentmesh.scheduler.v1.Schedule\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"@\n\x15\x44\x65leteScheduleRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x13\n\x0bschedule_id\x18\x02 \x01(\t\"\x18\n\x16\x44\x65leteScheduleResponse\"3\n\x1d\x44\x65leteProjectSchedulesRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\"1\n\x1e\x44\x65leteProjectSchedulesResponse\x12\x0f\n\x07removed\x18\x01 \x01(\x03\"\xa5\x01\n\x15UpdateScheduleRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x13\n\x0bschedule_id\x18\x02 \x01(\t\x12\x32\n\x08schedule\x18\x03 \x01(\x0b\x32 .agentmesh.scheduler.v1.Schedule\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"L\n\x16UpdateScheduleResponse\x12\x32\n\x08schedule\x18\x01 \x01(\x0b\x32 .agentmesh.scheduler.v1.Schedule\"A\n\x16TriggerScheduleRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x13\n\x0bschedule_id\x18\x02 \x01(\t\"M\n\x17TriggerScheduleResponse\x12\x32\n\x08schedule\x18\x01 \x01(\x0b\x32 .agentmesh.scheduler.v1.Schedule*\xe9\x01\n\rOverlapPolicy\x12\x1e\n\x1aOVERLAP_POLICY_UNSPECIFIED\x10\x00\x12\x17\n\x13OVERLAP_POLICY_SKIP\x10\x01\x12\x1d\n\x19OVERLAP_POLICY_BUFFER_ONE\x10\x02\x12\x1d\n\x19OVERLAP_POLICY_BUFFER_ALL\x10\x03\x12\x1f\n\x1bOVERLAP_POLICY_CANCEL_OTHER\x10\x04\x12\"\n\x1eOVERLAP_POLICY_TERMINATE_OTHER\x10\x05\x12\x1c\n\x18OVERLAP_POLICY_ALLOW_ALL\x10\x06\x32\xb9\x06\n\x10SchedulerService\x12o\n\x0e\x43reateSchedule\x12-.agentmesh.scheduler.v1.CreateScheduleRequest\x1a..agentmesh.scheduler.v1.CreateScheduleResponse\x12\x66\n\x0bGetSchedule\x12*.agentmesh.scheduler.v1.GetScheduleRequest\x1a+.agentmesh.scheduler.v1.GetScheduleResponse\x12l\n\rListSchedules\x12,.agentmesh.scheduler.v1.ListSchedulesRequest\x1a-.agentmesh.scheduler.v1.ListSchedulesResponse\x12o\n\x0e\x44\x65leteSchedule\x12-.agentmesh.scheduler.v1.DeleteScheduleRequest\x1a..agentmesh.scheduler.v1.DeleteScheduleResponse\x12\x87\x01\n\x16\x44\x65leteProjectSchedules\x12\x35.agentmesh.scheduler.v1.DeleteProjectSchedulesRequest\x1a\x36.agentmesh.scheduler.v1.DeleteProjectSchedulesResponse\x12o\n\x0eUpdateSchedule\x12-.agentmesh.scheduler.v1.UpdateScheduleRequest\x1a..agentmesh.scheduler.v1.UpdateScheduleResponse\x12r\n\x0fTriggerSchedule\x12..agentmesh.scheduler.v1.TriggerScheduleRequest\x1a/.agentmesh.scheduler.v1.TriggerScheduleResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'agentmesh.scheduler.v1.scheduler_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SCHEDULESPEC']._serialized_start=138
-  _globals['_SCHEDULESPEC']._serialized_end=272
-  _globals['_SCHEDULE']._serialized_start=275
-  _globals['_SCHEDULE']._serialized_end=652
-  _globals['_CREATESCHEDULEREQUEST']._serialized_start=654
-  _globals['_CREATESCHEDULEREQUEST']._serialized_end=749
-  _globals['_CREATESCHEDULERESPONSE']._serialized_start=751
-  _globals['_CREATESCHEDULERESPONSE']._serialized_end=827
-  _globals['_GETSCHEDULEREQUEST']._serialized_start=829
-  _globals['_GETSCHEDULEREQUEST']._serialized_end=890
-  _globals['_GETSCHEDULERESPONSE']._serialized_start=892
-  _globals['_GETSCHEDULERESPONSE']._serialized_end=965
-  _globals['_LISTSCHEDULESREQUEST']._serialized_start=967
-  _globals['_LISTSCHEDULESREQUEST']._serialized_end=1048
-  _globals['_LISTSCHEDULESRESPONSE']._serialized_start=1050
-  _globals['_LISTSCHEDULESRESPONSE']._serialized_end=1151
-  _globals['_DELETESCHEDULEREQUEST']._serialized_start=1153
-  _globals['_DELETESCHEDULEREQUEST']._serialized_end=1217
-  _globals['_DELETESCHEDULERESPONSE']._serialized_start=1219
-  _globals['_DELETESCHEDULERESPONSE']._serialized_end=1243
-  _globals['_DELETEPROJECTSCHEDULESREQUEST']._serialized_start=1245
-  _globals['_DELETEPROJECTSCHEDULESREQUEST']._serialized_end=1296
-  _globals['_DELETEPROJECTSCHEDULESRESPONSE']._serialized_start=1298
-  _globals['_DELETEPROJECTSCHEDULESRESPONSE']._serialized_end=1347
-  _globals['_SCHEDULERSERVICE']._serialized_start=1350
-  _globals['_SCHEDULERSERVICE']._serialized_end=1946
+  _globals['_OVERLAPPOLICY']._serialized_start=2177
+  _globals['_OVERLAPPOLICY']._serialized_end=2410
+  _globals['_SCHEDULEPOLICY']._serialized_start=203
+  _globals['_SCHEDULEPOLICY']._serialized_end=326
+  _globals['_SCHEDULERUN']._serialized_start=328
+  _globals['_SCHEDULERUN']._serialized_end=404
+  _globals['_SCHEDULESPEC']._serialized_start=407
+  _globals['_SCHEDULESPEC']._serialized_end=541
+  _globals['_SCHEDULE']._serialized_start=544
+  _globals['_SCHEDULE']._serialized_end=1087
+  _globals['_CREATESCHEDULEREQUEST']._serialized_start=1089
+  _globals['_CREATESCHEDULEREQUEST']._serialized_end=1184
+  _globals['_CREATESCHEDULERESPONSE']._serialized_start=1186
+  _globals['_CREATESCHEDULERESPONSE']._serialized_end=1262
+  _globals['_GETSCHEDULEREQUEST']._serialized_start=1264
+  _globals['_GETSCHEDULEREQUEST']._serialized_end=1325
+  _globals['_GETSCHEDULERESPONSE']._serialized_start=1327
+  _globals['_GETSCHEDULERESPONSE']._serialized_end=1400
+  _globals['_LISTSCHEDULESREQUEST']._serialized_start=1402
+  _globals['_LISTSCHEDULESREQUEST']._serialized_end=1483
+  _globals['_LISTSCHEDULESRESPONSE']._serialized_start=1485
+  _globals['_LISTSCHEDULESRESPONSE']._serialized_end=1586
+  _globals['_DELETESCHEDULEREQUEST']._serialized_start=1588
+  _globals['_DELETESCHEDULEREQUEST']._serialized_end=1652
+  _globals['_DELETESCHEDULERESPONSE']._serialized_start=1654
+  _globals['_DELETESCHEDULERESPONSE']._serialized_end=1678
+  _globals['_DELETEPROJECTSCHEDULESREQUEST']._serialized_start=1680
+  _globals['_DELETEPROJECTSCHEDULESREQUEST']._serialized_end=1731
+  _globals['_DELETEPROJECTSCHEDULESRESPONSE']._serialized_start=1733
+  _globals['_DELETEPROJECTSCHEDULESRESPONSE']._serialized_end=1782
+  _globals['_UPDATESCHEDULEREQUEST']._serialized_start=1785
+  _globals['_UPDATESCHEDULEREQUEST']._serialized_end=1950
+  _globals['_UPDATESCHEDULERESPONSE']._serialized_start=1952
+  _globals['_UPDATESCHEDULERESPONSE']._serialized_end=2028
+  _globals['_TRIGGERSCHEDULEREQUEST']._serialized_start=2030
+  _globals['_TRIGGERSCHEDULEREQUEST']._serialized_end=2095
+  _globals['_TRIGGERSCHEDULERESPONSE']._serialized_start=2097
+  _globals['_TRIGGERSCHEDULERESPONSE']._serialized_end=2174
+  _globals['_SCHEDULERSERVICE']._serialized_start=2413
+  _globals['_SCHEDULERSERVICE']._serialized_end=3238
 # @@protoc_insertion_point(module_scope)

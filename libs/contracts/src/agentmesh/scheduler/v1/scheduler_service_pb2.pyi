@@ -5,10 +5,13 @@ isort:skip_file
 
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -19,6 +22,106 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _OverlapPolicy:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _OverlapPolicyEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_OverlapPolicy.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    OVERLAP_POLICY_UNSPECIFIED: _OverlapPolicy.ValueType  # 0
+    """Not set: SKIP."""
+    OVERLAP_POLICY_SKIP: _OverlapPolicy.ValueType  # 1
+    """Drop the new firing."""
+    OVERLAP_POLICY_BUFFER_ONE: _OverlapPolicy.ValueType  # 2
+    """Run the latest new firing after the running one ends."""
+    OVERLAP_POLICY_BUFFER_ALL: _OverlapPolicy.ValueType  # 3
+    """Run every new firing, one after another."""
+    OVERLAP_POLICY_CANCEL_OTHER: _OverlapPolicy.ValueType  # 4
+    """Cancel the running one, then run the new firing."""
+    OVERLAP_POLICY_TERMINATE_OTHER: _OverlapPolicy.ValueType  # 5
+    """Terminate the running one, then run the new firing."""
+    OVERLAP_POLICY_ALLOW_ALL: _OverlapPolicy.ValueType  # 6
+    """Run them side by side."""
+
+class OverlapPolicy(_OverlapPolicy, metaclass=_OverlapPolicyEnumTypeWrapper):
+    """What a schedule does when a firing comes while its previous run still runs
+    (Temporal's overlap policies).
+    """
+
+OVERLAP_POLICY_UNSPECIFIED: OverlapPolicy.ValueType  # 0
+"""Not set: SKIP."""
+OVERLAP_POLICY_SKIP: OverlapPolicy.ValueType  # 1
+"""Drop the new firing."""
+OVERLAP_POLICY_BUFFER_ONE: OverlapPolicy.ValueType  # 2
+"""Run the latest new firing after the running one ends."""
+OVERLAP_POLICY_BUFFER_ALL: OverlapPolicy.ValueType  # 3
+"""Run every new firing, one after another."""
+OVERLAP_POLICY_CANCEL_OTHER: OverlapPolicy.ValueType  # 4
+"""Cancel the running one, then run the new firing."""
+OVERLAP_POLICY_TERMINATE_OTHER: OverlapPolicy.ValueType  # 5
+"""Terminate the running one, then run the new firing."""
+OVERLAP_POLICY_ALLOW_ALL: OverlapPolicy.ValueType  # 6
+"""Run them side by side."""
+Global___OverlapPolicy: _TypeAlias = OverlapPolicy  # noqa: Y015
+
+@_typing.final
+class SchedulePolicy(_message.Message):
+    """How a schedule handles overlaps and missed firings."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OVERLAP_FIELD_NUMBER: _builtins.int
+    CATCHUP_WINDOW_FIELD_NUMBER: _builtins.int
+    overlap: Global___OverlapPolicy.ValueType
+    """What to do when a firing overlaps a running one."""
+    @_builtins.property
+    def catchup_window(self) -> _duration_pb2.Duration:
+        """Firings missed (Temporal was down) less than this long ago still run,
+        subject to the overlap policy; older ones are dropped.
+        """
+
+    def __init__(
+        self,
+        *,
+        overlap: Global___OverlapPolicy.ValueType = ...,
+        catchup_window: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["catchup_window", b"catchup_window"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["catchup_window", b"catchup_window", "overlap", b"overlap"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SchedulePolicy: _TypeAlias = SchedulePolicy  # noqa: Y015
+
+@_typing.final
+class ScheduleRun(_message.Message):
+    """One past run of a schedule."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUN_TIME_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    outcome: _builtins.str
+    """What happened ("sent message <id>" or "failed: <reason>")."""
+    @_builtins.property
+    def run_time(self) -> _timestamp_pb2.Timestamp:
+        """When it ran."""
+
+    def __init__(
+        self,
+        *,
+        run_time: _timestamp_pb2.Timestamp | None = ...,
+        outcome: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["run_time", b"run_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["outcome", b"outcome", "run_time", b"run_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScheduleRun: _TypeAlias = ScheduleRun  # noqa: Y015
 
 @_typing.final
 class ScheduleSpec(_message.Message):
@@ -75,6 +178,9 @@ class Schedule(_message.Message):
     LAST_RUN_OUTCOME_FIELD_NUMBER: _builtins.int
     NEXT_RUN_TIME_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
+    POLICY_FIELD_NUMBER: _builtins.int
+    NEXT_RUN_TIMES_FIELD_NUMBER: _builtins.int
+    RECENT_RUNS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Server-assigned id (UUID)."""
     project_id: _builtins.str
@@ -107,6 +213,20 @@ class Schedule(_message.Message):
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When it was created."""
 
+    @_builtins.property
+    def policy(self) -> Global___SchedulePolicy:
+        """Overlap and catch-up policy."""
+
+    @_builtins.property
+    def next_run_times(self) -> _containers.RepeatedCompositeFieldContainer[_timestamp_pb2.Timestamp]:
+        """The next firings, from the Temporal Schedule's description (empty when
+        paused or when Temporal is unavailable).
+        """
+
+    @_builtins.property
+    def recent_runs(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScheduleRun]:
+        """The latest runs, newest first."""
+
     def __init__(
         self,
         *,
@@ -121,10 +241,13 @@ class Schedule(_message.Message):
         last_run_outcome: _builtins.str = ...,
         next_run_time: _timestamp_pb2.Timestamp | None = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
+        policy: Global___SchedulePolicy | None = ...,
+        next_run_times: _abc.Iterable[_timestamp_pb2.Timestamp] | None = ...,
+        recent_runs: _abc.Iterable[Global___ScheduleRun] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "last_run_time", b"last_run_time", "next_run_time", b"next_run_time", "payload", b"payload", "spec", b"spec"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "last_run_time", b"last_run_time", "next_run_time", b"next_run_time", "payload", b"payload", "policy", b"policy", "spec", b"spec"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "create_time", b"create_time", "enabled", b"enabled", "id", b"id", "last_run_outcome", b"last_run_outcome", "last_run_time", b"last_run_time", "next_run_time", b"next_run_time", "payload", b"payload", "project_id", b"project_id", "spec", b"spec", "temporal_schedule_id", b"temporal_schedule_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "create_time", b"create_time", "enabled", b"enabled", "id", b"id", "last_run_outcome", b"last_run_outcome", "last_run_time", b"last_run_time", "next_run_time", b"next_run_time", "next_run_times", b"next_run_times", "payload", b"payload", "policy", b"policy", "project_id", b"project_id", "recent_runs", b"recent_runs", "spec", b"spec", "temporal_schedule_id", b"temporal_schedule_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -376,3 +499,117 @@ class DeleteProjectSchedulesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DeleteProjectSchedulesResponse: _TypeAlias = DeleteProjectSchedulesResponse  # noqa: Y015
+
+@_typing.final
+class UpdateScheduleRequest(_message.Message):
+    """Request for UpdateSchedule."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    SCHEDULE_ID_FIELD_NUMBER: _builtins.int
+    SCHEDULE_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    """The owning project."""
+    schedule_id: _builtins.str
+    """The schedule."""
+    @_builtins.property
+    def schedule(self) -> Global___Schedule:
+        """The new values of the fields named in update_mask."""
+
+    @_builtins.property
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """Paths: "spec" (trigger and time zone), "spec.time_zone", "payload",
+        "enabled", "policy.overlap", "policy.catchup_window".
+        """
+
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+        schedule_id: _builtins.str = ...,
+        schedule: Global___Schedule | None = ...,
+        update_mask: _field_mask_pb2.FieldMask | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["schedule", b"schedule", "update_mask", b"update_mask"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["project_id", b"project_id", "schedule", b"schedule", "schedule_id", b"schedule_id", "update_mask", b"update_mask"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateScheduleRequest: _TypeAlias = UpdateScheduleRequest  # noqa: Y015
+
+@_typing.final
+class UpdateScheduleResponse(_message.Message):
+    """Response for UpdateSchedule."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCHEDULE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def schedule(self) -> Global___Schedule:
+        """The schedule as it is now."""
+
+    def __init__(
+        self,
+        *,
+        schedule: Global___Schedule | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["schedule", b"schedule"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["schedule", b"schedule"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateScheduleResponse: _TypeAlias = UpdateScheduleResponse  # noqa: Y015
+
+@_typing.final
+class TriggerScheduleRequest(_message.Message):
+    """Request for TriggerSchedule."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    SCHEDULE_ID_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    """The owning project."""
+    schedule_id: _builtins.str
+    """The schedule."""
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+        schedule_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["project_id", b"project_id", "schedule_id", b"schedule_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TriggerScheduleRequest: _TypeAlias = TriggerScheduleRequest  # noqa: Y015
+
+@_typing.final
+class TriggerScheduleResponse(_message.Message):
+    """Response for TriggerSchedule."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCHEDULE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def schedule(self) -> Global___Schedule:
+        """The schedule (its run shows in recent_runs once it has run)."""
+
+    def __init__(
+        self,
+        *,
+        schedule: Global___Schedule | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["schedule", b"schedule"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["schedule", b"schedule"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TriggerScheduleResponse: _TypeAlias = TriggerScheduleResponse  # noqa: Y015

@@ -61,6 +61,16 @@ class SchedulerServiceStub:
                 request_serializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.DeleteProjectSchedulesRequest.SerializeToString,
                 response_deserializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.DeleteProjectSchedulesResponse.FromString,
                 _registered_method=True)
+        self.UpdateSchedule = channel.unary_unary(
+                '/agentmesh.scheduler.v1.SchedulerService/UpdateSchedule',
+                request_serializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.UpdateScheduleRequest.SerializeToString,
+                response_deserializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.UpdateScheduleResponse.FromString,
+                _registered_method=True)
+        self.TriggerSchedule = channel.unary_unary(
+                '/agentmesh.scheduler.v1.SchedulerService/TriggerSchedule',
+                request_serializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.TriggerScheduleRequest.SerializeToString,
+                response_deserializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.TriggerScheduleResponse.FromString,
+                _registered_method=True)
 
 
 class SchedulerServiceServicer:
@@ -103,6 +113,21 @@ class SchedulerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateSchedule(self, request, context):
+        """Changes the fields named in the update mask (trigger, time zone, payload,
+        enabled, policy); the row and the Temporal Schedule change together.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TriggerSchedule(self, request, context):
+        """Runs a schedule now, once, whatever its trigger (even when disabled).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SchedulerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -130,6 +155,16 @@ def add_SchedulerServiceServicer_to_server(servicer, server):
                     servicer.DeleteProjectSchedules,
                     request_deserializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.DeleteProjectSchedulesRequest.FromString,
                     response_serializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.DeleteProjectSchedulesResponse.SerializeToString,
+            ),
+            'UpdateSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateSchedule,
+                    request_deserializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.UpdateScheduleRequest.FromString,
+                    response_serializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.UpdateScheduleResponse.SerializeToString,
+            ),
+            'TriggerSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.TriggerSchedule,
+                    request_deserializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.TriggerScheduleRequest.FromString,
+                    response_serializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.TriggerScheduleResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -269,6 +304,60 @@ class SchedulerService:
             '/agentmesh.scheduler.v1.SchedulerService/DeleteProjectSchedules',
             agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.DeleteProjectSchedulesRequest.SerializeToString,
             agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.DeleteProjectSchedulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentmesh.scheduler.v1.SchedulerService/UpdateSchedule',
+            agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.UpdateScheduleRequest.SerializeToString,
+            agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.UpdateScheduleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TriggerSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentmesh.scheduler.v1.SchedulerService/TriggerSchedule',
+            agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.TriggerScheduleRequest.SerializeToString,
+            agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.TriggerScheduleResponse.FromString,
             options,
             channel_credentials,
             insecure,

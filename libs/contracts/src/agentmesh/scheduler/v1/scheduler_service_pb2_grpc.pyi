@@ -28,6 +28,12 @@ class SchedulerServiceStub:
     """Deletes a schedule and its Temporal Schedule."""
     DeleteProjectSchedules: _aio.UnaryUnaryMultiCallable[_scheduler_service_pb2.DeleteProjectSchedulesRequest, _scheduler_service_pb2.DeleteProjectSchedulesResponse]
     """Removes every schedule of a project."""
+    UpdateSchedule: _aio.UnaryUnaryMultiCallable[_scheduler_service_pb2.UpdateScheduleRequest, _scheduler_service_pb2.UpdateScheduleResponse]
+    """Changes the fields named in the update mask (trigger, time zone, payload,
+    enabled, policy); the row and the Temporal Schedule change together.
+    """
+    TriggerSchedule: _aio.UnaryUnaryMultiCallable[_scheduler_service_pb2.TriggerScheduleRequest, _scheduler_service_pb2.TriggerScheduleResponse]
+    """Runs a schedule now, once, whatever its trigger (even when disabled)."""
 
 class SchedulerServiceServicer(metaclass=_abc_1.ABCMeta):
     """Scheduled agent work on Temporal: each schedule is a Temporal Schedule whose
@@ -73,5 +79,23 @@ class SchedulerServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _aio.ServicerContext[_scheduler_service_pb2.DeleteProjectSchedulesRequest, _abc.Awaitable[_scheduler_service_pb2.DeleteProjectSchedulesResponse]],
     ) -> _abc.Awaitable[_scheduler_service_pb2.DeleteProjectSchedulesResponse]:
         """Removes every schedule of a project."""
+
+    @_abc_1.abstractmethod
+    def UpdateSchedule(
+        self,
+        request: _scheduler_service_pb2.UpdateScheduleRequest,
+        context: _aio.ServicerContext[_scheduler_service_pb2.UpdateScheduleRequest, _abc.Awaitable[_scheduler_service_pb2.UpdateScheduleResponse]],
+    ) -> _abc.Awaitable[_scheduler_service_pb2.UpdateScheduleResponse]:
+        """Changes the fields named in the update mask (trigger, time zone, payload,
+        enabled, policy); the row and the Temporal Schedule change together.
+        """
+
+    @_abc_1.abstractmethod
+    def TriggerSchedule(
+        self,
+        request: _scheduler_service_pb2.TriggerScheduleRequest,
+        context: _aio.ServicerContext[_scheduler_service_pb2.TriggerScheduleRequest, _abc.Awaitable[_scheduler_service_pb2.TriggerScheduleResponse]],
+    ) -> _abc.Awaitable[_scheduler_service_pb2.TriggerScheduleResponse]:
+        """Runs a schedule now, once, whatever its trigger (even when disabled)."""
 
 def add_SchedulerServiceServicer_to_server(servicer: SchedulerServiceServicer, server: _aio.Server) -> None: ...

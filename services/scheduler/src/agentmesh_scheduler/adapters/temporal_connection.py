@@ -1,0 +1,44 @@
+"""How the scheduler connects to Temporal: the SDK's own environment configuration.
+
+`temporalio.envconfig` reads the standard TEMPORAL_* variables and TOML
+profiles (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE): address, namespace, TLS
+(TEMPORAL_TLS, TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH,
+TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME), an API key
+(TEMPORAL_API_KEY, which turns TLS on, as Temporal Cloud needs) and gRPC
+metadata (TEMPORAL_GRPC_META_*). AGENTMESH_TEMPORAL_ADDRESS and
+AGENTMESH_TEMPORAL_NAMESPACE, when set, override address and namespace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.envconfig import ClientConfig
+
+
+def connect_options(
+    address: str | None,
+    namespace: str | None,
+    *,
+    default_address: str = "127.0.0.1:7233",
+    default_namespace: str = "default",
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Client.connect keyword arguments: the SDK's profile, with explicit settings on top."""
+    options: dict[str, Any] = dict(ClientConfig.load_client_connect_config(override_env_vars=environ))
+    if address:
+        options["target_host"] = address
+    if namespace:
+        options["namespace"] = namespace
+    options.setdefault("target_host", default_address)
+    options.setdefault("namespace", default_namespace)
+    return options
+
+
+async def connect(options: Mapping[str, Any]) -> Client:
+    """Connect and check that Temporal answers (one attempt; the wiring retries it)."""
+    client = await Client.connect(**options)
+    await client.service_client.check_health()
+    return client
