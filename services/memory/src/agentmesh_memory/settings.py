@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from agentmesh_core.quotas import parse_rate
 from agentmesh_core.settings import CommonSettings
 
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
@@ -32,9 +33,22 @@ class MemorySettings(CommonSettings):
     qdrant_path: Path | None = None
     embedding_model: str | None = Field(default=None, description="a local sentence-transformers model path")
     embedding_batch_size: int = Field(default=32, ge=1)
+    # An add's chunks go in batches this small: a search waits for at most one of them.
+    embedding_bulk_batch_size: int = Field(default=4, ge=1)
+
+    # Per-project limits (domain/admission.py), counted by each replica; rates are `limits` specs.
+    project_adds_in_flight: int = Field(default=1, ge=1)
+    project_add_rate: str = "60/minute"
+    project_search_rate: str = "20/second;600/minute"
 
     startup_timeout_seconds: float = Field(default=120.0, gt=0)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+
+    @field_validator("project_add_rate", "project_search_rate")
+    @classmethod
+    def _rate_spec(cls, value: str) -> str:
+        parse_rate(value)  # a ValueError names the malformed spec
+        return value
 
     @property
     def qdrant_location(self) -> Path:

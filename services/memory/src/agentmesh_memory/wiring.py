@@ -27,6 +27,7 @@ from agentmesh_memory.adapters.embedder import SentenceTransformerEmbedder
 from agentmesh_memory.adapters.qdrant_index import QdrantVectorIndex
 from agentmesh_memory.adapters.repository import SqlEntryRepository
 from agentmesh_memory.adapters.tables import MIGRATIONS_DIR, SCHEMA
+from agentmesh_memory.domain.admission import ProjectAdmission, ProjectQuotas
 from agentmesh_memory.domain.memory import Memory
 from agentmesh_memory.rpc.servicer import SERVICE_NAME, MemoryServicer, register
 from agentmesh_memory.settings import MemorySettings
@@ -52,12 +53,21 @@ class MemoryWiring:
         self._settings = settings
         self.listener = Listener(settings.memory_listen_addr, settings.internal_secret, settings.shutdown_grace_seconds)
         self._database = Database(settings.database_url)
-        self._embedder = SentenceTransformerEmbedder(settings.embedding_model_name, settings.embedding_batch_size)
+        self._embedder = SentenceTransformerEmbedder(
+            settings.embedding_model_name,
+            settings.embedding_batch_size,
+            bulk_batch_size=settings.embedding_bulk_batch_size,
+        )
         self._index = vector_index(settings)
         tokens = IdentityTokens(settings.internal_secret.get_secret_value())
         self._agents_channel = create_channel(settings.agents_service_addr, tokens)
+        quotas = ProjectQuotas(settings.project_adds_in_flight, settings.project_add_rate, settings.project_search_rate)
         memory = Memory(
-            SqlEntryRepository(self._database), self._index, self._embedder, AgentsClient(self._agents_channel)
+            SqlEntryRepository(self._database),
+            self._index,
+            self._embedder,
+            AgentsClient(self._agents_channel),
+            admission=ProjectAdmission(quotas),
         )
         self.registrations = [Registration(SERVICE_NAME, register, MemoryServicer(memory))]
 

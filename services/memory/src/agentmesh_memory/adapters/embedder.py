@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentmesh_core.errors import Unavailable
+from agentmesh_memory.adapters.fair_turns import FairTurns
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -35,16 +36,28 @@ class SentenceTransformerEmbedder:
     """Normalized embeddings from one model, computed on one dedicated thread.
 
     One thread because torch already spreads a batch over every core: parallel
-    batches would only compete. Long inputs go in batch by batch, so short
-    queries interleave with them. Until `load()` (or with a model passed in),
-    embedding raises Unavailable, so the server can start before the model is in.
+    batches would only compete. Work goes in batch by batch, each batch taking
+    a fair turn on the thread (adapters/fair_turns.py): a search's query goes
+    ahead of waiting bulk batches, and bulk owners (projects adding memories)
+    take turns. Bulk batches are small (`bulk_batch_size`) because a search
+    may have to wait for the one already running. Until `load()` (or with a
+    model passed in), embedding raises Unavailable, so the server can start
+    before the model is in.
     """
 
-    def __init__(self, model_name: str, batch_size: int = 32, model: SentenceTransformer | None = None) -> None:
+    def __init__(
+        self,
+        model_name: str,
+        batch_size: int = 32,
+        model: SentenceTransformer | None = None,
+        bulk_batch_size: int = 4,
+    ) -> None:
         self._model_name = model_name
         self._batch_size = batch_size
+        self._bulk_batch_size = bulk_batch_size
         self._model = model
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
+        self._turns = FairTurns()
 
     async def load(self, path: Path) -> None:
         """Load the model off the event loop."""
@@ -64,18 +77,18 @@ class SentenceTransformerEmbedder:
         )
         return int(dimension() or 0)
 
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+    async def embed(self, texts: Sequence[str], bulk_for: str | None = None) -> list[list[float]]:
         model = self._model
         if model is None:
             raise Unavailable("embedding model is not loaded")
         items = list(texts)
         loop = asyncio.get_running_loop()
         vectors: list[list[float]] = []
-        # One thread job per batch: a search queued behind a long document waits
-        # for one batch, not for the whole document.
-        for start in range(0, len(items), self._batch_size):
-            batch = items[start : start + self._batch_size]
-            vectors.extend(await loop.run_in_executor(self._executor, _encode, model, batch))
+        size = self._batch_size if bulk_for is None else self._bulk_batch_size
+        for start in range(0, len(items), size):
+            batch = items[start : start + size]
+            async with self._turns.turn(bulk_for):
+                vectors.extend(await loop.run_in_executor(self._executor, _encode, model, batch))
         return vectors
 
     def close(self) -> None:

@@ -146,6 +146,7 @@ class HashingEmbedder:
         self._dimension = dimension
         self._model_name = model_name
         self.calls: list[list[str]] = []
+        self.owners: list[str | None] = []  # each call's bulk_for
 
     @property
     def model_name(self) -> str:
@@ -155,8 +156,9 @@ class HashingEmbedder:
     def dimension(self) -> int:
         return self._dimension
 
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+    async def embed(self, texts: Sequence[str], bulk_for: str | None = None) -> list[list[float]]:
         self.calls.append(list(texts))
+        self.owners.append(bulk_for)
         return [self._vector(text) for text in texts]
 
     def _vector(self, text: str) -> list[float]:

@@ -7,7 +7,8 @@ service, as the caller).
 An entry's row and its vector are kept consistent: rows are written first and
 removed again (with any vectors written) if the vectors cannot be stored. Writes
 run to the end even when the caller goes away (a cancelled call), so a
-cancellation never leaves half of them done.
+cancellation never leaves half of them done. Adds and searches are admitted per
+project (domain/admission.py) after the request is checked and before any work.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from agentmesh_core.ids import new_id, parse_id
 from agentmesh_core.json_values import json_size
 from agentmesh_core.pagination import decode_cursor, next_cursor, page_size
 from agentmesh_memory.domain import limits as check
+from agentmesh_memory.domain.admission import ProjectAdmission, Unlimited
 from agentmesh_memory.domain.chunking import chunk_text
 from agentmesh_memory.domain.limits import Limits
 from agentmesh_memory.domain.models import Document, JsonObject, MemoryEntry, SearchHit, VectorPoint, VectorQuery
@@ -49,6 +51,7 @@ class Memory:
         agents: AgentDirectory,
         limits: Limits | None = None,
         clock: Clock = utc_now,
+        admission: ProjectAdmission | None = None,
     ) -> None:
         self._repository = repository
         self._index = index
@@ -56,6 +59,7 @@ class Memory:
         self._agents = agents
         self._limits = limits or Limits()
         self._clock = clock
+        self._admission = admission or Unlimited()
 
     @property
     def model_name(self) -> str:
@@ -92,12 +96,14 @@ class Memory:
         if owner is not None:
             await self._agents.require_agent(project_id, owner)
 
-        vectors = await self._embedder.embed([e.content for e in entries])
-        points = [
-            VectorPoint(id=e.id, vector=v, project_id=project_id, agent_id=owner, metadata=e.metadata)
-            for e, v in zip(entries, vectors, strict=True)
-        ]
-        await _to_the_end(self._store(project_id, entries, points))
+        with self._admission.adding(project_id):  # ResourceExhausted past the project's limits
+            # Bulk work: the embedder gives it turns by project, after any waiting search.
+            vectors = await self._embedder.embed([e.content for e in entries], bulk_for=project_id)
+            points = [
+                VectorPoint(id=e.id, vector=v, project_id=project_id, agent_id=owner, metadata=e.metadata)
+                for e, v in zip(entries, vectors, strict=True)
+            ]
+            await _to_the_end(self._store(project_id, entries, points))
         log.info("added %d memory entries from %d documents", len(entries), len(documents))
         return entries
 
@@ -148,6 +154,7 @@ class Memory:
         limit = check.k(k, self._limits)
         owner = _optional_id(agent_id, "agent_id")
         conditions = check.metadata_filter(metadata_filter, self._limits)
+        self._admission.searching(project_id)
         [vector] = await self._embedder.embed([text])
         scored = await self._index.search(
             VectorQuery(project_id=project_id, vector=vector, limit=limit, agent_id=owner, metadata_equals=conditions)
@@ -161,9 +168,9 @@ class Memory:
 
     async def embed(self, identity: Identity, texts: Sequence[str]) -> list[list[float]]:
         """Embed texts for any identified caller (no project data is touched)."""
-        del identity  # authenticated by the server; no project scope
         check.embed_texts(texts, self._limits)
-        return await self._embedder.embed(list(texts))
+        # Bulk as far as fairness goes: it takes turns with adds, per calling subject.
+        return await self._embedder.embed(list(texts), bulk_for=f"caller:{identity.subject}")
 
     async def delete_project(self, identity: Identity, project_id: str) -> int:
         """Remove every entry and vector of a project; safe to repeat."""

@@ -67,8 +67,13 @@ class Embedder(Protocol):
     @property
     def dimension(self) -> int: ...
 
-    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        """One normalized vector per text, in order."""
+    async def embed(self, texts: Sequence[str], bulk_for: str | None = None) -> list[list[float]]:
+        """One normalized vector per text, in order.
+
+        bulk_for names whose bulk work this is (a project's add): bulk work of
+        different owners takes turns, and interactive work (None: a search's
+        query) goes ahead of it, so one owner's volume cannot starve the others.
+        """
         ...
 
 
