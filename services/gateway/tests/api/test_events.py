@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from datetime import UTC, datetime
@@ -10,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from agentmesh_core.errors import Unavailable
+from agentmesh_devstack.waiting import eventually
 from agentmesh_gateway.routers import conversations
 from agentmesh_gateway.schemas.messages import ConversationEventOut, MessageOut, Participant
 
@@ -97,11 +97,7 @@ async def test_client_disconnect_closes_the_upstream_stream(api, admin, state, c
     async with api.stream("GET", path, headers=admin) as response:
         await read_frames(response)
         assert state.agents.open_streams == 1
-    for _ in range(100):
-        if state.agents.open_streams == 0:
-            break
-        await asyncio.sleep(0.01)
-    assert state.agents.open_streams == 0
+    await eventually(lambda: state.agents.open_streams == 0, timeout=1, interval=0.01, what="the upstream to close")
 
 
 async def test_an_upstream_failure_ends_the_stream_with_an_error_frame(api, admin, state, conversation) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 
 import grpc
@@ -15,6 +14,7 @@ from agentmesh.inference.v1 import inference_service_pb2 as pb
 from agentmesh.inference.v1 import inference_service_pb2_grpc as pb_grpc
 from agentmesh_core.identity import GlobalRole, Identity
 from agentmesh_core.tokens import IdentityTokens
+from agentmesh_devstack.waiting import eventually
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.identity import acting_as
 from agentmesh_grpc.server import ServiceServer
@@ -161,10 +161,7 @@ async def test_cancelled_call_aborts_the_engine_request(stub, spy):
             break
     assert spy.engine.unfinished_requests == 1
     call.cancel()
-    deadline = time.monotonic() + 5
-    while spy.engine.unfinished_requests and time.monotonic() < deadline:  # noqa: ASYNC110 - no event to wait on
-        await asyncio.sleep(0.02)
-    assert spy.engine.unfinished_requests == 0
+    await eventually(lambda: spy.engine.unfinished_requests == 0, timeout=5, what="the engine request to be aborted")
     assert len(spy.aborted) == aborts_before + 1
 
 

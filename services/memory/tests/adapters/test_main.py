@@ -8,6 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
+import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -17,6 +18,7 @@ from agentmesh_core.identity import GlobalRole, Identity
 from agentmesh_core.ids import new_id
 from agentmesh_core.tokens import IdentityTokens
 from agentmesh_devstack.ports import free_port
+from agentmesh_devstack.waiting import eventually
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.identity import acting_as
 from agentmesh_memory.adapters.qdrant_index import QdrantVectorIndex
@@ -42,21 +44,21 @@ def test_settings_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def _wait_serving(address: str, process: asyncio.subprocess.Process, timeout: float = 90.0) -> None:
     channel = create_channel(address, IdentityTokens(SECRET))
+    stub = health_pb2_grpc.HealthStub(channel)
+
+    async def serving() -> bool:
+        if process.returncode is not None:
+            pytest.fail("memory service exited")
+        try:
+            response = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1.0)
+        except grpc.aio.AioRpcError:  # not listening yet
+            return False
+        return response.status == health_pb2.HealthCheckResponse.SERVING
+
     try:
-        stub = health_pb2_grpc.HealthStub(channel)
-        deadline = asyncio.get_running_loop().time() + timeout
-        while asyncio.get_running_loop().time() < deadline:
-            assert process.returncode is None, "memory service exited"
-            try:
-                response = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1.0)
-                if response.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except Exception:  # noqa: BLE001 - not listening yet
-                pass
-            await asyncio.sleep(0.3)
+        await eventually(serving, timeout=timeout, interval=0.3, what="the memory service to be SERVING")
     finally:
         await channel.close()
-    raise TimeoutError("memory service did not become SERVING")
 
 
 async def test_python_m_serves_and_stops_on_sigterm(database_url: str, tmp_path: Path) -> None:

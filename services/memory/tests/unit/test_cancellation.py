@@ -53,6 +53,7 @@ def gated_memory(repository: InMemoryEntryRepository, gated: GatedIndex, agents:
 
 
 async def _cancel_while_held(gated: GatedIndex, call) -> None:
+    before = asyncio.all_tasks()
     task = asyncio.ensure_future(call)
     await gated.waiting.wait()
     task.cancel()
@@ -60,8 +61,8 @@ async def _cancel_while_held(gated: GatedIndex, call) -> None:
         await task
     gated.waiting.clear()
     gated.gate.set()
-    for _ in range(20):  # let the write finish in the background
-        await asyncio.sleep(0)
+    # The write goes on in a task of its own: wait for exactly the tasks this call started.
+    await asyncio.gather(*(asyncio.all_tasks() - before - {task}), return_exceptions=True)
 
 
 async def test_cancelled_add_still_stores_rows_and_vectors(

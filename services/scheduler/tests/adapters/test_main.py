@@ -24,6 +24,7 @@ from agentmesh_core.identity import GlobalRole, Identity, require_project_access
 from agentmesh_core.ids import new_id
 from agentmesh_core.tokens import IdentityTokens
 from agentmesh_devstack.ports import free_port
+from agentmesh_devstack.waiting import eventually
 from agentmesh_grpc.channel import check_health, create_channel
 from agentmesh_grpc.identity import acting_as, caller
 from agentmesh_grpc.server import ServiceServer
@@ -83,12 +84,14 @@ async def running(
     stop = asyncio.Event()
     task = asyncio.create_task(serve(settings, stop))
     channel = create_channel(settings.scheduler_listen_addr, IdentityTokens(SECRET))
+
+    async def serving() -> bool:
+        if task.done():
+            pytest.fail(f"serve() ended during start-up: {task}")
+        return await check_health(channel)
+
     try:
-        for _ in range(300):
-            if task.done() or await check_health(channel):
-                break
-            await asyncio.sleep(0.1)
-        assert await check_health(channel), "scheduler never became SERVING"
+        await eventually(serving, timeout=30, interval=0.1, what="the scheduler to be SERVING")
         yield Running(pb_grpc.SchedulerServiceStub(channel), agents, channel, stop)
     finally:
         stop.set()
@@ -119,24 +122,19 @@ async def test_schedule_sends_as_the_scheduler_and_records_the_outcome(
         assert info.value.code() == grpc.StatusCode.NOT_FOUND and info.value.details() == "agent not found"
         created = (await stub.CreateSchedule(_create(project_id, agent_id, 1))).schedule
 
-    for _ in range(100):
-        if running.agents.sent:
-            break
-        await asyncio.sleep(0.1)
+    await eventually(lambda: running.agents.sent, timeout=10, interval=0.1, what="a message from the schedule")
     request, sender = running.agents.sent[0]
     assert sender == Identity(subject="scheduler", role=GlobalRole.SERVICE)
     assert request.content.string_value == "status report, please"
     assert request.correlation_id == created.id
     assert request.idempotency_key.startswith(f"project-{project_id}-schedule-{created.id}-")
 
-    with acting_as(member):
-        for _ in range(50):
-            got = (
-                await stub.GetSchedule(pb.GetScheduleRequest(project_id=project_id, schedule_id=created.id))
-            ).schedule
-            if got.last_run_outcome:
-                break
-            await asyncio.sleep(0.1)
+    async def with_outcome() -> pb.Schedule | None:
+        with acting_as(member):
+            got = await stub.GetSchedule(pb.GetScheduleRequest(project_id=project_id, schedule_id=created.id))
+        return got.schedule if got.schedule.last_run_outcome else None
+
+    got = await eventually(with_outcome, timeout=5, interval=0.1, what="the run's outcome to be recorded")
     assert got.last_run_outcome.startswith("sent message ")
     assert got.HasField("last_run_time") and got.HasField("next_run_time")
 
@@ -163,11 +161,20 @@ async def test_stop_during_start_up_while_temporal_is_unreachable(database_url: 
     stop = asyncio.Event()
     task = asyncio.create_task(serve(settings, stop))
     channel = create_channel(listen, IdentityTokens(SECRET))
+    health = health_pb2_grpc.HealthStub(channel)
+
+    async def not_serving() -> bool:
+        if task.done():
+            pytest.fail(f"serve() ended during start-up: {task}")
+        try:
+            answer = await health.Check(health_pb2.HealthCheckRequest(), timeout=2)
+        except grpc.aio.AioRpcError:  # not listening yet
+            return False
+        return answer.status == health_pb2.HealthCheckResponse.NOT_SERVING
+
     try:
-        await asyncio.sleep(2.0)
-        assert not task.done()
-        health = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
-        assert health.status == health_pb2.HealthCheckResponse.NOT_SERVING  # up, but not ready without Temporal
+        # Up, but not ready without Temporal: the stop lands in the middle of start-up.
+        await eventually(not_serving, timeout=10, interval=0.1, what="the scheduler to answer NOT_SERVING")
         stop.set()
         await asyncio.wait_for(task, 10)
     finally:

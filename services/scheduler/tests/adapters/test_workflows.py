@@ -5,10 +5,8 @@ Each test runs its own worker on its own task queue.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +17,7 @@ from temporalio.worker import Replayer
 from agentmesh_core.errors import NotFound, Unavailable
 from agentmesh_core.identity import Identity
 from agentmesh_core.ids import new_id
+from agentmesh_devstack.waiting import eventually
 from agentmesh_scheduler.activities import SCHEDULER_IDENTITY, ScheduleActivities
 from agentmesh_scheduler.adapters.fakes import FakeAgents, InMemoryScheduleRepository
 from agentmesh_scheduler.adapters.repository import SqlScheduleRepository
@@ -43,17 +42,16 @@ async def test_interval_schedule_fires_and_records_outcome(
     engine = TemporalScheduleEngine(task_queue, temporal_client)
     scheduler = Scheduler(sql_repository, engine, agents)
     worker = build_worker(temporal_client, task_queue, ScheduleActivities(sql_repository, engine, agents))
+
+    def fired_twice() -> bool:
+        assert len(agents.sent) >= 2, f"fired {len(agents.sent)} times"
+        return True
+
     async with worker:
         draft = ScheduleDraft(agent_id, IntervalTrigger(2), "UTC", {"task": "ping"}, enabled=True)
         schedule = await scheduler.create(admin, project_id, draft)
         try:
-            started = time.monotonic()
-            for _ in range(38):
-                if len(agents.sent) >= 2:
-                    break
-                await asyncio.sleep(0.2)
-            elapsed = time.monotonic() - started
-            assert len(agents.sent) >= 2, f"fired {len(agents.sent)} times in {elapsed:.1f} s"
+            await eventually(fired_twice, timeout=7.6, interval=0.2, what="two runs 2 s apart")
             stored = await _wait_for_outcome(sql_repository, project_id, schedule.id)
         finally:
             await scheduler.delete(admin, project_id, schedule.id)
@@ -69,12 +67,11 @@ async def test_interval_schedule_fires_and_records_outcome(
 
 
 async def _wait_for_outcome(repository: SqlScheduleRepository, project_id: str, schedule_id: str) -> Schedule:
-    for _ in range(50):
+    async def recorded() -> Schedule | None:
         stored = await repository.get(project_id, schedule_id)
-        if stored is not None and stored.last_run_outcome:
-            return stored
-        await asyncio.sleep(0.1)
-    raise AssertionError("no outcome recorded")
+        return stored if stored is not None and stored.last_run_outcome else None
+
+    return await eventually(recorded, timeout=5, interval=0.1, what="the run's outcome to be recorded")
 
 
 def _seed(repository: InMemoryScheduleRepository, project_id: str, agent_id: str) -> Schedule:
