@@ -12,6 +12,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from agentmesh_devstack.stack import Stack
+from agentmesh_devstack.waiting import eventually_sync
 
 pytestmark = pytest.mark.slow
 
@@ -21,16 +22,6 @@ GRPC_SERVICES = {
     "inference": "agentmesh.inference.v1.InferenceService",
     "scheduler": "agentmesh.scheduler.v1.SchedulerService",
 }
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -144,13 +135,14 @@ def test_interval_schedule_sends_messages_to_the_agent(
     def scheduled_messages() -> list[dict]:
         return [m for m in messages(api, admin, project, agent_id=agent) if m["sender"]["type"] == "system"]
 
-    received = wait_for(scheduled_messages, 30, "a message from the scheduler")
+    received = eventually_sync(scheduled_messages, timeout=30, interval=0.5, what="a message from the scheduler")
     assert received[0]["content"] == "scheduled ping"
     assert received[0]["receiver"] == {"type": "agent", "id": agent}
-    wait_for(
+    eventually_sync(
         lambda: api.get(f"/projects/{project}/schedules/{schedule['id']}", headers=admin).json().get("last_run_at"),
-        30,
-        "the schedule to record its run",
+        timeout=30,
+        interval=0.5,
+        what="the schedule to record its run",
     )
     assert api.delete(f"/projects/{project}/schedules/{schedule['id']}", headers=admin).status_code == 204
 
@@ -228,7 +220,9 @@ def test_restarting_the_agents_service_loses_no_message(
     assert time.monotonic() - started < 15
 
     mesh.start_service("agents")
-    wait_for(lambda: mesh.readiness()[0] == 200, 120, "the agents service to be ready again")
+    eventually_sync(
+        lambda: mesh.readiness()[0] == 200, timeout=120, interval=0.5, what="the agents service to be ready again"
+    )
     resumed = api.patch(f"/projects/{project}/agents/{durable}", headers=admin, json={"status": "active"})
     assert resumed.status_code == 200, resumed.text
 
@@ -239,6 +233,8 @@ def test_restarting_the_agents_service_loses_no_message(
             return log
         return None
 
-    log = wait_for(all_complete, 180, "every queued message to complete after the restart")
+    log = eventually_sync(
+        all_complete, timeout=180, interval=0.5, what="every queued message to complete after the restart"
+    )
     replies = [m for m in log if m.get("parent_id") in sent]
     assert sorted(m["parent_id"] for m in replies) == sorted(sent), "each message has exactly one reply"
