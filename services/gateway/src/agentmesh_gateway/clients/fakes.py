@@ -25,7 +25,7 @@ from agentmesh_gateway.schemas.messages import (
     MessageOut,
     Participant,
 )
-from agentmesh_gateway.schemas.schedules import ScheduleIn, ScheduleOut
+from agentmesh_gateway.schemas.schedules import ScheduleIn, ScheduleOut, SchedulePatch, ScheduleRunOut
 from agentmesh_grpc.identity import current_identity
 
 T = TypeVar("T")
@@ -200,7 +200,7 @@ class FakeMemory:
 
 
 class FakeScheduler:
-    """SchedulerApi in memory (nothing ever fires)."""
+    """SchedulerApi in memory; nothing fires on its own, a trigger adds a run to recent_runs."""
 
     def __init__(self) -> None:
         self.schedules: dict[str, ScheduleOut] = {}
@@ -233,6 +233,27 @@ class FakeScheduler:
     async def list_schedules(self, project_id: str, limit: int, cursor: str) -> Page[ScheduleOut]:
         _check(project_id)
         return _page([s for s in self.schedules.values() if s.project_id == project_id], limit, cursor)
+
+    async def update_schedule(self, project_id: str, schedule_id: str, patch: SchedulePatch) -> ScheduleOut:
+        _check(project_id, admin=True)
+        schedule = await self.get_schedule(project_id, schedule_id)
+        changes = {name: getattr(patch, name) for name in patch.changed()}
+        if {"cron", "interval_seconds", "run_at"} & set(changes):
+            changes = {"cron": None, "interval_seconds": None, "run_at": None, **changes}
+        updated = schedule.model_copy(update=changes)
+        self.schedules[schedule_id] = updated
+        return updated
+
+    async def trigger_schedule(self, project_id: str, schedule_id: str) -> ScheduleOut:
+        _check(project_id, admin=True)
+        schedule = await self.get_schedule(project_id, schedule_id)
+        run = ScheduleRunOut(ran_at=_now(), outcome=f"sent message {new_id()}")
+        triggered = schedule.model_copy(
+            update={"recent_runs": [run, *schedule.recent_runs], "last_run_at": run.ran_at,
+                    "last_run_outcome": run.outcome}
+        )  # fmt: skip
+        self.schedules[schedule_id] = triggered
+        return triggered
 
     async def delete_schedule(self, project_id: str, schedule_id: str) -> None:
         _check(project_id, admin=True)

@@ -15,7 +15,7 @@ from agentmesh_gateway.schemas.agents import AgentIn, AgentOut, AgentPatch
 from agentmesh_gateway.schemas.common import Page
 from agentmesh_gateway.schemas.memory import MemoryEntryOut, MemoryIn, SearchHitOut, SearchIn
 from agentmesh_gateway.schemas.messages import ConversationEventOut, MessageFilter, MessageIn, MessageOut
-from agentmesh_gateway.schemas.schedules import ScheduleIn, ScheduleOut
+from agentmesh_gateway.schemas.schedules import ScheduleIn, ScheduleOut, SchedulePatch
 
 
 class AgentsApi(Protocol):
@@ -69,6 +69,10 @@ class SchedulerApi(Protocol):
     async def get_schedule(self, project_id: str, schedule_id: str) -> ScheduleOut: ...
 
     async def list_schedules(self, project_id: str, limit: int, cursor: str) -> Page[ScheduleOut]: ...
+
+    async def update_schedule(self, project_id: str, schedule_id: str, patch: SchedulePatch) -> ScheduleOut: ...
+
+    async def trigger_schedule(self, project_id: str, schedule_id: str) -> ScheduleOut: ...
 
     async def delete_schedule(self, project_id: str, schedule_id: str) -> None: ...
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import grpc
+from google.protobuf import duration_pb2, field_mask_pb2
 
 from agentmesh.scheduler.v1 import scheduler_service_pb2, scheduler_service_pb2_grpc
 from agentmesh_gateway.clients.convert import (
     READ_TIMEOUT,
     SLOW_TIMEOUT,
     WRITE_TIMEOUT,
+    enum_name,
+    enum_number,
     from_timestamp,
     from_value,
     rpc,
@@ -16,9 +21,21 @@ from agentmesh_gateway.clients.convert import (
     to_value,
 )
 from agentmesh_gateway.schemas.common import Page
-from agentmesh_gateway.schemas.schedules import ScheduleIn, ScheduleOut
+from agentmesh_gateway.schemas.schedules import ScheduleIn, ScheduleOut, SchedulePatch, ScheduleRunOut
 
 _SERVICE = "scheduler"
+_OVERLAP = "OVERLAP_POLICY_"
+# PATCH fields -> UpdateSchedule's update_mask paths.
+_MASK = {
+    "cron": "spec.cron",
+    "interval_seconds": "spec.interval_seconds",
+    "run_at": "spec.run_at",
+    "timezone": "spec.time_zone",
+    "payload": "payload",
+    "enabled": "enabled",
+    "overlap_policy": "policy.overlap",
+    "catchup_window_seconds": "policy.catchup_window",
+}
 
 
 def schedule_out(schedule: scheduler_service_pb2.Schedule) -> ScheduleOut:
@@ -39,19 +56,66 @@ def schedule_out(schedule: scheduler_service_pb2.Schedule) -> ScheduleOut:
         last_run_outcome=schedule.last_run_outcome or None,
         next_run_at=from_timestamp(schedule.next_run_time),
         created_at=from_timestamp(schedule.create_time),
+        overlap_policy=enum_name(scheduler_service_pb2.OverlapPolicy, schedule.policy.overlap, _OVERLAP)
+        if schedule.policy.overlap
+        else "skip",
+        catchup_window_seconds=schedule.policy.catchup_window.seconds,
+        next_runs=[from_timestamp(t) for t in schedule.next_run_times],
+        recent_runs=[
+            ScheduleRunOut(ran_at=from_timestamp(r.run_time), outcome=r.outcome) for r in schedule.recent_runs
+        ],
     )
 
 
+def _spec(
+    cron: str | None, interval_seconds: int | None, run_at: datetime | None, timezone: str | None
+) -> scheduler_service_pb2.ScheduleSpec:
+    spec = scheduler_service_pb2.ScheduleSpec(time_zone=timezone or "")
+    if cron is not None:
+        spec.cron = cron
+    elif interval_seconds is not None:
+        spec.interval_seconds = interval_seconds
+    elif run_at is not None:
+        spec.run_at.CopyFrom(to_timestamp(run_at))
+    return spec
+
+
+def _policy(overlap: str | None, catchup_seconds: int | None) -> scheduler_service_pb2.SchedulePolicy:
+    policy = scheduler_service_pb2.SchedulePolicy()
+    if overlap is not None:
+        policy.overlap = enum_number(scheduler_service_pb2.OverlapPolicy, overlap, _OVERLAP)
+    if catchup_seconds is not None:
+        policy.catchup_window.CopyFrom(duration_pb2.Duration(seconds=catchup_seconds))
+    return policy
+
+
 def schedule_proto(schedule: ScheduleIn) -> scheduler_service_pb2.Schedule:
-    spec = scheduler_service_pb2.ScheduleSpec(time_zone=schedule.timezone)
-    if schedule.cron is not None:
-        spec.cron = schedule.cron
-    elif schedule.interval_seconds is not None:
-        spec.interval_seconds = schedule.interval_seconds
-    elif schedule.run_at is not None:
-        spec.run_at.CopyFrom(to_timestamp(schedule.run_at))
     return scheduler_service_pb2.Schedule(
-        agent_id=str(schedule.agent_id), spec=spec, payload=to_value(schedule.payload), enabled=schedule.enabled
+        agent_id=str(schedule.agent_id),
+        spec=_spec(schedule.cron, schedule.interval_seconds, schedule.run_at, schedule.timezone),
+        payload=to_value(schedule.payload),
+        enabled=schedule.enabled,
+        policy=_policy(schedule.overlap_policy, schedule.catchup_window_seconds),
+    )
+
+
+def update_request(
+    project_id: str, schedule_id: str, patch: SchedulePatch
+) -> scheduler_service_pb2.UpdateScheduleRequest:
+    """The PATCH as UpdateSchedule: the given fields, named in the update mask."""
+    changed = patch.changed()
+    schedule = scheduler_service_pb2.Schedule(
+        spec=_spec(patch.cron, patch.interval_seconds, patch.run_at, patch.timezone),
+        enabled=bool(patch.enabled),
+        policy=_policy(patch.overlap_policy, patch.catchup_window_seconds),
+    )
+    if "payload" in changed:
+        schedule.payload.CopyFrom(to_value(patch.payload))
+    return scheduler_service_pb2.UpdateScheduleRequest(
+        project_id=project_id,
+        schedule_id=schedule_id,
+        schedule=schedule,
+        update_mask=field_mask_pb2.FieldMask(paths=sorted(_MASK[name] for name in changed)),
     )
 
 
@@ -73,6 +137,14 @@ class SchedulerClient:
         request = scheduler_service_pb2.ListSchedulesRequest(project_id=project_id, page_size=limit, page_token=cursor)
         response = await rpc(_SERVICE, self._stub.ListSchedules(request, timeout=READ_TIMEOUT))
         return Page(items=[schedule_out(s) for s in response.schedules], next_cursor=response.next_page_token or None)
+
+    async def update_schedule(self, project_id: str, schedule_id: str, patch: SchedulePatch) -> ScheduleOut:
+        request = update_request(project_id, schedule_id, patch)
+        return schedule_out((await rpc(_SERVICE, self._stub.UpdateSchedule(request, timeout=WRITE_TIMEOUT))).schedule)
+
+    async def trigger_schedule(self, project_id: str, schedule_id: str) -> ScheduleOut:
+        request = scheduler_service_pb2.TriggerScheduleRequest(project_id=project_id, schedule_id=schedule_id)
+        return schedule_out((await rpc(_SERVICE, self._stub.TriggerSchedule(request, timeout=WRITE_TIMEOUT))).schedule)
 
     async def delete_schedule(self, project_id: str, schedule_id: str) -> None:
         request = scheduler_service_pb2.DeleteScheduleRequest(project_id=project_id, schedule_id=schedule_id)
