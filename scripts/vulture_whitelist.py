@@ -22,6 +22,10 @@ _.memory_port
 _.inference_port
 _.scheduler_port
 
+# vLLM's stat logger interface, called by its StatLoggerManager (services/inference engine_stats.py).
+_.log_engine_initialized
+_.record_sleep_state
+
 # Response-model fields, filled by keyword and serialised by FastAPI.
 _.access_token
 _.token_type

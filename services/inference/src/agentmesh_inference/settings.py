@@ -9,6 +9,7 @@ from pydantic import Field
 from agentmesh_core.settings import CommonSettings
 from agentmesh_inference.adapters.engine_config import Dtype, EngineConfig
 from agentmesh_inference.domain.limits import Limits
+from agentmesh_inference.domain.quotas import Quota
 from agentmesh_inference.tiny_model import is_random_model
 
 TINY_MODEL_SUBDIR = Path("models") / "tiny-llama"
@@ -27,6 +28,8 @@ class InferenceSettings(CommonSettings):
     run_dir: Path = Path(".run")
     model: str | None = None
     inference_listen_addr: str = "127.0.0.1:50053"
+    # Prometheus /metrics on its own port ("" serves none).
+    inference_metrics_addr: str = "127.0.0.1:9153"
 
     # Engine
     max_model_len: int = Field(2048, ge=64)
@@ -35,6 +38,12 @@ class InferenceSettings(CommonSettings):
     inference_enforce_eager: bool = True
     cpu_kv_cache_gib: int = Field(1, ge=1, description="sets VLLM_CPU_KVCACHE_SPACE (CPU only)")
     gpu_memory_utilization: float = Field(0.85, gt=0, le=1)
+
+    # Fair sharing: requests given to the engine at once (0: max_num_seqs); the rest wait
+    # in the fair queue. Per-project defaults; superadmins override them per project.
+    engine_slots: int = Field(0, ge=0)
+    project_tokens_per_minute: int = Field(1_000_000, ge=0)
+    project_max_concurrent_requests: int = Field(64, ge=0)
 
     # Request limits
     max_tokens_cap: int = Field(_DEFAULTS.max_tokens_cap, ge=1)
@@ -58,6 +67,20 @@ class InferenceSettings(CommonSettings):
             default_max_tokens=min(self.default_max_tokens, self.max_tokens_cap),
             max_prompt_chars=self.max_prompt_chars,
         )
+
+    def default_quota(self) -> Quota:
+        """The quota of every project without an override."""
+        return Quota(self.project_tokens_per_minute, self.project_max_concurrent_requests)
+
+    @property
+    def queue_slots(self) -> int:
+        """Requests the fair queue lets into the engine at once."""
+        return self.engine_slots or self.max_num_seqs
+
+    @property
+    def quota_file(self) -> Path:
+        """Where superadmins' per-project quota overrides are kept."""
+        return self.run_dir / "inference" / "quotas.json"
 
     def engine_config(self) -> EngineConfig:
         """Engine configuration for the vLLM adapter."""

@@ -1,9 +1,11 @@
 """The inference service's parts, as the service skeleton (agentmesh_grpc.service) runs them.
 
 The gRPC server starts at once (health NOT_SERVING, Generate UNAVAILABLE "model
-loading"), the model loads in the background, and health turns SERVING when it
-is ready. A stop during the load waits for it (it runs in a thread that cannot
-be interrupted), then shuts the engine down.
+loading"; GetEngineStatus says "loading"), the metrics port opens, the model loads
+in the background, and health turns SERVING when it is ready. Requests pass the
+project quotas and the fair queue (domain/) before they reach the engine. A stop
+during the load waits for it (it runs in a thread that cannot be interrupted),
+then shuts the engine down.
 """
 
 from __future__ import annotations
@@ -17,8 +19,12 @@ from pathlib import Path
 
 from agentmesh_core.startup import unless_stopped
 from agentmesh_grpc.service import Listener, Registration
+from agentmesh_inference.adapters.metrics import PrometheusMetrics, serve_metrics, watch
+from agentmesh_inference.adapters.quota_file import QuotaFile
 from agentmesh_inference.adapters.vllm_engine import VllmEngine
+from agentmesh_inference.domain.fair_queue import FairQueue
 from agentmesh_inference.domain.inference import Inference
+from agentmesh_inference.domain.quotas import ProjectQuotas
 from agentmesh_inference.rpc.servicer import SERVICE_NAME, InferenceServicer, register
 from agentmesh_inference.settings import InferenceSettings
 from agentmesh_inference.tiny_model import ensure_tiny_model, is_complete
@@ -55,10 +61,22 @@ class InferenceWiring:
     def __init__(self, settings: InferenceSettings) -> None:
         self._settings = settings
         self.listener = Listener(settings.inference_listen_addr, settings.internal_secret, SHUTDOWN_GRACE_SECONDS)
-        self._inference = Inference(settings.limits())
+        self._inference = Inference(
+            settings.limits(),
+            quotas=ProjectQuotas(settings.default_quota(), QuotaFile(settings.quota_file)),
+            queue=FairQueue(settings.queue_slots),
+            metrics=PrometheusMetrics(),
+            model=settings.model_path,
+            random_weights=settings.uses_default_model,
+        )
         self.registrations = [Registration(SERVICE_NAME, register, InferenceServicer(self._inference))]
 
     async def start(self, stack: AsyncExitStack, stop: asyncio.Event) -> Sequence[asyncio.Task[None]]:
+        if self._settings.inference_metrics_addr:
+            watch(self._inference)
+            metrics = serve_metrics(self._settings.inference_metrics_addr)
+            stack.callback(metrics.server_close)
+            stack.callback(metrics.shutdown)
         loading = asyncio.create_task(load_engine(self._settings), name="model load")
         stack.push_async_callback(_shut_down_engine, loading)
         # Shielded: on stop the load goes on in its thread, and _shut_down_engine waits for it.

@@ -53,3 +53,18 @@ async def test_abort_ends_the_stream_with_abort(engine):
     assert rest and rest[-1].finish_reason is FinishReason.ABORT
     assert rest[-1].usage is not None and rest[-1].usage.completion_tokens < 1000
     assert engine.unfinished_requests == 0
+
+
+async def test_stats_show_the_running_batch_while_a_request_streams(engine):
+    idle = engine.stats()
+    assert idle.running_requests == 0 and idle.max_batch_size > 0
+    request = validate(greedy(1000), LIMITS)
+    stream = engine.generate(request)
+    for _ in range(3):  # a few steps, so the engine has reported its figures
+        await anext(stream)
+    busy = engine.stats()
+    assert busy.running_requests == 1
+    assert 0.0 <= busy.kv_cache_usage <= 1.0
+    await engine.abort(request.request_id)
+    _ = [c async for c in stream]
+    assert engine.stats().running_requests == 0

@@ -12,7 +12,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from agentmesh.inference.v1 import inference_service_pb2 as pb
 from agentmesh.inference.v1 import inference_service_pb2_grpc as pb_grpc
-from agentmesh_core.identity import GlobalRole, Identity
+from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 from agentmesh_core.tokens import IdentityTokens
 from agentmesh_devstack.waiting import eventually
 from agentmesh_grpc.channel import create_channel
@@ -35,6 +35,9 @@ class AbortSpy:
 
     def info(self):
         return self.engine.info()
+
+    def stats(self):
+        return self.engine.stats()
 
     def generate(self, request):
         return self.engine.generate(request)
@@ -204,5 +207,43 @@ async def test_before_the_model_loads_calls_are_unavailable():
                 await generate(pb_grpc.InferenceServiceStub(channel), pb.GenerateRequest(prompt="hi"))
             assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
             assert caught.value.details() == "model loading"
+            with acting_as(CALLER):
+                status = await pb_grpc.InferenceServiceStub(channel).GetEngineStatus(pb.GetEngineStatusRequest())
+            assert status.state == pb.ENGINE_STATE_LOADING
     finally:
         await server.stop(0)
+
+
+async def test_engine_status_reports_the_loaded_model_and_token_totals(stub):
+    await generate(stub, pb.GenerateRequest(prompt="Hi", sampling=sampling(4, temperature=0.0)))
+    with acting_as(CALLER):
+        status = await stub.GetEngineStatus(pb.GetEngineStatusRequest())
+    assert status.state == pb.ENGINE_STATE_READY
+    assert status.device == "cpu" and status.random_weights and status.max_model_len == 2048
+    assert status.stats.max_batch_size == 32 and status.stats.completion_tokens_total >= 4
+    assert status.stats.running_requests == 0 and status.stats.queued_requests == 0
+
+
+async def test_over_quota_is_resource_exhausted_with_retry_after_and_other_projects_go_on(stub):
+    superadmin = Identity(subject="root", role=GlobalRole.SUPERADMIN)
+    member = Identity(subject="u1", role=GlobalRole.USER, project_id="p-flood", project_role=ProjectRole.USER)
+    with acting_as(member):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.SetProjectQuota(pb.SetProjectQuotaRequest(project_id="p-flood"))
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with acting_as(superadmin):
+        quota = pb.ProjectQuota(tokens_per_minute=10)
+        answer = await stub.SetProjectQuota(pb.SetProjectQuotaRequest(project_id="p-flood", quota=quota))
+    assert answer.state.overridden and answer.state.quota.tokens_per_minute == 10
+    request = pb.GenerateRequest(prompt="Hello", sampling=sampling(16, temperature=0.0), project_id="p-flood")
+    await generate(stub, request)  # 16+ tokens: the window is full
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await generate(stub, request)
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    trailers = dict(caught.value.trailing_metadata() or ())
+    assert 1 <= int(trailers["retry-after"]) <= 60
+    # The agents service (a platform service) charging another project is still served.
+    await generate(stub, pb.GenerateRequest(prompt="Hello", sampling=sampling(4), project_id="p-other"))
+    with acting_as(member):
+        state = (await stub.GetProjectQuota(pb.GetProjectQuotaRequest(project_id="p-flood"))).state
+    assert state.rejections_total == 1 and state.requests_total == 1 and state.tokens_last_minute > 10

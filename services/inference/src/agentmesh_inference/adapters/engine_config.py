@@ -52,7 +52,9 @@ class EngineConfig:
             # (measured: 0 of 8 parsed with a random model; 8 of 8 with this setting). The per-request
             # disable_any_whitespace had no effect in vLLM 0.32; the engine-level one does.
             structured_outputs_config=StructuredOutputsConfig(backend="xgrammar", disable_any_whitespace=True),
-            disable_log_stats=True,
+            # vLLM's statistics on: its periodic log line, its Prometheus metrics (vllm:*), and
+            # the figures GetEngineStatus reports (adapters/engine_stats.py).
+            disable_log_stats=False,
             seed=self.seed,
         )
 

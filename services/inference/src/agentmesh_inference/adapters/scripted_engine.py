@@ -11,7 +11,7 @@ import asyncio
 import re
 from collections.abc import AsyncGenerator, Callable, Iterable
 
-from agentmesh_inference.domain.models import Chunk, FinishReason, ModelInfo, Usage, ValidatedRequest
+from agentmesh_inference.domain.models import Chunk, EngineStats, FinishReason, ModelInfo, Usage, ValidatedRequest
 
 Reply = Callable[[ValidatedRequest], str]
 _PIECES = re.compile(r"\s*\S+|\s+")
@@ -31,10 +31,12 @@ class ScriptedEngine:
         *,
         delay: float = 0.0,
         max_model_len: int = 2048,
+        max_batch_size: int = 64,
     ) -> None:
         self._reply: Reply = replies if callable(replies) else _cycle(list(replies))
         self._delay = delay
         self._max_model_len = max_model_len
+        self.max_batch_size = max_batch_size
         self.requests: list[ValidatedRequest] = []
         self.aborted: list[str] = []
         self._running: set[str] = set()
@@ -42,6 +44,10 @@ class ScriptedEngine:
     def info(self) -> ModelInfo:
         """A scripted "model" with no weights at all."""
         return ModelInfo(model="scripted", max_model_len=self._max_model_len, random_weights=False, device="none")
+
+    def stats(self) -> EngineStats:
+        """Every running stream counts as one batched request."""
+        return EngineStats(running_requests=len(self._running), max_batch_size=self.max_batch_size)
 
     @property
     def unfinished_requests(self) -> int:

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from agentmesh_core.errors import InvalidInput, Unavailable
 from agentmesh_inference.adapters.engine_config import EngineConfig, prepare_environment
-from agentmesh_inference.domain.models import Chunk, FinishReason, ModelInfo, Usage, ValidatedRequest
+from agentmesh_inference.adapters.engine_stats import StatsRecorder
+from agentmesh_inference.domain.models import Chunk, EngineStats, FinishReason, ModelInfo, Usage, ValidatedRequest
 
 if TYPE_CHECKING:
     from vllm.renderers.chat_utils import ChatCompletionMessageParam
@@ -43,8 +44,9 @@ def _finish_reason(reason: str | None) -> FinishReason:
 class VllmEngine:
     """A loaded model on vLLM; build it with `await VllmEngine.start(config)`."""
 
-    def __init__(self, llm: AsyncLLM, config: EngineConfig, device: str) -> None:
+    def __init__(self, llm: AsyncLLM, config: EngineConfig, device: str, recorder: StatsRecorder) -> None:
         self._llm = llm
+        self._recorder = recorder
         self._config = config
         self._tokenizer = llm.get_tokenizer()
         self._max_model_len = int(llm.model_config.max_model_len)
@@ -65,8 +67,13 @@ class VllmEngine:
         # can release it (a lingering reference would run AsyncLLM.__del__ at interpreter
         # exit, where it fails).
         created: list[AsyncLLM] = []
-        await asyncio.to_thread(lambda: created.append(AsyncLLM.from_engine_args(config.engine_args())))
-        engine = cls(created.pop(), config, str(current_platform.device_type))
+        recorder = StatsRecorder(config.max_num_seqs)
+        await asyncio.to_thread(
+            lambda: created.append(
+                AsyncLLM.from_engine_args(config.engine_args(), stat_loggers=[recorder.logger_factory])
+            )
+        )
+        engine = cls(created.pop(), config, str(current_platform.device_type), recorder)
         log.info("model %s loaded in %.1fs", config.model, time.monotonic() - started)
         return engine
 
@@ -78,6 +85,18 @@ class VllmEngine:
             random_weights=self._config.random_weights,
             device=self._device,
         )
+
+    def stats(self) -> EngineStats:
+        """Batch size, waiting requests, KV cache use and tokens/s from vLLM's last steps."""
+        stats = self._recorder.snapshot()
+        if not self._llm.get_num_unfinished_requests():
+            # vLLM reports figures only while it steps: once idle, its last ones are stale.
+            return EngineStats(
+                kv_cache_usage=stats.kv_cache_usage,
+                generation_tokens_per_second=stats.generation_tokens_per_second,
+                max_batch_size=stats.max_batch_size,
+            )
+        return stats
 
     @property
     def unfinished_requests(self) -> int:

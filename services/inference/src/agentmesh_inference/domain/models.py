@@ -48,6 +48,7 @@ class GenerationRequest:
 
     json_schema, when set, is JSON text of a schema the output must follow.
     request_id is the caller's tracing id (may be empty before validation).
+    project_id is the project the work is accounted to (empty: the caller's own).
     """
 
     prompt: str = ""
@@ -55,6 +56,7 @@ class GenerationRequest:
     sampling: Sampling = field(default_factory=Sampling)
     json_schema: str = ""
     request_id: str = ""
+    project_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,3 +108,14 @@ class ModelInfo:
     max_model_len: int
     random_weights: bool
     device: str
+
+
+@dataclass(frozen=True, slots=True)
+class EngineStats:
+    """What the engine is doing now (all zero when it cannot tell)."""
+
+    running_requests: int = 0
+    waiting_requests: int = 0
+    kv_cache_usage: float = 0.0
+    generation_tokens_per_second: float = 0.0
+    max_batch_size: int = 0

@@ -1,8 +1,10 @@
 """InferenceService over gRPC: translate, delegate to the Inference use case, translate back.
 
 The server interceptor (agentmesh_grpc) has already verified the caller's
-identity and maps domain errors to status codes. This service holds no project
-data, so any authenticated caller may generate; there is no project check.
+identity and maps domain errors to status codes (a quota refusal leaves as
+RESOURCE_EXHAUSTED with a `retry-after` trailer). This service holds no project
+data; a generation is accounted to a project, which the caller must belong to
+unless it is a platform service or a superadmin (domain/quotas.py).
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ from agentmesh.inference.v1 import inference_service_pb2 as pb
 from agentmesh.inference.v1 import inference_service_pb2_grpc as pb_grpc
 from agentmesh_grpc.identity import caller
 from agentmesh_inference.domain.inference import Inference
-from agentmesh_inference.rpc.mapping import chunk_to_proto, model_info_to_proto, request_from_proto
+from agentmesh_inference.rpc.mapping import (
+    chunk_to_proto,
+    model_info_to_proto,
+    quota_from_proto,
+    quota_state_to_proto,
+    request_from_proto,
+    status_to_proto,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +42,9 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
         self, request: pb.GenerateRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.GenerateResponse]:
         """Stream generated text; a cancelled call aborts the engine request."""
-        log.debug("generate for %s", caller().subject)
-        async for chunk in self._inference.generate(request_from_proto(request)):
+        identity = caller()
+        log.debug("generate for %s", identity.subject)
+        async for chunk in self._inference.generate(request_from_proto(request), identity):
             yield chunk_to_proto(chunk)
 
     async def GetModelInfo(
@@ -42,6 +52,26 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
     ) -> pb.GetModelInfoResponse:
         """Describe the loaded model."""
         return model_info_to_proto(self._inference.model_info())
+
+    async def GetEngineStatus(
+        self, request: pb.GetEngineStatusRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetEngineStatusResponse:
+        """Load state and engine statistics (answers while loading)."""
+        return status_to_proto(self._inference.status())
+
+    async def GetProjectQuota(
+        self, request: pb.GetProjectQuotaRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetProjectQuotaResponse:
+        """A project's quota and use (its members, superadmins, services)."""
+        state = self._inference.quotas.state(caller(), request.project_id)
+        return pb.GetProjectQuotaResponse(state=quota_state_to_proto(state))
+
+    async def SetProjectQuota(
+        self, request: pb.SetProjectQuotaRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SetProjectQuotaResponse:
+        """Override a project's quota (superadmins only)."""
+        state = self._inference.quotas.override(caller(), request.project_id, quota_from_proto(request.quota))
+        return pb.SetProjectQuotaResponse(state=quota_state_to_proto(state))
 
 
 def register(server: grpc.aio.Server, servicer: InferenceServicer) -> None:

@@ -24,29 +24,49 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.agentmesh/inference/v1/inference_service.proto\x12\x16\x61gentmesh.inference.v1\",\n\x0b\x43hatMessage\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\"\x96\x01\n\x0eSamplingParams\x12\x12\n\nmax_tokens\x18\x01 \x01(\x05\x12\x18\n\x0btemperature\x18\x02 \x01(\x02H\x00\x88\x01\x01\x12\x12\n\x05top_p\x18\x03 \x01(\x02H\x01\x88\x01\x01\x12\x11\n\x04seed\x18\x04 \x01(\x03H\x02\x88\x01\x01\x12\x0c\n\x04stop\x18\x05 \x03(\tB\x0e\n\x0c_temperatureB\x08\n\x06_top_pB\x07\n\x05_seed\"\xbb\x01\n\x0fGenerateRequest\x12\x0e\n\x06prompt\x18\x01 \x01(\t\x12\x35\n\x08messages\x18\x02 \x03(\x0b\x32#.agentmesh.inference.v1.ChatMessage\x12\x38\n\x08sampling\x18\x03 \x01(\x0b\x32&.agentmesh.inference.v1.SamplingParams\x12\x13\n\x0bjson_schema\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\"9\n\x05Usage\x12\x15\n\rprompt_tokens\x18\x01 \x01(\x05\x12\x19\n\x11\x63ompletion_tokens\x18\x02 \x01(\x05\"\x9e\x01\n\x10GenerateResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x11\n\ttoken_ids\x18\x02 \x03(\x05\x12;\n\rfinish_reason\x18\x03 \x01(\x0e\x32$.agentmesh.inference.v1.FinishReason\x12,\n\x05usage\x18\x04 \x01(\x0b\x32\x1d.agentmesh.inference.v1.Usage\"\x15\n\x13GetModelInfoRequest\"d\n\x14GetModelInfoResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x15\n\rmax_model_len\x18\x02 \x01(\x05\x12\x16\n\x0erandom_weights\x18\x03 \x01(\x08\x12\x0e\n\x06\x64\x65vice\x18\x04 \x01(\t*x\n\x0c\x46inishReason\x12\x1d\n\x19\x46INISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46INISH_REASON_STOP\x10\x01\x12\x18\n\x14\x46INISH_REASON_LENGTH\x10\x02\x12\x17\n\x13\x46INISH_REASON_ABORT\x10\x03\x32\xde\x01\n\x10InferenceService\x12_\n\x08Generate\x12\'.agentmesh.inference.v1.GenerateRequest\x1a(.agentmesh.inference.v1.GenerateResponse0\x01\x12i\n\x0cGetModelInfo\x12+.agentmesh.inference.v1.GetModelInfoRequest\x1a,.agentmesh.inference.v1.GetModelInfoResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.agentmesh/inference/v1/inference_service.proto\x12\x16\x61gentmesh.inference.v1\",\n\x0b\x43hatMessage\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\"\x96\x01\n\x0eSamplingParams\x12\x12\n\nmax_tokens\x18\x01 \x01(\x05\x12\x18\n\x0btemperature\x18\x02 \x01(\x02H\x00\x88\x01\x01\x12\x12\n\x05top_p\x18\x03 \x01(\x02H\x01\x88\x01\x01\x12\x11\n\x04seed\x18\x04 \x01(\x03H\x02\x88\x01\x01\x12\x0c\n\x04stop\x18\x05 \x03(\tB\x0e\n\x0c_temperatureB\x08\n\x06_top_pB\x07\n\x05_seed\"\xcf\x01\n\x0fGenerateRequest\x12\x0e\n\x06prompt\x18\x01 \x01(\t\x12\x35\n\x08messages\x18\x02 \x03(\x0b\x32#.agentmesh.inference.v1.ChatMessage\x12\x38\n\x08sampling\x18\x03 \x01(\x0b\x32&.agentmesh.inference.v1.SamplingParams\x12\x13\n\x0bjson_schema\x18\x04 \x01(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\t\x12\x12\n\nproject_id\x18\x06 \x01(\t\"9\n\x05Usage\x12\x15\n\rprompt_tokens\x18\x01 \x01(\x05\x12\x19\n\x11\x63ompletion_tokens\x18\x02 \x01(\x05\"\x9e\x01\n\x10GenerateResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x11\n\ttoken_ids\x18\x02 \x03(\x05\x12;\n\rfinish_reason\x18\x03 \x01(\x0e\x32$.agentmesh.inference.v1.FinishReason\x12,\n\x05usage\x18\x04 \x01(\x0b\x32\x1d.agentmesh.inference.v1.Usage\"\x15\n\x13GetModelInfoRequest\"d\n\x14GetModelInfoResponse\x12\r\n\x05model\x18\x01 \x01(\t\x12\x15\n\rmax_model_len\x18\x02 \x01(\x05\x12\x16\n\x0erandom_weights\x18\x03 \x01(\x08\x12\x0e\n\x06\x64\x65vice\x18\x04 \x01(\t\"\x18\n\x16GetEngineStatusRequest\"\xee\x01\n\x0b\x45ngineStats\x12\x18\n\x10running_requests\x18\x01 \x01(\x05\x12\x18\n\x10waiting_requests\x18\x02 \x01(\x05\x12\x17\n\x0fqueued_requests\x18\x03 \x01(\x05\x12\x16\n\x0ekv_cache_usage\x18\x04 \x01(\x01\x12$\n\x1cgeneration_tokens_per_second\x18\x05 \x01(\x01\x12\x16\n\x0emax_batch_size\x18\x06 \x01(\x05\x12\x1b\n\x13prompt_tokens_total\x18\x07 \x01(\x03\x12\x1f\n\x17\x63ompletion_tokens_total\x18\x08 \x01(\x03\"\xcf\x01\n\x17GetEngineStatusResponse\x12\x32\n\x05state\x18\x01 \x01(\x0e\x32#.agentmesh.inference.v1.EngineState\x12\r\n\x05model\x18\x02 \x01(\t\x12\x16\n\x0erandom_weights\x18\x03 \x01(\x08\x12\x0e\n\x06\x64\x65vice\x18\x04 \x01(\t\x12\x15\n\rmax_model_len\x18\x05 \x01(\x05\x12\x32\n\x05stats\x18\x06 \x01(\x0b\x32#.agentmesh.inference.v1.EngineStats\"\x86\x01\n\x0cProjectQuota\x12\x1e\n\x11tokens_per_minute\x18\x01 \x01(\x03H\x00\x88\x01\x01\x12$\n\x17max_concurrent_requests\x18\x02 \x01(\x05H\x01\x88\x01\x01\x42\x14\n\x12_tokens_per_minuteB\x1a\n\x18_max_concurrent_requests\"\x98\x02\n\x11ProjectQuotaState\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x33\n\x05quota\x18\x02 \x01(\x0b\x32$.agentmesh.inference.v1.ProjectQuota\x12\x12\n\noverridden\x18\x03 \x01(\x08\x12\x1a\n\x12tokens_last_minute\x18\x04 \x01(\x03\x12\x1a\n\x12in_flight_requests\x18\x05 \x01(\x05\x12\x1b\n\x13prompt_tokens_total\x18\x06 \x01(\x03\x12\x1f\n\x17\x63ompletion_tokens_total\x18\x07 \x01(\x03\x12\x16\n\x0erequests_total\x18\x08 \x01(\x03\x12\x18\n\x10rejections_total\x18\t \x01(\x03\",\n\x16GetProjectQuotaRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\"S\n\x17GetProjectQuotaResponse\x12\x38\n\x05state\x18\x01 \x01(\x0b\x32).agentmesh.inference.v1.ProjectQuotaState\"a\n\x16SetProjectQuotaRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x33\n\x05quota\x18\x02 \x01(\x0b\x32$.agentmesh.inference.v1.ProjectQuota\"S\n\x17SetProjectQuotaResponse\x12\x38\n\x05state\x18\x01 \x01(\x0b\x32).agentmesh.inference.v1.ProjectQuotaState*x\n\x0c\x46inishReason\x12\x1d\n\x19\x46INISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46INISH_REASON_STOP\x10\x01\x12\x18\n\x14\x46INISH_REASON_LENGTH\x10\x02\x12\x17\n\x13\x46INISH_REASON_ABORT\x10\x03*]\n\x0b\x45ngineState\x12\x1c\n\x18\x45NGINE_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14\x45NGINE_STATE_LOADING\x10\x01\x12\x16\n\x12\x45NGINE_STATE_READY\x10\x02\x32\xba\x04\n\x10InferenceService\x12_\n\x08Generate\x12\'.agentmesh.inference.v1.GenerateRequest\x1a(.agentmesh.inference.v1.GenerateResponse0\x01\x12i\n\x0cGetModelInfo\x12+.agentmesh.inference.v1.GetModelInfoRequest\x1a,.agentmesh.inference.v1.GetModelInfoResponse\x12r\n\x0fGetEngineStatus\x12..agentmesh.inference.v1.GetEngineStatusRequest\x1a/.agentmesh.inference.v1.GetEngineStatusResponse\x12r\n\x0fGetProjectQuota\x12..agentmesh.inference.v1.GetProjectQuotaRequest\x1a/.agentmesh.inference.v1.GetProjectQuotaResponse\x12r\n\x0fSetProjectQuota\x12..agentmesh.inference.v1.SetProjectQuotaRequest\x1a/.agentmesh.inference.v1.SetProjectQuotaResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'agentmesh.inference.v1.inference_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_FINISHREASON']._serialized_start=808
-  _globals['_FINISHREASON']._serialized_end=928
+  _globals['_FINISHREASON']._serialized_start=2040
+  _globals['_FINISHREASON']._serialized_end=2160
+  _globals['_ENGINESTATE']._serialized_start=2162
+  _globals['_ENGINESTATE']._serialized_end=2255
   _globals['_CHATMESSAGE']._serialized_start=74
   _globals['_CHATMESSAGE']._serialized_end=118
   _globals['_SAMPLINGPARAMS']._serialized_start=121
   _globals['_SAMPLINGPARAMS']._serialized_end=271
   _globals['_GENERATEREQUEST']._serialized_start=274
-  _globals['_GENERATEREQUEST']._serialized_end=461
-  _globals['_USAGE']._serialized_start=463
-  _globals['_USAGE']._serialized_end=520
-  _globals['_GENERATERESPONSE']._serialized_start=523
-  _globals['_GENERATERESPONSE']._serialized_end=681
-  _globals['_GETMODELINFOREQUEST']._serialized_start=683
-  _globals['_GETMODELINFOREQUEST']._serialized_end=704
-  _globals['_GETMODELINFORESPONSE']._serialized_start=706
-  _globals['_GETMODELINFORESPONSE']._serialized_end=806
-  _globals['_INFERENCESERVICE']._serialized_start=931
-  _globals['_INFERENCESERVICE']._serialized_end=1153
+  _globals['_GENERATEREQUEST']._serialized_end=481
+  _globals['_USAGE']._serialized_start=483
+  _globals['_USAGE']._serialized_end=540
+  _globals['_GENERATERESPONSE']._serialized_start=543
+  _globals['_GENERATERESPONSE']._serialized_end=701
+  _globals['_GETMODELINFOREQUEST']._serialized_start=703
+  _globals['_GETMODELINFOREQUEST']._serialized_end=724
+  _globals['_GETMODELINFORESPONSE']._serialized_start=726
+  _globals['_GETMODELINFORESPONSE']._serialized_end=826
+  _globals['_GETENGINESTATUSREQUEST']._serialized_start=828
+  _globals['_GETENGINESTATUSREQUEST']._serialized_end=852
+  _globals['_ENGINESTATS']._serialized_start=855
+  _globals['_ENGINESTATS']._serialized_end=1093
+  _globals['_GETENGINESTATUSRESPONSE']._serialized_start=1096
+  _globals['_GETENGINESTATUSRESPONSE']._serialized_end=1303
+  _globals['_PROJECTQUOTA']._serialized_start=1306
+  _globals['_PROJECTQUOTA']._serialized_end=1440
+  _globals['_PROJECTQUOTASTATE']._serialized_start=1443
+  _globals['_PROJECTQUOTASTATE']._serialized_end=1723
+  _globals['_GETPROJECTQUOTAREQUEST']._serialized_start=1725
+  _globals['_GETPROJECTQUOTAREQUEST']._serialized_end=1769
+  _globals['_GETPROJECTQUOTARESPONSE']._serialized_start=1771
+  _globals['_GETPROJECTQUOTARESPONSE']._serialized_end=1854
+  _globals['_SETPROJECTQUOTAREQUEST']._serialized_start=1856
+  _globals['_SETPROJECTQUOTAREQUEST']._serialized_end=1953
+  _globals['_SETPROJECTQUOTARESPONSE']._serialized_start=1955
+  _globals['_SETPROJECTQUOTARESPONSE']._serialized_end=2038
+  _globals['_INFERENCESERVICE']._serialized_start=2258
+  _globals['_INFERENCESERVICE']._serialized_end=2828
 # @@protoc_insertion_point(module_scope)

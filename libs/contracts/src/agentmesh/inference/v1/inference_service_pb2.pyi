@@ -47,6 +47,30 @@ FINISH_REASON_ABORT: FinishReason.ValueType  # 3
 """The request was aborted."""
 Global___FinishReason: _TypeAlias = FinishReason  # noqa: Y015
 
+class _EngineState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _EngineStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EngineState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ENGINE_STATE_UNSPECIFIED: _EngineState.ValueType  # 0
+    """Not reported."""
+    ENGINE_STATE_LOADING: _EngineState.ValueType  # 1
+    """The model is loading; Generate answers UNAVAILABLE."""
+    ENGINE_STATE_READY: _EngineState.ValueType  # 2
+    """The model is loaded and serving."""
+
+class EngineState(_EngineState, metaclass=_EngineStateEnumTypeWrapper):
+    """Whether the model can serve."""
+
+ENGINE_STATE_UNSPECIFIED: EngineState.ValueType  # 0
+"""Not reported."""
+ENGINE_STATE_LOADING: EngineState.ValueType  # 1
+"""The model is loading; Generate answers UNAVAILABLE."""
+ENGINE_STATE_READY: EngineState.ValueType  # 2
+"""The model is loaded and serving."""
+Global___EngineState: _TypeAlias = EngineState  # noqa: Y015
+
 @_typing.final
 class ChatMessage(_message.Message):
     """One turn of a chat."""
@@ -135,12 +159,18 @@ class GenerateRequest(_message.Message):
     SAMPLING_FIELD_NUMBER: _builtins.int
     JSON_SCHEMA_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
     prompt: _builtins.str
     """Raw prompt text."""
     json_schema: _builtins.str
     """A JSON schema the output must follow (structured output), as JSON text."""
     request_id: _builtins.str
     """Caller-chosen id for tracing; the server makes one when empty."""
+    project_id: _builtins.str
+    """The project the work is accounted to (quotas, usage). Empty: the caller
+    identity's project. Only platform services and superadmins may name a
+    project other than their identity's.
+    """
     @_builtins.property
     def messages(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChatMessage]:
         """Chat turns, rendered with the model's chat template."""
@@ -157,10 +187,11 @@ class GenerateRequest(_message.Message):
         sampling: Global___SamplingParams | None = ...,
         json_schema: _builtins.str = ...,
         request_id: _builtins.str = ...,
+        project_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["sampling", b"sampling"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["json_schema", b"json_schema", "messages", b"messages", "prompt", b"prompt", "request_id", b"request_id", "sampling", b"sampling"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["json_schema", b"json_schema", "messages", b"messages", "project_id", b"project_id", "prompt", b"prompt", "request_id", b"request_id", "sampling", b"sampling"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -280,3 +311,301 @@ class GetModelInfoResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetModelInfoResponse: _TypeAlias = GetModelInfoResponse  # noqa: Y015
+
+@_typing.final
+class GetEngineStatusRequest(_message.Message):
+    """Request for GetEngineStatus."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetEngineStatusRequest: _TypeAlias = GetEngineStatusRequest  # noqa: Y015
+
+@_typing.final
+class EngineStats(_message.Message):
+    """The engine's recent statistics (zero while loading)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RUNNING_REQUESTS_FIELD_NUMBER: _builtins.int
+    WAITING_REQUESTS_FIELD_NUMBER: _builtins.int
+    QUEUED_REQUESTS_FIELD_NUMBER: _builtins.int
+    KV_CACHE_USAGE_FIELD_NUMBER: _builtins.int
+    GENERATION_TOKENS_PER_SECOND_FIELD_NUMBER: _builtins.int
+    MAX_BATCH_SIZE_FIELD_NUMBER: _builtins.int
+    PROMPT_TOKENS_TOTAL_FIELD_NUMBER: _builtins.int
+    COMPLETION_TOKENS_TOTAL_FIELD_NUMBER: _builtins.int
+    running_requests: _builtins.int
+    """Requests in the running batch (the batch size)."""
+    waiting_requests: _builtins.int
+    """Requests the engine holds but has not scheduled yet."""
+    queued_requests: _builtins.int
+    """Requests in the service's fair queue, not yet given to the engine."""
+    kv_cache_usage: _builtins.float
+    """Share of the KV cache in use, 0 to 1."""
+    generation_tokens_per_second: _builtins.float
+    """Output tokens per second over the last few seconds."""
+    max_batch_size: _builtins.int
+    """Most sequences the engine batches in one step."""
+    prompt_tokens_total: _builtins.int
+    """Prompt tokens processed since the service started."""
+    completion_tokens_total: _builtins.int
+    """Output tokens generated since the service started."""
+    def __init__(
+        self,
+        *,
+        running_requests: _builtins.int = ...,
+        waiting_requests: _builtins.int = ...,
+        queued_requests: _builtins.int = ...,
+        kv_cache_usage: _builtins.float = ...,
+        generation_tokens_per_second: _builtins.float = ...,
+        max_batch_size: _builtins.int = ...,
+        prompt_tokens_total: _builtins.int = ...,
+        completion_tokens_total: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["completion_tokens_total", b"completion_tokens_total", "generation_tokens_per_second", b"generation_tokens_per_second", "kv_cache_usage", b"kv_cache_usage", "max_batch_size", b"max_batch_size", "prompt_tokens_total", b"prompt_tokens_total", "queued_requests", b"queued_requests", "running_requests", b"running_requests", "waiting_requests", b"waiting_requests"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EngineStats: _TypeAlias = EngineStats  # noqa: Y015
+
+@_typing.final
+class GetEngineStatusResponse(_message.Message):
+    """Response for GetEngineStatus."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATE_FIELD_NUMBER: _builtins.int
+    MODEL_FIELD_NUMBER: _builtins.int
+    RANDOM_WEIGHTS_FIELD_NUMBER: _builtins.int
+    DEVICE_FIELD_NUMBER: _builtins.int
+    MAX_MODEL_LEN_FIELD_NUMBER: _builtins.int
+    STATS_FIELD_NUMBER: _builtins.int
+    state: Global___EngineState.ValueType
+    """Loading or ready."""
+    model: _builtins.str
+    """The configured model (path or hub id), also while it loads."""
+    random_weights: _builtins.bool
+    """True for the generated tiny random model whose text is gibberish."""
+    device: _builtins.str
+    """The device the engine runs on ("cpu", "cuda"); empty while loading."""
+    max_model_len: _builtins.int
+    """Longest prompt plus output, in tokens; 0 while loading."""
+    @_builtins.property
+    def stats(self) -> Global___EngineStats:
+        """Engine statistics."""
+
+    def __init__(
+        self,
+        *,
+        state: Global___EngineState.ValueType = ...,
+        model: _builtins.str = ...,
+        random_weights: _builtins.bool = ...,
+        device: _builtins.str = ...,
+        max_model_len: _builtins.int = ...,
+        stats: Global___EngineStats | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["stats", b"stats"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["device", b"device", "max_model_len", b"max_model_len", "model", b"model", "random_weights", b"random_weights", "state", b"state", "stats", b"stats"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetEngineStatusResponse: _TypeAlias = GetEngineStatusResponse  # noqa: Y015
+
+@_typing.final
+class ProjectQuota(_message.Message):
+    """A project's limits on inference; an unset field means the service default."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TOKENS_PER_MINUTE_FIELD_NUMBER: _builtins.int
+    MAX_CONCURRENT_REQUESTS_FIELD_NUMBER: _builtins.int
+    tokens_per_minute: _builtins.int
+    """Prompt plus output tokens the project may use in any 60 s window."""
+    max_concurrent_requests: _builtins.int
+    """Requests the project may have queued or running at once (0 pauses it)."""
+    def __init__(
+        self,
+        *,
+        tokens_per_minute: _builtins.int | None = ...,
+        max_concurrent_requests: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_max_concurrent_requests", b"_max_concurrent_requests", "_tokens_per_minute", b"_tokens_per_minute", "max_concurrent_requests", b"max_concurrent_requests", "tokens_per_minute", b"tokens_per_minute"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_max_concurrent_requests", b"_max_concurrent_requests", "_tokens_per_minute", b"_tokens_per_minute", "max_concurrent_requests", b"max_concurrent_requests", "tokens_per_minute", b"tokens_per_minute"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__max_concurrent_requests: _TypeAlias = _typing.Literal["max_concurrent_requests"]  # noqa: Y015
+    _WhichOneofArgType__max_concurrent_requests: _TypeAlias = _typing.Literal["_max_concurrent_requests", b"_max_concurrent_requests"]  # noqa: Y015
+    _WhichOneofReturnType__tokens_per_minute: _TypeAlias = _typing.Literal["tokens_per_minute"]  # noqa: Y015
+    _WhichOneofArgType__tokens_per_minute: _TypeAlias = _typing.Literal["_tokens_per_minute", b"_tokens_per_minute"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__max_concurrent_requests) -> _WhichOneofReturnType__max_concurrent_requests | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__tokens_per_minute) -> _WhichOneofReturnType__tokens_per_minute | None: ...
+
+Global___ProjectQuota: _TypeAlias = ProjectQuota  # noqa: Y015
+
+@_typing.final
+class ProjectQuotaState(_message.Message):
+    """A project's quota in force and its use."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    QUOTA_FIELD_NUMBER: _builtins.int
+    OVERRIDDEN_FIELD_NUMBER: _builtins.int
+    TOKENS_LAST_MINUTE_FIELD_NUMBER: _builtins.int
+    IN_FLIGHT_REQUESTS_FIELD_NUMBER: _builtins.int
+    PROMPT_TOKENS_TOTAL_FIELD_NUMBER: _builtins.int
+    COMPLETION_TOKENS_TOTAL_FIELD_NUMBER: _builtins.int
+    REQUESTS_TOTAL_FIELD_NUMBER: _builtins.int
+    REJECTIONS_TOTAL_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    """The project."""
+    overridden: _builtins.bool
+    """True when a superadmin has overridden the defaults for this project."""
+    tokens_last_minute: _builtins.int
+    """Tokens used in the last 60 s."""
+    in_flight_requests: _builtins.int
+    """Requests queued or running now."""
+    prompt_tokens_total: _builtins.int
+    """Prompt tokens since the service started."""
+    completion_tokens_total: _builtins.int
+    """Output tokens since the service started."""
+    requests_total: _builtins.int
+    """Requests served since the service started."""
+    rejections_total: _builtins.int
+    """Requests refused for quota since the service started."""
+    @_builtins.property
+    def quota(self) -> Global___ProjectQuota:
+        """The limits in force, defaults filled in."""
+
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+        quota: Global___ProjectQuota | None = ...,
+        overridden: _builtins.bool = ...,
+        tokens_last_minute: _builtins.int = ...,
+        in_flight_requests: _builtins.int = ...,
+        prompt_tokens_total: _builtins.int = ...,
+        completion_tokens_total: _builtins.int = ...,
+        requests_total: _builtins.int = ...,
+        rejections_total: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["quota", b"quota"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["completion_tokens_total", b"completion_tokens_total", "in_flight_requests", b"in_flight_requests", "overridden", b"overridden", "project_id", b"project_id", "prompt_tokens_total", b"prompt_tokens_total", "quota", b"quota", "rejections_total", b"rejections_total", "requests_total", b"requests_total", "tokens_last_minute", b"tokens_last_minute"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProjectQuotaState: _TypeAlias = ProjectQuotaState  # noqa: Y015
+
+@_typing.final
+class GetProjectQuotaRequest(_message.Message):
+    """Request for GetProjectQuota."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    """The project."""
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["project_id", b"project_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetProjectQuotaRequest: _TypeAlias = GetProjectQuotaRequest  # noqa: Y015
+
+@_typing.final
+class GetProjectQuotaResponse(_message.Message):
+    """Response for GetProjectQuota."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def state(self) -> Global___ProjectQuotaState:
+        """The quota and its use."""
+
+    def __init__(
+        self,
+        *,
+        state: Global___ProjectQuotaState | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["state", b"state"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetProjectQuotaResponse: _TypeAlias = GetProjectQuotaResponse  # noqa: Y015
+
+@_typing.final
+class SetProjectQuotaRequest(_message.Message):
+    """Request for SetProjectQuota."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    QUOTA_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    """The project."""
+    @_builtins.property
+    def quota(self) -> Global___ProjectQuota:
+        """The new limits; unset fields fall back to the defaults (both unset removes the override)."""
+
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+        quota: Global___ProjectQuota | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["quota", b"quota"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["project_id", b"project_id", "quota", b"quota"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetProjectQuotaRequest: _TypeAlias = SetProjectQuotaRequest  # noqa: Y015
+
+@_typing.final
+class SetProjectQuotaResponse(_message.Message):
+    """Response for SetProjectQuota."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def state(self) -> Global___ProjectQuotaState:
+        """The quota now in force and its use."""
+
+    def __init__(
+        self,
+        *,
+        state: Global___ProjectQuotaState | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["state", b"state"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetProjectQuotaResponse: _TypeAlias = SetProjectQuotaResponse  # noqa: Y015

@@ -46,6 +46,21 @@ class InferenceServiceStub:
                 request_serializer=agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GetModelInfoRequest.SerializeToString,
                 response_deserializer=agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GetModelInfoResponse.FromString,
                 _registered_method=True)
+        self.GetEngineStatus = channel.unary_unary(
+                '/agentmesh.inference.v1.InferenceService/GetEngineStatus',
+                request_serializer=agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GetEngineStatusRequest.SerializeToString,
+                response_deserializer=agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GetEngineStatusResponse.FromString,
+                _registered_method=True)
+        self.GetProjectQuota = channel.unary_unary(
+                '/agentmesh.inference.v1.InferenceService/GetProjectQuota',
+                request_serializer=agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GetProjectQuotaRequest.SerializeToString,
+                response_deserializer=agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GetProjectQuotaResponse.FromString,
+                _registered_method=True)
+        self.SetProjectQuota = channel.unary_unary(
+                '/agentmesh.inference.v1.InferenceService/SetProjectQuota',
+                request_serializer=agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.SetProjectQuotaRequest.SerializeToString,
+                response_deserializer=agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.SetProjectQuotaResponse.FromString,
+                _registered_method=True)
 
 
 class InferenceServiceServicer:
@@ -68,6 +83,28 @@ class InferenceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetEngineStatus(self, request, context):
+        """Reports whether the model is loaded, and the engine's statistics. Answers
+        while the model loads (unlike the other RPCs).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetProjectQuota(self, request, context):
+        """Reads a project's inference quota, its current use and its token totals.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetProjectQuota(self, request, context):
+        """Overrides a project's inference quota (superadmins only).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InferenceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -80,6 +117,21 @@ def add_InferenceServiceServicer_to_server(servicer, server):
                     servicer.GetModelInfo,
                     request_deserializer=agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GetModelInfoRequest.FromString,
                     response_serializer=agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GetModelInfoResponse.SerializeToString,
+            ),
+            'GetEngineStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEngineStatus,
+                    request_deserializer=agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GetEngineStatusRequest.FromString,
+                    response_serializer=agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GetEngineStatusResponse.SerializeToString,
+            ),
+            'GetProjectQuota': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetProjectQuota,
+                    request_deserializer=agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GetProjectQuotaRequest.FromString,
+                    response_serializer=agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GetProjectQuotaResponse.SerializeToString,
+            ),
+            'SetProjectQuota': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetProjectQuota,
+                    request_deserializer=agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.SetProjectQuotaRequest.FromString,
+                    response_serializer=agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.SetProjectQuotaResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -138,6 +190,87 @@ class InferenceService:
             '/agentmesh.inference.v1.InferenceService/GetModelInfo',
             agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GetModelInfoRequest.SerializeToString,
             agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GetModelInfoResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetEngineStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentmesh.inference.v1.InferenceService/GetEngineStatus',
+            agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GetEngineStatusRequest.SerializeToString,
+            agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GetEngineStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetProjectQuota(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentmesh.inference.v1.InferenceService/GetProjectQuota',
+            agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GetProjectQuotaRequest.SerializeToString,
+            agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GetProjectQuotaResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetProjectQuota(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentmesh.inference.v1.InferenceService/SetProjectQuota',
+            agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.SetProjectQuotaRequest.SerializeToString,
+            agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.SetProjectQuotaResponse.FromString,
             options,
             channel_credentials,
             insecure,

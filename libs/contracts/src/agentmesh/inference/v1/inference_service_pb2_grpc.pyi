@@ -24,6 +24,14 @@ class InferenceServiceStub:
     """
     GetModelInfo: _aio.UnaryUnaryMultiCallable[_inference_service_pb2.GetModelInfoRequest, _inference_service_pb2.GetModelInfoResponse]
     """Describes the loaded model."""
+    GetEngineStatus: _aio.UnaryUnaryMultiCallable[_inference_service_pb2.GetEngineStatusRequest, _inference_service_pb2.GetEngineStatusResponse]
+    """Reports whether the model is loaded, and the engine's statistics. Answers
+    while the model loads (unlike the other RPCs).
+    """
+    GetProjectQuota: _aio.UnaryUnaryMultiCallable[_inference_service_pb2.GetProjectQuotaRequest, _inference_service_pb2.GetProjectQuotaResponse]
+    """Reads a project's inference quota, its current use and its token totals."""
+    SetProjectQuota: _aio.UnaryUnaryMultiCallable[_inference_service_pb2.SetProjectQuotaRequest, _inference_service_pb2.SetProjectQuotaResponse]
+    """Overrides a project's inference quota (superadmins only)."""
 
 class InferenceServiceServicer(metaclass=_abc_1.ABCMeta):
     """LLM serving on vLLM's async engine: continuous batching across all callers,
@@ -47,5 +55,31 @@ class InferenceServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _aio.ServicerContext[_inference_service_pb2.GetModelInfoRequest, _abc.Awaitable[_inference_service_pb2.GetModelInfoResponse]],
     ) -> _abc.Awaitable[_inference_service_pb2.GetModelInfoResponse]:
         """Describes the loaded model."""
+
+    @_abc_1.abstractmethod
+    def GetEngineStatus(
+        self,
+        request: _inference_service_pb2.GetEngineStatusRequest,
+        context: _aio.ServicerContext[_inference_service_pb2.GetEngineStatusRequest, _abc.Awaitable[_inference_service_pb2.GetEngineStatusResponse]],
+    ) -> _abc.Awaitable[_inference_service_pb2.GetEngineStatusResponse]:
+        """Reports whether the model is loaded, and the engine's statistics. Answers
+        while the model loads (unlike the other RPCs).
+        """
+
+    @_abc_1.abstractmethod
+    def GetProjectQuota(
+        self,
+        request: _inference_service_pb2.GetProjectQuotaRequest,
+        context: _aio.ServicerContext[_inference_service_pb2.GetProjectQuotaRequest, _abc.Awaitable[_inference_service_pb2.GetProjectQuotaResponse]],
+    ) -> _abc.Awaitable[_inference_service_pb2.GetProjectQuotaResponse]:
+        """Reads a project's inference quota, its current use and its token totals."""
+
+    @_abc_1.abstractmethod
+    def SetProjectQuota(
+        self,
+        request: _inference_service_pb2.SetProjectQuotaRequest,
+        context: _aio.ServicerContext[_inference_service_pb2.SetProjectQuotaRequest, _abc.Awaitable[_inference_service_pb2.SetProjectQuotaResponse]],
+    ) -> _abc.Awaitable[_inference_service_pb2.SetProjectQuotaResponse]:
+        """Overrides a project's inference quota (superadmins only)."""
 
 def add_InferenceServiceServicer_to_server(servicer: InferenceServiceServicer, server: _aio.Server) -> None: ...
