@@ -1,9 +1,19 @@
-"""Inference port over gRPC: InferenceService.Generate, server-streamed."""
+"""Inference port over gRPC: InferenceService.Generate, server-streamed.
+
+Each turn is accounted to its project (the one the mailbox bound to the log
+context), so it counts against that project's inference quota. A turn over
+quota is refused before any token (RESOURCE_EXHAUSTED with a retry time): the
+client waits that long and asks again, so the turn completes later instead of
+failing. If the quota stays exhausted past `max_quota_wait`, the turn is
+Unavailable and the processor retries the message later.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import grpc
 
@@ -12,15 +22,24 @@ from agentmesh.inference.v1 import inference_service_pb2_grpc
 from agentmesh_agents.adapters.service_identity import AGENTS_SERVICE
 from agentmesh_agents.domain.model_config import Sampling
 from agentmesh_agents.domain.ports import ChatTurn
+from agentmesh_core.errors import ResourceExhausted, Unavailable
 from agentmesh_core.identity import Identity
 from agentmesh_grpc.errors import from_rpc_error
 from agentmesh_grpc.identity import acting_as
+from agentmesh_observability import context
 
 log = logging.getLogger(__name__)
 
+# Longest a turn waits, in all, for its project's quota before the message is retried later.
+MAX_QUOTA_WAIT_SECONDS = 600.0
+# When the service names no retry time.
+DEFAULT_RETRY_SECONDS = 1.0
 
-def generate_request(turns: Sequence[ChatTurn], sampling: Sampling, request_id: str) -> pb.GenerateRequest:
-    """The Generate request for a chat prompt."""
+
+def generate_request(
+    turns: Sequence[ChatTurn], sampling: Sampling, request_id: str, project_id: str = ""
+) -> pb.GenerateRequest:
+    """The Generate request for a chat prompt, accounted to project_id."""
     params = pb.SamplingParams(max_tokens=sampling.max_tokens, stop=list(sampling.stop))
     if sampling.temperature is not None:
         params.temperature = sampling.temperature
@@ -32,26 +51,57 @@ def generate_request(turns: Sequence[ChatTurn], sampling: Sampling, request_id: 
         messages=[pb.ChatMessage(role=turn.role, content=turn.content) for turn in turns],
         sampling=params,
         request_id=request_id,
+        project_id=project_id,
     )
 
 
 class InferenceClient:
     """Streams chat completions from the inference service, acting as the agents service."""
 
-    def __init__(self, channel: grpc.aio.Channel, timeout: float, identity: Identity = AGENTS_SERVICE) -> None:
+    def __init__(
+        self,
+        channel: grpc.aio.Channel,
+        timeout: float,
+        identity: Identity = AGENTS_SERVICE,
+        *,
+        max_quota_wait: float = MAX_QUOTA_WAIT_SECONDS,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self._stub = inference_service_pb2_grpc.InferenceServiceStub(channel)
         self._timeout = timeout
         self._identity = identity
+        self._max_quota_wait = max_quota_wait
+        self._sleep = sleep
 
     async def stream_chat(self, turns: Sequence[ChatTurn], sampling: Sampling, request_id: str) -> AsyncIterator[str]:
-        with acting_as(self._identity):
-            call = self._stub.Generate(generate_request(turns, sampling, request_id), timeout=self._timeout)
-        try:
-            async for chunk in call:
-                if chunk.text:
-                    yield chunk.text
-        except grpc.aio.AioRpcError as error:
-            raise from_rpc_error(error) from None
-        finally:
-            # Leaving early (an error, a shutdown) aborts the request in the engine.
-            call.cancel()
+        request = generate_request(turns, sampling, request_id, context.current("project_id") or "")
+        waited = 0.0
+        while True:
+            with acting_as(self._identity):
+                call = self._stub.Generate(request, timeout=self._timeout)
+            streamed = False
+            try:
+                async for chunk in call:
+                    streamed = True
+                    if chunk.text:
+                        yield chunk.text
+                return
+            except grpc.aio.AioRpcError as error:
+                failure = from_rpc_error(error)
+                if streamed or not isinstance(failure, ResourceExhausted):
+                    raise failure from None
+                delay = _jittered(failure.retry_after or DEFAULT_RETRY_SECONDS)
+                if waited + delay > self._max_quota_wait:
+                    log.warning("project inference quota still exhausted after %.0fs; retrying later", waited)
+                    raise Unavailable("project inference quota exhausted") from None
+                log.info("project inference quota exhausted; asking again in %.1fs", delay)
+                waited += delay
+            finally:
+                # Leaving early (an error, a shutdown) aborts the request in the engine.
+                call.cancel()
+            await self._sleep(delay)
+
+
+def _jittered(seconds: float) -> float:
+    # Turns refused together should not all come back in the same instant.
+    return seconds * random.uniform(1.0, 1.2)
