@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from agentmesh_agents.domain.limits import Limits
+from agentmesh_core.quotas import parse_rate
 from agentmesh_core.settings import CommonSettings
 
 # The domain's Limits hold the one copy of each default; the settings below only
@@ -40,6 +41,9 @@ class AgentsSettings(CommonSettings):
     inference_timeout_seconds: float = Field(default=300.0, gt=0)
     memory_timeout_seconds: float = Field(default=5.0, gt=0)
 
+    # Per-project message rate (domain/admission.py), a `limits` spec counted by each replica.
+    project_message_rate: str = "10/second;300/minute"
+
     # Limits on what clients may send.
     message_max_bytes: int = Field(default=_DEFAULTS.message_max_bytes, ge=1)
     name_max_length: int = Field(default=_DEFAULTS.name_max_length, ge=1)
@@ -49,6 +53,12 @@ class AgentsSettings(CommonSettings):
     default_max_tokens: int = Field(default=_DEFAULTS.default_max_tokens, ge=1)
     history_turns: int = Field(default=_DEFAULTS.history_turns, ge=0)
     memory_hits: int = Field(default=_DEFAULTS.memory_hits, ge=0)
+
+    @field_validator("project_message_rate")
+    @classmethod
+    def _rate_spec(cls, value: str) -> str:
+        parse_rate(value)  # a ValueError names the malformed spec
+        return value
 
     def limits(self) -> Limits:
         """The domain's view of these settings."""

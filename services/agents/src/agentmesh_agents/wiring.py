@@ -20,6 +20,7 @@ from agentmesh_agents.adapters.message_repository import SqlMessageRepository
 from agentmesh_agents.adapters.nats_events import NatsConversationEvents
 from agentmesh_agents.adapters.nats_mailbox import NatsMailbox
 from agentmesh_agents.adapters.tables import MIGRATIONS_DIR, SCHEMA
+from agentmesh_agents.domain.admission import MessageAdmission
 from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.lanes import LaneRunner
 from agentmesh_agents.domain.messaging import Messaging
@@ -61,7 +62,9 @@ def build_components(
     events = NatsConversationEvents(js)
     mailbox = NatsMailbox(js, settings.inbox_partitions)
     registry = AgentRegistry(agents, limits)
-    messaging = Messaging(agents, messages, mailbox, events, limits)
+    messaging = Messaging(
+        agents, messages, mailbox, events, limits, admission=MessageAdmission(settings.project_message_rate)
+    )
     processor = MessageProcessor(messages, EventPublisher(events), inference, PromptBuilder(memory, limits), limits)
     runtime = MailboxRuntime(
         js,

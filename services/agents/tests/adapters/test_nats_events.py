@@ -1,4 +1,5 @@
-"""Conversation events on real JetStream: replay, resume after a sequence, live, dedup, purge."""
+"""Conversation events on real JetStream: numbered per conversation (never the stream's
+sequence), replay, resume after a number, live, concurrent publishers, dedup, purge."""
 
 from __future__ import annotations
 
@@ -23,12 +24,12 @@ def _event(project: str, conversation: str, text: str) -> ConversationEvent:
 
 
 async def _take(stream, n: int) -> list[message_pb2.ConversationEvent]:
-    """The next n events, decoded (watchers get them as stored, their stream sequence beside them)."""
+    """The next n events, decoded (watchers get them as stored, their number beside them)."""
     taken = []
     for _ in range(n):
         stored = await asyncio.wait_for(anext(stream), timeout=5)
         event = message_pb2.ConversationEvent.FromString(stored.data)
-        assert event.sequence == 0  # stored without it: the stream assigns it
+        assert event.sequence == 0  # stored without it: the number travels beside it
         event.sequence = stored.sequence
         taken.append(event)
     return taken
@@ -44,11 +45,10 @@ async def test_replay_resume_and_live(js):
     consumers_before = len(await js.consumers_info(EVENTS_STREAM))
     stream = events.subscribe(project, conversation, 0)
     replayed = await _take(stream, 3)
-    assert [e.text for e in replayed] == ["a", "b", "c"]
-    assert replayed[0].sequence < replayed[1].sequence < replayed[2].sequence
+    assert [(e.text, e.sequence) for e in replayed] == [("a", 1), ("b", 2), ("c", 3)]
     await events.publish(_event(project, conversation, "live"))
     (live,) = await _take(stream, 1)
-    assert live.text == "live" and live.sequence > replayed[2].sequence
+    assert (live.text, live.sequence) == ("live", 4)
     await stream.aclose()
     assert len(await js.consumers_info(EVENTS_STREAM)) <= consumers_before  # the watch cleaned up
 
@@ -66,7 +66,7 @@ async def test_dedup_id_publishes_once(js):
     await events.publish(_event(project, conversation, "after"))
 
     stream = events.subscribe(project, conversation, 0)
-    assert [e.text for e in await _take(stream, 2)] == ["reply", "after"]
+    assert [(e.text, e.sequence) for e in await _take(stream, 2)] == [("reply", 1), ("after", 2)]
     await stream.aclose()
 
 
@@ -86,3 +86,33 @@ async def test_purge_project_removes_only_that_project(js):
     await events.publish(_event(project, conversation, "after the purge"))
     assert [e.text for e in await _take(purged, 1)] == ["after the purge"]
     await purged.aclose()
+
+
+async def test_numbers_reveal_nothing_of_other_conversations(js):
+    events = NatsConversationEvents(js)
+    project, mine, theirs = (str(uuid.uuid4()) for _ in range(3))
+    await events.publish(_event(project, mine, "one"))
+    for i in range(5):  # another tenant's activity in between
+        await events.publish(_event(str(uuid.uuid4()), theirs, f"noise {i}"))
+    await events.publish(_event(project, mine, "two"))
+
+    stream = events.subscribe(project, mine, 0)
+    assert [e.sequence for e in await _take(stream, 2)] == [1, 2]  # no gap where the others were
+    await stream.aclose()
+
+
+async def test_concurrent_publishers_never_share_a_number(js):
+    # Two adapters stand for two replicas; each caches what it last published.
+    first, second = NatsConversationEvents(js), NatsConversationEvents(js)
+    project, conversation = str(uuid.uuid4()), str(uuid.uuid4())
+    await asyncio.gather(
+        *(publisher.publish(_event(project, conversation, f"{i}")) for i in range(10) for publisher in (first, second))
+    )
+    stream = first.subscribe(project, conversation, 0)
+    taken = await _take(stream, 20)
+    await stream.aclose()
+    assert [e.sequence for e in taken] == list(range(1, 21))
+    await second.publish(_event(project, conversation, "after"))  # its cache is stale: it catches up
+    resumed = first.subscribe(project, conversation, 20)
+    assert [(e.text, e.sequence) for e in await _take(resumed, 1)] == [("after", 21)]
+    await resumed.aclose()

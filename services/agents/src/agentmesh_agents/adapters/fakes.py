@@ -241,7 +241,10 @@ class InMemoryConversationEvents:
                 return
             self._dedup.add(dedup_id)
         async with self._changed:
-            self.events.append(dataclasses.replace(event, sequence=len(self.events) + 1))
+            # Numbered within the conversation, like the real log (never a platform-wide count).
+            key = (event.project_id, event.conversation_id)
+            number = 1 + sum(1 for e in self.events if (e.project_id, e.conversation_id) == key)
+            self.events.append(dataclasses.replace(event, sequence=number))
             self._changed.notify_all()
 
     def of(self, conversation_id: str) -> list[ConversationEvent]:
@@ -249,7 +252,7 @@ class InMemoryConversationEvents:
         return [e for e in self.events if e.conversation_id == conversation_id]
 
     async def subscribe(self, project_id: str, conversation_id: str, after_sequence: int) -> AsyncIterator[StoredEvent]:
-        position = after_sequence
+        position = 0  # in the log of every conversation; the numbers are the conversation's own
         while True:
             async with self._changed:
                 while len(self.events) <= position:
@@ -257,12 +260,13 @@ class InMemoryConversationEvents:
                 fresh = self.events[position:]
             position += len(fresh)
             for event in fresh:
-                if event.project_id == project_id and event.conversation_id == conversation_id:
-                    # Stored without its sequence, like the real log: the sequence travels beside it.
+                mine = event.project_id == project_id and event.conversation_id == conversation_id
+                if mine and event.sequence > after_sequence:
+                    # Stored without its number, like the real log: the number travels beside it.
                     yield StoredEvent(event.sequence, encode_event(dataclasses.replace(event, sequence=0)))
 
     async def purge_project(self, project_id: str) -> None:
-        # Keep positions stable, as a stream purge keeps sequence numbers.
+        # Keep positions stable for watchers; the purged conversations' numbering starts over.
         self.events = [
             e if e.project_id != project_id else dataclasses.replace(e, project_id="", conversation_id="")
             for e in self.events

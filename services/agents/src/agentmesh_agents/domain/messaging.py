@@ -10,6 +10,7 @@ from datetime import datetime
 
 from agentmesh_agents.domain import validation
 from agentmesh_agents.domain.access import project_scope
+from agentmesh_agents.domain.admission import MessageAdmission
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.models import (
     JsonValue,
@@ -59,6 +60,7 @@ class Messaging:
         feed: ConversationFeed,
         limits: Limits,
         clock: Callable[[], datetime] = utcnow,
+        admission: MessageAdmission | None = None,
     ) -> None:
         self._agents = agents
         self._messages = messages
@@ -66,13 +68,15 @@ class Messaging:
         self._feed = feed
         self._limits = limits
         self._clock = clock
+        self._admission = admission or MessageAdmission(None)
 
     async def send(self, identity: Identity, project_id: str, outgoing: Outgoing) -> Message:
         """Accept a message durably (row `queued`), then post it to the agent's mailbox.
 
         Returns once the row is stored: when the mailbox is unreachable the
         message stays queued and the recovery sweep posts it later. Repeating a
-        send with the same idempotency key returns the first message.
+        send with the same idempotency key returns the first message. A project
+        over its message rate is refused (ResourceExhausted) before anything is stored.
         """
         project_id = project_scope(identity, project_id)
         limits = self._limits
@@ -98,6 +102,7 @@ class Messaging:
             created_at=(now := self._clock()),
             updated_at=now,
         )
+        self._admission.sending(project_id)
         stored, created = await self._messages.add(message)  # NotFound for an unknown agent
         if not created:
             log.info("message %s repeated with the same idempotency key", stored.id)
