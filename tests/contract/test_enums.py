@@ -12,7 +12,7 @@ from typing import Any, get_args
 
 import pytest
 
-from agentmesh.agents.v1 import agent_pb2, message_pb2
+from agentmesh.agents.v1 import agent_pb2, message_pb2, tool_pb2
 from agentmesh.common.v1 import participant_pb2
 from agentmesh.inference.v1 import inference_service_pb2
 from agentmesh_agents.domain import models as agent_models
@@ -35,6 +35,10 @@ MESSAGE_STATUS = proto_values(message_pb2.MessageStatus, "MESSAGE_STATUS_")
 EVENT_TYPE = proto_values(message_pb2.ConversationEventType, "CONVERSATION_EVENT_TYPE_")
 PARTICIPANT_TYPE = proto_values(participant_pb2.ParticipantType, "PARTICIPANT_TYPE_")
 FINISH_REASON = proto_values(inference_service_pb2.FinishReason, "FINISH_REASON_")
+TOOL_KIND = proto_values(tool_pb2.ToolKind, "TOOL_KIND_")
+TOOL_CALL_OUTCOME = proto_values(tool_pb2.ToolCallOutcome, "TOOL_CALL_OUTCOME_")
+APPROVAL_STATUS = proto_values(tool_pb2.ApprovalStatus, "APPROVAL_STATUS_")
+APPROVAL_DECISION = proto_values(tool_pb2.ApprovalDecision, "APPROVAL_DECISION_")
 
 
 @pytest.mark.parametrize(
@@ -43,10 +47,24 @@ FINISH_REASON = proto_values(inference_service_pb2.FinishReason, "FINISH_REASON_
         (enums.AgentStatus, AGENT_STATUS),
         (enums.MessageStatus, MESSAGE_STATUS),
         (enums.EventType, EVENT_TYPE),
+        (enums.ToolKind, TOOL_KIND),
+        (enums.ToolCallOutcome, TOOL_CALL_OUTCOME),
+        (enums.ApprovalStatus, APPROVAL_STATUS),
+        (enums.ApprovalDecision, APPROVAL_DECISION),
         (enums.UserRole, {role.value for role in GlobalRole} - {GlobalRole.SERVICE.value}),
         (enums.MemberRole, {role.value for role in ProjectRole}),
     ],
-    ids=["AgentStatus", "MessageStatus", "EventType", "UserRole", "MemberRole"],
+    ids=[
+        "AgentStatus",
+        "MessageStatus",
+        "EventType",
+        "ToolKind",
+        "ToolCallOutcome",
+        "ApprovalStatus",
+        "ApprovalDecision",
+        "UserRole",
+        "MemberRole",
+    ],
 )
 def test_gateway_enums_are_their_owners_values(literal: Any, owner: set[str]) -> None:
     values = get_args(literal)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
 
-from agentmesh.agents.v1 import message_pb2
+from agentmesh.agents.v1 import message_pb2, tool_pb2
 from agentmesh.common.v1 import participant_pb2
 from agentmesh_agents.domain.models import (
     ConversationEvent,
@@ -22,6 +22,14 @@ from agentmesh_agents.domain.models import (
     Participant,
     ParticipantType,
 )
+from agentmesh_agents.domain.tool_models import (
+    Approval,
+    ApprovalStatus,
+    ToolCallOutcome,
+    ToolCallRecord,
+    ToolDefinition,
+    ToolKind,
+)
 
 MESSAGE_STATUS = {
     MessageStatus.QUEUED: message_pb2.MESSAGE_STATUS_QUEUED,
@@ -29,6 +37,7 @@ MESSAGE_STATUS = {
     MessageStatus.PROCESSING: message_pb2.MESSAGE_STATUS_PROCESSING,
     MessageStatus.COMPLETE: message_pb2.MESSAGE_STATUS_COMPLETE,
     MessageStatus.ERROR: message_pb2.MESSAGE_STATUS_ERROR,
+    MessageStatus.AWAITING_APPROVAL: message_pb2.MESSAGE_STATUS_AWAITING_APPROVAL,
 }
 PARTICIPANT_TYPE = {
     ParticipantType.USER: participant_pb2.PARTICIPANT_TYPE_USER,
@@ -40,6 +49,26 @@ EVENT_TYPE = {
     EventType.TOKEN: message_pb2.CONVERSATION_EVENT_TYPE_TOKEN,
     EventType.REPLY: message_pb2.CONVERSATION_EVENT_TYPE_REPLY,
     EventType.ERROR: message_pb2.CONVERSATION_EVENT_TYPE_ERROR,
+    EventType.TOOL_CALL: message_pb2.CONVERSATION_EVENT_TYPE_TOOL_CALL,
+    EventType.TOOL_RESULT: message_pb2.CONVERSATION_EVENT_TYPE_TOOL_RESULT,
+    EventType.APPROVAL_REQUIRED: message_pb2.CONVERSATION_EVENT_TYPE_APPROVAL_REQUIRED,
+    EventType.APPROVAL_DECIDED: message_pb2.CONVERSATION_EVENT_TYPE_APPROVAL_DECIDED,
+}
+
+TOOL_KIND = {ToolKind.BUILTIN: tool_pb2.TOOL_KIND_BUILTIN, ToolKind.MCP: tool_pb2.TOOL_KIND_MCP}
+TOOL_CALL_OUTCOME = {
+    ToolCallOutcome.ALLOWED: tool_pb2.TOOL_CALL_OUTCOME_ALLOWED,
+    ToolCallOutcome.REFUSED: tool_pb2.TOOL_CALL_OUTCOME_REFUSED,
+    ToolCallOutcome.ERROR: tool_pb2.TOOL_CALL_OUTCOME_ERROR,
+    ToolCallOutcome.DENIED: tool_pb2.TOOL_CALL_OUTCOME_DENIED,
+    ToolCallOutcome.EXPIRED: tool_pb2.TOOL_CALL_OUTCOME_EXPIRED,
+    ToolCallOutcome.PENDING: tool_pb2.TOOL_CALL_OUTCOME_PENDING,
+}
+APPROVAL_STATUS = {
+    ApprovalStatus.PENDING: tool_pb2.APPROVAL_STATUS_PENDING,
+    ApprovalStatus.APPROVED: tool_pb2.APPROVAL_STATUS_APPROVED,
+    ApprovalStatus.DENIED: tool_pb2.APPROVAL_STATUS_DENIED,
+    ApprovalStatus.EXPIRED: tool_pb2.APPROVAL_STATUS_EXPIRED,
 }
 
 
@@ -98,6 +127,71 @@ def event_proto(event: ConversationEvent) -> message_pb2.ConversationEvent:
         proto.reply.CopyFrom(message_proto(event.reply))
     if event.status is not None:
         proto.status = MESSAGE_STATUS[event.status]
+    if event.tool_call is not None:
+        proto.tool_call.CopyFrom(tool_call_proto(event.tool_call))
+    if event.approval is not None:
+        proto.approval.CopyFrom(approval_proto(event.approval))
+    return proto
+
+
+def struct_of(values: dict[str, JsonValue]) -> struct_pb2.Struct:
+    """A JSON object as a protobuf Struct."""
+    proto = struct_pb2.Struct()
+    json_format.ParseDict(values, proto)
+    return proto
+
+
+def tool_proto(tool: ToolDefinition) -> tool_pb2.Tool:
+    """A catalog entry as a proto."""
+    return tool_pb2.Tool(
+        name=tool.name,
+        description=tool.description,
+        parameters=struct_of(tool.parameters),
+        kind=TOOL_KIND[tool.kind],
+        enabled=tool.enabled,
+        restricted=tool.restricted,
+        requires_approval=tool.requires_approval,
+        create_time=timestamp(tool.created_at),
+        update_time=timestamp(tool.updated_at),
+    )
+
+
+def tool_call_proto(call: ToolCallRecord) -> tool_pb2.ToolCall:
+    """An audit record as a proto."""
+    return tool_pb2.ToolCall(
+        id=call.id,
+        project_id=call.project_id,
+        agent_id=call.agent_id,
+        message_id=call.message_id,
+        tool=call.tool,
+        arguments=struct_of(call.arguments),
+        outcome=TOOL_CALL_OUTCOME[call.outcome],
+        duration_ms=call.duration_ms,
+        error=call.error,
+        step=call.step,
+        create_time=timestamp(call.created_at),
+    )
+
+
+def approval_proto(approval: Approval) -> tool_pb2.Approval:
+    """An approval as a proto."""
+    proto = tool_pb2.Approval(
+        id=approval.id,
+        project_id=approval.project_id,
+        agent_id=approval.agent_id,
+        message_id=approval.message_id,
+        conversation_id=approval.conversation_id,
+        tool_call_id=approval.tool_call_id,
+        tool=approval.tool,
+        arguments=struct_of(approval.arguments),
+        status=APPROVAL_STATUS[approval.status],
+        decided_by=approval.decided_by,
+        comment=approval.comment,
+        expire_time=timestamp(approval.expires_at),
+        create_time=timestamp(approval.created_at),
+    )
+    if approval.decided_at is not None:
+        proto.decide_time.CopyFrom(timestamp(approval.decided_at))
     return proto
 
 

@@ -54,6 +54,17 @@ class AgentsSettings(CommonSettings):
     history_turns: int = Field(default=_DEFAULTS.history_turns, ge=0)
     memory_hits: int = Field(default=_DEFAULTS.memory_hits, ge=0)
 
+    # Tools and the ReAct loop: per-turn defaults (an agent's model_config may ask for other
+    # values up to the domain's caps), tool calls, approvals.
+    react_max_steps: int = Field(default=_DEFAULTS.react_max_steps, ge=1, le=_DEFAULTS.react_max_steps_cap)
+    react_token_budget: int = Field(default=_DEFAULTS.react_token_budget, ge=1, le=_DEFAULTS.react_token_budget_cap)
+    react_time_budget_seconds: float = Field(
+        default=_DEFAULTS.react_time_budget_seconds, gt=0, le=_DEFAULTS.react_time_budget_cap_seconds
+    )
+    tool_timeout_seconds: float = Field(default=_DEFAULTS.tool_timeout_seconds, gt=0)
+    tool_output_max_chars: int = Field(default=_DEFAULTS.tool_output_max_chars, ge=100)
+    approval_ttl_seconds: float = Field(default=_DEFAULTS.approval_ttl_seconds, gt=0)
+
     @field_validator("project_message_rate")
     @classmethod
     def _rate_spec(cls, value: str) -> str:
@@ -76,4 +87,10 @@ class AgentsSettings(CommonSettings):
             heartbeat_seconds=max(1.0, self.ack_wait_seconds / 3),
             recovery_min_age_seconds=self.recovery_min_age_seconds,
             recovery_stale_seconds=self.recovery_stale_seconds,
+            react_max_steps=self.react_max_steps,
+            react_token_budget=self.react_token_budget,
+            react_time_budget_seconds=self.react_time_budget_seconds,
+            tool_timeout_seconds=self.tool_timeout_seconds,
+            tool_output_max_chars=self.tool_output_max_chars,
+            approval_ttl_seconds=self.approval_ttl_seconds,
         )

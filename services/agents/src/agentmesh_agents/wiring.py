@@ -13,6 +13,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from agentmesh_agents.adapters.agent_repository import SqlAgentRepository
+from agentmesh_agents.adapters.approval_repository import SqlApprovalRepository, SqlToolCallRepository
 from agentmesh_agents.adapters.inference_client import InferenceClient
 from agentmesh_agents.adapters.mailbox_runtime import MailboxRuntime
 from agentmesh_agents.adapters.memory_client import MemoryClient
@@ -20,15 +21,25 @@ from agentmesh_agents.adapters.message_repository import SqlMessageRepository
 from agentmesh_agents.adapters.nats_events import NatsConversationEvents
 from agentmesh_agents.adapters.nats_mailbox import NatsMailbox
 from agentmesh_agents.adapters.tables import MIGRATIONS_DIR, SCHEMA
+from agentmesh_agents.adapters.tool_repository import SqlGrantRepository, SqlToolRepository
+from agentmesh_agents.adapters.turn_repository import SqlTurnRepository
 from agentmesh_agents.domain.admission import MessageAdmission
+from agentmesh_agents.domain.approvals import Approvals
+from agentmesh_agents.domain.audit import ToolCallAudit
+from agentmesh_agents.domain.builtin_tools import builtin_tools, definition_of
+from agentmesh_agents.domain.calls import ToolCaller
 from agentmesh_agents.domain.events import EventPublisher
+from agentmesh_agents.domain.grants import AgentToolGrants
 from agentmesh_agents.domain.lanes import LaneRunner
 from agentmesh_agents.domain.messaging import Messaging
 from agentmesh_agents.domain.ports import Inference, Memory
 from agentmesh_agents.domain.processor import MessageProcessor
 from agentmesh_agents.domain.prompt import PromptBuilder
+from agentmesh_agents.domain.react import ReactLoop
 from agentmesh_agents.domain.recovery import MailboxRecovery
 from agentmesh_agents.domain.registry import AgentRegistry
+from agentmesh_agents.domain.toolbox import ToolBox
+from agentmesh_agents.domain.tools import ToolCatalog
 from agentmesh_agents.rpc.servicer import SERVICE_NAME, AgentServicer, register
 from agentmesh_agents.settings import AgentsSettings
 from agentmesh_core.startup import wait_for
@@ -50,22 +61,38 @@ class Components:
     recovery: MailboxRecovery
     messaging: Messaging
     registry: AgentRegistry
+    catalog: ToolCatalog
+    toolbox: ToolBox
+    approvals: Approvals
 
 
 def build_components(
-    settings: AgentsSettings, db: Database, js: JetStreamContext, inference: Inference, memory: Memory
+    settings: AgentsSettings,
+    db: Database,
+    js: JetStreamContext,
+    inference: Inference,
+    memory: Memory,
+    toolbox: ToolBox | None = None,
 ) -> Components:
     """Wire repositories, bus adapters and service clients into the domain and the servicer."""
     limits = settings.limits()
     agents = SqlAgentRepository(db)
     messages = SqlMessageRepository(db)
+    tools, grants = SqlToolRepository(db), SqlGrantRepository(db)
     events = NatsConversationEvents(js)
+    publisher = EventPublisher(events)
     mailbox = NatsMailbox(js, settings.inbox_partitions)
     registry = AgentRegistry(agents, limits)
     messaging = Messaging(
         agents, messages, mailbox, events, limits, admission=MessageAdmission(settings.project_message_rate)
     )
-    processor = MessageProcessor(messages, EventPublisher(events), inference, PromptBuilder(memory, limits), limits)
+    toolbox = toolbox or ToolBox(builtin_tools(memory))
+    prompts = PromptBuilder(memory, limits)
+    caller = ToolCaller(SqlTurnRepository(db), grants, toolbox, publisher, limits)
+    react = ReactLoop(messages, grants, caller, publisher, inference, prompts, limits)
+    processor = MessageProcessor(messages, publisher, inference, prompts, limits, react=react)
+    catalog = ToolCatalog(tools, limits)
+    approvals = Approvals(SqlApprovalRepository(db), messaging, publisher, limits)
     runtime = MailboxRuntime(
         js,
         LaneRunner(processor, limits.heartbeat_seconds),
@@ -74,13 +101,29 @@ def build_components(
         ack_wait=settings.ack_wait_seconds,
         max_deliver=settings.max_deliver,
     )
+    servicer = AgentServicer(
+        registry,
+        messaging,
+        catalog,
+        AgentToolGrants(agents, grants, tools, toolbox, limits),
+        ToolCallAudit(SqlToolCallRepository(db)),
+        approvals,
+    )
     return Components(
-        servicer=AgentServicer(registry, messaging),
+        servicer=servicer,
         runtime=runtime,
-        recovery=MailboxRecovery(messages, messaging, limits),
+        recovery=MailboxRecovery(messages, messaging, limits, approvals=approvals),
         messaging=messaging,
         registry=registry,
+        catalog=catalog,
+        toolbox=toolbox,
+        approvals=approvals,
     )
+
+
+async def seed_builtin_tools(components: Components) -> None:
+    """Bring the catalog's built-in entries in line with the code (idempotent, at every start)."""
+    await components.catalog.seed(definition_of(tool) for tool in components.toolbox.builtins)
 
 
 class AgentsWiring:
@@ -112,7 +155,7 @@ class AgentsWiring:
         nc: Client = await wait_for("nats", lambda: bus.connect(settings.nats_url, "agents"), stop)
         stack.push_async_callback(_drain, nc)
         js = nc.jetstream()
-        await wait_for("jetstream streams", lambda: bus.ensure_streams(js), stop)
+        await wait_for("jetstream streams", lambda: bus.ensure_streams(js, settings.jetstream_replicas), stop)
         components = build_components(
             settings,
             db,
@@ -120,6 +163,7 @@ class AgentsWiring:
             InferenceClient(inference_channel, settings.inference_timeout_seconds),
             MemoryClient(memory_channel, settings.memory_timeout_seconds),
         )
+        await seed_builtin_tools(components)
         await components.runtime.start()
         # In-flight mailbox work winds down as soon as stop is set, side by side with the server's grace period.
         winding_down = asyncio.create_task(_stop_when_set(stop, components.runtime, settings.shutdown_grace_seconds))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -16,20 +18,39 @@ from agentmesh_agents.adapters.fakes import (
     StaticMemory,
 )
 from agentmesh_agents.adapters.scripted_inference import ScriptedInference
+from agentmesh_agents.adapters.tool_fakes import (
+    InMemoryApprovalRepository,
+    InMemoryGrantRepository,
+    InMemoryToolCallRepository,
+    InMemoryToolRepository,
+    InMemoryTurnRepository,
+    ToolState,
+)
+from agentmesh_agents.domain.approvals import Approvals
+from agentmesh_agents.domain.audit import ToolCallAudit
+from agentmesh_agents.domain.builtin_tools import builtin_tools, definition_of
+from agentmesh_agents.domain.calls import ToolCaller
 from agentmesh_agents.domain.events import EventPublisher
+from agentmesh_agents.domain.grants import AgentToolGrants
 from agentmesh_agents.domain.lanes import LaneRunner
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.messaging import Messaging, Outgoing
 from agentmesh_agents.domain.models import Agent, Message
 from agentmesh_agents.domain.processor import Delivery, MessageProcessor, Outcome
 from agentmesh_agents.domain.prompt import PromptBuilder
+from agentmesh_agents.domain.react import ReactLoop
 from agentmesh_agents.domain.recovery import MailboxRecovery
 from agentmesh_agents.domain.registry import AgentRegistry
+from agentmesh_agents.domain.tool_models import Grant
+from agentmesh_agents.domain.toolbox import ToolBox
+from agentmesh_agents.domain.tooling import Tool
+from agentmesh_agents.domain.tools import ToolCatalog
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 
 PROJECT = "7a0c7d51-7a8f-4a43-9d1e-0b6f0f3c2a11"
 USER = Identity(subject="user-1", role=GlobalRole.USER, project_id=PROJECT, project_role=ProjectRole.USER)
 ADMIN = Identity(subject="admin-1", role=GlobalRole.USER, project_id=PROJECT, project_role=ProjectRole.ADMIN)
+ROOT = Identity(subject="root", role=GlobalRole.SUPERADMIN)
 
 
 class TickingClock:
@@ -59,8 +80,17 @@ class World:
     user: Identity = USER
     admin: Identity = ADMIN
 
+    extra_tools: list[Tool] = field(default_factory=list)
+    monotonic: Callable[[], float] = time.monotonic
+
     def __post_init__(self) -> None:
-        self.messages = InMemoryMessageRepository(self.agents)
+        self.tool_state = ToolState(self.agents)
+        self.messages = InMemoryMessageRepository(self.agents, self.tool_state)
+        self.tools = InMemoryToolRepository(self.tool_state)
+        self.grants = InMemoryGrantRepository(self.tool_state)
+        self.calls = InMemoryToolCallRepository(self.tool_state)
+        self.approval_store = InMemoryApprovalRepository(self.tool_state, self.messages)
+        self.turns = InMemoryTurnRepository(self.tool_state, self.messages)
         self.rewire()
 
     def rewire(self) -> None:
@@ -68,16 +98,39 @@ class World:
         self.registry = AgentRegistry(self.agents, self.limits, self.clock)
         self.messaging = Messaging(self.agents, self.messages, self.mailbox, self.events, self.limits, self.clock)
         self.prompts = PromptBuilder(self.memory, self.limits)
-        self.processor = MessageProcessor(
+        publisher = EventPublisher(self.events, self.clock)
+        self.toolbox = ToolBox([*builtin_tools(self.memory), *self.extra_tools])
+        self.caller = ToolCaller(self.turns, self.grants, self.toolbox, publisher, self.limits, self.clock)
+        self.react = ReactLoop(
             self.messages,
-            EventPublisher(self.events, self.clock),
+            self.grants,
+            self.caller,
+            publisher,
             self.inference,
             self.prompts,
             self.limits,
             self.clock,
+            self.monotonic,
+        )
+        self.processor = MessageProcessor(
+            self.messages, publisher, self.inference, self.prompts, self.limits, self.clock, react=self.react
         )
         self.lanes = LaneRunner(self.processor, heartbeat_seconds=0.01)
-        self.recovery = MailboxRecovery(self.messages, self.messaging, self.limits, self.clock)
+        self.catalog = ToolCatalog(self.tools, self.limits, self.clock)
+        self.agent_tools = AgentToolGrants(self.agents, self.grants, self.tools, self.toolbox, self.limits, self.clock)
+        self.audit = ToolCallAudit(self.calls)
+        self.approvals = Approvals(self.approval_store, self.messaging, publisher, self.limits, self.clock)
+        self.recovery = MailboxRecovery(self.messages, self.messaging, self.limits, self.clock, self.approvals)
+
+    async def seed_tools(self) -> None:
+        """The built-in tools (and any extra ones) in the catalog."""
+        await self.catalog.seed(definition_of(tool) for tool in self.toolbox.builtins)
+
+    async def grant(self, agent: Agent, *grants: Grant | str) -> None:
+        """Grant tools (names, or Grants) to an agent, as a superadmin."""
+        await self.seed_tools()
+        wanted = [g if isinstance(g, Grant) else Grant(g) for g in grants]
+        await self.agent_tools.set(ROOT, PROJECT, agent.id, wanted)
 
     async def agent(self, name: str = "helper", **fields) -> Agent:
         return await self.registry.create(ADMIN, PROJECT, Agent(id="", project_id="", name=name, **fields))

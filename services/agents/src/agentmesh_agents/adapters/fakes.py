@@ -14,14 +14,17 @@ import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+from agentmesh_agents.adapters.tool_fakes import ToolState
 from agentmesh_agents.codec import encode_event
 from agentmesh_agents.domain.models import Agent, ConversationEvent, Message, MessageFilter, MessageStatus
 from agentmesh_agents.domain.models import ParticipantType as Kind
 from agentmesh_agents.domain.ports import DeliveryState, StoredEvent
 from agentmesh_core.errors import AgentmeshError, AlreadyExists, NotFound, Unavailable
+from agentmesh_core.ids import new_id
 
 _NAME_TAKEN = "an agent with this name already exists in the project"
 _UNFINISHED = (MessageStatus.QUEUED, MessageStatus.PROCESSING)
+_STEP_PERFORMATIVES = ("tool_call", "tool_result")
 
 
 class InMemoryAgentRepository:
@@ -76,10 +79,11 @@ class InMemoryAgentRepository:
 class InMemoryMessageRepository:
     """MessageRepository in a dict (plus when each message was last published)."""
 
-    def __init__(self, agents: InMemoryAgentRepository) -> None:
+    def __init__(self, agents: InMemoryAgentRepository, tools: ToolState | None = None) -> None:
         self.messages: dict[str, Message] = {}
         self.published_at: dict[str, datetime] = {}
         self._agents = agents
+        self.tools = tools or ToolState(agents)
 
     def _scoped(self, project_id: str) -> list[Message]:
         return [m for m in self.messages.values() if m.project_id == project_id]
@@ -135,11 +139,14 @@ class InMemoryMessageRepository:
             and m.created_at < request.created_at
             and m.updated_at >= active_since
         ]
+        agent = await self._agents.get(project_id, agent_id)
         return DeliveryState(
             request,
-            agent=await self._agents.get(project_id, agent_id),
+            agent=agent,
             answered=self.reply_to(request) is not None,
             earlier_id=min(earlier, key=lambda m: m.created_at).id if earlier else None,
+            grants=tuple(self.tools.granted(project_id, agent_id)) if agent else (),
+            turn=self.tools.turns.get(request.id),
         )
 
     # builtins.list from here on: inside the class, `list` is the method above.
@@ -156,6 +163,7 @@ class InMemoryMessageRepository:
                 if m.conversation_id == request.conversation_id
                 and m.status is MessageStatus.COMPLETE
                 and m.created_at < request.created_at
+                and m.performative not in _STEP_PERFORMATIVES
             ),
             key=lambda m: (m.created_at, m.id),
         )
@@ -201,6 +209,7 @@ class InMemoryMessageRepository:
         for message_id in doomed:
             del self.messages[message_id]
             self.published_at.pop(message_id, None)
+        self.tools.delete_project(project_id)
         return len(doomed)
 
 
@@ -212,11 +221,12 @@ class InMemoryMailbox:
         self._ids: set[str] = set()
         self.down = False
 
-    async def post(self, message: Message) -> None:
+    async def post(self, message: Message, dedup_id: str | None = None) -> None:
         if self.down:
             raise Unavailable("message bus unavailable")
-        if message.id not in self._ids:
-            self._ids.add(message.id)
+        key = dedup_id or message.id
+        if key not in self._ids:
+            self._ids.add(key)
             self.posted.append(message)
 
     def take(self) -> list[Message]:
@@ -274,15 +284,24 @@ class InMemoryConversationEvents:
 
 
 class StaticMemory:
-    """Memory that returns the same entries for every search; set `error` to make searches fail."""
+    """Memory that returns its first k entries for every search; set `error` to make calls fail."""
 
     def __init__(self, entries: list[str] | None = None, error: AgentmeshError | None = None) -> None:
         self.entries = list(entries or [])
         self.error = error
         self.queries: list[tuple[str, str, str, int]] = []
+        self.stored: list[tuple[str, str, str]] = []
 
     async def search(self, project_id: str, agent_id: str, query: str, k: int) -> list[str]:
         self.queries.append((project_id, agent_id, query, k))
         if self.error is not None:
             raise self.error
         return self.entries[:k]
+
+    async def store(self, project_id: str, agent_id: str, content: str) -> str:
+        """Keep the content (searches return it from then on); `stored` records who stored what."""
+        if self.error is not None:
+            raise self.error
+        self.stored.append((project_id, agent_id, content))
+        self.entries.append(content)
+        return new_id()

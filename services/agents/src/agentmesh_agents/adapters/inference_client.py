@@ -11,9 +11,10 @@ Unavailable and the processor retries the message later.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 
 import grpc
 
@@ -21,7 +22,7 @@ from agentmesh.inference.v1 import inference_service_pb2 as pb
 from agentmesh.inference.v1 import inference_service_pb2_grpc
 from agentmesh_agents.adapters.service_identity import AGENTS_SERVICE
 from agentmesh_agents.domain.model_config import Sampling
-from agentmesh_agents.domain.ports import ChatTurn
+from agentmesh_agents.domain.ports import ChatTurn, Generation
 from agentmesh_core.errors import ResourceExhausted, Unavailable
 from agentmesh_core.identity import Identity
 from agentmesh_grpc.errors import from_rpc_error
@@ -37,9 +38,9 @@ DEFAULT_RETRY_SECONDS = 1.0
 
 
 def generate_request(
-    turns: Sequence[ChatTurn], sampling: Sampling, request_id: str, project_id: str = ""
+    turns: Sequence[ChatTurn], sampling: Sampling, request_id: str, project_id: str = "", json_schema: str = ""
 ) -> pb.GenerateRequest:
-    """The Generate request for a chat prompt, accounted to project_id."""
+    """The Generate request for a chat prompt, accounted to project_id (constrained to json_schema if given)."""
     params = pb.SamplingParams(max_tokens=sampling.max_tokens, stop=list(sampling.stop))
     if sampling.temperature is not None:
         params.temperature = sampling.temperature
@@ -52,6 +53,7 @@ def generate_request(
         sampling=params,
         request_id=request_id,
         project_id=project_id,
+        json_schema=json_schema,
     )
 
 
@@ -75,6 +77,32 @@ class InferenceClient:
 
     async def stream_chat(self, turns: Sequence[ChatTurn], sampling: Sampling, request_id: str) -> AsyncIterator[str]:
         request = generate_request(turns, sampling, request_id, context.current("project_id") or "")
+        # aclosing: leaving early cancels the call now, not when the generator is collected.
+        async with contextlib.aclosing(self._responses(request)) as responses:
+            async for chunk in responses:
+                if chunk.text:
+                    yield chunk.text
+
+    async def generate(
+        self, turns: Sequence[ChatTurn], sampling: Sampling, request_id: str, json_schema: str
+    ) -> Generation:
+        project_id = context.current("project_id") or ""
+        request = generate_request(turns, sampling, request_id, project_id, json_schema)
+        texts: list[str] = []
+        async with contextlib.aclosing(self._responses(request)) as responses:
+            async for chunk in responses:
+                texts.append(chunk.text)
+                if chunk.finish_reason != pb.FINISH_REASON_UNSPECIFIED:
+                    return Generation(
+                        "".join(texts),
+                        prompt_tokens=chunk.usage.prompt_tokens,
+                        completion_tokens=chunk.usage.completion_tokens,
+                        truncated=chunk.finish_reason == pb.FINISH_REASON_LENGTH,
+                    )
+        return Generation("".join(texts))
+
+    async def _responses(self, request: pb.GenerateRequest) -> AsyncGenerator[pb.GenerateResponse, None]:
+        """The call's chunks; a refusal for quota before any chunk is waited out and asked again."""
         waited = 0.0
         while True:
             with acting_as(self._identity):
@@ -83,8 +111,7 @@ class InferenceClient:
             try:
                 async for chunk in call:
                     streamed = True
-                    if chunk.text:
-                        yield chunk.text
+                    yield chunk
                 return
             except grpc.aio.AioRpcError as error:
                 failure = from_rpc_error(error)

@@ -1,4 +1,4 @@
-"""Memory port over gRPC: MemoryService.SearchMemories."""
+"""Memory port over gRPC: MemoryService.SearchMemories and AddMemories."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from agentmesh_grpc.identity import acting_as
 
 
 class MemoryClient:
-    """Searches project memory, acting as the agents service."""
+    """Searches and adds to project memory, acting as the agents service."""
 
     def __init__(self, channel: grpc.aio.Channel, timeout: float, identity: Identity = AGENTS_SERVICE) -> None:
         self._stub = memory_service_pb2_grpc.MemoryServiceStub(channel)
@@ -28,3 +28,14 @@ class MemoryClient:
         except grpc.aio.AioRpcError as error:
             raise from_rpc_error(error) from None
         return [hit.entry.content for hit in response.hits]
+
+    async def store(self, project_id: str, agent_id: str, content: str) -> str:
+        request = pb.AddMemoriesRequest(
+            project_id=project_id, agent_id=agent_id, documents=[pb.Document(content=content)]
+        )
+        try:
+            with acting_as(self._identity):
+                response = await self._stub.AddMemories(request, timeout=self._timeout)
+        except grpc.aio.AioRpcError as error:
+            raise from_rpc_error(error) from None
+        return response.entries[0].id if response.entries else ""

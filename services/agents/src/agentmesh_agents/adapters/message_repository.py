@@ -12,7 +12,9 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from agentmesh_agents.adapters.agent_repository import to_agent
-from agentmesh_agents.adapters.tables import agents, messages
+from agentmesh_agents.adapters.tables import agents, approvals, messages, tool_calls, turns
+from agentmesh_agents.adapters.tool_repository import granted_tools
+from agentmesh_agents.adapters.turn_codec import to_turn
 from agentmesh_agents.domain.models import (
     Message,
     MessageFilter,
@@ -28,9 +30,12 @@ _c = messages.c
 _FINAL = (MessageStatus.COMPLETE.value, MessageStatus.ERROR.value)
 _UNFINISHED = (MessageStatus.QUEUED.value, MessageStatus.PROCESSING.value)
 _IS_REPLY = _c.performative == "reply"
+# A turn's steps are in the log too, but are not conversation: a prompt's history leaves them out.
+STEP_PERFORMATIVES = ("tool_call", "tool_result")
 
 
-def _to_message(row: Row[Any]) -> Message:
+def to_message(row: Row[Any]) -> Message:
+    """A `messages` row as the domain's Message."""
     return Message(
         id=row.id,
         project_id=row.project_id,
@@ -70,17 +75,18 @@ def _values(message: Message) -> dict[str, Any]:
     }
 
 
-def _insert_new(session: Session, message: Message) -> Message | None:
+def insert_message(session: Session, message: Message) -> Message | None:
+    """Insert a message unless a row with its id (or a unique key of it) exists; the stored row, or None."""
     # DO NOTHING on any unique key: the idempotency key, the one-reply-per-request index.
     row = session.execute(
         insert(messages).values(**_values(message)).on_conflict_do_nothing().returning(*messages.c)
     ).one_or_none()
-    return _to_message(row) if row else None
+    return to_message(row) if row else None
 
 
 def _one(session: Session, *where: Any) -> Message | None:
     row = session.execute(select(messages).where(*where).limit(1)).one_or_none()
-    return _to_message(row) if row else None
+    return to_message(row) if row else None
 
 
 def _agent_is_missing(session: Session, message: Message) -> bool:
@@ -114,11 +120,12 @@ def _history(session: Session, request: Message, limit: int) -> list[Message]:
             _c.conversation_id == request.conversation_id,
             _c.status == MessageStatus.COMPLETE.value,
             _c.created_at < request.created_at,
+            _c.performative.not_in(STEP_PERFORMATIVES),
         )
         .order_by(_c.created_at.desc(), _c.id.desc())
         .limit(limit)
     ).all()
-    return [_to_message(row) for row in reversed(rows)]
+    return [to_message(row) for row in reversed(rows)]
 
 
 class SqlMessageRepository:
@@ -132,7 +139,7 @@ class SqlMessageRepository:
             # In the insert's transaction: a send costs one round trip less than a separate lookup.
             if _agent_is_missing(session, message):
                 raise NotFound("agent not found")
-            stored = _insert_new(session, message)
+            stored = insert_message(session, message)
             if stored is not None:
                 return stored, True
             if message.idempotency_key:
@@ -165,7 +172,7 @@ class SqlMessageRepository:
         query = (
             select(messages).where(*conditions).order_by(_c.created_at.desc(), _c.id.desc()).offset(offset).limit(limit)
         )
-        return await self._db.run(lambda s: [_to_message(row) for row in s.execute(query).all()])
+        return await self._db.run(lambda s: [to_message(row) for row in s.execute(query).all()])
 
     async def conversation_exists(self, project_id: str, conversation_id: str) -> bool:
         query = select(exists().where(_c.project_id == project_id, _c.conversation_id == conversation_id))
@@ -182,11 +189,14 @@ class SqlMessageRepository:
                 select(agents).where(agents.c.project_id == project_id, agents.c.id == agent_id)
             ).one_or_none()
             answered = session.execute(select(exists().where(_c.parent_id == request.id, _IS_REPLY))).scalar()
+            turn = session.execute(select(turns).where(turns.c.message_id == request.id)).one_or_none()
             return DeliveryState(
                 request,
                 agent=to_agent(agent) if agent else None,
                 answered=bool(answered),
                 earlier_id=_earlier_unfinished(session, request, active_since),
+                grants=tuple(granted_tools(session, project_id, agent_id)) if agent else (),
+                turn=to_turn(turn) if turn else None,
             )
 
         return await self._db.run(work)
@@ -218,13 +228,13 @@ class SqlMessageRepository:
 
         def work(session: Session) -> Message | None:
             row = session.execute(statement).one_or_none()
-            return _to_message(row) if row else None
+            return to_message(row) if row else None
 
         return await self._db.run(work)
 
     async def complete_with_reply(self, request: Message, reply: Message) -> Message:
         def work(session: Session) -> Message:
-            stored = _insert_new(session, reply)
+            stored = insert_message(session, reply)
             if stored is None:
                 stored = _one(session, _c.parent_id == request.id, _IS_REPLY)
                 if stored is None:
@@ -264,8 +274,12 @@ class SqlMessageRepository:
             .order_by(_c.created_at)
             .limit(limit)
         )
-        return await self._db.run(lambda s: [_to_message(row) for row in s.execute(query).all()])
+        return await self._db.run(lambda s: [to_message(row) for row in s.execute(query).all()])
 
     async def delete_project(self, project_id: str) -> int:
-        statement = delete(messages).where(_c.project_id == project_id)
-        return await self._db.run(lambda s: affected_rows(s, statement))
+        def work(session: Session) -> int:
+            for table in (turns, approvals, tool_calls):
+                session.execute(delete(table).where(table.c.project_id == project_id))
+            return affected_rows(session, delete(messages).where(_c.project_id == project_id))
+
+        return await self._db.run(work)

@@ -46,13 +46,13 @@ class NatsMailbox:
         self._partitions = partitions
         self._timeout = timeout
 
-    async def post(self, message: Message) -> None:
+    async def post(self, message: Message, dedup_id: str | None = None) -> None:
         if message.receiver.type is not ParticipantType.AGENT:
             raise InvalidInput("only agents have mailboxes")
         agent_id = message.receiver.id
         subject = subjects.inbox_subject(message.project_id, agent_id, self._partitions)
         with context.bind(project_id=message.project_id, agent_id=agent_id, message_id=message.id):
-            headers = outgoing_headers(msg_id=message.id)
+            headers = outgoing_headers(msg_id=dedup_id or message.id)
         try:
             await self._js.publish(
                 subject,

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
 from agentmesh_agents.domain.model_config import Sampling
-from agentmesh_agents.domain.ports import ChatTurn
+from agentmesh_agents.domain.ports import ChatTurn, Generation
 
 Step = Sequence[str] | BaseException | Callable[[Sequence[ChatTurn]], Sequence[str]]
 
@@ -25,6 +25,7 @@ class ScriptedCall:
     turns: list[ChatTurn]
     sampling: Sampling
     request_id: str
+    json_schema: str = ""
 
 
 @dataclass
@@ -52,3 +53,17 @@ class ScriptedInference:
             if isinstance(chunk, BaseException):
                 raise chunk
             yield chunk
+
+    async def generate(
+        self, turns: Sequence[ChatTurn], sampling: Sampling, request_id: str, json_schema: str
+    ) -> Generation:
+        """The next step, whole; tokens are counted as about four characters each."""
+        step = self.script[min(len(self.calls), len(self.script) - 1)]
+        self.calls.append(ScriptedCall(list(turns), sampling, request_id, json_schema))
+        if isinstance(step, BaseException):
+            raise step
+        if self.chunk_delay:
+            await asyncio.sleep(self.chunk_delay)
+        text = "".join(step(turns) if callable(step) else step)
+        prompt = sum(len(turn.content) for turn in turns)
+        return Generation(text, prompt_tokens=-(-prompt // 4), completion_tokens=-(-len(text) // 4))

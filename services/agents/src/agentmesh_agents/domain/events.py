@@ -14,6 +14,7 @@ from typing import Any
 
 from agentmesh_agents.domain.models import ConversationEvent, EventType, Message, MessageStatus, utcnow
 from agentmesh_agents.domain.ports import ConversationEvents
+from agentmesh_agents.domain.tool_models import Approval, ToolCallRecord
 
 log = logging.getLogger(__name__)
 
@@ -62,4 +63,32 @@ class EventPublisher:
         await self._publish(
             self._event(EventType.ERROR, request, agent_id, error=text, status=MessageStatus.ERROR),
             dedup_id=f"error-{request.id}",
+        )
+
+    async def tool_call(self, request: Message, agent_id: str, call: ToolCallRecord) -> None:
+        """The agent asked for a tool call (published before it runs, or is refused)."""
+        await self._publish(
+            self._event(EventType.TOOL_CALL, request, agent_id, tool_call=call), dedup_id=f"tool-call-{call.id}"
+        )
+
+    async def tool_result(self, request: Message, agent_id: str, call: ToolCallRecord, observation: str) -> None:
+        """A tool call ended: its outcome, and the observation the agent got back."""
+        await self._publish(
+            self._event(EventType.TOOL_RESULT, request, agent_id, tool_call=call, text=observation),
+            dedup_id=f"tool-result-{call.id}",
+        )
+
+    async def approval_required(self, request: Message, agent_id: str, approval: Approval) -> None:
+        """A tool call waits for a human; the turn is parked."""
+        await self._publish(
+            self._event(EventType.APPROVAL_REQUIRED, request, agent_id, approval=approval),
+            dedup_id=f"approval-required-{approval.id}",
+        )
+        await self.status(request, agent_id, MessageStatus.AWAITING_APPROVAL)
+
+    async def approval_decided(self, request: Message, agent_id: str, approval: Approval) -> None:
+        """An approval was decided, or expired."""
+        await self._publish(
+            self._event(EventType.APPROVAL_DECIDED, request, agent_id, approval=approval),
+            dedup_id=f"approval-decided-{approval.id}",
         )

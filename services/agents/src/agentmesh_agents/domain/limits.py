@@ -45,6 +45,28 @@ class Limits:
     order_window_seconds: float = 300.0
     heartbeat_seconds: float = 20.0
 
+    # The tool catalog and grants.
+    tool_description_max_length: int = 2000
+    tool_schema_max_bytes: int = 16 * 1024
+    grants_max: int = 64
+    grant_config_max_bytes: int = 8 * 1024
+    tool_page_max: int = 200
+
+    # The ReAct loop: per-turn budgets (defaults; an agent's model_config may set its own up to the cap).
+    react_max_steps: int = 8
+    react_max_steps_cap: int = 32
+    react_token_budget: int = 16_384
+    react_token_budget_cap: int = 262_144
+    react_time_budget_seconds: float = 120.0
+    react_time_budget_cap_seconds: float = 900.0
+    tool_timeout_seconds: float = 30.0
+    tool_output_max_chars: int = 4000  # an observation is cut to this before it enters the prompt
+    tool_arguments_max_bytes: int = 16 * 1024
+    step_schema_max_chars: int = 12_000  # larger step schemas fall back to a name enum (inference caps 16000)
+    approval_ttl_seconds: float = 3600.0
+    approval_comment_max_length: int = 2000
+    approval_expiry_batch: int = 200
+
     # Mailbox recovery.
     recovery_min_age_seconds: float = 10.0
     recovery_stale_seconds: float = 900.0

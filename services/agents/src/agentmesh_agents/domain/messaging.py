@@ -110,10 +110,14 @@ class Messaging:
         await self.post(stored)
         return stored
 
-    async def post(self, message: Message) -> bool:
-        """Hand a stored message to its mailbox; False (logged) when the bus is down."""
+    async def post(self, message: Message, dedup_id: str | None = None) -> bool:
+        """Hand a stored message to its mailbox; False (logged) when the bus is down.
+
+        A message posted again on purpose (a parked turn going on) passes a dedup id
+        of its own: the mailbox drops a repeat of an id it saw within minutes.
+        """
         try:
-            await self._mailbox.post(message)
+            await self._mailbox.post(message, dedup_id)
         except Exception as error:  # noqa: BLE001 - the row is durable; recovery retries the post
             log.warning("mailbox post of message %s failed (%s); it stays queued", message.id, type(error).__name__)
             return False

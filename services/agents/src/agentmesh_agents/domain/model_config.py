@@ -13,7 +13,17 @@ from agentmesh_core.text import text_problem
 
 _MODEL_NAME_MAX = 200
 _STOP_MAX_CHARS = 64
-KNOWN_KEYS = ("model", "temperature", "max_tokens", "top_p", "seed", "stop")
+KNOWN_KEYS = (
+    "model",
+    "temperature",
+    "max_tokens",
+    "top_p",
+    "seed",
+    "stop",
+    "max_steps",
+    "token_budget",
+    "time_budget_seconds",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +85,17 @@ def validate_model_config(raw: dict[str, Any] | None, limits: Limits) -> dict[st
         value = _integer(config, key, low, high)
         if value is not None:
             normalised[key] = value
+    # The ReAct loop's budgets per turn (see turn_budget), each within the service's cap.
+    for key, low, high in (
+        ("max_steps", 1, limits.react_max_steps_cap),
+        ("token_budget", 1, limits.react_token_budget_cap),
+    ):
+        value = _integer(config, key, low, high)
+        if value is not None:
+            normalised[key] = value
+    seconds = _number(config, "time_budget_seconds", 1.0, limits.react_time_budget_cap_seconds)
+    if seconds is not None:
+        normalised["time_budget_seconds"] = seconds
     stop = config.get("stop")
     if stop is not None:
         if isinstance(stop, str):

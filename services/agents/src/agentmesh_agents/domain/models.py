@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from agentmesh_agents.domain.tool_models import Approval, ToolCallRecord
 
 # A JSON value: what message content and model configs are made of.
 JsonValue = Any
@@ -33,6 +36,8 @@ class MessageStatus(StrEnum):
     PROCESSING = "processing"
     COMPLETE = "complete"
     ERROR = "error"
+    # The turn is parked until a human decides on a tool call; no consumer or task waits.
+    AWAITING_APPROVAL = "awaiting_approval"
 
     @property
     def is_final(self) -> bool:
@@ -113,6 +118,10 @@ class EventType(StrEnum):
     TOKEN = "token"
     REPLY = "reply"
     ERROR = "error"
+    TOOL_CALL = "tool_call"
+    TOOL_RESULT = "tool_result"
+    APPROVAL_REQUIRED = "approval_required"
+    APPROVAL_DECIDED = "approval_decided"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +139,8 @@ class ConversationEvent:
     error: str = ""
     created_at: datetime = field(default_factory=utcnow)
     sequence: int = 0
+    tool_call: ToolCallRecord | None = None
+    approval: Approval | None = None
 
 
 @dataclass(frozen=True, slots=True)

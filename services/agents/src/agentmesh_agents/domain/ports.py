@@ -10,6 +10,18 @@ from typing import Protocol
 
 from agentmesh_agents.domain.model_config import Sampling
 from agentmesh_agents.domain.models import Agent, ConversationEvent, Message, MessageFilter, MessageStatus
+from agentmesh_agents.domain.tool_models import (
+    Approval,
+    ApprovalStatus,
+    Grant,
+    GrantedTool,
+    ToolCallFilter,
+    ToolCallOutcome,
+    ToolCallRecord,
+    ToolDefinition,
+)
+from agentmesh_agents.domain.tooling import Tool
+from agentmesh_agents.domain.turns import ParkRecord, StepRecord, TurnState, Wake
 
 
 class AgentRepository(Protocol):
@@ -43,6 +55,8 @@ class DeliveryState:
     agent: Agent | None = None
     answered: bool = False  # a reply to the request is stored
     earlier_id: str | None = None  # an earlier unfinished message to the same agent, recently active
+    grants: tuple[GrantedTool, ...] = ()  # the agent's tools (a turn with none is a plain chat)
+    turn: TurnState | None = None  # the request's ReAct turn so far, if one started
 
 
 class MessageRepository(Protocol):
@@ -64,9 +78,9 @@ class MessageRepository(Protocol):
     async def delivery_state(
         self, project_id: str, agent_id: str, message_id: str, active_since: datetime
     ) -> DeliveryState:
-        """The request, its receiving agent, whether it has a reply, and the id of an unfinished
+        """The request, its receiving agent, whether it has a reply, the id of an unfinished
         (queued/processing) message to the same agent created before it and changed since
-        `active_since`."""
+        `active_since`, the agent's grants and the request's turn state."""
 
     # builtins.list from here on: inside the class, `list` is the method above.
     async def begin_processing(self, request: Message, history_limit: int) -> builtins.list[Message]:
@@ -97,14 +111,14 @@ class MessageRepository(Protocol):
         changed before `published_before`, which the mailbox may have lost or given up on."""
 
     async def delete_project(self, project_id: str) -> int:
-        """Remove every message of a project; returns how many."""
+        """Remove every message of a project (with its turns, tool calls and approvals); returns how many."""
 
 
 class Mailbox(Protocol):
     """Agents' durable mailboxes."""
 
-    async def post(self, message: Message) -> None:
-        """Put a message in its receiver's mailbox (deduplicated by message id)."""
+    async def post(self, message: Message, dedup_id: str | None = None) -> None:
+        """Put a message in its receiver's mailbox (deduplicated by dedup_id, else the message id)."""
 
 
 class ConversationEvents(Protocol):
@@ -139,11 +153,26 @@ class ChatTurn:
     content: str
 
 
+@dataclass(frozen=True, slots=True)
+class Generation:
+    """One whole completion and what it cost; `truncated` when max_tokens cut it short."""
+
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    truncated: bool = False
+
+
 class Inference(Protocol):
     """The language model."""
 
     def stream_chat(self, turns: Sequence[ChatTurn], sampling: Sampling, request_id: str) -> AsyncIterator[str]:
         """Generate a reply, yielding text chunks; Unavailable when the model server is down."""
+
+    async def generate(
+        self, turns: Sequence[ChatTurn], sampling: Sampling, request_id: str, json_schema: str
+    ) -> Generation:
+        """One completion constrained to a JSON Schema (structured output), whole."""
 
 
 class Memory(Protocol):
@@ -151,3 +180,99 @@ class Memory(Protocol):
 
     async def search(self, project_id: str, agent_id: str, query: str, k: int) -> list[str]:
         """Contents of the k entries closest to the query, best first."""
+
+    async def store(self, project_id: str, agent_id: str, content: str) -> str:
+        """Add an entry (as the agent's); returns its id."""
+
+
+class ToolRepository(Protocol):
+    """The platform-wide tool catalog."""
+
+    async def list(self, offset: int, limit: int) -> list[ToolDefinition]:
+        """Tools by name."""
+
+    async def get(self, name: str) -> ToolDefinition | None: ...
+
+    async def add(self, tool: ToolDefinition) -> ToolDefinition:
+        """Store a new tool; AlreadyExists when the name is taken."""
+
+    async def update(self, tool: ToolDefinition) -> ToolDefinition | None:
+        """Replace a tool's fields (not its kind or creation time); None when it is gone."""
+
+    async def seed(self, tool: ToolDefinition) -> None:
+        """Insert a built-in, or bring its description and schema up to date (its switches stay)."""
+
+
+class GrantRepository(Protocol):
+    """Agents' tool grants, always scoped by project."""
+
+    async def for_agent(self, project_id: str, agent_id: str) -> list[GrantedTool]:
+        """The agent's grants with their catalog entries, by tool name."""
+
+    async def find(self, project_id: str, agent_id: str, tool_name: str) -> GrantedTool | None:
+        """One grant with its catalog entry (read at run time, right before a call)."""
+
+    async def replace(
+        self, project_id: str, agent_id: str, grants: Sequence[Grant], now: datetime
+    ) -> builtins.list[GrantedTool]:
+        """Make `grants` the agent's whole set (last_used kept for tools still granted).
+
+        NotFound when the project has no such agent or a tool is not in the catalog.
+        """
+
+
+class ToolCallRepository(Protocol):
+    """The audit of tool calls (written by the TurnRepository with each step)."""
+
+    async def list(
+        self, project_id: str, where: ToolCallFilter, offset: int, limit: int
+    ) -> builtins.list[ToolCallRecord]:
+        """Calls matching the filter, newest first."""
+
+
+class ApprovalRepository(Protocol):
+    """Approvals of tool calls, always scoped by project."""
+
+    async def list(
+        self, project_id: str, status: ApprovalStatus | None, offset: int, limit: int
+    ) -> builtins.list[Approval]:
+        """Approvals (in that status), newest first."""
+
+    async def get(self, project_id: str, approval_id: str) -> Approval | None: ...
+
+    async def decide(
+        self, decided: Approval, wake: Wake, outcome: ToolCallOutcome | None
+    ) -> tuple[bool, Message | None]:
+        """In one transaction, if the approval is still pending: store the decision, set the call's
+        audit outcome (when given), record the wake on the parked turn and put the request back to
+        `queued` (not yet posted). Returns (whether it was pending, the request to post again; None
+        when no turn waits any more, e.g. its request ended)."""
+
+    async def expiring(self, now: datetime, limit: int) -> builtins.list[Approval]:
+        """Pending approvals whose time ran out, oldest first."""
+
+
+class TurnRepository(Protocol):
+    """ReAct turns' state, and the writes each step makes with it (one transaction each)."""
+
+    async def record_step(self, state: TurnState, step: StepRecord) -> None:
+        """Store the step's messages (skipping stored ones), its audit record (insert or update),
+        the grant's last_used, and the turn's new state."""
+
+    async def park(self, state: TurnState, record: ParkRecord) -> bool:
+        """Store the call message, its pending audit record, the approval (if any) and the parked
+        state, and set the request's status; False (nothing written) when the request is final."""
+
+    async def wake(self, project_id: str, message_id: str, wake: Wake) -> Message | None:
+        """Record the wake on a turn parked on `wake.key` and put its request back to `queued`;
+        returns the request to post again, None when no turn waits on that key."""
+
+
+class ExternalTools(Protocol):
+    """Tools of a kind whose implementation lives outside the service (MCP servers: part B).
+
+    It adapts a catalog entry to a Tool; it returns None when it cannot (an
+    unknown server), and the runtime then gives the model an error observation.
+    """
+
+    def tool_for(self, definition: ToolDefinition) -> Tool | None: ...

@@ -26,6 +26,7 @@ from agentmesh_agents.domain.models import (
 )
 from agentmesh_agents.domain.ports import Inference, MessageRepository
 from agentmesh_agents.domain.prompt import PromptBuilder
+from agentmesh_agents.domain.react import ReactLoop, TurnEndKind
 from agentmesh_core.errors import AgentmeshError, Unavailable
 from agentmesh_core.ids import new_id
 from agentmesh_core.text import sanitize_text
@@ -80,6 +81,7 @@ class MessageProcessor:
         prompts: PromptBuilder,
         limits: Limits,
         clock: Callable[[], datetime] = utcnow,
+        react: ReactLoop | None = None,
     ) -> None:
         self._messages = messages
         self._events = events
@@ -87,6 +89,7 @@ class MessageProcessor:
         self._prompts = prompts
         self._limits = limits
         self._clock = clock
+        self._react = react
 
     async def process(self, delivery: Delivery) -> Outcome:
         """Handle one delivery; never raises for a bad message, only reports the outcome."""
@@ -145,6 +148,14 @@ class MessageProcessor:
             # Mailbox order: an earlier message (e.g. waiting on a retry) is answered first.
             log.info("waiting for earlier message %s", state.earlier_id)
             return Outcome.retry(self._limits.order_retry_seconds)
+        if self._react is not None and (state.grants or state.turn is not None):
+            # An agent with tools (or a turn already under way) takes the ReAct loop; others chat.
+            end = await self._react.run(agent, request, delivery.attempt, state)
+            if end.kind is TurnEndKind.FAILED:
+                await self._fail(request, agent.id, end.text)
+            elif end.kind is TurnEndKind.RETRY:
+                return Outcome.retry(end.delay)
+            return Outcome.ack()
         try:
             await self._answer(agent, request, delivery)
         except _Failed as failure:

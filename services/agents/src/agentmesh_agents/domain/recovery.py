@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from agentmesh_agents.domain.approvals import Approvals
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.messaging import Messaging
 from agentmesh_agents.domain.models import utcnow
@@ -31,11 +32,13 @@ class MailboxRecovery:
         messaging: Messaging,
         limits: Limits,
         clock: Callable[[], datetime] = utcnow,
+        approvals: Approvals | None = None,
     ) -> None:
         self._messages = messages
         self._messaging = messaging
         self._limits = limits
         self._clock = clock
+        self._approvals = approvals
 
     async def sweep(self) -> int:
         """One pass; returns how many messages were posted."""
@@ -61,5 +64,11 @@ class MailboxRecovery:
                 await self.sweep()
             except Exception:
                 log.warning("mailbox recovery sweep failed", exc_info=True)
+            if self._approvals is not None:
+                # Pending approvals whose time ran out end their parked turns (with a clear error).
+                try:
+                    await self._approvals.expire_due()
+                except Exception:
+                    log.warning("approval expiry sweep failed", exc_info=True)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)

@@ -8,11 +8,16 @@ import grpc
 
 from agentmesh.agents.v1 import agent_service_pb2 as pb
 from agentmesh.agents.v1 import agent_service_pb2_grpc
-from agentmesh_agents.codec import message_proto
+from agentmesh_agents.codec import approval_proto, message_proto, tool_call_proto, tool_proto
+from agentmesh_agents.domain.approvals import Approvals
+from agentmesh_agents.domain.audit import ToolCallAudit
+from agentmesh_agents.domain.grants import AgentToolGrants
 from agentmesh_agents.domain.messaging import Messaging, Outgoing
 from agentmesh_agents.domain.models import MessageFilter
 from agentmesh_agents.domain.registry import AgentRegistry
-from agentmesh_agents.rpc import mapping
+from agentmesh_agents.domain.tool_models import ToolCallFilter
+from agentmesh_agents.domain.tools import ToolCatalog
+from agentmesh_agents.rpc import mapping, tool_mapping
 from agentmesh_grpc.identity import caller
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["AgentService"].full_name
@@ -21,9 +26,21 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["AgentService"].full_name
 class AgentServicer(agent_service_pb2_grpc.AgentServiceServicer):
     """Reads need project membership; writes need project admin (or a privileged caller)."""
 
-    def __init__(self, registry: AgentRegistry, messaging: Messaging) -> None:
+    def __init__(
+        self,
+        registry: AgentRegistry,
+        messaging: Messaging,
+        catalog: ToolCatalog,
+        grants: AgentToolGrants,
+        audit: ToolCallAudit,
+        approvals: Approvals,
+    ) -> None:
         self._registry = registry
         self._messaging = messaging
+        self._catalog = catalog
+        self._grants = grants
+        self._audit = audit
+        self._approvals = approvals
 
     async def CreateAgent(self, request: pb.CreateAgentRequest, context: grpc.aio.ServicerContext):
         agent = await self._registry.create(caller(), request.project_id, mapping.agent_draft(request.agent))
@@ -89,6 +106,52 @@ class AgentServicer(agent_service_pb2_grpc.AgentServiceServicer):
     async def DeleteProjectData(self, request: pb.DeleteProjectDataRequest, context: grpc.aio.ServicerContext):
         removed = await self._messaging.delete_project_data(caller(), request.project_id)
         return pb.DeleteProjectDataResponse(removed=mapping.struct_proto(dict(removed)))
+
+    async def ListTools(self, request: pb.ListToolsRequest, context: grpc.aio.ServicerContext):
+        page = await self._catalog.list(caller(), request.page_size, request.page_token)
+        return pb.ListToolsResponse(tools=[tool_proto(tool) for tool in page.items], next_page_token=page.next_cursor)
+
+    async def CreateTool(self, request: pb.CreateToolRequest, context: grpc.aio.ServicerContext):
+        tool = await self._catalog.create(caller(), tool_mapping.tool_draft(request.tool))
+        return pb.CreateToolResponse(tool=tool_proto(tool))
+
+    async def UpdateTool(self, request: pb.UpdateToolRequest, context: grpc.aio.ServicerContext):
+        changes = tool_mapping.tool_changes(request.tool, request.update_mask.paths)
+        tool = await self._catalog.update(caller(), request.tool.name, changes)
+        return pb.UpdateToolResponse(tool=tool_proto(tool))
+
+    async def GetAgentTools(self, request: pb.GetAgentToolsRequest, context: grpc.aio.ServicerContext):
+        granted = await self._grants.get(caller(), request.project_id, request.agent_id)
+        return pb.GetAgentToolsResponse(tools=[tool_mapping.agent_tool_proto(g) for g in granted])
+
+    async def SetAgentTools(self, request: pb.SetAgentToolsRequest, context: grpc.aio.ServicerContext):
+        grants = [tool_mapping.grant(proto) for proto in request.tools]
+        granted = await self._grants.set(caller(), request.project_id, request.agent_id, grants)
+        return pb.SetAgentToolsResponse(tools=[tool_mapping.agent_tool_proto(g) for g in granted])
+
+    async def ListToolCalls(self, request: pb.ListToolCallsRequest, context: grpc.aio.ServicerContext):
+        where = ToolCallFilter(agent_id=request.agent_id or None, message_id=request.message_id or None)
+        page = await self._audit.list(caller(), request.project_id, where, request.page_size, request.page_token)
+        return pb.ListToolCallsResponse(
+            tool_calls=[tool_call_proto(call) for call in page.items], next_page_token=page.next_cursor
+        )
+
+    async def ListApprovals(self, request: pb.ListApprovalsRequest, context: grpc.aio.ServicerContext):
+        status = tool_mapping.approval_status(request.status)
+        page = await self._approvals.list(caller(), request.project_id, status, request.page_size, request.page_token)
+        return pb.ListApprovalsResponse(
+            approvals=[approval_proto(a) for a in page.items], next_page_token=page.next_cursor
+        )
+
+    async def DecideApproval(self, request: pb.DecideApprovalRequest, context: grpc.aio.ServicerContext):
+        approval = await self._approvals.decide(
+            caller(),
+            request.project_id,
+            request.approval_id,
+            tool_mapping.decision(request.decision),
+            request.comment,
+        )
+        return pb.DecideApprovalResponse(approval=approval_proto(approval))
 
 
 def register(server: grpc.aio.Server, servicer: AgentServicer) -> None:

@@ -14,9 +14,19 @@ from typing import Literal
 # agentmesh.agents.v1.AgentStatus
 AgentStatus = Literal["active", "paused"]
 # agentmesh.agents.v1.MessageStatus
-MessageStatus = Literal["queued", "delivered", "processing", "complete", "error"]
+MessageStatus = Literal["queued", "delivered", "processing", "complete", "error", "awaiting_approval"]
 # agentmesh.agents.v1.ConversationEventType
-EventType = Literal["token", "reply", "status", "error"]
+EventType = Literal[
+    "token", "reply", "status", "error", "tool_call", "tool_result", "approval_required", "approval_decided"
+]
+# agentmesh.agents.v1.ToolKind
+ToolKind = Literal["builtin", "mcp"]
+# agentmesh.agents.v1.ToolCallOutcome
+ToolCallOutcome = Literal["allowed", "refused", "error", "denied", "expired", "pending"]
+# agentmesh.agents.v1.ApprovalStatus
+ApprovalStatus = Literal["pending", "approved", "denied", "expired"]
+# agentmesh.agents.v1.ApprovalDecision
+ApprovalDecision = Literal["approve", "deny"]
 # agentmesh_core.identity.GlobalRole, less SERVICE (platform components are not users)
 UserRole = Literal["superadmin", "user"]
 # agentmesh_core.identity.ProjectRole

@@ -24,53 +24,86 @@ _sym_db = _symbol_database.Default()
 
 from agentmesh.agents.v1 import agent_pb2 as agentmesh_dot_agents_dot_v1_dot_agent__pb2
 from agentmesh.agents.v1 import message_pb2 as agentmesh_dot_agents_dot_v1_dot_message__pb2
+from agentmesh.agents.v1 import tool_pb2 as agentmesh_dot_agents_dot_v1_dot_tool__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'agentmesh/agents/v1/agent_service.proto\x12\x13\x61gentmesh.agents.v1\x1a\x1f\x61gentmesh/agents/v1/agent.proto\x1a!agentmesh/agents/v1/message.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\"S\n\x12\x43reateAgentRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12)\n\x05\x61gent\x18\x02 \x01(\x0b\x32\x1a.agentmesh.agents.v1.Agent\"@\n\x13\x43reateAgentResponse\x12)\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x1a.agentmesh.agents.v1.Agent\"7\n\x0fGetAgentRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\"=\n\x10GetAgentResponse\x12)\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x1a.agentmesh.agents.v1.Agent\"N\n\x11ListAgentsRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"Y\n\x12ListAgentsResponse\x12*\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x1a.agentmesh.agents.v1.Agent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x84\x01\n\x12UpdateAgentRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12)\n\x05\x61gent\x18\x02 \x01(\x0b\x32\x1a.agentmesh.agents.v1.Agent\x12/\n\x0bupdate_mask\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"@\n\x13UpdateAgentResponse\x12)\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x1a.agentmesh.agents.v1.Agent\":\n\x12\x44\x65leteAgentRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\"\x15\n\x13\x44\x65leteAgentResponse\"\xc3\x01\n\x12SendMessageRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\x12\'\n\x07\x63ontent\x18\x03 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x17\n\x0f\x63onversation_id\x18\x04 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\x12\x14\n\x0cperformative\x18\x06 \x01(\t\x12\x16\n\x0e\x63orrelation_id\x18\x07 \x01(\t\"D\n\x13SendMessageResponse\x12-\n\x07message\x18\x01 \x01(\x0b\x32\x1c.agentmesh.agents.v1.Message\"\xaf\x01\n\x13ListMessagesRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x03 \x01(\t\x12\x32\n\x06status\x18\x04 \x01(\x0e\x32\".agentmesh.agents.v1.MessageStatus\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"_\n\x14ListMessagesResponse\x12.\n\x08messages\x18\x01 \x03(\x0b\x32\x1c.agentmesh.agents.v1.Message\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"f\n\x1fStreamConversationEventsRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x02 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x03 \x01(\x04\"Y\n StreamConversationEventsResponse\x12\x35\n\x05\x65vent\x18\x01 \x01(\x0b\x32&.agentmesh.agents.v1.ConversationEvent\".\n\x18\x44\x65leteProjectDataRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\"E\n\x19\x44\x65leteProjectDataResponse\x12(\n\x07removed\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct2\xb3\x07\n\x0c\x41gentService\x12`\n\x0b\x43reateAgent\x12\'.agentmesh.agents.v1.CreateAgentRequest\x1a(.agentmesh.agents.v1.CreateAgentResponse\x12W\n\x08GetAgent\x12$.agentmesh.agents.v1.GetAgentRequest\x1a%.agentmesh.agents.v1.GetAgentResponse\x12]\n\nListAgents\x12&.agentmesh.agents.v1.ListAgentsRequest\x1a\'.agentmesh.agents.v1.ListAgentsResponse\x12`\n\x0bUpdateAgent\x12\'.agentmesh.agents.v1.UpdateAgentRequest\x1a(.agentmesh.agents.v1.UpdateAgentResponse\x12`\n\x0b\x44\x65leteAgent\x12\'.agentmesh.agents.v1.DeleteAgentRequest\x1a(.agentmesh.agents.v1.DeleteAgentResponse\x12`\n\x0bSendMessage\x12\'.agentmesh.agents.v1.SendMessageRequest\x1a(.agentmesh.agents.v1.SendMessageResponse\x12\x63\n\x0cListMessages\x12(.agentmesh.agents.v1.ListMessagesRequest\x1a).agentmesh.agents.v1.ListMessagesResponse\x12\x89\x01\n\x18StreamConversationEvents\x12\x34.agentmesh.agents.v1.StreamConversationEventsRequest\x1a\x35.agentmesh.agents.v1.StreamConversationEventsResponse0\x01\x12r\n\x11\x44\x65leteProjectData\x12-.agentmesh.agents.v1.DeleteProjectDataRequest\x1a..agentmesh.agents.v1.DeleteProjectDataResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'agentmesh/agents/v1/agent_service.proto\x12\x13\x61gentmesh.agents.v1\x1a\x1f\x61gentmesh/agents/v1/agent.proto\x1a!agentmesh/agents/v1/message.proto\x1a\x1e\x61gentmesh/agents/v1/tool.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\"S\n\x12\x43reateAgentRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12)\n\x05\x61gent\x18\x02 \x01(\x0b\x32\x1a.agentmesh.agents.v1.Agent\"@\n\x13\x43reateAgentResponse\x12)\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x1a.agentmesh.agents.v1.Agent\"7\n\x0fGetAgentRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\"=\n\x10GetAgentResponse\x12)\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x1a.agentmesh.agents.v1.Agent\"N\n\x11ListAgentsRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"Y\n\x12ListAgentsResponse\x12*\n\x06\x61gents\x18\x01 \x03(\x0b\x32\x1a.agentmesh.agents.v1.Agent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x84\x01\n\x12UpdateAgentRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12)\n\x05\x61gent\x18\x02 \x01(\x0b\x32\x1a.agentmesh.agents.v1.Agent\x12/\n\x0bupdate_mask\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"@\n\x13UpdateAgentResponse\x12)\n\x05\x61gent\x18\x01 \x01(\x0b\x32\x1a.agentmesh.agents.v1.Agent\":\n\x12\x44\x65leteAgentRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\"\x15\n\x13\x44\x65leteAgentResponse\"\xc3\x01\n\x12SendMessageRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\x12\'\n\x07\x63ontent\x18\x03 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x17\n\x0f\x63onversation_id\x18\x04 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\x12\x14\n\x0cperformative\x18\x06 \x01(\t\x12\x16\n\x0e\x63orrelation_id\x18\x07 \x01(\t\"D\n\x13SendMessageResponse\x12-\n\x07message\x18\x01 \x01(\x0b\x32\x1c.agentmesh.agents.v1.Message\"\xaf\x01\n\x13ListMessagesRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x03 \x01(\t\x12\x32\n\x06status\x18\x04 \x01(\x0e\x32\".agentmesh.agents.v1.MessageStatus\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"_\n\x14ListMessagesResponse\x12.\n\x08messages\x18\x01 \x03(\x0b\x32\x1c.agentmesh.agents.v1.Message\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"f\n\x1fStreamConversationEventsRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x02 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x03 \x01(\x04\"Y\n StreamConversationEventsResponse\x12\x35\n\x05\x65vent\x18\x01 \x01(\x0b\x32&.agentmesh.agents.v1.ConversationEvent\".\n\x18\x44\x65leteProjectDataRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\"E\n\x19\x44\x65leteProjectDataResponse\x12(\n\x07removed\x18\x01 \x01(\x0b\x32\x17.google.protobuf.Struct\"9\n\x10ListToolsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"V\n\x11ListToolsResponse\x12(\n\x05tools\x18\x01 \x03(\x0b\x32\x19.agentmesh.agents.v1.Tool\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"<\n\x11\x43reateToolRequest\x12\'\n\x04tool\x18\x01 \x01(\x0b\x32\x19.agentmesh.agents.v1.Tool\"=\n\x12\x43reateToolResponse\x12\'\n\x04tool\x18\x01 \x01(\x0b\x32\x19.agentmesh.agents.v1.Tool\"m\n\x11UpdateToolRequest\x12\'\n\x04tool\x18\x01 \x01(\x0b\x32\x19.agentmesh.agents.v1.Tool\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"=\n\x12UpdateToolResponse\x12\'\n\x04tool\x18\x01 \x01(\x0b\x32\x19.agentmesh.agents.v1.Tool\"<\n\x14GetAgentToolsRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\"F\n\x15GetAgentToolsResponse\x12-\n\x05tools\x18\x01 \x03(\x0b\x32\x1e.agentmesh.agents.v1.AgentTool\"k\n\x14SetAgentToolsRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\x12-\n\x05tools\x18\x03 \x03(\x0b\x32\x1e.agentmesh.agents.v1.AgentTool\"F\n\x15SetAgentToolsResponse\x12-\n\x05tools\x18\x01 \x03(\x0b\x32\x1e.agentmesh.agents.v1.AgentTool\"w\n\x14ListToolCallsRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\x12\x12\n\nmessage_id\x18\x03 \x01(\t\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"c\n\x15ListToolCallsResponse\x12\x31\n\ntool_calls\x18\x01 \x03(\x0b\x32\x1d.agentmesh.agents.v1.ToolCall\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x86\x01\n\x14ListApprovalsRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x33\n\x06status\x18\x02 \x01(\x0e\x32#.agentmesh.agents.v1.ApprovalStatus\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"b\n\x15ListApprovalsResponse\x12\x30\n\tapprovals\x18\x01 \x03(\x0b\x32\x1d.agentmesh.agents.v1.Approval\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x8a\x01\n\x15\x44\x65\x63ideApprovalRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x13\n\x0b\x61pproval_id\x18\x02 \x01(\t\x12\x37\n\x08\x64\x65\x63ision\x18\x03 \x01(\x0e\x32%.agentmesh.agents.v1.ApprovalDecision\x12\x0f\n\x07\x63omment\x18\x04 \x01(\t\"I\n\x16\x44\x65\x63ideApprovalResponse\x12/\n\x08\x61pproval\x18\x01 \x01(\x0b\x32\x1d.agentmesh.agents.v1.Approval2\xd8\r\n\x0c\x41gentService\x12`\n\x0b\x43reateAgent\x12\'.agentmesh.agents.v1.CreateAgentRequest\x1a(.agentmesh.agents.v1.CreateAgentResponse\x12W\n\x08GetAgent\x12$.agentmesh.agents.v1.GetAgentRequest\x1a%.agentmesh.agents.v1.GetAgentResponse\x12]\n\nListAgents\x12&.agentmesh.agents.v1.ListAgentsRequest\x1a\'.agentmesh.agents.v1.ListAgentsResponse\x12`\n\x0bUpdateAgent\x12\'.agentmesh.agents.v1.UpdateAgentRequest\x1a(.agentmesh.agents.v1.UpdateAgentResponse\x12`\n\x0b\x44\x65leteAgent\x12\'.agentmesh.agents.v1.DeleteAgentRequest\x1a(.agentmesh.agents.v1.DeleteAgentResponse\x12`\n\x0bSendMessage\x12\'.agentmesh.agents.v1.SendMessageRequest\x1a(.agentmesh.agents.v1.SendMessageResponse\x12\x63\n\x0cListMessages\x12(.agentmesh.agents.v1.ListMessagesRequest\x1a).agentmesh.agents.v1.ListMessagesResponse\x12\x89\x01\n\x18StreamConversationEvents\x12\x34.agentmesh.agents.v1.StreamConversationEventsRequest\x1a\x35.agentmesh.agents.v1.StreamConversationEventsResponse0\x01\x12r\n\x11\x44\x65leteProjectData\x12-.agentmesh.agents.v1.DeleteProjectDataRequest\x1a..agentmesh.agents.v1.DeleteProjectDataResponse\x12Z\n\tListTools\x12%.agentmesh.agents.v1.ListToolsRequest\x1a&.agentmesh.agents.v1.ListToolsResponse\x12]\n\nCreateTool\x12&.agentmesh.agents.v1.CreateToolRequest\x1a\'.agentmesh.agents.v1.CreateToolResponse\x12]\n\nUpdateTool\x12&.agentmesh.agents.v1.UpdateToolRequest\x1a\'.agentmesh.agents.v1.UpdateToolResponse\x12\x66\n\rGetAgentTools\x12).agentmesh.agents.v1.GetAgentToolsRequest\x1a*.agentmesh.agents.v1.GetAgentToolsResponse\x12\x66\n\rSetAgentTools\x12).agentmesh.agents.v1.SetAgentToolsRequest\x1a*.agentmesh.agents.v1.SetAgentToolsResponse\x12\x66\n\rListToolCalls\x12).agentmesh.agents.v1.ListToolCallsRequest\x1a*.agentmesh.agents.v1.ListToolCallsResponse\x12\x66\n\rListApprovals\x12).agentmesh.agents.v1.ListApprovalsRequest\x1a*.agentmesh.agents.v1.ListApprovalsResponse\x12i\n\x0e\x44\x65\x63ideApproval\x12*.agentmesh.agents.v1.DecideApprovalRequest\x1a+.agentmesh.agents.v1.DecideApprovalResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'agentmesh.agents.v1.agent_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CREATEAGENTREQUEST']._serialized_start=196
-  _globals['_CREATEAGENTREQUEST']._serialized_end=279
-  _globals['_CREATEAGENTRESPONSE']._serialized_start=281
-  _globals['_CREATEAGENTRESPONSE']._serialized_end=345
-  _globals['_GETAGENTREQUEST']._serialized_start=347
-  _globals['_GETAGENTREQUEST']._serialized_end=402
-  _globals['_GETAGENTRESPONSE']._serialized_start=404
-  _globals['_GETAGENTRESPONSE']._serialized_end=465
-  _globals['_LISTAGENTSREQUEST']._serialized_start=467
-  _globals['_LISTAGENTSREQUEST']._serialized_end=545
-  _globals['_LISTAGENTSRESPONSE']._serialized_start=547
-  _globals['_LISTAGENTSRESPONSE']._serialized_end=636
-  _globals['_UPDATEAGENTREQUEST']._serialized_start=639
-  _globals['_UPDATEAGENTREQUEST']._serialized_end=771
-  _globals['_UPDATEAGENTRESPONSE']._serialized_start=773
-  _globals['_UPDATEAGENTRESPONSE']._serialized_end=837
-  _globals['_DELETEAGENTREQUEST']._serialized_start=839
-  _globals['_DELETEAGENTREQUEST']._serialized_end=897
-  _globals['_DELETEAGENTRESPONSE']._serialized_start=899
-  _globals['_DELETEAGENTRESPONSE']._serialized_end=920
-  _globals['_SENDMESSAGEREQUEST']._serialized_start=923
-  _globals['_SENDMESSAGEREQUEST']._serialized_end=1118
-  _globals['_SENDMESSAGERESPONSE']._serialized_start=1120
-  _globals['_SENDMESSAGERESPONSE']._serialized_end=1188
-  _globals['_LISTMESSAGESREQUEST']._serialized_start=1191
-  _globals['_LISTMESSAGESREQUEST']._serialized_end=1366
-  _globals['_LISTMESSAGESRESPONSE']._serialized_start=1368
-  _globals['_LISTMESSAGESRESPONSE']._serialized_end=1463
-  _globals['_STREAMCONVERSATIONEVENTSREQUEST']._serialized_start=1465
-  _globals['_STREAMCONVERSATIONEVENTSREQUEST']._serialized_end=1567
-  _globals['_STREAMCONVERSATIONEVENTSRESPONSE']._serialized_start=1569
-  _globals['_STREAMCONVERSATIONEVENTSRESPONSE']._serialized_end=1658
-  _globals['_DELETEPROJECTDATAREQUEST']._serialized_start=1660
-  _globals['_DELETEPROJECTDATAREQUEST']._serialized_end=1706
-  _globals['_DELETEPROJECTDATARESPONSE']._serialized_start=1708
-  _globals['_DELETEPROJECTDATARESPONSE']._serialized_end=1777
-  _globals['_AGENTSERVICE']._serialized_start=1780
-  _globals['_AGENTSERVICE']._serialized_end=2727
+  _globals['_CREATEAGENTREQUEST']._serialized_start=228
+  _globals['_CREATEAGENTREQUEST']._serialized_end=311
+  _globals['_CREATEAGENTRESPONSE']._serialized_start=313
+  _globals['_CREATEAGENTRESPONSE']._serialized_end=377
+  _globals['_GETAGENTREQUEST']._serialized_start=379
+  _globals['_GETAGENTREQUEST']._serialized_end=434
+  _globals['_GETAGENTRESPONSE']._serialized_start=436
+  _globals['_GETAGENTRESPONSE']._serialized_end=497
+  _globals['_LISTAGENTSREQUEST']._serialized_start=499
+  _globals['_LISTAGENTSREQUEST']._serialized_end=577
+  _globals['_LISTAGENTSRESPONSE']._serialized_start=579
+  _globals['_LISTAGENTSRESPONSE']._serialized_end=668
+  _globals['_UPDATEAGENTREQUEST']._serialized_start=671
+  _globals['_UPDATEAGENTREQUEST']._serialized_end=803
+  _globals['_UPDATEAGENTRESPONSE']._serialized_start=805
+  _globals['_UPDATEAGENTRESPONSE']._serialized_end=869
+  _globals['_DELETEAGENTREQUEST']._serialized_start=871
+  _globals['_DELETEAGENTREQUEST']._serialized_end=929
+  _globals['_DELETEAGENTRESPONSE']._serialized_start=931
+  _globals['_DELETEAGENTRESPONSE']._serialized_end=952
+  _globals['_SENDMESSAGEREQUEST']._serialized_start=955
+  _globals['_SENDMESSAGEREQUEST']._serialized_end=1150
+  _globals['_SENDMESSAGERESPONSE']._serialized_start=1152
+  _globals['_SENDMESSAGERESPONSE']._serialized_end=1220
+  _globals['_LISTMESSAGESREQUEST']._serialized_start=1223
+  _globals['_LISTMESSAGESREQUEST']._serialized_end=1398
+  _globals['_LISTMESSAGESRESPONSE']._serialized_start=1400
+  _globals['_LISTMESSAGESRESPONSE']._serialized_end=1495
+  _globals['_STREAMCONVERSATIONEVENTSREQUEST']._serialized_start=1497
+  _globals['_STREAMCONVERSATIONEVENTSREQUEST']._serialized_end=1599
+  _globals['_STREAMCONVERSATIONEVENTSRESPONSE']._serialized_start=1601
+  _globals['_STREAMCONVERSATIONEVENTSRESPONSE']._serialized_end=1690
+  _globals['_DELETEPROJECTDATAREQUEST']._serialized_start=1692
+  _globals['_DELETEPROJECTDATAREQUEST']._serialized_end=1738
+  _globals['_DELETEPROJECTDATARESPONSE']._serialized_start=1740
+  _globals['_DELETEPROJECTDATARESPONSE']._serialized_end=1809
+  _globals['_LISTTOOLSREQUEST']._serialized_start=1811
+  _globals['_LISTTOOLSREQUEST']._serialized_end=1868
+  _globals['_LISTTOOLSRESPONSE']._serialized_start=1870
+  _globals['_LISTTOOLSRESPONSE']._serialized_end=1956
+  _globals['_CREATETOOLREQUEST']._serialized_start=1958
+  _globals['_CREATETOOLREQUEST']._serialized_end=2018
+  _globals['_CREATETOOLRESPONSE']._serialized_start=2020
+  _globals['_CREATETOOLRESPONSE']._serialized_end=2081
+  _globals['_UPDATETOOLREQUEST']._serialized_start=2083
+  _globals['_UPDATETOOLREQUEST']._serialized_end=2192
+  _globals['_UPDATETOOLRESPONSE']._serialized_start=2194
+  _globals['_UPDATETOOLRESPONSE']._serialized_end=2255
+  _globals['_GETAGENTTOOLSREQUEST']._serialized_start=2257
+  _globals['_GETAGENTTOOLSREQUEST']._serialized_end=2317
+  _globals['_GETAGENTTOOLSRESPONSE']._serialized_start=2319
+  _globals['_GETAGENTTOOLSRESPONSE']._serialized_end=2389
+  _globals['_SETAGENTTOOLSREQUEST']._serialized_start=2391
+  _globals['_SETAGENTTOOLSREQUEST']._serialized_end=2498
+  _globals['_SETAGENTTOOLSRESPONSE']._serialized_start=2500
+  _globals['_SETAGENTTOOLSRESPONSE']._serialized_end=2570
+  _globals['_LISTTOOLCALLSREQUEST']._serialized_start=2572
+  _globals['_LISTTOOLCALLSREQUEST']._serialized_end=2691
+  _globals['_LISTTOOLCALLSRESPONSE']._serialized_start=2693
+  _globals['_LISTTOOLCALLSRESPONSE']._serialized_end=2792
+  _globals['_LISTAPPROVALSREQUEST']._serialized_start=2795
+  _globals['_LISTAPPROVALSREQUEST']._serialized_end=2929
+  _globals['_LISTAPPROVALSRESPONSE']._serialized_start=2931
+  _globals['_LISTAPPROVALSRESPONSE']._serialized_end=3029
+  _globals['_DECIDEAPPROVALREQUEST']._serialized_start=3032
+  _globals['_DECIDEAPPROVALREQUEST']._serialized_end=3170
+  _globals['_DECIDEAPPROVALRESPONSE']._serialized_start=3172
+  _globals['_DECIDEAPPROVALRESPONSE']._serialized_end=3245
+  _globals['_AGENTSERVICE']._serialized_start=3248
+  _globals['_AGENTSERVICE']._serialized_end=5000
 # @@protoc_insertion_point(module_scope)

@@ -81,6 +81,46 @@ class AgentServiceStub:
                 request_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.DeleteProjectDataRequest.SerializeToString,
                 response_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.DeleteProjectDataResponse.FromString,
                 _registered_method=True)
+        self.ListTools = channel.unary_unary(
+                '/agentmesh.agents.v1.AgentService/ListTools',
+                request_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ListToolsRequest.SerializeToString,
+                response_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ListToolsResponse.FromString,
+                _registered_method=True)
+        self.CreateTool = channel.unary_unary(
+                '/agentmesh.agents.v1.AgentService/CreateTool',
+                request_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.CreateToolRequest.SerializeToString,
+                response_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.CreateToolResponse.FromString,
+                _registered_method=True)
+        self.UpdateTool = channel.unary_unary(
+                '/agentmesh.agents.v1.AgentService/UpdateTool',
+                request_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.UpdateToolRequest.SerializeToString,
+                response_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.UpdateToolResponse.FromString,
+                _registered_method=True)
+        self.GetAgentTools = channel.unary_unary(
+                '/agentmesh.agents.v1.AgentService/GetAgentTools',
+                request_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.GetAgentToolsRequest.SerializeToString,
+                response_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.GetAgentToolsResponse.FromString,
+                _registered_method=True)
+        self.SetAgentTools = channel.unary_unary(
+                '/agentmesh.agents.v1.AgentService/SetAgentTools',
+                request_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.SetAgentToolsRequest.SerializeToString,
+                response_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.SetAgentToolsResponse.FromString,
+                _registered_method=True)
+        self.ListToolCalls = channel.unary_unary(
+                '/agentmesh.agents.v1.AgentService/ListToolCalls',
+                request_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ListToolCallsRequest.SerializeToString,
+                response_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ListToolCallsResponse.FromString,
+                _registered_method=True)
+        self.ListApprovals = channel.unary_unary(
+                '/agentmesh.agents.v1.AgentService/ListApprovals',
+                request_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ListApprovalsRequest.SerializeToString,
+                response_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ListApprovalsResponse.FromString,
+                _registered_method=True)
+        self.DecideApproval = channel.unary_unary(
+                '/agentmesh.agents.v1.AgentService/DecideApproval',
+                request_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.DecideApprovalRequest.SerializeToString,
+                response_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.DecideApprovalResponse.FromString,
+                _registered_method=True)
 
 
 class AgentServiceServicer:
@@ -151,6 +191,62 @@ class AgentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListTools(self, request, context):
+        """Lists the tool catalog (any caller).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateTool(self, request, context):
+        """Adds a tool to the catalog (superadmin; builtin tools are never created).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateTool(self, request, context):
+        """Changes the fields named in update_mask (superadmin; builtin tools can be disabled, not redefined).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAgentTools(self, request, context):
+        """Lists the tools granted to an agent (project member).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetAgentTools(self, request, context):
+        """Replaces an agent's grants (project admin; restricted tools: superadmin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListToolCalls(self, request, context):
+        """Reads the audit of a project's tool calls, newest first (project admin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListApprovals(self, request, context):
+        """Lists a project's approvals, newest first (project member).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecideApproval(self, request, context):
+        """Approves or denies a pending tool call; the parked turn goes on (project admin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -198,6 +294,46 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     servicer.DeleteProjectData,
                     request_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.DeleteProjectDataRequest.FromString,
                     response_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.DeleteProjectDataResponse.SerializeToString,
+            ),
+            'ListTools': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTools,
+                    request_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ListToolsRequest.FromString,
+                    response_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ListToolsResponse.SerializeToString,
+            ),
+            'CreateTool': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateTool,
+                    request_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.CreateToolRequest.FromString,
+                    response_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.CreateToolResponse.SerializeToString,
+            ),
+            'UpdateTool': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateTool,
+                    request_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.UpdateToolRequest.FromString,
+                    response_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.UpdateToolResponse.SerializeToString,
+            ),
+            'GetAgentTools': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAgentTools,
+                    request_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.GetAgentToolsRequest.FromString,
+                    response_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.GetAgentToolsResponse.SerializeToString,
+            ),
+            'SetAgentTools': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetAgentTools,
+                    request_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.SetAgentToolsRequest.FromString,
+                    response_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.SetAgentToolsResponse.SerializeToString,
+            ),
+            'ListToolCalls': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListToolCalls,
+                    request_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ListToolCallsRequest.FromString,
+                    response_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ListToolCallsResponse.SerializeToString,
+            ),
+            'ListApprovals': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListApprovals,
+                    request_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ListApprovalsRequest.FromString,
+                    response_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ListApprovalsResponse.SerializeToString,
+            ),
+            'DecideApproval': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecideApproval,
+                    request_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.DecideApprovalRequest.FromString,
+                    response_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.DecideApprovalResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -445,6 +581,222 @@ class AgentService:
             '/agentmesh.agents.v1.AgentService/DeleteProjectData',
             agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.DeleteProjectDataRequest.SerializeToString,
             agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.DeleteProjectDataResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTools(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentmesh.agents.v1.AgentService/ListTools',
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ListToolsRequest.SerializeToString,
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ListToolsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateTool(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentmesh.agents.v1.AgentService/CreateTool',
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.CreateToolRequest.SerializeToString,
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.CreateToolResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateTool(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentmesh.agents.v1.AgentService/UpdateTool',
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.UpdateToolRequest.SerializeToString,
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.UpdateToolResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAgentTools(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentmesh.agents.v1.AgentService/GetAgentTools',
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.GetAgentToolsRequest.SerializeToString,
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.GetAgentToolsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetAgentTools(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentmesh.agents.v1.AgentService/SetAgentTools',
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.SetAgentToolsRequest.SerializeToString,
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.SetAgentToolsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListToolCalls(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentmesh.agents.v1.AgentService/ListToolCalls',
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ListToolCallsRequest.SerializeToString,
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ListToolCallsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListApprovals(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentmesh.agents.v1.AgentService/ListApprovals',
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ListApprovalsRequest.SerializeToString,
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ListApprovalsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecideApproval(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentmesh.agents.v1.AgentService/DecideApproval',
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.DecideApprovalRequest.SerializeToString,
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.DecideApprovalResponse.FromString,
             options,
             channel_credentials,
             insecure,

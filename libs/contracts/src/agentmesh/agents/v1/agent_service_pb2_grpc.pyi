@@ -36,6 +36,22 @@ class AgentServiceStub:
     """Streams a conversation's events from a position, then live."""
     DeleteProjectData: _aio.UnaryUnaryMultiCallable[_agent_service_pb2.DeleteProjectDataRequest, _agent_service_pb2.DeleteProjectDataResponse]
     """Removes everything a project owns in this service."""
+    ListTools: _aio.UnaryUnaryMultiCallable[_agent_service_pb2.ListToolsRequest, _agent_service_pb2.ListToolsResponse]
+    """Lists the tool catalog (any caller)."""
+    CreateTool: _aio.UnaryUnaryMultiCallable[_agent_service_pb2.CreateToolRequest, _agent_service_pb2.CreateToolResponse]
+    """Adds a tool to the catalog (superadmin; builtin tools are never created)."""
+    UpdateTool: _aio.UnaryUnaryMultiCallable[_agent_service_pb2.UpdateToolRequest, _agent_service_pb2.UpdateToolResponse]
+    """Changes the fields named in update_mask (superadmin; builtin tools can be disabled, not redefined)."""
+    GetAgentTools: _aio.UnaryUnaryMultiCallable[_agent_service_pb2.GetAgentToolsRequest, _agent_service_pb2.GetAgentToolsResponse]
+    """Lists the tools granted to an agent (project member)."""
+    SetAgentTools: _aio.UnaryUnaryMultiCallable[_agent_service_pb2.SetAgentToolsRequest, _agent_service_pb2.SetAgentToolsResponse]
+    """Replaces an agent's grants (project admin; restricted tools: superadmin)."""
+    ListToolCalls: _aio.UnaryUnaryMultiCallable[_agent_service_pb2.ListToolCallsRequest, _agent_service_pb2.ListToolCallsResponse]
+    """Reads the audit of a project's tool calls, newest first (project admin)."""
+    ListApprovals: _aio.UnaryUnaryMultiCallable[_agent_service_pb2.ListApprovalsRequest, _agent_service_pb2.ListApprovalsResponse]
+    """Lists a project's approvals, newest first (project member)."""
+    DecideApproval: _aio.UnaryUnaryMultiCallable[_agent_service_pb2.DecideApprovalRequest, _agent_service_pb2.DecideApprovalResponse]
+    """Approves or denies a pending tool call; the parked turn goes on (project admin)."""
 
 class AgentServiceServicer(metaclass=_abc_1.ABCMeta):
     """Agent registry, message log and mailboxes. Every call carries the caller's
@@ -113,5 +129,69 @@ class AgentServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _aio.ServicerContext[_agent_service_pb2.DeleteProjectDataRequest, _abc.Awaitable[_agent_service_pb2.DeleteProjectDataResponse]],
     ) -> _abc.Awaitable[_agent_service_pb2.DeleteProjectDataResponse]:
         """Removes everything a project owns in this service."""
+
+    @_abc_1.abstractmethod
+    def ListTools(
+        self,
+        request: _agent_service_pb2.ListToolsRequest,
+        context: _aio.ServicerContext[_agent_service_pb2.ListToolsRequest, _abc.Awaitable[_agent_service_pb2.ListToolsResponse]],
+    ) -> _abc.Awaitable[_agent_service_pb2.ListToolsResponse]:
+        """Lists the tool catalog (any caller)."""
+
+    @_abc_1.abstractmethod
+    def CreateTool(
+        self,
+        request: _agent_service_pb2.CreateToolRequest,
+        context: _aio.ServicerContext[_agent_service_pb2.CreateToolRequest, _abc.Awaitable[_agent_service_pb2.CreateToolResponse]],
+    ) -> _abc.Awaitable[_agent_service_pb2.CreateToolResponse]:
+        """Adds a tool to the catalog (superadmin; builtin tools are never created)."""
+
+    @_abc_1.abstractmethod
+    def UpdateTool(
+        self,
+        request: _agent_service_pb2.UpdateToolRequest,
+        context: _aio.ServicerContext[_agent_service_pb2.UpdateToolRequest, _abc.Awaitable[_agent_service_pb2.UpdateToolResponse]],
+    ) -> _abc.Awaitable[_agent_service_pb2.UpdateToolResponse]:
+        """Changes the fields named in update_mask (superadmin; builtin tools can be disabled, not redefined)."""
+
+    @_abc_1.abstractmethod
+    def GetAgentTools(
+        self,
+        request: _agent_service_pb2.GetAgentToolsRequest,
+        context: _aio.ServicerContext[_agent_service_pb2.GetAgentToolsRequest, _abc.Awaitable[_agent_service_pb2.GetAgentToolsResponse]],
+    ) -> _abc.Awaitable[_agent_service_pb2.GetAgentToolsResponse]:
+        """Lists the tools granted to an agent (project member)."""
+
+    @_abc_1.abstractmethod
+    def SetAgentTools(
+        self,
+        request: _agent_service_pb2.SetAgentToolsRequest,
+        context: _aio.ServicerContext[_agent_service_pb2.SetAgentToolsRequest, _abc.Awaitable[_agent_service_pb2.SetAgentToolsResponse]],
+    ) -> _abc.Awaitable[_agent_service_pb2.SetAgentToolsResponse]:
+        """Replaces an agent's grants (project admin; restricted tools: superadmin)."""
+
+    @_abc_1.abstractmethod
+    def ListToolCalls(
+        self,
+        request: _agent_service_pb2.ListToolCallsRequest,
+        context: _aio.ServicerContext[_agent_service_pb2.ListToolCallsRequest, _abc.Awaitable[_agent_service_pb2.ListToolCallsResponse]],
+    ) -> _abc.Awaitable[_agent_service_pb2.ListToolCallsResponse]:
+        """Reads the audit of a project's tool calls, newest first (project admin)."""
+
+    @_abc_1.abstractmethod
+    def ListApprovals(
+        self,
+        request: _agent_service_pb2.ListApprovalsRequest,
+        context: _aio.ServicerContext[_agent_service_pb2.ListApprovalsRequest, _abc.Awaitable[_agent_service_pb2.ListApprovalsResponse]],
+    ) -> _abc.Awaitable[_agent_service_pb2.ListApprovalsResponse]:
+        """Lists a project's approvals, newest first (project member)."""
+
+    @_abc_1.abstractmethod
+    def DecideApproval(
+        self,
+        request: _agent_service_pb2.DecideApprovalRequest,
+        context: _aio.ServicerContext[_agent_service_pb2.DecideApprovalRequest, _abc.Awaitable[_agent_service_pb2.DecideApprovalResponse]],
+    ) -> _abc.Awaitable[_agent_service_pb2.DecideApprovalResponse]:
+        """Approves or denies a pending tool call; the parked turn goes on (project admin)."""
 
 def add_AgentServiceServicer_to_server(servicer: AgentServiceServicer, server: _aio.Server) -> None: ...

@@ -22,24 +22,25 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from agentmesh.agents.v1 import tool_pb2 as agentmesh_dot_agents_dot_v1_dot_tool__pb2
 from agentmesh.common.v1 import participant_pb2 as agentmesh_dot_common_dot_v1_dot_participant__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!agentmesh/agents/v1/message.proto\x12\x13\x61gentmesh.agents.v1\x1a%agentmesh/common/v1/participant.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd0\x03\n\x07Message\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nproject_id\x18\x02 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x03 \x01(\t\x12\x30\n\x06sender\x18\x04 \x01(\x0b\x32 .agentmesh.common.v1.Participant\x12\x32\n\x08receiver\x18\x05 \x01(\x0b\x32 .agentmesh.common.v1.Participant\x12\'\n\x07\x63ontent\x18\x06 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x14\n\x0cperformative\x18\x07 \x01(\t\x12\x32\n\x06status\x18\x08 \x01(\x0e\x32\".agentmesh.agents.v1.MessageStatus\x12\r\n\x05\x65rror\x18\t \x01(\t\x12\x11\n\tparent_id\x18\n \x01(\t\x12\x16\n\x0e\x63orrelation_id\x18\x0b \x01(\t\x12\x17\n\x0fidempotency_key\x18\x0c \x01(\t\x12/\n\x0b\x63reate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xcd\x02\n\x11\x43onversationEvent\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12\x38\n\x04type\x18\x02 \x01(\x0e\x32*.agentmesh.agents.v1.ConversationEventType\x12\x17\n\x0f\x63onversation_id\x18\x03 \x01(\t\x12\x12\n\nmessage_id\x18\x04 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x05 \x01(\t\x12\x0c\n\x04text\x18\x06 \x01(\t\x12+\n\x05reply\x18\x07 \x01(\x0b\x32\x1c.agentmesh.agents.v1.Message\x12\x32\n\x06status\x18\x08 \x01(\x0e\x32\".agentmesh.agents.v1.MessageStatus\x12\r\n\x05\x65rror\x18\t \x01(\t\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\xbe\x01\n\rMessageStatus\x12\x1e\n\x1aMESSAGE_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15MESSAGE_STATUS_QUEUED\x10\x01\x12\x1c\n\x18MESSAGE_STATUS_DELIVERED\x10\x02\x12\x1d\n\x19MESSAGE_STATUS_PROCESSING\x10\x03\x12\x1b\n\x17MESSAGE_STATUS_COMPLETE\x10\x04\x12\x18\n\x14MESSAGE_STATUS_ERROR\x10\x05*\xcd\x01\n\x15\x43onversationEventType\x12\'\n#CONVERSATION_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\"\n\x1e\x43ONVERSATION_EVENT_TYPE_STATUS\x10\x01\x12!\n\x1d\x43ONVERSATION_EVENT_TYPE_TOKEN\x10\x02\x12!\n\x1d\x43ONVERSATION_EVENT_TYPE_REPLY\x10\x03\x12!\n\x1d\x43ONVERSATION_EVENT_TYPE_ERROR\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!agentmesh/agents/v1/message.proto\x12\x13\x61gentmesh.agents.v1\x1a\x1e\x61gentmesh/agents/v1/tool.proto\x1a%agentmesh/common/v1/participant.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd0\x03\n\x07Message\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nproject_id\x18\x02 \x01(\t\x12\x17\n\x0f\x63onversation_id\x18\x03 \x01(\t\x12\x30\n\x06sender\x18\x04 \x01(\x0b\x32 .agentmesh.common.v1.Participant\x12\x32\n\x08receiver\x18\x05 \x01(\x0b\x32 .agentmesh.common.v1.Participant\x12\'\n\x07\x63ontent\x18\x06 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x14\n\x0cperformative\x18\x07 \x01(\t\x12\x32\n\x06status\x18\x08 \x01(\x0e\x32\".agentmesh.agents.v1.MessageStatus\x12\r\n\x05\x65rror\x18\t \x01(\t\x12\x11\n\tparent_id\x18\n \x01(\t\x12\x16\n\x0e\x63orrelation_id\x18\x0b \x01(\t\x12\x17\n\x0fidempotency_key\x18\x0c \x01(\t\x12/\n\x0b\x63reate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb0\x03\n\x11\x43onversationEvent\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12\x38\n\x04type\x18\x02 \x01(\x0e\x32*.agentmesh.agents.v1.ConversationEventType\x12\x17\n\x0f\x63onversation_id\x18\x03 \x01(\t\x12\x12\n\nmessage_id\x18\x04 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x05 \x01(\t\x12\x0c\n\x04text\x18\x06 \x01(\t\x12+\n\x05reply\x18\x07 \x01(\x0b\x32\x1c.agentmesh.agents.v1.Message\x12\x32\n\x06status\x18\x08 \x01(\x0e\x32\".agentmesh.agents.v1.MessageStatus\x12\r\n\x05\x65rror\x18\t \x01(\t\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\ttool_call\x18\x0b \x01(\x0b\x32\x1d.agentmesh.agents.v1.ToolCall\x12/\n\x08\x61pproval\x18\x0c \x01(\x0b\x32\x1d.agentmesh.agents.v1.Approval*\xe4\x01\n\rMessageStatus\x12\x1e\n\x1aMESSAGE_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15MESSAGE_STATUS_QUEUED\x10\x01\x12\x1c\n\x18MESSAGE_STATUS_DELIVERED\x10\x02\x12\x1d\n\x19MESSAGE_STATUS_PROCESSING\x10\x03\x12\x1b\n\x17MESSAGE_STATUS_COMPLETE\x10\x04\x12\x18\n\x14MESSAGE_STATUS_ERROR\x10\x05\x12$\n MESSAGE_STATUS_AWAITING_APPROVAL\x10\x06*\xfa\x02\n\x15\x43onversationEventType\x12\'\n#CONVERSATION_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\"\n\x1e\x43ONVERSATION_EVENT_TYPE_STATUS\x10\x01\x12!\n\x1d\x43ONVERSATION_EVENT_TYPE_TOKEN\x10\x02\x12!\n\x1d\x43ONVERSATION_EVENT_TYPE_REPLY\x10\x03\x12!\n\x1d\x43ONVERSATION_EVENT_TYPE_ERROR\x10\x04\x12%\n!CONVERSATION_EVENT_TYPE_TOOL_CALL\x10\x05\x12\'\n#CONVERSATION_EVENT_TYPE_TOOL_RESULT\x10\x06\x12-\n)CONVERSATION_EVENT_TYPE_APPROVAL_REQUIRED\x10\x07\x12,\n(CONVERSATION_EVENT_TYPE_APPROVAL_DECIDED\x10\x08\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'agentmesh.agents.v1.message_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MESSAGESTATUS']._serialized_start=964
-  _globals['_MESSAGESTATUS']._serialized_end=1154
-  _globals['_CONVERSATIONEVENTTYPE']._serialized_start=1157
-  _globals['_CONVERSATIONEVENTTYPE']._serialized_end=1362
-  _globals['_MESSAGE']._serialized_start=161
-  _globals['_MESSAGE']._serialized_end=625
-  _globals['_CONVERSATIONEVENT']._serialized_start=628
-  _globals['_CONVERSATIONEVENT']._serialized_end=961
+  _globals['_MESSAGESTATUS']._serialized_start=1095
+  _globals['_MESSAGESTATUS']._serialized_end=1323
+  _globals['_CONVERSATIONEVENTTYPE']._serialized_start=1326
+  _globals['_CONVERSATIONEVENTTYPE']._serialized_end=1704
+  _globals['_MESSAGE']._serialized_start=193
+  _globals['_MESSAGE']._serialized_end=657
+  _globals['_CONVERSATIONEVENT']._serialized_start=660
+  _globals['_CONVERSATIONEVENT']._serialized_end=1092
 # @@protoc_insertion_point(module_scope)

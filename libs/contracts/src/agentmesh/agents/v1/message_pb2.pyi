@@ -3,6 +3,7 @@
 isort:skip_file
 """
 
+from agentmesh.agents.v1 import tool_pb2 as _tool_pb2
 from agentmesh.common.v1 import participant_pb2 as _participant_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -38,6 +39,8 @@ class _MessageStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Message
     """Done; for a request, a reply exists."""
     MESSAGE_STATUS_ERROR: _MessageStatus.ValueType  # 5
     """Failed; see error."""
+    MESSAGE_STATUS_AWAITING_APPROVAL: _MessageStatus.ValueType  # 6
+    """The receiver's turn is parked until a human decides on a tool call."""
 
 class MessageStatus(_MessageStatus, metaclass=_MessageStatusEnumTypeWrapper):
     """Where a message is in its life."""
@@ -54,6 +57,8 @@ MESSAGE_STATUS_COMPLETE: MessageStatus.ValueType  # 4
 """Done; for a request, a reply exists."""
 MESSAGE_STATUS_ERROR: MessageStatus.ValueType  # 5
 """Failed; see error."""
+MESSAGE_STATUS_AWAITING_APPROVAL: MessageStatus.ValueType  # 6
+"""The receiver's turn is parked until a human decides on a tool call."""
 Global___MessageStatus: _TypeAlias = MessageStatus  # noqa: Y015
 
 class _ConversationEventType:
@@ -72,6 +77,14 @@ class _ConversationEventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[
     """A final reply message."""
     CONVERSATION_EVENT_TYPE_ERROR: _ConversationEventType.ValueType  # 4
     """Processing failed."""
+    CONVERSATION_EVENT_TYPE_TOOL_CALL: _ConversationEventType.ValueType  # 5
+    """The agent asked for a tool call (tool_call holds it)."""
+    CONVERSATION_EVENT_TYPE_TOOL_RESULT: _ConversationEventType.ValueType  # 6
+    """A tool call ended (tool_call holds the outcome, text the observation the agent got)."""
+    CONVERSATION_EVENT_TYPE_APPROVAL_REQUIRED: _ConversationEventType.ValueType  # 7
+    """A tool call waits for a human (approval holds it); the turn is parked."""
+    CONVERSATION_EVENT_TYPE_APPROVAL_DECIDED: _ConversationEventType.ValueType  # 8
+    """A human decided on an approval, or it expired (approval holds it)."""
 
 class ConversationEventType(_ConversationEventType, metaclass=_ConversationEventTypeEnumTypeWrapper):
     """What happened in a conversation."""
@@ -86,6 +99,14 @@ CONVERSATION_EVENT_TYPE_REPLY: ConversationEventType.ValueType  # 3
 """A final reply message."""
 CONVERSATION_EVENT_TYPE_ERROR: ConversationEventType.ValueType  # 4
 """Processing failed."""
+CONVERSATION_EVENT_TYPE_TOOL_CALL: ConversationEventType.ValueType  # 5
+"""The agent asked for a tool call (tool_call holds it)."""
+CONVERSATION_EVENT_TYPE_TOOL_RESULT: ConversationEventType.ValueType  # 6
+"""A tool call ended (tool_call holds the outcome, text the observation the agent got)."""
+CONVERSATION_EVENT_TYPE_APPROVAL_REQUIRED: ConversationEventType.ValueType  # 7
+"""A tool call waits for a human (approval holds it); the turn is parked."""
+CONVERSATION_EVENT_TYPE_APPROVAL_DECIDED: ConversationEventType.ValueType  # 8
+"""A human decided on an approval, or it expired (approval holds it)."""
 Global___ConversationEventType: _TypeAlias = ConversationEventType  # noqa: Y015
 
 @_typing.final
@@ -188,6 +209,8 @@ class ConversationEvent(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
+    TOOL_CALL_FIELD_NUMBER: _builtins.int
+    APPROVAL_FIELD_NUMBER: _builtins.int
     sequence: _builtins.int
     """Position in the event log; pass it back to resume after it."""
     type: Global___ConversationEventType.ValueType
@@ -199,7 +222,7 @@ class ConversationEvent(_message.Message):
     agent_id: _builtins.str
     """The agent doing the work."""
     text: _builtins.str
-    """The new text for TOKEN events."""
+    """The new text for TOKEN events; the observation for TOOL_RESULT events."""
     status: Global___MessageStatus.ValueType
     """The new status for STATUS events."""
     error: _builtins.str
@@ -211,6 +234,14 @@ class ConversationEvent(_message.Message):
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When the event happened."""
+
+    @_builtins.property
+    def tool_call(self) -> _tool_pb2.ToolCall:
+        """The call for TOOL_CALL and TOOL_RESULT events."""
+
+    @_builtins.property
+    def approval(self) -> _tool_pb2.Approval:
+        """The approval for APPROVAL_REQUIRED and APPROVAL_DECIDED events."""
 
     def __init__(
         self,
@@ -225,10 +256,12 @@ class ConversationEvent(_message.Message):
         status: Global___MessageStatus.ValueType = ...,
         error: _builtins.str = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
+        tool_call: _tool_pb2.ToolCall | None = ...,
+        approval: _tool_pb2.Approval | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "reply", b"reply"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["approval", b"approval", "create_time", b"create_time", "reply", b"reply", "tool_call", b"tool_call"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "conversation_id", b"conversation_id", "create_time", b"create_time", "error", b"error", "message_id", b"message_id", "reply", b"reply", "sequence", b"sequence", "status", b"status", "text", b"text", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "approval", b"approval", "conversation_id", b"conversation_id", "create_time", b"create_time", "error", b"error", "message_id", b"message_id", "reply", b"reply", "sequence", b"sequence", "status", b"status", "text", b"text", "tool_call", b"tool_call", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

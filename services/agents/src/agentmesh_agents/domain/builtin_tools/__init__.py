@@ -1,0 +1,32 @@
+"""The tools built into the agents service, each a small module with its schema.
+
+`builtin_tools(memory)` is the set the service runs and seeds into the catalog
+(kind builtin) at start-up. New built-ins (http_fetch, send_message_to_agent,
+publish_to_topic) are one more module and one more entry here.
+"""
+
+from __future__ import annotations
+
+from agentmesh_agents.domain.builtin_tools.calculator import Calculator
+from agentmesh_agents.domain.builtin_tools.clock import CurrentTime
+from agentmesh_agents.domain.builtin_tools.memory_tools import MemorySearch, MemoryStore
+from agentmesh_agents.domain.ports import Memory
+from agentmesh_agents.domain.tool_models import ToolDefinition, ToolKind
+from agentmesh_agents.domain.tooling import Tool
+
+
+def builtin_tools(memory: Memory) -> list[Tool]:
+    """Every built-in tool, wired to the ports it needs."""
+    return [Calculator(), CurrentTime(), MemorySearch(memory), MemoryStore(memory)]
+
+
+def definition_of(tool: Tool) -> ToolDefinition:
+    """A built-in's catalog entry as code defines it (its defaults for the switches included)."""
+    return ToolDefinition(
+        name=tool.name,
+        description=tool.description,
+        parameters=tool.parameters,
+        kind=ToolKind.BUILTIN,
+        restricted=bool(getattr(tool, "restricted", False)),
+        requires_approval=bool(getattr(tool, "requires_approval", False)),
+    )

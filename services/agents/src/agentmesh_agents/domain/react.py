@@ -1,0 +1,250 @@
+"""The bounded ReAct loop: the model calls granted tools step by step until it answers.
+
+Each step asks the model for one JSON object, constrained with structured
+output to a call of an offered tool (with that tool's arguments schema) or a
+final answer; the output is parsed as untrusted text (steps.py) and each call
+goes through ToolCaller, which enforces the grant. The turn is bounded by
+steps, tokens and active time (budget.py); running out ends it with a clear
+error. After every tool step the turn's state is stored, so a redelivery goes
+on from there; a call that needs a human parks the turn (turns.py) and the
+delivery is acked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from agentmesh_agents.domain.budget import Spending, turn_budget
+from agentmesh_agents.domain.calls import ToolCaller, TurnContext
+from agentmesh_agents.domain.events import EventPublisher
+from agentmesh_agents.domain.limits import Limits
+from agentmesh_agents.domain.model_config import sampling_for
+from agentmesh_agents.domain.models import Agent, Message, MessageStatus, Participant, ParticipantType, utcnow
+from agentmesh_agents.domain.ports import (
+    ChatTurn,
+    DeliveryState,
+    Generation,
+    GrantRepository,
+    Inference,
+    MessageRepository,
+)
+from agentmesh_agents.domain.prompt import PromptBuilder
+from agentmesh_agents.domain.react_prompt import step_turns
+from agentmesh_agents.domain.steps import FinalStep, InvalidStep, clean_text, parse_step, said, step_schema, storable
+from agentmesh_agents.domain.tool_models import ToolCallOutcome, ToolCallRecord
+from agentmesh_agents.domain.turns import Step, TurnState, WakeOutcome
+from agentmesh_core.errors import AgentmeshError, Unavailable
+from agentmesh_core.ids import new_id
+
+log = logging.getLogger(__name__)
+
+_AUDIT_ARGUMENTS_MAX_CHARS = 4000
+_INVALID_SAID_MAX_CHARS = 500
+
+
+class TurnEndKind(StrEnum):
+    """How a delivery of a ReAct turn ended."""
+
+    COMPLETE = "complete"  # the reply is stored
+    PARKED = "parked"  # the turn waits; the delivery is done
+    FAILED = "failed"  # the turn ends with an error the sender sees
+    RETRY = "retry"  # deliver again after delay
+
+
+@dataclass(frozen=True, slots=True)
+class TurnEnd:
+    """What the processor does with the delivery."""
+
+    kind: TurnEndKind
+    text: str = ""
+    delay: float = 0.0
+
+
+class ReactLoop:
+    """Runs (or resumes) a turn for an agent that has tools."""
+
+    def __init__(
+        self,
+        messages: MessageRepository,
+        grants: GrantRepository,
+        caller: ToolCaller,
+        events: EventPublisher,
+        inference: Inference,
+        prompts: PromptBuilder,
+        limits: Limits,
+        clock: Callable[[], datetime] = utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._messages = messages
+        self._grants = grants
+        self._caller = caller
+        self._events = events
+        self._inference = inference
+        self._prompts = prompts
+        self._limits = limits
+        self._clock = clock
+        self._monotonic = monotonic
+
+    async def run(self, agent: Agent, request: Message, attempt: int, state: DeliveryState) -> TurnEnd:
+        """Take the turn as far as it goes in this delivery."""
+        stored = state.turn or TurnState(request.id, request.project_id, agent.id)
+        if stored.parked is not None and stored.wake is None:
+            log.info("turn still waits (%s %s); delivery skipped", stored.parked.kind, stored.parked.key)
+            return TurnEnd(TurnEndKind.PARKED)
+        history = await self._messages.begin_processing(request, self._limits.history_turns)
+        await self._events.status(request, agent.id, MessageStatus.PROCESSING)
+        spending = Spending(
+            turn_budget(agent.model_config, self._limits),
+            stored.steps_used,
+            stored.tokens_used,
+            stored.active_ms,
+            self._monotonic,
+        )
+        turn = TurnContext(agent, request, spending, list(stored.transcript))
+        if stored.parked is not None:
+            end = await self._resume(turn, stored)
+            if end is not None:
+                return end
+        offered = [granted.tool for granted in state.grants if granted.tool.enabled]
+        schema = step_schema(offered, self._limits.step_schema_max_chars)
+        base = await self._prompts.build(agent, request, history)
+        while True:
+            reason = spending.exhausted()
+            if reason is not None:
+                log.warning("turn ended: %s", reason)
+                return TurnEnd(TurnEndKind.FAILED, reason)
+            try:
+                generation = await self._generate(turn, step_turns(base, offered, turn.transcript), schema, attempt)
+            except _Ended as ended:
+                return ended.end
+            step = parse_step(generation.text)
+            if isinstance(step, FinalStep):
+                await self._answer(turn, step.answer)
+                return TurnEnd(TurnEndKind.COMPLETE)
+            if isinstance(step, InvalidStep):
+                log.info("step %d invalid: %s", spending.steps, step.reason)
+                shown = clean_text(generation.text[:_INVALID_SAID_MAX_CHARS])
+                turn.transcript.append(Step(shown, f"invalid step: {step.reason}"))
+                continue
+            record = self._record(turn, step.tool, step.arguments)
+            if await self._caller.call(turn, record, said(record.tool, record.arguments), step.arguments):
+                return TurnEnd(TurnEndKind.PARKED)
+
+    async def _generate(self, turn: TurnContext, prompt: list[ChatTurn], schema: str, attempt: int) -> Generation:
+        spending = turn.spending
+        sampling = sampling_for(turn.agent.model_config, self._limits)
+        # No stop strings: one could cut the JSON short. Never ask for more tokens than are left.
+        sampling = dataclasses.replace(
+            sampling, stop=(), max_tokens=max(1, min(sampling.max_tokens, spending.tokens_left))
+        )
+        request_id = f"{turn.request.id}-{attempt}-{spending.steps + 1}"
+        try:
+            async with asyncio.timeout(max(spending.seconds_left, 0.001)):
+                generation = await self._inference.generate(prompt, sampling, request_id, schema)
+        except TimeoutError:
+            raise _Ended(TurnEnd(TurnEndKind.FAILED, spending.out_of_time())) from None
+        except Unavailable as error:
+            if attempt < self._limits.inference_max_attempts:
+                delay = self._limits.retry_delay(attempt)
+                log.warning("inference unavailable (%s); retrying in %.1fs", error.message, delay)
+                raise _Ended(TurnEnd(TurnEndKind.RETRY, delay=delay)) from None
+            raise _Ended(TurnEnd(TurnEndKind.FAILED, "inference service unavailable")) from None
+        except AgentmeshError as error:
+            log.warning("inference refused the step: %s", error.code)
+            raise _Ended(TurnEnd(TurnEndKind.FAILED, f"inference failed: {error.message}")) from None
+        spending.steps += 1
+        spending.tokens += generation.prompt_tokens + generation.completion_tokens
+        return generation
+
+    def _record(self, turn: TurnContext, tool: str, arguments: object) -> ToolCallRecord:
+        return ToolCallRecord(
+            id=new_id(),
+            project_id=turn.request.project_id,
+            agent_id=turn.agent.id,
+            message_id=turn.request.id,
+            tool=clean_text(tool)[:200],
+            arguments=storable(arguments, _AUDIT_ARGUMENTS_MAX_CHARS),
+            outcome=ToolCallOutcome.PENDING,
+            step=turn.spending.steps,
+            created_at=self._clock(),
+        )
+
+    async def _resume(self, turn: TurnContext, stored: TurnState) -> TurnEnd | None:
+        """Finish the call a parked turn waited on; a TurnEnd when the turn cannot go on."""
+        assert stored.parked is not None and stored.wake is not None
+        call, wake = stored.parked.call, stored.wake
+        record = ToolCallRecord(
+            id=call.call_id,
+            project_id=turn.request.project_id,
+            agent_id=turn.agent.id,
+            message_id=turn.request.id,
+            tool=call.tool,
+            arguments=call.arguments,
+            outcome=ToolCallOutcome.PENDING,
+            step=call.step,
+            created_at=self._clock(),
+        )
+        log.info("turn resumes: %s %s", stored.parked.kind, wake.outcome.value)
+        if wake.outcome is WakeOutcome.EXPIRED:
+            expired = dataclasses.replace(record, outcome=ToolCallOutcome.EXPIRED, error="the approval expired")
+            await self._caller.record(turn, expired, call.said, "the approval expired", call_message_id=call.message_id)
+            return TurnEnd(TurnEndKind.FAILED, f"the call to {call.tool} waited for an approval that expired")
+        if wake.outcome is WakeOutcome.DENIED:
+            text = "denied by a project admin" + (f": {wake.text}" if wake.text else "")
+            denied = dataclasses.replace(record, outcome=ToolCallOutcome.DENIED, error="denied")
+            await self._caller.record(turn, denied, call.said, text, call_message_id=call.message_id)
+            return None
+        if wake.outcome is WakeOutcome.RESULT:
+            done = dataclasses.replace(record, outcome=ToolCallOutcome.ALLOWED)
+            await self._caller.record(
+                turn, done, call.said, wake.text, used_tool=call.tool, call_message_id=call.message_id
+            )
+            return None
+        # Approved: the grant is checked again, as for any call, and then it runs.
+        granted = await self._grants.find(turn.request.project_id, turn.agent.id, call.tool)
+        refusal = self._caller.refusal(granted, call.arguments)
+        if refusal is not None or granted is None:
+            refused = dataclasses.replace(record, outcome=ToolCallOutcome.REFUSED, error=refusal or "")
+            await self._caller.record(turn, refused, call.said, refusal or "", call_message_id=call.message_id)
+            return None
+        if await self._caller.run(turn, record, call.said, granted, call.arguments, call_message_id=call.message_id):
+            return TurnEnd(TurnEndKind.PARKED)
+        return None
+
+    async def _answer(self, turn: TurnContext, answer: str) -> None:
+        request, agent = turn.request, turn.agent
+        text = clean_text(answer)
+        await self._events.token(request, agent.id, text)
+        now = self._clock()
+        reply = Message(
+            id=new_id(),
+            project_id=request.project_id,
+            conversation_id=request.conversation_id,
+            sender=Participant(ParticipantType.AGENT, agent.id),
+            receiver=request.sender,
+            content=text,
+            performative="reply",
+            status=MessageStatus.COMPLETE,
+            parent_id=request.id,
+            correlation_id=request.correlation_id,
+            created_at=now,
+            updated_at=now,
+        )
+        stored = await self._messages.complete_with_reply(request, reply)
+        await self._events.reply(request, agent.id, stored)
+        log.info("reply %s stored after %d steps", stored.id, turn.spending.steps)
+
+
+class _Ended(Exception):
+    """A step could not be taken; `end` says how the delivery ends."""
+
+    def __init__(self, end: TurnEnd) -> None:
+        super().__init__(end.kind)
+        self.end = end
