@@ -10,11 +10,15 @@ import kubernetes_validate
 import yaml
 
 CHART_DIR = Path(__file__).resolve().parents[2] / "deploy" / "k8s" / "agentmesh"
+# The example production values shipped next to values.yaml.
+PRODUCTION = yaml.safe_load((CHART_DIR / "values-production.yaml").read_text())
 RELEASE = "agentmesh"
 NAMESPACE = "ai"
 KUBERNETES_VERSION = kubernetes_validate.latest_version()
 GRPC_COMPONENTS = {"agents": 50051, "memory": 50052, "inference": 50053, "scheduler": 50054}
 COMPONENTS = ("gateway", *GRPC_COMPONENTS)
+# Kinds from CustomResourceDefinitions: kubernetes-validate has no schema for them.
+CRD_KINDS = {"ServiceMonitor"}
 SECRET_SETTINGS = {
     "AGENTMESH_DATABASE_URL",
     "AGENTMESH_INTERNAL_SECRET",
@@ -48,6 +52,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "serviceAccount": {"create": False, "name": "agentmesh-runner"},
         "imagePullSecrets": [{"name": "registry-credentials"}],
     },
+    "production": PRODUCTION,
 }
 
 
@@ -73,6 +78,17 @@ def deployment(objects: list[dict[str, Any]], component: str) -> dict[str, Any]:
 def container(objects: list[dict[str, Any]], component: str) -> dict[str, Any]:
     (only,) = deployment(objects, component)["spec"]["template"]["spec"]["containers"]
     return only
+
+
+def pod_specs(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every pod the release runs, by component: the Deployments' templates and the helm test Pod."""
+    specs = {}
+    for obj in objects:
+        if obj["kind"] == "Deployment":
+            specs[obj["metadata"]["labels"]["app.kubernetes.io/component"]] = obj["spec"]["template"]
+        elif obj["kind"] == "Pod":
+            specs[obj["metadata"]["labels"]["app.kubernetes.io/component"]] = obj
+    return specs
 
 
 def secret_refs(env: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:

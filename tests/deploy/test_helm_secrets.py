@@ -48,7 +48,11 @@ def test_configmap_wires_the_mesh_and_holds_no_secrets(chart: helm.Chart) -> Non
     for component, port in GRPC_COMPONENTS.items():
         svc = component.upper()
         assert config[f"AGENTMESH_{svc}_LISTEN_ADDR"] == f"0.0.0.0:{port}"
-        assert config[f"AGENTMESH_{svc}_SERVICE_ADDR"] == f"{RELEASE}-{component}:{port}"
+        # The headless Service: the callers' channels balance over every pod (test_chart_scaling.py).
+        assert (
+            config[f"AGENTMESH_{svc}_SERVICE_ADDR"]
+            == f"dns:///{RELEASE}-{component}-headless.ai.svc.cluster.local:{port}"
+        )
         assert services[f"{RELEASE}-{component}"]["spec"]["ports"][0]["port"] == port
 
     secret = of_kind(objects, "Secret")[f"{RELEASE}-secrets"]

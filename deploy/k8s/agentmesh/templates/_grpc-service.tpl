@@ -1,9 +1,9 @@
 {{/*
-Deployment and Service of one gRPC component (agents, memory, inference,
-scheduler). Called with (dict "root" $ "component" "<name>"). Probes use the
-native gRPC health check (service ""), which every agentmesh service answers
-SERVING once its dependencies are ready. Inference extras (GPU, /dev/shm, model
-cache) apply when the component's values define them.
+Deployment, Service and headless Service of one gRPC component (agents, memory,
+inference, scheduler). Called with (dict "root" $ "component" "<name>"). Probes
+use the native gRPC health check (service ""), which every agentmesh service
+answers SERVING once its dependencies are ready. Inference extras (GPU, /dev/shm,
+model cache) apply when the component's values define them.
 */}}
 {{- define "agentmesh.grpcComponent" -}}
 {{- $root := .root -}}
@@ -27,7 +27,9 @@ metadata:
   labels:
     {{- include "agentmesh.componentLabels" . | nindent 4 }}
 spec:
+  {{- if not (include "agentmesh.autoscaled" .) }}
   replicas: {{ $values.replicaCount }}
+  {{- end }}
   revisionHistoryLimit: 5
   {{- with $values.strategy }}
   strategy:
@@ -63,6 +65,11 @@ spec:
             - name: grpc
               containerPort: {{ $values.port }}
               protocol: TCP
+            {{- if $values.metrics.enabled }}
+            - name: metrics
+              containerPort: {{ $values.metrics.port }}
+              protocol: TCP
+            {{- end }}
           envFrom:
             - configMapRef:
                 name: {{ include "agentmesh.configMapName" $root }}
@@ -158,4 +165,35 @@ spec:
       targetPort: grpc
       protocol: TCP
       appProtocol: grpc
+    {{- if $values.metrics.enabled }}
+    - name: metrics
+      port: {{ $values.metrics.port }}
+      targetPort: metrics
+      protocol: TCP
+      appProtocol: http
+    {{- end }}
+{{- if $root.Values.grpcLoadBalancing.headless }}
+---
+# No cluster IP: the name resolves to every ready pod, and the callers' channels
+# balance over them (round_robin). Only the gRPC port: metrics are scraped through
+# the Service above.
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ include "agentmesh.headlessName" . }}
+  namespace: {{ $root.Release.Namespace }}
+  labels:
+    {{- include "agentmesh.componentLabels" . | nindent 4 }}
+spec:
+  type: ClusterIP
+  clusterIP: None
+  selector:
+    {{- include "agentmesh.selectorLabels" . | nindent 4 }}
+  ports:
+    - name: grpc
+      port: {{ $values.port }}
+      targetPort: grpc
+      protocol: TCP
+      appProtocol: grpc
+{{- end }}
 {{- end }}

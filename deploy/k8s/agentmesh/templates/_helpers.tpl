@@ -48,7 +48,11 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
-{{/* The image of one component: [registry/]repository:tag. */}}
+{{/*
+The image of one component: [registry/]repository:tag[@digest]. The tag defaults
+to the chart's appVersion (values.schema.json refuses `latest`); a digest pins
+the exact image.
+*/}}
 {{- define "agentmesh.image" -}}
 {{- $values := index .root.Values .component -}}
 {{- $tag := $values.image.tag | default .root.Values.image.tag | default .root.Chart.AppVersion | toString -}}
@@ -57,6 +61,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- $repository = printf "%s/%s" (trimSuffix "/" .) $repository -}}
 {{- end -}}
 {{- printf "%s:%s" $repository $tag }}
+{{- with $values.image.digest }}@{{ . }}{{ end }}
 {{- end }}
 
 {{- define "agentmesh.serviceAccountName" -}}
@@ -79,10 +84,36 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 
-{{/* host:port of one gRPC component's Service, for AGENTMESH_<SVC>_SERVICE_ADDR. */}}
+{{/* host:port of one gRPC component's (ClusterIP) Service. */}}
 {{- define "agentmesh.serviceAddr" -}}
 {{- $values := index .root.Values .component -}}
 {{- printf "%s:%d" (include "agentmesh.componentName" .) (int $values.port) }}
+{{- end }}
+
+{{/* Name of one gRPC component's headless Service (every ready pod in its DNS answer). */}}
+{{- define "agentmesh.headlessName" -}}
+{{- printf "%s-headless" (include "agentmesh.componentName" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The callers' target of one gRPC component, AGENTMESH_<SVC>_SERVICE_ADDR: the
+headless Service's fully qualified name under dns:/// when grpcLoadBalancing.headless
+(the channels balance round_robin over its pods), else the ClusterIP Service.
+*/}}
+{{- define "agentmesh.grpcTarget" -}}
+{{- $root := .root -}}
+{{- if $root.Values.grpcLoadBalancing.headless }}
+{{- $values := index $root.Values .component -}}
+{{- printf "dns:///%s.%s.svc.%s:%d" (include "agentmesh.headlessName" .) $root.Release.Namespace (trimSuffix "." $root.Values.clusterDomain) (int $values.port) }}
+{{- else }}
+{{- include "agentmesh.serviceAddr" . }}
+{{- end }}
+{{- end }}
+
+{{/* Whether a component's Deployment is scaled by a HorizontalPodAutoscaler ("true" or ""). */}}
+{{- define "agentmesh.autoscaled" -}}
+{{- $values := index .root.Values .component -}}
+{{- if ($values.autoscaling | default dict).enabled }}true{{ end }}
 {{- end }}
 
 {{/* AGENTMESH_DATABASE_URL: database.url, or composed from its parts. */}}
@@ -171,7 +202,12 @@ priorityClassName: {{ . }}
 {{- end }}
 securityContext:
   {{- toYaml $root.Values.podSecurityContext | nindent 2 }}
-{{- with ($values.nodeSelector | default $root.Values.nodeSelector) }}
+{{- $nodeSelector := deepCopy ($values.nodeSelector | default $root.Values.nodeSelector | default dict) }}
+{{- $gpu := $values.gpu | default dict }}
+{{- if $gpu.enabled }}
+{{- $nodeSelector = mergeOverwrite $nodeSelector (deepCopy ($gpu.nodeSelector | default dict)) }}
+{{- end }}
+{{- with $nodeSelector }}
 nodeSelector:
   {{- toYaml . | nindent 2 }}
 {{- end }}

@@ -17,6 +17,8 @@ from agentmesh_observability import context
 log = logging.getLogger(__name__)
 
 EVENTS_MAX_AGE_SECONDS = 24 * 3600
+# JetStream keeps at most 5 copies of a stream.
+MAX_REPLICAS = 5
 
 
 async def connect(url: str, name: str) -> Client:
@@ -43,8 +45,15 @@ async def connect(url: str, name: str) -> Client:
     )
 
 
-async def ensure_streams(js: JetStreamContext) -> None:
-    """Declare the streams agentmesh needs (idempotent)."""
+async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
+    """Declare the streams agentmesh needs (idempotent).
+
+    `replicas` copies of each stream are kept (3 on a 3-node NATS cluster, so a
+    node can go without losing mailboxes or events); an existing stream is updated
+    to it, which NATS supports for clustered JetStream.
+    """
+    if not 1 <= replicas <= MAX_REPLICAS:
+        raise ValueError(f"stream replicas must be 1..{MAX_REPLICAS}")
     configs = [
         StreamConfig(
             name=subjects.INBOX_STREAM,
@@ -52,6 +61,7 @@ async def ensure_streams(js: JetStreamContext) -> None:
             retention=RetentionPolicy.WORK_QUEUE,
             storage=StorageType.FILE,
             duplicate_window=120,
+            num_replicas=replicas,
         ),
         StreamConfig(
             name=subjects.EVENTS_STREAM,
@@ -60,6 +70,7 @@ async def ensure_streams(js: JetStreamContext) -> None:
             storage=StorageType.FILE,
             max_age=EVENTS_MAX_AGE_SECONDS,
             duplicate_window=120,
+            num_replicas=replicas,
         ),
     ]
     for config in configs:

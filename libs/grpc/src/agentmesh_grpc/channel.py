@@ -13,8 +13,13 @@ from agentmesh_grpc.interceptors import StreamIdentityInterceptor, UnaryIdentity
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
+# round_robin: a target that resolves to several addresses (a Kubernetes headless
+# Service, `dns:///<svc>-headless:<port>`) gets a connection to each and spreads the
+# calls over them; gRPC's default (pick_first) would send every call of the channel to
+# one pod. A single address (a ClusterIP Service, 127.0.0.1) behaves as before.
 _SERVICE_CONFIG = json.dumps(
     {
+        "loadBalancingConfig": [{"round_robin": {}}],
         "methodConfig": [
             {
                 "name": [{}],
@@ -26,7 +31,7 @@ _SERVICE_CONFIG = json.dumps(
                     "retryableStatusCodes": ["UNAVAILABLE"],
                 },
             }
-        ]
+        ],
     }
 )
 
@@ -34,7 +39,11 @@ _SERVICE_CONFIG = json.dumps(
 def create_channel(
     target: str, identity_tokens: IdentityTokens, default_timeout: float = DEFAULT_TIMEOUT_SECONDS
 ) -> grpc.aio.Channel:
-    """An insecure channel to target (mesh-internal; TLS comes from the platform)."""
+    """An insecure channel to target (mesh-internal; TLS comes from the platform).
+
+    `target` is `host:port` or any gRPC name (`dns:///host:port`); calls are spread
+    round-robin over every address it resolves to.
+    """
     return grpc.aio.insecure_channel(
         target,
         options=[

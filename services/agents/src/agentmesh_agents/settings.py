@@ -21,6 +21,8 @@ class AgentsSettings(CommonSettings):
 
     database_url: str
     nats_url: str = "nats://127.0.0.1:4222"
+    # Copies of the JetStream streams (3 on a 3-node NATS cluster); NATS allows 1..5.
+    jetstream_replicas: int = Field(default=1, ge=1, le=5)
     agents_listen_addr: str = "127.0.0.1:50051"
     memory_service_addr: str = "127.0.0.1:50052"
     inference_service_addr: str = "127.0.0.1:50053"
