@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
+from urllib.parse import quote
 
 from temporalio.service import RPCError
 from temporalio.worker import Worker
@@ -23,13 +24,16 @@ from agentmesh_db.database import Database
 from agentmesh_db.migrations import migrate
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.service import Listener, Registration
-from agentmesh_scheduler.activities import ScheduleActivities
+from agentmesh_scheduler.activities import JobActivities, ScheduleActivities
 from agentmesh_scheduler.adapters.agents_client import AgentsClient
+from agentmesh_scheduler.adapters.job_repository import SqlJobRepository
 from agentmesh_scheduler.adapters.repository import SqlScheduleRepository
 from agentmesh_scheduler.adapters.tables import MIGRATIONS_DIR, SCHEMA
 from agentmesh_scheduler.adapters.temporal_connection import connect, connect_options
+from agentmesh_scheduler.adapters.temporal_jobs import TemporalJobEngine
 from agentmesh_scheduler.adapters.temporal_schedules import TemporalScheduleEngine
 from agentmesh_scheduler.adapters.temporal_search import SearchAttributes, ensure_registered
+from agentmesh_scheduler.domain.job_service import Jobs
 from agentmesh_scheduler.domain.reconcile import ScheduleReconciler
 from agentmesh_scheduler.domain.scheduler import Scheduler
 from agentmesh_scheduler.rpc.servicer import SERVICE_NAME, SchedulerServicer, register
@@ -61,10 +65,26 @@ class SchedulerWiring:
             search_attributes=self._search,
         )
         self._reconciler = ScheduleReconciler(repository, self._engine)
+        job_repository = SqlJobRepository(self._database)
+        self._job_engine = TemporalJobEngine(
+            settings.task_queue,
+            rpc_timeout_seconds=settings.temporal_rpc_timeout_seconds,
+            search_attributes=self._search,
+        )
+        self._namespace = settings.temporal_namespace
+        self._jobs = Jobs(job_repository, self._job_engine, agents, ui_link=self._ui_link)
         self.registrations = [
-            Registration(SERVICE_NAME, register, SchedulerServicer(Scheduler(repository, self._engine, agents)))
+            Registration(
+                SERVICE_NAME, register, SchedulerServicer(Scheduler(repository, self._engine, agents), self._jobs)
+            )
         ]
         self._activities = ScheduleActivities(repository, self._engine, agents)
+        self._job_activities = JobActivities(job_repository, agents)
+
+    def _ui_link(self, workflow_id: str) -> str:
+        """The workflow in the Temporal Web UI."""
+        base = self._settings.temporal_ui_url.rstrip("/")
+        return f"{base}/namespaces/{quote(self._namespace, safe='')}/workflows/{quote(workflow_id, safe='')}"
 
     async def start(self, stack: AsyncExitStack, stop: asyncio.Event) -> Sequence[asyncio.Task[None]]:
         settings = self._settings
@@ -88,12 +108,18 @@ class SchedulerWiring:
             first_delay=0.2,
             max_delay=2.0,
         )
-        self._search.enabled = await ensure_registered(client, options["namespace"])
+        self._namespace = options["namespace"]
+        self._search.enabled = await ensure_registered(client, self._namespace)
         self._engine.attach(client)
+        self._job_engine.attach(client)
         # Before the worker polls: a schedule whose row and Temporal Schedule
-        # drifted apart (a crash between their writes) is repaired first.
+        # drifted apart (a crash between their writes) is repaired first, and a
+        # job stored while its start failed is started.
         await self._reconciler.reconcile()
-        worker = build_worker(client, settings.task_queue, self._activities, settings.shutdown_grace_seconds)
+        await self._jobs.start_pending()
+        worker = build_worker(
+            client, settings.task_queue, self._activities, self._job_activities, settings.shutdown_grace_seconds
+        )
         running = asyncio.create_task(worker.run(), name="temporal worker")
         stack.push_async_callback(_shut_down, worker, running)
         log.info("scheduler ready: temporal %s, task queue %s", options["target_host"], settings.task_queue)

@@ -3,31 +3,40 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from agentmesh_scheduler.activities import ScheduleActivities
-from agentmesh_scheduler.workflows import ScheduledMessageWorkflow
+from agentmesh_scheduler.activities import JobActivities, ScheduleActivities
+from agentmesh_scheduler.workflows import JobWorkflow, ScheduledMessageWorkflow
 
-WORKFLOWS = [ScheduledMessageWorkflow]
+WORKFLOWS = [ScheduledMessageWorkflow, JobWorkflow]
 
 
 def build_worker(
-    client: Client, task_queue: str, activities: ScheduleActivities, shutdown_grace_seconds: float = 10.0
+    client: Client,
+    task_queue: str,
+    activities: ScheduleActivities,
+    job_activities: JobActivities | None = None,
+    shutdown_grace_seconds: float = 10.0,
 ) -> Worker:
     """A worker for the scheduler's workflows and activities (run it with `await worker.run()`).
 
     On shutdown, running activities get shutdown_grace_seconds to finish
     before they are cancelled (Temporal retries them elsewhere).
     """
+    registered: list[Callable[..., Any]] = [activities.send_scheduled_message, activities.record_run_outcome]
+    if job_activities is not None:
+        registered += [job_activities.start_step, job_activities.await_reply, job_activities.record_progress]
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[activities.send_scheduled_message, activities.record_run_outcome],
+        activities=registered,
         graceful_shutdown_timeout=timedelta(seconds=shutdown_grace_seconds),
     )
 

@@ -9,6 +9,7 @@ import pytest
 from agentmesh.scheduler.v1 import scheduler_service_pb2_grpc as pb_grpc
 from agentmesh_devstack.grpc_testing import channel_to, serving
 from agentmesh_scheduler.adapters.fakes import FakeAgents, FakeScheduleEngine, InMemoryScheduleRepository
+from agentmesh_scheduler.domain.job_service import Jobs
 from agentmesh_scheduler.domain.scheduler import Scheduler
 from agentmesh_scheduler.rpc.servicer import SERVICE_NAME, SchedulerServicer, register
 
@@ -20,8 +21,8 @@ def scheduler(repository: InMemoryScheduleRepository, engine: FakeScheduleEngine
 
 
 @pytest.fixture
-async def address(scheduler: Scheduler) -> AsyncIterator[str]:
-    async with serving(SERVICE_NAME, lambda server: register(server, SchedulerServicer(scheduler))) as served:
+async def address(scheduler: Scheduler, jobs: Jobs) -> AsyncIterator[str]:
+    async with serving(SERVICE_NAME, lambda server: register(server, SchedulerServicer(scheduler, jobs))) as served:
         yield served
 
 

@@ -1,23 +1,58 @@
-"""ScheduledMessageWorkflow replays a recorded history deterministically (no server needed).
+"""Every workflow replays its recorded histories deterministically (no server needed), and a
+change that breaks determinism is caught.
 
-The history (a run whose first send failed transiently and was retried) was
-recorded by tests/adapters/test_workflows.py; refresh it with
-AGENTMESH_RECORD_HISTORIES=1 after an intended change to the workflow.
+The histories were recorded by tests/adapters/test_workflows.py (a scheduled run
+whose first send failed transiently) and tests/adapters/test_job_workflow.py (a
+diamond job, a job whose step failed every retry, a cancelled job); refresh
+them with AGENTMESH_RECORD_HISTORIES=1 after an intended workflow change, and
+keep the old ones while runs recorded with the old code may still be open.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
+import pytest
+from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
+from temporalio.workflow import NondeterminismError
 
 from agentmesh_scheduler.worker import WORKFLOWS
+from agentmesh_scheduler.workflows import JOB_WORKFLOW_NAME, JobInput, JobWorkflow
 
-HISTORY = Path(__file__).parent / "histories" / "scheduled_message_with_retry.json"
+HISTORIES = Path(__file__).parent / "histories"
+RECORDED = sorted(HISTORIES.glob("*.json"))
 
 
-async def test_recorded_history_replays() -> None:
-    history = WorkflowHistory.from_json("recorded-scheduled-message", HISTORY.read_text())
-    result = await Replayer(workflows=WORKFLOWS).replay_workflow(history)
+def _history(path: Path) -> WorkflowHistory:
+    return WorkflowHistory.from_json(f"recorded-{path.stem}", path.read_text())
+
+
+def test_every_workflow_has_a_recorded_history() -> None:
+    names = {path.stem.split("_")[0] for path in RECORDED}
+    assert {"scheduled", "job"} <= names
+    assert len(WORKFLOWS) == 2
+
+
+@pytest.mark.parametrize("path", RECORDED, ids=[path.stem for path in RECORDED])
+async def test_recorded_history_replays(path: Path) -> None:
+    result = await Replayer(workflows=WORKFLOWS).replay_workflow(_history(path))
     assert result.replay_failure is None
+
+
+@workflow.defn(name=JOB_WORKFLOW_NAME, sandboxed=False)
+class JobWorkflowThatWaitsFirst(JobWorkflow):
+    """A plausible-looking change: wait a moment before the first report (unsandboxed: it lives in a test)."""
+
+    @workflow.run
+    async def run(self, input: JobInput) -> str:
+        await workflow.sleep(timedelta(seconds=1))
+        return await JobWorkflow.run(self, input)
+
+
+async def test_a_change_that_breaks_determinism_fails_the_replay() -> None:
+    replayer = Replayer(workflows=[JobWorkflowThatWaitsFirst])
+    result = await replayer.replay_workflow(_history(HISTORIES / "job_diamond.json"), raise_on_replay_failure=False)
+    assert isinstance(result.replay_failure, NondeterminismError)

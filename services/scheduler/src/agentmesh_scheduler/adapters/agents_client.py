@@ -1,4 +1,5 @@
-"""The agents service, as the scheduler needs it: does an agent exist, send it a message.
+"""The agents service, as the scheduler needs it: does an agent exist, send it a message,
+has it replied (job steps).
 
 Calls carry the bound identity (the RPC caller, or the scheduler's service
 identity inside activities) through the channel's client interceptor.
@@ -9,13 +10,17 @@ from __future__ import annotations
 import grpc
 from google.protobuf import json_format, struct_pb2
 
-from agentmesh.agents.v1 import agent_service_pb2, agent_service_pb2_grpc
+from agentmesh.agents.v1 import agent_service_pb2, agent_service_pb2_grpc, message_pb2
 from agentmesh_core.errors import NotFound
 from agentmesh_grpc.errors import from_rpc_error
+from agentmesh_grpc.struct_values import value_to_json
+from agentmesh_scheduler.domain.jobs import ReplyState, ReplyStatus, SentMessage
 from agentmesh_scheduler.domain.models import JsonValue
 
 # The performative of a scheduled message: it asks the agent to do its job.
 SCHEDULED_PERFORMATIVE = "request"
+# A step's conversation holds its request and the reply (and, later, tool turns).
+CONVERSATION_PAGE = 50
 
 
 def _value(content: JsonValue) -> struct_pb2.Value:
@@ -42,6 +47,34 @@ class AgentsClient:
                 raise NotFound("agent not found") from None
             raise from_rpc_error(error) from None
 
+    async def send_step(
+        self, *, project_id: str, agent_id: str, content: JsonValue, idempotency_key: str, correlation_id: str
+    ) -> SentMessage:
+        """Queue a job step's message in a new conversation; the same message on a repeated key."""
+        message = await self._send(project_id, agent_id, content, idempotency_key, correlation_id)
+        return SentMessage(message.id, message.conversation_id)
+
+    async def reply_state(self, project_id: str, message_id: str, conversation_id: str) -> ReplyState:
+        """The request's status in its conversation and, once complete, the reply's content."""
+        request = agent_service_pb2.ListMessagesRequest(
+            project_id=project_id, conversation_id=conversation_id, page_size=CONVERSATION_PAGE
+        )
+        try:
+            response = await self._stub.ListMessages(request, timeout=self._timeout)
+        except grpc.aio.AioRpcError as error:
+            raise from_rpc_error(error) from None
+        sent = next((m for m in response.messages if m.id == message_id), None)
+        if sent is None or sent.status not in (message_pb2.MESSAGE_STATUS_COMPLETE, message_pb2.MESSAGE_STATUS_ERROR):
+            return ReplyState(ReplyStatus.WAITING)
+        if sent.status == message_pb2.MESSAGE_STATUS_ERROR:
+            return ReplyState(ReplyStatus.FAILED, error=sent.error or "the agent failed")
+        reply = next((m for m in response.messages if m.parent_id == message_id), None)
+        if reply is None:
+            # Complete is written with its reply in one transaction; a reply on a later page is the
+            # only way to miss it, so wait for the next poll rather than guess.
+            return ReplyState(ReplyStatus.WAITING)
+        return ReplyState(ReplyStatus.COMPLETE, output=value_to_json(reply.content))
+
     async def send(
         self,
         *,
@@ -52,6 +85,11 @@ class AgentsClient:
         correlation_id: str,
     ) -> str:
         """Queue a message for the agent; returns its id (the same one on a repeated key)."""
+        return (await self._send(project_id, agent_id, content, idempotency_key, correlation_id)).id
+
+    async def _send(
+        self, project_id: str, agent_id: str, content: JsonValue, idempotency_key: str, correlation_id: str
+    ) -> message_pb2.Message:
         request = agent_service_pb2.SendMessageRequest(
             project_id=project_id,
             agent_id=agent_id,
@@ -64,4 +102,4 @@ class AgentsClient:
             response = await self._stub.SendMessage(request, timeout=self._timeout)
         except grpc.aio.AioRpcError as error:
             raise from_rpc_error(error) from None
-        return response.message.id
+        return response.message

@@ -7,12 +7,15 @@ so the fakes stay honest.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from agentmesh_core.errors import AgentmeshError, AlreadyExists, NotFound
 from agentmesh_core.identity import Identity
 from agentmesh_core.ids import new_id
 from agentmesh_grpc.identity import current_identity
+from agentmesh_scheduler.domain.jobs import ReplyState, ReplyStatus
+from agentmesh_scheduler.domain.jobs import SentMessage as StepMessage
 from agentmesh_scheduler.domain.models import JsonValue, Schedule, ScheduleRun
 from agentmesh_scheduler.domain.ports import EngineSchedule
 from agentmesh_scheduler.domain.timing import next_fire_time
@@ -171,7 +174,7 @@ class FakeScheduleEngine:
 
 @dataclasses.dataclass
 class SentMessage:
-    """One call the fake agents service received."""
+    """One message the fake agents service accepted."""
 
     project_id: str
     agent_id: str
@@ -180,6 +183,10 @@ class SentMessage:
     correlation_id: str
     message_id: str
     sent_as: Identity | None
+
+
+def _echo(message: SentMessage) -> ReplyState:
+    return ReplyState(ReplyStatus.COMPLETE, output=f"done: {message.content}")
 
 
 class FakeAgents:
@@ -197,6 +204,9 @@ class FakeAgents:
         self.attempts = 0
         self.fail_with: AgentmeshError | None = None
         self.fail_next: list[AgentmeshError] = []
+        # Job steps: how each message is answered (default: a reply echoing its content).
+        self.replies: dict[str, ReplyState] = {}
+        self.answer: Callable[[SentMessage], ReplyState] = _echo
 
     def add_agent(self, project_id: str, agent_id: str) -> None:
         self.agents.setdefault(project_id, set()).add(agent_id)
@@ -228,3 +238,25 @@ class FakeAgents:
             SentMessage(project_id, agent_id, content, idempotency_key, correlation_id, message_id, current_identity())
         )
         return message_id
+
+    async def send_step(
+        self, *, project_id: str, agent_id: str, content: JsonValue, idempotency_key: str, correlation_id: str
+    ) -> StepMessage:
+        message_id = await self.send(
+            project_id=project_id,
+            agent_id=agent_id,
+            content=content,
+            idempotency_key=idempotency_key,
+            correlation_id=correlation_id,
+        )
+        return StepMessage(message_id, f"conversation-of-{message_id}")
+
+    async def reply_state(self, project_id: str, message_id: str, conversation_id: str) -> ReplyState:
+        if self.fail_with is not None:
+            raise self.fail_with
+        message = next((m for m in self.sent if m.message_id == message_id and m.project_id == project_id), None)
+        if message is None:
+            return ReplyState(ReplyStatus.WAITING)
+        if message_id not in self.replies:
+            self.replies[message_id] = self.answer(message)
+        return self.replies[message_id]

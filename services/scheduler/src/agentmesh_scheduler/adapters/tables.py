@@ -10,6 +10,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -66,4 +68,57 @@ schedule_runs = Table(
     Column("outcome", Text, nullable=False),
     PrimaryKeyConstraint("schedule_id", "run_key", name="schedule_runs_pkey"),
     Index("schedule_runs_recent", "schedule_id", "ran_at"),
+)
+
+# A multi-step job: one row, and one row per step (written by the job's workflow).
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Uuid(as_uuid=False), primary_key=True),
+    Column("project_id", Uuid(as_uuid=False), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("workflow_id", Text, nullable=False),
+    Column("idempotency_key", Text, nullable=False, server_default=""),
+    Column("error", Text, nullable=True),
+    Column("failed_step_id", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+    # The sequence number of the last workflow report applied (older ones are ignored).
+    Column("seq", BigInteger, nullable=False, server_default="0"),
+    UniqueConstraint("workflow_id", name="jobs_workflow_id_key"),
+    Index("jobs_project_created", "project_id", "created_at", "id"),
+    Index(
+        "jobs_project_idempotency_key",
+        "project_id",
+        "idempotency_key",
+        unique=True,
+        postgresql_where=text("idempotency_key <> ''"),
+    ),
+    Index("jobs_pending", "status", postgresql_where=text("status = 'pending'")),
+)
+
+job_steps = Table(
+    "job_steps",
+    metadata,
+    Column("job_id", Uuid(as_uuid=False), ForeignKey(f"{SCHEMA}.jobs.id", ondelete="CASCADE"), nullable=False),
+    Column("step_id", Text, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("agent_id", Uuid(as_uuid=False), nullable=False),
+    Column("input", JSONB(none_as_null=True), nullable=False),
+    Column("depends_on", JSONB, nullable=False),
+    Column("max_attempts", Integer, nullable=False),
+    Column("backoff_seconds", Float, nullable=False),
+    Column("timeout_seconds", Float, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("output", JSONB(none_as_null=True), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("sent_input", JSONB(none_as_null=True), nullable=True),
+    Column("message_id", Text, nullable=True),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+    Column("seq", BigInteger, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("job_id", "step_id", name="job_steps_pkey"),
 )

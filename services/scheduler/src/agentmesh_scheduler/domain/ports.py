@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from agentmesh_scheduler.domain.jobs import Job, JobProgress, JobStatus, ReplyState, SentMessage
 from agentmesh_scheduler.domain.models import JsonValue, Schedule, ScheduleRun
 
 Clock = Callable[[], datetime]
@@ -131,4 +132,58 @@ class MessageSender(Protocol):
         correlation_id: str,
     ) -> str:
         """Send and return the accepted message's id."""
+        ...
+
+
+class JobRepository(Protocol):
+    """Stored jobs and their steps, always scoped by project."""
+
+    async def add(self, job: Job) -> Job:
+        """Store a new job; returns the stored one, which is the existing job when the project
+        already has one with the same (non-empty) idempotency key."""
+        ...
+
+    async def get(self, project_id: str, job_id: str) -> Job | None: ...
+
+    async def list_page(self, project_id: str, status: JobStatus | None, offset: int, limit: int) -> list[Job]:
+        """The project's jobs, newest first (then by id)."""
+        ...
+
+    async def record(self, progress: JobProgress) -> bool:
+        """Apply a report from the job's workflow to each row whose last report is older;
+        False when the job is gone."""
+        ...
+
+    async def list_pending(self, limit: int) -> list[Job]:
+        """Jobs of every project still waiting for their workflow to start."""
+        ...
+
+    async def remove_project(self, project_id: str) -> list[Job]:
+        """Delete every job of a project; returns what was deleted."""
+        ...
+
+
+class JobEngine(Protocol):
+    """Runs jobs as durable workflows (Temporal)."""
+
+    async def start(self, job: Job) -> None:
+        """Start the job's workflow; one already started with its id is fine."""
+        ...
+
+    async def cancel(self, workflow_id: str) -> bool:
+        """Ask the workflow to cancel; False when it is not running."""
+        ...
+
+
+class StepMessenger(Protocol):
+    """A job step's conversation with its agent (the agents service, as the scheduler)."""
+
+    async def send_step(
+        self, *, project_id: str, agent_id: str, content: JsonValue, idempotency_key: str, correlation_id: str
+    ) -> SentMessage:
+        """Queue the step's message; a repeated key returns the first message."""
+        ...
+
+    async def reply_state(self, project_id: str, message_id: str, conversation_id: str) -> ReplyState:
+        """Whether the agent has replied to the message, and with what."""
         ...

@@ -10,8 +10,9 @@ import grpc
 from agentmesh.scheduler.v1 import scheduler_service_pb2 as pb
 from agentmesh.scheduler.v1 import scheduler_service_pb2_grpc as pb_grpc
 from agentmesh_grpc.identity import caller
+from agentmesh_scheduler.domain.job_service import Jobs
 from agentmesh_scheduler.domain.scheduler import Scheduler
-from agentmesh_scheduler.rpc import mapping
+from agentmesh_scheduler.rpc import job_mapping, mapping
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SchedulerService"].full_name
 
@@ -19,8 +20,9 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["SchedulerService"].full_name
 class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
     """The SchedulerService RPCs; every call is scoped to the caller's project."""
 
-    def __init__(self, scheduler: Scheduler) -> None:
+    def __init__(self, scheduler: Scheduler, jobs: Jobs) -> None:
         self._scheduler = scheduler
+        self._jobs = jobs
 
     async def CreateSchedule(
         self, request: pb.CreateScheduleRequest, context: grpc.aio.ServicerContext
@@ -55,6 +57,8 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
         self, request: pb.DeleteProjectSchedulesRequest, context: grpc.aio.ServicerContext
     ) -> pb.DeleteProjectSchedulesResponse:
         removed = await self._scheduler.delete_project(caller(), request.project_id)
+        # The project is going: its jobs go with it (cancelled first); `removed` counts schedules.
+        await self._jobs.delete_project(caller(), request.project_id)
         return pb.DeleteProjectSchedulesResponse(removed=removed)
 
     async def UpdateSchedule(
@@ -69,6 +73,25 @@ class SchedulerServicer(pb_grpc.SchedulerServiceServicer):
     ) -> pb.TriggerScheduleResponse:
         schedule = await self._scheduler.trigger(caller(), request.project_id, request.schedule_id)
         return pb.TriggerScheduleResponse(schedule=mapping.schedule_to_proto(schedule))
+
+    async def CreateJob(self, request: pb.CreateJobRequest, context: grpc.aio.ServicerContext) -> pb.CreateJobResponse:
+        job = await self._jobs.create(caller(), request.project_id, job_mapping.draft_from_request(request))
+        return pb.CreateJobResponse(job=job_mapping.job_to_proto(job))
+
+    async def GetJob(self, request: pb.GetJobRequest, context: grpc.aio.ServicerContext) -> pb.GetJobResponse:
+        job = await self._jobs.get(caller(), request.project_id, request.job_id)
+        return pb.GetJobResponse(job=job_mapping.job_to_proto(job))
+
+    async def ListJobs(self, request: pb.ListJobsRequest, context: grpc.aio.ServicerContext) -> pb.ListJobsResponse:
+        status = job_mapping.status_from_proto(request.status)
+        jobs, next_token = await self._jobs.list_page(
+            caller(), request.project_id, status, request.page_size, request.page_token
+        )
+        return pb.ListJobsResponse(jobs=[job_mapping.job_to_proto(job) for job in jobs], next_page_token=next_token)
+
+    async def CancelJob(self, request: pb.CancelJobRequest, context: grpc.aio.ServicerContext) -> pb.CancelJobResponse:
+        job = await self._jobs.cancel(caller(), request.project_id, request.job_id)
+        return pb.CancelJobResponse(job=job_mapping.job_to_proto(job))
 
 
 def register(server: grpc.aio.Server, servicer: SchedulerServicer) -> None:

@@ -65,6 +65,82 @@ OVERLAP_POLICY_ALLOW_ALL: OverlapPolicy.ValueType  # 6
 """Run them side by side."""
 Global___OverlapPolicy: _TypeAlias = OverlapPolicy  # noqa: Y015
 
+class _JobStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _JobStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_JobStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    JOB_STATUS_UNSPECIFIED: _JobStatus.ValueType  # 0
+    """Not set (in a filter: any status)."""
+    JOB_STATUS_PENDING: _JobStatus.ValueType  # 1
+    """Accepted; its workflow is being started."""
+    JOB_STATUS_RUNNING: _JobStatus.ValueType  # 2
+    """Its workflow runs."""
+    JOB_STATUS_COMPLETED: _JobStatus.ValueType  # 3
+    """Every step completed."""
+    JOB_STATUS_FAILED: _JobStatus.ValueType  # 4
+    """A step failed after its last attempt."""
+    JOB_STATUS_CANCELLED: _JobStatus.ValueType  # 5
+    """Cancelled on request."""
+
+class JobStatus(_JobStatus, metaclass=_JobStatusEnumTypeWrapper):
+    """Where a job is in its life."""
+
+JOB_STATUS_UNSPECIFIED: JobStatus.ValueType  # 0
+"""Not set (in a filter: any status)."""
+JOB_STATUS_PENDING: JobStatus.ValueType  # 1
+"""Accepted; its workflow is being started."""
+JOB_STATUS_RUNNING: JobStatus.ValueType  # 2
+"""Its workflow runs."""
+JOB_STATUS_COMPLETED: JobStatus.ValueType  # 3
+"""Every step completed."""
+JOB_STATUS_FAILED: JobStatus.ValueType  # 4
+"""A step failed after its last attempt."""
+JOB_STATUS_CANCELLED: JobStatus.ValueType  # 5
+"""Cancelled on request."""
+Global___JobStatus: _TypeAlias = JobStatus  # noqa: Y015
+
+class _JobStepStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _JobStepStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_JobStepStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    JOB_STEP_STATUS_UNSPECIFIED: _JobStepStatus.ValueType  # 0
+    """Not set."""
+    JOB_STEP_STATUS_PENDING: _JobStepStatus.ValueType  # 1
+    """Waiting for its dependencies."""
+    JOB_STEP_STATUS_RUNNING: _JobStepStatus.ValueType  # 2
+    """Its message was sent; the agent works on it (or a retry waits)."""
+    JOB_STEP_STATUS_COMPLETED: _JobStepStatus.ValueType  # 3
+    """The agent replied; output holds the reply."""
+    JOB_STEP_STATUS_FAILED: _JobStepStatus.ValueType  # 4
+    """Every attempt failed; error says why."""
+    JOB_STEP_STATUS_CANCELLED: _JobStepStatus.ValueType  # 5
+    """The job was cancelled while the step waited or ran."""
+    JOB_STEP_STATUS_SKIPPED: _JobStepStatus.ValueType  # 6
+    """Never ran: the job ended (failed) first."""
+
+class JobStepStatus(_JobStepStatus, metaclass=_JobStepStatusEnumTypeWrapper):
+    """Where a job's step is in its life."""
+
+JOB_STEP_STATUS_UNSPECIFIED: JobStepStatus.ValueType  # 0
+"""Not set."""
+JOB_STEP_STATUS_PENDING: JobStepStatus.ValueType  # 1
+"""Waiting for its dependencies."""
+JOB_STEP_STATUS_RUNNING: JobStepStatus.ValueType  # 2
+"""Its message was sent; the agent works on it (or a retry waits)."""
+JOB_STEP_STATUS_COMPLETED: JobStepStatus.ValueType  # 3
+"""The agent replied; output holds the reply."""
+JOB_STEP_STATUS_FAILED: JobStepStatus.ValueType  # 4
+"""Every attempt failed; error says why."""
+JOB_STEP_STATUS_CANCELLED: JobStepStatus.ValueType  # 5
+"""The job was cancelled while the step waited or ran."""
+JOB_STEP_STATUS_SKIPPED: JobStepStatus.ValueType  # 6
+"""Never ran: the job ended (failed) first."""
+Global___JobStepStatus: _TypeAlias = JobStepStatus  # noqa: Y015
+
 @_typing.final
 class SchedulePolicy(_message.Message):
     """How a schedule handles overlaps and missed firings."""
@@ -613,3 +689,449 @@ class TriggerScheduleResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___TriggerScheduleResponse: _TypeAlias = TriggerScheduleResponse  # noqa: Y015
+
+@_typing.final
+class JobStepRetry(_message.Message):
+    """How often a step is tried."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MAX_ATTEMPTS_FIELD_NUMBER: _builtins.int
+    BACKOFF_FIELD_NUMBER: _builtins.int
+    max_attempts: _builtins.int
+    """Attempts in all, each a new message (1 = no retry)."""
+    @_builtins.property
+    def backoff(self) -> _duration_pb2.Duration:
+        """Wait between attempts."""
+
+    def __init__(
+        self,
+        *,
+        max_attempts: _builtins.int = ...,
+        backoff: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["backoff", b"backoff"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["backoff", b"backoff", "max_attempts", b"max_attempts"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JobStepRetry: _TypeAlias = JobStepRetry  # noqa: Y015
+
+@_typing.final
+class JobStepSpec(_message.Message):
+    """One step of a job, as the client defines it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    INPUT_FIELD_NUMBER: _builtins.int
+    DEPENDS_ON_FIELD_NUMBER: _builtins.int
+    RETRY_FIELD_NUMBER: _builtins.int
+    TIMEOUT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """Unique within the job; other steps name it in depends_on and in
+    "{{steps.<id>.output}}" references.
+    """
+    agent_id: _builtins.str
+    """The agent that does the step."""
+    @_builtins.property
+    def input(self) -> _struct_pb2.Value:
+        """What the agent receives: a string or any JSON value; strings may hold
+        "{{steps.<id>.output}}" references to steps it depends on.
+        """
+
+    @_builtins.property
+    def depends_on(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Steps that must complete first."""
+
+    @_builtins.property
+    def retry(self) -> Global___JobStepRetry:
+        """Retry policy (1 attempt when unset)."""
+
+    @_builtins.property
+    def timeout(self) -> _duration_pb2.Duration:
+        """How long one attempt may take, reply included."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        agent_id: _builtins.str = ...,
+        input: _struct_pb2.Value | None = ...,
+        depends_on: _abc.Iterable[_builtins.str] | None = ...,
+        retry: Global___JobStepRetry | None = ...,
+        timeout: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["input", b"input", "retry", b"retry", "timeout", b"timeout"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "depends_on", b"depends_on", "id", b"id", "input", b"input", "retry", b"retry", "timeout", b"timeout"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JobStepSpec: _TypeAlias = JobStepSpec  # noqa: Y015
+
+@_typing.final
+class JobStep(_message.Message):
+    """One step of a job and what became of it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SPEC_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    ATTEMPTS_FIELD_NUMBER: _builtins.int
+    OUTPUT_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    SENT_INPUT_FIELD_NUMBER: _builtins.int
+    MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    status: Global___JobStepStatus.ValueType
+    """Where it is."""
+    attempts: _builtins.int
+    """Attempts made so far."""
+    error: _builtins.str
+    """Why the last attempt failed, if it did."""
+    message_id: _builtins.str
+    """The message of the latest attempt."""
+    @_builtins.property
+    def spec(self) -> Global___JobStepSpec:
+        """The step as defined."""
+
+    @_builtins.property
+    def output(self) -> _struct_pb2.Value:
+        """The agent's reply, once completed."""
+
+    @_builtins.property
+    def sent_input(self) -> _struct_pb2.Value:
+        """The input as sent (references replaced), once started."""
+
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """When the latest attempt started."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """When the step ended."""
+
+    def __init__(
+        self,
+        *,
+        spec: Global___JobStepSpec | None = ...,
+        status: Global___JobStepStatus.ValueType = ...,
+        attempts: _builtins.int = ...,
+        output: _struct_pb2.Value | None = ...,
+        error: _builtins.str = ...,
+        sent_input: _struct_pb2.Value | None = ...,
+        message_id: _builtins.str = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "output", b"output", "sent_input", b"sent_input", "spec", b"spec", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempts", b"attempts", "end_time", b"end_time", "error", b"error", "message_id", b"message_id", "output", b"output", "sent_input", b"sent_input", "spec", b"spec", "start_time", b"start_time", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JobStep: _TypeAlias = JobStep  # noqa: Y015
+
+@_typing.final
+class Job(_message.Message):
+    """A multi-step job: a graph of agent steps run by one workflow."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    STEPS_FIELD_NUMBER: _builtins.int
+    WORKFLOW_ID_FIELD_NUMBER: _builtins.int
+    TEMPORAL_UI_URL_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    FAILED_STEP_ID_FIELD_NUMBER: _builtins.int
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """Server-assigned id (UUID)."""
+    project_id: _builtins.str
+    """The owning project."""
+    name: _builtins.str
+    """A name for people."""
+    status: Global___JobStatus.ValueType
+    """Where it is."""
+    workflow_id: _builtins.str
+    """The Temporal workflow id (project-<p>-job-<j>)."""
+    temporal_ui_url: _builtins.str
+    """The workflow in the Temporal Web UI."""
+    error: _builtins.str
+    """Why the job failed, if it did."""
+    failed_step_id: _builtins.str
+    """The step that failed, if one did."""
+    idempotency_key: _builtins.str
+    """The key it was created with, if any."""
+    @_builtins.property
+    def steps(self) -> _containers.RepeatedCompositeFieldContainer[Global___JobStep]:
+        """The steps, in the order given."""
+
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was created."""
+
+    @_builtins.property
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """When its status last changed."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """When it ended."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        project_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        status: Global___JobStatus.ValueType = ...,
+        steps: _abc.Iterable[Global___JobStep] | None = ...,
+        workflow_id: _builtins.str = ...,
+        temporal_ui_url: _builtins.str = ...,
+        error: _builtins.str = ...,
+        failed_step_id: _builtins.str = ...,
+        idempotency_key: _builtins.str = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+        update_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "update_time", b"update_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "end_time", b"end_time", "error", b"error", "failed_step_id", b"failed_step_id", "id", b"id", "idempotency_key", b"idempotency_key", "name", b"name", "project_id", b"project_id", "status", b"status", "steps", b"steps", "temporal_ui_url", b"temporal_ui_url", "update_time", b"update_time", "workflow_id", b"workflow_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Job: _TypeAlias = Job  # noqa: Y015
+
+@_typing.final
+class CreateJobRequest(_message.Message):
+    """Request for CreateJob."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    STEPS_FIELD_NUMBER: _builtins.int
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    """The owning project."""
+    name: _builtins.str
+    """A name for people."""
+    idempotency_key: _builtins.str
+    """Repeating a create with the same key returns the first job."""
+    @_builtins.property
+    def steps(self) -> _containers.RepeatedCompositeFieldContainer[Global___JobStepSpec]:
+        """The steps (1 to 50)."""
+
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        steps: _abc.Iterable[Global___JobStepSpec] | None = ...,
+        idempotency_key: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["idempotency_key", b"idempotency_key", "name", b"name", "project_id", b"project_id", "steps", b"steps"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateJobRequest: _TypeAlias = CreateJobRequest  # noqa: Y015
+
+@_typing.final
+class CreateJobResponse(_message.Message):
+    """Response for CreateJob."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def job(self) -> Global___Job:
+        """The job (already running)."""
+
+    def __init__(
+        self,
+        *,
+        job: Global___Job | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateJobResponse: _TypeAlias = CreateJobResponse  # noqa: Y015
+
+@_typing.final
+class GetJobRequest(_message.Message):
+    """Request for GetJob."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    """The owning project."""
+    job_id: _builtins.str
+    """The job."""
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+        job_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job_id", b"job_id", "project_id", b"project_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetJobRequest: _TypeAlias = GetJobRequest  # noqa: Y015
+
+@_typing.final
+class GetJobResponse(_message.Message):
+    """Response for GetJob."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def job(self) -> Global___Job:
+        """The job."""
+
+    def __init__(
+        self,
+        *,
+        job: Global___Job | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetJobResponse: _TypeAlias = GetJobResponse  # noqa: Y015
+
+@_typing.final
+class ListJobsRequest(_message.Message):
+    """Request for ListJobs."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    """The owning project."""
+    status: Global___JobStatus.ValueType
+    """Only jobs in this status (any when unspecified)."""
+    page_size: _builtins.int
+    """Most items to return (server caps it)."""
+    page_token: _builtins.str
+    """Cursor from a previous response."""
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+        status: Global___JobStatus.ValueType = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "project_id", b"project_id", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListJobsRequest: _TypeAlias = ListJobsRequest  # noqa: Y015
+
+@_typing.final
+class ListJobsResponse(_message.Message):
+    """Response for ListJobs."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOBS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Cursor for the next page; empty at the end."""
+    @_builtins.property
+    def jobs(self) -> _containers.RepeatedCompositeFieldContainer[Global___Job]:
+        """The jobs, newest first."""
+
+    def __init__(
+        self,
+        *,
+        jobs: _abc.Iterable[Global___Job] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["jobs", b"jobs", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListJobsResponse: _TypeAlias = ListJobsResponse  # noqa: Y015
+
+@_typing.final
+class CancelJobRequest(_message.Message):
+    """Request for CancelJob."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    """The owning project."""
+    job_id: _builtins.str
+    """The job."""
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+        job_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job_id", b"job_id", "project_id", b"project_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CancelJobRequest: _TypeAlias = CancelJobRequest  # noqa: Y015
+
+@_typing.final
+class CancelJobResponse(_message.Message):
+    """Response for CancelJob."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOB_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def job(self) -> Global___Job:
+        """The job (status becomes cancelled once its workflow has stopped)."""
+
+    def __init__(
+        self,
+        *,
+        job: Global___Job | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job", b"job"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CancelJobResponse: _TypeAlias = CancelJobResponse  # noqa: Y015

@@ -27,7 +27,8 @@ if _version_not_supported:
 
 class SchedulerServiceStub:
     """Scheduled agent work on Temporal: each schedule is a Temporal Schedule whose
-    workflow sends the payload to the agent through AgentService.
+    workflow sends the payload to the agent through AgentService; each job is a
+    workflow that runs a graph of agent steps.
     """
 
     def __init__(self, channel):
@@ -71,11 +72,32 @@ class SchedulerServiceStub:
                 request_serializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.TriggerScheduleRequest.SerializeToString,
                 response_deserializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.TriggerScheduleResponse.FromString,
                 _registered_method=True)
+        self.CreateJob = channel.unary_unary(
+                '/agentmesh.scheduler.v1.SchedulerService/CreateJob',
+                request_serializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.CreateJobRequest.SerializeToString,
+                response_deserializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.CreateJobResponse.FromString,
+                _registered_method=True)
+        self.GetJob = channel.unary_unary(
+                '/agentmesh.scheduler.v1.SchedulerService/GetJob',
+                request_serializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.GetJobRequest.SerializeToString,
+                response_deserializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.GetJobResponse.FromString,
+                _registered_method=True)
+        self.ListJobs = channel.unary_unary(
+                '/agentmesh.scheduler.v1.SchedulerService/ListJobs',
+                request_serializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.ListJobsRequest.SerializeToString,
+                response_deserializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.ListJobsResponse.FromString,
+                _registered_method=True)
+        self.CancelJob = channel.unary_unary(
+                '/agentmesh.scheduler.v1.SchedulerService/CancelJob',
+                request_serializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.CancelJobRequest.SerializeToString,
+                response_deserializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.CancelJobResponse.FromString,
+                _registered_method=True)
 
 
 class SchedulerServiceServicer:
     """Scheduled agent work on Temporal: each schedule is a Temporal Schedule whose
-    workflow sends the payload to the agent through AgentService.
+    workflow sends the payload to the agent through AgentService; each job is a
+    workflow that runs a graph of agent steps.
     """
 
     def CreateSchedule(self, request, context):
@@ -128,6 +150,34 @@ class SchedulerServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateJob(self, request, context):
+        """Starts a multi-step job (workflow project-<p>-job-<j>).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetJob(self, request, context):
+        """Reads one job with every step's status.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListJobs(self, request, context):
+        """Lists a project's jobs, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelJob(self, request, context):
+        """Cancels a job's workflow.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SchedulerServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -166,6 +216,26 @@ def add_SchedulerServiceServicer_to_server(servicer, server):
                     request_deserializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.TriggerScheduleRequest.FromString,
                     response_serializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.TriggerScheduleResponse.SerializeToString,
             ),
+            'CreateJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateJob,
+                    request_deserializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.CreateJobRequest.FromString,
+                    response_serializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.CreateJobResponse.SerializeToString,
+            ),
+            'GetJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJob,
+                    request_deserializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.GetJobRequest.FromString,
+                    response_serializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.GetJobResponse.SerializeToString,
+            ),
+            'ListJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListJobs,
+                    request_deserializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.ListJobsRequest.FromString,
+                    response_serializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.ListJobsResponse.SerializeToString,
+            ),
+            'CancelJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelJob,
+                    request_deserializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.CancelJobRequest.FromString,
+                    response_serializer=agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.CancelJobResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'agentmesh.scheduler.v1.SchedulerService', rpc_method_handlers)
@@ -176,7 +246,8 @@ def add_SchedulerServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class SchedulerService:
     """Scheduled agent work on Temporal: each schedule is a Temporal Schedule whose
-    workflow sends the payload to the agent through AgentService.
+    workflow sends the payload to the agent through AgentService; each job is a
+    workflow that runs a graph of agent steps.
     """
 
     @staticmethod
@@ -358,6 +429,114 @@ class SchedulerService:
             '/agentmesh.scheduler.v1.SchedulerService/TriggerSchedule',
             agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.TriggerScheduleRequest.SerializeToString,
             agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.TriggerScheduleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentmesh.scheduler.v1.SchedulerService/CreateJob',
+            agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.CreateJobRequest.SerializeToString,
+            agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.CreateJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentmesh.scheduler.v1.SchedulerService/GetJob',
+            agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.GetJobRequest.SerializeToString,
+            agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.GetJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentmesh.scheduler.v1.SchedulerService/ListJobs',
+            agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.ListJobsRequest.SerializeToString,
+            agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.ListJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentmesh.scheduler.v1.SchedulerService/CancelJob',
+            agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.CancelJobRequest.SerializeToString,
+            agentmesh_dot_scheduler_dot_v1_dot_scheduler__service__pb2.CancelJobResponse.FromString,
             options,
             channel_credentials,
             insecure,

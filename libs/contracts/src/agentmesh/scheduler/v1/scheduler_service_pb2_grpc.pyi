@@ -14,7 +14,8 @@ GRPC_VERSION: str
 
 class SchedulerServiceStub:
     """Scheduled agent work on Temporal: each schedule is a Temporal Schedule whose
-    workflow sends the payload to the agent through AgentService.
+    workflow sends the payload to the agent through AgentService; each job is a
+    workflow that runs a graph of agent steps.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -34,10 +35,19 @@ class SchedulerServiceStub:
     """
     TriggerSchedule: _aio.UnaryUnaryMultiCallable[_scheduler_service_pb2.TriggerScheduleRequest, _scheduler_service_pb2.TriggerScheduleResponse]
     """Runs a schedule now, once, whatever its trigger (even when disabled)."""
+    CreateJob: _aio.UnaryUnaryMultiCallable[_scheduler_service_pb2.CreateJobRequest, _scheduler_service_pb2.CreateJobResponse]
+    """Starts a multi-step job (workflow project-<p>-job-<j>)."""
+    GetJob: _aio.UnaryUnaryMultiCallable[_scheduler_service_pb2.GetJobRequest, _scheduler_service_pb2.GetJobResponse]
+    """Reads one job with every step's status."""
+    ListJobs: _aio.UnaryUnaryMultiCallable[_scheduler_service_pb2.ListJobsRequest, _scheduler_service_pb2.ListJobsResponse]
+    """Lists a project's jobs, newest first."""
+    CancelJob: _aio.UnaryUnaryMultiCallable[_scheduler_service_pb2.CancelJobRequest, _scheduler_service_pb2.CancelJobResponse]
+    """Cancels a job's workflow."""
 
 class SchedulerServiceServicer(metaclass=_abc_1.ABCMeta):
     """Scheduled agent work on Temporal: each schedule is a Temporal Schedule whose
-    workflow sends the payload to the agent through AgentService.
+    workflow sends the payload to the agent through AgentService; each job is a
+    workflow that runs a graph of agent steps.
     """
 
     @_abc_1.abstractmethod
@@ -97,5 +107,37 @@ class SchedulerServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _aio.ServicerContext[_scheduler_service_pb2.TriggerScheduleRequest, _abc.Awaitable[_scheduler_service_pb2.TriggerScheduleResponse]],
     ) -> _abc.Awaitable[_scheduler_service_pb2.TriggerScheduleResponse]:
         """Runs a schedule now, once, whatever its trigger (even when disabled)."""
+
+    @_abc_1.abstractmethod
+    def CreateJob(
+        self,
+        request: _scheduler_service_pb2.CreateJobRequest,
+        context: _aio.ServicerContext[_scheduler_service_pb2.CreateJobRequest, _abc.Awaitable[_scheduler_service_pb2.CreateJobResponse]],
+    ) -> _abc.Awaitable[_scheduler_service_pb2.CreateJobResponse]:
+        """Starts a multi-step job (workflow project-<p>-job-<j>)."""
+
+    @_abc_1.abstractmethod
+    def GetJob(
+        self,
+        request: _scheduler_service_pb2.GetJobRequest,
+        context: _aio.ServicerContext[_scheduler_service_pb2.GetJobRequest, _abc.Awaitable[_scheduler_service_pb2.GetJobResponse]],
+    ) -> _abc.Awaitable[_scheduler_service_pb2.GetJobResponse]:
+        """Reads one job with every step's status."""
+
+    @_abc_1.abstractmethod
+    def ListJobs(
+        self,
+        request: _scheduler_service_pb2.ListJobsRequest,
+        context: _aio.ServicerContext[_scheduler_service_pb2.ListJobsRequest, _abc.Awaitable[_scheduler_service_pb2.ListJobsResponse]],
+    ) -> _abc.Awaitable[_scheduler_service_pb2.ListJobsResponse]:
+        """Lists a project's jobs, newest first."""
+
+    @_abc_1.abstractmethod
+    def CancelJob(
+        self,
+        request: _scheduler_service_pb2.CancelJobRequest,
+        context: _aio.ServicerContext[_scheduler_service_pb2.CancelJobRequest, _abc.Awaitable[_scheduler_service_pb2.CancelJobResponse]],
+    ) -> _abc.Awaitable[_scheduler_service_pb2.CancelJobResponse]:
+        """Cancels a job's workflow."""
 
 def add_SchedulerServiceServicer_to_server(servicer: SchedulerServiceServicer, server: _aio.Server) -> None: ...

@@ -16,7 +16,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 
 with workflow.unsafe.imports_passed_through():
-    from agentmesh_scheduler.activities import (
+    from agentmesh_scheduler.activities.schedule import (
         ERROR_TYPE_PREFIX,
         RecordRunInput,
         ScheduleActivities,

@@ -1,0 +1,75 @@
+"""What a job's activities do: send a step's message, read the agent's reply, record progress.
+
+No Temporal types here, so the same logic runs under tests with in-memory fakes.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from agentmesh_core.errors import NotFound
+from agentmesh_scheduler.domain.jobs import JobProgress, ReplyState, SentMessage, StepStatus, StepUpdate
+from agentmesh_scheduler.domain.models import JsonValue
+from agentmesh_scheduler.domain.ports import JobRepository, StepMessenger
+
+log = logging.getLogger(__name__)
+
+
+def step_idempotency_key(job_id: str, step_id: str, attempt: int) -> str:
+    """The same for every retry of one attempt's send (one message per attempt), new per attempt."""
+    return f"job-{job_id}-step-{step_id}-attempt-{attempt}"
+
+
+class JobSteps:
+    """A job step's message, its reply, and the job's recorded progress."""
+
+    def __init__(self, repository: JobRepository, messenger: StepMessenger) -> None:
+        self._repository = repository
+        self._messenger = messenger
+
+    async def start(
+        self,
+        *,
+        project_id: str,
+        job_id: str,
+        step_id: str,
+        attempt: int,
+        agent_id: str,
+        content: JsonValue,
+        seq: int,
+        started_at: datetime,
+    ) -> SentMessage:
+        """Send the attempt's message (idempotently), then record the step as running.
+
+        A job deleted meanwhile (its project was) sends nothing: NotFound.
+        """
+        if await self._repository.get(project_id, job_id) is None:
+            raise NotFound("job was deleted")
+        sent = await self._messenger.send_step(
+            project_id=project_id,
+            agent_id=agent_id,
+            content=content,
+            idempotency_key=step_idempotency_key(job_id, step_id, attempt),
+            correlation_id=job_id,
+        )
+        update = StepUpdate(
+            step_id,
+            StepStatus.RUNNING,
+            attempts=attempt,
+            sent_input=content,
+            message_id=sent.message_id,
+            started_at=started_at,
+        )
+        await self._repository.record(JobProgress(project_id, job_id, seq, steps=(update,)))
+        log.info("job %s step %s attempt %d sent message %s", job_id, step_id, attempt, sent.message_id)
+        return sent
+
+    async def reply(self, project_id: str, sent: SentMessage) -> ReplyState:
+        """Whether the agent has answered yet."""
+        return await self._messenger.reply_state(project_id, sent.message_id, sent.conversation_id)
+
+    async def record(self, progress: JobProgress) -> None:
+        """Store a progress report (older reports never overwrite newer ones)."""
+        if not await self._repository.record(progress):
+            log.info("job %s is gone; progress not recorded", progress.job_id)
