@@ -90,9 +90,13 @@ the exact image.
 {{- printf "%s:%d" (include "agentmesh.componentName" .) (int $values.port) }}
 {{- end }}
 
-{{/* Name of one gRPC component's headless Service (every ready pod in its DNS answer). */}}
+{{/*
+Name of one gRPC component's headless Service (every ready pod in its DNS answer):
+<fullname>-<component>-headless, the prefix cut to 43 characters so that the
+longest ("-scheduler-headless") stays a 63-character name distinct from the others.
+*/}}
 {{- define "agentmesh.headlessName" -}}
-{{- printf "%s-headless" (include "agentmesh.componentName" .) | trunc 63 | trimSuffix "-" }}
+{{- printf "%s-%s-headless" (include "agentmesh.fullname" .root | trunc 43 | trimSuffix "-") .component }}
 {{- end }}
 
 {{/*
