@@ -23,7 +23,11 @@ from helm_chart import (
     render,
 )
 
+from agentmesh_agents.settings import AgentsSettings
+from agentmesh_gateway.settings import GatewaySettings
 from agentmesh_inference.settings import InferenceSettings
+from agentmesh_memory.settings import MemorySettings
+from agentmesh_scheduler.settings import SchedulerSettings
 
 METRICS = 9464
 # The ServiceMonitor fields this chart may set (monitoring.coreos.com/v1), so a typo cannot pass unnoticed.
@@ -47,6 +51,20 @@ def test_every_service_declares_its_metrics_port(chart: helm.Chart) -> None:
     # The inference service (the one with a metrics server today) reads the address the chart gives it.
     settings = InferenceSettings(inference_metrics_addr=config["AGENTMESH_INFERENCE_METRICS_ADDR"])
     assert settings.inference_metrics_addr == f"0.0.0.0:{METRICS}"
+
+
+def test_every_configmap_setting_is_read_by_a_service(chart: helm.Chart) -> None:
+    """A chart knob no service reads would be silently ignored (a typo, a renamed setting)."""
+    read = {
+        f"AGENTMESH_{name.upper()}"
+        for cls in (GatewaySettings, AgentsSettings, MemorySettings, InferenceSettings, SchedulerSettings)
+        for name in cls.model_fields
+    }
+    # Declared ahead of the metrics endpoints the observability work adds to these services.
+    ahead = {f"AGENTMESH_{c}_METRICS_ADDR" for c in ("AGENTS", "MEMORY", "SCHEDULER")}
+    for scenario in ("defaults", "production"):
+        config = of_kind(render(chart, SCENARIOS[scenario]), "ConfigMap")[f"{RELEASE}-config"]["data"]
+        assert set(config) - read - ahead == set(), scenario
 
 
 def test_metrics_ports_are_values(chart: helm.Chart) -> None:
