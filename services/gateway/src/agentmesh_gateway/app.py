@@ -29,6 +29,7 @@ from agentmesh_gateway.routers import (
     auth,
     conversations,
     health,
+    jobs,
     memory,
     messages,
     projects,
@@ -109,7 +110,7 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (auth, users, projects, agents, messages, conversations, memory, schedules, health):
+    for module in (auth, users, projects, agents, messages, conversations, memory, schedules, jobs, health):
         app.include_router(module.router)
     # Added innermost first: a request meets the request id, then metrics, then the size limit.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from agentmesh_gateway.schemas.agents import AgentIn, AgentOut, AgentPatch
 from agentmesh_gateway.schemas.common import Page
+from agentmesh_gateway.schemas.jobs import JobIn, JobOut
 from agentmesh_gateway.schemas.memory import MemoryEntryOut, MemoryIn, SearchHitOut, SearchIn
 from agentmesh_gateway.schemas.messages import ConversationEventOut, MessageFilter, MessageIn, MessageOut
 from agentmesh_gateway.schemas.schedules import ScheduleIn, ScheduleOut, SchedulePatch
@@ -62,7 +63,7 @@ class MemoryApi(Protocol):
 
 
 class SchedulerApi(Protocol):
-    """SchedulerService: Temporal schedules that message agents."""
+    """SchedulerService: Temporal schedules that message agents, and multi-step jobs."""
 
     async def create_schedule(self, project_id: str, schedule: ScheduleIn) -> ScheduleOut: ...
 
@@ -76,4 +77,14 @@ class SchedulerApi(Protocol):
 
     async def delete_schedule(self, project_id: str, schedule_id: str) -> None: ...
 
-    async def delete_project_schedules(self, project_id: str) -> None: ...
+    async def delete_project_schedules(self, project_id: str) -> None:
+        """Remove the project's schedules and jobs."""
+        ...
+
+    async def create_job(self, project_id: str, job: JobIn) -> JobOut: ...
+
+    async def get_job(self, project_id: str, job_id: str) -> JobOut: ...
+
+    async def list_jobs(self, project_id: str, status: str | None, limit: int, cursor: str) -> Page[JobOut]: ...
+
+    async def cancel_job(self, project_id: str, job_id: str) -> JobOut: ...

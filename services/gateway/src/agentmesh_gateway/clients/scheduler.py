@@ -1,4 +1,4 @@
-"""SchedulerService wrapper: HTTP schemas <-> protos, deadlines, errors."""
+"""SchedulerService wrapper: HTTP schemas <-> protos, deadlines, errors (job conversions in jobs.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ from agentmesh_gateway.clients.convert import (
     to_timestamp,
     to_value,
 )
+from agentmesh_gateway.clients.jobs import create_request, job_out, status_number
 from agentmesh_gateway.schemas.common import Page
+from agentmesh_gateway.schemas.jobs import JobIn, JobOut
 from agentmesh_gateway.schemas.schedules import ScheduleIn, ScheduleOut, SchedulePatch, ScheduleRunOut
 
 _SERVICE = "scheduler"
@@ -153,3 +155,22 @@ class SchedulerClient:
     async def delete_project_schedules(self, project_id: str) -> None:
         request = scheduler_service_pb2.DeleteProjectSchedulesRequest(project_id=project_id)
         await rpc(_SERVICE, self._stub.DeleteProjectSchedules(request, timeout=SLOW_TIMEOUT))
+
+    async def create_job(self, project_id: str, job: JobIn) -> JobOut:
+        request = create_request(project_id, job)
+        return job_out((await rpc(_SERVICE, self._stub.CreateJob(request, timeout=WRITE_TIMEOUT))).job)
+
+    async def get_job(self, project_id: str, job_id: str) -> JobOut:
+        request = scheduler_service_pb2.GetJobRequest(project_id=project_id, job_id=job_id)
+        return job_out((await rpc(_SERVICE, self._stub.GetJob(request, timeout=READ_TIMEOUT))).job)
+
+    async def list_jobs(self, project_id: str, status: str | None, limit: int, cursor: str) -> Page[JobOut]:
+        request = scheduler_service_pb2.ListJobsRequest(
+            project_id=project_id, status=status_number(status), page_size=limit, page_token=cursor
+        )  # type: ignore[arg-type]
+        response = await rpc(_SERVICE, self._stub.ListJobs(request, timeout=READ_TIMEOUT))
+        return Page(items=[job_out(job) for job in response.jobs], next_cursor=response.next_page_token or None)
+
+    async def cancel_job(self, project_id: str, job_id: str) -> JobOut:
+        request = scheduler_service_pb2.CancelJobRequest(project_id=project_id, job_id=job_id)
+        return job_out((await rpc(_SERVICE, self._stub.CancelJob(request, timeout=WRITE_TIMEOUT))).job)

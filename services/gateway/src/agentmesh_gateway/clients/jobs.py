@@ -1,0 +1,86 @@
+"""The job RPCs of SchedulerService: HTTP schemas <-> protos."""
+
+from __future__ import annotations
+
+from google.protobuf import duration_pb2
+
+from agentmesh.scheduler.v1 import scheduler_service_pb2 as pb
+from agentmesh_gateway.clients.convert import enum_name, enum_number, from_timestamp, from_value, to_value
+from agentmesh_gateway.schemas.jobs import JobIn, JobOut, RetryOut, StepOut
+
+_JOB = "JOB_STATUS_"
+_STEP = "JOB_STEP_STATUS_"
+
+
+def _duration(seconds: float) -> duration_pb2.Duration:
+    duration = duration_pb2.Duration()
+    duration.FromNanoseconds(round(seconds * 1e9))
+    return duration
+
+
+def _seconds(duration: duration_pb2.Duration) -> float:
+    return duration.seconds + duration.nanos / 1e9
+
+
+def create_request(project_id: str, job: JobIn) -> pb.CreateJobRequest:
+    """POST /jobs as CreateJob."""
+    return pb.CreateJobRequest(
+        project_id=project_id,
+        name=job.name,
+        idempotency_key=job.idempotency_key or "",
+        steps=[
+            pb.JobStepSpec(
+                id=step.id,
+                agent_id=str(step.agent_id),
+                input=to_value(step.input),
+                depends_on=step.depends_on,
+                retry=pb.JobStepRetry(max_attempts=step.retry.max_attempts, backoff=_duration(step.retry.backoff_s)),
+                timeout=_duration(step.timeout_s),
+            )
+            for step in job.steps
+        ],
+    )
+
+
+def status_number(status: str | None) -> int:
+    """A status filter (unspecified: any)."""
+    return enum_number(pb.JobStatus, status, _JOB) if status else pb.JOB_STATUS_UNSPECIFIED
+
+
+def _step_out(step: pb.JobStep) -> StepOut:
+    spec = step.spec
+    return StepOut(
+        id=spec.id,
+        agent_id=spec.agent_id,
+        input=from_value(spec.input),
+        depends_on=list(spec.depends_on),
+        retry=RetryOut(max_attempts=spec.retry.max_attempts, backoff_s=_seconds(spec.retry.backoff)),
+        timeout_s=_seconds(spec.timeout),
+        status=enum_name(pb.JobStepStatus, step.status, _STEP),  # type: ignore[arg-type]
+        attempts=step.attempts,
+        output=from_value(step.output),
+        error=step.error or None,
+        sent_input=from_value(step.sent_input),
+        message_id=step.message_id or None,
+        started_at=from_timestamp(step.start_time),
+        ended_at=from_timestamp(step.end_time),
+    )
+
+
+def job_out(job: pb.Job) -> JobOut:
+    """A job as REST shows it."""
+    return JobOut(
+        id=job.id,
+        project_id=job.project_id,
+        name=job.name,
+        status=enum_name(pb.JobStatus, job.status, _JOB),  # type: ignore[arg-type]
+        steps=[_step_out(step) for step in job.steps],
+        workflow_id=job.workflow_id,
+        temporal_ui_url=job.temporal_ui_url or None,
+        error=job.error or None,
+        failed_step_id=job.failed_step_id or None,
+        idempotency_key=job.idempotency_key or None,
+        created_at=from_timestamp(job.create_time),
+        updated_at=from_timestamp(job.update_time),
+        ended_at=from_timestamp(job.end_time),
+    )
