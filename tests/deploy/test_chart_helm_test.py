@@ -4,13 +4,14 @@ SERVING gRPC service and fails otherwise: run here exactly as the Pod runs it.""
 
 from __future__ import annotations
 
-import http.server
 import subprocess
 import sys
 import threading
+import wsgiref.simple_server
 from collections.abc import Iterator
 from concurrent import futures
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 import grpc
@@ -75,19 +76,15 @@ class Gateway:
 def gateway() -> Iterator[Gateway]:
     state = Gateway()
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            code = state.status if self.path == "/readyz" else 404
-            self.send_response(code)
-            self.end_headers()
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        code = state.status if environ["PATH_INFO"] == "/readyz" else 404
+        start_response(f"{code} {HTTPStatus(code).phrase}", [("Content-Type", "application/json")])
+        return [b"{}"]
 
-        def log_message(self, format: str, *args: Any) -> None:  # quiet
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = wsgiref.simple_server.make_server("127.0.0.1", 0, app)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/readyz"
+    state.url = f"http://127.0.0.1:{server.server_port}/readyz"
     yield state
     server.shutdown()
     server.server_close()
