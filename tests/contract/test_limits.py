@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from agentmesh_agents.domain import validation as agent_validation
 from agentmesh_agents.domain.limits import Limits as AgentLimits
+from agentmesh_agents.domain.tools import TOOL_NAME
 from agentmesh_agents.settings import AgentsSettings
 from agentmesh_core.errors import InvalidInput
 from agentmesh_core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
@@ -60,6 +61,17 @@ def test_gateway_agent_bounds_are_the_agents_service_defaults(openapi: dict[str,
     assert field("agent_type")["maxLength"] == AGENTS.agent_type_max_length
     assert field("topics")["maxItems"] == AGENTS.topics_max
     assert field("topics")["items"]["maxLength"] == AGENTS.topic_max_length
+
+
+def test_gateway_tool_bounds_are_the_agents_service_defaults(openapi: dict[str, Any]) -> None:
+    name = _field(openapi, "ToolIn", "name")
+    assert name["pattern"] == TOOL_NAME.pattern and name["maxLength"] == 64
+    assert _field(openapi, "ToolIn", "description")["maxLength"] == AGENTS.tool_description_max_length
+    assert _field(openapi, "GrantIn", "name")["pattern"] == TOOL_NAME.pattern
+    assert _field(openapi, "DecisionIn", "comment")["maxLength"] == AGENTS.approval_comment_max_length
+    put = openapi["paths"]["/projects/{project_id}/agents/{agent_id}/tools"]["put"]
+    body = put["requestBody"]["content"]["application/json"]["schema"]
+    assert body["maxItems"] == AGENTS.grants_max
 
 
 def test_gateway_message_bounds_are_the_agents_service_defaults(openapi: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message
 from agentmesh_devstack.templates import Build, migrations
 from agentmesh_gateway.adapters.tables import MIGRATIONS_DIR, SCHEMA
 from agentmesh_gateway.app import build_state, create_app
-from agentmesh_gateway.clients.fakes import FakeAgents, FakeMemory, FakeScheduler
+from agentmesh_gateway.clients.fakes import FakeAgents, FakeMemory, FakeScheduler, FakeTools
 from agentmesh_gateway.settings import GatewaySettings
 from agentmesh_gateway.state import GatewayState
 
@@ -148,6 +148,7 @@ async def gateway(settings: GatewaySettings) -> AsyncIterator[tuple[httpx.AsyncC
     def with_fakes(settings: GatewaySettings) -> GatewayState:
         state = build_state(settings)
         state.agents, state.memory, state.scheduler = FakeAgents(), FakeMemory(), FakeScheduler()
+        state.tools = FakeTools(state.agents)
         state.readiness = FakeReadiness()
         return state
 

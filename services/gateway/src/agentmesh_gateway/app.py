@@ -22,10 +22,13 @@ from agentmesh_gateway.clients.agents import AgentsClient
 from agentmesh_gateway.clients.memory import MemoryClient
 from agentmesh_gateway.clients.readiness import DependencyProbe
 from agentmesh_gateway.clients.scheduler import SchedulerClient
+from agentmesh_gateway.clients.tools import ToolsClient
 from agentmesh_gateway.errors import install_error_handlers
 from agentmesh_gateway.middleware import BodySizeLimitMiddleware, MetricsMiddleware, RequestContextMiddleware
 from agentmesh_gateway.routers import (
+    agent_tools,
     agents,
+    approvals,
     auth,
     conversations,
     health,
@@ -34,6 +37,8 @@ from agentmesh_gateway.routers import (
     messages,
     projects,
     schedules,
+    tool_calls,
+    tools,
     users,
 )
 from agentmesh_gateway.settings import GatewaySettings
@@ -75,6 +80,7 @@ def build_state(settings: GatewaySettings) -> GatewayState:
         agents=AgentsClient(channels["agents"]),
         memory=MemoryClient(channels["memory"]),
         scheduler=SchedulerClient(channels["scheduler"]),
+        tools=ToolsClient(channels["agents"]),
         readiness=DependencyProbe(database, channels, settings.nats_url),
         channels=channels,
     )
@@ -111,6 +117,8 @@ def create_app(
     )
     install_error_handlers(app)
     for module in (auth, users, projects, agents, messages, conversations, memory, schedules, jobs, health):
+        app.include_router(module.router)
+    for module in (tools, agent_tools, tool_calls, approvals):
         app.include_router(module.router)
     # Added innermost first: a request meets the request id, then metrics, then the size limit.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

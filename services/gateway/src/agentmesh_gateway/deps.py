@@ -15,7 +15,7 @@ from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 from agentmesh_core.ids import parse_id
 from agentmesh_gateway.accounts.models import Project, User
 from agentmesh_gateway.accounts.service import Accounts
-from agentmesh_gateway.clients.ports import AgentsApi, MemoryApi, SchedulerApi
+from agentmesh_gateway.clients.ports import AgentsApi, MemoryApi, SchedulerApi, ToolsApi
 from agentmesh_gateway.state import GatewayState
 from agentmesh_grpc.identity import acting_as
 from agentmesh_observability import context
@@ -48,10 +48,15 @@ def get_scheduler(state: State) -> SchedulerApi:
     return state.scheduler
 
 
+def get_tools(state: State) -> ToolsApi:
+    return state.tools
+
+
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
 AgentsDep = Annotated[AgentsApi, Depends(get_agents)]
 MemoryDep = Annotated[MemoryApi, Depends(get_memory)]
 SchedulerDep = Annotated[SchedulerApi, Depends(get_scheduler)]
+ToolsDep = Annotated[ToolsApi, Depends(get_tools)]
 
 
 BearerToken = Annotated[str | None, Depends(_bearer)]

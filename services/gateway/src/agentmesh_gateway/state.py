@@ -9,7 +9,7 @@ import grpc
 from agentmesh_db.database import Database
 from agentmesh_gateway.accounts.service import Accounts
 from agentmesh_gateway.adapters.accounts_repository import SqlAccountsRepository
-from agentmesh_gateway.clients.ports import AgentsApi, MemoryApi, SchedulerApi
+from agentmesh_gateway.clients.ports import AgentsApi, MemoryApi, SchedulerApi, ToolsApi
 from agentmesh_gateway.clients.readiness import ReadinessProbe
 from agentmesh_gateway.settings import GatewaySettings
 
@@ -25,6 +25,7 @@ class GatewayState:
     agents: AgentsApi
     memory: MemoryApi
     scheduler: SchedulerApi
+    tools: ToolsApi
     readiness: ReadinessProbe
     channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
 

@@ -58,7 +58,9 @@ def _request_models() -> set[type[BaseModel]]:
     models: set[type[BaseModel]] = {LoginIn}  # the login route reads its body itself (JSON or form)
     for route in app.routes:
         if isinstance(route, APIRoute) and route.body_field is not None:
-            models.add(route.body_field.field_info.annotation)  # type: ignore[arg-type]
+            body = route.body_field.field_info.annotation
+            # A JSON array body (PUT .../tools) is checked item by item.
+            models.add(typing.get_args(body)[0] if typing.get_origin(body) is list else body)  # type: ignore[arg-type]
     return models
 
 

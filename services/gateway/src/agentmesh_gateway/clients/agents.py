@@ -24,6 +24,7 @@ from agentmesh_gateway.clients.convert import (
     to_struct,
     to_value,
 )
+from agentmesh_gateway.clients.tools import approval_out, tool_call_out
 from agentmesh_gateway.schemas.agents import AgentIn, AgentOut, AgentPatch
 from agentmesh_gateway.schemas.common import Page
 from agentmesh_gateway.schemas.enums import EventType, MessageStatus
@@ -124,6 +125,12 @@ def event_out(event: message_pb2.ConversationEvent) -> ConversationEventOut:
         out.status = status if _is_message_status(status) else None
     elif kind == "error":
         out.error = event.error
+    elif kind in ("tool_call", "tool_result"):
+        out.tool_call = tool_call_out(event.tool_call)
+        if kind == "tool_result":
+            out.text = event.text
+    elif kind in ("approval_required", "approval_decided"):
+        out.approval = approval_out(event.approval)
     return out
 
 

@@ -14,10 +14,18 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from agentmesh_core import pagination
-from agentmesh_core.errors import InvalidInput, NotFound, Unauthenticated
-from agentmesh_core.identity import require_project_access
+from agentmesh_core.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
+from agentmesh_core.identity import GlobalRole, require_project_access
 from agentmesh_core.ids import new_id
 from agentmesh_gateway.schemas.agents import AgentIn, AgentOut, AgentPatch
+from agentmesh_gateway.schemas.approvals import ApprovalOut, DecisionIn
 from agentmesh_gateway.schemas.common import Page
 from agentmesh_gateway.schemas.jobs import JobIn, JobOut, RetryOut, StepOut
 from agentmesh_gateway.schemas.memory import MemoryEntryOut, MemoryIn, SearchHitOut, SearchIn
@@ -29,6 +37,7 @@ from agentmesh_gateway.schemas.messages import (
     Participant,
 )
 from agentmesh_gateway.schemas.schedules import ScheduleIn, ScheduleOut, SchedulePatch, ScheduleRunOut
+from agentmesh_gateway.schemas.tools import GrantIn, GrantOut, ToolCallOut, ToolIn, ToolOut, ToolPatch
 from agentmesh_grpc.identity import current_identity
 
 T = TypeVar("T")
@@ -340,3 +349,118 @@ class FakeScheduler:
             job = job.model_copy(update={"status": "cancelled", "ended_at": _now()})
             self.jobs[job_id] = job
         return job
+
+
+_BUILTINS = ("calculator", "current_time", "memory_search", "memory_store")
+_OBJECT = {"type": "object"}
+
+
+class FakeTools:
+    """ToolsApi in memory, over FakeAgents' agents: the built-ins seeded, the agents service's rules kept
+    (superadmin writes, builtins switched not redefined, restricted grants by superadmins, approvals
+    decided once). Tests put audit records in `calls` and approvals in `approvals`."""
+
+    def __init__(self, agents: FakeAgents) -> None:
+        self._agents = agents
+        self.tools: dict[str, ToolOut] = {
+            name: ToolOut(name=name, description=f"the {name} tool", parameters=_OBJECT, kind="builtin",
+                          enabled=True, restricted=False, requires_approval=False, created_at=_now(),
+                          updated_at=_now())
+            for name in _BUILTINS
+        }  # fmt: skip
+        self.grants: dict[str, list[GrantOut]] = {}
+        self.calls: dict[str, list[ToolCallOut]] = {}  # project -> calls, newest first
+        self.approvals: dict[str, list[ApprovalOut]] = {}  # project -> approvals, newest first
+
+    @staticmethod
+    def _superadmin() -> bool:
+        identity = current_identity()
+        if identity is None:
+            raise Unauthenticated("missing caller identity")
+        return identity.role is GlobalRole.SUPERADMIN
+
+    async def list_tools(self, limit: int, cursor: str) -> Page[ToolOut]:
+        self._superadmin()
+        return _page(sorted(self.tools.values(), key=lambda t: t.name), limit, cursor)
+
+    async def create_tool(self, tool: ToolIn) -> ToolOut:
+        if not self._superadmin():
+            raise PermissionDenied("superadmin role required")
+        if tool.kind == "builtin" or "." not in tool.name:
+            raise InvalidInput("an mcp tool is named <server>.<tool>; builtin tools cannot be created")
+        if tool.name in self.tools:
+            raise AlreadyExists("a tool with this name already exists")
+        made = ToolOut(**tool.model_dump(), created_at=_now(), updated_at=_now())
+        self.tools[tool.name] = made
+        return made
+
+    async def update_tool(self, name: str, patch: ToolPatch) -> ToolOut:
+        if not self._superadmin():
+            raise PermissionDenied("superadmin role required")
+        tool = self.tools.get(name)
+        if tool is None:
+            raise NotFound("tool not found")
+        changes = patch.changed()
+        if not changes:
+            raise InvalidInput("update_mask must name at least one field")
+        if tool.kind == "builtin" and {"description", "parameters"} & set(changes):
+            raise FailedPrecondition("builtin tools can be disabled, restricted or made to ask, not redefined")
+        self.tools[name] = tool.model_copy(update={**changes, "updated_at": _now()})
+        return self.tools[name]
+
+    async def agent_tools(self, project_id: str, agent_id: str) -> list[GrantOut]:
+        _check(project_id)
+        await self._agents.get_agent(project_id, agent_id)
+        return list(self.grants.get(agent_id, []))
+
+    async def set_agent_tools(self, project_id: str, agent_id: str, grants: list[GrantIn]) -> list[GrantOut]:
+        _check(project_id, admin=True)
+        await self._agents.get_agent(project_id, agent_id)
+        if len({g.name for g in grants}) != len(grants):
+            raise InvalidInput("each tool may be granted once")
+        before = {g.name: g for g in self.grants.get(agent_id, [])}
+        made = []
+        for grant in sorted(grants, key=lambda g: g.name):
+            tool = self.tools.get(grant.name)
+            if tool is None:
+                raise InvalidInput(f"unknown tool {grant.name!r}")
+            if grant.config and tool.kind == "builtin" and grant.name != "current_time":
+                raise InvalidInput(f"config of {grant.name} is invalid")
+            old = before.get(grant.name)
+            same = old is not None and (old.config, old.requires_approval) == (grant.config, grant.requires_approval)
+            if tool.restricted and not same and not self._superadmin():
+                raise PermissionDenied(f"tool {grant.name!r} is restricted: only a superadmin may grant it")
+            made.append(GrantOut(name=grant.name, config=grant.config, requires_approval=grant.requires_approval,
+                                 last_used=old.last_used if old else None, tool=tool))  # fmt: skip
+        self.grants[agent_id] = made
+        return made
+
+    async def list_tool_calls(
+        self, project_id: str, agent_id: str, message_id: str, limit: int, cursor: str
+    ) -> Page[ToolCallOut]:
+        _check(project_id, admin=True)
+        found = [
+            c
+            for c in self.calls.get(project_id, [])
+            if (not agent_id or c.agent_id == agent_id) and (not message_id or c.message_id == message_id)
+        ]
+        return _page(found, limit, cursor)
+
+    async def list_approvals(self, project_id: str, status: str | None, limit: int, cursor: str) -> Page[ApprovalOut]:
+        _check(project_id)
+        found = [a for a in self.approvals.get(project_id, []) if not status or a.status == status]
+        return _page(found, limit, cursor)
+
+    async def decide_approval(self, project_id: str, approval_id: str, decision: DecisionIn) -> ApprovalOut:
+        subject = _check(project_id, admin=True)
+        mine = self.approvals.get(project_id, [])
+        index = next((i for i, a in enumerate(mine) if a.id == approval_id), None)
+        if index is None:
+            raise NotFound("approval not found")
+        if mine[index].status != "pending":
+            raise FailedPrecondition(f"the approval is already {mine[index].status}")
+        status = "approved" if decision.decision == "approve" else "denied"
+        mine[index] = mine[index].model_copy(
+            update={"status": status, "decided_by": subject, "comment": decision.comment or None, "decided_at": _now()}
+        )
+        return mine[index]

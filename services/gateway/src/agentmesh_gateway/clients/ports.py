@@ -12,11 +12,13 @@ from collections.abc import AsyncIterator
 from typing import Protocol
 
 from agentmesh_gateway.schemas.agents import AgentIn, AgentOut, AgentPatch
+from agentmesh_gateway.schemas.approvals import ApprovalOut, DecisionIn
 from agentmesh_gateway.schemas.common import Page
 from agentmesh_gateway.schemas.jobs import JobIn, JobOut
 from agentmesh_gateway.schemas.memory import MemoryEntryOut, MemoryIn, SearchHitOut, SearchIn
 from agentmesh_gateway.schemas.messages import ConversationEventOut, MessageFilter, MessageIn, MessageOut
 from agentmesh_gateway.schemas.schedules import ScheduleIn, ScheduleOut, SchedulePatch
+from agentmesh_gateway.schemas.tools import GrantIn, GrantOut, ToolCallOut, ToolIn, ToolOut, ToolPatch
 
 
 class AgentsApi(Protocol):
@@ -88,3 +90,27 @@ class SchedulerApi(Protocol):
     async def list_jobs(self, project_id: str, status: str | None, limit: int, cursor: str) -> Page[JobOut]: ...
 
     async def cancel_job(self, project_id: str, job_id: str) -> JobOut: ...
+
+
+class ToolsApi(Protocol):
+    """AgentService's tools: the catalog, agents' grants, the call audit, approvals."""
+
+    async def list_tools(self, limit: int, cursor: str) -> Page[ToolOut]: ...
+
+    async def create_tool(self, tool: ToolIn) -> ToolOut: ...
+
+    async def update_tool(self, name: str, patch: ToolPatch) -> ToolOut: ...
+
+    async def agent_tools(self, project_id: str, agent_id: str) -> list[GrantOut]: ...
+
+    async def set_agent_tools(self, project_id: str, agent_id: str, grants: list[GrantIn]) -> list[GrantOut]: ...
+
+    async def list_tool_calls(
+        self, project_id: str, agent_id: str, message_id: str, limit: int, cursor: str
+    ) -> Page[ToolCallOut]: ...
+
+    async def list_approvals(
+        self, project_id: str, status: str | None, limit: int, cursor: str
+    ) -> Page[ApprovalOut]: ...
+
+    async def decide_approval(self, project_id: str, approval_id: str, decision: DecisionIn) -> ApprovalOut: ...

@@ -19,6 +19,13 @@ TOPIC_MAX_LENGTH = 64
 TOPIC_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 IDEMPOTENCY_KEY_MAX_LENGTH = 200
 
+# Tools (owner: agentmesh_agents.domain.tools and Limits).
+TOOL_NAME_PATTERN = r"^[a-z][a-z0-9_.-]{0,63}$"
+TOOL_NAME_MAX_LENGTH = 64
+TOOL_DESCRIPTION_MAX_LENGTH = 2000
+GRANTS_MAX = 64
+APPROVAL_COMMENT_MAX_LENGTH = 2000
+
 # Memory (owner: agentmesh_memory.domain.limits).
 DOCUMENT_MAX_CHARS = 100_000
 DOCUMENTS_MAX = 64

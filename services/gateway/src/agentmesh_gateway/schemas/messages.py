@@ -8,8 +8,10 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from agentmesh_gateway.schemas.approvals import ApprovalOut
 from agentmesh_gateway.schemas.enums import EventType, MessageStatus
 from agentmesh_gateway.schemas.limits import IDEMPOTENCY_KEY_MAX_LENGTH
+from agentmesh_gateway.schemas.tools import ToolCallOut
 from agentmesh_gateway.schemas.values import Text, check_json_value
 
 # Text or structured content, under the free-form JSON rule (a string is JSON too).
@@ -76,7 +78,11 @@ class ConversationEventOut(BaseModel):
     message_id: str = ""
     agent_id: str = ""
     created_at: datetime | None = None
-    text: str | None = Field(default=None, description="token events: the new text")
+    text: str | None = Field(default=None, description="token events: the new text; tool_result: the observation")
     reply: MessageOut | None = Field(default=None, description="reply events: the reply message")
     status: MessageStatus | None = Field(default=None, description="status events: the message's new status")
     error: str | None = Field(default=None, description="error events: what went wrong")
+    tool_call: ToolCallOut | None = Field(default=None, description="tool_call and tool_result events: the call")
+    approval: ApprovalOut | None = Field(
+        default=None, description="approval_required and approval_decided events: the approval"
+    )
