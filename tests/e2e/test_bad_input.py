@@ -1,0 +1,322 @@
+"""Bad input against the real mesh: every route, every class, a 4xx JSON error and nothing stored.
+
+Classes: nesting depth, NUL, lone surrogates, non-finite numbers, huge numbers,
+edge datetimes, oversize bodies and headers, foreign ids, loose booleans. Bodies
+are sent as raw bytes, written by hand, because json.dumps cannot write NaN-free
+lone surrogates or NaN in strict mode. After each case the route's list still
+answers 200; at the end every list is exactly as it was before the first case
+(nothing half-accepted, nothing stored).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import grpc
+import httpx
+import pytest
+from google.protobuf import struct_pb2
+
+from agentmesh.agents.v1 import agent_service_pb2 as agents_pb
+from agentmesh.agents.v1 import agent_service_pb2_grpc as agents_grpc
+from agentmesh.memory.v1 import memory_service_pb2 as memory_pb
+from agentmesh.memory.v1 import memory_service_pb2_grpc as memory_grpc
+from agentmesh.scheduler.v1 import scheduler_service_pb2 as scheduler_pb
+from agentmesh.scheduler.v1 import scheduler_service_pb2_grpc as scheduler_grpc
+from agentmesh_core.identity import GlobalRole, Identity
+from agentmesh_core.settings import CommonSettings
+from agentmesh_core.tokens import IdentityTokens
+from agentmesh_devstack.stack import Stack
+from agentmesh_grpc.channel import create_channel
+from agentmesh_grpc.identity import acting_as
+
+pytestmark = pytest.mark.slow
+
+LONE = "\\udc80"  # JSON text of a lone surrogate
+V = "@V@"  # where a template takes the bad value
+
+
+def deep(levels: int, *, lists: bool = False) -> str:
+    return ("[" * levels + "1" + "]" * levels) if lists else ('{"k":' * levels + "1" + "}" * levels)
+
+
+# Free-form JSON values (JSON text), each breaking one rule of agentmesh_core.json_values.
+BAD_JSON = {
+    "depth 21": deep(21),
+    "depth 33": deep(33),
+    "depth 255": deep(255),
+    "list depth 60": deep(60, lists=True),
+    "NUL": '{"k":"a\\u0000b"}',
+    "NUL key": '{"a\\u0000":1}',
+    "surrogate": '{"k":["' + LONE + '"]}',
+    "surrogate key": '{"' + LONE + '":1}',
+    "NaN": '{"n":NaN}',
+    "Infinity": '{"n":[Infinity]}',
+    "-Infinity": '{"n":-Infinity}',
+    "1e400": '{"n":1e400}',
+    "huge int": '{"n":' + "9" * 30 + "}",
+    "2**64": '{"n":18446744073709551616}',
+}
+# Text (inside a JSON string), each breaking the one text rule.
+BAD_TEXT = {"NUL": "a\\u0000b", "NUL only": "\\u0000", "surrogate": "a" + LONE + "b", "high surrogate": "\\ud800"}
+EDGE_TIMES = ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "10000-01-01T00:00:00Z", "2030-02-30T00:00:00Z",
+              "0000-01-01T00:00:00Z", "1970-01-01T00:00:00Z", "9999-12-31T23:59:59Z"]  # fmt: skip
+HUGE = ["18446744073709551616", "9223372036854775808", "1" + "0" * 400, "-1", "1e400"]
+
+
+@dataclass
+class World:
+    admin: dict[str, str]
+    project: str
+    other_project: str
+    agent: str
+    other_agent: str
+    other_entry: str
+    user: str
+    lists: list[str] = field(default_factory=list)
+
+    def snapshot(self, api: httpx.Client) -> dict[str, object]:
+        """Every list as it is now (each must answer 200)."""
+        seen = {}
+        for path in self.lists:
+            response = api.get(path, headers=self.admin, params={"limit": 200})
+            assert response.status_code == 200, (path, response.status_code, response.text)
+            seen[path] = response.json()
+        return seen
+
+
+@pytest.fixture(scope="module")
+def world(api: httpx.Client, admin: dict[str, str]) -> World:
+    def made(response: httpx.Response) -> str:
+        assert response.status_code == 201, response.text
+        return response.json()["id"] if "id" in response.json() else response.json()["items"][0]["id"]
+
+    tag = uuid.uuid4().hex[:6]
+    project = made(api.post("/projects", headers=admin, json={"name": f"bad-{tag}"}))
+    other = made(api.post("/projects", headers=admin, json={"name": f"bad-other-{tag}"}))
+    # Paused: the cases never reach the model, and a message accepted by mistake would stay visible.
+    agent_body = {"name": "target", "status": "paused"}
+    agent = made(api.post(f"/projects/{project}/agents", headers=admin, json=agent_body))
+    other_agent = made(api.post(f"/projects/{other}/agents", headers=admin, json=agent_body))
+    other_entry = made(api.post(f"/projects/{other}/memory", headers=admin, json={"content": "theirs"}))
+    user = made(api.post("/users", headers=admin, json={"username": f"bad_{tag}", "password": "password-123"}))
+    world = World(admin, project, other, agent, other_agent, other_entry, user)
+    world.lists = ["/projects", "/users"] + [
+        f"/projects/{p}/{what}" for p in (project, other) for what in ("agents", "messages", "memory", "schedules",
+                                                                        "members")
+    ]  # fmt: skip
+    return world
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad request: raw JSON body text (or none), extra headers, the list it must not change."""
+
+    name: str
+    method: str
+    path: str
+    body: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    auth: bool = True
+    expect: int | None = None  # a specific status, when the class has one (404 for foreign ids)
+
+
+def _json_cases(w: World) -> Iterator[Case]:
+    p, a = w.project, w.agent
+    schedule = '{"agent_id":"' + a + '","interval_seconds":60,"payload":@V@}'
+    templates = {
+        "project settings": ("POST", "/projects", '{"name":"x","settings":@V@}'),
+        "project settings patch": ("PATCH", f"/projects/{p}", '{"settings":@V@}'),
+        "model_config": ("POST", f"/projects/{p}/agents", '{"name":"x","model_config":@V@}'),
+        "model_config patch": ("PATCH", f"/projects/{p}/agents/{a}", '{"model_config":@V@}'),
+        "message content": ("POST", f"/projects/{p}/agents/{a}/messages", '{"content":@V@}'),
+        "memory metadata": ("POST", f"/projects/{p}/memory", '{"content":"c","metadata":@V@}'),
+        "document metadata": ("POST", f"/projects/{p}/memory", '{"documents":[{"content":"c","metadata":@V@}]}'),
+        "search filter": ("POST", f"/projects/{p}/memory/search", '{"query":"q","filter":@V@}'),
+        "schedule payload": ("POST", f"/projects/{p}/schedules", schedule),
+    }  # fmt: skip
+    for where, (method, path, template) in templates.items():
+        for kind, value in BAD_JSON.items():
+            yield Case(f"{where}: {kind}", method, path, template.replace(V, value))
+
+
+def _text_cases(w: World) -> Iterator[Case]:
+    p, a, u = w.project, w.agent, w.user
+    templates = {
+        "login username": ("POST", "/auth/login", '{"username":"@V@","password":"password-123"}'),
+        "login password": ("POST", "/auth/login", '{"username":"admin","password":"@V@"}'),
+        "user name": ("POST", "/users", '{"username":"@V@","password":"password-123"}'),
+        "user password": ("POST", "/users", '{"username":"someone","password":"@V@-password"}'),
+        "user password patch": ("PATCH", f"/users/{u}", '{"password":"@V@-password"}'),
+        "project name": ("POST", "/projects", '{"name":"@V@"}'),
+        "project description": ("POST", "/projects", '{"name":"x","description":"@V@"}'),
+        "project name patch": ("PATCH", f"/projects/{p}", '{"name":"@V@"}'),
+        "member user_id": ("POST", f"/projects/{p}/members", '{"user_id":"@V@"}'),
+        "agent name": ("POST", f"/projects/{p}/agents", '{"name":"@V@"}'),
+        "agent purpose": ("POST", f"/projects/{p}/agents", '{"name":"x","purpose":"@V@"}'),
+        "agent system_prompt": ("POST", f"/projects/{p}/agents", '{"name":"x","system_prompt":"@V@"}'),
+        "agent type": ("POST", f"/projects/{p}/agents", '{"name":"x","agent_type":"@V@"}'),
+        "agent topic": ("POST", f"/projects/{p}/agents", '{"name":"x","topics":["@V@"]}'),
+        "agent prompt patch": ("PATCH", f"/projects/{p}/agents/{a}", '{"system_prompt":"@V@"}'),
+        "message text": ("POST", f"/projects/{p}/agents/{a}/messages", '{"content":"@V@"}'),
+        "idempotency key": ("POST", f"/projects/{p}/agents/{a}/messages", '{"content":"x","idempotency_key":"@V@"}'),
+        "memory content": ("POST", f"/projects/{p}/memory", '{"content":"@V@"}'),
+        "document content": ("POST", f"/projects/{p}/memory", '{"documents":[{"content":"@V@"}]}'),
+        "search query": ("POST", f"/projects/{p}/memory/search", '{"query":"@V@"}'),
+        "schedule cron": ("POST", f"/projects/{p}/schedules", '{"agent_id":"' + a + '","cron":"@V@","payload":"x"}'),
+        "schedule timezone": ("POST", f"/projects/{p}/schedules",
+                              '{"agent_id":"' + a + '","interval_seconds":60,"timezone":"@V@","payload":"x"}'),
+    }  # fmt: skip
+    for where, (method, path, template) in templates.items():
+        for kind, value in BAD_TEXT.items():
+            yield Case(f"{where}: {kind}", method, path, template.replace(V, value), auth=where[:5] != "login")
+
+
+def _other_cases(w: World) -> Iterator[Case]:
+    p, a, u = w.project, w.agent, w.user
+    events = f"/projects/{p}/conversations/{uuid.uuid4()}/events"
+    schedule = '{"agent_id":"' + a + '","run_at":"@V@","payload":"x"}'
+    for when in EDGE_TIMES:
+        yield Case(f"run_at {when}", "POST", f"/projects/{p}/schedules", schedule.replace(V, when))
+    for number in HUGE:
+        yield Case(f"after={number}", "GET", f"{events}?after={number}")
+        yield Case(f"limit={number}", "GET", f"/projects/{p}/agents?limit={number}")
+        interval = '{"agent_id":"' + a + '","interval_seconds":' + number + ',"payload":"x"}'
+        yield Case(f"interval {number}", "POST", f"/projects/{p}/schedules", interval)
+        yield Case(f"k {number}", "POST", f"/projects/{p}/memory/search", '{"query":"q","k":' + number + "}")
+    for resume in ("18446744073709551616", "9223372036854775808", "1" * 32, "\u00b2", "-1", "1e3"):
+        yield Case(f"Last-Event-ID {resume!r}", "GET", events, headers=(("Last-Event-ID", resume),))
+    for value in ("0", "1", '"false"', '"no"', "null"):
+        if value != "null":  # is_active: null means "leave it"
+            yield Case(f"is_active {value}", "PATCH", f"/users/{u}", '{"is_active":' + value + "}")
+        yield Case(f"enabled {value}", "POST", f"/projects/{p}/schedules",
+                   '{"agent_id":"' + a + '","interval_seconds":60,"payload":"x","enabled":' + value + "}")  # fmt: skip
+    yield Case("schedule without payload", "POST", f"/projects/{p}/schedules",
+               '{"agent_id":"' + a + '","interval_seconds":60}')  # fmt: skip
+    big = '"' + "x" * (1024 * 1024 + 1) + '"'
+    for method, path, template in (
+        ("POST", "/auth/login", '{"username":@V@,"password":"p"}'),
+        ("POST", "/projects", '{"name":"x","description":@V@}'),
+        ("POST", f"/projects/{p}/agents/{a}/messages", '{"content":@V@}'),
+        ("POST", f"/projects/{p}/memory", '{"content":@V@}'),
+        ("POST", f"/projects/{p}/schedules", '{"agent_id":"' + a + '","interval_seconds":60,"payload":@V@}'),
+    ):
+        yield Case(f"oversize body {path}", method, path, template.replace(V, big), auth=path != "/auth/login")
+    yield Case("oversize header", "GET", f"/projects/{p}/agents", headers=(("X-Junk", "x" * 64 * 1024),))
+    yield Case("many headers", "GET", f"/projects/{p}/agents", headers=tuple((f"X-J{i}", "x") for i in range(300)))
+
+
+def _foreign_cases(w: World) -> Iterator[Case]:
+    p, a, theirs, stranger = w.project, w.agent, w.other_agent, str(uuid.uuid4())
+    for agent_id in (theirs, stranger):
+        yield Case(f"memory for agent {agent_id}", "POST", f"/projects/{p}/memory",
+                   '{"content":"c","agent_id":"' + agent_id + '"}', expect=404)  # fmt: skip
+        yield Case(f"documents for agent {agent_id}", "POST", f"/projects/{p}/memory",
+                   '{"documents":[{"content":"c"}],"agent_id":"' + agent_id + '"}', expect=404)  # fmt: skip
+        yield Case(f"schedule for agent {agent_id}", "POST", f"/projects/{p}/schedules",
+                   '{"agent_id":"' + agent_id + '","interval_seconds":60,"payload":"x"}', expect=404)  # fmt: skip
+        yield Case(f"message to agent {agent_id}", "POST", f"/projects/{p}/agents/{agent_id}/messages",
+                   '{"content":"hi"}', expect=404)  # fmt: skip
+        yield Case(f"patch agent {agent_id}", "PATCH", f"/projects/{p}/agents/{agent_id}", '{"name":"x"}', expect=404)
+        yield Case(f"get agent {agent_id}", "GET", f"/projects/{p}/agents/{agent_id}", expect=404)
+    yield Case("delete their memory", "DELETE", f"/projects/{p}/memory/{w.other_entry}", expect=404)
+    yield Case("member unknown user", "POST", f"/projects/{p}/members", '{"user_id":"' + stranger + '"}', expect=404)
+    yield Case("conversation id not a uuid", "POST", f"/projects/{p}/agents/{a}/messages",
+               '{"content":"x","conversation_id":"not-a-uuid"}')  # fmt: skip
+
+
+def all_cases(w: World) -> list[Case]:
+    return [*_json_cases(w), *_text_cases(w), *_other_cases(w), *_foreign_cases(w)]
+
+
+def _list_for(case: Case) -> str:
+    """The list a case could change: its project's resource list, or the gateway's own."""
+    parts = case.path.split("?")[0].strip("/").split("/")
+    if parts[0] != "projects" or len(parts) < 3:
+        return "/users" if parts[0] in ("users", "auth") else "/projects"
+    project, resource = parts[1], parts[2]
+    if (resource == "agents" and len(parts) >= 5) or resource == "conversations":
+        resource = "messages"
+    return f"/projects/{project}/{resource}"
+
+
+def test_every_bad_input_is_a_json_4xx_and_stores_nothing(api: httpx.Client, world: World) -> None:
+    before = world.snapshot(api)
+    cases = all_cases(world)
+    failures = []
+    for case in cases:
+        # Header values as bytes: servers read them as latin-1, so "\u00b2" arrives as itself.
+        headers = {**(world.admin if case.auth else {}), **{k: v.encode("latin-1") for k, v in case.headers}}
+        if case.body is not None:
+            headers["content-type"] = "application/json"
+        try:
+            response = api.request(case.method, case.path, headers=headers, content=case.body and case.body.encode())
+        except httpx.HTTPError as error:
+            failures.append((case.name, "no answer", type(error).__name__))
+            continue
+        ok_status = response.status_code == case.expect if case.expect else 400 <= response.status_code < 500
+        try:
+            error = response.json()["error"]
+            ok_body = bool(error["code"]) and bool(error["message"]) and set(error) == {"code", "message"}
+        except (ValueError, KeyError, TypeError):
+            ok_body = False
+        if not (ok_status and ok_body):
+            failures.append((case.name, response.status_code, response.text[:200]))
+        listed = api.get(_list_for(case), headers=world.admin)
+        if listed.status_code != 200:
+            failures.append((case.name, "list broke", listed.status_code))
+    print(f"{len(cases)} bad inputs driven, {len(failures)} failed")
+    assert failures == []
+    assert world.snapshot(api) == before
+
+
+async def test_direct_grpc_callers_get_invalid_argument_not_internal(mesh: Stack, world: World) -> None:
+    """The services apply the same rules to gRPC callers the gateway never saw."""
+    nan = struct_pb2.Value(number_value=float("nan"))
+    too_deep = struct_pb2.Value(string_value="leaf")
+    for _ in range(25):  # deeper than the JSON rule allows, well within what protobuf decodes
+        inner, too_deep = too_deep, struct_pb2.Value()
+        too_deep.struct_value.fields["k"].CopyFrom(inner)
+    nul = struct_pb2.Value(string_value="nul \x00")
+    p, a = world.project, world.agent
+    tokens = IdentityTokens(CommonSettings().internal_secret.get_secret_value())
+    channels = {name: create_channel(mesh.config.addr(name), tokens) for name in ("agents", "memory", "scheduler")}
+    agents = agents_grpc.AgentServiceStub(channels["agents"])
+    memory = memory_grpc.MemoryServiceStub(channels["memory"])
+    scheduler = scheduler_grpc.SchedulerServiceStub(channels["scheduler"])
+    codes = {}
+    try:
+        with acting_as(Identity(subject="e2e-bad-input", role=GlobalRole.SUPERADMIN)):
+            for name, content in (("NaN", nan), ("depth 26", too_deep), ("NUL", nul)):
+                send = agents_pb.SendMessageRequest(project_id=p, agent_id=a, content=content)
+                codes[f"SendMessage {name}"] = await _code(agents.SendMessage(send, timeout=10))
+                spec = scheduler_pb.ScheduleSpec(interval_seconds=60)
+                schedule = scheduler_pb.Schedule(agent_id=a, spec=spec, payload=content, enabled=True)
+                create = scheduler_pb.CreateScheduleRequest(project_id=p, schedule=schedule)
+                codes[f"CreateSchedule {name}"] = await _code(scheduler.CreateSchedule(create, timeout=10))
+                document = memory_pb.Document(content="c", metadata=struct_pb2.Struct(fields={"v": content}))
+                add = memory_pb.AddMemoriesRequest(project_id=p, documents=[document])
+                codes[f"AddMemories {name}"] = await _code(memory.AddMemories(add, timeout=10))
+            watch = agents_pb.StreamConversationEventsRequest(
+                project_id=p, conversation_id=str(uuid.uuid4()), after_sequence=2**64 - 1
+            )
+            codes["StreamConversationEvents 2**64-1"] = await _code(_first(agents.StreamConversationEvents(watch)))
+    finally:
+        for channel in channels.values():
+            await channel.close()
+    assert {name: code for name, code in codes.items() if code != grpc.StatusCode.INVALID_ARGUMENT} == {}
+
+
+async def _code(call) -> grpc.StatusCode:
+    try:
+        await call
+    except grpc.aio.AioRpcError as error:
+        return error.code()
+    return grpc.StatusCode.OK
+
+
+async def _first(stream) -> None:
+    async for _ in stream:
+        return
