@@ -9,16 +9,21 @@ from contextlib import asynccontextmanager
 import grpc
 from fastapi import FastAPI
 
+from agentmesh_core.ids import new_id
 from agentmesh_core.tokens import AccessTokens, IdentityTokens
 from agentmesh_db.database import Database
 from agentmesh_db.migrations import migrate
+from agentmesh_gateway.accounts.api_keys import ApiKeys
 from agentmesh_gateway.accounts.login_throttle import LoginThrottle
 from agentmesh_gateway.accounts.passwords import Passwords
 from agentmesh_gateway.accounts.service import Accounts
+from agentmesh_gateway.accounts.usage import UsageLedger
 from agentmesh_gateway.adapters.accounts_repository import SqlAccountsRepository
+from agentmesh_gateway.adapters.api_keys_repository import SqlApiKeyStore, SqlUsageStore
 from agentmesh_gateway.adapters.sessions_repository import SqlSessionsRepository
 from agentmesh_gateway.adapters.tables import MIGRATIONS_DIR, SCHEMA
 from agentmesh_gateway.clients.agents import AgentsClient
+from agentmesh_gateway.clients.inference import InferenceClient
 from agentmesh_gateway.clients.memory import MemoryClient
 from agentmesh_gateway.clients.readiness import DependencyProbe
 from agentmesh_gateway.clients.scheduler import SchedulerClient
@@ -28,17 +33,21 @@ from agentmesh_gateway.middleware import BodySizeLimitMiddleware, MetricsMiddlew
 from agentmesh_gateway.routers import (
     agent_tools,
     agents,
+    api_keys,
     approvals,
     auth,
     conversations,
     health,
     jobs,
+    llm,
     memory,
     messages,
+    openai,
     projects,
     schedules,
     tool_calls,
     tools,
+    usage,
     users,
 )
 from agentmesh_gateway.settings import GatewaySettings
@@ -82,6 +91,9 @@ def build_state(settings: GatewaySettings) -> GatewayState:
         scheduler=SchedulerClient(channels["scheduler"]),
         tools=ToolsClient(channels["agents"]),
         readiness=DependencyProbe(database, channels, settings.nats_url),
+        inference=InferenceClient(channels["inference"]),
+        api_keys=ApiKeys(SqlApiKeyStore(database), new_id),
+        usage=UsageLedger(SqlUsageStore(database)),
         channels=channels,
     )
 
@@ -116,7 +128,8 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (auth, users, projects, agents, messages, conversations, memory, schedules, jobs, health):
+    for module in (auth, users, projects, agents, messages, conversations, memory, schedules, jobs, health,
+                   api_keys, usage, llm, openai):  # fmt: skip
         app.include_router(module.router)
     for module in (tools, agent_tools, tool_calls, approvals):
         app.include_router(module.router)

@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 import grpc
 
 from agentmesh_db.database import Database
+from agentmesh_gateway.accounts.api_keys import ApiKeys
 from agentmesh_gateway.accounts.service import Accounts
+from agentmesh_gateway.accounts.usage import UsageLedger
 from agentmesh_gateway.adapters.accounts_repository import SqlAccountsRepository
-from agentmesh_gateway.clients.ports import AgentsApi, MemoryApi, SchedulerApi, ToolsApi
+from agentmesh_gateway.clients.ports import AgentsApi, InferenceApi, MemoryApi, SchedulerApi, ToolsApi
 from agentmesh_gateway.clients.readiness import ReadinessProbe
 from agentmesh_gateway.settings import GatewaySettings
 
@@ -27,6 +29,9 @@ class GatewayState:
     scheduler: SchedulerApi
     tools: ToolsApi
     readiness: ReadinessProbe
+    inference: InferenceApi
+    api_keys: ApiKeys
+    usage: UsageLedger
     channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
 
     async def close(self) -> None:

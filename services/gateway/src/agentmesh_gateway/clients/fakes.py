@@ -210,6 +210,12 @@ class FakeMemory:
         _check(project_id, admin=True)
         self.deleted_projects.append(project_id)
 
+    async def embed_texts(self, texts: list[str]) -> tuple[str, list[list[float]]]:
+        """Three made-up dimensions per text: its length, its word count, 1."""
+        if current_identity() is None:
+            raise Unauthenticated("missing caller identity")
+        return "fake-embedder", [[float(len(t)), float(len(t.split())), 1.0] for t in texts]
+
 
 _REFERENCE = re.compile(r"\{\{\s*steps\.([A-Za-z0-9_-]+)\.output\s*\}\}")
 

@@ -85,3 +85,8 @@ class MemoryClient:
     async def delete_project_memories(self, project_id: str) -> None:
         request = memory_service_pb2.DeleteProjectMemoriesRequest(project_id=project_id)
         await rpc(_SERVICE, self._stub.DeleteProjectMemories(request, timeout=SLOW_TIMEOUT))
+
+    async def embed_texts(self, texts: list[str]) -> tuple[str, list[list[float]]]:
+        request = memory_service_pb2.EmbedTextsRequest(texts=texts)
+        response = await rpc(_SERVICE, self._stub.EmbedTexts(request, timeout=SLOW_TIMEOUT))
+        return response.model, [list(e.values) for e in response.embeddings]

@@ -1,6 +1,6 @@
 """What routes need from the services behind the gateway.
 
-The gRPC wrappers (agents.py, memory.py, scheduler.py) implement these; tests
+The gRPC wrappers (agents.py, memory.py, inference.py, scheduler.py) implement these; tests
 use the in-memory fakes (fakes.py). Methods speak HTTP schemas, never protos,
 and raise agentmesh_core errors. The caller's identity is bound by the route
 (`acting_as`), and the implementation carries it to the service.
@@ -8,17 +8,19 @@ and raise agentmesh_core errors. The caller's identity is bound by the route
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Protocol
 
 from agentmesh_gateway.schemas.agents import AgentIn, AgentOut, AgentPatch
 from agentmesh_gateway.schemas.approvals import ApprovalOut, DecisionIn
 from agentmesh_gateway.schemas.common import Page
 from agentmesh_gateway.schemas.jobs import JobIn, JobOut
+from agentmesh_gateway.schemas.llm import GenerateIn, GenerationChunk, LlmHealthOut, ModelOut
 from agentmesh_gateway.schemas.memory import MemoryEntryOut, MemoryIn, SearchHitOut, SearchIn
 from agentmesh_gateway.schemas.messages import ConversationEventOut, MessageFilter, MessageIn, MessageOut
 from agentmesh_gateway.schemas.schedules import ScheduleIn, ScheduleOut, SchedulePatch
 from agentmesh_gateway.schemas.tools import GrantIn, GrantOut, ToolCallOut, ToolIn, ToolOut, ToolPatch
+from agentmesh_gateway.schemas.usage import QuotaIn, QuotaOut
 
 
 class AgentsApi(Protocol):
@@ -62,6 +64,33 @@ class MemoryApi(Protocol):
     async def search_memories(self, project_id: str, search: SearchIn) -> list[SearchHitOut]: ...
 
     async def delete_project_memories(self, project_id: str) -> None: ...
+
+    async def embed_texts(self, texts: list[str]) -> tuple[str, list[list[float]]]:
+        """The embedding model's name and one vector per text."""
+        ...
+
+
+class InferenceApi(Protocol):
+    """InferenceService: generations, the model, the engine, project quotas."""
+
+    async def model(self) -> ModelOut:
+        """The served model; Unavailable while it loads."""
+        ...
+
+    async def open_generation(
+        self, request: GenerateIn, project_id: str, request_id: str
+    ) -> AsyncGenerator[GenerationChunk, None]:
+        """Start a generation, raising quota, input and loading errors before any chunk flows;
+        the iterator yields the chunks (the last with finish_reason and token counts)."""
+        ...
+
+    async def status(self) -> LlmHealthOut:
+        """Load state and engine statistics."""
+        ...
+
+    async def project_quota(self, project_id: str) -> QuotaOut: ...
+
+    async def set_project_quota(self, project_id: str, quota: QuotaIn) -> QuotaOut: ...
 
 
 class SchedulerApi(Protocol):
