@@ -28,7 +28,9 @@ from agentmesh_devstack.waiting import eventually_sync
 
 pytestmark = pytest.mark.slow
 
-PORTS = ("GATEWAY", "AGENTS", "MEMORY", "INFERENCE", "SCHEDULER", "NATS", "TEMPORAL", "TEMPORAL_UI")
+PORTS = (
+    "GATEWAY", "AGENTS", "MEMORY", "INFERENCE", "SCHEDULER", "NATS", "TEMPORAL", "TEMPORAL_UI", "INFERENCE_METRICS",
+)  # fmt: skip
 # Services stop one after another, each with up to 15 s grace, then Temporal, NATS, PostgreSQL.
 STOP_WITHIN = 150.0
 
