@@ -117,6 +117,9 @@ async def test_a_diamond_runs_in_parallel_then_fans_in(harness: Harness, admin: 
     assert len(agents.sent) == 4 and all(m.correlation_id == job.id for m in agents.sent)
     assert len({m.idempotency_key for m in agents.sent}) == 4
     await harness.history(job, "job_diamond")
+    await harness.engine.start(job)  # a repeated start (e.g. the start-up reconcile) never runs it again
+    await asyncio.sleep(0.5)
+    assert len(agents.sent) == 4
 
     # Operators list a project's jobs by search attribute.
     query = f'AgentmeshProjectId = "{project_id}" AND AgentmeshJobId = "{job.id}"'

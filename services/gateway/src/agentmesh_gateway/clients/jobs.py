@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from google.protobuf import duration_pb2
 
 from agentmesh.scheduler.v1 import scheduler_service_pb2 as pb
 from agentmesh_gateway.clients.convert import enum_name, enum_number, from_timestamp, from_value, to_value
-from agentmesh_gateway.schemas.jobs import JobIn, JobOut, RetryOut, StepOut
+from agentmesh_gateway.schemas.jobs import JobIn, JobOut, JobStatus, JobStepStatus, RetryOut, StepOut
 
 _JOB = "JOB_STATUS_"
 _STEP = "JOB_STEP_STATUS_"
@@ -42,7 +44,7 @@ def create_request(project_id: str, job: JobIn) -> pb.CreateJobRequest:
     )
 
 
-def status_number(status: str | None) -> int:
+def status_number(status: str | None) -> pb.JobStatus.ValueType:
     """A status filter (unspecified: any)."""
     return enum_number(pb.JobStatus, status, _JOB) if status else pb.JOB_STATUS_UNSPECIFIED
 
@@ -56,7 +58,7 @@ def _step_out(step: pb.JobStep) -> StepOut:
         depends_on=list(spec.depends_on),
         retry=RetryOut(max_attempts=spec.retry.max_attempts, backoff_s=_seconds(spec.retry.backoff)),
         timeout_s=_seconds(spec.timeout),
-        status=enum_name(pb.JobStepStatus, step.status, _STEP),  # type: ignore[arg-type]
+        status=cast(JobStepStatus, enum_name(pb.JobStepStatus, step.status, _STEP)),
         attempts=step.attempts,
         output=from_value(step.output),
         error=step.error or None,
@@ -73,7 +75,7 @@ def job_out(job: pb.Job) -> JobOut:
         id=job.id,
         project_id=job.project_id,
         name=job.name,
-        status=enum_name(pb.JobStatus, job.status, _JOB),  # type: ignore[arg-type]
+        status=cast(JobStatus, enum_name(pb.JobStatus, job.status, _JOB)),
         steps=[_step_out(step) for step in job.steps],
         workflow_id=job.workflow_id,
         temporal_ui_url=job.temporal_ui_url or None,

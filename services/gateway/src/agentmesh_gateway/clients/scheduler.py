@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 import grpc
 from google.protobuf import duration_pb2, field_mask_pb2
@@ -23,7 +24,7 @@ from agentmesh_gateway.clients.convert import (
 from agentmesh_gateway.clients.jobs import create_request, job_out, status_number
 from agentmesh_gateway.schemas.common import Page
 from agentmesh_gateway.schemas.jobs import JobIn, JobOut
-from agentmesh_gateway.schemas.schedules import ScheduleIn, ScheduleOut, SchedulePatch, ScheduleRunOut
+from agentmesh_gateway.schemas.schedules import OverlapPolicy, ScheduleIn, ScheduleOut, SchedulePatch, ScheduleRunOut
 
 _SERVICE = "scheduler"
 _OVERLAP = "OVERLAP_POLICY_"
@@ -58,15 +59,22 @@ def schedule_out(schedule: scheduler_service_pb2.Schedule) -> ScheduleOut:
         last_run_outcome=schedule.last_run_outcome or None,
         next_run_at=from_timestamp(schedule.next_run_time),
         created_at=from_timestamp(schedule.create_time),
-        overlap_policy=enum_name(scheduler_service_pb2.OverlapPolicy, schedule.policy.overlap, _OVERLAP)
-        if schedule.policy.overlap
-        else "skip",
+        overlap_policy=_overlap_name(schedule.policy.overlap),
         catchup_window_seconds=schedule.policy.catchup_window.seconds,
-        next_runs=[from_timestamp(t) for t in schedule.next_run_times],
+        next_runs=[moment for t in schedule.next_run_times if (moment := from_timestamp(t)) is not None],
         recent_runs=[
-            ScheduleRunOut(ran_at=from_timestamp(r.run_time), outcome=r.outcome) for r in schedule.recent_runs
+            ScheduleRunOut(ran_at=ran_at, outcome=r.outcome)
+            for r in schedule.recent_runs
+            if (ran_at := from_timestamp(r.run_time)) is not None
         ],
     )
+
+
+def _overlap_name(number: scheduler_service_pb2.OverlapPolicy.ValueType) -> OverlapPolicy:
+    """The policy's name; SKIP (the scheduler's default) when unspecified."""
+    if not number:
+        return "skip"
+    return cast(OverlapPolicy, enum_name(scheduler_service_pb2.OverlapPolicy, number, _OVERLAP))
 
 
 def _spec(
@@ -167,7 +175,7 @@ class SchedulerClient:
     async def list_jobs(self, project_id: str, status: str | None, limit: int, cursor: str) -> Page[JobOut]:
         request = scheduler_service_pb2.ListJobsRequest(
             project_id=project_id, status=status_number(status), page_size=limit, page_token=cursor
-        )  # type: ignore[arg-type]
+        )
         response = await rpc(_SERVICE, self._stub.ListJobs(request, timeout=READ_TIMEOUT))
         return Page(items=[job_out(job) for job in response.jobs], next_cursor=response.next_page_token or None)
 

@@ -1,7 +1,8 @@
 """JobEngine on Temporal: one JobWorkflow per job, id `project-<p>-job-<j>`.
 
-The workflow id is the job's, so a second start of the same job is refused by
-Temporal (and treated as done); the start carries the job's search attributes,
+The workflow id is the job's and may never be reused, so a second start of the
+same job, even after it finished, is refused by Temporal (and treated as
+done); the start carries the job's search attributes,
 a memo and a summary line for the Temporal UI.
 """
 
@@ -12,6 +13,8 @@ import logging
 from datetime import timedelta
 
 from temporalio import client as temporal
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from agentmesh_core.errors import Unavailable
@@ -76,13 +79,15 @@ class TemporalJobEngine:
                 JobWorkflow.run,
                 job_input(job),
                 id=job.workflow_id,
+                # A job runs once: a start repeated after its workflow closed must not run it again.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 task_queue=self._task_queue,
                 memo={"project_id": job.project_id, "job_id": job.id, "job_name": job.name, "agent_ids": agents},
                 search_attributes=self._search.of(job.project_id, agents, job.id),
                 static_summary=f"job {job.name!r} ({job.id}): {len(job.steps)} steps, agents {', '.join(agents)}"[:400],
                 rpc_timeout=self._timeout,
             )
-        except temporal.WorkflowAlreadyStartedError:
+        except WorkflowAlreadyStartedError:
             log.info("job %s was already started", job.id)
         except RPCError as error:
             log.warning("could not start job %s: %s %s", job.id, error.status.name, error.message)

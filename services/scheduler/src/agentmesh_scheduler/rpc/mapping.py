@@ -176,7 +176,7 @@ def schedule_to_proto(schedule: Schedule) -> pb.Schedule:
             overlap=_OVERLAP_TO_PROTO[schedule.overlap],
             catchup_window=duration_pb2.Duration(seconds=schedule.catchup_window_seconds),
         ),
-        next_run_times=[_timestamp(moment) for moment in schedule.next_runs],
+        next_run_times=[stamp for moment in schedule.next_runs if (stamp := _timestamp(moment)) is not None],
         recent_runs=[
             pb.ScheduleRun(run_time=_timestamp(run.ran_at), outcome=run.outcome) for run in schedule.recent_runs
         ],
