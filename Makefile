@@ -7,11 +7,13 @@ export XDG_RUNTIME_DIR ?= /tmp/runtime-$(shell id -u)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test setup model lint format proto proto-check buf-breaking imports unit bench clean help
+.PHONY: run test unit e2e setup model lint format proto proto-check buf-breaking imports bench clean help
 
 help:
 	@echo "make run    - set up and start the whole mesh locally (Ctrl-C stops it)"
-	@echo "make test   - set up and run every check and test"
+	@echo "make test   - set up and run every check and test (parallel, with a coverage total)"
+	@echo "make unit   - unit tests only: no infrastructure, under a minute"
+	@echo "make e2e    - end-to-end tests: the whole mesh as processes (slow)"
 	@echo "make bench  - benchmarks (inference batching)"
 	@echo "make lint | format | proto | proto-check | buf-breaking | imports | clean"
 
@@ -26,8 +28,20 @@ model: setup
 run: setup model
 	@$(PY) -m agentmesh_devstack run --run-dir $(RUN_DIR)
 
+# Test lanes (docs/DEVELOPING.md). `make test` runs every test on PYTEST_WORKERS pytest-xdist
+# workers, each its own session (temp dir, free ports, its own PostgreSQL/NATS/Temporal);
+# --dist loadgroup keeps the users of one expensive fixture (the mesh, a vLLM engine, the
+# embedding model) on one worker, so each is built once. Coverage: total over libs and services.
+PYTEST_WORKERS ?= 2
 test: setup lint typecheck
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup --cov --cov-report=
+	@echo "coverage (lines, libs + services, in-process): $$($(VENV)/bin/coverage report --format=total)%"
+
+unit: setup
+	$(VENV)/bin/pytest -m unit
+
+e2e: setup
+	$(VENV)/bin/pytest tests/e2e
 
 lint: setup proto-check buf-breaking imports deadcode
 	$(VENV)/bin/ruff check .
