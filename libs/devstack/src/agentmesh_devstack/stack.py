@@ -40,6 +40,7 @@ class StackConfig:
     nats_port: int = 4222
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
+    inference_metrics_port: int = 9153
     temporal_headless: bool = False
     admin_username: str = "admin"
     admin_password: str = "agentmesh-admin"
@@ -63,6 +64,7 @@ class StackConfig:
             nats_port=port("NATS", 4222),
             temporal_port=port("TEMPORAL", 7233),
             temporal_ui_port=port("TEMPORAL_UI", 8233),
+            inference_metrics_port=port("INFERENCE_METRICS", 9153),
             admin_username=env.get("AGENTMESH_ADMIN_USERNAME", "admin"),
             admin_password=env.get("AGENTMESH_ADMIN_PASSWORD", "agentmesh-admin"),
         )
@@ -74,7 +76,7 @@ class StackConfig:
             name: free_port()
             for name in (
                 "gateway_port", "agents_port", "memory_port", "inference_port",
-                "scheduler_port", "nats_port", "temporal_port", "temporal_ui_port",
+                "scheduler_port", "nats_port", "temporal_port", "temporal_ui_port", "inference_metrics_port",
             )
         }  # fmt: skip
         return cls(run_dir=run_dir, temporal_headless=True, **{**ports, **overrides})
@@ -132,6 +134,8 @@ class Stack:
             upper = service.upper()
             env[f"AGENTMESH_{upper}_LISTEN_ADDR"] = c.addr(service)
             env[f"AGENTMESH_{upper}_SERVICE_ADDR"] = c.addr(service)
+        # Two meshes on one machine (parallel e2e tests, a test beside `make run`) must not share it.
+        env["AGENTMESH_INFERENCE_METRICS_ADDR"] = f"{c.host}:{c.inference_metrics_port}"
         env.update(c.extra_env)
         return env
 
