@@ -58,6 +58,10 @@ async def test_a_second_add_in_flight_is_refused_while_another_project_adds(
     with pytest.raises(ResourceExhausted, match="too many memory adds in progress") as refused:
         await memory.add(_member(project_id), project_id, "", [Document("one more")])
     assert refused.value.retry_after
+    # Admission comes before any other work: not even the documents are looked at.
+    with pytest.raises(ResourceExhausted):
+        await memory.add(_member(project_id), project_id, "", [])
+    assert len(embedder.calls) == 0
     other = new_id()
     second = asyncio.create_task(memory.add(_member(other), other, "", [Document("another project")]))
 

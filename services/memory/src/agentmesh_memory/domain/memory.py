@@ -72,8 +72,14 @@ class Memory:
         """Chunk, embed and store documents; the entries in document and chunk order.
 
         NotFound when `agent_id` names no agent of the project (checked last, before any write).
+        The project's limits admit the add first (ResourceExhausted otherwise), before any
+        other work: a refused add costs no validation, chunking or embedding.
         """
         project_id = _authorize(identity, project_id, admin=False)
+        with self._admission.adding(project_id):
+            return await self._add(project_id, agent_id, documents)
+
+    async def _add(self, project_id: str, agent_id: str, documents: Sequence[Document]) -> list[MemoryEntry]:
         owner = _optional_id(agent_id, "agent_id")
         check.documents(documents, self._limits)
         now = self._clock()
@@ -96,14 +102,13 @@ class Memory:
         if owner is not None:
             await self._agents.require_agent(project_id, owner)
 
-        with self._admission.adding(project_id):  # ResourceExhausted past the project's limits
-            # Bulk work: the embedder gives it turns by project, after any waiting search.
-            vectors = await self._embedder.embed([e.content for e in entries], bulk_for=project_id)
-            points = [
-                VectorPoint(id=e.id, vector=v, project_id=project_id, agent_id=owner, metadata=e.metadata)
-                for e, v in zip(entries, vectors, strict=True)
-            ]
-            await _to_the_end(self._store(project_id, entries, points))
+        # Bulk work: the embedder gives it turns by project, after any waiting search.
+        vectors = await self._embedder.embed([e.content for e in entries], bulk_for=project_id)
+        points = [
+            VectorPoint(id=e.id, vector=v, project_id=project_id, agent_id=owner, metadata=e.metadata)
+            for e, v in zip(entries, vectors, strict=True)
+        ]
+        await _to_the_end(self._store(project_id, entries, points))
         log.info("added %d memory entries from %d documents", len(entries), len(documents))
         return entries
 
