@@ -53,7 +53,8 @@ class Run:
 
     def wait_for_line(self, text: str, timeout: float) -> None:
         def seen() -> bool:
-            assert self.make.poll() is None, f"make run exited early:\n{self.log()}"
+            if self.make.poll() is not None:
+                pytest.fail(f"make run exited early:\n{self.log()}")
             return text in self.log()
 
         eventually_sync(seen, timeout=timeout, interval=0.2, what=f"{text!r} in the make run output")

@@ -10,6 +10,8 @@ Loaded with the devstack pytest plugin. Two ini options (root pyproject.toml):
                       `--dist loadgroup` everything sharing an expensive session or
                       module fixture (a vLLM engine, the embedding model, a whole
                       mesh) runs on one worker and the fixture is built once.
+  xdist_group_paths   `glob = group` lines, for tests that reach such a fixture only
+                      through request.getfixturevalue() (invisible before they run).
 
 A unit test that asks for infrastructure fails at setup, in every run, with a
 message saying which fixture it used: unit tests stay runnable with nothing started.
@@ -41,6 +43,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type="linelist",
         default=[],
     )
+    parser.addini("xdist_group_paths", "`glob = group`: test files in an xdist group", type="linelist", default=[])
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -58,12 +61,15 @@ def _relative(item: pytest.Item, config: pytest.Config) -> str:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     unit_paths = config.getini("unit_paths")
     group_fixtures = config.getini("xdist_group_fixtures")
+    group_paths = [tuple(part.strip() for part in line.split("=", 1)) for line in config.getini("xdist_group_paths")]
     for item in items:
-        if any(fnmatch(_relative(item, config), pattern) for pattern in unit_paths):
+        path = _relative(item, config)
+        if any(fnmatch(path, pattern) for pattern in unit_paths):
             item.add_marker(pytest.mark.unit)
         if item.get_closest_marker("xdist_group") is None:
             used = set(getattr(item, "fixturenames", ()))
             group = next((name for name in group_fixtures if name in used), None)
+            group = group or next((name for pattern, name in group_paths if fnmatch(path, pattern)), None)
             if group is not None:
                 item.add_marker(pytest.mark.xdist_group(group))
 

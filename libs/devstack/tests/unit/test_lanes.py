@@ -13,6 +13,7 @@ addopts = -p agentmesh_devstack.pytest_plugin -p no:cacheprovider
 asyncio_default_fixture_loop_scope = session
 unit_paths = */tests/unit/*
 xdist_group_fixtures = heavy
+xdist_group_paths = pkg/tests/dynamic/* = heavy
 """,
     "conftest.py": """import pytest
 
@@ -30,6 +31,9 @@ def test_wants_nats(nats_url):
     assert request.node.get_closest_marker("unit") is None
     assert request.node.get_closest_marker("xdist_group").args == ("heavy",)
 """,
+    "pkg/tests/dynamic/test_by_path.py": """def test_by_path(request):
+    assert request.node.get_closest_marker("xdist_group").args == ("heavy",)
+""",
 }
 
 
@@ -45,9 +49,9 @@ def test_unit_lane_selection_guard_and_groups(tmp_path: Path) -> None:
         (tmp_path / name).write_text(text)
 
     unit = _pytest(tmp_path, "-m", "unit")
-    assert "1 passed, 1 deselected, 1 error" in unit.stdout, unit.stdout + unit.stderr
+    assert "1 passed, 2 deselected, 1 error" in unit.stdout, unit.stdout + unit.stderr
     assert "is a unit test (unit_paths) but uses devstack_dir, nats_url" in unit.stdout
     assert not list(tmp_path.glob("**/nats")), "the guard ran after the fixture started NATS"
 
-    grouped = _pytest(tmp_path, "pkg/tests/service")
-    assert "1 passed" in grouped.stdout, grouped.stdout + grouped.stderr
+    grouped = _pytest(tmp_path, "pkg/tests/service", "pkg/tests/dynamic")
+    assert "2 passed" in grouped.stdout, grouped.stdout + grouped.stderr
