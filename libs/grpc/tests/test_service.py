@@ -19,6 +19,7 @@ from agentmesh_core.identity import GlobalRole, Identity
 from agentmesh_core.startup import wait_for
 from agentmesh_core.tokens import IdentityTokens
 from agentmesh_devstack.ports import free_port
+from agentmesh_devstack.waiting import eventually
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.identity import acting_as
 from agentmesh_grpc.late import LateServicer
@@ -86,21 +87,22 @@ async def running(service: FakeService, stop: asyncio.Event) -> AsyncIterator[tu
 
 
 async def health(channel: Any) -> int:
-    for _ in range(100):
+    async def answer() -> tuple[int] | None:  # a tuple: UNKNOWN (0) is an answer too
         try:
             response = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
-            return response.status
         except grpc.aio.AioRpcError:
-            await asyncio.sleep(0.05)
-    raise AssertionError("the server never answered")
+            return None  # not listening yet
+        return (response.status,)
+
+    (status,) = await eventually(answer, timeout=10, interval=0.05, what="the server to answer a health check")
+    return status
 
 
 async def until_serving(channel: Any) -> None:
-    for _ in range(100):
-        if await health(channel) == health_pb2.HealthCheckResponse.SERVING:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("never SERVING")
+    async def serving() -> bool:
+        return await health(channel) == health_pb2.HealthCheckResponse.SERVING
+
+    await eventually(serving, timeout=10, interval=0.05, what="the server to be SERVING")
 
 
 async def test_not_serving_and_unavailable_until_started_then_serving() -> None:
