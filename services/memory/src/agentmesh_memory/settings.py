@@ -17,8 +17,9 @@ class MemorySettings(CommonSettings):
     """Everything the memory service reads from its environment.
 
     Built once in main(), never at import time. Qdrant is a server when
-    `qdrant_url` is set, otherwise local mode on disk at `qdrant_path`
-    (default `<run_dir>/qdrant`).
+    `qdrant_url` is set, otherwise Qdrant's engine in-process (qdrant-edge) with
+    its shard in `<qdrant_path>/edge` (default `<run_dir>/qdrant/edge`); an older
+    local-mode collection in `qdrant_path` is migrated into it once.
     """
 
     model_config = SettingsConfigDict(env_prefix="AGENTMESH_", extra="ignore")
@@ -33,8 +34,13 @@ class MemorySettings(CommonSettings):
     qdrant_path: Path | None = None
     embedding_model: str | None = Field(default=None, description="a local sentence-transformers model path")
     embedding_batch_size: int = Field(default=32, ge=1)
-    # An add's chunks go in batches this small: a search waits for at most one of them.
+    # One forward pass holds at most this many full-window texts' worth of tokens
+    # (more short ones): a search waits for at most one pass.
     embedding_bulk_batch_size: int = Field(default=4, ge=1)
+    # torch intra-op threads: 1 measured fastest on 2 busy cores (adapters/embedder.py).
+    embedding_threads: int = Field(default=1, ge=1)
+    # How long the first pass after an idle spell waits for requests to join it.
+    embedding_batch_window_ms: float = Field(default=2.0, ge=0, le=100)
 
     # Per-project limits (domain/admission.py), counted by each replica; rates are `limits` specs.
     project_adds_in_flight: int = Field(default=1, ge=1)
@@ -52,8 +58,13 @@ class MemorySettings(CommonSettings):
 
     @property
     def qdrant_location(self) -> Path:
-        """Where local-mode Qdrant keeps its data."""
+        """Where local vector data lives (the embedded engine's shard, older local-mode files)."""
         return self.qdrant_path or self.run_dir / "qdrant"
+
+    @property
+    def vector_shard_path(self) -> Path:
+        """The embedded engine's shard."""
+        return self.qdrant_location / "edge"
 
     def embedding_model_path(self) -> Path:
         """The model to load: AGENTMESH_EMBEDDING_MODEL or the packaged all-MiniLM-L6-v2."""

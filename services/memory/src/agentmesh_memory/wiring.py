@@ -5,8 +5,9 @@ over a lazy channel: it needs no agents service to start, only to add an
 entry that names an agent.
 
 Health says NOT_SERVING until the database is migrated, the embedding model is
-loaded and Qdrant is open, then SERVING. On stop, Qdrant is closed (local mode
-holds a lock on its directory until then).
+loaded and the vector index is open (an older local-mode collection migrated
+into the embedded engine's shard, once), then SERVING. On stop, the index is
+closed (the embedded shard holds a lock on its directory until then).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from agentmesh_db.migrations import migrate
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.service import Listener, Registration
 from agentmesh_memory.adapters.agents_client import AgentsClient
+from agentmesh_memory.adapters.edge_index import EdgeVectorIndex
+from agentmesh_memory.adapters.edge_migration import migrate_local_collection
 from agentmesh_memory.adapters.embedder import SentenceTransformerEmbedder
 from agentmesh_memory.adapters.qdrant_index import QdrantVectorIndex
 from agentmesh_memory.adapters.repository import SqlEntryRepository
@@ -35,13 +38,13 @@ from agentmesh_memory.settings import MemorySettings
 log = logging.getLogger(__name__)
 
 
-def vector_index(settings: MemorySettings) -> QdrantVectorIndex:
-    """Qdrant as a server when a URL is set, else local mode on disk."""
+def vector_index(settings: MemorySettings) -> QdrantVectorIndex | EdgeVectorIndex:
+    """Qdrant as a server when a URL is set, else Qdrant's engine in-process on disk."""
     if settings.qdrant_url:
         api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
         return QdrantVectorIndex.remote(settings.qdrant_url, api_key)
     settings.qdrant_location.mkdir(parents=True, exist_ok=True)
-    return QdrantVectorIndex.local(str(settings.qdrant_location))
+    return EdgeVectorIndex(settings.vector_shard_path)
 
 
 class MemoryWiring:
@@ -57,6 +60,8 @@ class MemoryWiring:
             settings.embedding_model_name,
             settings.embedding_batch_size,
             bulk_batch_size=settings.embedding_bulk_batch_size,
+            threads=settings.embedding_threads,
+            window=settings.embedding_batch_window_ms / 1000,
         )
         self._index = vector_index(settings)
         tokens = IdentityTokens(settings.internal_secret.get_secret_value())
@@ -80,5 +85,7 @@ class MemoryWiring:
         await migrate(self._database, MIGRATIONS_DIR, SCHEMA, stop=stop, timeout=settings.startup_timeout_seconds)
         await unless_stopped(stop, self._embedder.load(settings.embedding_model_path()))
         await unless_stopped(stop, self._index.open(self._embedder.dimension))
+        if isinstance(self._index, EdgeVectorIndex):
+            await unless_stopped(stop, migrate_local_collection(settings.qdrant_location, self._index))
         log.info("memory ready: model %s, %d dims", self._embedder.model_name, self._embedder.dimension)
         return ()

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from agentmesh_db.database import Database
+from agentmesh_memory.adapters.edge_index import EdgeVectorIndex
 from agentmesh_memory.adapters.fakes import InMemoryEntryRepository, InMemoryVectorIndex
 from agentmesh_memory.adapters.qdrant_index import QdrantVectorIndex
 from agentmesh_memory.adapters.repository import SqlEntryRepository
@@ -27,12 +28,18 @@ async def entry_repository(request: pytest.FixtureRequest) -> AsyncIterator[obje
         database.dispose()
 
 
-@pytest.fixture(params=["fake", "qdrant-local"])
+@pytest.fixture(params=["fake", "qdrant-local", "qdrant-edge"])
 async def vector_index(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[object]:
+    """The congruence suite's subjects: the fake, qdrant-client (local mode standing in for
+    the server's API) and the embedded engine."""
     if request.param == "fake":
         yield InMemoryVectorIndex()
         return
-    index = QdrantVectorIndex.local(str(tmp_path / "qdrant"))
+    index: QdrantVectorIndex | EdgeVectorIndex
+    if request.param == "qdrant-local":
+        index = QdrantVectorIndex.local(str(tmp_path / "qdrant"))
+    else:
+        index = EdgeVectorIndex(tmp_path / "edge")
     await index.open(DIMENSION)
     try:
         yield index

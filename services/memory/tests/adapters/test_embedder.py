@@ -1,13 +1,16 @@
-"""The sentence-transformers embedder: the packaged model, batch by batch, off the event loop."""
+"""The sentence-transformers embedder: the packaged model, off the event loop, concurrent
+requests coalesced into shared forward passes."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
+import torch
 
 from agentmesh_core.errors import Unavailable
-from agentmesh_memory.adapters.embedder import SentenceTransformerEmbedder, load_model
+from agentmesh_memory.adapters.embedder import SentenceTransformerEmbedder, load_model, use_threads
 from agentmesh_memory.settings import DEFAULT_MODEL_NAME
 
 
@@ -35,6 +38,8 @@ async def test_unloaded_embedder_is_unavailable() -> None:
             await embedder.embed(["x"])
         with pytest.raises(Unavailable):
             _ = embedder.dimension
+        with pytest.raises(Unavailable):
+            _ = embedder.tokenizer
     finally:
         embedder.close()
 
@@ -42,3 +47,28 @@ async def test_unloaded_embedder_is_unavailable() -> None:
 def test_a_missing_model_directory_is_refused_not_downloaded(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         load_model(tmp_path / "no-such-model")
+
+
+async def test_concurrent_requests_share_forward_passes(sentence_model) -> None:
+    texts = [f"Question {i}: where does item {i} ship from?" for i in range(8)]
+    embedder = SentenceTransformerEmbedder(DEFAULT_MODEL_NAME, model=sentence_model, window=0.05)
+    try:
+        alone = [await embedder.embed([t]) for t in texts]
+        passes = embedder.passes
+        together = await asyncio.gather(
+            *(embedder.embed([t], bulk_for=None if i % 2 else "project") for i, t in enumerate(texts))
+        )
+        assert embedder.passes - passes == 1  # eight callers, one forward pass
+    finally:
+        embedder.close()
+    for [a], [b] in zip(alone, together, strict=True):
+        assert sum(x * y for x, y in zip(a, b, strict=True)) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_thread_count_is_set() -> None:
+    before = torch.get_num_threads()
+    try:
+        use_threads(1)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

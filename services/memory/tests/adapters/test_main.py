@@ -21,6 +21,8 @@ from agentmesh_devstack.ports import free_port
 from agentmesh_devstack.waiting import eventually
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.identity import acting_as
+from agentmesh_memory.adapters.edge_index import EdgeVectorIndex
+from agentmesh_memory.adapters.edge_migration import MARKER
 from agentmesh_memory.adapters.qdrant_index import QdrantVectorIndex
 from agentmesh_memory.settings import MemorySettings
 
@@ -34,6 +36,8 @@ def test_settings_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = MemorySettings()  # type: ignore[call-arg]
     assert settings.memory_listen_addr == "127.0.0.1:50052"
     assert settings.qdrant_location == Path(".run") / "qdrant"
+    assert settings.vector_shard_path == Path(".run") / "qdrant" / "edge"
+    assert settings.embedding_threads == 1
     assert settings.embedding_model_name == "all-MiniLM-L6-v2"
     assert (settings.embedding_model_path() / "config.json").exists()
     monkeypatch.setenv("AGENTMESH_RUN_DIR", "/tmp/run")
@@ -64,6 +68,10 @@ async def _wait_serving(address: str, process: asyncio.subprocess.Process, timeo
 async def test_python_m_serves_and_stops_on_sigterm(database_url: str, tmp_path: Path) -> None:
     address = f"127.0.0.1:{free_port()}"
     qdrant_path = tmp_path / "qdrant"
+    # Vectors left by an earlier release (qdrant-client local mode) are moved into the shard at start-up.
+    legacy = QdrantVectorIndex.local(str(qdrant_path))
+    await legacy.open(384)
+    await legacy.close()
     env = {
         **os.environ,
         "AGENTMESH_DATABASE_URL": database_url,
@@ -102,7 +110,11 @@ async def test_python_m_serves_and_stops_on_sigterm(database_url: str, tmp_path:
             process.kill()
             await process.wait()
 
-    # The local Qdrant lock was released: another client can open the same path.
-    index = QdrantVectorIndex.local(str(qdrant_path))
+    # The shard's lock was released: another holder can open it, and holds the added vector.
+    assert (qdrant_path / MARKER).exists()
+    index = EdgeVectorIndex(qdrant_path / "edge")
     await index.open(384)
-    await index.close()
+    try:
+        assert await index.count(project_id) == 1
+    finally:
+        await index.close()

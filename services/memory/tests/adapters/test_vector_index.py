@@ -1,12 +1,23 @@
-"""VectorIndex: the fake and Qdrant local mode behave the same."""
+"""VectorIndex congruence: the fake, qdrant-client (local mode, standing in for the
+server's API) and the embedded engine (qdrant-edge) answer every case the same."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from agentmesh_core.ids import new_id
+from agentmesh_memory.adapters.edge_index import EdgeVectorIndex
 from agentmesh_memory.adapters.qdrant_index import QdrantVectorIndex
 from agentmesh_memory.domain.models import VectorPoint, VectorQuery
+
+OnDisk = Callable[[Path], QdrantVectorIndex | EdgeVectorIndex]
+ON_DISK: dict[str, OnDisk] = {
+    "qdrant-local": lambda path: QdrantVectorIndex.local(str(path)),
+    "qdrant-edge": EdgeVectorIndex,
+}
 
 
 def _point(project_id: str, vector: list[float], agent_id: str | None = None, **metadata) -> VectorPoint:
@@ -48,24 +59,44 @@ async def test_delete_and_delete_project(vector_index) -> None:
     assert [h.id for h in await vector_index.search(VectorQuery(other, [1, 0, 0, 0], 10))] == [c.id]
 
 
-async def test_qdrant_reopens_persisted_data_and_rejects_another_dimension(tmp_path) -> None:
-    path = str(tmp_path / "qdrant")
+@pytest.mark.parametrize("kind", ON_DISK)
+async def test_reopens_persisted_data_and_rejects_another_dimension(kind: str, tmp_path: Path) -> None:
+    make = ON_DISK[kind]
+    path = tmp_path / "vectors"
     project = new_id()
-    index = QdrantVectorIndex.local(path)
+    index = make(path)
     await index.open(4)
     point = _point(project, [1, 0, 0, 0])
     await index.upsert([point])
     await index.close()
 
-    reopened = QdrantVectorIndex.local(path)
+    reopened = make(path)
     await reopened.open(4)
     assert [h.id for h in await reopened.search(VectorQuery(project, [1, 0, 0, 0], 5))] == [point.id]
     await reopened.close()
 
-    wrong = QdrantVectorIndex.local(path)
-    with pytest.raises(RuntimeError, match="4-dim"):
+    wrong = make(path)
+    with pytest.raises(RuntimeError, match="4"):
         await wrong.open(8)
     await wrong.close()
+
+
+async def test_an_upsert_replaces_the_point(vector_index) -> None:
+    project, other = new_id(), new_id()
+    point = _point(project, [1, 0, 0, 0], kind="old")
+    await vector_index.upsert([point])
+    moved = VectorPoint(point.id, [0, 1, 0, 0], other, None, {"kind": "new"})
+    await vector_index.upsert([moved])
+    assert await vector_index.search(VectorQuery(project, [1, 0, 0, 0], 5)) == []
+    [hit] = await vector_index.search(VectorQuery(other, [0, 1, 0, 0], 5, metadata_equals={"kind": "new"}))
+    assert hit.id == point.id and hit.score == pytest.approx(1.0, abs=1e-5)
+
+
+async def test_an_empty_project_and_an_empty_call(vector_index) -> None:
+    await vector_index.upsert([])
+    await vector_index.delete([])
+    await vector_index.delete_project(new_id())
+    assert await vector_index.search(VectorQuery(new_id(), [1, 0, 0, 0], 5)) == []
 
 
 async def test_filter_on_a_list_matches_any_item(vector_index) -> None:
@@ -84,3 +115,5 @@ async def test_filter_on_a_list_matches_any_item(vector_index) -> None:
     assert await ids(flags=True) == {tagged.id}
     assert await ids(tags="green") == set()
     assert await ids(flags=1) == set()  # booleans and numbers never match each other
+    assert await ids(pages=True) == set()
+    assert await ids(pages=1.0) == {tagged.id, plain.id}  # a float compares as a number

@@ -1,4 +1,4 @@
-"""A real MemoryService on a grpc.aio server (port 0): real model, PostgreSQL and Qdrant local mode."""
+"""A real MemoryService on a grpc.aio server (port 0): real model, PostgreSQL and the embedded Qdrant engine."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from agentmesh.memory.v1 import memory_service_pb2_grpc as pb_grpc
 from agentmesh_db.database import Database
 from agentmesh_devstack.grpc_testing import channel_to, serving
+from agentmesh_memory.adapters.edge_index import EdgeVectorIndex
 from agentmesh_memory.adapters.fakes import KnownAgents
-from agentmesh_memory.adapters.qdrant_index import QdrantVectorIndex
 from agentmesh_memory.adapters.repository import SqlEntryRepository
 from agentmesh_memory.domain.memory import Memory
 from agentmesh_memory.rpc.servicer import SERVICE_NAME, MemoryServicer, register
@@ -23,7 +23,7 @@ async def memory(
 ) -> AsyncIterator[Memory]:
     """The domain over the real adapters (overrides the unit tests' fake one)."""
     database = Database(migrated_database_url)
-    index = QdrantVectorIndex.local(str(tmp_path / "qdrant"))
+    index = EdgeVectorIndex(tmp_path / "edge")
     await index.open(real_embedder.dimension)
     try:
         yield Memory(SqlEntryRepository(database), index, real_embedder, agents)

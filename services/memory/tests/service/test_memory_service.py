@@ -1,4 +1,4 @@
-"""MemoryService through the generated stub: real model, PostgreSQL and Qdrant local mode."""
+"""MemoryService through the generated stub: real model, PostgreSQL and the embedded Qdrant engine."""
 
 from __future__ import annotations
 

@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentmesh_core.errors import Unavailable
-from agentmesh_memory.adapters.fair_turns import FairTurns
+from agentmesh_memory.adapters.embedding_batcher import EmbeddingBatcher
+from agentmesh_memory.adapters.tokenizer import ModelTokenizer
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+BATCH_WINDOW_SECONDS = 0.002
 
 
 def load_model(path: Path) -> SentenceTransformer:
@@ -27,21 +30,30 @@ def load_model(path: Path) -> SentenceTransformer:
     return SentenceTransformer(str(path), device="cpu")
 
 
-def _encode(model: SentenceTransformer, texts: list[str]) -> list[list[float]]:
-    vectors = model.encode(texts, batch_size=len(texts), normalize_embeddings=True, convert_to_numpy=True)
-    return vectors.tolist()
+def use_threads(threads: int) -> None:
+    """torch's intra-op threads for this process (all of its models).
+
+    1 by measurement on the 2-core machine this runs on: a single query took a
+    p50 of 17-34 ms with 1 thread against 124-140 ms with 2 (p50 after 1 s idle:
+    26-49 ms against 145-304 ms, worst 1.3 s), while a batch of 32 chunks ran at
+    the same rate either way. With 2 threads every operator waits for the pool's
+    second thread, which on a busy machine is often not running.
+    """
+    import torch
+
+    torch.set_num_threads(threads)
 
 
 class SentenceTransformerEmbedder:
     """Normalized embeddings from one model, computed on one dedicated thread.
 
-    One thread because torch already spreads a batch over every core: parallel
-    batches would only compete. Work goes in batch by batch, each batch taking
-    a fair turn on the thread (adapters/fair_turns.py): a search's query goes
-    ahead of waiting bulk batches, and bulk owners (projects adding memories)
-    take turns. Bulk batches are small (`bulk_batch_size`) because a search
-    may have to wait for the one already running. Until `load()` (or with a
-    model passed in), embedding raises Unavailable, so the server can start
+    One thread because torch's work on a batch does not get faster from parallel
+    batches on these cores: they would only compete. Concurrent requests are
+    coalesced into shared forward passes (adapters/embedding_batcher.py): a
+    search's query goes first, adds take turns by project, and one pass holds at
+    most `batch_size` texts and `bulk_batch_size` full-window texts' worth of
+    tokens, so a search waits for at most one such pass. Until `load()` (or with
+    a model passed in), embedding raises Unavailable, so the server can start
     before the model is in.
     """
 
@@ -51,17 +63,44 @@ class SentenceTransformerEmbedder:
         batch_size: int = 32,
         model: SentenceTransformer | None = None,
         bulk_batch_size: int = 4,
+        *,
+        threads: int | None = None,
+        window: float = BATCH_WINDOW_SECONDS,
     ) -> None:
         self._model_name = model_name
         self._batch_size = batch_size
         self._bulk_batch_size = bulk_batch_size
-        self._model = model
+        self._threads = threads
+        self._window = window
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
-        self._turns = FairTurns()
+        self._model: SentenceTransformer | None = None
+        self._tokenizer: ModelTokenizer | None = None
+        self._batcher: EmbeddingBatcher | None = None
+        if model is not None:
+            self._use(model)
 
     async def load(self, path: Path) -> None:
         """Load the model off the event loop."""
-        self._model = await asyncio.get_running_loop().run_in_executor(self._executor, load_model, path)
+        loop = asyncio.get_running_loop()
+        if self._threads is not None:
+            await loop.run_in_executor(self._executor, use_threads, self._threads)
+        self._use(await loop.run_in_executor(self._executor, load_model, path))
+
+    def _use(self, model: SentenceTransformer) -> None:
+        tokenizer = ModelTokenizer.of(model)
+
+        def encode(texts: list[str]) -> list[list[float]]:
+            vectors = model.encode(texts, batch_size=len(texts), normalize_embeddings=True, convert_to_numpy=True)
+            return vectors.tolist()
+
+        self._batcher = EmbeddingBatcher(
+            encode,
+            self._executor,
+            max_texts=self._batch_size,
+            max_tokens=self._bulk_batch_size * tokenizer.max_seq_length,
+            window=self._window,
+        )
+        self._model, self._tokenizer = model, tokenizer
 
     @property
     def model_name(self) -> str:
@@ -77,19 +116,22 @@ class SentenceTransformerEmbedder:
         )
         return int(dimension() or 0)
 
+    @property
+    def tokenizer(self) -> ModelTokenizer:
+        if self._tokenizer is None:
+            raise Unavailable("embedding model is not loaded")
+        return self._tokenizer
+
+    @property
+    def passes(self) -> int:
+        """Forward passes run so far."""
+        return self._batcher.passes if self._batcher is not None else 0
+
     async def embed(self, texts: Sequence[str], bulk_for: str | None = None) -> list[list[float]]:
-        model = self._model
-        if model is None:
+        if self._batcher is None or self._tokenizer is None:
             raise Unavailable("embedding model is not loaded")
         items = list(texts)
-        loop = asyncio.get_running_loop()
-        vectors: list[list[float]] = []
-        size = self._batch_size if bulk_for is None else self._bulk_batch_size
-        for start in range(0, len(items), size):
-            batch = items[start : start + size]
-            async with self._turns.turn(bulk_for):
-                vectors.extend(await loop.run_in_executor(self._executor, _encode, model, batch))
-        return vectors
+        return await self._batcher.embed(items, self._tokenizer.input_lengths(items), bulk_for)
 
     def close(self) -> None:
         """Stop the embedding thread (queued work is dropped)."""

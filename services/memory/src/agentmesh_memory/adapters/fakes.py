@@ -139,12 +139,29 @@ def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
     return dot / norm if norm else 0.0
 
 
+class WordTokenizer:
+    """Words and punctuation marks as tokens (a stand-in for a model's subword tokenizer)."""
+
+    _TOKEN = re.compile(r"\w+|[^\w\s]")
+
+    def __init__(self, window: int = 254) -> None:
+        self._window = window
+
+    @property
+    def window(self) -> int:
+        return self._window
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        return [match.span() for match in self._TOKEN.finditer(text)]
+
+
 class HashingEmbedder:
     """A deterministic bag-of-words embedder: texts sharing words are close."""
 
-    def __init__(self, dimension: int = 64, model_name: str = "fake-hashing") -> None:
+    def __init__(self, dimension: int = 64, model_name: str = "fake-hashing", window: int = 254) -> None:
         self._dimension = dimension
         self._model_name = model_name
+        self._tokenizer = WordTokenizer(window)
         self.calls: list[list[str]] = []
         self.owners: list[str | None] = []  # each call's bulk_for
 
@@ -155,6 +172,10 @@ class HashingEmbedder:
     @property
     def dimension(self) -> int:
         return self._dimension
+
+    @property
+    def tokenizer(self) -> WordTokenizer:
+        return self._tokenizer
 
     async def embed(self, texts: Sequence[str], bulk_for: str | None = None) -> list[list[float]]:
         self.calls.append(list(texts))

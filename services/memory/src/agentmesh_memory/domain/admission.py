@@ -6,7 +6,7 @@ them per window. Searches are cheap but not free: `search_rate` per project.
 Past a limit the call is refused at once with ResourceExhausted (the gateway
 answers 429 with Retry-After) rather than queued, so waiting work never piles
 up behind a noisy project. The embedder then shares its thread fairly between
-what was admitted (adapters/fair_turns.py): searches first, adds by turns.
+what was admitted (adapters/embedding_batcher.py): searches first, adds by turns.
 """
 
 from __future__ import annotations

@@ -58,6 +58,19 @@ class VectorIndex(Protocol):
         ...
 
 
+class Tokenizer(Protocol):
+    """The embedding model's own tokenizer: what chunk sizes are counted in."""
+
+    @property
+    def window(self) -> int:
+        """The most tokens of one text the model reads (its special tokens not counted)."""
+        ...
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """The (start, end) character offsets of text's tokens, in order."""
+        ...
+
+
 class Embedder(Protocol):
     """A sentence embedding model; embeds off the event loop."""
 
@@ -66,6 +79,11 @@ class Embedder(Protocol):
 
     @property
     def dimension(self) -> int: ...
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        """The model's tokenizer (chunks are cut to fit its window)."""
+        ...
 
     async def embed(self, texts: Sequence[str], bulk_for: str | None = None) -> list[list[float]]:
         """One normalized vector per text, in order.
