@@ -1,0 +1,90 @@
+"""One tool turn over REST only, on the real mesh: grant, message, tool events on SSE, the end, the audit.
+
+The model is the real tiny random-weight one: it follows no script, so the test
+asserts what the platform guarantees whatever the model says: structured output
+keeps each step to the granted tool (or a final answer), every call the stream
+shows is in the audit and the log, a refused call carries its reason, and the
+turn ends complete or with a clear budget error, never hanging or crashing.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+from jsonschema import Draft202012Validator
+
+from agentmesh_devstack.waiting import eventually_sync
+
+pytestmark = pytest.mark.slow
+
+BUDGET_ERROR = "without a final answer"
+
+
+@pytest.fixture(scope="module")
+def project(api: httpx.Client, admin: dict[str, str]) -> str:
+    response = api.post("/projects", headers=admin, json={"name": f"e2e-tools-{uuid.uuid4().hex[:6]}"})
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def test_a_tool_turn_over_rest(api: httpx.Client, admin: dict[str, str], project: str, sse) -> None:
+    catalog = api.get("/tools", headers=admin)
+    assert catalog.status_code == 200, catalog.text
+    calculator = next(t for t in catalog.json()["items"] if t["name"] == "calculator")
+    assert calculator["kind"] == "builtin" and calculator["enabled"]
+
+    created = api.post(
+        f"/projects/{project}/agents",
+        headers=admin,
+        json={
+            "name": "calc",
+            "system_prompt": "You compute with the calculator.",
+            # Enough tokens for a whole calculator call; few steps, so the prompt stays in the tiny model's context.
+            "model_config": {"temperature": 0.0, "max_tokens": 256, "max_steps": 3},
+        },
+    )
+    assert created.status_code == 201, created.text
+    agent = created.json()["id"]
+    granted = api.put(f"/projects/{project}/agents/{agent}/tools", headers=admin, json=[{"name": "calculator"}])
+    assert granted.status_code == 200, granted.text
+    assert [g["name"] for g in granted.json()["items"]] == ["calculator"]
+
+    sent = api.post(f"/projects/{project}/agents/{agent}/messages", headers=admin, json={"content": "What is 6*7?"})
+    assert sent.status_code == 202, sent.text
+    accepted = sent.json()
+
+    def final_request() -> dict | None:
+        log = api.get(f"/projects/{project}/messages", headers=admin, params={"agent_id": agent, "limit": 200})
+        mine = next(m for m in log.json()["items"] if m["id"] == accepted["message_id"])
+        return mine if mine["status"] in ("complete", "error") else None
+
+    request = eventually_sync(final_request, timeout=180, what="the tool turn to end")
+    end = "reply" if request["status"] == "complete" else "error"
+    events = sse(api, f"/projects/{project}/conversations/{accepted['conversation_id']}/events", admin, until=end)
+
+    if end == "error":
+        assert BUDGET_ERROR in events[-1].data["error"], events[-1].data
+    else:
+        assert events[-1].data["reply"]["parent_id"] == accepted["message_id"]
+    calls = [e.data["tool_call"] for e in events if e.event == "tool_call"]
+    results = [e.data for e in events if e.event == "tool_result"]
+    assert [c["id"] for c in calls] == [r["tool_call"]["id"] for r in results]
+    arguments_schema = Draft202012Validator(calculator["parameters"])
+    for call, result in zip(calls, results, strict=True):
+        assert call["tool"] == "calculator", call  # structured output offers nothing else
+        outcome = result["tool_call"]["outcome"]
+        assert outcome in ("allowed", "error", "refused"), result
+        if outcome == "refused":
+            assert result["tool_call"]["error"], result  # every refusal says why
+        else:
+            assert arguments_schema.is_valid(call["arguments"]), call
+    audit = api.get(f"/projects/{project}/tool-calls", headers=admin, params={"message_id": accepted["message_id"]})
+    assert audit.status_code == 200, audit.text
+    assert sorted(c["id"] for c in audit.json()["items"]) == sorted(c["id"] for c in calls)
+    log = api.get(
+        f"/projects/{project}/messages", headers=admin, params={"conversation_id": accepted["conversation_id"]}
+    ).json()["items"]
+    steps = [m for m in log if m["performative"] == "tool_call"]
+    assert len(steps) == len(calls) and all(m["parent_id"] == accepted["message_id"] for m in steps)
