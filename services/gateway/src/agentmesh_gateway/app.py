@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import grpc
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from agentmesh_core.ids import new_id
 from agentmesh_core.tokens import AccessTokens, IdentityTokens
@@ -17,11 +18,13 @@ from agentmesh_gateway.accounts.api_keys import ApiKeys
 from agentmesh_gateway.accounts.login_throttle import LoginThrottle
 from agentmesh_gateway.accounts.passwords import Passwords
 from agentmesh_gateway.accounts.service import Accounts
+from agentmesh_gateway.accounts.stream_tickets import StreamTickets
 from agentmesh_gateway.accounts.usage import UsageLedger
 from agentmesh_gateway.adapters.accounts_repository import SqlAccountsRepository
 from agentmesh_gateway.adapters.api_keys_repository import SqlApiKeyStore, SqlUsageStore
 from agentmesh_gateway.adapters.sessions_repository import SqlSessionsRepository
 from agentmesh_gateway.adapters.tables import MIGRATIONS_DIR, SCHEMA
+from agentmesh_gateway.adapters.tickets_repository import SqlStreamTicketStore
 from agentmesh_gateway.clients.agents import AgentsClient
 from agentmesh_gateway.clients.inference import InferenceClient
 from agentmesh_gateway.clients.memory import MemoryClient
@@ -45,6 +48,7 @@ from agentmesh_gateway.routers import (
     openai,
     projects,
     schedules,
+    stream_tickets,
     tool_calls,
     tools,
     usage,
@@ -57,6 +61,8 @@ from agentmesh_grpc.channel import create_channel
 log = logging.getLogger(__name__)
 
 SERVICES = ("agents", "memory", "inference", "scheduler")
+CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+CORS_HEADERS = ("Authorization", "Content-Type", "Last-Event-ID", "X-Request-ID")
 # How long start-up waits for PostgreSQL before the gateway gives up.
 DATABASE_WAIT_SECONDS = 30.0
 
@@ -94,6 +100,9 @@ def build_state(settings: GatewaySettings) -> GatewayState:
         inference=InferenceClient(channels["inference"]),
         api_keys=ApiKeys(SqlApiKeyStore(database), new_id),
         usage=UsageLedger(SqlUsageStore(database)),
+        stream_tickets=StreamTickets(
+            SqlStreamTicketStore(database), accounts.sessions, settings.stream_ticket_ttl_seconds
+        ),
         channels=channels,
     )
 
@@ -133,8 +142,20 @@ def create_app(
         app.include_router(module.router)
     for module in (tools, agent_tools, tool_calls, approvals):
         app.include_router(module.router)
-    # Added innermost first: a request meets the request id, then metrics, then the size limit.
+    for module in (stream_tickets,):
+        app.include_router(module.router)
+    # Added innermost first: a request meets the request id, then CORS (preflights end
+    # there), then metrics, then the size limit.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_allowed_origins or [],
+        allow_credentials=settings.cors_allow_credentials,
+        allow_methods=list(CORS_METHODS),
+        allow_headers=list(CORS_HEADERS),
+        expose_headers=["X-Request-ID", "Retry-After", "Location"],
+        max_age=settings.cors_max_age_seconds,
+    )
     app.add_middleware(RequestContextMiddleware)
     return app

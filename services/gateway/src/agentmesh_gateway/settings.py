@@ -10,6 +10,8 @@ from agentmesh_core.settings import LOCAL_JWT_SECRET, CommonSettings
 LOCAL_ADMIN_USERNAME = "admin"
 LOCAL_ADMIN_PASSWORD = "agentmesh-admin"
 MIN_PRODUCTION_ADMIN_PASSWORD = 12
+# The Next.js dev server, allowed by the local run only.
+LOCAL_CORS_ORIGINS = ("http://localhost:3000", "http://127.0.0.1:3000")
 
 
 class GatewaySettings(CommonSettings):
@@ -50,11 +52,32 @@ class GatewaySettings(CommonSettings):
     nats_url: str = "nats://127.0.0.1:4222"
     temporal_address: str = "127.0.0.1:7233"
 
+    # Browsers on these origins may call the API (CORS). Unset: the local run allows the
+    # Next.js dev server; production allows nothing until origins are named. "*" is
+    # refused when credentials are allowed (browsers refuse it too).
+    cors_allowed_origins: list[str] | None = None
+    cors_allow_credentials: bool = True
+    cors_max_age_seconds: int = Field(default=600, ge=0, le=86400)
+    # Single-use tickets that let EventSource/WebSocket authenticate without a token in the URL.
+    stream_ticket_ttl_seconds: int = Field(default=60, ge=5, le=600)
+    # How often an open SSE stream or WebSocket re-checks its caller's access.
+    stream_access_recheck_seconds: float = Field(default=2.0, gt=0, le=60)
+    # The dashboard waits this long for each service before marking its section unavailable.
+    dashboard_deadline_seconds: float = Field(default=2.0, gt=0, le=30)
+
     @field_validator("login_attempts_per_account", "login_failures_per_address")
     @classmethod
     def _rate_spec(cls, value: str) -> str:
         parse_rate(value)  # a ValueError names the malformed spec
         return value
+
+    @model_validator(mode="after")
+    def _cors_origins(self) -> GatewaySettings:
+        if self.cors_allowed_origins is None:
+            self.cors_allowed_origins = [] if self.environment == "production" else list(LOCAL_CORS_ORIGINS)
+        if "*" in self.cors_allowed_origins and self.cors_allow_credentials:
+            raise ValueError("AGENTMESH_CORS_ALLOWED_ORIGINS cannot be * while credentials are allowed")
+        return self
 
     @model_validator(mode="after")
     def _refresh_outlives_access(self) -> GatewaySettings:

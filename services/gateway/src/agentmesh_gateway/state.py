@@ -9,6 +9,7 @@ import grpc
 from agentmesh_db.database import Database
 from agentmesh_gateway.accounts.api_keys import ApiKeys
 from agentmesh_gateway.accounts.service import Accounts
+from agentmesh_gateway.accounts.stream_tickets import StreamTickets
 from agentmesh_gateway.accounts.usage import UsageLedger
 from agentmesh_gateway.adapters.accounts_repository import SqlAccountsRepository
 from agentmesh_gateway.clients.ports import AgentsApi, InferenceApi, MemoryApi, SchedulerApi, ToolsApi
@@ -32,6 +33,7 @@ class GatewayState:
     inference: InferenceApi
     api_keys: ApiKeys
     usage: UsageLedger
+    stream_tickets: StreamTickets
     channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
 
     async def close(self) -> None:
