@@ -12,6 +12,7 @@ import uvicorn
 from starlette.types import Receive, Scope, Send
 
 from agentmesh_devstack.ports import free_port
+from agentmesh_devstack.waiting import eventually
 from agentmesh_gateway.http_limits import server_options
 
 MAX_BYTES = 4096
@@ -34,10 +35,7 @@ async def port() -> AsyncIterator[int]:
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            break
-        await asyncio.sleep(0.01)
+    await eventually(lambda: server.started, timeout=5, interval=0.01, what="uvicorn to start")
     try:
         yield port
     finally:

@@ -17,6 +17,7 @@ from temporalio.client import Client, ScheduleOverlapPolicy
 
 from agentmesh_core.identity import Identity
 from agentmesh_core.ids import new_id
+from agentmesh_devstack.waiting import eventually, never
 from agentmesh_scheduler.activities import ScheduleActivities
 from agentmesh_scheduler.adapters.fakes import FakeAgents, FakeScheduleEngine
 from agentmesh_scheduler.adapters.repository import SqlScheduleRepository
@@ -91,21 +92,17 @@ async def test_temporal_keeps_policy_note_and_task_queue(temporal_client: Client
         assert description.schedule.policy.overlap == ScheduleOverlapPolicy.BUFFER_ONE
         assert description.schedule.policy.catchup_window == timedelta(seconds=90)
         assert description.schedule.state.note == "disabled through agentmesh"
-        ids = await _eventually(lambda: engine.schedule_ids(), lambda ids: mine.temporal_schedule_id in ids)
+
+        # The schedule list comes from Temporal's visibility store, a moment behind.
+        async def listed() -> list[str] | None:
+            ids = await engine.schedule_ids()
+            return ids if mine.temporal_schedule_id in ids else None
+
+        ids = await eventually(listed, timeout=10, interval=0.2, what="the schedule in Temporal's list")
         assert theirs.temporal_schedule_id not in ids
     finally:
         await engine.delete(mine.temporal_schedule_id)
         await other.delete(theirs.temporal_schedule_id)
-
-
-async def _eventually(fetch, check, timeout: float = 10.0):
-    # The schedule list comes from Temporal's visibility store, a moment behind.
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await fetch()
-        if check(value) or time.monotonic() > deadline:
-            return value
-        await asyncio.sleep(0.2)
 
 
 async def test_reconcile_recreates_a_lost_temporal_schedule(
@@ -120,15 +117,6 @@ async def test_reconcile_recreates_a_lost_temporal_schedule(
         assert (await engine.describe(schedule.temporal_schedule_id)).paused
     finally:
         await engine.delete(schedule.temporal_schedule_id)
-
-
-async def _sent_within(agents: FakeAgents, count: int, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if len(agents.sent) >= count:
-            return True
-        await asyncio.sleep(0.1)
-    return len(agents.sent) >= count
 
 
 async def test_enable_fires_pause_stops_trigger_fires_at_once(
@@ -146,26 +134,30 @@ async def test_enable_fires_pause_stops_trigger_fires_at_once(
         draft = ScheduleDraft(agent_id, IntervalTrigger(1), "UTC", "ping", enabled=False)
         schedule = await scheduler.create(admin, project_id, draft)
         try:
-            assert not await _sent_within(agents, 1, 2.5), "a disabled schedule fired"
+            # Nothing may happen here and nothing later proves it did not: watch the whole window.
+            why = "a paused 1 s schedule has no run to wait for instead"
+            await never(lambda: agents.sent, within=2.5, interval=0.1, why=why, what="a disabled schedule firing")
             await scheduler.update(admin, project_id, schedule.id, SchedulePatch(enabled=True))
-            assert await _sent_within(agents, 2, 10), "the enabled schedule did not fire"
+            await eventually(lambda: len(agents.sent) >= 2, timeout=10, interval=0.1, what="the enabled schedule")
 
             await scheduler.update(admin, project_id, schedule.id, SchedulePatch(enabled=False))
             await asyncio.sleep(1.5)  # a run started just before the pause may still send
             paused_at = len(agents.sent)
-            assert not await _sent_within(agents, paused_at + 1, 3), "the paused schedule kept firing"
+            await never(
+                lambda: len(agents.sent) > paused_at, within=3, interval=0.1, why=why, what="the paused schedule firing"
+            )
 
             started = time.monotonic()
             await scheduler.trigger(admin, project_id, schedule.id)
-            assert await _sent_within(agents, paused_at + 1, 5), "trigger did not fire"
+            await eventually(lambda: len(agents.sent) > paused_at, timeout=5, interval=0.1, what="the triggered run")
             fired_after = time.monotonic() - started
             assert fired_after < 3, f"trigger fired after {fired_after:.1f} s"
 
-            for _ in range(50):
+            async def recorded() -> object:
                 shown = await scheduler.get(admin, project_id, schedule.id)
-                if len(shown.recent_runs) >= paused_at + 1:
-                    break
-                await asyncio.sleep(0.1)
+                return shown if len(shown.recent_runs) >= paused_at + 1 else None
+
+            shown = await eventually(recorded, timeout=5, interval=0.1, what="the runs to be recorded")
             assert len(shown.recent_runs) == len(agents.sent)
             assert all(run.outcome.startswith("sent message ") for run in shown.recent_runs)
             assert shown.next_runs == ()  # paused
