@@ -179,11 +179,17 @@ async def test_a_failing_step_is_retried_then_fails_the_job(
 
 async def test_cancel_stops_a_running_job(harness: Harness, admin: Identity, project_id: str, agent_id: str) -> None:
     harness.agents.answer = lambda message: ReplyState(ReplyStatus.WAITING)
-    draft = JobDraft("slow", (StepDraft("think", agent_id, "ponder"), StepDraft("after", agent_id, "x", ("think",))))
-    job = await harness.jobs.create(admin, project_id, draft)
+    # Retries with a long backoff: a cancel taken for a failed attempt would start a second one, late.
+    think = StepDraft("think", agent_id, "ponder", max_attempts=3, backoff_seconds=30)
+    job = await harness.jobs.create(
+        admin, project_id, JobDraft("slow", (think, StepDraft("after", agent_id, "x", ("think",))))
+    )
     await harness.until(admin, project_id, job, lambda j: j.steps[0].status is StepStatus.RUNNING)
+    await asyncio.sleep(0.5)
+    started = time.monotonic()
     await harness.jobs.cancel(admin, project_id, job.id)
     done = await harness.finished(admin, project_id, job)
+    assert time.monotonic() - started < 10
     assert done.status is JobStatus.CANCELLED
     assert [s.status for s in done.steps] == [StepStatus.CANCELLED, StepStatus.CANCELLED]
     assert len(harness.agents.sent) == 1

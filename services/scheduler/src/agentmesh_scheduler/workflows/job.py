@@ -23,7 +23,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 
 with workflow.unsafe.imports_passed_through():
@@ -210,6 +210,9 @@ class JobWorkflow:
                     retry_policy=POLL_RETRY,
                 )
             except ActivityError as failure:
+                if isinstance(failure.cause, CancelledError):
+                    # This step is being cancelled (the job was, or a sibling failed): not an attempt's failure.
+                    raise asyncio.CancelledError from None
                 error = _reason(failure)
                 last = attempt == step.max_attempts
                 workflow.logger.warning(
