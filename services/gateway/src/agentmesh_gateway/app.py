@@ -53,6 +53,7 @@ from agentmesh_gateway.routers import (
     tools,
     usage,
     users,
+    websocket,
 )
 from agentmesh_gateway.settings import GatewaySettings
 from agentmesh_gateway.state import GatewayState
@@ -142,7 +143,7 @@ def create_app(
         app.include_router(module.router)
     for module in (tools, agent_tools, tool_calls, approvals):
         app.include_router(module.router)
-    for module in (stream_tickets,):
+    for module in (stream_tickets, websocket):
         app.include_router(module.router)
     # Added innermost first: a request meets the request id, then CORS (preflights end
     # there), then metrics, then the size limit.
