@@ -40,6 +40,7 @@ from agentmesh_gateway.routers import (
     approvals,
     auth,
     conversations,
+    dashboard,
     health,
     jobs,
     llm,
@@ -143,7 +144,7 @@ def create_app(
         app.include_router(module.router)
     for module in (tools, agent_tools, tool_calls, approvals):
         app.include_router(module.router)
-    for module in (stream_tickets, websocket):
+    for module in (stream_tickets, websocket, dashboard):
         app.include_router(module.router)
     # Added innermost first: a request meets the request id, then CORS (preflights end
     # there), then metrics, then the size limit.
