@@ -106,8 +106,9 @@ async def _request(stub, message_id: str) -> message_pb2.Message:
     ],
     ids=["approve", "deny"],
 )
+@pytest.mark.usefixtures("clean_inbox")
 async def test_a_parked_turn_goes_on_after_a_restart(
-    migrated_database_url: str, nats_url: str, clean_inbox: None, decision, expected
+    migrated_database_url: str, nats_url: str, decision, expected
 ) -> None:
     first_model = ScriptedInference([[json.dumps({"tool": "calculator", "arguments": {"expression": "4**6"}})]])
     async with running(migrated_database_url, nats_url, first_model) as first:

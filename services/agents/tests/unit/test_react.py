@@ -6,6 +6,7 @@ import json
 
 from agentmesh_agents.adapters.scripted_inference import ScriptedInference
 from agentmesh_agents.domain.models import EventType, MessageStatus, ParticipantType
+from agentmesh_agents.domain.ports import Generation
 from agentmesh_agents.domain.tool_models import Grant, ToolCallFilter, ToolCallOutcome
 from agentmesh_core.errors import Unavailable
 
@@ -162,6 +163,18 @@ async def test_invalid_steps_are_fed_back_and_count_as_steps(world: World) -> No
         'invalid step: the step must have "tool" and "arguments", or "final"',
     ]
     assert await audit(world) == []
+
+
+async def test_a_step_cut_off_by_max_tokens_says_so(world: World) -> None:
+    world.inference.script = [Generation('{"final": "a very long', truncated=True), final("short")]
+    agent = await world.agent()
+    await world.grant(agent, "calculator")
+    request = await world.send(agent, "hi")
+
+    await world.process(request)
+
+    assert observations(world.inference.calls[1].turns) == ["invalid step: the step was cut off (too long)"]
+    assert world.messages.reply_to(request).content == "short"
 
 
 async def test_running_out_of_steps_ends_the_turn_with_a_clear_error(world: World) -> None:

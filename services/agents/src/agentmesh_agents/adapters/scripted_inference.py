@@ -1,8 +1,9 @@
 """ScriptedInference: an LLM that follows a script, to test agent logic deterministically.
 
 The one sanctioned test double for the model (STYLE.md section 6): each call to
-`stream_chat` takes the next step of the script; a step is a list of chunks to
-yield, an exception to raise, or a callable that turns the prompt into chunks.
+`stream_chat` (or `generate`) takes the next step of the script; a step is a
+list of chunks to yield, an exception to raise, a callable that turns the
+prompt into chunks, or a whole Generation (e.g. one cut off by max_tokens).
 When the script runs out, the last step repeats.
 """
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from agentmesh_agents.domain.model_config import Sampling
 from agentmesh_agents.domain.ports import ChatTurn, Generation
 
-Step = Sequence[str] | BaseException | Callable[[Sequence[ChatTurn]], Sequence[str]]
+Step = Sequence[str] | BaseException | Callable[[Sequence[ChatTurn]], Sequence[str]] | Generation
 
 
 @dataclass
@@ -46,7 +47,7 @@ class ScriptedInference:
         self.calls.append(ScriptedCall(list(turns), sampling, request_id))
         if isinstance(step, BaseException):
             raise step
-        chunks = step(turns) if callable(step) else step
+        chunks = [step.text] if isinstance(step, Generation) else step(turns) if callable(step) else step
         for chunk in chunks:
             if self.chunk_delay:
                 await asyncio.sleep(self.chunk_delay)
@@ -64,6 +65,8 @@ class ScriptedInference:
             raise step
         if self.chunk_delay:
             await asyncio.sleep(self.chunk_delay)
+        if isinstance(step, Generation):
+            return step
         text = "".join(step(turns) if callable(step) else step)
         prompt = sum(len(turn.content) for turn in turns)
         return Generation(text, prompt_tokens=-(-prompt // 4), completion_tokens=-(-len(text) // 4))

@@ -50,7 +50,6 @@ class Limits:
     tool_schema_max_bytes: int = 16 * 1024
     grants_max: int = 64
     grant_config_max_bytes: int = 8 * 1024
-    tool_page_max: int = 200
 
     # The ReAct loop: per-turn budgets (defaults; an agent's model_config may set its own up to the cap).
     react_max_steps: int = 8

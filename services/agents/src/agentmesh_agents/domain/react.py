@@ -129,9 +129,11 @@ class ReactLoop:
                 await self._answer(turn, step.answer)
                 return TurnEnd(TurnEndKind.COMPLETE)
             if isinstance(step, InvalidStep):
-                log.info("step %d invalid: %s", spending.steps, step.reason)
+                # A step cut off by max_tokens is the likeliest invalid one: say so, the model may be briefer.
+                reason = "the step was cut off (too long)" if generation.truncated else step.reason
+                log.info("step %d invalid: %s", spending.steps, reason)
                 shown = clean_text(generation.text[:_INVALID_SAID_MAX_CHARS])
-                turn.transcript.append(Step(shown, f"invalid step: {step.reason}"))
+                turn.transcript.append(Step(shown, f"invalid step: {reason}"))
                 continue
             record = self._record(turn, step.tool, step.arguments)
             if await self._caller.call(turn, record, said(record.tool, record.arguments), step.arguments):
