@@ -14,7 +14,7 @@ help:
 	@echo "make test   - set up and run every check and test (parallel, with a coverage total)"
 	@echo "make unit   - unit tests only: no infrastructure, under a minute"
 	@echo "make e2e    - end-to-end tests: the whole mesh as processes (slow)"
-	@echo "make bench  - benchmarks (inference batching)"
+	@echo "make bench  - benchmarks (inference batching; memory search, embedding, ingest)"
 	@echo "make lint | format | proto | proto-check | buf-breaking | imports | clean"
 
 setup:
@@ -86,6 +86,7 @@ typecheck: setup
 
 bench: setup
 	$(PY) services/inference/bench/bench_batching.py
+	$(PY) services/memory/bench/bench_memory.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
