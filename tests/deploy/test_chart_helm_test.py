@@ -48,15 +48,15 @@ def test_the_hook_pod_checks_readyz_and_grpc_health(chart: helm.Chart) -> None:
     assert main["resources"]["limits"]["memory"]
     assert main["command"] == ["python", "-c", (CHART_DIR / "files" / "helm_test.py").read_text()]
     env = env_of(pod)
-    assert env["AGENTMESH_TEST_READYZ_URL"] == f"http://{RELEASE}-gateway:8000/readyz"
+    assert env["AGENTMESH_TEST_READYZ_URL"] == f"http://{RELEASE}-gateway:8000/readyz/dependencies"
     assert env["AGENTMESH_TEST_GRPC_TARGETS"] == f"{RELEASE}-agents:50051"
 
 
 def test_what_the_hook_checks_is_a_value(chart: helm.Chart) -> None:
-    values = {"tests": {"readyzPath": "/readyz/dependencies", "grpcServices": ["memory", "scheduler"]}}
+    values = {"tests": {"readyzPath": "/readyz", "grpcServices": ["memory", "scheduler"]}}
     objects = render(chart, values)
     env = env_of(hook_pod(objects))
-    assert env["AGENTMESH_TEST_READYZ_URL"] == f"http://{RELEASE}-gateway:8000/readyz/dependencies"
+    assert env["AGENTMESH_TEST_READYZ_URL"] == f"http://{RELEASE}-gateway:8000/readyz"
     assert env["AGENTMESH_TEST_GRPC_TARGETS"] == f"{RELEASE}-memory:50052,{RELEASE}-scheduler:50054"
     egress = of_kind(objects, "NetworkPolicy")[f"{RELEASE}-test"]["spec"]["egress"]
     ports = {rule["ports"][0]["port"] for rule in egress}

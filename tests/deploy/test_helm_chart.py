@@ -95,8 +95,9 @@ def test_gateway_has_http_probes(chart: helm.Chart) -> None:
     assert gateway["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
     assert gateway["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert gateway["startupProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
-    # Not /readyz, which fails while any dependency is down: every gateway pod would leave its Service at once.
-    assert gateway["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+    # The gateway's own readiness; not /readyz/dependencies, which fails while any dependency is down:
+    # every gateway pod would leave its Service at once.
+    assert gateway["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     probes = {"probes": {"readiness": {"path": "/readyz/self", "periodSeconds": 5}}}
     gateway = container(render(chart, {"gateway": probes}), "gateway")
     assert gateway["readinessProbe"]["httpGet"] == {"path": "/readyz/self", "port": "http"}

@@ -67,7 +67,8 @@ def test_every_service_answers_health_and_reflection(mesh: Stack) -> None:
 
 def test_readiness_reports_every_dependency(api: httpx.Client) -> None:
     assert api.get("/healthz").status_code == 200
-    response = api.get("/readyz")
+    assert api.get("/readyz").status_code == 200  # the gateway's own readiness
+    response = api.get("/readyz/dependencies")
     assert response.status_code == 200, response.text
     text = response.text
     for dependency in ("database", "nats", "temporal", "agents", "memory", "inference", "scheduler"):

@@ -156,9 +156,9 @@ class Stack:
             self.start_service(name)
 
     def readiness(self) -> tuple[int, dict]:
-        """The gateway's /readyz answer, or (0, {}) when it does not answer."""
+        """The gateway's /readyz/dependencies answer (every service), or (0, {}) when it does not answer."""
         try:
-            response = httpx.get(f"{self.config.gateway_url}/readyz", timeout=3)
+            response = httpx.get(f"{self.config.gateway_url}/readyz/dependencies", timeout=3)
         except httpx.HTTPError:
             return 0, {}
         try:
@@ -167,7 +167,7 @@ class Stack:
             return response.status_code, {}
 
     def wait_ready(self, timeout: float = 300.0) -> None:
-        """Block until /readyz says 200; fail fast if a service process dies."""
+        """Block until /readyz/dependencies says 200; fail fast if a service process dies."""
         deadline = time.monotonic() + timeout
         last: dict = {}
         while time.monotonic() < deadline:
@@ -178,7 +178,7 @@ class Stack:
             if status == 200:
                 return
             time.sleep(0.5)
-        raise TimeoutError(f"mesh not ready after {timeout:.0f}s; last /readyz: {last}")
+        raise TimeoutError(f"mesh not ready after {timeout:.0f}s; last /readyz/dependencies: {last}")
 
     def stop(self) -> None:
         """Stop services (gateway first), then Temporal, NATS, PostgreSQL."""

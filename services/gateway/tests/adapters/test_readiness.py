@@ -43,15 +43,29 @@ async def test_probe_reports_each_dependency(database_url: str, nats_url: str, t
                        "inference": False, "scheduler": False}  # fmt: skip
 
 
+async def test_with_its_database_down_the_gateway_is_not_ready(settings) -> None:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        app.state.gateway.database.dispose()
+        app.state.gateway.database = Database("postgresql://postgres@127.0.0.1:9/nothing", pool_size=1)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://gateway") as api:
+            started = time.monotonic()
+            ready = await api.get("/readyz")
+            assert time.monotonic() - started < 4
+    assert ready.status_code == 503 and ready.json()["checks"]["database"] == "unavailable"
+
+
 async def test_with_every_service_down_the_gateway_answers_503_quickly(settings, admin_headers_for) -> None:
     app = create_app(settings.model_copy(update={"nats_url": "nats://127.0.0.1:9", "temporal_address": "127.0.0.1:9"}))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as api:
             started = time.monotonic()
-            ready = await api.get("/readyz")
+            ready = await api.get("/readyz/dependencies")
             assert ready.status_code == 503
             assert ready.json()["checks"]["database"] == "ok" and ready.json()["checks"]["agents"] == "unavailable"
+            # The gateway itself can serve: its own readiness stays 200 (no cascade).
+            assert (await api.get("/readyz")).status_code == 200
             admin = await admin_headers_for(api)
             project = (await api.post("/projects", headers=admin, json={"name": "p"})).json()["id"]
             for method, path in (("GET", f"/projects/{project}/agents"), ("GET", f"/projects/{project}/memory"),
