@@ -14,6 +14,7 @@ from agentmesh_core.ids import new_id
 from agentmesh_core.tokens import AccessTokens, IdentityTokens
 from agentmesh_db.database import Database
 from agentmesh_db.migrations import migrate
+from agentmesh_gateway.access_log import AccessLogMiddleware
 from agentmesh_gateway.accounts.api_keys import ApiKeys
 from agentmesh_gateway.accounts.login_throttle import LoginThrottle
 from agentmesh_gateway.accounts.passwords import Passwords
@@ -146,8 +147,8 @@ def create_app(
         app.include_router(module.router)
     for module in (stream_tickets, websocket, dashboard):
         app.include_router(module.router)
-    # Added innermost first: a request meets the request id, then CORS (preflights end
-    # there), then metrics, then the size limit.
+    # Added innermost first: a request meets the request id, then the access log, then
+    # CORS (preflights end there), then metrics, then the size limit.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(
@@ -159,5 +160,6 @@ def create_app(
         expose_headers=["X-Request-ID", "Retry-After", "Location"],
         max_age=settings.cors_max_age_seconds,
     )
+    app.add_middleware(AccessLogMiddleware)
     app.add_middleware(RequestContextMiddleware)
     return app

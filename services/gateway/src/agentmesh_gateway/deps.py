@@ -13,6 +13,7 @@ from fastapi.security import OAuth2PasswordBearer
 from agentmesh_core.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 from agentmesh_core.ids import parse_id
+from agentmesh_gateway.access_log import record_user
 from agentmesh_gateway.accounts.models import Project, User
 from agentmesh_gateway.accounts.service import Accounts
 from agentmesh_gateway.clients.ports import AgentsApi, MemoryApi, SchedulerApi, ToolsApi
@@ -62,11 +63,13 @@ ToolsDep = Annotated[ToolsApi, Depends(get_tools)]
 BearerToken = Annotated[str | None, Depends(_bearer)]
 
 
-async def current_user(accounts: AccountsDep, token: BearerToken) -> User:
+async def current_user(request: Request, accounts: AccountsDep, token: BearerToken) -> User:
     """The active user a valid bearer token names; 401 for anything else."""
     if not token:
         raise Unauthenticated("missing bearer token")
-    return await accounts.authenticate(token)
+    user = await accounts.authenticate(token)
+    record_user(request.scope.get("state"), user.id)
+    return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

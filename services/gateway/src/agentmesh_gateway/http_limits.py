@@ -7,10 +7,11 @@ connection is closed. Body size is limited inside the app (middleware.py, 413).
 
 With httptools (uvicorn's choice when it is installed, as here) the check runs
 in the parser's callbacks, and head bytes still arriving unparsed are capped
-too, so one endless header line cannot grow without bound. With the pure-Python
-h11 server the limit is h11's own buffer cap, and h11 answers a plain-text 400
-that cannot be JSON; so can malformed requests under either server (uvicorn
-writes "Invalid HTTP request received." itself).
+too, so one endless header line cannot grow without bound. The same protocol
+answers a malformed request with the JSON error body too (uvicorn would write a
+plain-text "Invalid HTTP request received."). With the pure-Python h11 server
+the limit is h11's own buffer cap, and h11 answers a plain-text 400 that cannot
+be JSON.
 """
 
 from __future__ import annotations
@@ -28,15 +29,20 @@ class _HeadTooLarge(Exception):
     """Stops the parser: the request's head is over a limit."""
 
 
-def _json_431(max_bytes: int, max_count: int) -> bytes:
-    message = f"request headers exceed {max_bytes} bytes or {max_count} lines"
-    body = json.dumps({"error": {"code": "headers_too_large", "message": message}}).encode()
+def _json_answer(status_line: bytes, code: str, message: str) -> bytes:
+    """A whole HTTP/1.1 answer with the gateway's JSON error body; the connection closes."""
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
     return (
-        b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+        status_line + b"\r\n"
         b"content-type: application/json\r\n"
         b"content-length: " + str(len(body)).encode() + b"\r\n"
         b"connection: close\r\n\r\n" + body
     )
+
+
+def _json_431(max_bytes: int, max_count: int) -> bytes:
+    message = f"request headers exceed {max_bytes} bytes or {max_count} lines"
+    return _json_answer(b"HTTP/1.1 431 Request Header Fields Too Large", "headers_too_large", message)
 
 
 def header_limited_protocol(max_bytes: int, max_count: int) -> type[HttpToolsProtocol]:
@@ -93,8 +99,10 @@ def header_limited_protocol(max_bytes: int, max_count: int) -> type[HttpToolsPro
         def send_400_response(self, msg: str) -> None:
             if self._over:
                 self._refuse()
-            else:
-                super().send_400_response(msg)
+            elif not self.transport.is_closing():
+                # uvicorn's own message ("Invalid HTTP request received."), never the client's bytes.
+                self.transport.write(_json_answer(b"HTTP/1.1 400 Bad Request", "invalid_argument", msg))
+                self.transport.close()
 
         def _refuse(self) -> None:
             self._over = True

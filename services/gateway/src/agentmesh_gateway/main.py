@@ -38,7 +38,7 @@ def serve(settings: GatewaySettings) -> None:
         host=settings.gateway_host,
         port=settings.gateway_port,
         log_config=None,  # keep our JSON logging; uvicorn's own lines go through it
-        access_log=False,  # requests are counted in /metrics; errors are logged by the app
+        access_log=False,  # the app logs one JSON access line per request (access_log.py)
         # The client address (login throttling) comes from X-Forwarded-For only when the
         # peer is a trusted proxy (uvicorn's --forwarded-allow-ips, default 127.0.0.1).
         proxy_headers=True,

@@ -14,9 +14,10 @@ import logging
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 
 from agentmesh_core.errors import Unauthenticated
+from agentmesh_gateway.access_log import record_user
 from agentmesh_gateway.accounts.service import Accounts
 from agentmesh_gateway.accounts.stream_tickets import MAX_TICKET_LENGTH, StreamCaller, StreamTickets, still_allowed
 from agentmesh_gateway.deps import AccountsDep, BearerToken, ProjectScope, State
@@ -47,16 +48,22 @@ async def caller_from(
     raise Unauthenticated("missing bearer token or stream ticket")
 
 
-async def bearer_caller(accounts: AccountsDep, tickets: TicketsDep, token: BearerToken) -> StreamCaller:
+async def bearer_caller(
+    request: Request, accounts: AccountsDep, tickets: TicketsDep, token: BearerToken
+) -> StreamCaller:
     """The caller of a bearer token, with its session (a ticket cannot mint another)."""
-    return await caller_from(accounts, tickets, token, None)
+    caller = await caller_from(accounts, tickets, token, None)
+    record_user(request.scope.get("state"), caller.user.id)
+    return caller
 
 
 async def stream_caller(
-    accounts: AccountsDep, tickets: TicketsDep, token: BearerToken, ticket: TicketParam = None
+    request: Request, accounts: AccountsDep, tickets: TicketsDep, token: BearerToken, ticket: TicketParam = None
 ) -> StreamCaller:
     """The caller of a stream request: `?ticket=` or the bearer token."""
-    return await caller_from(accounts, tickets, token, ticket)
+    caller = await caller_from(accounts, tickets, token, ticket)
+    record_user(request.scope.get("state"), caller.user.id)
+    return caller
 
 
 BearerCaller = Annotated[StreamCaller, Depends(bearer_caller)]

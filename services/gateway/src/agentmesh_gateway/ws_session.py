@@ -32,6 +32,7 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from agentmesh_core.errors import AgentmeshError, InvalidInput, NotFound, Unauthenticated
+from agentmesh_gateway.access_log import record_user
 from agentmesh_gateway.accounts.stream_tickets import StreamCaller
 from agentmesh_gateway.deps import ProjectScope, path_id
 from agentmesh_gateway.schemas.messages import ConversationEventOut, MessageIn
@@ -81,6 +82,7 @@ class WsSession:
             return
         except WebSocketDisconnect:
             return
+        record_user(self.ws.scope.get("state"), caller.user.id)
         interval = self.state.settings.stream_access_recheck_seconds
         watch = AccessWatch(self.state.accounts, self.state.stream_tickets, caller, scope.project.id, interval)
         await self.ws.send_json({"type": "ready", "project_id": scope.project.id, "user_id": caller.user.id})

@@ -68,6 +68,13 @@ def assert_431(answer: bytes) -> None:
     assert json.loads(body)["error"]["code"] == "headers_too_large"
 
 
+async def test_a_malformed_request_is_400_json(port: int) -> None:
+    answer = await exchange(port, b"GET / HTTP/1.1\r\nHost: gateway\r\nbad header line\r\n\r\n")
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ") and b"content-type: application/json" in head, answer[:200]
+    assert json.loads(body) == {"error": {"code": "invalid_argument", "message": "Invalid HTTP request received."}}
+
+
 async def test_requests_within_the_limits_are_served(port: int) -> None:
     answer = await exchange(port, request(*[(f"x-h{i}", "v" * 100) for i in range(MAX_COUNT - 2)]))
     assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"ok")
