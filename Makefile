@@ -87,6 +87,7 @@ typecheck: setup
 bench: setup
 	$(PY) services/inference/bench/bench_batching.py
 	$(PY) services/memory/bench/bench_memory.py
+	$(PY) services/scheduler/bench/bench_jobs.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
