@@ -31,7 +31,7 @@ from agentmesh_devstack.stack import Stack
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = 3  # per operation, generation mode and caller
+EXAMPLES = 2  # per operation, generation mode and caller: ~600 cases, 1-2 minutes
 REQUEST_TIMEOUT = 20.0
 TIME_BUDGET_SECONDS = 240.0
 
