@@ -84,7 +84,7 @@ def build_state(settings: GatewaySettings) -> GatewayState:
         tokens,
         settings.allow_user_projects,
         sessions=SqlSessionsRepository(database),
-        passwords=Passwords(settings.password_hash_threads, settings.password_hash_queue),
+        passwords=Passwords(settings.password_hash_threads, settings.password_hash_queue, settings.password_hash_nice),
         throttle=LoginThrottle(
             settings.login_attempts_per_account, settings.login_failures_per_address, settings.rate_limit_storage_uri
         ),

@@ -41,9 +41,11 @@ class GatewaySettings(CommonSettings):
     login_attempts_per_account: str = "5/minute;20/hour"
     login_failures_per_address: str = "20/minute;200/hour"
     rate_limit_storage_uri: str = "memory://"
-    # Password hashing runs on its own threads; at most threads + queue hashes at once.
+    # Password hashing runs on its own threads, at a lower priority (nice, Linux); at most
+    # threads + queue hashes at once.
     password_hash_threads: int = Field(default=1, ge=1, le=64)
     password_hash_queue: int = Field(default=8, ge=0, le=1024)
+    password_hash_nice: int = Field(default=10, ge=0, le=19)
 
     agents_service_addr: str = "127.0.0.1:50051"
     memory_service_addr: str = "127.0.0.1:50052"

@@ -39,6 +39,10 @@ class MemorySettings(CommonSettings):
     embedding_bulk_batch_size: int = Field(default=4, ge=1)
     # torch intra-op threads: 1 measured fastest on 2 busy cores (adapters/embedder.py).
     embedding_threads: int = Field(default=1, ge=1)
+    # Queries on a thread and model copy of their own (~90 MB): they never wait for an add's pass.
+    embedding_query_lane: bool = True
+    # The bulk lane's scheduling priority (nice, Linux): adds take the CPU that searches leave.
+    embedding_bulk_nice: int = Field(default=10, ge=0, le=19)
     # How long the first pass after an idle spell waits for requests to join it.
     embedding_batch_window_ms: float = Field(default=2.0, ge=0, le=100)
 

@@ -61,6 +61,8 @@ class MemoryWiring:
             settings.embedding_batch_size,
             bulk_batch_size=settings.embedding_bulk_batch_size,
             threads=settings.embedding_threads,
+            query_lane=settings.embedding_query_lane,
+            bulk_nice=settings.embedding_bulk_nice,
             window=settings.embedding_batch_window_ms / 1000,
         )
         self._index = vector_index(settings)

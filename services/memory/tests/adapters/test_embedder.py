@@ -4,6 +4,7 @@ requests coalesced into shared forward passes."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 import pytest
@@ -58,7 +59,8 @@ async def test_concurrent_requests_share_forward_passes(sentence_model) -> None:
         together = await asyncio.gather(
             *(embedder.embed([t], bulk_for=None if i % 2 else "project") for i, t in enumerate(texts))
         )
-        assert embedder.passes - passes == 1  # eight callers, one forward pass
+        # Eight callers, one forward pass per lane: queries apart from the project's bulk work.
+        assert embedder.passes - passes == 2
     finally:
         embedder.close()
     for [a], [b] in zip(alone, together, strict=True):
@@ -72,3 +74,21 @@ def test_thread_count_is_set() -> None:
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+async def test_a_query_does_not_wait_for_a_bulk_pass(sentence_model) -> None:
+    embedder = SentenceTransformerEmbedder(DEFAULT_MODEL_NAME, model=sentence_model, window=0)
+    release = threading.Event()
+    try:
+        assert embedder._batcher is not None
+        real = embedder._batcher._encode
+        embedder._batcher._encode = lambda texts: (release.wait(10), real(texts))[1]  # a bulk pass that hangs
+        bulk = asyncio.create_task(embedder.embed(["a long document's chunk"], bulk_for="noisy project"))
+        await asyncio.sleep(0.05)
+        [vector] = await asyncio.wait_for(embedder.embed(["a search query"]), 5)  # no wait for the bulk pass
+        assert len(vector) == 384 and not bulk.done()
+        release.set()
+        await bulk
+    finally:
+        release.set()
+        embedder.close()

@@ -75,6 +75,7 @@ class Accounts:
 
     async def login(self, username: str, password: str, address: str = "") -> SessionTokens:
         """Tokens for valid credentials of an active user; throttled per account and address."""
+        self.passwords.check_room()  # a full hasher refuses before the throttle counts or the database is asked
         if self._throttle:
             self._throttle.admit(username, address)  # ResourceExhausted: 429 with Retry-After
         user = await self.store.get_user_by_username(username)
