@@ -14,7 +14,7 @@ help:
 	@echo "make test   - set up and run every check and test (parallel, with a coverage total)"
 	@echo "make unit   - unit tests only: no infrastructure, under a minute"
 	@echo "make e2e    - end-to-end tests: the whole mesh as processes (slow)"
-	@echo "make bench  - benchmarks (inference batching; memory search, embedding, ingest)"
+	@echo "make bench  - benchmarks (inference batching; memory search, embedding, ingest; login flood; noisy neighbour)"
 	@echo "make lint | format | proto | proto-check | buf-breaking | imports | clean"
 
 setup:
@@ -88,6 +88,8 @@ bench: setup
 	$(PY) services/inference/bench/bench_batching.py
 	$(PY) services/memory/bench/bench_memory.py
 	$(PY) services/scheduler/bench/bench_jobs.py
+	$(PY) services/gateway/bench/bench_login_flood.py
+	$(PY) services/memory/bench/bench_noisy_neighbour.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
