@@ -41,4 +41,5 @@ class GatewayState:
         for channel in self.channels.values():
             await channel.close()
         self.accounts.passwords.close()
+        await self.usage.drain()  # the last second of API usage, before the pool goes
         self.database.dispose()

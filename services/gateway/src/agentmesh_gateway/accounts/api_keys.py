@@ -6,6 +6,10 @@ nothing for a random secret of that size), its first 12 characters for display,
 a name, who made it, an optional expiry and when it was last used. A key acts
 for its project only, with a member's rights on the OpenAI routes; deleting a key
 revokes it (the row stays, so usage stays attributed to it).
+
+A key that authenticated is remembered for CACHE_SECONDS, so that a burst of
+calls does not ask the database once per call. A revocation through this
+process takes effect at once; through another replica, within CACHE_SECONDS.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import asyncio
 import hashlib
 import logging
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,6 +34,8 @@ MAX_NAME_CHARS = 100
 MAX_KEYS_PER_PROJECT = 100
 # last_used is written at most this often per key (one write per call would cost more than the call).
 TOUCH_INTERVAL = timedelta(seconds=60)
+CACHE_SECONDS = 10.0
+MAX_CACHED_KEYS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +104,7 @@ class ApiKeys:
         self._clock = clock
         self._touched: dict[str, datetime] = {}
         self._pending: set[asyncio.Task[None]] = set()
+        self._cache: dict[str, tuple[ApiKey, float]] = {}  # key hash -> (key, monotonic expiry)
 
     async def create(self, project_id: str, user_id: str, name: str, expires_at: datetime | None) -> IssuedKey:
         """A new key for the project; the returned secret is never available again."""
@@ -131,15 +139,29 @@ class ApiKeys:
         """Revoke a key of the project; NotFound when it has no such key."""
         if not await self._store.revoke(project_id, key_id, self._clock()):
             raise NotFound("API key not found")
+        self._cache = {digest: entry for digest, entry in self._cache.items() if entry[0].id != key_id}
         log.info("API key %s revoked in project %s", key_id, project_id)
 
     async def authenticate(self, secret: str) -> ApiKey:
         """The usable key with this secret; Unauthenticated for anything else."""
-        key = await self._store.by_hash(key_hash(secret)) if looks_like_api_key(secret) else None
+        key = await self._lookup(key_hash(secret)) if looks_like_api_key(secret) else None
         now = self._clock()
         if key is None or not key.usable_at(now):
             raise Unauthenticated("invalid, revoked or expired API key")
         self._touch(key, now)
+        return key
+
+    async def _lookup(self, digest: str) -> ApiKey | None:
+        cached = self._cache.get(digest)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        key = await self._store.by_hash(digest)
+        if key is None:
+            self._cache.pop(digest, None)
+        else:
+            if len(self._cache) >= MAX_CACHED_KEYS:
+                self._cache.clear()  # rare (that many keys in 10 s): start over rather than track ages
+            self._cache[digest] = (key, time.monotonic() + CACHE_SECONDS)
         return key
 
     def _touch(self, key: ApiKey, now: datetime) -> None:

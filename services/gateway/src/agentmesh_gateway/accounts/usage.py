@@ -4,7 +4,10 @@ Every OpenAI-compatible call (and every /llm/generate) is counted here once it
 ends: by the API key that made it, or by the user whose JWT did. Agents' turns
 do not pass the gateway: the inference service counts those (per project, in its
 metrics and its quota totals), and the usage report shows both side by side.
-Writes happen in the background so that a call never waits for its accounting.
+Writes happen in the background so that a call never waits for its accounting:
+calls are summed in memory per project, day and caller, and written together at
+most FLUSH_SECONDS later (one upsert per caller rather than one per call). A
+report first writes what is pending; a gateway that dies loses at most that much.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from typing import Protocol
 log = logging.getLogger(__name__)
 
 MAX_REPORT_DAYS = 366
+FLUSH_SECONDS = 1.0
+
+_Caller = tuple[str, date, str | None, str | None]  # project, day, key id, user id
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +72,14 @@ class UsageStore(Protocol):
     """Where usage is kept (SqlUsageStore in adapters/)."""
 
     async def add(
-        self, project_id: str, day: date, key_id: str | None, user_id: str | None, prompt: int, completion: int
+        self,
+        project_id: str,
+        day: date,
+        key_id: str | None,
+        user_id: str | None,
+        prompt: int,
+        completion: int,
+        requests: int,
     ) -> None: ...
 
     async def rows(self, project_id: str, since: date) -> list[UsageRow]: ...
@@ -79,27 +92,43 @@ def _utcnow() -> datetime:
 class UsageLedger:
     """Counts finished calls and reports a project's usage."""
 
-    def __init__(self, store: UsageStore, clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(
+        self, store: UsageStore, clock: Callable[[], datetime] = _utcnow, flush_seconds: float = FLUSH_SECONDS
+    ) -> None:
         self._store = store
         self._clock = clock
-        self._pending: set[asyncio.Task[None]] = set()
+        self._flush_seconds = flush_seconds
+        self._sums: dict[_Caller, list[int]] = {}  # caller -> [prompt, completion, requests]
+        self._flusher: asyncio.Task[None] | None = None
 
     def record(self, project_id: str, key_id: str | None, user_id: str | None, prompt: int, completion: int) -> None:
-        """Count one call (written in the background)."""
-        day = self._clock().date()
-        task = asyncio.create_task(self._store.add(project_id, day, key_id, user_id, prompt, completion))
-        self._pending.add(task)
-        task.add_done_callback(self._done)
+        """Count one call (written in the background, soon)."""
+        sums = self._sums.setdefault((project_id, self._clock().date(), key_id, user_id), [0, 0, 0])
+        sums[0] += prompt
+        sums[1] += completion
+        sums[2] += 1
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_later())
 
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._pending.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("could not record token usage: %s", type(task.exception()).__name__)
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self._flush_seconds)
+        await self._flush()
+
+    async def _flush(self) -> None:
+        sums, self._sums = self._sums, {}
+        for (project_id, day, key_id, user_id), (prompt, completion, requests) in sums.items():
+            try:
+                await self._store.add(project_id, day, key_id, user_id, prompt, completion, requests)
+            except Exception as error:  # noqa: BLE001 - accounting must never fail a call; say so once
+                log.warning("could not record token usage of project %s: %s", project_id, type(error).__name__)
 
     async def drain(self) -> None:
-        """Wait for the background writes, so that a report includes them."""
-        if self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        """Write what is pending now, so that a report includes it."""
+        flusher = self._flusher
+        if flusher is not None and not flusher.done():
+            flusher.cancel()
+            await asyncio.gather(flusher, return_exceptions=True)
+        await self._flush()
 
     async def report(self, project_id: str, days: int) -> UsageReport:
         """The project's usage over the last `days` days (today included)."""

@@ -84,7 +84,14 @@ class SqlUsageStore:
         self._db = db
 
     async def add(
-        self, project_id: str, day: date, key_id: str | None, user_id: str | None, prompt: int, completion: int
+        self,
+        project_id: str,
+        day: date,
+        key_id: str | None,
+        user_id: str | None,
+        prompt: int,
+        completion: int,
+        requests: int,
     ) -> None:
         caller = f"key:{key_id}" if key_id else f"user:{user_id}"
         statement = pg_insert(api_usage).values(
@@ -95,14 +102,14 @@ class SqlUsageStore:
             user_id=user_id,
             prompt_tokens=prompt,
             completion_tokens=completion,
-            requests=1,
+            requests=requests,
         )
         statement = statement.on_conflict_do_update(
             index_elements=[api_usage.c.project_id, api_usage.c.day, api_usage.c.caller],
             set_={
                 "prompt_tokens": api_usage.c.prompt_tokens + statement.excluded.prompt_tokens,
                 "completion_tokens": api_usage.c.completion_tokens + statement.excluded.completion_tokens,
-                "requests": api_usage.c.requests + 1,
+                "requests": api_usage.c.requests + statement.excluded.requests,
             },
         )
         await self._db.run(lambda s: s.execute(statement))
