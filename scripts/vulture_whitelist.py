@@ -48,3 +48,7 @@ AgentsWiring
 MemoryWiring
 SchedulerWiring
 InferenceWiring
+
+# uvicorn calls these on its protocol and server objects (services/gateway http_limits.py and its test).
+_.send_400_response
+_.should_exit
