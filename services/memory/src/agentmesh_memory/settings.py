@@ -32,6 +32,9 @@ class MemorySettings(CommonSettings):
     qdrant_url: str | None = None
     qdrant_api_key: SecretStr | None = None
     qdrant_path: Path | None = None
+    # The embedded engine builds its HNSW index (in a child process) each time this
+    # many points were added since the last build; 0: never (exact search only).
+    vector_index_after: int = Field(default=20_000, ge=0)
     embedding_model: str | None = Field(default=None, description="a local sentence-transformers model path")
     embedding_batch_size: int = Field(default=32, ge=1)
     # One forward pass holds at most this many full-window texts' worth of tokens

@@ -44,7 +44,7 @@ def vector_index(settings: MemorySettings) -> QdrantVectorIndex | EdgeVectorInde
         api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
         return QdrantVectorIndex.remote(settings.qdrant_url, api_key)
     settings.qdrant_location.mkdir(parents=True, exist_ok=True)
-    return EdgeVectorIndex(settings.vector_shard_path)
+    return EdgeVectorIndex(settings.vector_shard_path, index_after=settings.vector_index_after)
 
 
 class MemoryWiring:
