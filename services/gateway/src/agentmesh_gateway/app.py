@@ -32,8 +32,10 @@ from agentmesh_gateway.clients.memory import MemoryClient
 from agentmesh_gateway.clients.readiness import DependencyProbe
 from agentmesh_gateway.clients.scheduler import SchedulerClient
 from agentmesh_gateway.clients.tools import ToolsClient
+from agentmesh_gateway.docs_pages import install_docs
 from agentmesh_gateway.errors import install_error_handlers
 from agentmesh_gateway.middleware import BodySizeLimitMiddleware, MetricsMiddleware, RequestContextMiddleware
+from agentmesh_gateway.openapi_doc import OPENAPI_TAGS, build_openapi, operation_id
 from agentmesh_gateway.routers import (
     agent_tools,
     agents,
@@ -138,7 +140,14 @@ def create_app(
         summary="REST/JSON backend for the multi-agent AI platform",
         version="0.1.0",
         lifespan=lifespan,
+        # Served by the gateway itself (docs_pages.py), never from a CDN.
+        docs_url=None,
+        redoc_url=None,
+        openapi_tags=OPENAPI_TAGS,
+        generate_unique_id_function=operation_id,
     )
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+    install_docs(app)
     install_error_handlers(app)
     for module in (auth, users, projects, agents, messages, conversations, memory, schedules, jobs, health,
                    api_keys, usage, llm, openai):  # fmt: skip
