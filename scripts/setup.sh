@@ -18,6 +18,20 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$VENV/bin/python" -m pip install -q --upgrade pip
 fi
 
+# The browser test (tests/e2e/test_browser.py) drives Debian's headless chromium; it
+# skips, saying why, only where chromium cannot be installed.
+if ! command -v chromium >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "setup: installing chromium (browser tests)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q chromium >/dev/null 2>&1 \
+      || { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; } \
+      || echo "setup: chromium could not be installed; the browser test will skip"
+  else
+    echo "setup: no chromium and no usable apt-get (root); the browser test will skip"
+  fi
+fi
+
 want=$(inputs_hash)
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ]; then
   exit 0

@@ -14,9 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from agentmesh_devstack.ports import free_port
 from agentmesh_devstack.stack import Stack, StackConfig
 
 ADMIN = ("admin", "e2e-admin-password")
+# The origin test_browser.py serves its page from: the gateway allows it (CORS).
+BROWSER_ORIGIN_PORT = free_port()
 
 
 @pytest.fixture(scope="session")
@@ -26,7 +29,10 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         run_dir,
         admin_username=ADMIN[0],
         admin_password=ADMIN[1],
-        extra_env={"AGENTMESH_LOG_LEVEL": os.environ.get("AGENTMESH_LOG_LEVEL", "INFO")},
+        extra_env={
+            "AGENTMESH_LOG_LEVEL": os.environ.get("AGENTMESH_LOG_LEVEL", "INFO"),
+            "AGENTMESH_CORS_ALLOWED_ORIGINS": json.dumps([f"http://127.0.0.1:{BROWSER_ORIGIN_PORT}"]),
+        },
     )
     stack = Stack(config)
     try:
@@ -36,6 +42,12 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield stack
     finally:
         stack.stop()
+
+
+@pytest.fixture(scope="session")
+def browser_origin_port() -> int:
+    """The port of the browser test's page origin (allowed by the gateway's CORS settings)."""
+    return BROWSER_ORIGIN_PORT
 
 
 @pytest.fixture(scope="session")
