@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from agentmesh_core.errors import InvalidInput
-from agentmesh_core.pagination import decode_cursor, encode_cursor, next_cursor
+from agentmesh_core.pagination import decode_cursor, decode_keyset, encode_cursor, encode_keyset, next_cursor
 
 
 def test_cursor_round_trip_and_last_page() -> None:
@@ -26,3 +26,28 @@ def test_forged_cursors_are_invalid_input(forged: str) -> None:
 def test_garbage_cursor_is_invalid_input() -> None:
     with pytest.raises(InvalidInput):
         decode_cursor("%%%")
+
+
+def test_keyset_cursors_round_trip_and_are_opaque() -> None:
+    cursor = encode_keyset("2026-11-30T09:00:00.123456+00:00", "6a1f1bd2-43b5-4cba-9c1e-fc2b84b5e0a1")
+    assert "6a1f1bd2" not in cursor and "=" not in cursor
+    assert decode_keyset(cursor, 2) == ("2026-11-30T09:00:00.123456+00:00", "6a1f1bd2-43b5-4cba-9c1e-fc2b84b5e0a1")
+    assert decode_keyset("", 2) is None
+
+
+@pytest.mark.parametrize("mangle", [
+    lambda c: c[:-1] + ("A" if c[-1] != "A" else "B"),  # one character changed
+    lambda c: c[1:],
+    lambda c: c + "AAAA",
+    lambda c: "x" * 600,
+    lambda c: "!!!",
+    lambda c: encode_cursor(50),  # an offset cursor is not a keyset cursor
+])  # fmt: skip
+def test_edited_or_foreign_keyset_cursors_are_invalid(mangle) -> None:
+    with pytest.raises(InvalidInput, match="invalid cursor"):
+        decode_keyset(mangle(encode_keyset("2026-11-30T09:00:00+00:00", "id")), 2)
+
+
+def test_a_keyset_cursor_of_another_shape_is_invalid() -> None:
+    with pytest.raises(InvalidInput):
+        decode_keyset(encode_keyset("only-one"), 2)

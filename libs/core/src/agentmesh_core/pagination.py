@@ -1,8 +1,11 @@
-"""Opaque offset cursors for list endpoints."""
+"""Opaque cursors for list endpoints: offsets, and keyset cursors for lists that grow while paged."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import json
 
 from agentmesh_core.errors import InvalidInput
 
@@ -41,3 +44,45 @@ def decode_cursor(cursor: str) -> int:
 def next_cursor(offset: int, returned: int, limit: int) -> str:
     """The cursor after a page, or "" when the page was the last."""
     return encode_cursor(offset + returned) if returned == limit else ""
+
+
+# Keyset cursors: a page resumes after the last row's sort key, so rows inserted
+# between two reads neither repeat nor skip items (an offset shifts under inserts).
+# The cursor is opaque (base64 of the key) and tamper-evident: a checksum over the
+# key makes any edit an invalid cursor. It is not a secret and grants nothing: the
+# query behind it is scoped by the caller's project as always.
+_KEYSET_PREFIX = "k1"
+_CHECK_BYTES = 8
+_MAX_KEYSET_CURSOR = 512
+
+
+def _checksum(payload: bytes) -> bytes:
+    return hashlib.blake2b(payload, digest_size=_CHECK_BYTES, person=b"agentmesh-page").digest()
+
+
+def encode_keyset(*key: str) -> str:
+    """The cursor that resumes after a row whose sort key is `key` (strings, e.g. an ISO time and an id)."""
+    payload = json.dumps([_KEYSET_PREFIX, *key], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(payload + _checksum(payload)).decode().rstrip("=")
+
+
+def decode_keyset(cursor: str, size: int) -> tuple[str, ...] | None:
+    """The sort key a cursor resumes after (`size` strings); None for the first page.
+
+    InvalidInput for anything this module did not make, including an offset cursor.
+    """
+    if not cursor:
+        return None
+    try:
+        if len(cursor) > _MAX_KEYSET_CURSOR:
+            raise ValueError
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        payload, check = raw[:-_CHECK_BYTES], raw[-_CHECK_BYTES:]
+        if not hmac.compare_digest(check, _checksum(payload)):
+            raise ValueError
+        prefix, *key = json.loads(payload)
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise InvalidInput("invalid cursor") from None
+    if prefix != _KEYSET_PREFIX or len(key) != size or not all(isinstance(part, str) for part in key):
+        raise InvalidInput("invalid cursor")
+    return tuple(key)

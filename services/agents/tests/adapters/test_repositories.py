@@ -165,7 +165,7 @@ async def test_one_reply_per_request(repos):
     second = await messages.complete_with_reply(request, reply(2))
     assert second.id == first.id
     assert (await messages.get(PROJECT, request.id)).status is MessageStatus.COMPLETE
-    log = await messages.list(PROJECT, MessageFilter(conversation_id=request.conversation_id), 0, 10)
+    log = await messages.list(PROJECT, MessageFilter(conversation_id=request.conversation_id), None, 10)
     assert [m.id for m in log] == [first.id, request.id]
 
 
@@ -230,11 +230,31 @@ async def test_list_filters(repos):
     def ids(found):
         return [m.id for m in found]
 
-    assert ids(await messages.list(PROJECT, MessageFilter(), 0, 10)) == [from_alice.id, b.id, a.id]
-    assert ids(await messages.list(PROJECT, MessageFilter(agent_id=alice), 0, 10)) == [from_alice.id, a.id]
-    assert ids(await messages.list(PROJECT, MessageFilter(status=MessageStatus.COMPLETE), 0, 10)) == [b.id]
-    assert ids(await messages.list(PROJECT, MessageFilter(), 1, 1)) == [b.id]
-    assert await messages.list(OTHER, MessageFilter(), 0, 10) == []
+    assert ids(await messages.list(PROJECT, MessageFilter(), None, 10)) == [from_alice.id, b.id, a.id]
+    assert ids(await messages.list(PROJECT, MessageFilter(agent_id=alice), None, 10)) == [from_alice.id, a.id]
+    assert ids(await messages.list(PROJECT, MessageFilter(status=MessageStatus.COMPLETE), None, 10)) == [b.id]
+    assert ids(await messages.list(PROJECT, MessageFilter(), (from_alice.created_at, from_alice.id), 1)) == [b.id]
+    assert await messages.list(OTHER, MessageFilter(), None, 10) == []
+
+
+async def test_keyset_pages_neither_repeat_nor_skip_while_messages_arrive(repos):
+    _, messages = repos
+    agent = await _agent_id(repos)
+    older = [(await messages.add(_message(agent, minute)))[0] for minute in range(5)]
+    # Two messages share a timestamp: the id breaks the tie, so neither is lost at a page edge.
+    twin = (await messages.add(_message(agent, 2)))[0]
+    expected = sorted([*older, twin], key=lambda m: (m.created_at, m.id), reverse=True)
+
+    seen, after = [], None
+    for round_ in range(10):
+        page = await messages.list(PROJECT, MessageFilter(), after, 2)
+        seen += page
+        if len(page) < 2:
+            break
+        after = (page[-1].created_at, page[-1].id)
+        # New messages arrive between two page reads (newer than everything paged so far).
+        await messages.add(_message(agent, 100 + round_))
+    assert [m.id for m in seen] == [m.id for m in expected]
 
 
 async def test_due_for_publish(repos):
@@ -264,4 +284,4 @@ async def test_delete_project_messages(repos):
     await messages.add(_message(await _agent_id(repos), 0))
     await messages.add(_message(await _agent_id(repos, OTHER), 1, project_id=OTHER))
     assert await messages.delete_project(PROJECT) == 1
-    assert len(await messages.list(OTHER, MessageFilter(), 0, 10)) == 1
+    assert len(await messages.list(OTHER, MessageFilter(), None, 10)) == 1

@@ -299,7 +299,7 @@ async def test_a_step_writes_its_messages_audit_and_state_once(repos: Repos) -> 
     assert stored.steps_used == 2 and stored.parked is None and stored.wake is None
     (granted,) = await repos.grants.for_agent(project, agent.id)
     assert granted.grant.last_used == call.created_at
-    log = await repos.messages.list(project, MessageFilter(conversation_id=request.conversation_id), 0, 10)
+    log = await repos.messages.list(project, MessageFilter(conversation_id=request.conversation_id), None, 10)
     assert sorted(m.performative for m in log) == ["request", "tool_call", "tool_result"]
     # The steps are not conversation: a later prompt's history leaves them out.
     later = replace(request, id=_id(), created_at=T0 + timedelta(hours=1), updated_at=T0 + timedelta(hours=1))

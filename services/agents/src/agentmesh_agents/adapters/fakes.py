@@ -109,8 +109,12 @@ class InMemoryMessageRepository:
         message = self.messages.get(message_id)
         return message if message and message.project_id == project_id else None
 
-    async def list(self, project_id: str, where: MessageFilter, offset: int, limit: int) -> list[Message]:
+    async def list(
+        self, project_id: str, where: MessageFilter, after: tuple[datetime, str] | None, limit: int
+    ) -> list[Message]:
         def matches(m: Message) -> bool:
+            if after is not None and (m.created_at, m.id) >= after:
+                return False
             if where.agent_id and not any(
                 p.type is Kind.AGENT and p.id == where.agent_id for p in (m.sender, m.receiver)
             ):
@@ -120,7 +124,7 @@ class InMemoryMessageRepository:
             return not (where.status and m.status is not where.status)
 
         found = sorted(filter(matches, self._scoped(project_id)), key=lambda m: (m.created_at, m.id), reverse=True)
-        return found[offset : offset + limit]
+        return found[:limit]
 
     async def conversation_exists(self, project_id: str, conversation_id: str) -> bool:
         return any(m.conversation_id == conversation_id for m in self._scoped(project_id))

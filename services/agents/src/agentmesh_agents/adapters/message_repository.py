@@ -6,7 +6,7 @@ import builtins
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
@@ -155,8 +155,13 @@ class SqlMessageRepository:
     async def get(self, project_id: str, message_id: str) -> Message | None:
         return await self._db.run(lambda s: _one(s, _c.project_id == project_id, _c.id == message_id))
 
-    async def list(self, project_id: str, where: MessageFilter, offset: int, limit: int) -> list[Message]:
+    async def list(
+        self, project_id: str, where: MessageFilter, after: tuple[datetime, str] | None, limit: int
+    ) -> list[Message]:
         conditions: list[Any] = [_c.project_id == project_id]
+        if after is not None:
+            # Keyset paging: rows strictly after the previous page's last, in the same order.
+            conditions.append(tuple_(_c.created_at, _c.id) < tuple_(*after))
         if where.agent_id:
             agent = ParticipantType.AGENT.value
             conditions.append(
@@ -169,9 +174,7 @@ class SqlMessageRepository:
             conditions.append(_c.conversation_id == where.conversation_id)
         if where.status:
             conditions.append(_c.status == where.status.value)
-        query = (
-            select(messages).where(*conditions).order_by(_c.created_at.desc(), _c.id.desc()).offset(offset).limit(limit)
-        )
+        query = select(messages).where(*conditions).order_by(_c.created_at.desc(), _c.id.desc()).limit(limit)
         return await self._db.run(lambda s: [to_message(row) for row in s.execute(query).all()])
 
     async def conversation_exists(self, project_id: str, conversation_id: str) -> bool:

@@ -70,8 +70,10 @@ class MessageRepository(Protocol):
 
     async def get(self, project_id: str, message_id: str) -> Message | None: ...
 
-    async def list(self, project_id: str, where: MessageFilter, offset: int, limit: int) -> list[Message]:
-        """Messages matching the filter, newest first."""
+    async def list(
+        self, project_id: str, where: MessageFilter, after: tuple[datetime, str] | None, limit: int
+    ) -> list[Message]:
+        """Messages matching the filter, newest first, starting after the (created_at, id) key `after`."""
 
     async def conversation_exists(self, project_id: str, conversation_id: str) -> bool: ...
 
