@@ -6,6 +6,7 @@ from pydantic import Field
 
 from agentmesh_gateway.schemas.accounts import TokenOut
 from agentmesh_gateway.schemas.common import Strict
+from agentmesh_gateway.schemas.values import Text
 
 
 class SessionTokensOut(TokenOut):
@@ -20,4 +21,4 @@ class SessionTokensOut(TokenOut):
 
 class RefreshIn(Strict):
     # token_urlsafe(32) is 43 characters; the bound only keeps junk small.
-    refresh_token: str = Field(min_length=1, max_length=256)
+    refresh_token: Text = Field(min_length=1, max_length=256)
