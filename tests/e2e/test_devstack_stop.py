@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,7 +81,9 @@ def make_run(tmp_path: Path) -> Iterator[Callable[[], Run]]:
     runs: list[Run] = []
 
     def start() -> Run:
-        run_dir = tmp_path / "run"
+        # Not under pytest's temp root, which a pytest session starting elsewhere chmods to
+        # 0700: PostgreSQL runs as its own user and must traverse the run dir's path.
+        run_dir = Path(tempfile.mkdtemp(prefix="agentmesh-stop-test-"))
         makefile = tmp_path / "Makefile"
         makefile.write_text(f"run:\n\t@{sys.executable} -m agentmesh_devstack run --run-dir {run_dir}\n")
         ports = {name: free_port() for name in PORTS}
@@ -106,6 +110,7 @@ def make_run(tmp_path: Path) -> Iterator[Callable[[], Run]]:
         if run.make.poll() is None:
             run.make.kill()
             run.make.wait(10)
+        shutil.rmtree(run.run_dir, ignore_errors=True)
 
 
 def _assert_stopped_cleanly(run: Run) -> None:
