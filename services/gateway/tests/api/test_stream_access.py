@@ -208,3 +208,13 @@ async def test_a_superadmin_demoted_out_of_a_project_loses_its_stream(api, admin
         assert (await api.patch(f"/users/{boss_id}", headers=admin, json={"role": "user"})).status_code == 200
 
     assert await _ends_within(api, path, {"ticket": await ticket_for(api, boss)}, demote) < 5
+
+
+async def test_with_the_default_re_check_a_removed_member_is_cut_within_5_seconds(api, admin, project, state) -> None:
+    project_id, member, member_id, path, _ = project
+    state.settings = state.settings.model_copy(update={"stream_access_recheck_seconds": 2.0})
+
+    async def remove() -> None:
+        assert (await api.delete(f"/projects/{project_id}/members/{member_id}", headers=admin)).status_code == 204
+
+    assert await _ends_within(api, path, {"ticket": await ticket_for(api, member)}, remove) < 5

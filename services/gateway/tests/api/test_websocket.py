@@ -186,3 +186,16 @@ async def test_removing_the_member_closes_the_socket_within_seconds(app, api, ad
             await ws.receive()
         assert closed.value.code == 4403
         assert time.monotonic() - started < 5
+
+
+async def test_with_the_default_re_check_the_socket_closes_within_5_seconds(app, api, admin, world, state) -> None:
+    project, member, member_id, _, _ = world
+    state.settings = state.settings.model_copy(update={"stream_access_recheck_seconds": 2.0})
+    async with Socket(app, f"/projects/{project}/ws", f"ticket={await ticket(api, member)}") as ws:
+        await ws.receive()
+        started = time.monotonic()
+        assert (await api.delete(f"/projects/{project}/members/{member_id}", headers=admin)).status_code == 204
+        assert (await ws.receive(timeout=5))["code"] == "access_revoked"
+        with pytest.raises(Closed):
+            await ws.receive()
+        assert time.monotonic() - started < 5
