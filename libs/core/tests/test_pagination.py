@@ -51,3 +51,18 @@ def test_edited_or_foreign_keyset_cursors_are_invalid(mangle) -> None:
 def test_a_keyset_cursor_of_another_shape_is_invalid() -> None:
     with pytest.raises(InvalidInput):
         decode_keyset(encode_keyset("only-one"), 2)
+
+
+def test_time_keys_round_trip_and_refuse_what_they_did_not_make() -> None:
+    from datetime import UTC, datetime
+
+    from agentmesh_core.pagination import decode_time_key, encode_time_key
+
+    at = datetime(2026, 11, 30, 9, 0, 0, 123456, tzinfo=UTC)
+    row = "6a1f1bd2-43b5-4cba-9c1e-fc2b84b5e0a1"
+    assert decode_time_key(encode_time_key(at, row)) == (at, row)
+    assert decode_time_key("") is None
+    for cursor in (encode_keyset("yesterday", row), encode_keyset(at.replace(tzinfo=None).isoformat(), row),
+                   encode_keyset(at.isoformat(), "not-an-id")):  # fmt: skip
+        with pytest.raises(InvalidInput, match="invalid cursor"):
+            decode_time_key(cursor)

@@ -6,8 +6,10 @@ import base64
 import hashlib
 import hmac
 import json
+from datetime import datetime
 
 from agentmesh_core.errors import InvalidInput
+from agentmesh_core.ids import parse_id
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -86,3 +88,25 @@ def decode_keyset(cursor: str, size: int) -> tuple[str, ...] | None:
     if prefix != _KEYSET_PREFIX or len(key) != size or not all(isinstance(part, str) for part in key):
         raise InvalidInput("invalid cursor")
     return tuple(key)
+
+
+def encode_time_key(at: datetime, row_id: str) -> str:
+    """A keyset cursor after the row created at `at` with id `row_id` (the usual sort key)."""
+    return encode_keyset(at.isoformat(), row_id)
+
+
+def decode_time_key(cursor: str) -> tuple[datetime, str] | None:
+    """The (created_at, id) an encode_time_key cursor resumes after; None for the first page."""
+    key = decode_keyset(cursor, 2)
+    if key is None:
+        return None
+    try:
+        at = datetime.fromisoformat(key[0])
+    except ValueError:
+        raise InvalidInput("invalid cursor") from None
+    if at.tzinfo is None:
+        raise InvalidInput("invalid cursor")
+    try:
+        return at, parse_id(key[1], "cursor")
+    except InvalidInput:
+        raise InvalidInput("invalid cursor") from None

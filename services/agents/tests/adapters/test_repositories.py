@@ -93,7 +93,9 @@ async def test_agent_names_are_unique_per_project(repos):
 async def test_agents_list_update_delete(repos):
     agents, _ = repos
     created = [await agents.add(_agent(f"a{i}", minute=i)) for i in range(3)]
-    assert [a.id for a in await agents.list(PROJECT, 1, 10)] == [a.id for a in created[1:]]
+    after_first = (created[0].created_at, created[0].id)
+    assert [a.id for a in await agents.list(PROJECT, after_first, 10)] == [a.id for a in created[1:]]
+    assert [a.id for a in await agents.list(PROJECT, None, 2)] == [a.id for a in created[:2]]
 
     changed = await agents.update(dataclasses.replace(created[0], purpose="new", updated_at=T0 + timedelta(hours=1)))
     assert changed.purpose == "new" and changed.updated_at == T0 + timedelta(hours=1)

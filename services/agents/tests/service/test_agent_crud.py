@@ -82,6 +82,20 @@ async def test_list_pagination(service):
     assert len(first.agents) == 2 and len(second.agents) == 1 and second.next_page_token == ""
 
 
+async def test_a_delete_between_pages_skips_nothing(service):
+    made = [await _create(service, name=f"kept-{i}") for i in range(3)]
+    with acting_as(service.member):
+        first = await service.stub.ListAgents(pb.ListAgentsRequest(project_id=service.project, page_size=2))
+    with acting_as(service.admin):
+        await service.stub.DeleteAgent(pb.DeleteAgentRequest(project_id=service.project, agent_id=made[0].id))
+    with acting_as(service.member):
+        second = await service.stub.ListAgents(
+            pb.ListAgentsRequest(project_id=service.project, page_size=2, page_token=first.next_page_token)
+        )
+    # An offset would now start at the third agent's old neighbour and skip it.
+    assert [a.id for a in first.agents] + [a.id for a in second.agents] == [a.id for a in made]
+
+
 async def test_non_member_gets_not_found(service):
     agent = await _create(service)
     calls = [

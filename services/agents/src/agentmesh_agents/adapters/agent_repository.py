@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -83,14 +84,15 @@ class SqlAgentRepository:
 
         return await self._db.run(work)
 
-    async def list(self, project_id: str, offset: int, limit: int) -> list[Agent]:
+    async def list(self, project_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Agent]:
+        conditions = [agents.c.project_id == project_id]
+        if after is not None:
+            # Keyset paging: an agent deleted or added between two reads shifts nothing.
+            conditions.append(tuple_(agents.c.created_at, agents.c.id) > tuple_(*after))
+
         def work(session: Session) -> list[Agent]:
             rows = session.execute(
-                select(agents)
-                .where(agents.c.project_id == project_id)
-                .order_by(agents.c.created_at, agents.c.id)
-                .offset(offset)
-                .limit(limit)
+                select(agents).where(*conditions).order_by(agents.c.created_at, agents.c.id).limit(limit)
             ).all()
             return [to_agent(row) for row in rows]
 

@@ -49,11 +49,16 @@ class InMemoryAgentRepository:
         agent = self.agents.get(agent_id)
         return agent if agent and agent.project_id == project_id else None
 
-    async def list(self, project_id: str, offset: int, limit: int) -> list[Agent]:
+    async def list(self, project_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Agent]:
         mine = sorted(
-            (a for a in self.agents.values() if a.project_id == project_id), key=lambda a: (a.created_at, a.id)
+            (
+                a
+                for a in self.agents.values()
+                if a.project_id == project_id and (after is None or (a.created_at, a.id) > after)
+            ),
+            key=lambda a: (a.created_at, a.id),
         )
-        return mine[offset : offset + limit]
+        return mine[:limit]
 
     async def update(self, agent: Agent) -> Agent | None:
         if await self.get(agent.project_id, agent.id) is None:

@@ -23,7 +23,7 @@ from agentmesh_agents.domain.models import (
 )
 from agentmesh_agents.domain.ports import AgentRepository, ConversationFeed, Mailbox, MessageRepository, StoredEvent
 from agentmesh_core import pagination
-from agentmesh_core.errors import InvalidInput, NotFound
+from agentmesh_core.errors import NotFound
 from agentmesh_core.identity import GlobalRole, Identity
 from agentmesh_core.ids import new_id, parse_id
 
@@ -135,10 +135,10 @@ class Messaging:
             conversation_id=parse_id(where.conversation_id, "conversation_id") if where.conversation_id else None,
         )
         limit = pagination.page_size(page_size)
-        items = await self._messages.list(project_id, where, _after(page_token), limit)
+        items = await self._messages.list(project_id, where, pagination.decode_time_key(page_token), limit)
         last = items[-1] if len(items) == limit else None
         # Keyset cursor: messages arriving between two page reads neither repeat nor skip items.
-        return Page(items, pagination.encode_keyset(last.created_at.isoformat(), last.id) if last else "")
+        return Page(items, pagination.encode_time_key(last.created_at, last.id) if last else "")
 
     async def watch(
         self, identity: Identity, project_id: str, conversation_id: str, after_sequence: int
@@ -163,17 +163,3 @@ class Messaging:
         await self._feed.purge_project(project_id)
         log.info("project %s data deleted: %d agents, %d messages", project_id, agents, messages)
         return {"agents": agents, "messages": messages}
-
-
-def _after(page_token: str) -> tuple[datetime, str] | None:
-    """The (created_at, id) a message-log cursor resumes after; InvalidInput for a bad one."""
-    key = pagination.decode_keyset(page_token, 2)
-    if key is None:
-        return None
-    try:
-        created_at = datetime.fromisoformat(key[0])
-    except ValueError:
-        raise InvalidInput("invalid cursor") from None
-    if created_at.tzinfo is None:
-        raise InvalidInput("invalid cursor")
-    return created_at, parse_id(key[1], "cursor")

@@ -32,8 +32,8 @@ class AgentRepository(Protocol):
 
     async def get(self, project_id: str, agent_id: str) -> Agent | None: ...
 
-    async def list(self, project_id: str, offset: int, limit: int) -> list[Agent]:
-        """A project's agents by creation time."""
+    async def list(self, project_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Agent]:
+        """A project's agents by creation time (then id), starting after the (created_at, id) key `after`."""
 
     async def update(self, agent: Agent) -> Agent | None:
         """Replace an agent's fields; None when it is gone, AlreadyExists on a name clash."""

@@ -71,9 +71,9 @@ class AgentRegistry:
         """One page of the project's agents, by creation time."""
         project_id = project_scope(identity, project_id)
         limit = pagination.page_size(page_size)
-        offset = pagination.decode_cursor(page_token)
-        items = await self._agents.list(project_id, offset, limit)
-        return Page(items, pagination.next_cursor(offset, len(items), limit))
+        items = await self._agents.list(project_id, pagination.decode_time_key(page_token), limit)
+        last = items[-1] if len(items) == limit else None
+        return Page(items, pagination.encode_time_key(last.created_at, last.id) if last else "")
 
     async def update(self, identity: Identity, project_id: str, agent_id: str, changes: Mapping[str, Any]) -> Agent:
         """Apply changes (field name -> new value) to an agent."""
