@@ -142,9 +142,9 @@ def operation_id(route: APIRoute) -> str:
 def _errors_for(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     if path in ("/healthz", "/metrics") or path.startswith("/readyz"):
         return []
-    statuses = {422, 429, 503}
+    statuses = {401, 422, 429, 503}  # login and refresh answer 401 too: bad credentials, a bad refresh token
     if path not in _PUBLIC:
-        statuses |= {401, 403}
+        statuses.add(403)
     if "{" in path or path not in _PUBLIC:
         statuses.add(404)
     if "requestBody" in operation:
