@@ -52,3 +52,22 @@ InferenceWiring
 # uvicorn calls these on its protocol and server objects (services/gateway http_limits.py and its test).
 _.send_400_response
 _.should_exit
+
+# Routes registered with @app.get on the app itself (services/gateway docs_pages.py).
+swagger_ui
+swagger_ui_redirect
+redoc
+
+# Dashboard response-model fields, filled by keyword and serialised by FastAPI (services/gateway schemas/dashboard.py).
+_.last_activity_at
+_.latest_at
+_.steps_completed
+_.generated_at
+_.recent_messages
+_.running_jobs
+_.pending_approvals
+
+# http.server calls its handler's do_GET/do_POST/log_message (tests/e2e test_browser.py).
+_.do_GET
+_.do_POST
+_.log_message

@@ -10,7 +10,6 @@ import pytest
 import schemathesis
 from hypothesis.errors import NonInteractiveExampleWarning
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -61,10 +60,9 @@ async def test_generated_requests_get_documented_answers(api, member_and_project
                     continue
                 try:
                     case.validate_response(response, checks=CHECKS)
-                except BaseException as error:  # noqa: BLE001 - FailureGroup is an exception group; collected
+                except BaseException as error:  # FailureGroup is an exception group; collected below
                     if not isinstance(error, Exception | BaseExceptionGroup):
                         raise
                     failures.append(f"{case.method} {case.formatted_path} {response.status_code}: {error}"[:600])
     assert cases > 150
-    assert not_a_server_error  # the 5xx rule is checked above (503 is documented where a service is down)
     assert failures == [], "\n".join(failures)
