@@ -115,7 +115,12 @@ class WsSession:
         return ProjectScope(project, caller.user, role), caller
 
     async def _receive(self) -> dict[str, Any]:
-        text = await self.ws.receive_text()
+        message = await self.ws.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        text = message.get("text")
+        if text is None:  # a binary frame
+            raise InvalidInput("frames are JSON text, not binary")
         if len(text) > MAX_FRAME_CHARACTERS:
             raise InvalidInput(f"frames are at most {MAX_FRAME_CHARACTERS} characters")
         try:

@@ -44,6 +44,9 @@ class Socket:
         await asyncio.wait_for(self._task, 5)
 
     async def send(self, frame: Any) -> None:
+        if isinstance(frame, bytes):
+            await self._to_app.put({"type": "websocket.receive", "bytes": frame})
+            return
         text = frame if isinstance(frame, str) else json.dumps(frame)
         await self._to_app.put({"type": "websocket.receive", "text": text})
 
@@ -124,6 +127,8 @@ async def test_first_frame_auth_with_a_token_and_send(app, api, world, state) ->
     "frame, code",
     [
         ("not json", "invalid_argument"),
+        (b"\x00binary", "invalid_argument"),
+        ("x" * (256 * 1024 + 1), "invalid_argument"),
         ([1, 2], "invalid_argument"),
         ({"type": "dance"}, "invalid_argument"),
         ({"type": "subscribe", "conversation_id": "nope"}, "invalid_argument"),
