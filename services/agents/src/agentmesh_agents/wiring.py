@@ -23,6 +23,7 @@ from agentmesh_agents.adapters.nats_mailbox import NatsMailbox
 from agentmesh_agents.adapters.tables import MIGRATIONS_DIR, SCHEMA
 from agentmesh_agents.adapters.tool_repository import SqlGrantRepository, SqlToolRepository
 from agentmesh_agents.adapters.turn_repository import SqlTurnRepository
+from agentmesh_agents.adapters.web_fetcher import HttpxWebFetcher
 from agentmesh_agents.domain.admission import MessageAdmission
 from agentmesh_agents.domain.approvals import Approvals
 from agentmesh_agents.domain.audit import ToolCallAudit
@@ -86,7 +87,7 @@ def build_components(
     messaging = Messaging(
         agents, messages, mailbox, events, limits, admission=MessageAdmission(settings.project_message_rate)
     )
-    toolbox = toolbox or ToolBox(builtin_tools(memory))
+    toolbox = toolbox or ToolBox(builtin_tools(memory, HttpxWebFetcher()))
     prompts = PromptBuilder(memory, limits)
     caller = ToolCaller(SqlTurnRepository(db), grants, toolbox, publisher, limits)
     react = ReactLoop(messages, grants, caller, publisher, inference, prompts, limits)

@@ -47,8 +47,10 @@ async def test_catalog_and_grant_rpcs_keep_their_rules(service) -> None:
     stub = service.stub
     with acting_as(service.member):
         listed = await stub.ListTools(pb.ListToolsRequest())
-    assert [t.name for t in listed.tools] == ["calculator", "current_time", "memory_search", "memory_store"]
+    names = ["calculator", "current_time", "http_fetch", "memory_search", "memory_store"]
+    assert [t.name for t in listed.tools] == names
     assert all(t.kind == tool_pb2.TOOL_KIND_BUILTIN and t.enabled for t in listed.tools)
+    assert [t.name for t in listed.tools if t.restricted] == ["http_fetch"]
 
     mcp = tool_pb2.Tool(
         name="web.search",
@@ -96,6 +98,15 @@ async def test_catalog_and_grant_rpcs_keep_their_rules(service) -> None:
     assert (await _set_tools(service, agent.id, _grant("web.search"), who=service.superadmin)).tools[0].name == (
         "web.search"
     )
+    # http_fetch: restricted, and its grant must name the hosts it may reach.
+    hosts = struct_proto({"allowed_hosts": ["example.org"]})
+    assert await _code(_set_tools(service, agent.id, _grant("http_fetch", config=hosts))) == (
+        grpc.StatusCode.PERMISSION_DENIED
+    )
+    no_hosts = _set_tools(service, agent.id, _grant("http_fetch"), who=service.superadmin)
+    assert await _code(no_hosts) == grpc.StatusCode.INVALID_ARGUMENT
+    fetch = await _set_tools(service, agent.id, _grant("http_fetch", config=hosts), who=service.superadmin)
+    assert [t.name for t in fetch.tools] == ["http_fetch"]
     with acting_as(service.admin):
         for bad in (
             pb.ListToolCallsRequest(project_id=service.project, agent_id="nope"),

@@ -38,7 +38,8 @@ async def test_anyone_reads_the_catalog_only_superadmins_change_it(api, world) -
     listed = await api.get("/tools", headers=world["member"])
     assert listed.status_code == 200, listed.text
     names = [t["name"] for t in listed.json()["items"]]
-    assert names == ["calculator", "current_time", "memory_search", "memory_store"]
+    assert names == ["calculator", "current_time", "http_fetch", "memory_search", "memory_store"]
+    assert [t["name"] for t in listed.json()["items"] if t["restricted"]] == ["http_fetch"]
     assert (await api.post("/tools", headers=world["owner"], json=MCP)).status_code == 403
     created = await api.post("/tools", headers=world["admin"], json={**MCP, "restricted": True})
     assert created.status_code == 201, created.text

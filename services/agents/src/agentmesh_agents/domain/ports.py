@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -22,6 +22,7 @@ from agentmesh_agents.domain.tool_models import (
 )
 from agentmesh_agents.domain.tooling import Tool
 from agentmesh_agents.domain.turns import ParkRecord, StepRecord, TurnState, Wake
+from agentmesh_agents.domain.web import FetchedPage
 
 
 class AgentRepository(Protocol):
@@ -278,3 +279,17 @@ class ExternalTools(Protocol):
     """
 
     def tool_for(self, definition: ToolDefinition) -> Tool | None: ...
+
+
+class WebFetcher(Protocol):
+    """GET over HTTP(S) for http_fetch, with the address policy of domain/web.py enforced inside.
+
+    Each hop (the first URL and every redirect) is checked with `host_allowed`,
+    resolved once, every address checked with `address_refusal`, and the
+    connection made to the checked address. PermissionDenied for a refused
+    host, address or scheme; Unavailable when the site cannot be reached.
+    """
+
+    async def fetch(
+        self, url: str, host_allowed: Callable[[str], bool], max_bytes: int, timeout: float
+    ) -> FetchedPage: ...

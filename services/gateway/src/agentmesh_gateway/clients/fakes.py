@@ -357,7 +357,8 @@ class FakeScheduler:
         return job
 
 
-_BUILTINS = ("calculator", "current_time", "memory_search", "memory_store")
+_BUILTINS = ("calculator", "current_time", "http_fetch", "memory_search", "memory_store")
+_RESTRICTED = frozenset({"http_fetch"})
 _OBJECT = {"type": "object"}
 
 
@@ -370,7 +371,7 @@ class FakeTools:
         self._agents = agents
         self.tools: dict[str, ToolOut] = {
             name: ToolOut(name=name, description=f"the {name} tool", parameters=_OBJECT, kind="builtin",
-                          enabled=True, restricted=False, requires_approval=False, created_at=_now(),
+                          enabled=True, restricted=name in _RESTRICTED, requires_approval=False, created_at=_now(),
                           updated_at=_now())
             for name in _BUILTINS
         }  # fmt: skip

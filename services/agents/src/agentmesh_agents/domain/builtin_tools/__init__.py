@@ -1,7 +1,7 @@
 """The tools built into the agents service, each a small module with its schema.
 
-`builtin_tools(memory)` is the set the service runs and seeds into the catalog
-(kind builtin) at start-up. New built-ins (http_fetch, send_message_to_agent,
+`builtin_tools(memory, web)` is the set the service runs and seeds into the
+catalog (kind builtin) at start-up. New built-ins (send_message_to_agent,
 publish_to_topic) are one more module and one more entry here.
 """
 
@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from agentmesh_agents.domain.builtin_tools.calculator import Calculator
 from agentmesh_agents.domain.builtin_tools.clock import CurrentTime
+from agentmesh_agents.domain.builtin_tools.http_fetch import HttpFetch
 from agentmesh_agents.domain.builtin_tools.memory_tools import MemorySearch, MemoryStore
-from agentmesh_agents.domain.ports import Memory
+from agentmesh_agents.domain.ports import Memory, WebFetcher
 from agentmesh_agents.domain.tool_models import ToolDefinition, ToolKind
 from agentmesh_agents.domain.tooling import Tool
 
 
-def builtin_tools(memory: Memory) -> list[Tool]:
-    """Every built-in tool, wired to the ports it needs."""
-    return [Calculator(), CurrentTime(), MemorySearch(memory), MemoryStore(memory)]
+def builtin_tools(memory: Memory, web: WebFetcher | None = None) -> list[Tool]:
+    """Every built-in tool, wired to the ports it needs (http_fetch only with a WebFetcher)."""
+    tools: list[Tool] = [Calculator(), CurrentTime(), MemorySearch(memory), MemoryStore(memory)]
+    if web is not None:
+        tools.append(HttpFetch(web))
+    return tools
 
 
 def definition_of(tool: Tool) -> ToolDefinition:
