@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_core.quotas import parse_rate
@@ -66,6 +66,10 @@ class AgentsSettings(CommonSettings):
     tool_timeout_seconds: float = Field(default=_DEFAULTS.tool_timeout_seconds, gt=0)
     tool_output_max_chars: int = Field(default=_DEFAULTS.tool_output_max_chars, ge=100)
     approval_ttl_seconds: float = Field(default=_DEFAULTS.approval_ttl_seconds, gt=0)
+    # MCP servers: how long listing or calling one may take; the Fernet key sealing their headers
+    # (unset: derived from the internal secret).
+    mcp_timeout_seconds: float = Field(default=15.0, gt=0)
+    mcp_headers_key: SecretStr | None = None
 
     @field_validator("project_message_rate")
     @classmethod

@@ -14,8 +14,11 @@ from nats.js import JetStreamContext
 
 from agentmesh_agents.adapters.agent_repository import SqlAgentRepository
 from agentmesh_agents.adapters.approval_repository import SqlApprovalRepository, SqlToolCallRepository
+from agentmesh_agents.adapters.header_cipher import HeaderCipher, derived_key
 from agentmesh_agents.adapters.inference_client import InferenceClient
 from agentmesh_agents.adapters.mailbox_runtime import MailboxRuntime
+from agentmesh_agents.adapters.mcp_client import SdkMcpClient
+from agentmesh_agents.adapters.mcp_repository import SqlMcpServerRepository
 from agentmesh_agents.adapters.memory_client import MemoryClient
 from agentmesh_agents.adapters.message_repository import SqlMessageRepository
 from agentmesh_agents.adapters.nats_events import NatsConversationEvents
@@ -32,6 +35,7 @@ from agentmesh_agents.domain.calls import ToolCaller
 from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.grants import AgentToolGrants
 from agentmesh_agents.domain.lanes import LaneRunner
+from agentmesh_agents.domain.mcp_servers import McpServers, McpTools
 from agentmesh_agents.domain.messaging import Messaging
 from agentmesh_agents.domain.ports import Inference, Memory
 from agentmesh_agents.domain.processor import MessageProcessor
@@ -39,6 +43,7 @@ from agentmesh_agents.domain.prompt import PromptBuilder
 from agentmesh_agents.domain.react import ReactLoop
 from agentmesh_agents.domain.recovery import MailboxRecovery
 from agentmesh_agents.domain.registry import AgentRegistry
+from agentmesh_agents.domain.tool_models import ToolKind
 from agentmesh_agents.domain.toolbox import ToolBox
 from agentmesh_agents.domain.tools import ToolCatalog
 from agentmesh_agents.rpc.servicer import SERVICE_NAME, AgentServicer, register
@@ -87,7 +92,14 @@ def build_components(
     messaging = Messaging(
         agents, messages, mailbox, events, limits, admission=MessageAdmission(settings.project_message_rate)
     )
-    toolbox = toolbox or ToolBox(builtin_tools(memory, HttpxWebFetcher()))
+    key = settings.mcp_headers_key
+    cipher = HeaderCipher(
+        key.get_secret_value().encode() if key else derived_key(settings.internal_secret.get_secret_value())
+    )
+    mcp_servers, mcp_client = SqlMcpServerRepository(db, cipher), SdkMcpClient()
+    toolbox = toolbox or ToolBox(
+        builtin_tools(memory, HttpxWebFetcher()), {ToolKind.MCP: McpTools(mcp_servers, mcp_client)}
+    )
     prompts = PromptBuilder(memory, limits)
     caller = ToolCaller(SqlTurnRepository(db), grants, toolbox, publisher, limits)
     react = ReactLoop(messages, grants, caller, publisher, inference, prompts, limits)
@@ -109,6 +121,7 @@ def build_components(
         AgentToolGrants(agents, grants, tools, toolbox, limits),
         ToolCallAudit(SqlToolCallRepository(db)),
         approvals,
+        McpServers(mcp_servers, mcp_client, limits, settings.mcp_timeout_seconds),
     )
     return Components(
         servicer=servicer,

@@ -164,3 +164,16 @@ turns = Table(
     Index("ix_turns_project", "project_id"),
     Index("ix_turns_park_key", "park_key", postgresql_where=text("park_key IS NOT NULL")),
 )
+
+# Registered MCP servers. `headers` is a Fernet token of the JSON headers (secrets at rest);
+# `tools` maps each catalog suffix to the server's own tool name.
+mcp_servers = Table(
+    "mcp_servers",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("headers", Text, nullable=False),
+    Column("tools", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("refreshed_at", DateTime(timezone=True), nullable=True),
+)

@@ -6,8 +6,9 @@ import builtins
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+from agentmesh_agents.domain.mcp_models import McpServer, RemoteResult, RemoteTool
 from agentmesh_agents.domain.model_config import Sampling
 from agentmesh_agents.domain.models import Agent, ConversationEvent, Message, MessageFilter, MessageStatus
 from agentmesh_agents.domain.tool_models import (
@@ -293,3 +294,33 @@ class WebFetcher(Protocol):
     async def fetch(
         self, url: str, host_allowed: Callable[[str], bool], max_bytes: int, timeout: float
     ) -> FetchedPage: ...
+
+
+class McpServerRepository(Protocol):
+    """Registered MCP servers; their catalog tools change with them, in the same transaction."""
+
+    async def add(self, server: McpServer, tools: builtins.list[ToolDefinition]) -> McpServer:
+        """Store a new server and its tools; AlreadyExists when the server or a tool name is taken."""
+
+    async def list(self) -> builtins.list[McpServer]:
+        """Every server, by name."""
+
+    async def get(self, name: str) -> McpServer | None: ...
+
+    async def delete(self, name: str) -> bool:
+        """Remove the server and its tools (their grants go with them); False when unknown."""
+
+    async def replace_tools(
+        self, name: str, tools: builtins.list[ToolDefinition], mapping: dict[str, str], at: datetime
+    ) -> McpServer | None:
+        """Make the server's catalog tools exactly these (switches of the kept ones stay); None when unknown."""
+
+
+class McpClient(Protocol):
+    """Talks to MCP servers (the official SDK in the adapter). Unavailable when one cannot be reached."""
+
+    async def list_tools(self, url: str, headers: dict[str, str], timeout: float) -> builtins.list[RemoteTool]: ...
+
+    async def call_tool(
+        self, url: str, headers: dict[str, str], tool: str, arguments: dict[str, Any], timeout: float
+    ) -> RemoteResult: ...

@@ -12,6 +12,7 @@ from agentmesh_agents.codec import approval_proto, message_proto, tool_call_prot
 from agentmesh_agents.domain.approvals import Approvals
 from agentmesh_agents.domain.audit import ToolCallAudit
 from agentmesh_agents.domain.grants import AgentToolGrants
+from agentmesh_agents.domain.mcp_servers import McpServers
 from agentmesh_agents.domain.messaging import Messaging, Outgoing
 from agentmesh_agents.domain.models import MessageFilter
 from agentmesh_agents.domain.registry import AgentRegistry
@@ -34,6 +35,7 @@ class AgentServicer(agent_service_pb2_grpc.AgentServiceServicer):
         grants: AgentToolGrants,
         audit: ToolCallAudit,
         approvals: Approvals,
+        mcp: McpServers,
     ) -> None:
         self._registry = registry
         self._messaging = messaging
@@ -41,6 +43,7 @@ class AgentServicer(agent_service_pb2_grpc.AgentServiceServicer):
         self._grants = grants
         self._audit = audit
         self._approvals = approvals
+        self._mcp = mcp
 
     async def CreateAgent(self, request: pb.CreateAgentRequest, context: grpc.aio.ServicerContext):
         agent = await self._registry.create(caller(), request.project_id, mapping.agent_draft(request.agent))
@@ -152,6 +155,22 @@ class AgentServicer(agent_service_pb2_grpc.AgentServiceServicer):
             request.comment,
         )
         return pb.DecideApprovalResponse(approval=approval_proto(approval))
+
+    async def CreateMcpServer(self, request: pb.CreateMcpServerRequest, context: grpc.aio.ServicerContext):
+        server = await self._mcp.create(caller(), request.server.name, request.server.url, dict(request.headers))
+        return pb.CreateMcpServerResponse(server=tool_mapping.mcp_server_proto(server))
+
+    async def ListMcpServers(self, request: pb.ListMcpServersRequest, context: grpc.aio.ServicerContext):
+        servers = await self._mcp.list(caller())
+        return pb.ListMcpServersResponse(servers=[tool_mapping.mcp_server_proto(server) for server in servers])
+
+    async def DeleteMcpServer(self, request: pb.DeleteMcpServerRequest, context: grpc.aio.ServicerContext):
+        await self._mcp.delete(caller(), request.name)
+        return pb.DeleteMcpServerResponse()
+
+    async def RefreshMcpServer(self, request: pb.RefreshMcpServerRequest, context: grpc.aio.ServicerContext):
+        server, tools = await self._mcp.refresh(caller(), request.name)
+        return pb.RefreshMcpServerResponse(server=tool_mapping.mcp_server_proto(server), tools=tools)
 
 
 def register(server: grpc.aio.Server, servicer: AgentServicer) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from agentmesh.agents.v1 import tool_pb2
 from agentmesh_agents.codec import timestamp, tool_proto
 from agentmesh_agents.domain.approvals import Decision
+from agentmesh_agents.domain.mcp_models import McpServer
 from agentmesh_agents.domain.tool_models import ApprovalStatus, Grant, GrantedTool, ToolDefinition, ToolKind
 from agentmesh_agents.rpc.mapping import struct_dict, struct_proto
 from agentmesh_core.errors import InvalidInput
@@ -91,3 +92,17 @@ def decision(number: tool_pb2.ApprovalDecision.ValueType) -> Decision | None:
     """The decision a DecideApproval request carries; None (refused by the domain, after the
     project check) when it names none."""
     return _DECISION_OF.get(number)
+
+
+def mcp_server_proto(server: McpServer) -> tool_pb2.McpServer:
+    """A registered MCP server as a proto: header names only, never their values."""
+    proto = tool_pb2.McpServer(
+        name=server.name,
+        url=server.url,
+        header_names=sorted(server.headers),
+        tool_count=len(server.tools),
+        create_time=timestamp(server.created_at),
+    )
+    if server.refreshed_at is not None:
+        proto.refresh_time.CopyFrom(timestamp(server.refreshed_at))
+    return proto

@@ -121,6 +121,26 @@ class AgentServiceStub:
                 request_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.DecideApprovalRequest.SerializeToString,
                 response_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.DecideApprovalResponse.FromString,
                 _registered_method=True)
+        self.CreateMcpServer = channel.unary_unary(
+                '/agentmesh.agents.v1.AgentService/CreateMcpServer',
+                request_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.CreateMcpServerRequest.SerializeToString,
+                response_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.CreateMcpServerResponse.FromString,
+                _registered_method=True)
+        self.ListMcpServers = channel.unary_unary(
+                '/agentmesh.agents.v1.AgentService/ListMcpServers',
+                request_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ListMcpServersRequest.SerializeToString,
+                response_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ListMcpServersResponse.FromString,
+                _registered_method=True)
+        self.DeleteMcpServer = channel.unary_unary(
+                '/agentmesh.agents.v1.AgentService/DeleteMcpServer',
+                request_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.DeleteMcpServerRequest.SerializeToString,
+                response_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.DeleteMcpServerResponse.FromString,
+                _registered_method=True)
+        self.RefreshMcpServer = channel.unary_unary(
+                '/agentmesh.agents.v1.AgentService/RefreshMcpServer',
+                request_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.RefreshMcpServerRequest.SerializeToString,
+                response_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.RefreshMcpServerResponse.FromString,
+                _registered_method=True)
 
 
 class AgentServiceServicer:
@@ -247,6 +267,34 @@ class AgentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateMcpServer(self, request, context):
+        """Registers an MCP server and reads its tools into the catalog (superadmin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMcpServers(self, request, context):
+        """Lists the registered MCP servers, without their header values (superadmin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteMcpServer(self, request, context):
+        """Removes an MCP server and its tools from the catalog (superadmin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RefreshMcpServer(self, request, context):
+        """Reads an MCP server's tools again: new ones added, changed ones updated, gone ones removed (superadmin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -334,6 +382,26 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     servicer.DecideApproval,
                     request_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.DecideApprovalRequest.FromString,
                     response_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.DecideApprovalResponse.SerializeToString,
+            ),
+            'CreateMcpServer': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateMcpServer,
+                    request_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.CreateMcpServerRequest.FromString,
+                    response_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.CreateMcpServerResponse.SerializeToString,
+            ),
+            'ListMcpServers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMcpServers,
+                    request_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ListMcpServersRequest.FromString,
+                    response_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ListMcpServersResponse.SerializeToString,
+            ),
+            'DeleteMcpServer': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteMcpServer,
+                    request_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.DeleteMcpServerRequest.FromString,
+                    response_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.DeleteMcpServerResponse.SerializeToString,
+            ),
+            'RefreshMcpServer': grpc.unary_unary_rpc_method_handler(
+                    servicer.RefreshMcpServer,
+                    request_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.RefreshMcpServerRequest.FromString,
+                    response_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.RefreshMcpServerResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -797,6 +865,114 @@ class AgentService:
             '/agentmesh.agents.v1.AgentService/DecideApproval',
             agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.DecideApprovalRequest.SerializeToString,
             agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.DecideApprovalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateMcpServer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentmesh.agents.v1.AgentService/CreateMcpServer',
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.CreateMcpServerRequest.SerializeToString,
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.CreateMcpServerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMcpServers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentmesh.agents.v1.AgentService/ListMcpServers',
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ListMcpServersRequest.SerializeToString,
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ListMcpServersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteMcpServer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentmesh.agents.v1.AgentService/DeleteMcpServer',
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.DeleteMcpServerRequest.SerializeToString,
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.DeleteMcpServerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RefreshMcpServer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentmesh.agents.v1.AgentService/RefreshMcpServer',
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.RefreshMcpServerRequest.SerializeToString,
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.RefreshMcpServerResponse.FromString,
             options,
             channel_credentials,
             insecure,

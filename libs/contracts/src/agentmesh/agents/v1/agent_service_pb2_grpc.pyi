@@ -52,6 +52,14 @@ class AgentServiceStub:
     """Lists a project's approvals, newest first (project member)."""
     DecideApproval: _aio.UnaryUnaryMultiCallable[_agent_service_pb2.DecideApprovalRequest, _agent_service_pb2.DecideApprovalResponse]
     """Approves or denies a pending tool call; the parked turn goes on (project admin)."""
+    CreateMcpServer: _aio.UnaryUnaryMultiCallable[_agent_service_pb2.CreateMcpServerRequest, _agent_service_pb2.CreateMcpServerResponse]
+    """Registers an MCP server and reads its tools into the catalog (superadmin)."""
+    ListMcpServers: _aio.UnaryUnaryMultiCallable[_agent_service_pb2.ListMcpServersRequest, _agent_service_pb2.ListMcpServersResponse]
+    """Lists the registered MCP servers, without their header values (superadmin)."""
+    DeleteMcpServer: _aio.UnaryUnaryMultiCallable[_agent_service_pb2.DeleteMcpServerRequest, _agent_service_pb2.DeleteMcpServerResponse]
+    """Removes an MCP server and its tools from the catalog (superadmin)."""
+    RefreshMcpServer: _aio.UnaryUnaryMultiCallable[_agent_service_pb2.RefreshMcpServerRequest, _agent_service_pb2.RefreshMcpServerResponse]
+    """Reads an MCP server's tools again: new ones added, changed ones updated, gone ones removed (superadmin)."""
 
 class AgentServiceServicer(metaclass=_abc_1.ABCMeta):
     """Agent registry, message log and mailboxes. Every call carries the caller's
@@ -193,5 +201,37 @@ class AgentServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _aio.ServicerContext[_agent_service_pb2.DecideApprovalRequest, _abc.Awaitable[_agent_service_pb2.DecideApprovalResponse]],
     ) -> _abc.Awaitable[_agent_service_pb2.DecideApprovalResponse]:
         """Approves or denies a pending tool call; the parked turn goes on (project admin)."""
+
+    @_abc_1.abstractmethod
+    def CreateMcpServer(
+        self,
+        request: _agent_service_pb2.CreateMcpServerRequest,
+        context: _aio.ServicerContext[_agent_service_pb2.CreateMcpServerRequest, _abc.Awaitable[_agent_service_pb2.CreateMcpServerResponse]],
+    ) -> _abc.Awaitable[_agent_service_pb2.CreateMcpServerResponse]:
+        """Registers an MCP server and reads its tools into the catalog (superadmin)."""
+
+    @_abc_1.abstractmethod
+    def ListMcpServers(
+        self,
+        request: _agent_service_pb2.ListMcpServersRequest,
+        context: _aio.ServicerContext[_agent_service_pb2.ListMcpServersRequest, _abc.Awaitable[_agent_service_pb2.ListMcpServersResponse]],
+    ) -> _abc.Awaitable[_agent_service_pb2.ListMcpServersResponse]:
+        """Lists the registered MCP servers, without their header values (superadmin)."""
+
+    @_abc_1.abstractmethod
+    def DeleteMcpServer(
+        self,
+        request: _agent_service_pb2.DeleteMcpServerRequest,
+        context: _aio.ServicerContext[_agent_service_pb2.DeleteMcpServerRequest, _abc.Awaitable[_agent_service_pb2.DeleteMcpServerResponse]],
+    ) -> _abc.Awaitable[_agent_service_pb2.DeleteMcpServerResponse]:
+        """Removes an MCP server and its tools from the catalog (superadmin)."""
+
+    @_abc_1.abstractmethod
+    def RefreshMcpServer(
+        self,
+        request: _agent_service_pb2.RefreshMcpServerRequest,
+        context: _aio.ServicerContext[_agent_service_pb2.RefreshMcpServerRequest, _abc.Awaitable[_agent_service_pb2.RefreshMcpServerResponse]],
+    ) -> _abc.Awaitable[_agent_service_pb2.RefreshMcpServerResponse]:
+        """Reads an MCP server's tools again: new ones added, changed ones updated, gone ones removed (superadmin)."""
 
 def add_AgentServiceServicer_to_server(servicer: AgentServiceServicer, server: _aio.Server) -> None: ...

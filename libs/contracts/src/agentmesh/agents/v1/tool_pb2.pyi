@@ -3,10 +3,12 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
@@ -392,3 +394,51 @@ class Approval(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Approval: _TypeAlias = Approval  # noqa: Y015
+
+@_typing.final
+class McpServer(_message.Message):
+    """An MCP server (streamable HTTP) whose tools join the catalog as <server>.<tool>."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    URL_FIELD_NUMBER: _builtins.int
+    HEADER_NAMES_FIELD_NUMBER: _builtins.int
+    TOOL_COUNT_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    REFRESH_TIME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Unique name, [a-z][a-z0-9_-]{0,31}; the prefix of its tools' names."""
+    url: _builtins.str
+    """The server's streamable HTTP endpoint (http or https)."""
+    tool_count: _builtins.int
+    """How many of its tools the catalog holds (as of the last refresh)."""
+    @_builtins.property
+    def header_names(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Names of the headers sent to it; their values are secrets, stored encrypted and never returned."""
+
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was registered."""
+
+    @_builtins.property
+    def refresh_time(self) -> _timestamp_pb2.Timestamp:
+        """When its tools were last read; unset before the first successful refresh."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        url: _builtins.str = ...,
+        header_names: _abc.Iterable[_builtins.str] | None = ...,
+        tool_count: _builtins.int = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+        refresh_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "refresh_time", b"refresh_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "header_names", b"header_names", "name", b"name", "refresh_time", b"refresh_time", "tool_count", b"tool_count", "url", b"url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___McpServer: _TypeAlias = McpServer  # noqa: Y015

@@ -1,0 +1,25 @@
+"""A tiny MCP server (the official SDK's) for the MCP tests: `python mcp_server_app.py PORT`."""
+
+from __future__ import annotations
+
+import sys
+
+from mcp.server.mcpserver import MCPServer
+
+app = MCPServer("calc")
+
+
+@app.tool()
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+@app.tool(name="shoutText")
+def shout(text: str) -> str:
+    """Upper-case a text."""
+    return text.upper()
+
+
+if __name__ == "__main__":
+    app.run(transport="streamable-http", host="127.0.0.1", port=int(sys.argv[1]))
