@@ -9,17 +9,18 @@ from mcp.server.mcpserver import MCPServer
 app = MCPServer("calc")
 
 
-@app.tool()
 def add(a: int, b: int) -> int:
     """Add two integers."""
     return a + b
 
 
-@app.tool(name="shoutText")
 def shout(text: str) -> str:
     """Upper-case a text."""
     return text.upper()
 
+
+app.tool()(add)
+app.tool(name="shoutText")(shout)
 
 if __name__ == "__main__":
     app.run(transport="streamable-http", host="127.0.0.1", port=int(sys.argv[1]))
