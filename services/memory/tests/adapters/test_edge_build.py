@@ -40,9 +40,8 @@ def builder(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-async def test_the_index_is_built_aside_and_swapped_in_with_the_writes_made_meanwhile(
-    tmp_path: Path, builder: None
-) -> None:
+@pytest.mark.usefixtures("builder")
+async def test_the_index_is_built_aside_and_swapped_in_with_the_writes_made_meanwhile(tmp_path: Path) -> None:
     path = tmp_path / "edge"
     index = EdgeVectorIndex(path, index_after=300, indexing_threshold_kb=1)
     await index.open(4)
@@ -89,7 +88,8 @@ async def test_a_failed_build_leaves_the_shard_working(tmp_path: Path, monkeypat
     await index.close()
 
 
-async def test_closing_stops_a_build(tmp_path: Path, builder: None) -> None:
+@pytest.mark.usefixtures("builder")
+async def test_closing_stops_a_build(tmp_path: Path) -> None:
     path = tmp_path / "edge"
     index = EdgeVectorIndex(path, index_after=50)
     await index.open(4)
