@@ -47,6 +47,7 @@ from agentmesh_gateway.routers import (
     health,
     jobs,
     llm,
+    mcp_servers,
     memory,
     messages,
     openai,
@@ -152,7 +153,7 @@ def create_app(
     for module in (auth, users, projects, agents, messages, conversations, memory, schedules, jobs, health,
                    api_keys, usage, llm, openai):  # fmt: skip
         app.include_router(module.router)
-    for module in (tools, agent_tools, tool_calls, approvals):
+    for module in (mcp_servers, tools, agent_tools, tool_calls, approvals):
         app.include_router(module.router)
     for module in (stream_tickets, websocket, dashboard):
         app.include_router(module.router)

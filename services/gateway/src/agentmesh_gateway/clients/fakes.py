@@ -21,6 +21,7 @@ from agentmesh_core.errors import (
     NotFound,
     PermissionDenied,
     Unauthenticated,
+    Unavailable,
 )
 from agentmesh_core.identity import GlobalRole, require_project_access
 from agentmesh_core.ids import new_id
@@ -28,6 +29,7 @@ from agentmesh_gateway.schemas.agents import AgentIn, AgentOut, AgentPatch
 from agentmesh_gateway.schemas.approvals import ApprovalOut, DecisionIn
 from agentmesh_gateway.schemas.common import Page
 from agentmesh_gateway.schemas.jobs import JobIn, JobOut, RetryOut, StepOut
+from agentmesh_gateway.schemas.mcp_servers import McpRefreshOut, McpServerIn, McpServerOut
 from agentmesh_gateway.schemas.memory import MemoryEntryOut, MemoryIn, SearchHitOut, SearchIn
 from agentmesh_gateway.schemas.messages import (
     ConversationEventOut,
@@ -378,6 +380,10 @@ class FakeTools:
         self.grants: dict[str, list[GrantOut]] = {}
         self.calls: dict[str, list[ToolCallOut]] = {}  # project -> calls, newest first
         self.approvals: dict[str, list[ApprovalOut]] = {}  # project -> approvals, newest first
+        # MCP servers: each offers one tool, `echo`; a URL in `unreachable` answers nothing.
+        self.mcp_servers: dict[str, McpServerOut] = {}
+        self.mcp_headers: dict[str, dict[str, str]] = {}
+        self.unreachable: set[str] = set()
 
     @staticmethod
     def _superadmin() -> bool:
@@ -471,3 +477,51 @@ class FakeTools:
             update={"status": status, "decided_by": subject, "comment": decision.comment or None, "decided_at": _now()}
         )
         return mine[index]
+
+    def _mcp_tools(self, server: McpServerOut) -> list[str]:
+        if server.url in self.unreachable:
+            raise Unavailable("the MCP server could not be reached")
+        name = f"{server.name}.echo"
+        self.tools.setdefault(name, ToolOut(name=name, description="Echo the text.", parameters=_OBJECT, kind="mcp",
+                                            enabled=True, restricted=False, requires_approval=False,
+                                            created_at=_now(), updated_at=_now()))  # fmt: skip
+        return [name]
+
+    async def create_mcp_server(self, server: McpServerIn) -> McpServerOut:
+        if not self._superadmin():
+            raise PermissionDenied("superadmin role required")
+        if server.name in self.mcp_servers:
+            raise AlreadyExists("an mcp server with this name already exists")
+        headers = dict(server.headers or {})
+        out = McpServerOut(name=server.name, url=server.url, header_names=sorted(headers), tool_count=1,
+                           created_at=_now(), refreshed_at=_now())  # fmt: skip
+        self._mcp_tools(out)
+        self.mcp_servers[server.name], self.mcp_headers[server.name] = out, headers
+        return out
+
+    async def list_mcp_servers(self) -> list[McpServerOut]:
+        if not self._superadmin():
+            raise PermissionDenied("superadmin role required")
+        return [self.mcp_servers[name] for name in sorted(self.mcp_servers)]
+
+    async def delete_mcp_server(self, name: str) -> None:
+        if not self._superadmin():
+            raise PermissionDenied("superadmin role required")
+        if self.mcp_servers.pop(name, None) is None:
+            raise NotFound("mcp server not found")
+        self.mcp_headers.pop(name, None)
+        for tool in [t for t in self.tools if t.startswith(f"{name}.")]:
+            del self.tools[tool]
+        for agent, grants in self.grants.items():
+            self.grants[agent] = [g for g in grants if not g.name.startswith(f"{name}.")]
+
+    async def refresh_mcp_server(self, name: str) -> McpRefreshOut:
+        if not self._superadmin():
+            raise PermissionDenied("superadmin role required")
+        server = self.mcp_servers.get(name)
+        if server is None:
+            raise NotFound("mcp server not found")
+        tools = self._mcp_tools(server)
+        server = server.model_copy(update={"refreshed_at": _now(), "tool_count": len(tools)})
+        self.mcp_servers[name] = server
+        return McpRefreshOut(server=server, tools=tools)

@@ -16,6 +16,7 @@ from agentmesh_gateway.schemas.approvals import ApprovalOut, DecisionIn
 from agentmesh_gateway.schemas.common import Page
 from agentmesh_gateway.schemas.jobs import JobIn, JobOut
 from agentmesh_gateway.schemas.llm import GenerateIn, GenerationChunk, LlmHealthOut, ModelOut
+from agentmesh_gateway.schemas.mcp_servers import McpRefreshOut, McpServerIn, McpServerOut
 from agentmesh_gateway.schemas.memory import MemoryEntryOut, MemoryIn, SearchHitOut, SearchIn
 from agentmesh_gateway.schemas.messages import ConversationEventOut, MessageFilter, MessageIn, MessageOut
 from agentmesh_gateway.schemas.schedules import ScheduleIn, ScheduleOut, SchedulePatch
@@ -143,3 +144,11 @@ class ToolsApi(Protocol):
     ) -> Page[ApprovalOut]: ...
 
     async def decide_approval(self, project_id: str, approval_id: str, decision: DecisionIn) -> ApprovalOut: ...
+
+    async def create_mcp_server(self, server: McpServerIn) -> McpServerOut: ...
+
+    async def list_mcp_servers(self) -> list[McpServerOut]: ...
+
+    async def delete_mcp_server(self, name: str) -> None: ...
+
+    async def refresh_mcp_server(self, name: str) -> McpRefreshOut: ...

@@ -18,9 +18,12 @@ from agentmesh_gateway.clients.convert import (
 )
 from agentmesh_gateway.schemas.approvals import ApprovalOut, DecisionIn
 from agentmesh_gateway.schemas.common import Page
+from agentmesh_gateway.schemas.mcp_servers import McpRefreshOut, McpServerIn, McpServerOut
 from agentmesh_gateway.schemas.tools import GrantIn, GrantOut, ToolCallOut, ToolIn, ToolOut, ToolPatch
 
 _SERVICE = "agents"
+# The agents service gives an MCP server 15 s (AGENTMESH_MCP_TIMEOUT_SECONDS) to list its tools.
+MCP_TIMEOUT = 20.0
 
 
 def tool_out(tool: tool_pb2.Tool) -> ToolOut:
@@ -77,6 +80,17 @@ def approval_out(approval: tool_pb2.Approval) -> ApprovalOut:
         expires_at=from_timestamp(approval.expire_time),
         created_at=from_timestamp(approval.create_time),
         decided_at=from_timestamp(approval.decide_time),
+    )
+
+
+def mcp_server_out(server: tool_pb2.McpServer) -> McpServerOut:
+    return McpServerOut(
+        name=server.name,
+        url=server.url,
+        header_names=list(server.header_names),
+        tool_count=server.tool_count,
+        created_at=from_timestamp(server.create_time),
+        refreshed_at=from_timestamp(server.refresh_time),
     )
 
 
@@ -166,3 +180,25 @@ class ToolsClient:
         )
         response = await rpc(_SERVICE, self._stub.DecideApproval(request, timeout=WRITE_TIMEOUT))
         return approval_out(response.approval)
+
+    async def create_mcp_server(self, server: McpServerIn) -> McpServerOut:
+        request = agent_service_pb2.CreateMcpServerRequest(
+            server=tool_pb2.McpServer(name=server.name, url=server.url), headers=server.headers or {}
+        )
+        # Registration reads the server's tools: allow for a slow server.
+        response = await rpc(_SERVICE, self._stub.CreateMcpServer(request, timeout=MCP_TIMEOUT))
+        return mcp_server_out(response.server)
+
+    async def list_mcp_servers(self) -> list[McpServerOut]:
+        request = agent_service_pb2.ListMcpServersRequest()
+        response = await rpc(_SERVICE, self._stub.ListMcpServers(request, timeout=READ_TIMEOUT))
+        return [mcp_server_out(s) for s in response.servers]
+
+    async def delete_mcp_server(self, name: str) -> None:
+        request = agent_service_pb2.DeleteMcpServerRequest(name=name)
+        await rpc(_SERVICE, self._stub.DeleteMcpServer(request, timeout=WRITE_TIMEOUT))
+
+    async def refresh_mcp_server(self, name: str) -> McpRefreshOut:
+        request = agent_service_pb2.RefreshMcpServerRequest(name=name)
+        response = await rpc(_SERVICE, self._stub.RefreshMcpServer(request, timeout=MCP_TIMEOUT))
+        return McpRefreshOut(server=mcp_server_out(response.server), tools=list(response.tools))
