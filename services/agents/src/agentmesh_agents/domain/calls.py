@@ -83,9 +83,17 @@ class ToolCaller:
         self._limits = limits
         self._clock = clock
 
-    async def call(self, turn: TurnContext, record: ToolCallRecord, said: str, arguments: Any) -> bool:
-        """Handle a call the model just asked for; True when the turn parked."""
+    async def call(
+        self, turn: TurnContext, record: ToolCallRecord, said: str, arguments: Any, asked: str | None = None
+    ) -> bool:
+        """Handle a call the model just asked for; True when the turn parked.
+
+        `asked` is the tool name exactly as the model wrote it: when cleaning it for the record
+        changed it ("calc\x00ulator" -> "calculator"), it names no tool and is refused.
+        """
         await self._events.tool_call(turn.request, turn.agent.id, record)
+        if asked is not None and asked != record.tool:
+            return await self._refuse(turn, record, said, NOT_PERMITTED)
         granted = await self._grants.find(turn.request.project_id, turn.agent.id, record.tool)
         refusal = self.refusal(granted, arguments)
         if refusal is not None or granted is None:

@@ -136,7 +136,8 @@ class ReactLoop:
                 turn.transcript.append(Step(shown, f"invalid step: {reason}"))
                 continue
             record = self._record(turn, step.tool, step.arguments)
-            if await self._caller.call(turn, record, said(record.tool, record.arguments), step.arguments):
+            asked = said(record.tool, record.arguments)
+            if await self._caller.call(turn, record, asked, step.arguments, asked=step.tool):
                 return TurnEnd(TurnEndKind.PARKED)
 
     async def _generate(self, turn: TurnContext, prompt: list[ChatTurn], schema: str, attempt: int) -> Generation:
