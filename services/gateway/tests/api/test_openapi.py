@@ -113,3 +113,11 @@ async def test_swagger_ui_assets_come_from_a_package_when_installed(tmp_path) ->
         assert "/docs/assets/swagger-ui-bundle.js" in page and "cdn" not in page.lower()
         asset = await client.get("/docs/assets/swagger-ui-bundle.js")
         assert asset.status_code == 200 and "SwaggerUIBundle" in asset.text
+
+
+def test_the_declared_swagger_ui_package_ships_the_assets() -> None:
+    # swagger-ui-bundle is a dependency of the gateway: /docs must not fall back to the plain page.
+    from agentmesh_gateway.docs_pages import swagger_assets
+
+    folder = swagger_assets()
+    assert folder is not None and (folder / "swagger-ui.css").is_file()
