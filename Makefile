@@ -90,6 +90,7 @@ bench: setup
 	$(PY) services/scheduler/bench/bench_jobs.py
 	$(PY) services/gateway/bench/bench_login_flood.py
 	$(PY) services/memory/bench/bench_noisy_neighbour.py
+	$(PY) services/agents/bench/bench_react.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
