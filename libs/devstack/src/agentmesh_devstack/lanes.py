@@ -20,6 +20,7 @@ message saying which fixture it used: unit tests stay runnable with nothing star
 from __future__ import annotations
 
 from fnmatch import fnmatch
+from pathlib import Path
 
 import pytest
 
@@ -50,11 +51,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "unit: needs no infrastructure (set from the unit_paths ini option)")
 
 
-def _relative(item: pytest.Item, config: pytest.Config) -> str:
+def _relative(path: Path, config: pytest.Config) -> str:
     try:
-        return item.path.relative_to(config.rootpath).as_posix()
+        return path.relative_to(config.rootpath).as_posix()
     except ValueError:
-        return item.path.as_posix()
+        return path.as_posix()
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """With `-m unit`, test files outside unit_paths are not even imported (half the run's time)."""
+    if config.option.markexpr != "unit" or not collection_path.name.startswith("test_"):
+        return None
+    if collection_path.suffix != ".py":
+        return None
+    return not any(fnmatch(_relative(collection_path, config), p) for p in config.getini("unit_paths")) or None
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers
@@ -63,7 +73,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     group_fixtures = config.getini("xdist_group_fixtures")
     group_paths = [tuple(part.strip() for part in line.split("=", 1)) for line in config.getini("xdist_group_paths")]
     for item in items:
-        path = _relative(item, config)
+        path = _relative(item.path, config)
         if any(fnmatch(path, pattern) for pattern in unit_paths):
             item.add_marker(pytest.mark.unit)
         if item.get_closest_marker("xdist_group") is None:

@@ -21,8 +21,6 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
-from agentmesh_db.database import Database
-from agentmesh_db.migrations import upgrade_to_head
 from agentmesh_devstack.infra import EmbeddedPostgres
 
 log = logging.getLogger(__name__)
@@ -34,6 +32,10 @@ def migrations(migrations_dir: Path, schema: str) -> Build:
     """A build that brings `schema` to head with a service's own Alembic revisions."""
 
     def build(url: str) -> None:
+        # Imported here: SQLAlchemy and Alembic cost every pytest run (the plugin loads this module) ~1 s.
+        from agentmesh_db.database import Database
+        from agentmesh_db.migrations import upgrade_to_head
+
         database = Database(url, pool_size=1)
         try:
             upgrade_to_head(database.engine, migrations_dir, schema)
