@@ -57,3 +57,31 @@ def test_concurrency_limit_refuses_one_more_and_frees_slots() -> None:
 
 def test_retry_after_header_is_whole_seconds_at_least_one() -> None:
     assert [retry_after_header(s) for s in (None, 0.01, 1.0, 1.2, 59.9)] == ["1", "1", "1", "2", "60"]
+
+
+def test_keys_that_went_quiet_are_swept(monkeypatch: pytest.MonkeyPatch) -> None:
+    from agentmesh_core import quotas
+
+    now = [1000.0]
+    monkeypatch.setattr(quotas.time, "monotonic", lambda: now[0])
+    limit = RateLimit("1/second;2/minute", "things")
+    for i in range(5000):  # a flood of fresh keys (usernames, addresses)
+        limit.acquire(f"key-{i}")
+    windows = limit._windows
+    assert isinstance(windows, quotas._MemoryWindows) and len(windows) == 5000
+    now[0] += 61  # every key's longest window has passed
+    for i in range(2048):
+        limit.acquire(f"later-{i}")
+    assert len(windows) <= 2048  # the quiet ones are gone: memory follows the active keys
+    assert limit.retry_after("key-1") == 0
+
+
+def test_a_shared_limits_storage_can_hold_the_windows() -> None:
+    from agentmesh_core.quotas import _LibraryWindows
+
+    windows = _LibraryWindows(parse_rate("2/minute"), "memory://")
+    windows.hit("a")
+    windows.hit("a")
+    assert 0 < windows.retry_after("a") <= 60
+    windows.clear("a")
+    assert windows.retry_after("a") == 0

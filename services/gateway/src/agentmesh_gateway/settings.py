@@ -41,6 +41,8 @@ class GatewaySettings(CommonSettings):
     login_attempts_per_account: str = "5/minute;20/hour"
     login_failures_per_address: str = "20/minute;200/hour"
     rate_limit_storage_uri: str = "memory://"
+    # A refused login (429) is answered after this pause, at most its Retry-After.
+    login_refusal_delay_seconds: float = Field(default=1.0, ge=0, le=30)
     # Password hashing runs on its own threads, at a lower priority (nice, Linux); at most
     # threads + queue hashes at once.
     password_hash_threads: int = Field(default=1, ge=1, le=64)

@@ -29,6 +29,7 @@ def settings(settings: GatewaySettings) -> GatewaySettings:
         update={
             "login_attempts_per_account": f"3 per {ACCOUNT_WINDOW_SECONDS} seconds",
             "login_failures_per_address": "5/minute",
+            "login_refusal_delay_seconds": 0.0,  # the backoff pause has a test of its own
         }
     )
 
@@ -132,3 +133,13 @@ async def test_the_hashing_executor_refuses_work_beyond_its_queue() -> None:
         assert await passwords.verify(stored, "correct horse") is True  # capacity comes back
     finally:
         passwords.close()
+
+
+async def test_a_refusal_is_answered_after_the_backoff_pause(app, client) -> None:
+    _state(app).settings.login_refusal_delay_seconds = 0.3
+    async with client("10.0.0.88") as attacker:
+        for i in range(3):
+            assert (await _login(attacker, "admin", f"guess-{i}")).status_code == 401
+        started = time.perf_counter()
+        _assert_throttled(await _login(attacker, "admin", "guess-4"))
+        assert time.perf_counter() - started >= 0.3

@@ -3,20 +3,22 @@
 Login answers a short-lived access token and a single-use refresh token of a
 new session; refresh rotates them; logout revokes the session (or, with
 ?everywhere=true, every session of the user). Failed logins are throttled
-per account and per client address: 429 with Retry-After.
+per account and per client address: 429 with Retry-After, answered after a
+short pause (backoff).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 from pydantic import ValidationError
 
-from agentmesh_core.errors import InvalidInput, Unauthenticated
+from agentmesh_core.errors import InvalidInput, ResourceExhausted, Unauthenticated
 from agentmesh_gateway.accounts.models import SessionTokens
-from agentmesh_gateway.deps import AccountsDep, BearerToken, CurrentUser
+from agentmesh_gateway.deps import AccountsDep, BearerToken, CurrentUser, State
 from agentmesh_gateway.schemas.accounts import LoginIn, MembershipOut, MeOut
 from agentmesh_gateway.schemas.sessions import RefreshIn, SessionTokensOut
 
@@ -52,11 +54,18 @@ def _tokens_out(tokens: SessionTokens) -> SessionTokensOut:
 
 
 @router.post("/login", response_model=SessionTokensOut, openapi_extra=_LOGIN_BODY)
-async def login(request: Request, accounts: AccountsDep) -> SessionTokensOut:
+async def login(request: Request, accounts: AccountsDep, state: State) -> SessionTokensOut:
     """Exchange a username and password for a bearer token and a refresh token."""
     credentials = await _credentials(request)
     address = request.client.host if request.client else ""
-    return _tokens_out(await accounts.login(credentials.username, credentials.password, address))
+    try:
+        return _tokens_out(await accounts.login(credentials.username, credentials.password, address))
+    except ResourceExhausted as refused:
+        # Backoff: a refusal is answered after a pause (at most its Retry-After), so a
+        # client that logs in again at once, as floods do, sends one attempt per pause
+        # instead of as many as the gateway can refuse. Waiting costs the gateway nothing.
+        await asyncio.sleep(min(state.settings.login_refusal_delay_seconds, refused.retry_after or 0))
+        raise
 
 
 @router.post("/refresh", response_model=SessionTokensOut)
