@@ -162,7 +162,7 @@ async def test_an_mcp_servers_tool_is_registered_granted_called_and_survives_the
 
     with acting_as(service.superadmin):
         refresh = stub.RefreshMcpServer(pb.RefreshMcpServerRequest(name="calc"))
-        assert await _code(refresh) == grpc.StatusCode.UNAVAILABLE
+        assert await _code(refresh) == grpc.StatusCode.FAILED_PRECONDITION
         await stub.DeleteMcpServer(pb.DeleteMcpServerRequest(name="calc"))
         assert await _code(stub.DeleteMcpServer(pb.DeleteMcpServerRequest(name="calc"))) == grpc.StatusCode.NOT_FOUND
         assert await _code(stub.RefreshMcpServer(pb.RefreshMcpServerRequest(name="calc"))) == (

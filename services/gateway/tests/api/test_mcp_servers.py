@@ -44,9 +44,9 @@ async def test_superadmins_register_list_refresh_and_remove_servers(api, world, 
     assert refreshed.status_code == 200 and refreshed.json()["tools"] == ["search.echo"]
     state.tools.unreachable.add(SERVER["url"])
     down = await api.post("/tools/mcp-servers/search/refresh", headers=admin)
-    assert down.status_code == 503 and down.json()["error"]["code"] == "unavailable"
+    assert down.status_code == 409 and down.json()["error"]["code"] == "failed_precondition"
     other = await api.post("/tools/mcp-servers", headers=admin, json={**SERVER, "name": "other"})
-    assert other.status_code == 503
+    assert other.status_code == 409
 
     assert (await api.delete("/tools/mcp-servers/search", headers=admin)).status_code == 204
     assert (await api.delete("/tools/mcp-servers/search", headers=admin)).status_code == 404

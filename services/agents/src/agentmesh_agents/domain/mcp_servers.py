@@ -26,7 +26,14 @@ from agentmesh_agents.domain.ports import McpClient, McpServerRepository
 from agentmesh_agents.domain.tool_models import ToolDefinition, ToolKind
 from agentmesh_agents.domain.tooling import CallContext, Observation, Tool, config_by_schema
 from agentmesh_agents.domain.tools import checked_definition
-from agentmesh_core.errors import AgentmeshError, InvalidInput, NotFound, PermissionDenied
+from agentmesh_core.errors import (
+    AgentmeshError,
+    FailedPrecondition,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+)
 from agentmesh_core.identity import GlobalRole, Identity
 
 log = logging.getLogger(__name__)
@@ -107,16 +114,24 @@ class McpServers:
         self._clock = clock
 
     async def create(self, identity: Identity, name: str, url: str, headers: dict[str, str]) -> McpServer:
-        """Register a server after reading its tools (Unavailable when it cannot be reached)."""
+        """Register a server after reading its tools (FailedPrecondition when it cannot be reached)."""
         _require_superadmin(identity)
         checked_server(name, url, headers)
         now = self._clock()
-        remote = await self._client.list_tools(url, headers, self._timeout)
+        remote = await self._remote_tools(url, headers)
         tools, mapping = catalog_entries(name, remote, self._limits, now)
         server = McpServer(name, url, dict(headers), mapping, created_at=now, refreshed_at=now)
         stored = await self._servers.add(server, tools)
         log.info("mcp server %s registered with %d tools", name, len(tools))
         return stored
+
+    async def _remote_tools(self, url: str, headers: dict[str, str]) -> builtins.list[RemoteTool]:
+        # A server that does not answer is the caller's problem to fix (its URL, its headers,
+        # its uptime), not this service failing: FailedPrecondition, never a 5xx.
+        try:
+            return await self._client.list_tools(url, headers, self._timeout)
+        except Unavailable as error:
+            raise FailedPrecondition(error.message) from None
 
     async def list(self, identity: Identity) -> list[McpServer]:
         """Every registered server (the caller strips header values)."""
@@ -137,7 +152,7 @@ class McpServers:
         if server is None:
             raise NotFound(f"mcp server {name!r} not found")
         now = self._clock()
-        remote = await self._client.list_tools(server.url, server.headers, self._timeout)
+        remote = await self._remote_tools(server.url, server.headers)
         tools, mapping = catalog_entries(name, remote, self._limits, now)
         updated = await self._servers.replace_tools(name, tools, mapping, now)
         if updated is None:

@@ -21,7 +21,6 @@ from agentmesh_core.errors import (
     NotFound,
     PermissionDenied,
     Unauthenticated,
-    Unavailable,
 )
 from agentmesh_core.identity import GlobalRole, require_project_access
 from agentmesh_core.ids import new_id
@@ -480,7 +479,7 @@ class FakeTools:
 
     def _mcp_tools(self, server: McpServerOut) -> list[str]:
         if server.url in self.unreachable:
-            raise Unavailable("the MCP server could not be reached")
+            raise FailedPrecondition("the MCP server could not be reached")
         name = f"{server.name}.echo"
         self.tools.setdefault(name, ToolOut(name=name, description="Echo the text.", parameters=_OBJECT, kind="mcp",
                                             enabled=True, restricted=False, requires_approval=False,

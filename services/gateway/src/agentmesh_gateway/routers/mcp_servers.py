@@ -23,7 +23,7 @@ def _known(name: str) -> str:
 
 @router.post("", response_model=McpServerOut, status_code=status.HTTP_201_CREATED)
 async def create_mcp_server(body: McpServerIn, user: Superadmin, tools: ToolsDep) -> McpServerOut:
-    """Register a server after reading its tools (503 when it cannot be reached, 409 when the name is taken)."""
+    """Register a server after reading its tools (409 when it cannot be reached or the name is taken)."""
     with acting(user):
         return await tools.create_mcp_server(body)
 
