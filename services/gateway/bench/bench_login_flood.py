@@ -7,7 +7,9 @@ process, default settings), then over real HTTP:
 
 1. Guessing: `--guesses` wrong passwords for one account, `--flood` at a time, from one
    address. A 401 means the guess reached argon2; a 429 means the throttle refused it
-   first. Then the real user logs in from another address: at once (refused while the
+   first (each refusal answered after the backoff pause, so 1,000 guesses take about a
+   minute, and the account's 5-a-minute window lets a few more through meanwhile).
+   Then the real user logs in from another address: at once (refused while the
    account's window is full: the policy), and again after the Retry-After it was given.
 2. Neighbours: the median of an authenticated request (GET /auth/me) one at a time,
    quiet and under a `--flood`-way login flood built to reach the hasher every time
