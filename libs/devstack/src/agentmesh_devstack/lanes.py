@@ -23,6 +23,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 import pytest
+from _pytest.nodeid import NodeId
 
 # The plugin's own infrastructure fixtures; `unit_forbidden_fixtures` adds heavier ones.
 INFRA_FIXTURES = frozenset(
@@ -49,6 +50,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "unit: needs no infrastructure (set from the unit_paths ini option)")
+    if getattr(config.option, "loadgroup", False):  # set on pytest-xdist workers under --dist loadgroup
+        config.pluginmanager.register(GroupIds(), "agentmesh-xdist-group-ids")
+
+
+class GroupIds:
+    """Puts each grouped item's xdist_group into its id, which is what loadgroup schedules by.
+
+    pytest-xdist 3.8 does it by assigning `item._nodeid`, which pytest 9.2 no longer reads
+    (ids live in `item._id`), so every test silently became a group of its own.
+    """
+
+    @pytest.hookimpl(trylast=True)  # after xdist's own attempt
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            names = sorted({str(mark.args[0]) for mark in item.iter_markers("xdist_group") if mark.args})
+            if names and "@" not in item.nodeid and hasattr(item, "_id"):
+                item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")
 
 
 def _relative(path: Path, config: pytest.Config) -> str:

@@ -53,5 +53,8 @@ def test_unit_lane_selection_guard_and_groups(tmp_path: Path) -> None:
     assert "is a unit test (unit_paths) but uses devstack_dir, nats_url" in unit.stdout
     assert not list(tmp_path.glob("**/nats")), "the guard ran after the fixture started NATS"
 
-    grouped = _pytest(tmp_path, "pkg/tests/service", "pkg/tests/dynamic")
+    grouped = _pytest(tmp_path, "pkg/tests/service", "pkg/tests/dynamic", "-n", "2", "--dist", "loadgroup", "-vv")
     assert "2 passed" in grouped.stdout, grouped.stdout + grouped.stderr
+    ran = [line.split() for line in grouped.stdout.splitlines() if line.startswith("[gw")]
+    workers = {words[0] for words in ran if words[-1].endswith("@heavy")}
+    assert len(workers) == 1, grouped.stdout  # both tests of the group ran on one worker
