@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from google.protobuf import descriptor_pool, message_factory, unknown_fields
 from google.protobuf.message import DecodeError, Message
+from nats.js.api import PubAck
+from nats.js.errors import NotFoundError
 
 import agentmesh
 from agentmesh_agents.adapters.nats_events import NatsConversationEvents
@@ -75,8 +77,13 @@ class RecordingJetStream:
     published: list[tuple[str, bytes, str | None]] = field(default_factory=list)
     streams: list[Any] = field(default_factory=list)
 
-    async def publish(self, subject: str, payload: bytes = b"", *, stream: str | None = None, **_: Any) -> None:
+    async def publish(self, subject: str, payload: bytes = b"", *, stream: str | None = None, **_: Any) -> PubAck:
         self.published.append((subject, payload, stream))
+        return PubAck(stream=stream or "", seq=len(self.published))
+
+    async def get_last_msg(self, stream_name: str, subject: str) -> Any:
+        # An empty stream: the events publisher numbers a new conversation from 1.
+        raise NotFoundError
 
     async def add_stream(self, config: Any) -> None:
         self.streams.append(config)
