@@ -86,6 +86,7 @@ typecheck: setup
 
 bench: setup
 	$(PY) services/inference/bench/bench_batching.py
+	$(PY) services/inference/bench/bench_front_door.py
 	$(PY) services/memory/bench/bench_memory.py
 	$(PY) services/scheduler/bench/bench_jobs.py
 	$(PY) services/gateway/bench/bench_login_flood.py

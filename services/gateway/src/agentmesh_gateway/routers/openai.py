@@ -92,6 +92,7 @@ class _Reply:
         self._created = int(time.time())
         self._caller = caller
         self._usage = usage
+        self._content_parts: tuple[str, str] | None = None
 
     def count(self, prompt_tokens: int, completion_tokens: int) -> None:
         """Record the call's tokens against its project, key or user."""
@@ -137,6 +138,16 @@ class _Reply:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
         return self._event([choice], None, with_usage)
 
+    def _content(self, text: str, with_usage: bool) -> bytes:
+        """A content chunk, the hot path (one per token): the fixed parts are rendered once."""
+        if self._content_parts is None:
+            marker = "\x00"
+            template = self._delta({"content": marker}, None, with_usage).decode()
+            before, after = template.split(json.dumps(marker), 1)
+            self._content_parts = (before, after)
+        before, after = self._content_parts
+        return f"{before}{json.dumps(text)}{after}".encode()
+
     async def events(self, chunks: AsyncGenerator[GenerationChunk, None], include_usage: bool) -> AsyncIterator[bytes]:
         """The streamed answer: a role chunk, content chunks, a finish chunk, usage if asked, [DONE]."""
         prompt_tokens = completion_tokens = 0
@@ -146,7 +157,7 @@ class _Reply:
                 async for chunk in chunks:
                     completion_tokens += chunk.token_count
                     if chunk.text:
-                        yield self._delta({"content": chunk.text}, None, include_usage)
+                        yield self._content(chunk.text, include_usage)
                     if chunk.finish_reason is not None:
                         prompt_tokens, completion_tokens = chunk.prompt_tokens, chunk.completion_tokens
                         yield self._delta({}, _finish(chunk.finish_reason), include_usage)

@@ -131,7 +131,8 @@ class Inference:
                 log.info("aborting unfinished request %s", validated.request_id)
                 # Shielded: this runs while the caller's task is being cancelled.
                 await asyncio.shield(engine.abort(validated.request_id))
-            self._account(project, prompt_tokens, completion_tokens, first_token, time.monotonic() - started)
+            if finished or completion_tokens:  # a request the engine refused used nothing
+                self._account(project, prompt_tokens, completion_tokens, first_token, time.monotonic() - started)
 
     def _account(self, project: str, prompt: int, completion: int, ttft: float | None, duration: float) -> None:
         self.quotas.record(project, prompt, completion)

@@ -1,0 +1,283 @@
+"""The inference front door against vLLM alone, side by side in one run on one model.
+
+    python services/inference/bench/bench_front_door.py [--streams 64] [--max-tokens 64] [--rounds 3] [--model PATH]
+
+Starts PostgreSQL, the inference service and the gateway (devstack, free ports),
+vLLM's own OpenAI server (`python -m vllm.entrypoints.openai.api_server`, what
+`vllm serve` runs), and a raw AsyncLLM in this process, all on the same model
+(the tiny random one unless --model). Then, for --rounds rounds, each in turn:
+
+- `/v1/chat/completions` through the gateway (API key, quota, usage accounting,
+  gRPC to the service) vs the same request to vLLM's server: `streams` concurrent
+  streamed chat completions of `max_tokens` greedy tokens;
+- `InferenceService.Generate` over gRPC vs the same prompts on the raw AsyncLLM.
+
+Prints each run, then the medians' ratios: throughput (tokens/s, goal >= 0.9 for
+the gateway, >= 0.95 for gRPC) and TTFT p50 (goal <= 1.2). The three engines idle
+while another runs, but share the machine: compare ratios within one run. On a
+busy machine wall-clock figures swing (and vLLM's CPU workers spin while they wait
+for a core, so even the engines' CPU time inflates). What each serving path costs
+on top of the engine is steadier: the CPU seconds per 1,000 tokens of the serving
+processes, engine processes (VLLM::*) left out: the gateway plus the inference
+service, vs vLLM's API server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+
+from agentmesh.inference.v1 import inference_service_pb2 as pb
+from agentmesh.inference.v1 import inference_service_pb2_grpc as pb_grpc
+from agentmesh_core.identity import GlobalRole, Identity
+from agentmesh_core.settings import LOCAL_INTERNAL_SECRET
+from agentmesh_core.tokens import IdentityTokens
+from agentmesh_devstack.ports import free_port
+from agentmesh_devstack.processes import ManagedProcess
+from agentmesh_devstack.stack import DATABASE_NAME, Stack, StackConfig
+from agentmesh_devstack.waiting import eventually
+from agentmesh_grpc.channel import create_channel
+from agentmesh_grpc.identity import acting_as
+from agentmesh_inference.adapters.engine_config import EngineConfig, prepare_environment
+from agentmesh_inference.tiny_model import ensure_tiny_model
+
+ADMIN_PASSWORD = "bench-admin-password"
+BENCH = Identity(subject="bench", role=GlobalRole.SERVICE)
+
+
+@dataclass
+class Run:
+    """One run of `streams` concurrent requests."""
+
+    tokens: int
+    seconds: float
+    ttfts: list[float]
+    cpu_seconds: float = 0.0  # of the server's process tree, when measured
+
+    @property
+    def rate(self) -> float:
+        return self.tokens / self.seconds
+
+    @property
+    def ttft_p50(self) -> float:
+        return statistics.median(self.ttfts)
+
+
+def prompt(index: int) -> str:
+    return f"Request {index}: write the daily report for the team."
+
+
+def tree_cpu(pids: list[int]) -> float:
+    """CPU seconds used so far by these processes and their children, engine processes left out."""
+    total = 0.0
+    for pid in pids:
+        root = psutil.Process(pid)
+        for process in (root, *root.children(recursive=True)):
+            try:
+                if process.name().startswith("VLLM::"):  # EngineCore, Worker: the engine itself
+                    continue
+                times = process.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+    return total
+
+
+async def timed(calls: list[Callable[[], Awaitable[tuple[float, int]]]], pids: list[int]) -> Run:
+    cpu, started = tree_cpu(pids), time.perf_counter()
+    results = await asyncio.gather(*(call() for call in calls))
+    elapsed = time.perf_counter() - started
+    return Run(sum(t for _, t in results), elapsed, [f for f, _ in results], tree_cpu(pids) - cpu)
+
+
+async def chat_stream(http: httpx.AsyncClient, url: str, headers: dict[str, str], index: int, max_tokens: int):
+    body = {"model": "tiny-llama", "messages": [{"role": "user", "content": prompt(index)}], "max_tokens": max_tokens,
+            "temperature": 0, "stream": True, "stream_options": {"include_usage": True}}  # fmt: skip
+    started, first, tokens = time.perf_counter(), 0.0, 0
+    try:
+        async with http.stream("POST", url, headers=headers, json=body) as response:
+            if response.status_code != 200:
+                raise RuntimeError(f"{url} answered {response.status_code}: {(await response.aread())[:300]!r}")
+            tokens, first = await read_events(response, started)
+    except httpx.HTTPError as error:
+        raise RuntimeError(f"{url}: {error!r}") from error
+    return first, tokens
+
+
+async def read_events(response: httpx.Response, started: float) -> tuple[int, float]:
+    """Completion tokens (from the usage chunk) and the time to the first content."""
+    first, tokens = 0.0, 0
+    async for line in response.aiter_lines():
+        if not line.startswith("data: ") or line == "data: [DONE]":
+            continue
+        chunk = json.loads(line[6:])
+        if "error" in chunk:
+            raise RuntimeError(f"error event: {chunk['error']}")
+        if not first and chunk["choices"] and chunk["choices"][0]["delta"].get("content"):
+            first = time.perf_counter() - started
+        if chunk.get("usage"):
+            tokens = chunk["usage"]["completion_tokens"]
+    return tokens, first
+
+
+async def grpc_stream(stub: pb_grpc.InferenceServiceStub, index: int, max_tokens: int) -> tuple[float, int]:
+    request = pb.GenerateRequest(prompt=prompt(index), sampling=pb.SamplingParams(max_tokens=max_tokens, temperature=0))
+    started, first, tokens = time.perf_counter(), 0.0, 0
+    with acting_as(BENCH):
+        call = stub.Generate(request, timeout=300)
+    async for response in call:
+        if not first and response.token_ids:
+            first = time.perf_counter() - started
+        tokens += len(response.token_ids)
+    return first, tokens
+
+
+async def raw_stream(llm, index: int, max_tokens: int, counter: list[int]) -> tuple[float, int]:
+    """The raw AsyncLLM, prompts tokenized and rendered the way the service's adapter does it."""
+    from vllm import SamplingParams
+    from vllm.sampling_params import RequestOutputKind
+
+    counter[0] += 1
+    ids = llm.get_tokenizer().encode(prompt(index))
+    (engine_input,) = await llm.renderer.render_cmpl_async([{"prompt_token_ids": ids}],
+                                                           llm.renderer.default_cmpl_tok_params)  # fmt: skip
+    params = SamplingParams(max_tokens=max_tokens, temperature=0, output_kind=RequestOutputKind.DELTA)
+    started, first, tokens = time.perf_counter(), 0.0, 0
+    async for output in llm.generate(engine_input, params, f"raw-{counter[0]}"):
+        if not first and output.outputs[0].token_ids:
+            first = time.perf_counter() - started
+        tokens += len(output.outputs[0].token_ids)
+    return first, tokens
+
+
+async def wait_http(url: str, what: str, headers: dict[str, str] | None = None, timeout: float = 600) -> None:
+    async def ok() -> bool:
+        try:
+            async with httpx.AsyncClient(timeout=5) as http:
+                return (await http.get(url, headers=headers)).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    await eventually(ok, timeout=timeout, interval=1.0, what=what)
+
+
+async def api_key(gateway: str) -> dict[str, str]:
+    async with httpx.AsyncClient(base_url=gateway, timeout=30) as http:
+        login = await http.post("/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})
+        admin = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        project = (await http.post("/projects", headers=admin, json={"name": "bench"})).json()["id"]
+        key = (await http.post(f"/projects/{project}/api-keys", headers=admin, json={"name": "bench"})).json()
+    return {"Authorization": f"Bearer {key['key']}"}
+
+
+def report(label: str, runs: list[Run]) -> tuple[float, float, float]:
+    rate = statistics.median(r.rate for r in runs)
+    ttft = statistics.median(r.ttft_p50 for r in runs) * 1000
+    cpu = statistics.median(r.cpu_seconds / r.tokens * 1000 for r in runs)
+    rates = ", ".join(f"{r.rate:.0f}" for r in runs)
+    cost = f"   serving CPU s/1k tokens {cpu:5.3f}" if cpu else ""
+    print(f"{label:<26} tokens/s {rate:8.0f} (runs: {rates})   TTFT p50 {ttft:7.1f} ms{cost}")
+    return rate, ttft, cpu
+
+
+async def measure(args: argparse.Namespace, model: str, stack: Stack, vllm_url: str, vllm_pid: int) -> None:
+    from vllm.v1.engine.async_llm import AsyncLLM
+
+    gateway = stack.config.gateway_url
+    await wait_http(f"{vllm_url}/v1/models", "vLLM's OpenAI server")
+    await wait_http(f"{gateway}/healthz", "the gateway")
+    headers = await api_key(gateway)
+    await wait_http(f"{gateway}/v1/models", "the inference service to load", headers)
+    config = EngineConfig(model=model, max_num_seqs=args.streams, random_weights=True)
+    prepare_environment(config)
+    # Held only in this list, so that it can be released before the interpreter exits.
+    engines = [AsyncLLM.from_engine_args(config.engine_args())]
+    channel = create_channel(stack.config.addr("inference"), IdentityTokens(LOCAL_INTERNAL_SECRET))
+    stub, counter, n, tokens = pb_grpc.InferenceServiceStub(channel), [0], args.streams, args.max_tokens
+    runs: dict[str, list[Run]] = {k: [] for k in ("gateway", "vllm", "grpc", "raw")}
+    ours = [process.proc.pid for process in (stack.services["gateway"], stack.services["inference"]) if process.proc]
+    trees = {"gateway": ours, "vllm": [vllm_pid], "grpc": [], "raw": []}
+    try:
+        targets = {
+            "gateway": lambda http, i: chat_stream(http, f"{gateway}/v1/chat/completions", headers, i, tokens),
+            "vllm": lambda http, i: chat_stream(http, f"{vllm_url}/v1/chat/completions", {}, i, tokens),
+            "grpc": lambda _, i: grpc_stream(stub, i, tokens),
+            "raw": lambda _, i: raw_stream(engines[0], i, tokens, counter),
+        }
+        for round_ in range(args.rounds + 1):  # round 0 warms up every path
+            order = list(targets) if round_ % 2 else list(reversed(targets))
+            for name in order:
+                # New connections for every run, for both HTTP servers alike. Over reused keep-alive
+                # connections a burst of 64 reached the gateway's app up to seconds late (seen with
+                # a fake inference too: an HTTP-layer effect, not yet understood); see the README.
+                async with httpx.AsyncClient(timeout=300, limits=httpx.Limits(max_connections=2 * n)) as http:
+                    run = await timed([lambda i=i, f=targets[name]: f(http, i) for i in range(n)], trees[name])
+                if round_:
+                    runs[name].append(run)
+        print(f"\n{n} concurrent streams x {tokens} tokens, {args.rounds} rounds, model {model}")
+        print(f"device: {engines[0].vllm_config.device_config.device_type} (the same engine build for all three)")
+        g_rate, g_ttft, g_cpu = report("gateway /v1 (agentmesh)", runs["gateway"])
+        v_rate, v_ttft, v_cpu = report("vLLM OpenAI server", runs["vllm"])
+        s_rate, s_ttft, _ = report("InferenceService gRPC", runs["grpc"])
+        r_rate, r_ttft, _ = report("raw AsyncLLM", runs["raw"])
+        print(f"gateway / vLLM server: throughput {g_rate / v_rate:.2f} (goal >= 0.9), "
+              f"TTFT p50 {g_ttft / v_ttft:.2f} (goal <= 1.2), serving CPU per token {g_cpu / v_cpu:.2f}")  # fmt: skip
+        print(f"gRPC service / raw AsyncLLM: throughput {s_rate / r_rate:.2f} (goal >= 0.95), "
+              f"TTFT p50 {s_ttft / r_ttft:.2f}")  # fmt: skip
+    finally:
+        await channel.close()
+        engines[0].shutdown()
+        # Released now, not at interpreter exit (where AsyncLLM.__del__ fails on torn-down modules).
+        engines.clear()
+        gc.collect()
+
+
+def main(args: argparse.Namespace) -> None:
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")  # the raw AsyncLLM's per-step lines
+    run_dir = Path(tempfile.mkdtemp(prefix="agentmesh-bench-"))
+    model = args.model or str(ensure_tiny_model(Path(tempfile.gettempdir()) / "agentmesh-bench" / "tiny-llama"))
+    env = {"AGENTMESH_MODEL": model, "AGENTMESH_LOG_LEVEL": "WARNING", "AGENTMESH_MAX_NUM_SEQS": str(args.streams)}
+    stack = Stack(StackConfig.ephemeral(run_dir, admin_password=ADMIN_PASSWORD, extra_env=env))
+    vllm_port = free_port()
+    argv = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model, "--host", "127.0.0.1",
+            "--port", str(vllm_port), "--served-model-name", "tiny-llama", "--max-model-len", "2048",
+            "--max-num-seqs", str(args.streams), "--enforce-eager", "--seed", "0",
+            "--uvicorn-log-level", "warning"]  # fmt: skip
+    vllm_env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    vllm_server = ManagedProcess("vllm-openai", argv, run_dir / "logs" / "vllm-openai.log", vllm_env)
+    try:
+        stack.postgres.start()
+        stack.database_url = stack.postgres.database_url(DATABASE_NAME)
+        stack.start_service("inference")
+        stack.start_service("gateway")
+        vllm_server.start()
+        assert vllm_server.proc is not None
+        asyncio.run(measure(args, model, stack, f"http://127.0.0.1:{vllm_port}", vllm_server.proc.pid))
+    finally:
+        vllm_server.stop(grace=15)
+        for name in ("gateway", "inference"):
+            stack.stop_service(name)
+        stack.postgres.stop()
+    print(f"logs in {run_dir / 'logs'}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--streams", type=int, default=64, help="concurrent streams in each run")
+    parser.add_argument("--max-tokens", type=int, default=64, help="tokens each stream produces")
+    parser.add_argument("--rounds", type=int, default=3, help="measured rounds (after one warm-up round)")
+    parser.add_argument("--model", default="", help="model path (default: the tiny random model)")
+    main(parser.parse_args())
