@@ -81,7 +81,7 @@ class RecordingJetStream:
         self.published.append((subject, payload, stream))
         return PubAck(stream=stream or "", seq=len(self.published))
 
-    async def get_last_msg(self, stream_name: str, subject: str) -> Any:
+    async def get_last_msg(self, _stream_name: str, _subject: str) -> Any:
         # An empty stream: the events publisher numbers a new conversation from 1.
         raise NotFoundError
 
