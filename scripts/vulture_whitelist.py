@@ -31,6 +31,15 @@ _.access_token
 _.token_type
 _.expires_in
 
+# OpenAI-compatible shapes (services/gateway schemas/llm.py, schemas/openai.py): response fields
+# filled by keyword, and request fields OpenAI clients send that only validators read.
+_.total_tokens
+_.embedding
+_.strict
+_.presence_penalty
+_.frequency_penalty
+_.logprobs
+
 # An enum member reached by value (a chat role sent as a string).
 _.ASSISTANT
 

@@ -15,7 +15,6 @@ from agentmesh_gateway.schemas.values import JsonObject, Text
 # The inference service's own bounds (its domain Limits); restated so the gateway refuses early.
 MAX_MESSAGES = 256
 MAX_STOP_STRINGS = 8
-MAX_STOP_CHARS = 64
 MAX_EMBED_TEXTS = 64
 MAX_EMBED_CHARS = 8_000
 
