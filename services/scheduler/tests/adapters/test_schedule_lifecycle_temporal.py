@@ -6,7 +6,6 @@ run the real worker with a fake agents service.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import time
 import uuid
@@ -141,7 +140,16 @@ async def test_enable_fires_pause_stops_trigger_fires_at_once(
             await eventually(lambda: len(agents.sent) >= 2, timeout=10, interval=0.1, what="the enabled schedule")
 
             await scheduler.update(admin, project_id, schedule.id, SchedulePatch(enabled=False))
-            await asyncio.sleep(1.5)  # a run started just before the pause may still send
+            # A run started just before the pause may still send: wait until Temporal runs none.
+            handle = temporal_client.get_schedule_handle(temporal_schedule_id(project_id, schedule.id))
+            quiet: list[bool] = []
+
+            async def settled() -> bool:
+                description = await handle.describe()
+                quiet.append(description.schedule.state.paused and not description.info.running_actions)
+                return quiet[-2:] == [True, True]  # twice in a row: nothing was starting either
+
+            await eventually(settled, timeout=20, interval=0.2, what="the runs started before the pause to end")
             paused_at = len(agents.sent)
             await never(
                 lambda: len(agents.sent) > paused_at, within=3, interval=0.1, why=why, what="the paused schedule firing"
