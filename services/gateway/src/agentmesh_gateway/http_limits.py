@@ -56,14 +56,19 @@ def header_limited_protocol(max_bytes: int, max_count: int) -> type[HttpToolsPro
             self._head_lines = 0
             self._unparsed = 0  # bytes received while a head is incomplete
             self._in_head = True
+            self._head_began = False  # a new head began inside the chunk being parsed
             self._over = False
 
         def data_received(self, data: bytes) -> None:
             if self._over:
                 return
+            self._head_began = False
             super().data_received(data)
             if self._in_head and not self._over:
-                self._unparsed += len(data)
+                # A head that began inside this chunk shares it with the previous request's
+                # body, whose bytes are no head's: count from the next chunk (one read is
+                # bounded by the transport, and complete header lines are counted anyway).
+                self._unparsed = 0 if self._head_began else self._unparsed + len(data)
                 if self._unparsed > max_bytes * _UNPARSED_HEAD_FACTOR:
                     self._refuse()
 
@@ -87,7 +92,7 @@ def header_limited_protocol(max_bytes: int, max_count: int) -> type[HttpToolsPro
 
         def on_message_complete(self) -> None:
             super().on_message_complete()
-            self._in_head = True
+            self._in_head = self._head_began = True
 
         def _count(self, size: int, lines: int) -> None:
             self._head_bytes += size

@@ -113,3 +113,12 @@ async def test_an_endless_header_line_is_cut_off(port: int) -> None:
     assert sent < eight_mb, "the server kept reading an endless header"
     if answer:
         assert_431(answer)
+
+
+async def test_a_large_body_does_not_count_against_the_next_requests_head(port: int) -> None:
+    # The end of a large body and the next request's head arrive in one read: only the
+    # head's bytes count, so the second request on the keep-alive connection is served.
+    body = b"x" * (MAX_BYTES * 40)
+    post = f"POST / HTTP/1.1\r\nHost: gateway\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+    answer = await exchange(port, post + request())
+    assert answer.count(b"HTTP/1.1 200 ") == 2, answer[:400]
