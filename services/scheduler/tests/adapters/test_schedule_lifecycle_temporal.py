@@ -12,7 +12,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from temporalio.client import Client, ScheduleOverlapPolicy
+from temporalio.client import (
+    Client,
+    ScheduleActionExecutionStartWorkflow,
+    ScheduleOverlapPolicy,
+    WorkflowExecutionStatus,
+)
 
 from agentmesh_core.identity import Identity
 from agentmesh_core.ids import new_id
@@ -140,14 +145,24 @@ async def test_enable_fires_pause_stops_trigger_fires_at_once(
             await eventually(lambda: len(agents.sent) >= 2, timeout=10, interval=0.1, what="the enabled schedule")
 
             await scheduler.update(admin, project_id, schedule.id, SchedulePatch(enabled=False))
-            # A run started just before the pause may still send: wait until Temporal runs none.
+            # A run started just before the pause may still send: wait until every run the
+            # schedule started has closed. The schedule's own running list is refreshed lazily
+            # while paused, so each run's workflow is asked directly (strongly consistent).
             handle = temporal_client.get_schedule_handle(temporal_schedule_id(project_id, schedule.id))
-            quiet: list[bool] = []
 
             async def settled() -> bool:
                 description = await handle.describe()
-                quiet.append(description.schedule.state.paused and not description.info.running_actions)
-                return quiet[-2:] == [True, True]  # twice in a row: nothing was starting either
+                assert description.schedule.state.paused, "Temporal does not show the pause yet"
+                for result in description.info.recent_actions:
+                    started = result.action
+                    assert isinstance(started, ScheduleActionExecutionStartWorkflow)
+                    run = temporal_client.get_workflow_handle(
+                        started.workflow_id, run_id=started.first_execution_run_id
+                    )
+                    shown = await run.describe()
+                    pending = shown.raw_description.pending_activities
+                    assert shown.status != WorkflowExecutionStatus.RUNNING, f"{started.workflow_id} runs: {pending}"
+                return True
 
             await eventually(settled, timeout=20, interval=0.2, what="the runs started before the pause to end")
             paused_at = len(agents.sent)

@@ -18,8 +18,9 @@ from agentmesh_scheduler.domain.models import (
     ScheduleDraft,
     SchedulePatch,
 )
+from agentmesh_scheduler.domain.ports import EngineSchedule
 from agentmesh_scheduler.domain.reconcile import ScheduleReconciler
-from agentmesh_scheduler.domain.scheduler import Scheduler
+from agentmesh_scheduler.domain.scheduler import CURRENT_READ_DELAYS, Scheduler
 
 from ..conftest import NOW
 
@@ -65,6 +66,45 @@ async def test_disable_and_enable_pause_and_unpause_with_a_note(
     assert enabled.enabled and enabled.next_runs == (NOW + timedelta(seconds=60),)
     await scheduler.update(admin, project_id, schedule.id, SchedulePatch(enabled=False))
     assert engine.paused[schedule.temporal_schedule_id] == (True, "disabled through agentmesh")
+
+
+async def test_a_write_is_read_back_once_temporal_shows_it(
+    scheduler: Scheduler, engine: FakeScheduleEngine, admin: Identity, project_id: str, agent_id: str
+) -> None:
+    # Temporal acknowledges an unpause and an update a moment before its describe shows them.
+    schedule = await _create(scheduler, admin, project_id, agent_id, enabled=False)
+    engine.next_runs[schedule.temporal_schedule_id] = NOW + timedelta(seconds=60)
+    stale = EngineSchedule(paused=True, next_runs=(), revision=0)
+    answers = [stale, stale]
+    current_describe = engine.describe
+
+    async def lagging_describe(temporal_schedule_id: str) -> EngineSchedule:
+        return answers.pop(0) if answers else await current_describe(temporal_schedule_id)
+
+    engine.describe = lagging_describe  # type: ignore[method-assign]
+    enabled = await scheduler.update(admin, project_id, schedule.id, SchedulePatch(enabled=True))
+    assert answers == [] and enabled.next_runs == (NOW + timedelta(seconds=60),)
+
+
+async def test_a_write_temporal_never_shows_is_answered_with_local_next_runs(
+    scheduler: Scheduler, engine: FakeScheduleEngine, admin: Identity, project_id: str, agent_id: str
+) -> None:
+    schedule = await _create(scheduler, admin, project_id, agent_id, enabled=False)
+    engine.next_runs[schedule.temporal_schedule_id] = NOW + timedelta(seconds=60)
+    calls = 0
+
+    async def stale_describe(temporal_schedule_id: str) -> EngineSchedule:
+        nonlocal calls
+        calls += 1
+        return EngineSchedule(paused=True, next_runs=(), revision=0)
+
+    engine.describe = stale_describe  # type: ignore[method-assign]
+    enabled = await scheduler.update(admin, project_id, schedule.id, SchedulePatch(enabled=True))
+    assert calls == len(CURRENT_READ_DELAYS) + 1
+    assert len(enabled.next_runs) == 1  # computed from the row: every 60 s
+    calls = 0
+    await scheduler.get(admin, project_id, schedule.id)
+    assert calls == 1  # a plain read is not retried
 
 
 async def test_a_new_one_off_time_fires_again(

@@ -10,6 +10,7 @@ being the truth.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from datetime import UTC, datetime
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 
 # How many past runs a schedule's read shows.
 RECENT_RUNS = 10
+# Pauses between reads of a Temporal Schedule that does not show the latest write yet (2.5 s in all).
+CURRENT_READ_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.75, 1.0)
 
 
 def utc_now() -> datetime:
@@ -122,7 +125,7 @@ class Scheduler:
             await self._restore(current, updated)
             raise
         log.info("updated schedule %s (revision %d)", updated.id, updated.revision)
-        return await self._with_runs(updated)
+        return await self._with_runs(updated, just_written=True)
 
     async def trigger(self, identity: Identity, project_id: str, schedule_id: str) -> Schedule:
         """Run the schedule now, once (its overlap policy applies); recreates a lost Temporal Schedule."""
@@ -227,8 +230,8 @@ class Scheduler:
         except AgentmeshError:
             log.warning("could not undo the failed update of schedule %s; reconcile will repair it", previous.id)
 
-    async def _with_runs(self, schedule: Schedule) -> Schedule:
-        next_runs = await self._live_next_runs(schedule)
+    async def _with_runs(self, schedule: Schedule, *, just_written: bool = False) -> Schedule:
+        next_runs = await self._live_next_runs(schedule, just_written=just_written)
         recent = await self._repository.recent_runs(schedule.project_id, schedule.id, RECENT_RUNS)
         return dataclasses.replace(
             schedule,
@@ -237,18 +240,30 @@ class Scheduler:
             recent_runs=tuple(recent),
         )
 
-    async def _live_next_runs(self, schedule: Schedule) -> tuple[datetime, ...]:
+    async def _live_next_runs(self, schedule: Schedule, *, just_written: bool) -> tuple[datetime, ...]:
+        """Temporal's next run times when it shows this revision, enabled; else computed here.
+
+        Temporal applies an update or an unpause a moment after acknowledging it, so a
+        read right after a write is retried briefly until it reflects the write.
+        """
         if not schedule.enabled:
             return ()
-        try:
-            described = await self._engine.describe(schedule.temporal_schedule_id)
-        except NotFound:
-            return ()
-        except Unavailable:
-            log.warning("temporal unavailable; next run of %s computed locally", schedule.id)
-            local = effective_next_run(schedule, self._clock())
-            return (local,) if local else ()
-        return () if described.paused else described.next_runs
+        for delay in (*CURRENT_READ_DELAYS, None) if just_written else (None,):
+            try:
+                described = await self._engine.describe(schedule.temporal_schedule_id)
+            except NotFound:
+                return ()
+            except Unavailable:
+                log.warning("temporal unavailable; next run of %s computed locally", schedule.id)
+                break
+            if not described.paused and described.revision in (None, schedule.revision):
+                return described.next_runs
+            if delay is None:
+                log.warning("temporal does not show schedule %s revision %d, enabled", schedule.id, schedule.revision)
+                break
+            await asyncio.sleep(delay)
+        local = effective_next_run(schedule, self._clock())
+        return (local,) if local else ()
 
     async def _roll_back(self, schedule: Schedule) -> None:
         # The create may have reached Temporal even though it failed here (a
