@@ -1,4 +1,4 @@
-"""Connecting to NATS, declaring streams, publishing with request ids in headers."""
+"""Connecting to NATS, declaring streams, publishing with request ids and trace context in headers."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from nats.js.api import RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 
 from agentmesh_events import subjects
-from agentmesh_observability import context
+from agentmesh_observability import context, tracing
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +81,9 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
 
 
 def outgoing_headers(msg_id: str | None = None, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Headers that carry the bound request context (and a dedup id)."""
+    """Headers that carry the bound request context, the current span's `traceparent` (tracing on) and a dedup id."""
     headers = {f"am-{key.replace('_', '-')}": value for key, value in context.snapshot().items()}
+    tracing.inject(headers)
     if msg_id:
         headers["Nats-Msg-Id"] = msg_id
     if extra:
@@ -98,3 +99,8 @@ def context_from_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
         if value:
             fields[key] = value
     return fields
+
+
+def trace_parent_from_headers(headers: Mapping[str, str] | None) -> str | None:
+    """The `traceparent` a received message carried (its sender's span), if any."""
+    return (headers or {}).get(tracing.TRACEPARENT_HEADER) or None

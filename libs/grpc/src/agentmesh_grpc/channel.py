@@ -1,5 +1,5 @@
-"""Channels to other services: identity and request id on every call,
-a default deadline on unary calls, and retries on UNAVAILABLE."""
+"""Channels to other services: identity, request id (and traceparent when tracing is on)
+on every call, a default deadline on unary calls, and retries on UNAVAILABLE."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from agentmesh_core.tokens import IdentityTokens
 from agentmesh_grpc.interceptors import StreamIdentityInterceptor, UnaryIdentityInterceptor
+from agentmesh_grpc.telemetry import StreamTracingInterceptor, UnaryTracingInterceptor
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
 
@@ -58,6 +59,8 @@ def create_channel(
         interceptors=[
             UnaryIdentityInterceptor(identity_tokens, default_timeout),
             StreamIdentityInterceptor(identity_tokens),
+            UnaryTracingInterceptor(),
+            StreamTracingInterceptor(),
         ],
     )
 

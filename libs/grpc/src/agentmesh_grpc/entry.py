@@ -21,6 +21,7 @@ from agentmesh_core.settings import CommonSettings, load_settings
 from agentmesh_grpc import service
 from agentmesh_grpc.server import stop_event_on_signals
 from agentmesh_observability.logging import configure_logging
+from agentmesh_observability.tracing import configure_tracing, shutdown_tracing
 
 log = logging.getLogger(__name__)
 S = TypeVar("S", bound=CommonSettings)
@@ -41,7 +42,7 @@ class ServiceEntry(Generic[S]):
         await service.serve(build(settings), stop)
 
     def run(self) -> None:
-        """The whole life of the process: settings, logging, signals, serve, exit status.
+        """The whole life of the process: settings, logging, tracing, signals, serve, exit status.
 
         Exit status 2 for bad settings, 1 when the service fails (logged once,
         with its traceback), 0 after a stop.
@@ -49,11 +50,14 @@ class ServiceEntry(Generic[S]):
         configure_logging(self.name)
         settings = load_settings(self.settings_class)
         configure_logging(self.name, settings.log_level)
+        configure_tracing(self.name)
         try:
             asyncio.run(self._serve_until_signalled(settings))
         except Exception:
             log.critical("%s service failed", self.name, exc_info=True)
             raise SystemExit(1) from None
+        finally:
+            shutdown_tracing()
 
     async def _serve_until_signalled(self, settings: S) -> None:
         await self.serve(settings, stop_event_on_signals())

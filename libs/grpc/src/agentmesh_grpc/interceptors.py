@@ -20,7 +20,7 @@ from agentmesh_core.quotas import retry_after_header
 from agentmesh_core.tokens import IdentityTokens
 from agentmesh_grpc.errors import RETRY_AFTER_METADATA_KEY, status_for
 from agentmesh_grpc.identity import IDENTITY_METADATA_KEY, acting_as, current_identity, set_caller
-from agentmesh_observability import context
+from agentmesh_observability import context, tracing
 from agentmesh_observability.logging import error_summary
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,9 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
     ) -> Callable[[Any, _Context], Awaitable[Any]]:
         async def wrapper(request: Any, ctx: _Context) -> Any:
             metadata = _metadata(ctx)
-            with context.bind(request_id=metadata.get(context.REQUEST_ID_HEADER) or context.new_request_id()):
+            request_id = metadata.get(context.REQUEST_ID_HEADER) or context.new_request_id()
+            tracing.set_request_id(request_id)
+            with context.bind(request_id=request_id):
                 try:
                     with acting_as(self._identity(metadata)):
                         return await behavior(request, ctx)
@@ -124,7 +126,9 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             # No context managers across yields: a cancelled stream is closed from
             # another context, where resetting ContextVar tokens raises.
             metadata = _metadata(ctx)
-            context.set_fields(request_id=metadata.get(context.REQUEST_ID_HEADER) or context.new_request_id())
+            request_id = metadata.get(context.REQUEST_ID_HEADER) or context.new_request_id()
+            tracing.set_request_id(request_id)
+            context.set_fields(request_id=request_id)
             try:
                 set_caller(self._identity(metadata))
                 async for item in behavior(request, ctx):

@@ -1,4 +1,4 @@
-"""The one way a service builds its gRPC server: interceptors, health, reflection."""
+"""The one way a service builds its gRPC server: interceptors (telemetry, identity), health, reflection."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from grpc_reflection.v1alpha import reflection
 
 from agentmesh_core.tokens import IdentityTokens
 from agentmesh_grpc.interceptors import ServerInterceptor
+from agentmesh_grpc.telemetry import TelemetryInterceptor
 
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 S = TypeVar("S")
@@ -28,7 +29,8 @@ class ServiceServer:
 
     def __init__(self, identity_tokens: IdentityTokens, listen_addr: str) -> None:
         self.server = grpc.aio.server(
-            interceptors=[ServerInterceptor(identity_tokens)],
+            # Telemetry outermost: it times the whole call and sees the status the error mapping chose.
+            interceptors=[TelemetryInterceptor(), ServerInterceptor(identity_tokens)],
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),

@@ -4,8 +4,9 @@ A service plugs in a small `Service` object (its servicers, and how it starts);
 the skeleton owns the rest, in this order (1 and 2 are agentmesh_grpc.entry's):
 
 1. settings from the environment (bad ones: one log line, exit status 2);
-2. JSON logging, and SIGTERM/SIGINT as a stop event;
-3. the gRPC server started with health NOT_SERVING;
+2. JSON logging, tracing when OTEL_* asks for it, and SIGTERM/SIGINT as a stop event;
+3. Prometheus `/metrics` on the listener's metrics address, and the gRPC server
+   (every RPC counted, timed and traced) started with health NOT_SERVING;
 4. `service.start()`: waits for dependencies (agentmesh_core.startup.wait_for),
    opens resources, pushing how to close each onto an AsyncExitStack;
 5. health SERVING, until stop is set or an essential background task ends;
@@ -30,6 +31,7 @@ from pydantic import SecretStr
 from agentmesh_core.startup import Stopped
 from agentmesh_core.tokens import IdentityTokens
 from agentmesh_grpc.server import ServiceServer
+from agentmesh_observability.metrics import serve_metrics
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +47,16 @@ class Registration:
 
 @dataclass(frozen=True)
 class Listener:
-    """Where a service listens, the secret its callers' identities are signed with, and its stop grace."""
+    """Where a service listens, the secret its callers' identities are signed with, and its stop grace.
+
+    `metrics_addr` (`host:port`) is where the process's Prometheus `/metrics` is
+    served, from before start-up until the service has stopped; "" serves none.
+    """
 
     addr: str
     internal_secret: SecretStr
     shutdown_grace_seconds: float
+    metrics_addr: str = ""
 
 
 class Service(Protocol):
@@ -78,6 +85,8 @@ async def serve(service: Service, stop: asyncio.Event) -> None:
         server.add_servicer(registration.name, registration.register, registration.servicer)
     essential: list[asyncio.Task[Any]] = []
     async with AsyncExitStack() as resources:
+        if listener.metrics_addr:
+            resources.callback(serve_metrics(listener.metrics_addr).stop)
         # Unwound last: whatever the service's own closing left running is cancelled.
         resources.push_async_callback(_cancel, essential)
         await server.start()

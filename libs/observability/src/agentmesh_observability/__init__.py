@@ -1,4 +1,2 @@
-"""JSON logging and request context (ids in contextvars), set up once per process.
-
-No metrics and no tracing live here: the gateway exports its own Prometheus metrics.
-"""
+"""Set up once per process: JSON logging with request context (logging, context),
+Prometheus metrics on their own address (metrics), OpenTelemetry tracing (tracing)."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 import traceback
 from pathlib import Path
 
-from agentmesh_observability import context
+from agentmesh_observability import context, tracing
 
 # uvicorn adds "color_message" (the message with ANSI colours) to its records.
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
@@ -31,6 +32,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         entry.update(context.snapshot())
+        entry.update(tracing.log_ids())
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
                 entry[key] = value
@@ -39,13 +41,28 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+# Progress bars (tqdm, Hugging Face downloads) write plain text to stderr; a service has no terminal.
+_QUIET_ENVIRONMENT = {
+    "TQDM_DISABLE": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
+}
+
+
 def configure_logging(service: str, level: str = "INFO") -> None:
-    """Send every logger's records to stderr as JSON lines."""
+    """Send every logger's records to stderr as JSON lines, Python warnings included.
+
+    Libraries' plain-text output is turned into records or off: `warnings.warn`
+    goes through logging (logger `py.warnings`), progress bars are disabled.
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    logging.captureWarnings(True)
+    for name, value in _QUIET_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
     # alembic.runtime.plugins: one INFO line per autogenerate plugin whenever alembic is imported.
     for noisy in ("httpx", "httpcore", "urllib3", "filelock", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
