@@ -31,7 +31,7 @@ SERVICE = "agentmesh.inference.v1.InferenceService"
 CALLER = Identity(subject="test", role=GlobalRole.SERVICE)
 
 
-class RecordingServicer:
+class RecordingServicer(pb_grpc.InferenceServiceServicer):
     """GetModelInfo answers, or raises NotFound for model "missing"; Generate streams words."""
 
     def __init__(self) -> None:
@@ -51,9 +51,9 @@ class RecordingServicer:
 
 @pytest.fixture
 async def stub() -> AsyncIterator[tuple[pb_grpc.InferenceServiceStub, RecordingServicer]]:
-    servicer = RecordingServicer()
+    servicer = RecordingServicer()  # type: ignore[abstract]  # serves two of the RPCs
     server = ServiceServer(IdentityTokens(SECRET), "127.0.0.1:0")
-    server.add_service(SERVICE, lambda s: pb_grpc.add_InferenceServiceServicer_to_server(servicer, s))  # type: ignore[arg-type]
+    server.add_service(SERVICE, lambda s: pb_grpc.add_InferenceServiceServicer_to_server(servicer, s))
     await server.start()
     channel = create_channel(f"127.0.0.1:{server.port}", IdentityTokens(SECRET))
     try:
