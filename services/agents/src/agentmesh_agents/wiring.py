@@ -25,6 +25,7 @@ from agentmesh_agents.adapters.nats_events import NatsConversationEvents
 from agentmesh_agents.adapters.nats_mailbox import NatsMailbox
 from agentmesh_agents.adapters.tables import MIGRATIONS_DIR, SCHEMA
 from agentmesh_agents.adapters.tool_repository import SqlGrantRepository, SqlToolRepository
+from agentmesh_agents.adapters.topic_repository import SqlTopicRepository
 from agentmesh_agents.adapters.turn_repository import SqlTurnRepository
 from agentmesh_agents.adapters.web_fetcher import HttpxWebFetcher
 from agentmesh_agents.domain.admission import MessageAdmission
@@ -46,6 +47,7 @@ from agentmesh_agents.domain.registry import AgentRegistry
 from agentmesh_agents.domain.tool_models import ToolKind
 from agentmesh_agents.domain.toolbox import ToolBox
 from agentmesh_agents.domain.tools import ToolCatalog
+from agentmesh_agents.domain.topics import Topics
 from agentmesh_agents.rpc.servicer import SERVICE_NAME, AgentServicer, register
 from agentmesh_agents.settings import AgentsSettings
 from agentmesh_core.startup import wait_for
@@ -70,6 +72,7 @@ class Components:
     catalog: ToolCatalog
     toolbox: ToolBox
     approvals: Approvals
+    topics: Topics
 
 
 def build_components(
@@ -89,16 +92,16 @@ def build_components(
     publisher = EventPublisher(events)
     mailbox = NatsMailbox(js, settings.inbox_partitions)
     registry = AgentRegistry(agents, limits)
-    messaging = Messaging(
-        agents, messages, mailbox, events, limits, admission=MessageAdmission(settings.project_message_rate)
-    )
+    admission = MessageAdmission(settings.project_message_rate)  # one rate for direct messages and publishes
+    messaging = Messaging(agents, messages, mailbox, events, limits, admission=admission)
+    topics = Topics(SqlTopicRepository(db), messages, messaging, limits, admission=admission)
     key = settings.mcp_headers_key
     cipher = HeaderCipher(
         key.get_secret_value().encode() if key else derived_key(settings.internal_secret.get_secret_value())
     )
     mcp_servers, mcp_client = SqlMcpServerRepository(db, cipher), SdkMcpClient()
     toolbox = toolbox or ToolBox(
-        builtin_tools(memory, HttpxWebFetcher()), {ToolKind.MCP: McpTools(mcp_servers, mcp_client)}
+        builtin_tools(memory, HttpxWebFetcher(), topics), {ToolKind.MCP: McpTools(mcp_servers, mcp_client)}
     )
     prompts = PromptBuilder(memory, limits)
     caller = ToolCaller(SqlTurnRepository(db), grants, toolbox, publisher, limits)
@@ -122,6 +125,7 @@ def build_components(
         ToolCallAudit(SqlToolCallRepository(db)),
         approvals,
         McpServers(mcp_servers, mcp_client, limits, settings.mcp_timeout_seconds),
+        topics,
     )
     return Components(
         servicer=servicer,
@@ -132,6 +136,7 @@ def build_components(
         catalog=catalog,
         toolbox=toolbox,
         approvals=approvals,
+        topics=topics,
     )
 
 
@@ -152,7 +157,12 @@ class AgentsWiring:
 
     def __init__(self, settings: AgentsSettings) -> None:
         self._settings = settings
-        self.listener = Listener(settings.agents_listen_addr, settings.internal_secret, settings.shutdown_grace_seconds)
+        self.listener = Listener(
+            settings.agents_listen_addr,
+            settings.internal_secret,
+            settings.shutdown_grace_seconds,
+            settings.agents_metrics_addr,
+        )
         self._servicer = LateServicer(AgentServicer, "the agents service")
         self.registrations = [Registration(SERVICE_NAME, register, self._servicer)]
 

@@ -45,6 +45,8 @@ agents = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("project_id", "name", name="uq_agents_project_name"),
     Index("ix_agents_project_created", "project_id", "created_at"),
+    # A topic's subscribers: `topics @> '["<topic>"]'` (topic_repository.py).
+    Index("ix_agents_topics", "topics", postgresql_using="gin", postgresql_ops={"topics": "jsonb_path_ops"}),
 )
 
 messages = Table(
@@ -176,4 +178,38 @@ mcp_servers = Table(
     Column("tools", JSONB, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("refreshed_at", DateTime(timezone=True), nullable=True),
+)
+
+# Publications to topics, and the message each delivered (one per subscriber), stored together.
+topic_publications = Table(
+    "topic_publications",
+    metadata,
+    Column("id", UUID(as_uuid=False), primary_key=True),
+    Column("project_id", UUID(as_uuid=False), nullable=False),
+    Column("topic", String(64), nullable=False),
+    Column("idempotency_key", String(200), nullable=True),
+    Column("sender_type", String(16), nullable=False),
+    Column("sender_id", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index(
+        "uq_topic_publications_key",
+        "project_id",
+        "topic",
+        "idempotency_key",
+        unique=True,
+        postgresql_where=text("idempotency_key IS NOT NULL"),
+    ),
+    Index("ix_topic_publications_project", "project_id"),
+)
+
+topic_deliveries = Table(
+    "topic_deliveries",
+    metadata,
+    Column(
+        "publication_id",
+        UUID(as_uuid=False),
+        ForeignKey("agents.topic_publications.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("message_id", UUID(as_uuid=False), primary_key=True),
 )

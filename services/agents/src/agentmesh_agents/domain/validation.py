@@ -41,13 +41,16 @@ def topics(values: list[str] | tuple[str, ...], limits: Limits) -> tuple[str, ..
     if len(values) > limits.topics_max:
         raise InvalidInput(f"at most {limits.topics_max} topics")
     seen: dict[str, None] = {}
-    for topic in values:
-        if not isinstance(topic, str) or len(topic) > limits.topic_max_length or not _TOPIC.match(topic):
-            raise InvalidInput(
-                f"topics must be 1-{limits.topic_max_length} characters of letters, digits, '_', '-' or '.'"
-            )
-        seen[topic] = None
+    for value in values:
+        seen[topic(value, limits, what="topics")] = None
     return tuple(seen)
+
+
+def topic(value: str, limits: Limits, *, what: str = "topic") -> str:
+    """A topic name, safe to use as a subject token (one rule for subscriptions and publishes)."""
+    if not isinstance(value, str) or len(value) > limits.topic_max_length or not _TOPIC.match(value):
+        raise InvalidInput(f"{what} must be 1-{limits.topic_max_length} characters of letters, digits, '_', '-' or '.'")
+    return value
 
 
 def performative(value: str, limits: Limits) -> str:

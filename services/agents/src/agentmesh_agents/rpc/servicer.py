@@ -18,6 +18,7 @@ from agentmesh_agents.domain.models import MessageFilter
 from agentmesh_agents.domain.registry import AgentRegistry
 from agentmesh_agents.domain.tool_models import ToolCallFilter
 from agentmesh_agents.domain.tools import ToolCatalog
+from agentmesh_agents.domain.topics import Topics
 from agentmesh_agents.rpc import mapping, tool_mapping
 from agentmesh_grpc.identity import caller
 
@@ -36,6 +37,7 @@ class AgentServicer(agent_service_pb2_grpc.AgentServiceServicer):
         audit: ToolCallAudit,
         approvals: Approvals,
         mcp: McpServers,
+        topics: Topics,
     ) -> None:
         self._registry = registry
         self._messaging = messaging
@@ -44,6 +46,7 @@ class AgentServicer(agent_service_pb2_grpc.AgentServiceServicer):
         self._audit = audit
         self._approvals = approvals
         self._mcp = mcp
+        self._topics = topics
 
     async def CreateAgent(self, request: pb.CreateAgentRequest, context: grpc.aio.ServicerContext):
         agent = await self._registry.create(caller(), request.project_id, mapping.agent_draft(request.agent))
@@ -80,6 +83,12 @@ class AgentServicer(agent_service_pb2_grpc.AgentServiceServicer):
         message = await self._messaging.send(caller(), request.project_id, outgoing)
         return pb.SendMessageResponse(message=message_proto(message))
 
+    async def PublishToTopic(self, request: pb.PublishToTopicRequest, context: grpc.aio.ServicerContext):
+        messages = await self._topics.publish(
+            caller(), request.project_id, request.topic, mapping.json_value(request.content), request.idempotency_key
+        )
+        return pb.PublishToTopicResponse(messages=[message_proto(message) for message in messages])
+
     async def ListMessages(self, request: pb.ListMessagesRequest, context: grpc.aio.ServicerContext):
         where = MessageFilter(
             agent_id=request.agent_id or None,
@@ -108,6 +117,7 @@ class AgentServicer(agent_service_pb2_grpc.AgentServiceServicer):
 
     async def DeleteProjectData(self, request: pb.DeleteProjectDataRequest, context: grpc.aio.ServicerContext):
         removed = await self._messaging.delete_project_data(caller(), request.project_id)
+        removed["publications"] = await self._topics.delete_project_data(caller(), request.project_id)
         return pb.DeleteProjectDataResponse(removed=mapping.struct_proto(dict(removed)))
 
     async def ListTools(self, request: pb.ListToolsRequest, context: grpc.aio.ServicerContext):

@@ -141,6 +141,16 @@ class AgentServiceStub:
                 request_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.RefreshMcpServerRequest.SerializeToString,
                 response_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.RefreshMcpServerResponse.FromString,
                 _registered_method=True)
+        self.PublishToTopic = channel.unary_unary(
+                '/agentmesh.agents.v1.AgentService/PublishToTopic',
+                request_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.PublishToTopicRequest.SerializeToString,
+                response_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.PublishToTopicResponse.FromString,
+                _registered_method=True)
+        self.CancelMessage = channel.unary_unary(
+                '/agentmesh.agents.v1.AgentService/CancelMessage',
+                request_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.CancelMessageRequest.SerializeToString,
+                response_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.CancelMessageResponse.FromString,
+                _registered_method=True)
 
 
 class AgentServiceServicer:
@@ -295,6 +305,20 @@ class AgentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PublishToTopic(self, request, context):
+        """Delivers one message to each agent of the project subscribed to a topic (project member).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelMessage(self, request, context):
+        """Stops a message's turn, in flight or parked, and the turns it delegated to (its sender or a project admin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -402,6 +426,16 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     servicer.RefreshMcpServer,
                     request_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.RefreshMcpServerRequest.FromString,
                     response_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.RefreshMcpServerResponse.SerializeToString,
+            ),
+            'PublishToTopic': grpc.unary_unary_rpc_method_handler(
+                    servicer.PublishToTopic,
+                    request_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.PublishToTopicRequest.FromString,
+                    response_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.PublishToTopicResponse.SerializeToString,
+            ),
+            'CancelMessage': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelMessage,
+                    request_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.CancelMessageRequest.FromString,
+                    response_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.CancelMessageResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -973,6 +1007,60 @@ class AgentService:
             '/agentmesh.agents.v1.AgentService/RefreshMcpServer',
             agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.RefreshMcpServerRequest.SerializeToString,
             agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.RefreshMcpServerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PublishToTopic(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentmesh.agents.v1.AgentService/PublishToTopic',
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.PublishToTopicRequest.SerializeToString,
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.PublishToTopicResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelMessage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentmesh.agents.v1.AgentService/CancelMessage',
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.CancelMessageRequest.SerializeToString,
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.CancelMessageResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -60,6 +60,10 @@ class AgentServiceStub:
     """Removes an MCP server and its tools from the catalog (superadmin)."""
     RefreshMcpServer: _aio.UnaryUnaryMultiCallable[_agent_service_pb2.RefreshMcpServerRequest, _agent_service_pb2.RefreshMcpServerResponse]
     """Reads an MCP server's tools again: new ones added, changed ones updated, gone ones removed (superadmin)."""
+    PublishToTopic: _aio.UnaryUnaryMultiCallable[_agent_service_pb2.PublishToTopicRequest, _agent_service_pb2.PublishToTopicResponse]
+    """Delivers one message to each agent of the project subscribed to a topic (project member)."""
+    CancelMessage: _aio.UnaryUnaryMultiCallable[_agent_service_pb2.CancelMessageRequest, _agent_service_pb2.CancelMessageResponse]
+    """Stops a message's turn, in flight or parked, and the turns it delegated to (its sender or a project admin)."""
 
 class AgentServiceServicer(metaclass=_abc_1.ABCMeta):
     """Agent registry, message log and mailboxes. Every call carries the caller's
@@ -233,5 +237,21 @@ class AgentServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _aio.ServicerContext[_agent_service_pb2.RefreshMcpServerRequest, _abc.Awaitable[_agent_service_pb2.RefreshMcpServerResponse]],
     ) -> _abc.Awaitable[_agent_service_pb2.RefreshMcpServerResponse]:
         """Reads an MCP server's tools again: new ones added, changed ones updated, gone ones removed (superadmin)."""
+
+    @_abc_1.abstractmethod
+    def PublishToTopic(
+        self,
+        request: _agent_service_pb2.PublishToTopicRequest,
+        context: _aio.ServicerContext[_agent_service_pb2.PublishToTopicRequest, _abc.Awaitable[_agent_service_pb2.PublishToTopicResponse]],
+    ) -> _abc.Awaitable[_agent_service_pb2.PublishToTopicResponse]:
+        """Delivers one message to each agent of the project subscribed to a topic (project member)."""
+
+    @_abc_1.abstractmethod
+    def CancelMessage(
+        self,
+        request: _agent_service_pb2.CancelMessageRequest,
+        context: _aio.ServicerContext[_agent_service_pb2.CancelMessageRequest, _abc.Awaitable[_agent_service_pb2.CancelMessageResponse]],
+    ) -> _abc.Awaitable[_agent_service_pb2.CancelMessageResponse]:
+        """Stops a message's turn, in flight or parked, and the turns it delegated to (its sender or a project admin)."""
 
 def add_AgentServiceServicer_to_server(servicer: AgentServiceServicer, server: _aio.Server) -> None: ...

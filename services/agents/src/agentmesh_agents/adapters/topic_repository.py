@@ -1,0 +1,95 @@
+"""Publications to topics in PostgreSQL (schema `agents`), and the subscriber lookup.
+
+Subscribers are the project's agents whose `topics` JSONB array contains the
+topic: `topics @> '["<topic>"]'`, answered from the GIN index ix_agents_topics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from agentmesh_agents.adapters.message_repository import insert_message, to_message
+from agentmesh_agents.adapters.tables import agents, messages, topic_deliveries, topic_publications
+from agentmesh_agents.domain.models import Message, ParticipantType
+from agentmesh_agents.domain.topics import Publication
+from agentmesh_core.errors import AlreadyExists
+from agentmesh_db.database import Database, affected_rows
+
+_p = topic_publications.c
+
+
+def _subscribers(session: Session, publication: Publication) -> list[str]:
+    query = select(agents.c.id).where(
+        agents.c.project_id == publication.project_id, agents.c.topics.contains([publication.topic])
+    )
+    if publication.sender.type is ParticipantType.AGENT:
+        query = query.where(agents.c.id != publication.sender.id)
+    return list(session.scalars(query.order_by(agents.c.created_at, agents.c.id)))
+
+
+def _delivered(session: Session, publication_id: str) -> list[Message]:
+    rows = session.execute(
+        select(messages)
+        .join(topic_deliveries, topic_deliveries.c.message_id == messages.c.id)
+        .where(topic_deliveries.c.publication_id == publication_id)
+        .order_by(messages.c.created_at, messages.c.id)
+    ).all()
+    return [to_message(row) for row in rows]
+
+
+class SqlTopicRepository:
+    """TopicRepository on PostgreSQL."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def publish(
+        self, publication: Publication, message_for: Callable[[str], Message]
+    ) -> tuple[list[Message], bool]:
+        values = {
+            "id": publication.id,
+            "project_id": publication.project_id,
+            "topic": publication.topic,
+            "idempotency_key": publication.idempotency_key,
+            "sender_type": publication.sender.type.value,
+            "sender_id": publication.sender.id,
+            "created_at": publication.created_at,
+        }
+
+        def work(session: Session) -> tuple[list[Message], bool]:
+            # DO NOTHING on the idempotency key: a concurrent twin waits for the first to commit.
+            stored = session.scalar(
+                insert(topic_publications).values(**values).on_conflict_do_nothing().returning(_p.id)
+            )
+            if stored is None:
+                first = session.scalar(
+                    select(_p.id).where(
+                        _p.project_id == publication.project_id,
+                        _p.topic == publication.topic,
+                        _p.idempotency_key == publication.idempotency_key,
+                    )
+                )
+                if first is None:
+                    raise AlreadyExists("publication already exists")
+                return _delivered(session, first), False
+            sent = []
+            for agent_id in _subscribers(session, publication):
+                message = insert_message(session, message_for(agent_id))
+                if message is None:
+                    raise AlreadyExists("message already exists")
+                sent.append(message)
+            if sent:
+                session.execute(
+                    insert(topic_deliveries), [{"publication_id": publication.id, "message_id": m.id} for m in sent]
+                )
+            return sent, True
+
+        return await self._db.run(work)
+
+    async def delete_project(self, project_id: str) -> int:
+        statement = delete(topic_publications).where(_p.project_id == project_id)  # deliveries cascade
+        return await self._db.run(lambda session: affected_rows(session, statement))

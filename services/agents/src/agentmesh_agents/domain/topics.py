@@ -1,0 +1,175 @@
+"""Topics: one publish puts one message in the mailbox of every agent subscribed to the topic.
+
+An agent's `topics` are its subscriptions; the subscriber lookup is a query
+over an index, so subscribing costs no consumer, task or row per agent. A
+publication and its messages (one per subscriber, `queued`) are stored in one
+transaction, then posted like any message: a post that fails leaves its
+message queued for the recovery sweep. A publish repeated with the same
+idempotency key finds the first publication's messages and delivers nothing
+twice. Each message starts a conversation of its own (the subscribers' turns
+share no history), and carries a correlation id tying the fan-out together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from agentmesh_agents.domain import validation
+from agentmesh_agents.domain.access import project_scope
+from agentmesh_agents.domain.admission import MessageAdmission
+from agentmesh_agents.domain.limits import Limits
+from agentmesh_agents.domain.messaging import Messaging, sender_of
+from agentmesh_agents.domain.models import JsonValue, Message, Participant, ParticipantType, utcnow
+from agentmesh_agents.domain.ports import MessageRepository
+from agentmesh_core.errors import NotFound
+from agentmesh_core.identity import Identity
+from agentmesh_core.ids import new_id
+
+log = logging.getLogger(__name__)
+
+# Mailbox posts of one fan-out in flight at once.
+POST_CONCURRENCY = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """One publish to a topic; the messages it fanned out to are stored with it."""
+
+    id: str
+    project_id: str
+    topic: str
+    sender: Participant
+    idempotency_key: str | None
+    created_at: datetime
+
+
+class TopicRepository(Protocol):
+    """Publications and the subscriber lookup, always scoped by project."""
+
+    async def publish(
+        self, publication: Publication, message_for: Callable[[str], Message]
+    ) -> tuple[list[Message], bool]:
+        """In one transaction store the publication and `message_for(agent_id)` for every agent of its
+        project subscribed to its topic (the sending agent left out), and return them with True.
+
+        When the project has a publication of the topic with the same idempotency key,
+        nothing is written: its messages are returned, with False.
+        """
+        ...
+
+    async def delete_project(self, project_id: str) -> int:
+        """Remove every publication of a project (its messages go with the message log); returns how many."""
+        ...
+
+
+class Topics:
+    """Publishing to topics, from a project member (REST) or from an agent's tool call."""
+
+    def __init__(
+        self,
+        topics: TopicRepository,
+        messages: MessageRepository,
+        messaging: Messaging,
+        limits: Limits,
+        clock: Callable[[], datetime] = utcnow,
+        admission: MessageAdmission | None = None,
+    ) -> None:
+        self._topics = topics
+        self._messages = messages
+        self._messaging = messaging
+        self._limits = limits
+        self._clock = clock
+        self._admission = admission or MessageAdmission(None)
+
+    @property
+    def limits(self) -> Limits:
+        """The bounds publishes are held to (the tool's schema states the topic's)."""
+        return self._limits
+
+    async def publish(
+        self, identity: Identity, project_id: str, topic: str, content: JsonValue, idempotency_key: str = ""
+    ) -> list[Message]:
+        """Deliver the content to each subscriber of the topic, as the caller; the messages (maybe none).
+
+        Validated before anything is stored; a project over its message rate is refused
+        (ResourceExhausted) like a direct message.
+        """
+        project_id = project_scope(identity, project_id)
+        publication = self._publication(project_id, topic, sender_of(identity), idempotency_key)
+        content = validation.message_content(content, self._limits)
+        # The publication's id ties its messages together in the log.
+        return await self._fan_out(publication, content, correlation_id=publication.id, parent_id=None)
+
+    async def publish_from_agent(
+        self, project_id: str, agent_id: str, request_id: str, topic: str, content: JsonValue, key: str
+    ) -> list[Message]:
+        """Deliver the content to each subscriber (but the agent itself), as the agent working on a request.
+
+        The project is the agent's (from the call context, never from the model). The
+        messages' parent is the request and their correlation id the request's tree
+        (its correlation id, else its id). `key` makes a repeated call deliver nothing twice.
+        """
+        request = await self._messages.get(project_id, request_id)
+        if request is None:
+            raise NotFound("the request being answered is gone")
+        publication = self._publication(project_id, topic, Participant(ParticipantType.AGENT, agent_id), key)
+        content = validation.message_content(content, self._limits)
+        correlation_id = request.correlation_id or request.id
+        return await self._fan_out(publication, content, correlation_id=correlation_id, parent_id=request.id)
+
+    async def delete_project_data(self, identity: Identity, project_id: str) -> int:
+        """Forget a project's publications (DeleteProjectData removes its agents and messages)."""
+        project_id = project_scope(identity, project_id, admin=True)
+        return await self._topics.delete_project(project_id)
+
+    def _publication(self, project_id: str, topic: str, sender: Participant, key: str) -> Publication:
+        limits = self._limits
+        return Publication(
+            id=new_id(),
+            project_id=project_id,
+            topic=validation.topic(topic, limits),
+            sender=sender,
+            idempotency_key=validation.optional_key(key, "idempotency_key", limits.idempotency_key_max_length),
+            created_at=self._clock(),
+        )
+
+    async def _fan_out(
+        self, publication: Publication, content: JsonValue, correlation_id: str, parent_id: str | None
+    ) -> list[Message]:
+        def message_for(agent_id: str) -> Message:
+            return Message(
+                id=new_id(),
+                project_id=publication.project_id,
+                conversation_id=new_id(),
+                sender=publication.sender,
+                receiver=Participant(ParticipantType.AGENT, agent_id),
+                content=content,
+                parent_id=parent_id,
+                correlation_id=correlation_id,
+                created_at=publication.created_at,
+                updated_at=publication.created_at,
+            )
+
+        self._admission.sending(publication.project_id)
+        messages, created = await self._topics.publish(publication, message_for)
+        if not created:
+            log.info("publication to %r repeated with the same idempotency key", publication.topic)
+            return messages
+        await self._post_all(messages)
+        log.info("published to %r: %d subscribers", publication.topic, len(messages))
+        return messages
+
+    async def _post_all(self, messages: list[Message]) -> None:
+        # Stored already: a post that fails leaves its message queued for the recovery sweep.
+        slots = asyncio.Semaphore(POST_CONCURRENCY)
+
+        async def post(message: Message) -> None:
+            async with slots:
+                await self._messaging.post(message)
+
+        await asyncio.gather(*(post(message) for message in messages))
