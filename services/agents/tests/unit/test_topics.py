@@ -79,9 +79,7 @@ async def test_rows_stored_while_the_bus_is_down_are_posted_by_the_recovery_swee
     assert (await world.stored(message)).status is MessageStatus.QUEUED and world.mailbox.posted == []
     world.mailbox.down = False
     # A retry finds the stored message and posts nothing itself; the sweep posts it.
-    assert [m.id for m in await topics.publish(USER, PROJECT, "t", "stored first", idempotency_key="k")] == [
-        message.id
-    ]
+    assert [m.id for m in await topics.publish(USER, PROJECT, "t", "stored first", idempotency_key="k")] == [message.id]
     assert world.mailbox.posted == []
     world.clock.offset += timedelta(seconds=world.limits.recovery_min_age_seconds + 1)
 
