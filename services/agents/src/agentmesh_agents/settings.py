@@ -24,6 +24,8 @@ class AgentsSettings(CommonSettings):
     # Copies of the JetStream streams (3 on a 3-node NATS cluster); NATS allows 1..5.
     jetstream_replicas: int = Field(default=1, ge=1, le=5)
     agents_listen_addr: str = "127.0.0.1:50051"
+    # Prometheus /metrics (host:port) on its own port; "" serves none (devstack and the chart set it).
+    agents_metrics_addr: str = ""
     memory_service_addr: str = "127.0.0.1:50052"
     inference_service_addr: str = "127.0.0.1:50053"
 

@@ -21,6 +21,12 @@ from agentmesh_agents.adapters.mcp_client import SdkMcpClient
 from agentmesh_agents.adapters.mcp_repository import SqlMcpServerRepository
 from agentmesh_agents.adapters.memory_client import MemoryClient
 from agentmesh_agents.adapters.message_repository import SqlMessageRepository
+from agentmesh_agents.adapters.metrics import (
+    BACKLOG_REFRESH_SECONDS,
+    BacklogGauges,
+    ObservedEventPublisher,
+    ObservedProcessor,
+)
 from agentmesh_agents.adapters.nats_events import NatsConversationEvents
 from agentmesh_agents.adapters.nats_mailbox import NatsMailbox
 from agentmesh_agents.adapters.tables import MIGRATIONS_DIR, SCHEMA
@@ -33,7 +39,6 @@ from agentmesh_agents.domain.approvals import Approvals
 from agentmesh_agents.domain.audit import ToolCallAudit
 from agentmesh_agents.domain.builtin_tools import builtin_tools, definition_of
 from agentmesh_agents.domain.calls import ToolCaller
-from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.grants import AgentToolGrants
 from agentmesh_agents.domain.lanes import LaneRunner
 from agentmesh_agents.domain.mcp_servers import McpServers, McpTools
@@ -89,7 +94,7 @@ def build_components(
     messages = SqlMessageRepository(db)
     tools, grants = SqlToolRepository(db), SqlGrantRepository(db)
     events = NatsConversationEvents(js)
-    publisher = EventPublisher(events)
+    publisher = ObservedEventPublisher(events)
     mailbox = NatsMailbox(js, settings.inbox_partitions)
     registry = AgentRegistry(agents, limits)
     admission = MessageAdmission(settings.project_message_rate)  # one rate for direct messages and publishes
@@ -111,7 +116,7 @@ def build_components(
     approvals = Approvals(SqlApprovalRepository(db), messaging, publisher, limits)
     runtime = MailboxRuntime(
         js,
-        LaneRunner(processor, limits.heartbeat_seconds),
+        LaneRunner(ObservedProcessor(processor), limits.heartbeat_seconds),
         partitions=settings.inbox_partitions,
         batch=settings.inbox_fetch_batch,
         ack_wait=settings.ack_wait_seconds,
@@ -194,6 +199,9 @@ class AgentsWiring:
         stack.push_async_callback(_joined, winding_down)
         sweeping = asyncio.create_task(components.recovery.run(stop, settings.recovery_interval_seconds))
         stack.push_async_callback(_joined, sweeping)
+        if settings.agents_metrics_addr:
+            backlog = BacklogGauges(js, db, settings.inbox_partitions).run(stop, BACKLOG_REFRESH_SECONDS)
+            stack.push_async_callback(_joined, asyncio.create_task(backlog))
         self._servicer.bind(components.servicer)
         return ()
 

@@ -56,6 +56,7 @@ from agentmesh_gateway.routers import (
     stream_tickets,
     tool_calls,
     tools,
+    topics,
     usage,
     users,
     websocket,
@@ -155,7 +156,7 @@ def create_app(
         app.include_router(module.router)
     for module in (mcp_servers, tools, agent_tools, tool_calls, approvals):
         app.include_router(module.router)
-    for module in (stream_tickets, websocket, dashboard):
+    for module in (stream_tickets, websocket, dashboard, topics):
         app.include_router(module.router)
     # Added innermost first: a request meets the request id, then the access log, then
     # CORS (preflights end there), then metrics, then the size limit.

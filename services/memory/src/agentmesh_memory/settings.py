@@ -26,6 +26,8 @@ class MemorySettings(CommonSettings):
 
     database_url: str
     memory_listen_addr: str = "127.0.0.1:50052"
+    # Prometheus /metrics (host:port) on its own port; "" serves none (devstack and the chart set it).
+    memory_metrics_addr: str = ""
     # Entries name their agent: memory asks the agents service that it exists in the project.
     agents_service_addr: str = "127.0.0.1:50051"
     run_dir: Path = Path(".run")

@@ -27,6 +27,12 @@ from agentmesh_memory.adapters.agents_client import AgentsClient
 from agentmesh_memory.adapters.edge_index import EdgeVectorIndex
 from agentmesh_memory.adapters.edge_migration import migrate_local_collection
 from agentmesh_memory.adapters.embedder import SentenceTransformerEmbedder
+from agentmesh_memory.adapters.metrics import (
+    INDEX_SIZE_REFRESH_SECONDS,
+    ObservedEmbedder,
+    ObservedVectorIndex,
+    count_index_entries,
+)
 from agentmesh_memory.adapters.qdrant_index import QdrantVectorIndex
 from agentmesh_memory.adapters.repository import SqlEntryRepository
 from agentmesh_memory.adapters.tables import MIGRATIONS_DIR, SCHEMA
@@ -54,7 +60,12 @@ class MemoryWiring:
 
     def __init__(self, settings: MemorySettings) -> None:
         self._settings = settings
-        self.listener = Listener(settings.memory_listen_addr, settings.internal_secret, settings.shutdown_grace_seconds)
+        self.listener = Listener(
+            settings.memory_listen_addr,
+            settings.internal_secret,
+            settings.shutdown_grace_seconds,
+            settings.memory_metrics_addr,
+        )
         self._database = Database(settings.database_url)
         self._embedder = SentenceTransformerEmbedder(
             settings.embedding_model_name,
@@ -71,8 +82,8 @@ class MemoryWiring:
         quotas = ProjectQuotas(settings.project_adds_in_flight, settings.project_add_rate, settings.project_search_rate)
         memory = Memory(
             SqlEntryRepository(self._database),
-            self._index,
-            self._embedder,
+            ObservedVectorIndex(self._index),
+            ObservedEmbedder(self._embedder),
             AgentsClient(self._agents_channel),
             admission=ProjectAdmission(quotas),
         )
@@ -89,5 +100,8 @@ class MemoryWiring:
         await unless_stopped(stop, self._index.open(self._embedder.dimension))
         if isinstance(self._index, EdgeVectorIndex):
             await unless_stopped(stop, migrate_local_collection(settings.qdrant_location, self._index))
+        if settings.memory_metrics_addr:
+            counting = count_index_entries(self._database, stop, INDEX_SIZE_REFRESH_SECONDS)
+            stack.callback(asyncio.create_task(counting, name="memory-index-size").cancel)
         log.info("memory ready: model %s, %d dims", self._embedder.model_name, self._embedder.dimension)
         return ()

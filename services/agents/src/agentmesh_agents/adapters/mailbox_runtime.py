@@ -19,7 +19,7 @@ from agentmesh_agents.adapters.nats_mailbox import message_id_of
 from agentmesh_agents.domain.lanes import LaneRunner
 from agentmesh_agents.domain.processor import Delivery, Outcome
 from agentmesh_events import subjects
-from agentmesh_events.bus import context_from_headers
+from agentmesh_events.bus import context_from_headers, trace_parent_from_headers
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ def delivery_of(msg: Msg) -> Delivery | None:
         message_id=message_id,
         attempt=msg.metadata.num_delivered,
         request_id=context_from_headers(msg.headers).get("request_id"),
+        trace_parent=trace_parent_from_headers(msg.headers),
     )
 
 

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 from typing import Protocol
 
-from agentmesh_agents.domain.processor import Delivery, MessageProcessor, Outcome
+from agentmesh_agents.domain.processor import Delivery, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +30,18 @@ class InboxItem(Protocol):
         """Tell the transport the message is still being worked on."""
 
 
+class Processor(Protocol):
+    """What processes one delivery (a MessageProcessor, or one wrapped to observe it)."""
+
+    async def process(self, delivery: Delivery) -> Outcome:
+        """Handle one delivery and say what to tell the mailbox."""
+        ...
+
+
 class LaneRunner:
     """Processes batches with one sequential lane per agent."""
 
-    def __init__(self, processor: MessageProcessor, heartbeat_seconds: float) -> None:
+    def __init__(self, processor: Processor, heartbeat_seconds: float) -> None:
         self._processor = processor
         self._heartbeat_seconds = heartbeat_seconds
 

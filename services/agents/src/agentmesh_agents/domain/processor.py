@@ -44,6 +44,7 @@ class Delivery:
     message_id: str
     attempt: int = 1
     request_id: str | None = None
+    trace_parent: str | None = None  # the poster's span (W3C traceparent), when tracing is on
 
 
 @dataclass(frozen=True, slots=True)

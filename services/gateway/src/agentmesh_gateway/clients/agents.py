@@ -35,6 +35,7 @@ from agentmesh_gateway.schemas.messages import (
     MessageOut,
     Participant,
 )
+from agentmesh_gateway.schemas.topics import TopicMessageIn
 
 _STATUS = "AGENT_STATUS_"
 _MESSAGE_STATUS = "MESSAGE_STATUS_"
@@ -194,6 +195,16 @@ class AgentsClient:
             idempotency_key=message.idempotency_key or "",
         )
         return message_out((await rpc(_SERVICE, self._stub.SendMessage(request, timeout=WRITE_TIMEOUT))).message)
+
+    async def publish_to_topic(self, project_id: str, topic: str, message: TopicMessageIn) -> list[MessageOut]:
+        request = agent_service_pb2.PublishToTopicRequest(
+            project_id=project_id,
+            topic=topic,
+            content=to_value(message.content),
+            idempotency_key=message.idempotency_key or "",
+        )
+        response = await rpc(_SERVICE, self._stub.PublishToTopic(request, timeout=WRITE_TIMEOUT))
+        return [message_out(m) for m in response.messages]
 
     async def list_messages(self, project_id: str, where: MessageFilter, limit: int, cursor: str) -> Page[MessageOut]:
         request = agent_service_pb2.ListMessagesRequest(

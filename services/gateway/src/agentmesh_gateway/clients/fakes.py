@@ -27,6 +27,7 @@ from agentmesh_gateway.schemas.messages import (
     MessageOut,
     Participant,
 )
+from agentmesh_gateway.schemas.topics import TopicMessageIn
 from agentmesh_grpc.identity import current_identity
 
 __all__ = ["FakeAgents", "FakeMemory", "FakeScheduler", "FakeTools"]
@@ -43,6 +44,7 @@ class FakeAgents:
         self.open_streams = 0
         self.fail_streams_with: Exception | None = None  # raised after the stored events, instead of tailing
         self.deleted_projects: list[str] = []
+        self.publications: dict[tuple[str, str, str], list[MessageOut]] = {}
 
     async def create_agent(self, project_id: str, agent: AgentIn) -> AgentOut:
         check(project_id, admin=True)
@@ -80,13 +82,26 @@ class FakeAgents:
     async def send_message(self, project_id: str, agent_id: str, message: MessageIn) -> MessageOut:
         subject = check(project_id)
         await self.get_agent(project_id, agent_id)
+        return self._message(project_id, subject, agent_id, message.content, str(message.conversation_id or new_id()))
+
+    async def publish_to_topic(self, project_id: str, topic: str, message: TopicMessageIn) -> list[MessageOut]:
+        subject = check(project_id)
+        key = (project_id, topic, message.idempotency_key or new_id())
+        if key not in self.publications:
+            subscribers = [a for a in self.agents.values() if a.project_id == project_id and topic in a.topics]
+            self.publications[key] = [
+                self._message(project_id, subject, a.id, message.content, new_id()) for a in subscribers
+            ]
+        return self.publications[key]
+
+    def _message(self, project_id: str, subject: str, agent_id: str, content: object, conversation: str) -> MessageOut:
         made = MessageOut(
             id=new_id(),
             project_id=project_id,
-            conversation_id=str(message.conversation_id or new_id()),
+            conversation_id=conversation,
             sender=Participant(type="user", id=subject),
             receiver=Participant(type="agent", id=agent_id),
-            content=message.content,
+            content=content,
             performative="request",
             status="queued",
             error=None,
@@ -142,9 +157,13 @@ class FakeMemory:
     def __init__(self) -> None:
         self.entries: list[MemoryEntryOut] = []
         self.deleted_projects: list[str] = []
+        self._adds_by_key: dict[tuple[str, str], list[MemoryEntryOut]] = {}
 
     async def add_memories(self, project_id: str, memory: MemoryIn) -> list[MemoryEntryOut]:
         check(project_id)
+        key = (project_id, memory.idempotency_key or "")
+        if memory.idempotency_key and key in self._adds_by_key:
+            return self._adds_by_key[key]
         agent_id = str(memory.agent_id) if memory.agent_id else None
         made = [
             MemoryEntryOut(id=new_id(), project_id=project_id, agent_id=agent_id, content=d["content"],
@@ -152,6 +171,8 @@ class FakeMemory:
             for d in memory.as_documents()
         ]  # fmt: skip
         self.entries.extend(made)
+        if memory.idempotency_key:
+            self._adds_by_key[key] = made
         return made
 
     async def list_memories(self, project_id: str, agent_id: str, limit: int, cursor: str) -> Page[MemoryEntryOut]:

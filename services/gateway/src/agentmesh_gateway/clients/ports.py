@@ -21,6 +21,7 @@ from agentmesh_gateway.schemas.memory import MemoryEntryOut, MemoryIn, SearchHit
 from agentmesh_gateway.schemas.messages import ConversationEventOut, MessageFilter, MessageIn, MessageOut
 from agentmesh_gateway.schemas.schedules import ScheduleIn, ScheduleOut, SchedulePatch
 from agentmesh_gateway.schemas.tools import GrantIn, GrantOut, ToolCallOut, ToolIn, ToolOut, ToolPatch
+from agentmesh_gateway.schemas.topics import TopicMessageIn
 from agentmesh_gateway.schemas.usage import QuotaIn, QuotaOut
 
 
@@ -38,6 +39,10 @@ class AgentsApi(Protocol):
     async def delete_agent(self, project_id: str, agent_id: str) -> None: ...
 
     async def send_message(self, project_id: str, agent_id: str, message: MessageIn) -> MessageOut: ...
+
+    async def publish_to_topic(self, project_id: str, topic: str, message: TopicMessageIn) -> list[MessageOut]:
+        """One queued message per agent of the project subscribed to the topic (maybe none)."""
+        ...
 
     async def list_messages(
         self, project_id: str, where: MessageFilter, limit: int, cursor: str
