@@ -40,7 +40,10 @@ class StackConfig:
     nats_port: int = 4222
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
+    agents_metrics_port: int = 9151
+    memory_metrics_port: int = 9152
     inference_metrics_port: int = 9153
+    scheduler_metrics_port: int = 9154
     temporal_headless: bool = False
     admin_username: str = "admin"
     admin_password: str = "agentmesh-admin"
@@ -64,7 +67,10 @@ class StackConfig:
             nats_port=port("NATS", 4222),
             temporal_port=port("TEMPORAL", 7233),
             temporal_ui_port=port("TEMPORAL_UI", 8233),
+            agents_metrics_port=port("AGENTS_METRICS", 9151),
+            memory_metrics_port=port("MEMORY_METRICS", 9152),
             inference_metrics_port=port("INFERENCE_METRICS", 9153),
+            scheduler_metrics_port=port("SCHEDULER_METRICS", 9154),
             admin_username=env.get("AGENTMESH_ADMIN_USERNAME", "admin"),
             admin_password=env.get("AGENTMESH_ADMIN_PASSWORD", "agentmesh-admin"),
         )
@@ -76,13 +82,18 @@ class StackConfig:
             name: free_port()
             for name in (
                 "gateway_port", "agents_port", "memory_port", "inference_port",
-                "scheduler_port", "nats_port", "temporal_port", "temporal_ui_port", "inference_metrics_port",
+                "scheduler_port", "nats_port", "temporal_port", "temporal_ui_port", "agents_metrics_port",
+                "memory_metrics_port", "inference_metrics_port", "scheduler_metrics_port",
             )
         }  # fmt: skip
         return cls(run_dir=run_dir, temporal_headless=True, **{**ports, **overrides})
 
     def addr(self, service: str) -> str:
         return f"{self.host}:{getattr(self, f'{service}_port')}"
+
+    def metrics_addr(self, service: str) -> str:
+        """Where a gRPC service serves its Prometheus /metrics."""
+        return f"{self.host}:{getattr(self, f'{service}_metrics_port')}"
 
     @property
     def gateway_url(self) -> str:
@@ -134,8 +145,8 @@ class Stack:
             upper = service.upper()
             env[f"AGENTMESH_{upper}_LISTEN_ADDR"] = c.addr(service)
             env[f"AGENTMESH_{upper}_SERVICE_ADDR"] = c.addr(service)
-        # Two meshes on one machine (parallel e2e tests, a test beside `make run`) must not share it.
-        env["AGENTMESH_INFERENCE_METRICS_ADDR"] = f"{c.host}:{c.inference_metrics_port}"
+            # Two meshes on one machine (parallel e2e tests, a test beside `make run`) must not share them.
+            env[f"AGENTMESH_{upper}_METRICS_ADDR"] = c.metrics_addr(service)
         env.update(c.extra_env)
         return env
 

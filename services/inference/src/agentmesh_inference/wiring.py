@@ -19,7 +19,7 @@ from pathlib import Path
 
 from agentmesh_core.startup import unless_stopped
 from agentmesh_grpc.service import Listener, Registration
-from agentmesh_inference.adapters.metrics import PrometheusMetrics, serve_metrics, watch
+from agentmesh_inference.adapters.metrics import PrometheusMetrics, watch
 from agentmesh_inference.adapters.quota_file import QuotaFile
 from agentmesh_inference.adapters.vllm_engine import VllmEngine
 from agentmesh_inference.domain.fair_queue import FairQueue
@@ -60,7 +60,12 @@ class InferenceWiring:
 
     def __init__(self, settings: InferenceSettings) -> None:
         self._settings = settings
-        self.listener = Listener(settings.inference_listen_addr, settings.internal_secret, SHUTDOWN_GRACE_SECONDS)
+        self.listener = Listener(
+            settings.inference_listen_addr,
+            settings.internal_secret,
+            SHUTDOWN_GRACE_SECONDS,
+            settings.inference_metrics_addr,
+        )
         self._inference = Inference(
             settings.limits(),
             quotas=ProjectQuotas(settings.default_quota(), QuotaFile(settings.quota_file)),
@@ -72,11 +77,8 @@ class InferenceWiring:
         self.registrations = [Registration(SERVICE_NAME, register, InferenceServicer(self._inference))]
 
     async def start(self, stack: AsyncExitStack, stop: asyncio.Event) -> Sequence[asyncio.Task[None]]:
-        if self._settings.inference_metrics_addr:
+        if self._settings.inference_metrics_addr:  # the skeleton serves them (Listener.metrics_addr)
             watch(self._inference)
-            metrics = serve_metrics(self._settings.inference_metrics_addr)
-            stack.callback(metrics.server_close)
-            stack.callback(metrics.shutdown)
         loading = asyncio.create_task(load_engine(self._settings), name="model load")
         stack.push_async_callback(_shut_down_engine, loading)
         # Shielded: on stop the load goes on in its thread, and _shut_down_engine waits for it.

@@ -1,14 +1,16 @@
-"""The metrics port: our histograms and counters, gauges read from the use case, vLLM's stat logger."""
+"""The metrics port (agentmesh_observability.metrics, as the service skeleton serves it): our
+histograms and counters, gauges read from the use case, vLLM's stat logger."""
 
 from __future__ import annotations
 
 import httpx
 
 from agentmesh_inference.adapters.engine_stats import StatsRecorder
-from agentmesh_inference.adapters.metrics import PrometheusMetrics, serve_metrics, watch
+from agentmesh_inference.adapters.metrics import PrometheusMetrics, watch
 from agentmesh_inference.adapters.scripted_engine import ScriptedEngine
 from agentmesh_inference.domain.inference import Inference
 from agentmesh_inference.domain.limits import Limits
+from agentmesh_observability.metrics import serve_metrics
 
 
 def test_metrics_are_served_on_their_own_port():
@@ -20,10 +22,9 @@ def test_metrics_are_served_on_their_own_port():
     metrics.rejected("", "concurrency")
     server = serve_metrics("127.0.0.1:0")
     try:
-        text = httpx.get(f"http://127.0.0.1:{server.server_port}/metrics", timeout=5).text
+        text = httpx.get(f"http://127.0.0.1:{server.port}/metrics", timeout=5).text
     finally:
-        server.shutdown()
-        server.server_close()
+        server.stop()
     assert 'agentmesh_inference_tokens_total{kind="completion",project="p-metrics"} 9.0' in text
     assert 'agentmesh_inference_quota_rejections_total{project="p-metrics",reason="tokens"} 1.0' in text
     assert 'agentmesh_inference_quota_rejections_total{project="none",reason="concurrency"} 1.0' in text

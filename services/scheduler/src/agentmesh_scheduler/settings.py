@@ -21,6 +21,8 @@ class SchedulerSettings(CommonSettings):
 
     database_url: str
     scheduler_listen_addr: str = "127.0.0.1:50054"
+    # Prometheus /metrics (host:port) on its own port; "" serves none (devstack and the chart set it).
+    scheduler_metrics_addr: str = ""
     # Set explicitly, these win; otherwise the SDK's environment configuration
     # (TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE, a TOML profile) decides, then these
     # defaults. TLS and API keys come from that configuration only.

@@ -27,6 +27,7 @@ from agentmesh_grpc.service import Listener, Registration
 from agentmesh_scheduler.activities import JobActivities, ScheduleActivities
 from agentmesh_scheduler.adapters.agents_client import AgentsClient
 from agentmesh_scheduler.adapters.job_repository import SqlJobRepository
+from agentmesh_scheduler.adapters.metrics import temporal_interceptors
 from agentmesh_scheduler.adapters.repository import SqlScheduleRepository
 from agentmesh_scheduler.adapters.tables import MIGRATIONS_DIR, SCHEMA
 from agentmesh_scheduler.adapters.temporal_connection import connect, connect_options
@@ -51,7 +52,10 @@ class SchedulerWiring:
     def __init__(self, settings: SchedulerSettings) -> None:
         self._settings = settings
         self.listener = Listener(
-            settings.scheduler_listen_addr, settings.internal_secret, settings.shutdown_grace_seconds
+            settings.scheduler_listen_addr,
+            settings.internal_secret,
+            settings.shutdown_grace_seconds,
+            settings.scheduler_metrics_addr,
         )
         tokens = IdentityTokens(settings.internal_secret.get_secret_value())
         self._database = Database(settings.database_url)
@@ -99,6 +103,7 @@ class SchedulerWiring:
             default_address=settings.temporal_address,
             default_namespace=settings.temporal_namespace,
         )
+        options["interceptors"] = temporal_interceptors()
         client = await wait_for(
             f"temporal at {options['target_host']}",
             lambda: connect(options),

@@ -1,4 +1,5 @@
-"""Prometheus metrics of the inference service, served on their own port (`/metrics`).
+"""Prometheus metrics of the inference service, served on their own port (`/metrics`, by the
+service skeleton: agentmesh_grpc.service with Listener.metrics_addr).
 
 One registry per process, prometheus-client's default: vLLM's own metrics
 (`vllm:*`, on once its stats are on) land in it too, so one scrape gets both.
@@ -9,16 +10,12 @@ engine (batch size, waiting requests, KV-cache use, tokens/s) and the fair queue
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
-from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram
 
 from agentmesh_inference.domain.inference import Inference
 from agentmesh_inference.domain.models import EngineStats
-
-log = logging.getLogger(__name__)
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 _TOKEN_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0)
@@ -87,11 +84,3 @@ def watch(inference: Inference) -> None:
     BATCH_CAPACITY.set_function(stat(lambda s: s.max_batch_size))
     QUEUED.set_function(lambda: inference.queue.queued)
     LOADED.set_function(lambda: 1.0 if inference.ready else 0.0)
-
-
-def serve_metrics(address: str) -> WSGIServer:
-    """Serve the default registry at http://<address>/metrics (a daemon thread); shutdown() stops it."""
-    host, _, port = address.rpartition(":")
-    server, _thread = start_http_server(int(port), addr=host or "127.0.0.1")
-    log.info("metrics on http://%s:%d/metrics", host or "127.0.0.1", server.server_port)
-    return server
