@@ -33,11 +33,11 @@ from agentmesh_agents.domain.tool_models import (
 
 MESSAGE_STATUS = {
     MessageStatus.QUEUED: message_pb2.MESSAGE_STATUS_QUEUED,
-    MessageStatus.DELIVERED: message_pb2.MESSAGE_STATUS_DELIVERED,
     MessageStatus.PROCESSING: message_pb2.MESSAGE_STATUS_PROCESSING,
     MessageStatus.COMPLETE: message_pb2.MESSAGE_STATUS_COMPLETE,
     MessageStatus.ERROR: message_pb2.MESSAGE_STATUS_ERROR,
     MessageStatus.AWAITING_APPROVAL: message_pb2.MESSAGE_STATUS_AWAITING_APPROVAL,
+    MessageStatus.CANCELLED: message_pb2.MESSAGE_STATUS_CANCELLED,
 }
 PARTICIPANT_TYPE = {
     ParticipantType.USER: participant_pb2.PARTICIPANT_TYPE_USER,
@@ -53,6 +53,10 @@ EVENT_TYPE = {
     EventType.TOOL_RESULT: message_pb2.CONVERSATION_EVENT_TYPE_TOOL_RESULT,
     EventType.APPROVAL_REQUIRED: message_pb2.CONVERSATION_EVENT_TYPE_APPROVAL_REQUIRED,
     EventType.APPROVAL_DECIDED: message_pb2.CONVERSATION_EVENT_TYPE_APPROVAL_DECIDED,
+    EventType.RESET: message_pb2.CONVERSATION_EVENT_TYPE_RESET,
+    EventType.DELEGATED: message_pb2.CONVERSATION_EVENT_TYPE_DELEGATED,
+    EventType.DELEGATION_REPLY: message_pb2.CONVERSATION_EVENT_TYPE_DELEGATION_REPLY,
+    EventType.CANCELLED: message_pb2.CONVERSATION_EVENT_TYPE_CANCELLED,
 }
 
 TOOL_KIND = {ToolKind.BUILTIN: tool_pb2.TOOL_KIND_BUILTIN, ToolKind.MCP: tool_pb2.TOOL_KIND_MCP}
@@ -131,6 +135,8 @@ def event_proto(event: ConversationEvent) -> message_pb2.ConversationEvent:
         proto.tool_call.CopyFrom(tool_call_proto(event.tool_call))
     if event.approval is not None:
         proto.approval.CopyFrom(approval_proto(event.approval))
+    if event.delegation is not None:
+        proto.delegation.CopyFrom(message_proto(event.delegation))
     return proto
 
 

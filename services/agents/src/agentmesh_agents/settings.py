@@ -32,11 +32,13 @@ class AgentsSettings(CommonSettings):
     # Mailboxes and the runtime.
     inbox_partitions: int = Field(default=8, ge=1, le=256)
     inbox_fetch_batch: int = Field(default=16, ge=1, le=256)
-    ack_wait_seconds: float = Field(default=60.0, gt=1)
+    # A crashed runtime's messages come back after this (heartbeats keep long turns in progress).
+    ack_wait_seconds: float = Field(default=10.0, gt=1)
     max_deliver: int = Field(default=200, ge=2)
-    inference_max_attempts: int = Field(default=_DEFAULTS.inference_max_attempts, ge=1)
+    # How long a turn waits in all for inference or the database to come back before it fails.
+    dependency_wait_seconds: float = Field(default=_DEFAULTS.dependency_wait_seconds, gt=0)
     paused_retry_seconds: float = Field(default=_DEFAULTS.paused_retry_seconds, gt=0)
-    recovery_interval_seconds: float = Field(default=30.0, gt=0)
+    recovery_interval_seconds: float = Field(default=5.0, gt=0)
     recovery_min_age_seconds: float = Field(default=_DEFAULTS.recovery_min_age_seconds, ge=0)
     recovery_stale_seconds: float = Field(default=_DEFAULTS.recovery_stale_seconds, gt=0)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
@@ -68,6 +70,8 @@ class AgentsSettings(CommonSettings):
     tool_timeout_seconds: float = Field(default=_DEFAULTS.tool_timeout_seconds, gt=0)
     tool_output_max_chars: int = Field(default=_DEFAULTS.tool_output_max_chars, ge=100)
     approval_ttl_seconds: float = Field(default=_DEFAULTS.approval_ttl_seconds, gt=0)
+    delegation_max_depth: int = Field(default=_DEFAULTS.delegation_max_depth, ge=0, le=16)
+    delegation_timeout_seconds: float = Field(default=_DEFAULTS.delegation_timeout_seconds, gt=0)
     # MCP servers: how long listing or calling one may take; the Fernet key sealing their headers
     # (unset: derived from the internal secret).
     mcp_timeout_seconds: float = Field(default=15.0, gt=0)
@@ -91,7 +95,7 @@ class AgentsSettings(CommonSettings):
             history_turns=self.history_turns,
             memory_hits=self.memory_hits,
             paused_retry_seconds=self.paused_retry_seconds,
-            inference_max_attempts=self.inference_max_attempts,
+            dependency_wait_seconds=self.dependency_wait_seconds,
             heartbeat_seconds=max(1.0, self.ack_wait_seconds / 3),
             recovery_min_age_seconds=self.recovery_min_age_seconds,
             recovery_stale_seconds=self.recovery_stale_seconds,
@@ -101,4 +105,6 @@ class AgentsSettings(CommonSettings):
             tool_timeout_seconds=self.tool_timeout_seconds,
             tool_output_max_chars=self.tool_output_max_chars,
             approval_ttl_seconds=self.approval_ttl_seconds,
+            delegation_max_depth=self.delegation_max_depth,
+            delegation_timeout_seconds=self.delegation_timeout_seconds,
         )

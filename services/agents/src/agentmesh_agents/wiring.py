@@ -39,6 +39,8 @@ from agentmesh_agents.domain.approvals import Approvals
 from agentmesh_agents.domain.audit import ToolCallAudit
 from agentmesh_agents.domain.builtin_tools import builtin_tools, definition_of
 from agentmesh_agents.domain.calls import ToolCaller
+from agentmesh_agents.domain.cancellation import Cancellation, RunningTurns
+from agentmesh_agents.domain.delegation import Delegations
 from agentmesh_agents.domain.grants import AgentToolGrants
 from agentmesh_agents.domain.lanes import LaneRunner
 from agentmesh_agents.domain.mcp_servers import McpServers, McpTools
@@ -47,6 +49,7 @@ from agentmesh_agents.domain.ports import Inference, Memory
 from agentmesh_agents.domain.processor import MessageProcessor
 from agentmesh_agents.domain.prompt import PromptBuilder
 from agentmesh_agents.domain.react import ReactLoop
+from agentmesh_agents.domain.readiness import Dependency, Readiness
 from agentmesh_agents.domain.recovery import MailboxRecovery
 from agentmesh_agents.domain.registry import AgentRegistry
 from agentmesh_agents.domain.tool_models import ToolKind
@@ -60,7 +63,7 @@ from agentmesh_core.tokens import IdentityTokens
 from agentmesh_db.database import Database
 from agentmesh_db.migrations import migrate
 from agentmesh_events import bus
-from agentmesh_grpc.channel import create_channel
+from agentmesh_grpc.channel import check_health, create_channel
 from agentmesh_grpc.late import LateServicer
 from agentmesh_grpc.service import Listener, Registration
 
@@ -78,6 +81,7 @@ class Components:
     toolbox: ToolBox
     approvals: Approvals
     topics: Topics
+    delegations: Delegations
 
 
 def build_components(
@@ -87,9 +91,14 @@ def build_components(
     inference: Inference,
     memory: Memory,
     toolbox: ToolBox | None = None,
+    readiness: Readiness | None = None,
 ) -> Components:
-    """Wire repositories, bus adapters and service clients into the domain and the servicer."""
+    """Wire repositories, bus adapters and service clients into the domain and the servicer.
+
+    Without a readiness (tests with in-process doubles), only the database is checked.
+    """
     limits = settings.limits()
+    readiness = readiness or Readiness({Dependency.DATABASE: db.ping}, limits.dependency_wait_seconds)
     agents = SqlAgentRepository(db)
     messages = SqlMessageRepository(db)
     tools, grants = SqlToolRepository(db), SqlGrantRepository(db)
@@ -105,13 +114,31 @@ def build_components(
         key.get_secret_value().encode() if key else derived_key(settings.internal_secret.get_secret_value())
     )
     mcp_servers, mcp_client = SqlMcpServerRepository(db, cipher), SdkMcpClient()
+    turns = SqlTurnRepository(db)
+    delegations = Delegations(agents, messages, turns, messaging, publisher, limits)
+    running = RunningTurns()
+    cancellation = Cancellation(messages, turns, publisher, delegations, running)
     toolbox = toolbox or ToolBox(
-        builtin_tools(memory, HttpxWebFetcher(), topics), {ToolKind.MCP: McpTools(mcp_servers, mcp_client)}
+        builtin_tools(memory, HttpxWebFetcher(), topics, delegations),
+        {ToolKind.MCP: McpTools(mcp_servers, mcp_client)},
     )
     prompts = PromptBuilder(memory, limits)
-    caller = ToolCaller(SqlTurnRepository(db), grants, toolbox, publisher, limits)
-    react = ReactLoop(messages, grants, caller, publisher, inference, prompts, limits)
-    processor = MessageProcessor(messages, publisher, inference, prompts, limits, react=react)
+    caller = ToolCaller(turns, grants, toolbox, publisher, limits)
+    react = ReactLoop(
+        messages,
+        grants,
+        caller,
+        publisher,
+        inference,
+        prompts,
+        limits,
+        delegations=delegations,
+        cancellation=cancellation,
+        running=running,
+    )
+    processor = MessageProcessor(
+        messages, publisher, inference, prompts, limits, react=react, readiness=readiness, delegations=delegations
+    )
     catalog = ToolCatalog(tools, limits)
     approvals = Approvals(SqlApprovalRepository(db), messaging, publisher, limits)
     runtime = MailboxRuntime(
@@ -121,6 +148,7 @@ def build_components(
         batch=settings.inbox_fetch_batch,
         ack_wait=settings.ack_wait_seconds,
         max_deliver=settings.max_deliver,
+        readiness=readiness,
     )
     servicer = AgentServicer(
         registry,
@@ -131,6 +159,7 @@ def build_components(
         approvals,
         McpServers(mcp_servers, mcp_client, limits, settings.mcp_timeout_seconds),
         topics,
+        cancellation,
     )
     return Components(
         servicer=servicer,
@@ -142,6 +171,7 @@ def build_components(
         toolbox=toolbox,
         approvals=approvals,
         topics=topics,
+        delegations=delegations,
     )
 
 
@@ -185,12 +215,22 @@ class AgentsWiring:
         stack.push_async_callback(_drain, nc)
         js = nc.jetstream()
         await wait_for("jetstream streams", lambda: bus.ensure_streams(js, settings.jetstream_replicas), stop)
+        # The runtime consumes only while these answer (and turns wait for them, bounded).
+        readiness = Readiness(
+            {
+                Dependency.INFERENCE: lambda: check_health(inference_channel),
+                Dependency.MEMORY: lambda: check_health(memory_channel),
+                Dependency.DATABASE: db.ping,
+            },
+            settings.dependency_wait_seconds,
+        )
         components = build_components(
             settings,
             db,
             js,
-            InferenceClient(inference_channel, settings.inference_timeout_seconds),
+            InferenceClient(inference_channel, settings.inference_timeout_seconds, readiness=readiness),
             MemoryClient(memory_channel, settings.memory_timeout_seconds),
+            readiness=readiness,
         )
         await seed_builtin_tools(components)
         await components.runtime.start()
@@ -199,6 +239,8 @@ class AgentsWiring:
         stack.push_async_callback(_joined, winding_down)
         sweeping = asyncio.create_task(components.recovery.run(stop, settings.recovery_interval_seconds))
         stack.push_async_callback(_joined, sweeping)
+        expiring = asyncio.create_task(components.delegations.run(stop, settings.recovery_interval_seconds))
+        stack.push_async_callback(_joined, expiring)
         if settings.agents_metrics_addr:
             backlog = BacklogGauges(js, db, settings.inbox_partitions).run(stop, BACKLOG_REFRESH_SECONDS)
             stack.push_async_callback(_joined, asyncio.create_task(backlog))

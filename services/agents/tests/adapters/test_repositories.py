@@ -200,24 +200,25 @@ async def test_delivery_state_is_everything_processing_decides_on(repos):
     agents, messages = repos
     agent_id = await _agent_id(repos)
     agent = await agents.get(PROJECT, agent_id)
-    since = T0 + timedelta(minutes=1)
-    stale, _ = await messages.add(_message(agent_id, 0))  # unfinished, but not active since
+    oldest, _ = await messages.add(_message(agent_id, 0))  # unfinished, however long ago it last changed
     earlier, _ = await messages.add(_message(agent_id, 2, status=MessageStatus.PROCESSING))
     request, _ = await messages.add(_message(agent_id, 3))
     await messages.add(_message(await _agent_id(repos), 1))  # another agent's
 
-    state = await messages.delivery_state(PROJECT, agent_id, request.id, since)
-    assert (state.request, state.agent, state.answered, state.earlier_id) == (request, agent, False, earlier.id)
-    assert (await messages.delivery_state(PROJECT, agent_id, earlier.id, since)).earlier_id is None
-    assert (await messages.delivery_state(PROJECT, agent_id, request.id, T0 + timedelta(minutes=5))).earlier_id is None
-    assert (await messages.delivery_state(PROJECT, _id(), stale.id, since)).agent is None
+    state = await messages.delivery_state(PROJECT, agent_id, request.id)
+    assert (state.request, state.agent, state.answered, state.earlier_id) == (request, agent, False, oldest.id)
+    assert (await messages.delivery_state(PROJECT, agent_id, earlier.id)).earlier_id == oldest.id
+    assert (await messages.delivery_state(PROJECT, agent_id, oldest.id)).earlier_id is None
+    assert (await messages.delivery_state(PROJECT, _id(), oldest.id)).agent is None
 
     reply = _message(agent_id, 4, sender=Participant(ParticipantType.AGENT, agent_id), receiver=earlier.sender,
                      performative="reply", status=MessageStatus.COMPLETE, parent_id=earlier.id)  # fmt: skip
     await messages.complete_with_reply(earlier, reply)
     await messages.set_status(PROJECT, earlier.id, MessageStatus.PROCESSING)  # ignored: complete is final
-    assert (await messages.delivery_state(PROJECT, agent_id, earlier.id, since)).request.status.is_final
-    assert await messages.delivery_state(OTHER, agent_id, request.id, since) == DeliveryState(None)
+    assert (await messages.delivery_state(PROJECT, agent_id, earlier.id)).request.status.is_final
+    await messages.set_status(PROJECT, oldest.id, MessageStatus.ERROR, "boom")
+    assert (await messages.delivery_state(PROJECT, agent_id, request.id)).earlier_id is None  # the rest are final
+    assert await messages.delivery_state(OTHER, agent_id, request.id) == DeliveryState(None)
 
 
 async def test_list_filters(repos):

@@ -228,7 +228,7 @@ async def test_parking_stores_the_call_the_approval_and_the_state(repos: Repos) 
     assert await repos.approvals.get(_id(), approval.id) is None
     (audited,) = await repos.calls.list(project, ToolCallFilter(message_id=request.id), 0, 10)
     assert audited == call
-    state = await repos.messages.delivery_state(project, agent.id, request.id, T0)
+    state = await repos.messages.delivery_state(project, agent.id, request.id)
     assert state.turn is not None and state.turn.parked is not None
     assert state.turn.parked.key == approval.id and state.turn.transcript == (Step("said", "seen"),)
     assert (state.turn.steps_used, state.turn.tokens_used, state.turn.active_ms) == (1, 10, 5)
@@ -254,7 +254,7 @@ async def test_deciding_wakes_the_turn_and_requeues_the_request_once(repos: Repo
     assert await repos.approvals.get(project, approval.id) == decided
     (audited,) = await repos.calls.list(project, ToolCallFilter(), 0, 10)
     assert audited.outcome is ToolCallOutcome.DENIED
-    state = await repos.messages.delivery_state(project, agent.id, request.id, T0)
+    state = await repos.messages.delivery_state(project, agent.id, request.id)
     assert state.turn.wake == wake
     # Unpublished again: the recovery sweep posts it if the post after the decision fails.
     due = await repos.messages.due_for_publish(datetime.now(UTC) + timedelta(days=1), T0, 10)

@@ -74,15 +74,17 @@ async def test_same_agent_is_never_processed_concurrently(world):
 
 
 async def test_a_retry_holds_back_the_rest_of_that_agents_lane(world):
-    def model(turns):
-        if turns[-1].content == "a1":
-            raise Unavailable("down")
-        return ["fine"]
-
-    world.inference.script = [model]
     alice, bob = await world.agent("alice"), await world.agent("bob")
     a1, a2 = await world.send(alice, "a1"), await world.send(alice, "a2")
     b1 = await world.send(bob, "b1")
+    real = world.messages.begin_processing
+
+    async def storage_down_for_a1(request, limit):
+        if request.id == a1.id:
+            raise Unavailable("database unavailable")  # no readiness here: handed back at once
+        return await real(request, limit)
+
+    world.messages.begin_processing = storage_down_for_a1
     log: list = []
     items = {m.id: FakeItem(world.delivery(m), log) for m in world.mailbox.take()}
 
@@ -105,3 +107,47 @@ async def test_long_work_sends_heartbeats(world):
 
     assert item.heartbeats >= 2
     assert item.outcome.done
+
+
+async def test_a_message_held_by_one_further_down_its_lane_is_taken_after_it_in_the_same_batch(world):
+    world.inference = world.inference.echo()
+    world.rewire()
+    agent = await world.agent()
+    first, second = await world.send(agent, "one"), await world.send(agent, "two")
+    world.mailbox.take()
+    # The earlier message's entry comes later (posted again, e.g. a woken turn).
+    items = [FakeItem(world.delivery(second), []), FakeItem(world.delivery(first), [])]
+
+    await world.lanes.run_batch(items)
+
+    assert all(item.outcome.done for item in items)  # no hand-back, no delivery spent
+    assert [call.turns[-1].content for call in world.inference.calls] == ["one", "two"]
+
+
+async def test_a_message_held_by_one_outside_the_batch_is_handed_back_and_the_lane_goes_on(world):
+    agent = await world.agent()
+    outside = await world.send(agent, "still in another runtime's hands")
+    held, also_held = await world.send(agent, "two"), await world.send(agent, "three")
+    await world.messages.begin_processing(outside, 0)
+    world.mailbox.take()
+    items = [FakeItem(world.delivery(held), []), FakeItem(world.delivery(also_held), [])]
+
+    await world.lanes.run_batch(items)
+
+    for item in items:
+        assert (item.outcome.done, item.outcome.earlier_id) == (False, outside.id)
+        assert item.outcome.delay == world.limits.order_retry_seconds
+    assert world.inference.calls == []
+
+
+async def test_messages_waiting_in_a_lane_get_heartbeats_too(world):
+    world.inference.chunk_delay = 0.02
+    agent = await world.agent()
+    await world.send(agent, "slow")
+    await world.send(agent, "next")
+    first, second = [FakeItem(world.delivery(m), []) for m in world.mailbox.take()]
+
+    await world.lanes.run_batch([first, second])
+
+    assert second.heartbeats >= 2  # beaten while it waited behind the first
+    assert first.outcome.done and second.outcome.done

@@ -6,6 +6,7 @@ import dataclasses
 from datetime import timedelta
 
 from agentmesh_agents.domain.models import AgentStatus, EventType, MessageStatus, ParticipantType
+from agentmesh_agents.domain.readiness import StreamInterrupted
 from agentmesh_core.errors import InvalidInput, Unavailable
 
 
@@ -106,33 +107,70 @@ async def test_unexpected_failure_is_an_internal_error_without_details(world):
     assert stored.error == "internal error"
 
 
-async def test_inference_unavailable_retries_then_errors(world):
+async def test_inference_unavailable_fails_the_turn_once_the_client_gave_up_waiting(world):
+    # The inference client raises Unavailable only after inference stayed away for the wait limit.
     world.inference.script = [Unavailable("inference down")]
     agent = await world.agent()
     request = await world.send(agent)
 
-    for attempt in range(1, world.limits.inference_max_attempts):
-        outcome = await world.process(request, attempt)
-        assert not outcome.done
-        assert outcome.delay == world.limits.retry_delay(attempt)
-        assert (await world.stored(request)).status is MessageStatus.PROCESSING
+    outcome = await world.process(request)
 
-    outcome = await world.process(request, world.limits.inference_max_attempts)
     assert outcome.done
     stored = await world.stored(request)
     assert stored.status is MessageStatus.ERROR
     assert stored.error == "inference service unavailable"
+    assert len(world.inference.calls) == 1
 
 
-async def test_inference_recovers_on_redelivery(world):
-    world.inference.script = [Unavailable("inference down"), ["back"]]
+async def test_a_stream_broken_midway_restarts_in_the_same_delivery_after_a_reset(world):
+    world.inference.script = [["Hel", "lo", StreamInterrupted("inference went away")], ["Hello", " again"]]
     agent = await world.agent()
     request = await world.send(agent)
 
-    assert not (await world.process(request, 1)).done
-    assert (await world.process(request, 2)).done
-    reply = world.messages.reply_to(request)
-    assert reply is not None and reply.content == "back"
+    assert (await world.process(request)).done
+
+    assert world.messages.reply_to(request).content == "Hello again"
+    events = world.events.of(request.conversation_id)
+    kinds = [e.type for e in events]
+    assert kinds == [
+        EventType.STATUS,
+        EventType.TOKEN,
+        EventType.TOKEN,
+        EventType.RESET,
+        EventType.TOKEN,
+        EventType.TOKEN,
+        EventType.REPLY,
+    ]
+    after_reset = events[kinds.index(EventType.RESET) + 1 :]
+    assert "".join(e.text for e in after_reset if e.type is EventType.TOKEN) == "Hello again"
+    assert len({call.request_id for call in world.inference.calls}) == 2
+
+
+async def test_a_stream_that_keeps_breaking_fails_after_the_restart_limit(world):
+    world.inference.script = [["x", StreamInterrupted("inference went away")]]
+    agent = await world.agent()
+    request = await world.send(agent)
+
+    assert (await world.process(request)).done
+
+    stored = await world.stored(request)
+    assert (stored.status, stored.error) == (MessageStatus.ERROR, "inference service unavailable")
+    assert len(world.inference.calls) == world.limits.stream_restarts_max + 1
+    resets = [e for e in world.events.of(request.conversation_id) if e.type is EventType.RESET]
+    assert len(resets) == world.limits.stream_restarts_max
+
+
+async def test_a_turn_cut_off_before_starts_with_a_reset(world):
+    # An earlier try (a runtime that crashed mid-stream) left the request processing.
+    agent = await world.agent()
+    request = await world.send(agent)
+    await world.messages.begin_processing(request, 0)
+
+    assert (await world.process(request, attempt=2)).done
+
+    kinds = [e.type for e in world.events.of(request.conversation_id)]
+    assert kinds[:2] == [EventType.RESET, EventType.STATUS]
+    assert kinds.count(EventType.RESET) == 1 and kinds[-1] is EventType.REPLY
 
 
 async def test_redelivery_after_reply_does_not_reply_twice(world):
@@ -211,35 +249,35 @@ async def test_database_outage_defers_processing(world):
     assert outcome.delay == world.limits.storage_retry_seconds
 
 
-async def test_later_message_waits_while_an_earlier_one_is_retrying(world):
-    world.inference.script = [Unavailable("inference down"), ["first"], ["second"]]
+async def test_later_message_waits_while_an_earlier_one_is_unfinished(world):
+    world.inference.script = [["first"], ["second"]]
     agent = await world.agent()
     first = await world.send(agent, "one")
     second = await world.send(agent, "two")
-
-    assert not (await world.process(first)).done  # inference down: first waits for a retry
+    # However long ago the earlier message last changed, it is answered first.
+    world.clock.offset = timedelta(hours=2)
 
     held = await world.process(second)
-    assert not held.done
-    assert held.delay == world.limits.order_retry_seconds
+    assert (held.done, held.earlier_id, held.delay) == (False, first.id, world.limits.order_retry_seconds)
     assert (await world.stored(second)).status is MessageStatus.QUEUED
-    assert len(world.inference.calls) == 1  # the second message never reached the model
+    assert world.inference.calls == []  # the second message never reached the model
 
-    assert (await world.process(first, attempt=2)).done
-    assert (await world.process(second)).done
+    assert (await world.process(first)).done
+    assert (await world.process(second, attempt=2)).done
     first_reply = world.messages.reply_to(first)
     second_reply = world.messages.reply_to(second)
     assert (first_reply.content, second_reply.content) == ("first", "second")
 
 
-async def test_a_stuck_earlier_message_does_not_block_the_agent_forever(world):
+async def test_an_earlier_message_that_failed_no_longer_holds_the_agent(world):
+    world.inference.script = [InvalidInput("prompt too long"), ["next"]]
     agent = await world.agent()
-    stuck = await world.send(agent, "lost in the mailbox")
+    failing = await world.send(agent, "too long")
     later = await world.send(agent, "next")
-    world.clock.offset = timedelta(seconds=world.limits.order_window_seconds + 1)
 
+    assert (await world.process(failing)).done
     assert (await world.process(later)).done
-    assert (await world.stored(stuck)).status is MessageStatus.QUEUED
+    assert world.messages.reply_to(later).content == "next"
 
 
 async def test_other_agents_are_not_held_by_an_unfinished_message(world):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from agentmesh_agents.adapters.scripted_inference import ScriptedInference
@@ -269,6 +270,9 @@ async def test_an_agent_without_tools_keeps_the_streamed_chat(world: World) -> N
 
 
 async def test_a_redelivered_turn_goes_on_from_its_last_recorded_step(world: World) -> None:
+    # A deployment that lets a turn wait out inference's absence twice: the first delivery hands it back.
+    world.limits = dataclasses.replace(world.limits, inference_max_attempts=2)
+    world.rewire()
     world.inference.script = [call("calculator", expression="2+2"), Unavailable("model down"), final("4")]
     agent = await world.agent()
     await world.grant(agent, "calculator")

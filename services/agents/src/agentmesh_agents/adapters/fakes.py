@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
 from agentmesh_agents.adapters.tool_fakes import ToolState
@@ -19,7 +19,7 @@ from agentmesh_agents.codec import encode_event
 from agentmesh_agents.domain.models import Agent, ConversationEvent, Message, MessageFilter, MessageStatus
 from agentmesh_agents.domain.models import ParticipantType as Kind
 from agentmesh_agents.domain.ports import DeliveryState, StoredEvent
-from agentmesh_core.errors import AgentmeshError, AlreadyExists, NotFound, Unavailable
+from agentmesh_core.errors import AgentmeshError, AlreadyExists, FailedPrecondition, NotFound, Unavailable
 from agentmesh_core.ids import new_id
 
 _NAME_TAKEN = "an agent with this name already exists in the project"
@@ -73,6 +73,9 @@ class InMemoryAgentRepository:
             return False
         del self.agents[agent_id]
         return True
+
+    async def named(self, project_id: str, name: str) -> Agent | None:
+        return next((a for a in self.agents.values() if a.project_id == project_id and a.name == name), None)
 
     async def delete_project(self, project_id: str) -> int:
         doomed = [a.id for a in self.agents.values() if a.project_id == project_id]
@@ -134,19 +137,14 @@ class InMemoryMessageRepository:
     async def conversation_exists(self, project_id: str, conversation_id: str) -> bool:
         return any(m.conversation_id == conversation_id for m in self._scoped(project_id))
 
-    async def delivery_state(
-        self, project_id: str, agent_id: str, message_id: str, active_since: datetime
-    ) -> DeliveryState:
+    async def delivery_state(self, project_id: str, agent_id: str, message_id: str) -> DeliveryState:
         request = await self.get(project_id, message_id)
         if request is None or request.status.is_final:
             return DeliveryState(request)
         earlier = [
             m
             for m in self._scoped(project_id)
-            if m.receiver == request.receiver
-            and m.status in _UNFINISHED
-            and m.created_at < request.created_at
-            and m.updated_at >= active_since
+            if m.receiver == request.receiver and m.status in _UNFINISHED and m.created_at < request.created_at
         ]
         agent = await self._agents.get(project_id, agent_id)
         return DeliveryState(
@@ -189,6 +187,8 @@ class InMemoryMessageRepository:
         return changed
 
     async def complete_with_reply(self, request: Message, reply: Message) -> Message:
+        if self.messages[request.id].status is MessageStatus.CANCELLED:
+            raise FailedPrecondition("the message was cancelled")
         stored = self.reply_to(request)
         if stored is None:
             self.messages[reply.id] = stored = reply
@@ -212,6 +212,22 @@ class InMemoryMessageRepository:
             return m.status in _UNFINISHED and published < published_before and m.updated_at < published_before
 
         return sorted(filter(due, self.messages.values()), key=lambda m: m.created_at)[:limit]
+
+    async def with_replies(
+        self, project_id: str, message_ids: Sequence[str]
+    ) -> builtins.list[tuple[Message, Message | None]]:
+        found = [m for m in self._scoped(project_id) if m.id in set(message_ids)]
+        return [(m, self.reply_to(m)) for m in found]
+
+    async def delegated_from(self, project_id: str, message_id: str) -> builtins.list[Message]:
+        return [
+            m
+            for m in self._scoped(project_id)
+            if m.parent_id == message_id
+            and m.performative == "request"
+            and m.sender.type is Kind.AGENT
+            and not m.status.is_final
+        ]
 
     async def delete_project(self, project_id: str) -> int:
         doomed = [m.id for m in self._scoped(project_id)]

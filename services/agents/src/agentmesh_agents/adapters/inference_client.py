@@ -6,6 +6,14 @@ quota is refused before any token (RESOURCE_EXHAUSTED with a retry time): the
 client waits that long and asks again, so the turn completes later instead of
 failing. If the quota stays exhausted past `max_quota_wait`, the turn is
 Unavailable and the processor retries the message later.
+
+A call refused as UNAVAILABLE before its first chunk (inference restarting,
+its model still loading) waits until inference is up again (domain/readiness.py)
+and asks again, for at most the readiness's `wait_seconds` in all; only then is
+it Unavailable, which fails the turn. A stream that breaks after its first chunk
+is StreamInterrupted: the processor tells watchers to drop the partial text and
+asks again. `generate` relays nothing until it has the whole answer, so it asks
+again itself.
 """
 
 from __future__ import annotations
@@ -23,7 +31,8 @@ from agentmesh.inference.v1 import inference_service_pb2_grpc
 from agentmesh_agents.adapters.service_identity import AGENTS_SERVICE
 from agentmesh_agents.domain.model_config import Sampling
 from agentmesh_agents.domain.ports import ChatTurn, Generation
-from agentmesh_core.errors import ResourceExhausted, Unavailable
+from agentmesh_agents.domain.readiness import Dependency, Outage, Readiness, StreamInterrupted
+from agentmesh_core.errors import AgentmeshError, ResourceExhausted, Unavailable
 from agentmesh_core.identity import Identity
 from agentmesh_grpc.errors import from_rpc_error
 from agentmesh_grpc.identity import acting_as
@@ -35,6 +44,8 @@ log = logging.getLogger(__name__)
 MAX_QUOTA_WAIT_SECONDS = 600.0
 # When the service names no retry time.
 DEFAULT_RETRY_SECONDS = 1.0
+# Streams of one `generate` that may break before it gives up (a prompt that crashes the server).
+MAX_INTERRUPTED_STREAMS = 5
 
 
 def generate_request(
@@ -68,12 +79,14 @@ class InferenceClient:
         *,
         max_quota_wait: float = MAX_QUOTA_WAIT_SECONDS,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        readiness: Readiness | None = None,
     ) -> None:
         self._stub = inference_service_pb2_grpc.InferenceServiceStub(channel)
         self._timeout = timeout
         self._identity = identity
         self._max_quota_wait = max_quota_wait
         self._sleep = sleep
+        self._readiness = readiness
 
     async def stream_chat(self, turns: Sequence[ChatTurn], sampling: Sampling, request_id: str) -> AsyncIterator[str]:
         request = generate_request(turns, sampling, request_id, context.current("project_id") or "")
@@ -88,22 +101,31 @@ class InferenceClient:
     ) -> Generation:
         project_id = context.current("project_id") or ""
         request = generate_request(turns, sampling, request_id, project_id, json_schema)
-        texts: list[str] = []
-        async with contextlib.aclosing(self._responses(request)) as responses:
-            async for chunk in responses:
-                texts.append(chunk.text)
-                if chunk.finish_reason != pb.FINISH_REASON_UNSPECIFIED:
-                    return Generation(
-                        "".join(texts),
-                        prompt_tokens=chunk.usage.prompt_tokens,
-                        completion_tokens=chunk.usage.completion_tokens,
-                        truncated=chunk.finish_reason == pb.FINISH_REASON_LENGTH,
-                    )
-        return Generation("".join(texts))
+        for interrupted in range(1, MAX_INTERRUPTED_STREAMS + 1):
+            texts: list[str] = []
+            try:
+                async with contextlib.aclosing(self._responses(request)) as responses:
+                    async for chunk in responses:
+                        texts.append(chunk.text)
+                        if chunk.finish_reason != pb.FINISH_REASON_UNSPECIFIED:
+                            return Generation(
+                                "".join(texts),
+                                prompt_tokens=chunk.usage.prompt_tokens,
+                                completion_tokens=chunk.usage.completion_tokens,
+                                truncated=chunk.finish_reason == pb.FINISH_REASON_LENGTH,
+                            )
+                return Generation("".join(texts))
+            except StreamInterrupted:
+                # Nothing was relayed yet: ask again (the next call waits for inference to be back).
+                log.warning(
+                    "inference stream interrupted (%d of %d); asking again", interrupted, MAX_INTERRUPTED_STREAMS
+                )
+        raise Unavailable("inference service unavailable")
 
     async def _responses(self, request: pb.GenerateRequest) -> AsyncGenerator[pb.GenerateResponse, None]:
-        """The call's chunks; a refusal for quota before any chunk is waited out and asked again."""
+        """The call's chunks; a refusal for quota or an outage before any chunk is waited out and asked again."""
         waited = 0.0
+        outage: Outage | None = None
         while True:
             with acting_as(self._identity):
                 call = self._stub.Generate(request, timeout=self._timeout)
@@ -115,7 +137,16 @@ class InferenceClient:
                 return
             except grpc.aio.AioRpcError as error:
                 failure = from_rpc_error(error)
-                if streamed or not isinstance(failure, ResourceExhausted):
+                if streamed:
+                    raise await self._interruption(failure) from None
+                if isinstance(failure, Unavailable) and self._readiness is not None:
+                    outage = outage or Outage(self._readiness, Dependency.INFERENCE)
+                    log.warning("inference unavailable (%s); waiting for it", failure.message)
+                    if await outage.wait():
+                        continue
+                    log.error("inference still unavailable after %.0fs", self._readiness.wait_seconds)
+                    raise Unavailable("inference service unavailable") from None
+                if not isinstance(failure, ResourceExhausted):
                     raise failure from None
                 delay = _jittered(failure.retry_after or DEFAULT_RETRY_SECONDS)
                 if waited + delay > self._max_quota_wait:
@@ -127,6 +158,17 @@ class InferenceClient:
                 # Leaving early (an error, a shutdown) aborts the request in the engine.
                 call.cancel()
             await self._sleep(delay)
+
+    async def _interruption(self, failure: AgentmeshError) -> AgentmeshError:
+        """What a failure after the first chunk is: an outage (StreamInterrupted) or the call's own error."""
+        if isinstance(failure, Unavailable):
+            return StreamInterrupted(failure.message)
+        if self._readiness is not None and type(failure) is AgentmeshError:
+            # A server killed mid-stream can end it with INTERNAL/UNKNOWN: ask its health.
+            await self._readiness.check()
+            if not self._readiness.is_up([Dependency.INFERENCE]):
+                return StreamInterrupted("inference went away mid-stream")
+        return failure
 
 
 def _jittered(seconds: float) -> float:

@@ -3,6 +3,13 @@
 Thousands of agents need only `partitions` consumers: each worker owns one
 partition, fetches a batch, lets the LaneRunner process it (in order per agent,
 agents concurrently) and fetches again only when the batch is settled.
+
+Workers fetch only while the services a turn needs are up (domain/readiness.py):
+a restart of inference or the database pauses consumption instead of failing
+messages. The ack wait is short (a crashed runtime's messages come back within
+seconds) and the lanes send heartbeats for the messages they hold. A message that
+reaches the delivery limit is posted again at the tail of its mailbox at once (and
+the old entry acked): the order check still answers the agent's messages in order.
 """
 
 from __future__ import annotations
@@ -13,11 +20,12 @@ import logging
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, Header
 
 from agentmesh_agents.adapters.nats_mailbox import message_id_of
 from agentmesh_agents.domain.lanes import LaneRunner
 from agentmesh_agents.domain.processor import Delivery, Outcome
+from agentmesh_agents.domain.readiness import Readiness
 from agentmesh_events import subjects
 from agentmesh_events.bus import context_from_headers, trace_parent_from_headers
 
@@ -29,25 +37,30 @@ DURABLE_PREFIX = "inbox-p"
 class NatsInboxItem:
     """A fetched JetStream message as the LaneRunner sees it."""
 
-    def __init__(self, msg: Msg, delivery: Delivery, max_deliver: int) -> None:
+    def __init__(self, msg: Msg, delivery: Delivery, max_deliver: int, js: JetStreamContext) -> None:
         self.msg = msg
         self.delivery = delivery
         self.settled = False
         self._max_deliver = max_deliver
+        self._js = js
 
     async def settle(self, outcome: Outcome) -> None:
         self.settled = True
         if outcome.done:
             await self.msg.ack()
         elif self.delivery.attempt >= self._max_deliver:
-            # JetStream would stop delivering it but keep it in the work queue; take it out
-            # instead. Its row is still queued, so the recovery sweep posts it again later.
-            log.warning(
-                "message %s reached %d deliveries; left to recovery", self.delivery.message_id, self._max_deliver
-            )
-            await self.msg.term()
+            # JetStream would stop delivering it but keep it in the work queue: post it again
+            # (a new entry, a dedup id of its own), then ack this one.
+            await self._post_again()
+            log.warning("message %s reached %d deliveries; posted again", self.delivery.message_id, self._max_deliver)
+            await self.msg.ack()
         else:
             await self.msg.nak(delay=outcome.delay or None)
+
+    async def _post_again(self) -> None:
+        headers = dict(self.msg.headers or {})
+        headers[Header.MSG_ID.value] = f"{self.delivery.message_id}-again-{self.msg.metadata.sequence.stream}"
+        await self._js.publish(self.msg.subject, self.msg.data, stream=subjects.INBOX_STREAM, headers=headers)
 
     async def heartbeat(self) -> None:
         await self.msg.in_progress()
@@ -80,9 +93,10 @@ class MailboxRuntime:
         lanes: LaneRunner,
         partitions: int,
         batch: int = 16,
-        ack_wait: float = 60.0,
+        ack_wait: float = 10.0,
         max_deliver: int = 200,
         fetch_timeout: float = 1.0,
+        readiness: Readiness | None = None,
     ) -> None:
         self._js = js
         self._lanes = lanes
@@ -91,9 +105,11 @@ class MailboxRuntime:
         self._ack_wait = ack_wait
         self._max_deliver = max_deliver
         self._fetch_timeout = fetch_timeout
+        self._readiness = readiness
         self._stopping = asyncio.Event()
         self._workers: list[asyncio.Task[None]] = []
         self._idle: set[asyncio.Task[None]] = set()
+        self._checking: asyncio.Task[None] | None = None
 
     def consumer_config(self, partition: int) -> ConsumerConfig:
         name = f"{DURABLE_PREFIX}{partition}"
@@ -109,7 +125,9 @@ class MailboxRuntime:
         )
 
     async def start(self) -> None:
-        """Create (or update) the partition consumers and start one worker each."""
+        """Create (or update) the partition consumers and start one worker each (and the health checks)."""
+        if self._readiness is not None:
+            self._checking = asyncio.create_task(self._readiness.run(self._stopping), name="readiness")
         for partition in range(self._partitions):
             config = self.consumer_config(partition)
             await self._js.add_consumer(subjects.INBOX_STREAM, config)
@@ -120,6 +138,9 @@ class MailboxRuntime:
     async def stop(self, grace: float) -> None:
         """Stop fetching, give in-flight batches `grace` seconds, then hand the rest back."""
         self._stopping.set()
+        if self._checking is not None:
+            await self._checking
+            self._checking = None
         if not self._workers:
             return
         for task in self._idle:
@@ -138,6 +159,9 @@ class MailboxRuntime:
             while not self._stopping.is_set():
                 self._idle.add(me)
                 try:
+                    if self._readiness is not None and not self._readiness.is_up():
+                        await self._readiness.wait_up()  # consumption pauses (cancelled by stop)
+                        continue
                     msgs = await subscription.fetch(self._batch, timeout=self._fetch_timeout)
                 except TimeoutError:
                     continue
@@ -165,7 +189,7 @@ class MailboxRuntime:
                 except NatsError:
                     pass
                 continue
-            items.append(NatsInboxItem(msg, delivery, self._max_deliver))
+            items.append(NatsInboxItem(msg, delivery, self._max_deliver, self._js))
         try:
             await self._lanes.run_batch(items)
         except asyncio.CancelledError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,11 +24,11 @@ from agentmesh_agents.domain.models import (
     ParticipantType,
 )
 from agentmesh_agents.domain.ports import DeliveryState
-from agentmesh_core.errors import AlreadyExists, NotFound
+from agentmesh_core.errors import AlreadyExists, FailedPrecondition, NotFound
 from agentmesh_db.database import Database, affected_rows
 
 _c = messages.c
-_FINAL = (MessageStatus.COMPLETE.value, MessageStatus.ERROR.value)
+_FINAL = tuple(status.value for status in MessageStatus if status.is_final)
 _UNFINISHED = (MessageStatus.QUEUED.value, MessageStatus.PROCESSING.value)
 _IS_REPLY = _c.performative == "reply"
 # A turn's steps are in the log too, but are not conversation: a prompt's history leaves them out.
@@ -96,7 +97,9 @@ def _agent_is_missing(session: Session, message: Message) -> bool:
     return not session.execute(select(exists().where(*where))).scalar()
 
 
-def _earlier_unfinished(session: Session, request: Message, active_since: datetime) -> str | None:
+def _earlier_unfinished(session: Session, request: Message) -> str | None:
+    # No age limit: every unfinished message is in a mailbox or re-posted by the recovery sweep,
+    # so waiting for it ends; skipping an old one would answer the agent's messages out of order.
     return session.scalar(
         select(_c.id)
         .where(
@@ -105,7 +108,6 @@ def _earlier_unfinished(session: Session, request: Message, active_since: dateti
             _c.receiver_id == request.receiver.id,
             _c.status.in_(_UNFINISHED),
             _c.created_at < request.created_at,
-            _c.updated_at >= active_since,
         )
         .order_by(_c.created_at)
         .limit(1)
@@ -181,9 +183,7 @@ class SqlMessageRepository:
         query = select(exists().where(_c.project_id == project_id, _c.conversation_id == conversation_id))
         return await self._db.run(lambda s: bool(s.execute(query).scalar()))
 
-    async def delivery_state(
-        self, project_id: str, agent_id: str, message_id: str, active_since: datetime
-    ) -> DeliveryState:
+    async def delivery_state(self, project_id: str, agent_id: str, message_id: str) -> DeliveryState:
         def work(session: Session) -> DeliveryState:
             request = _one(session, _c.project_id == project_id, _c.id == message_id)
             if request is None or request.status.is_final:
@@ -197,7 +197,7 @@ class SqlMessageRepository:
                 request,
                 agent=to_agent(agent) if agent else None,
                 answered=bool(answered),
-                earlier_id=_earlier_unfinished(session, request, active_since),
+                earlier_id=_earlier_unfinished(session, request),
                 grants=tuple(granted_tools(session, project_id, agent_id)) if agent else (),
                 turn=to_turn(turn) if turn else None,
             )
@@ -237,6 +237,12 @@ class SqlMessageRepository:
 
     async def complete_with_reply(self, request: Message, reply: Message) -> Message:
         def work(session: Session) -> Message:
+            # Locked first: a cancel and a reply never both win.
+            status = session.scalar(
+                select(_c.status).where(_c.project_id == request.project_id, _c.id == request.id).with_for_update()
+            )
+            if status == MessageStatus.CANCELLED.value:
+                raise FailedPrecondition("the message was cancelled")
             stored = insert_message(session, reply)
             if stored is None:
                 stored = _one(session, _c.parent_id == request.id, _IS_REPLY)
@@ -276,6 +282,33 @@ class SqlMessageRepository:
             )
             .order_by(_c.created_at)
             .limit(limit)
+        )
+        return await self._db.run(lambda s: [to_message(row) for row in s.execute(query).all()])
+
+    async def with_replies(
+        self, project_id: str, message_ids: Sequence[str]
+    ) -> builtins.list[tuple[Message, Message | None]]:
+        ids = list(message_ids)
+        if not ids:
+            return []
+
+        def work(session: Session) -> list[tuple[Message, Message | None]]:
+            asked = session.execute(select(messages).where(_c.project_id == project_id, _c.id.in_(ids))).all()
+            answers = session.execute(
+                select(messages).where(_c.project_id == project_id, _c.parent_id.in_(ids), _IS_REPLY)
+            ).all()
+            replies = {row.parent_id: to_message(row) for row in answers}
+            return [(to_message(row), replies.get(row.id)) for row in asked]
+
+        return await self._db.run(work)
+
+    async def delegated_from(self, project_id: str, message_id: str) -> builtins.list[Message]:
+        query = select(messages).where(
+            _c.project_id == project_id,
+            _c.parent_id == message_id,
+            _c.performative == "request",
+            _c.sender_type == ParticipantType.AGENT.value,
+            _c.status.not_in(_FINAL),
         )
         return await self._db.run(lambda s: [to_message(row) for row in s.execute(query).all()])
 

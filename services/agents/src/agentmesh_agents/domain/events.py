@@ -51,6 +51,10 @@ class EventPublisher:
         """A chunk of generated text."""
         await self._publish(self._event(EventType.TOKEN, request, agent_id, text=text))
 
+    async def reset(self, request: Message, agent_id: str) -> None:
+        """The turn restarts: watchers drop the tokens they got for it so far (one more reset is harmless)."""
+        await self._publish(self._event(EventType.RESET, request, agent_id))
+
     async def reply(self, request: Message, agent_id: str, reply: Message) -> None:
         """The final reply (published once per request: the dedup id is the request's)."""
         await self._publish(
@@ -85,6 +89,27 @@ class EventPublisher:
             dedup_id=f"approval-required-{approval.id}",
         )
         await self.status(request, agent_id, MessageStatus.AWAITING_APPROVAL)
+
+    async def delegated(self, request: Message, agent_id: str, delegation: Message) -> None:
+        """The agent working on `request` asked another agent (`delegation` is the message it sent)."""
+        await self._publish(
+            self._event(EventType.DELEGATED, request, agent_id, delegation=delegation),
+            dedup_id=f"delegated-{delegation.id}",
+        )
+
+    async def delegation_reply(self, request: Message, agent_id: str, delegation: Message, text: str) -> None:
+        """A delegated message's turn ended: `text` is its answer, or what went wrong."""
+        await self._publish(
+            self._event(EventType.DELEGATION_REPLY, request, agent_id, delegation=delegation, text=text),
+            dedup_id=f"delegation-reply-{delegation.id}",
+        )
+
+    async def cancelled(self, request: Message, agent_id: str) -> None:
+        """The request was cancelled; its turn stops."""
+        await self._publish(
+            self._event(EventType.CANCELLED, request, agent_id, status=MessageStatus.CANCELLED),
+            dedup_id=f"cancelled-{request.id}",
+        )
 
     async def approval_decided(self, request: Message, agent_id: str, approval: Approval) -> None:
         """An approval was decided, or expired."""

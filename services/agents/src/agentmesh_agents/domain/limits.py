@@ -35,15 +35,21 @@ class Limits:
 
     # Runtime.
     paused_retry_seconds: float = 5.0
-    inference_max_attempts: int = 4
+    # A call waits this long in all for inference or the database to come back
+    # (domain/readiness.py) before its turn fails (or, for the database, is handed back).
+    dependency_wait_seconds: float = 600.0
+    # Deliveries of a ReAct turn that may each wait out dependency_wait_seconds
+    # (react.py reads it); 1: the first wait that runs out fails the turn.
+    inference_max_attempts: int = 1
+    # Times a chat turn restarts after its stream broke (a prompt that keeps crashing inference).
+    stream_restarts_max: int = 5
     retry_base_seconds: float = 1.0
     retry_max_seconds: float = 30.0
     storage_retry_seconds: float = 5.0
     # An agent's messages are answered in order: a later one waits (retried this
-    # often) while an earlier one is unfinished and has moved within the window.
+    # often) while an earlier one is unfinished.
     order_retry_seconds: float = 1.0
-    order_window_seconds: float = 300.0
-    heartbeat_seconds: float = 20.0
+    heartbeat_seconds: float = 5.0
 
     # The tool catalog and grants.
     tool_description_max_length: int = 2000
@@ -65,9 +71,13 @@ class Limits:
     approval_ttl_seconds: float = 3600.0
     approval_comment_max_length: int = 2000
     approval_expiry_batch: int = 200
+    # Delegation: how deep a chain of agents asking agents may go (a user's request is depth 0),
+    # and how long a turn waits for the replies it needs before each becomes an error observation.
+    delegation_max_depth: int = 4
+    delegation_timeout_seconds: float = 300.0
 
     # Mailbox recovery.
-    recovery_min_age_seconds: float = 10.0
+    recovery_min_age_seconds: float = 5.0
     recovery_stale_seconds: float = 900.0
     recovery_batch: int = 500
 

@@ -32,17 +32,18 @@ class MessageStatus(StrEnum):
     """Where a message is in its life."""
 
     QUEUED = "queued"
-    DELIVERED = "delivered"
     PROCESSING = "processing"
     COMPLETE = "complete"
     ERROR = "error"
     # The turn is parked until a human decides on a tool call; no consumer or task waits.
     AWAITING_APPROVAL = "awaiting_approval"
+    # The sender (or a project admin) stopped it, and with it the turns it delegated to.
+    CANCELLED = "cancelled"
 
     @property
     def is_final(self) -> bool:
         """True once nothing more will happen to the message."""
-        return self in (MessageStatus.COMPLETE, MessageStatus.ERROR)
+        return self in (MessageStatus.COMPLETE, MessageStatus.ERROR, MessageStatus.CANCELLED)
 
 
 class ParticipantType(StrEnum):
@@ -122,6 +123,10 @@ class EventType(StrEnum):
     TOOL_RESULT = "tool_result"
     APPROVAL_REQUIRED = "approval_required"
     APPROVAL_DECIDED = "approval_decided"
+    DELEGATED = "delegated"  # the agent asked another agent (delegation holds the message sent)
+    DELEGATION_REPLY = "delegation_reply"  # that agent's turn ended (delegation: the message, text: its answer)
+    CANCELLED = "cancelled"  # the request was cancelled
+    RESET = "reset"
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +146,7 @@ class ConversationEvent:
     sequence: int = 0
     tool_call: ToolCallRecord | None = None
     approval: Approval | None = None
+    delegation: Message | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,9 @@ class AgentRepository(Protocol):
     async def update(self, agent: Agent) -> Agent | None:
         """Replace an agent's fields; None when it is gone, AlreadyExists on a name clash."""
 
+    async def named(self, project_id: str, name: str) -> Agent | None:
+        """The project's agent with that name."""
+
     async def delete(self, project_id: str, agent_id: str) -> bool: ...
 
     async def delete_project(self, project_id: str) -> int:
@@ -79,12 +82,10 @@ class MessageRepository(Protocol):
 
     async def conversation_exists(self, project_id: str, conversation_id: str) -> bool: ...
 
-    async def delivery_state(
-        self, project_id: str, agent_id: str, message_id: str, active_since: datetime
-    ) -> DeliveryState:
-        """The request, its receiving agent, whether it has a reply, the id of an unfinished
-        (queued/processing) message to the same agent created before it and changed since
-        `active_since`, the agent's grants and the request's turn state."""
+    async def delivery_state(self, project_id: str, agent_id: str, message_id: str) -> DeliveryState:
+        """The request, its receiving agent, whether it has a reply, the id of the oldest unfinished
+        (queued/processing) message to the same agent created before it, the agent's grants and
+        the request's turn state."""
 
     # builtins.list from here on: inside the class, `list` is the method above.
     async def begin_processing(self, request: Message, history_limit: int) -> builtins.list[Message]:
@@ -113,6 +114,14 @@ class MessageRepository(Protocol):
         """Messages to post to their mailbox again: queued ones never posted, created before
         `unpublished_before`; and unfinished ones (queued or processing) last posted and last
         changed before `published_before`, which the mailbox may have lost or given up on."""
+
+    async def with_replies(
+        self, project_id: str, message_ids: Sequence[str]
+    ) -> builtins.list[tuple[Message, Message | None]]:
+        """The messages with those ids (those that exist), each with its reply if it has one."""
+
+    async def delegated_from(self, project_id: str, message_id: str) -> builtins.list[Message]:
+        """The unfinished requests agents sent while working on the message (its delegations)."""
 
     async def delete_project(self, project_id: str) -> int:
         """Remove every message of a project (with its turns, tool calls and approvals); returns how many."""
@@ -270,6 +279,16 @@ class TurnRepository(Protocol):
     async def wake(self, project_id: str, message_id: str, wake: Wake) -> Message | None:
         """Record the wake on a turn parked on `wake.key` and put its request back to `queued`;
         returns the request to post again, None when no turn waits on that key."""
+
+    async def save(self, state: TurnState) -> None:
+        """Store a turn's state as it is (a resumed turn's: no longer parked, its wake consumed)."""
+
+    async def cancel(self, project_id: str, message_id: str) -> Message | None:
+        """In one transaction mark a message that is not final `cancelled` and drop what its turn
+        waited for (no parked turn stays); the cancelled message, None when it is gone or final."""
+
+    async def expired_waits(self, kind: str, now: datetime, limit: int) -> builtins.list[TurnState]:
+        """Turns parked with that kind whose time ran out before a wake reached them, oldest first."""
 
 
 class ExternalTools(Protocol):

@@ -3,6 +3,12 @@
 At-least-once delivery means any message may come again, even after its reply
 was stored; the stored status and the one-reply-per-request rule make a second
 delivery a no-op instead of a second visible reply.
+
+A dependency that goes away is waited for, not counted against the message: the
+inference client waits for inference to come back, and processing waits for the
+database (domain/readiness.py), each for at most the readiness's wait limit. A
+turn that restarts (its stream broke, or an earlier try of it was cut off)
+publishes RESET first, so watchers drop the partial text.
 """
 
 from __future__ import annotations
@@ -10,8 +16,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from agentmesh_agents.domain.delegation import Delegations
 from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.model_config import sampling_for
@@ -27,6 +34,7 @@ from agentmesh_agents.domain.models import (
 from agentmesh_agents.domain.ports import Inference, MessageRepository
 from agentmesh_agents.domain.prompt import PromptBuilder
 from agentmesh_agents.domain.react import ReactLoop, TurnEndKind
+from agentmesh_agents.domain.readiness import Dependency, Outage, Readiness, StreamInterrupted
 from agentmesh_core.errors import AgentmeshError, Unavailable
 from agentmesh_core.ids import new_id
 from agentmesh_core.text import sanitize_text
@@ -49,10 +57,15 @@ class Delivery:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What to tell the mailbox: done (ack), or deliver again after a delay."""
+    """What to tell the mailbox: done (ack), or deliver again after a delay.
+
+    `earlier_id` is set when the message waits behind that earlier message of its
+    agent: the rest of the agent's lane goes on (it may hold that very message).
+    """
 
     done: bool
     delay: float = 0.0
+    earlier_id: str | None = None
 
     @classmethod
     def ack(cls) -> Outcome:
@@ -61,6 +74,10 @@ class Outcome:
     @classmethod
     def retry(cls, delay: float) -> Outcome:
         return cls(False, delay)
+
+    @classmethod
+    def held(cls, earlier_id: str, delay: float) -> Outcome:
+        return cls(False, delay, earlier_id)
 
 
 class _Failed(Exception):
@@ -83,6 +100,8 @@ class MessageProcessor:
         limits: Limits,
         clock: Callable[[], datetime] = utcnow,
         react: ReactLoop | None = None,
+        delegations: Delegations | None = None,
+        readiness: Readiness | None = None,
     ) -> None:
         self._messages = messages
         self._events = events
@@ -91,6 +110,8 @@ class MessageProcessor:
         self._limits = limits
         self._clock = clock
         self._react = react
+        self._delegations = delegations
+        self._readiness = readiness
 
     async def process(self, delivery: Delivery) -> Outcome:
         """Handle one delivery; never raises for a bad message, only reports the outcome."""
@@ -100,15 +121,22 @@ class MessageProcessor:
             agent_id=delivery.agent_id,
             message_id=delivery.message_id,
         ):
-            try:
-                return await self._process(delivery)
-            except Unavailable as error:
-                # The database is down: nothing can be recorded, so try again later.
-                log.warning("processing deferred: %s", error.message)
-                return Outcome.retry(self._limits.storage_retry_seconds)
-            except Exception:
-                log.exception("processing failed unexpectedly")
-                return await self._fail_unexpectedly(delivery)
+            outage: Outage | None = None
+            while True:
+                try:
+                    return await self._process(delivery)
+                except Unavailable as error:
+                    # The database is down: nothing can be recorded. Wait for it (the delivery stays
+                    # in progress) and go again; past the wait limit, hand the message back.
+                    log.warning("processing waits for the database: %s", error.message)
+                    if self._readiness is None:
+                        return Outcome.retry(self._limits.storage_retry_seconds)
+                    outage = outage or Outage(self._readiness, Dependency.DATABASE)
+                    if not await outage.wait():
+                        return Outcome.retry(self._limits.storage_retry_seconds)
+                except Exception:
+                    log.exception("processing failed unexpectedly")
+                    return await self._fail_unexpectedly(delivery)
 
     async def _fail_unexpectedly(self, delivery: Delivery) -> Outcome:
         try:
@@ -122,18 +150,14 @@ class MessageProcessor:
 
     async def _process(self, delivery: Delivery) -> Outcome:
         # One read for every decision below; the request row is not read again.
-        state = await self._messages.delivery_state(
-            delivery.project_id,
-            delivery.agent_id,
-            delivery.message_id,
-            active_since=self._clock() - timedelta(seconds=self._limits.order_window_seconds),
-        )
+        state = await self._messages.delivery_state(delivery.project_id, delivery.agent_id, delivery.message_id)
         request, agent = state.request, state.agent
         if request is None:
             log.warning("mailbox message has no stored row; dropped")
             return Outcome.ack()
         if request.status.is_final:
             log.info("message already %s; redelivery skipped", request.status.value)
+            await self._settled(request)  # the agent that asked may not have heard (a crash right after)
             return Outcome.ack()
         if state.answered:
             await self._messages.set_status(request.project_id, request.id, MessageStatus.COMPLETE)
@@ -148,7 +172,7 @@ class MessageProcessor:
         if state.earlier_id is not None:
             # Mailbox order: an earlier message (e.g. waiting on a retry) is answered first.
             log.info("waiting for earlier message %s", state.earlier_id)
-            return Outcome.retry(self._limits.order_retry_seconds)
+            return Outcome.held(state.earlier_id, self._limits.order_retry_seconds)
         if self._react is not None and (state.grants or state.turn is not None):
             # An agent with tools (or a turn already under way) takes the ReAct loop; others chat.
             end = await self._react.run(agent, request, delivery.attempt, state)
@@ -158,42 +182,48 @@ class MessageProcessor:
                 return Outcome.retry(end.delay)
             return Outcome.ack()
         try:
-            await self._answer(agent, request, delivery)
+            # Already processing: an earlier try of this turn was cut off, maybe mid-stream.
+            await self._answer(agent, request, delivery, restarting=request.status is MessageStatus.PROCESSING)
         except _Failed as failure:
             await self._fail(request, agent.id, failure.text)
-        except _Retry as retry:
-            return Outcome.retry(retry.delay)
         return Outcome.ack()
 
-    async def _answer(self, agent: Agent, request: Message, delivery: Delivery) -> None:
+    async def _answer(self, agent: Agent, request: Message, delivery: Delivery, restarting: bool) -> None:
         history = await self._messages.begin_processing(request, self._limits.history_turns)
+        if restarting:
+            await self._events.reset(request, agent.id)
         await self._events.status(request, agent.id, MessageStatus.PROCESSING)
         turns = await self._prompts.build(agent, request, history)
-        chunks: list[str] = []
-        stream = self._inference.stream_chat(
-            turns, sampling_for(agent.model_config, self._limits), f"{request.id}-{delivery.attempt}"
-        )
-        try:
-            async for raw_chunk in stream:
-                # Model output is stored and relayed as it comes: made storable here, one NUL
-                # (which PostgreSQL's jsonb refuses) cannot fail the whole message.
-                chunk = sanitize_text(raw_chunk)
-                chunks.append(chunk)
-                await self._events.token(request, agent.id, chunk)
-        except Unavailable as error:
-            if delivery.attempt < self._limits.inference_max_attempts:
-                delay = self._limits.retry_delay(delivery.attempt)
-                log.warning("inference unavailable (%s); retrying in %.1fs", error.message, delay)
-                raise _Retry(delay) from None
-            log.error("inference unavailable after %d attempts", delivery.attempt)
-            raise _Failed("inference service unavailable") from None
-        except AgentmeshError as error:
-            log.warning("inference refused the request: %s", error.code)
-            raise _Failed(f"inference failed: {error.message}") from None
-        finally:
-            aclose = getattr(stream, "aclose", None)
-            if aclose is not None:
-                await aclose()
+        sampling = sampling_for(agent.model_config, self._limits)
+        for restart in range(self._limits.stream_restarts_max + 1):
+            if restart:
+                await self._events.reset(request, agent.id)
+            chunks: list[str] = []
+            stream = self._inference.stream_chat(turns, sampling, f"{request.id}-{delivery.attempt}-{restart}")
+            try:
+                async for raw_chunk in stream:
+                    # Model output is stored and relayed as it comes: made storable here, one NUL
+                    # (which PostgreSQL's jsonb refuses) cannot fail the whole message.
+                    chunk = sanitize_text(raw_chunk)
+                    chunks.append(chunk)
+                    await self._events.token(request, agent.id, chunk)
+                break
+            except StreamInterrupted as error:
+                log.warning("inference stream interrupted after %d chunks (%s); the turn restarts", len(chunks), error)
+            except Unavailable:
+                # The inference client waited for the service as long as it may.
+                log.error("inference unavailable; giving up on this turn")
+                raise _Failed("inference service unavailable") from None
+            except AgentmeshError as error:
+                log.warning("inference refused the request: %s", error.code)
+                raise _Failed(f"inference failed: {error.message}") from None
+            finally:
+                aclose = getattr(stream, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+        else:
+            log.error("inference stream interrupted %d times; giving up", self._limits.stream_restarts_max + 1)
+            raise _Failed("inference service unavailable")
         now = self._clock()
         reply = Message(
             id=new_id(),
@@ -212,16 +242,15 @@ class MessageProcessor:
         stored = await self._messages.complete_with_reply(request, reply)
         await self._events.reply(request, agent.id, stored)
         log.info("reply %s stored (%d chunks)", stored.id, len(chunks))
+        await self._settled(request)
 
     async def _fail(self, request: Message, agent_id: str, text: str) -> None:
         await self._messages.set_status(request.project_id, request.id, MessageStatus.ERROR, text)
         await self._events.error(request, agent_id, text)
         log.warning("message failed: %s", text)
+        await self._settled(request)
 
-
-class _Retry(Exception):
-    """Processing should be tried again after delay seconds."""
-
-    def __init__(self, delay: float) -> None:
-        super().__init__(delay)
-        self.delay = delay
+    async def _settled(self, request: Message) -> None:
+        """Tell the agent that delegated the request (if one did) that it is final."""
+        if self._delegations is not None:
+            await self._delegations.settled(request)

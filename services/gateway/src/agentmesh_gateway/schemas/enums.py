@@ -17,7 +17,7 @@ AgentStatus = Literal["active", "paused"]
 MessageStatus = Literal["queued", "delivered", "processing", "complete", "error", "awaiting_approval"]
 # agentmesh.agents.v1.ConversationEventType
 EventType = Literal[
-    "token", "reply", "status", "error", "tool_call", "tool_result", "approval_required", "approval_decided"
+    "token", "reply", "status", "error", "tool_call", "tool_result", "approval_required", "approval_decided", "reset"
 ]
 # agentmesh.agents.v1.ToolKind
 ToolKind = Literal["builtin", "mcp"]

@@ -70,7 +70,12 @@ class MessageFilter(BaseModel):
 
 
 class ConversationEventOut(BaseModel):
-    """One event of a conversation; `sequence` orders them and resumes streams."""
+    """One event of a conversation; `sequence` orders them and resumes streams.
+
+    A `reset` event says the message's turn restarts (a dependency went away
+    mid-answer, or the runtime restarted): drop the token text received so far
+    for its message_id; the retried tokens follow.
+    """
 
     sequence: int
     type: EventType

@@ -19,6 +19,11 @@ if sys.version_info >= (3, 11):
 else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
+if sys.version_info >= (3, 13):
+    from warnings import deprecated as _deprecated
+else:
+    from typing_extensions import deprecated as _deprecated
+
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class _MessageStatus:
@@ -31,8 +36,10 @@ class _MessageStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Message
     """Not set."""
     MESSAGE_STATUS_QUEUED: _MessageStatus.ValueType  # 1
     """Accepted and waiting in the receiver's mailbox."""
-    MESSAGE_STATUS_DELIVERED: _MessageStatus.ValueType  # 2
-    """Handed to the receiver."""
+    @_builtins.property
+    @_deprecated("""This enum value has been marked as deprecated using proto enum value options.""")
+    def MESSAGE_STATUS_DELIVERED(self) -> _MessageStatus.ValueType:   # 2
+        """Not used: nothing sets it (a message goes from queued to processing when the runtime takes it)."""
     MESSAGE_STATUS_PROCESSING: _MessageStatus.ValueType  # 3
     """The receiver is working on it."""
     MESSAGE_STATUS_COMPLETE: _MessageStatus.ValueType  # 4
@@ -41,6 +48,8 @@ class _MessageStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Message
     """Failed; see error."""
     MESSAGE_STATUS_AWAITING_APPROVAL: _MessageStatus.ValueType  # 6
     """The receiver's turn is parked until a human decides on a tool call."""
+    MESSAGE_STATUS_CANCELLED: _MessageStatus.ValueType  # 7
+    """Stopped by its sender or a project admin, with the turns it delegated to."""
 
 class MessageStatus(_MessageStatus, metaclass=_MessageStatusEnumTypeWrapper):
     """Where a message is in its life."""
@@ -50,7 +59,7 @@ MESSAGE_STATUS_UNSPECIFIED: MessageStatus.ValueType  # 0
 MESSAGE_STATUS_QUEUED: MessageStatus.ValueType  # 1
 """Accepted and waiting in the receiver's mailbox."""
 MESSAGE_STATUS_DELIVERED: MessageStatus.ValueType  # 2
-"""Handed to the receiver."""
+"""Not used: nothing sets it (a message goes from queued to processing when the runtime takes it)."""
 MESSAGE_STATUS_PROCESSING: MessageStatus.ValueType  # 3
 """The receiver is working on it."""
 MESSAGE_STATUS_COMPLETE: MessageStatus.ValueType  # 4
@@ -59,6 +68,8 @@ MESSAGE_STATUS_ERROR: MessageStatus.ValueType  # 5
 """Failed; see error."""
 MESSAGE_STATUS_AWAITING_APPROVAL: MessageStatus.ValueType  # 6
 """The receiver's turn is parked until a human decides on a tool call."""
+MESSAGE_STATUS_CANCELLED: MessageStatus.ValueType  # 7
+"""Stopped by its sender or a project admin, with the turns it delegated to."""
 Global___MessageStatus: _TypeAlias = MessageStatus  # noqa: Y015
 
 class _ConversationEventType:
@@ -85,6 +96,16 @@ class _ConversationEventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[
     """A tool call waits for a human (approval holds it); the turn is parked."""
     CONVERSATION_EVENT_TYPE_APPROVAL_DECIDED: _ConversationEventType.ValueType  # 8
     """A human decided on an approval, or it expired (approval holds it)."""
+    CONVERSATION_EVENT_TYPE_RESET: _ConversationEventType.ValueType  # 9
+    """The message's turn restarts (a dependency went away mid-answer, or the runtime crashed):
+    drop the TOKEN text received so far for message_id; the retried tokens follow.
+    """
+    CONVERSATION_EVENT_TYPE_DELEGATED: _ConversationEventType.ValueType  # 10
+    """The agent asked another agent (delegation holds the message it sent)."""
+    CONVERSATION_EVENT_TYPE_DELEGATION_REPLY: _ConversationEventType.ValueType  # 11
+    """A delegated message's turn ended (delegation holds it, text the answer or the error)."""
+    CONVERSATION_EVENT_TYPE_CANCELLED: _ConversationEventType.ValueType  # 12
+    """The message was cancelled (its turn stops; so do the turns it delegated to)."""
 
 class ConversationEventType(_ConversationEventType, metaclass=_ConversationEventTypeEnumTypeWrapper):
     """What happened in a conversation."""
@@ -107,6 +128,16 @@ CONVERSATION_EVENT_TYPE_APPROVAL_REQUIRED: ConversationEventType.ValueType  # 7
 """A tool call waits for a human (approval holds it); the turn is parked."""
 CONVERSATION_EVENT_TYPE_APPROVAL_DECIDED: ConversationEventType.ValueType  # 8
 """A human decided on an approval, or it expired (approval holds it)."""
+CONVERSATION_EVENT_TYPE_RESET: ConversationEventType.ValueType  # 9
+"""The message's turn restarts (a dependency went away mid-answer, or the runtime crashed):
+drop the TOKEN text received so far for message_id; the retried tokens follow.
+"""
+CONVERSATION_EVENT_TYPE_DELEGATED: ConversationEventType.ValueType  # 10
+"""The agent asked another agent (delegation holds the message it sent)."""
+CONVERSATION_EVENT_TYPE_DELEGATION_REPLY: ConversationEventType.ValueType  # 11
+"""A delegated message's turn ended (delegation holds it, text the answer or the error)."""
+CONVERSATION_EVENT_TYPE_CANCELLED: ConversationEventType.ValueType  # 12
+"""The message was cancelled (its turn stops; so do the turns it delegated to)."""
 Global___ConversationEventType: _TypeAlias = ConversationEventType  # noqa: Y015
 
 @_typing.final
@@ -211,6 +242,7 @@ class ConversationEvent(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     TOOL_CALL_FIELD_NUMBER: _builtins.int
     APPROVAL_FIELD_NUMBER: _builtins.int
+    DELEGATION_FIELD_NUMBER: _builtins.int
     sequence: _builtins.int
     """Position in the event log; pass it back to resume after it."""
     type: Global___ConversationEventType.ValueType
@@ -243,6 +275,10 @@ class ConversationEvent(_message.Message):
     def approval(self) -> _tool_pb2.Approval:
         """The approval for APPROVAL_REQUIRED and APPROVAL_DECIDED events."""
 
+    @_builtins.property
+    def delegation(self) -> Global___Message:
+        """The delegated message for DELEGATED and DELEGATION_REPLY events."""
+
     def __init__(
         self,
         *,
@@ -258,10 +294,11 @@ class ConversationEvent(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         tool_call: _tool_pb2.ToolCall | None = ...,
         approval: _tool_pb2.Approval | None = ...,
+        delegation: Global___Message | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["approval", b"approval", "create_time", b"create_time", "reply", b"reply", "tool_call", b"tool_call"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["approval", b"approval", "create_time", b"create_time", "delegation", b"delegation", "reply", b"reply", "tool_call", b"tool_call"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "approval", b"approval", "conversation_id", b"conversation_id", "create_time", b"create_time", "error", b"error", "message_id", b"message_id", "reply", b"reply", "sequence", b"sequence", "status", b"status", "text", b"text", "tool_call", b"tool_call", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "approval", b"approval", "conversation_id", b"conversation_id", "create_time", b"create_time", "delegation", b"delegation", "error", b"error", "message_id", b"message_id", "reply", b"reply", "sequence", b"sequence", "status", b"status", "text", b"text", "tool_call", b"tool_call", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
