@@ -103,6 +103,16 @@ async def test_memory_add_list_search_delete(api, admin) -> None:
     assert (await api.delete(f"/projects/{project}/memory/{entries[0]['id']}", headers=admin)).status_code == 404
 
 
+async def test_memory_add_retried_with_its_idempotency_key_returns_the_first_entries(api, admin) -> None:
+    project = await _project(api, admin)
+    body = {"content": "Rome is in Italy", "idempotency_key": "import-42"}
+    first = await api.post(f"/projects/{project}/memory", headers=admin, json=body)
+    again = await api.post(f"/projects/{project}/memory", headers=admin, json=body)
+    assert first.status_code == again.status_code == 201, again.text
+    assert [e["id"] for e in again.json()["items"]] == [e["id"] for e in first.json()["items"]]
+    assert len((await api.get(f"/projects/{project}/memory", headers=admin)).json()["items"]) == 1
+
+
 async def test_schedule_shape(api, admin) -> None:
     project = await _project(api, admin)
     agent = (await api.post(f"/projects/{project}/agents", headers=admin, json={"name": "a"})).json()["id"]

@@ -56,6 +56,12 @@ class MemorySettings(CommonSettings):
     project_add_rate: str = "60/minute"
     project_search_rate: str = "20/second;600/minute"
 
+    # An add's rows are pending until its vectors are stored (a few ms to seconds): ones
+    # pending longer were cut short (a crash) and are removed, at start-up and then every
+    # sweep interval. Longer than any add takes, so that adds running on other replicas stay.
+    pending_add_grace_seconds: float = Field(default=300.0, gt=0)
+    pending_sweep_interval_seconds: float = Field(default=60.0, gt=0)
+
     startup_timeout_seconds: float = Field(default=120.0, gt=0)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
 

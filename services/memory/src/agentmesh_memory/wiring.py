@@ -6,16 +6,20 @@ entry that names an agent.
 
 Health says NOT_SERVING until the database is migrated, the embedding model is
 loaded and the vector index is open (an older local-mode collection migrated
-into the embedded engine's shard, once), then SERVING. On stop, the index is
+into the embedded engine's shard, once) and adds cut short by a crash are swept
+(domain Memory.sweep_pending; a background task sweeps again periodically), then
+SERVING. On stop, the index is
 closed (the embedded shard holds a lock on its directory until then).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
+from datetime import timedelta
 
 from agentmesh_core.startup import unless_stopped
 from agentmesh_core.tokens import IdentityTokens
@@ -80,7 +84,7 @@ class MemoryWiring:
         tokens = IdentityTokens(settings.internal_secret.get_secret_value())
         self._agents_channel = create_channel(settings.agents_service_addr, tokens)
         quotas = ProjectQuotas(settings.project_adds_in_flight, settings.project_add_rate, settings.project_search_rate)
-        memory = Memory(
+        self._memory = memory = Memory(
             SqlEntryRepository(self._database),
             ObservedVectorIndex(self._index),
             ObservedEmbedder(self._embedder),
@@ -100,8 +104,30 @@ class MemoryWiring:
         await unless_stopped(stop, self._index.open(self._embedder.dimension))
         if isinstance(self._index, EdgeVectorIndex):
             await unless_stopped(stop, migrate_local_collection(settings.qdrant_location, self._index))
+        grace = timedelta(seconds=settings.pending_add_grace_seconds)
+        await unless_stopped(stop, self._memory.sweep_pending(grace))
+        sweeper = asyncio.create_task(self._sweep_periodically(grace, stop), name="memory-pending-sweep")
+        stack.push_async_callback(_cancelled, sweeper)
         if settings.memory_metrics_addr:
             counting = count_index_entries(self._database, stop, INDEX_SIZE_REFRESH_SECONDS)
             stack.callback(asyncio.create_task(counting, name="memory-index-size").cancel)
         log.info("memory ready: model %s, %d dims", self._embedder.model_name, self._embedder.dimension)
         return ()
+
+    async def _sweep_periodically(self, grace: timedelta, stop: asyncio.Event) -> None:
+        """Remove adds cut short (on this or another replica) every sweep interval, until stop."""
+        interval = self._settings.pending_sweep_interval_seconds
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
+                return
+            try:
+                await self._memory.sweep_pending(grace)
+            except Exception:  # the database or index away for a while: the next round tries again
+                log.warning("the sweep of pending memory entries failed", exc_info=True)
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 import grpc
@@ -189,3 +190,21 @@ async def test_bad_ids_and_documents(stub: pb_grpc.MemoryServiceStub, member: Id
     with acting_as(member):
         listed = await stub.ListMemories(pb.ListMemoriesRequest(project_id=project_id))
     assert list(listed.entries) == []  # nothing of the rejected calls was stored
+
+
+async def test_concurrent_adds_with_one_key_store_one_set_of_entries(
+    stub: pb_grpc.MemoryServiceStub, member: Identity, project_id: str
+) -> None:
+    request = _add(project_id, PARIS, BANANAS)
+    request.idempotency_key = "bulk-import-1"
+    with acting_as(member):
+        answers = await asyncio.gather(*(stub.AddMemories(request) for _ in range(4)))
+        listed = await stub.ListMemories(pb.ListMemoriesRequest(project_id=project_id))
+        hits = await stub.SearchMemories(pb.SearchMemoriesRequest(project_id=project_id, query=QUESTION, k=5))
+    [ids] = {tuple(e.id for e in answer.entries) for answer in answers}
+    assert len(ids) == 2
+    assert sorted(e.id for e in listed.entries) == sorted(ids)
+    assert sorted(h.entry.id for h in hits.hits) == sorted(ids)
+    with acting_as(member):
+        request.idempotency_key = "x" * 201
+        assert await _code(stub.AddMemories(request)) == grpc.StatusCode.INVALID_ARGUMENT

@@ -46,6 +46,7 @@ class MemoryClient:
                 memory_service_pb2.Document(content=d["content"], metadata=to_struct(d["metadata"]))
                 for d in memory.as_documents()
             ],
+            idempotency_key=memory.idempotency_key or "",
         )
         # Embedding long text takes a while on a CPU.
         response = await rpc(_SERVICE, self._stub.AddMemories(request, timeout=SLOW_TIMEOUT))

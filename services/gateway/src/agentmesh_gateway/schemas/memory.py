@@ -19,12 +19,17 @@ class DocumentIn(Strict):
 
 
 class MemoryIn(Strict):
-    """Either one `content` or a list of `documents`; `metadata` applies to all."""
+    """Either one `content` or a list of `documents`; `metadata` applies to all.
+
+    The same `idempotency_key` sent again (in the project) returns the first add's
+    entries instead of storing them twice: a client may retry an add that failed.
+    """
 
     content: Text | None = Field(default=None, min_length=1, max_length=limits.DOCUMENT_MAX_CHARS)
     documents: list[DocumentIn] | None = Field(default=None, min_length=1, max_length=limits.DOCUMENTS_MAX)
     metadata: JsonObject = Field(default_factory=dict)
     agent_id: UUID | None = None
+    idempotency_key: Text | None = Field(default=None, min_length=1, max_length=limits.IDEMPOTENCY_KEY_MAX_LENGTH)
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> MemoryIn:

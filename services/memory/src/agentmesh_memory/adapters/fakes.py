@@ -10,9 +10,10 @@ import hashlib
 import math
 import re
 from collections.abc import Sequence
+from datetime import datetime
 
 from agentmesh_core.errors import NotFound
-from agentmesh_memory.domain.models import MemoryEntry, ScoredId, VectorPoint, VectorQuery
+from agentmesh_memory.domain.models import MemoryEntry, PriorAdd, ScoredId, VectorPoint, VectorQuery
 
 
 class KnownAgents:
@@ -30,26 +31,64 @@ class KnownAgents:
 
 
 class InMemoryEntryRepository:
-    """Entries in a dict, in insertion order."""
+    """Entries in a dict, in insertion order; pending ones are hidden from reads, as in PostgreSQL."""
 
     def __init__(self) -> None:
         self.entries: dict[str, MemoryEntry] = {}
+        self.pending: set[str] = set()
+        self.keys: dict[tuple[str, str], list[str]] = {}  # (project, key) -> the add's entry ids
         self._seq: dict[str, int] = {}
         self._next = 0
         self.fail_next_add: Exception | None = None
 
-    async def add_many(self, items: Sequence[MemoryEntry]) -> None:
+    async def reserve(self, items: Sequence[MemoryEntry], idempotency_key: str | None) -> PriorAdd | None:
         if self.fail_next_add is not None:
             error, self.fail_next_add = self.fail_next_add, None
             raise error
+        if not items:
+            return None
+        if idempotency_key is not None:
+            claim = (items[0].project_id, idempotency_key)
+            if claim in self.keys:
+                return self._prior(claim)
+            self.keys[claim] = [e.id for e in items]
         for entry in items:
             self.entries[entry.id] = entry
+            self.pending.add(entry.id)
             self._seq[entry.id] = self._next
             self._next += 1
+        return None
+
+    async def find_add(self, project_id: str, idempotency_key: str) -> PriorAdd | None:
+        claim = (project_id, idempotency_key)
+        return self._prior(claim) if claim in self.keys else None
+
+    def _prior(self, claim: tuple[str, str]) -> PriorAdd:
+        ids = [i for i in self.keys[claim] if i in self.entries]
+        return PriorAdd([self.entries[i] for i in ids], complete=not any(i in self.pending for i in ids))
+
+    async def mark_ready(self, project_id: str, entry_ids: Sequence[str]) -> int:
+        made = [i for i in entry_ids if i in self.pending and self.entries[i].project_id == project_id]
+        self.pending.difference_update(made)
+        return len(made)
+
+    async def pending_before(self, cutoff: datetime, limit: int) -> list[MemoryEntry]:
+        old = [self.entries[i] for i in self.pending if self.entries[i].created_at < cutoff]
+        return sorted(old, key=lambda e: (e.created_at, self._seq[e.id]))[:limit]
+
+    async def abandon(self, project_id: str, entry_ids: Sequence[str]) -> int:
+        gone = {i for i in entry_ids if i in self.pending and self.entries[i].project_id == project_id}
+        for entry_id in gone:
+            del self.entries[entry_id]
+            self.pending.discard(entry_id)
+        for claim in [c for c, ids in self.keys.items() if c[0] == project_id and gone.intersection(ids)]:
+            del self.keys[claim]
+        return len(gone)
 
     async def get(self, project_id: str, entry_id: str) -> MemoryEntry | None:
         entry = self.entries.get(entry_id)
-        return entry if entry is not None and entry.project_id == project_id else None
+        visible = entry is not None and entry.project_id == project_id and entry_id not in self.pending
+        return entry if visible else None
 
     async def get_many(self, project_id: str, entry_ids: Sequence[str]) -> list[MemoryEntry]:
         return [e for i in entry_ids if (e := await self.get(project_id, i)) is not None]
@@ -58,7 +97,7 @@ class InMemoryEntryRepository:
         rows = [
             e
             for e in self.entries.values()
-            if e.project_id == project_id and (agent_id is None or e.agent_id == agent_id)
+            if e.project_id == project_id and e.id not in self.pending and (agent_id is None or e.agent_id == agent_id)
         ]
         rows.sort(key=lambda e: (e.created_at, self._seq[e.id]), reverse=True)
         return rows[offset : offset + limit]
@@ -73,7 +112,12 @@ class InMemoryEntryRepository:
 
     async def remove_project(self, project_id: str) -> int:
         ids = [e.id for e in self.entries.values() if e.project_id == project_id]
-        return await self.remove_many(project_id, ids)
+        for entry_id in ids:
+            del self.entries[entry_id]
+            self.pending.discard(entry_id)
+        for claim in [c for c in self.keys if c[0] == project_id]:
+            del self.keys[claim]
+        return len(ids)
 
 
 class InMemoryVectorIndex:

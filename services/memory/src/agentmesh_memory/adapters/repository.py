@@ -1,16 +1,26 @@
-"""EntryRepository on PostgreSQL (SQLAlchemy Core, work off the event loop)."""
+"""EntryRepository on PostgreSQL (SQLAlchemy Core, work off the event loop).
+
+An add's rows are inserted `pending` (with its idempotency key claimed in
+`add_keys` in the same transaction) and updated to `ready` once the vectors are
+stored; every read shows ready rows only.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from agentmesh_db.database import Database, affected_rows
-from agentmesh_memory.adapters.tables import entries
-from agentmesh_memory.domain.models import MemoryEntry
+from agentmesh_memory.adapters.tables import PENDING, READY, add_keys, entries
+from agentmesh_memory.domain.models import MemoryEntry, PriorAdd
+
+_ready = entries.c.state == READY
+_pending = entries.c.state == PENDING
 
 
 def _from_row(row: Any) -> MemoryEntry:
@@ -25,15 +35,26 @@ def _from_row(row: Any) -> MemoryEntry:
     )
 
 
+def _prior_add(session: Session, project_id: str, key: str) -> PriorAdd:
+    query = (
+        select(entries)
+        .where((entries.c.project_id == project_id) & (entries.c.idempotency_key == key))
+        .order_by(entries.c.seq)
+    )
+    rows = list(session.execute(query))
+    return PriorAdd(entries=[_from_row(row) for row in rows], complete=all(row.state == READY for row in rows))
+
+
 class SqlEntryRepository:
-    """Entries in memory.entries; every query is scoped by project."""
+    """Entries in memory.entries; every query is scoped by project (the sweep's excepted)."""
 
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    async def add_many(self, items: Sequence[MemoryEntry]) -> None:
+    async def reserve(self, items: Sequence[MemoryEntry], idempotency_key: str | None) -> PriorAdd | None:
         if not items:
-            return
+            return None
+        project_id = items[0].project_id
         rows = [
             {
                 "id": e.id,
@@ -43,14 +64,77 @@ class SqlEntryRepository:
                 "metadata": e.metadata,
                 "embedding_model": e.embedding_model,
                 "created_at": e.created_at,
+                "state": PENDING,
+                "idempotency_key": idempotency_key,
             }
             for e in items
         ]
-        await self._db.run(lambda s: s.execute(insert(entries), rows))
+
+        def work(session: Session) -> PriorAdd | None:
+            if idempotency_key is not None:
+                claim = (
+                    pg_insert(add_keys)
+                    .values(project_id=project_id, idempotency_key=idempotency_key, created_at=items[0].created_at)
+                    .on_conflict_do_nothing()
+                    .returning(add_keys.c.project_id)
+                )
+                # A concurrent claim of the same key waits here until its transaction ends.
+                if session.execute(claim).first() is None:
+                    return _prior_add(session, project_id, idempotency_key)
+            session.execute(insert(entries), rows)
+            return None
+
+        return await self._db.run(work)
+
+    async def find_add(self, project_id: str, idempotency_key: str) -> PriorAdd | None:
+        def work(session: Session) -> PriorAdd | None:
+            claimed = select(add_keys.c.project_id).where(
+                (add_keys.c.project_id == project_id) & (add_keys.c.idempotency_key == idempotency_key)
+            )
+            if session.execute(claimed).first() is None:
+                return None
+            return _prior_add(session, project_id, idempotency_key)
+
+        return await self._db.run(work)
+
+    async def mark_ready(self, project_id: str, entry_ids: Sequence[str]) -> int:
+        if not entry_ids:
+            return 0
+        statement = (
+            update(entries)
+            .where((entries.c.project_id == project_id) & entries.c.id.in_(list(entry_ids)) & _pending)
+            .values(state=READY)
+        )
+        return await self._db.run(lambda s: affected_rows(s, statement))
+
+    async def pending_before(self, cutoff: datetime, limit: int) -> list[MemoryEntry]:
+        query = select(entries).where(_pending & (entries.c.created_at < cutoff)).order_by(entries.c.created_at)
+        return await self._db.run(lambda s: [_from_row(row) for row in s.execute(query.limit(limit))])
+
+    async def abandon(self, project_id: str, entry_ids: Sequence[str]) -> int:
+        if not entry_ids:
+            return 0
+
+        def work(session: Session) -> int:
+            removed = session.execute(
+                delete(entries)
+                .where((entries.c.project_id == project_id) & entries.c.id.in_(list(entry_ids)) & _pending)
+                .returning(entries.c.idempotency_key)
+            ).all()
+            keys = {row.idempotency_key for row in removed if row.idempotency_key is not None}
+            if keys:
+                session.execute(
+                    delete(add_keys).where(
+                        (add_keys.c.project_id == project_id) & add_keys.c.idempotency_key.in_(sorted(keys))
+                    )
+                )
+            return len(removed)
+
+        return await self._db.run(work)
 
     async def get(self, project_id: str, entry_id: str) -> MemoryEntry | None:
         def work(session: Session) -> MemoryEntry | None:
-            query = select(entries).where((entries.c.project_id == project_id) & (entries.c.id == entry_id))
+            query = select(entries).where((entries.c.project_id == project_id) & (entries.c.id == entry_id) & _ready)
             row = session.execute(query).first()
             return _from_row(row) if row else None
 
@@ -59,11 +143,11 @@ class SqlEntryRepository:
     async def get_many(self, project_id: str, entry_ids: Sequence[str]) -> list[MemoryEntry]:
         if not entry_ids:
             return []
-        query = select(entries).where((entries.c.project_id == project_id) & entries.c.id.in_(list(entry_ids)))
+        query = select(entries).where((entries.c.project_id == project_id) & entries.c.id.in_(list(entry_ids)) & _ready)
         return await self._db.run(lambda s: [_from_row(row) for row in s.execute(query)])
 
     async def list_page(self, project_id: str, agent_id: str | None, offset: int, limit: int) -> list[MemoryEntry]:
-        query = select(entries).where(entries.c.project_id == project_id)
+        query = select(entries).where((entries.c.project_id == project_id) & _ready)
         if agent_id is not None:
             query = query.where(entries.c.agent_id == agent_id)
         query = query.order_by(entries.c.created_at.desc(), entries.c.seq.desc()).offset(offset).limit(limit)
@@ -72,9 +156,14 @@ class SqlEntryRepository:
     async def remove_many(self, project_id: str, entry_ids: Sequence[str]) -> int:
         if not entry_ids:
             return 0
-        statement = delete(entries).where((entries.c.project_id == project_id) & entries.c.id.in_(list(entry_ids)))
+        statement = delete(entries).where(
+            (entries.c.project_id == project_id) & entries.c.id.in_(list(entry_ids)) & _ready
+        )
         return await self._db.run(lambda s: affected_rows(s, statement))
 
     async def remove_project(self, project_id: str) -> int:
-        statement = delete(entries).where(entries.c.project_id == project_id)
-        return await self._db.run(lambda s: affected_rows(s, statement))
+        def work(session: Session) -> int:
+            session.execute(delete(add_keys).where(add_keys.c.project_id == project_id))
+            return affected_rows(session, delete(entries).where(entries.c.project_id == project_id))
+
+        return await self._db.run(work)

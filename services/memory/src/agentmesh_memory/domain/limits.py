@@ -31,6 +31,8 @@ MAX_EMBED_TEXT_CHARS = 10_000
 # The entries of one AddMemories (content + metadata, which every chunk repeats)
 # must fit a gRPC response (8 MiB) with room to spare.
 MAX_ADD_BYTES = 6 * 1024 * 1024
+# As long as the messages route's idempotency keys.
+MAX_IDEMPOTENCY_KEY_CHARS = 200
 _MAX_FILTER_KEYS = 16
 _FORBIDDEN_KEY_CHARS = frozenset(".[]\"'")
 
@@ -70,6 +72,16 @@ def documents(docs: Sequence[Document], limits: Limits) -> None:
         metadata(doc.metadata, limits, f"document {index}: metadata")
     if sum(len(doc.content) for doc in docs) > limits.max_add_chars:
         raise InvalidInput(f"at most {limits.max_add_chars} characters of content per call; send fewer documents")
+
+
+def idempotency_key(value: str) -> str | None:
+    """An add's optional idempotency key (None when empty): bounded, storable text."""
+    if not value:
+        return None
+    if len(value) > MAX_IDEMPOTENCY_KEY_CHARS:
+        raise InvalidInput(f"idempotency_key exceeds {MAX_IDEMPOTENCY_KEY_CHARS} characters")
+    text(value, "idempotency_key")
+    return value
 
 
 def metadata(value: JsonObject, limits: Limits, what: str = "metadata") -> None:

@@ -4,10 +4,16 @@ Every project use case checks scope first (reads and adds need membership,
 deletes need project admin), so isolation does not rest on the gateway alone;
 an entry's agent must be an agent of the same project (asked of the agents
 service, as the caller).
-An entry's row and its vector are kept consistent: rows are written first and
-removed again (with any vectors written) if the vectors cannot be stored. Writes
-run to the end even when the caller goes away (a cancelled call), so a
-cancellation never leaves half of them done. Adds and searches are admitted per
+An entry's row and its vector are kept consistent: an add's rows are written
+`pending` (invisible) in one transaction, then the vectors (upserted by the
+entry ids, so writing them twice is harmless), then the rows are made `ready`. A
+failure on the way removes both again; a crash leaves pending rows, which a
+retry with the add's idempotency key finishes, and which the sweep
+(`sweep_pending`, at start-up and then periodically) otherwise removes with any
+vectors. An idempotency key names an add within its project: the same key again
+returns the first add's entries and stores nothing. Writes run to the end even
+when the caller goes away (a cancelled call), so a cancellation never leaves
+half of them done. Adds and searches are admitted per
 project (domain/admission.py) after the request is checked and before any work.
 """
 
@@ -16,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from agentmesh_core.errors import InvalidInput, NotFound
@@ -28,7 +34,15 @@ from agentmesh_memory.domain import limits as check
 from agentmesh_memory.domain.admission import ProjectAdmission, Unlimited
 from agentmesh_memory.domain.chunking import chunk_text
 from agentmesh_memory.domain.limits import Limits
-from agentmesh_memory.domain.models import Document, JsonObject, MemoryEntry, SearchHit, VectorPoint, VectorQuery
+from agentmesh_memory.domain.models import (
+    Document,
+    JsonObject,
+    MemoryEntry,
+    PriorAdd,
+    SearchHit,
+    VectorPoint,
+    VectorQuery,
+)
 from agentmesh_memory.domain.ports import AgentDirectory, Clock, Embedder, EntryRepository, Tokenizer, VectorIndex
 
 log = logging.getLogger(__name__)
@@ -67,24 +81,43 @@ class Memory:
         return self._embedder.model_name
 
     async def add(
-        self, identity: Identity, project_id: str, agent_id: str, documents: Sequence[Document]
+        self,
+        identity: Identity,
+        project_id: str,
+        agent_id: str,
+        documents: Sequence[Document],
+        idempotency_key: str = "",
     ) -> list[MemoryEntry]:
         """Chunk, embed and store documents; the entries in document and chunk order.
 
         NotFound when `agent_id` names no agent of the project (checked last, before any write).
         The project's limits admit the add first (ResourceExhausted otherwise), before any
-        other work: a refused add costs no validation, chunking or embedding.
+        other work: a refused add costs no validation, chunking or embedding. With an
+        idempotency key already used in the project, the first add's entries (finished
+        first if that add was cut short).
         """
         project_id = _authorize(identity, project_id, admin=False)
         with self._admission.adding(project_id):
-            return await self._add(project_id, agent_id, documents)
+            return await self._add(project_id, agent_id, documents, check.idempotency_key(idempotency_key))
 
-    async def _add(self, project_id: str, agent_id: str, documents: Sequence[Document]) -> list[MemoryEntry]:
+    async def _add(
+        self, project_id: str, agent_id: str, documents: Sequence[Document], key: str | None
+    ) -> list[MemoryEntry]:
         owner = _optional_id(agent_id, "agent_id")
         check.documents(documents, self._limits)
-        now = self._clock()
         # Tokenizing for the chunk cuts takes ~1 ms per 1,000 characters: off the event loop.
         chunks = await asyncio.to_thread(_chunk_documents, documents, self._embedder.tokenizer)
+        size = sum(len(content.encode()) + json_size(metadata) for content, metadata in chunks)
+        if size > self._limits.max_add_bytes:
+            raise InvalidInput("documents too large for one call; send fewer or smaller documents")
+        if owner is not None:
+            await self._agents.require_agent(project_id, owner)
+        if key is not None and (prior := await self._repository.find_add(project_id, key)) is not None:
+            return await self._repeat(project_id, prior)
+
+        # Bulk work: the embedder gives it turns by project, after any waiting search.
+        vectors = await self._embedder.embed([content for content, _ in chunks], bulk_for=project_id)
+        now = self._clock()  # after embedding: a pending row's age counts from its write
         entries = [
             MemoryEntry(
                 id=new_id(),
@@ -97,29 +130,60 @@ class Memory:
             )
             for content, metadata in chunks
         ]
-        size = sum(len(e.content.encode()) + json_size(e.metadata) for e in entries)
-        if size > self._limits.max_add_bytes:
-            raise InvalidInput("documents too large for one call; send fewer or smaller documents")
-        if owner is not None:
-            await self._agents.require_agent(project_id, owner)
+        stored = await _to_the_end(self._store(project_id, entries, vectors, key))
+        log.info("added %d memory entries from %d documents", len(stored), len(documents))
+        return stored
 
-        # Bulk work: the embedder gives it turns by project, after any waiting search.
-        vectors = await self._embedder.embed([e.content for e in entries], bulk_for=project_id)
-        points = [
-            VectorPoint(id=e.id, vector=v, project_id=project_id, agent_id=owner, metadata=e.metadata)
-            for e, v in zip(entries, vectors, strict=True)
-        ]
-        await _to_the_end(self._store(project_id, entries, points))
-        log.info("added %d memory entries from %d documents", len(entries), len(documents))
-        return entries
-
-    async def _store(self, project_id: str, entries: list[MemoryEntry], points: list[VectorPoint]) -> None:
-        await self._repository.add_many(entries)
+    async def _store(
+        self, project_id: str, entries: list[MemoryEntry], vectors: list[list[float]], key: str | None
+    ) -> list[MemoryEntry]:
+        prior = await self._repository.reserve(entries, key)
+        if prior is not None:  # an add with the same key claimed it meanwhile
+            return await self._repeat(project_id, prior)
         try:
-            await self._index.upsert(points)
+            await self._make_ready(project_id, entries, vectors)
         except BaseException:
             await self._roll_back(project_id, [e.id for e in entries])
             raise
+        return entries
+
+    async def _repeat(self, project_id: str, prior: PriorAdd) -> list[MemoryEntry]:
+        """An earlier add with the same key: its entries, once it is complete.
+
+        One still pending is running elsewhere or was cut short by a crash: writing its
+        vectors again (same ids) and marking it ready is harmless in the first case and
+        finishes it in the second.
+        """
+        if not prior.complete:
+            log.info("finishing an earlier add of %d entries with the same idempotency key", len(prior.entries))
+            vectors = await self._embedder.embed([e.content for e in prior.entries], bulk_for=project_id)
+            await _to_the_end(self._make_ready(project_id, prior.entries, vectors))
+        return prior.entries
+
+    async def _make_ready(self, project_id: str, entries: list[MemoryEntry], vectors: list[list[float]]) -> None:
+        points = [
+            VectorPoint(id=e.id, vector=v, project_id=project_id, agent_id=e.agent_id, metadata=e.metadata)
+            for e, v in zip(entries, vectors, strict=True)
+        ]
+        await self._index.upsert(points)
+        await self._repository.mark_ready(project_id, [e.id for e in entries])
+
+    async def sweep_pending(self, older_than: timedelta, batch: int = 500) -> int:
+        """Remove the entries of adds cut short (pending for longer than older_than) and their vectors.
+
+        Service maintenance (no caller): run at start-up and periodically. older_than must
+        exceed the time an add takes from its rows to its vectors, so that adds still
+        running on other replicas are left alone. Returns how many entries went.
+        """
+        cutoff = self._clock() - older_than
+        removed = 0
+        while stale := await self._repository.pending_before(cutoff, batch):
+            for project_id, ids in _ids_by_project(stale).items():
+                await self._index.delete(ids)
+                removed += await self._repository.abandon(project_id, ids)
+        if removed:
+            log.warning("removed %d memory entries of adds that were cut short", removed)
+        return removed
 
     async def list_page(
         self, identity: Identity, project_id: str, agent_id: str, requested_size: int, cursor: str
@@ -167,8 +231,8 @@ class Memory:
         )
         if not scored:
             return []
-        # The rows are the truth: a vector without a row (left by a failed add whose
-        # roll-back failed too) is skipped.
+        # The rows are the truth: a vector whose row is missing or still pending (an
+        # add running or cut short) is skipped.
         entries = {e.id: e for e in await self._repository.get_many(project_id, [s.id for s in scored])}
         return [SearchHit(entry=entries[s.id], score=s.score) for s in scored if s.id in entries]
 
@@ -190,15 +254,15 @@ class Memory:
         return await self._repository.remove_project(project_id)
 
     async def _roll_back(self, project_id: str, ids: list[str]) -> None:
-        # The upsert may have reached Qdrant before failing: remove both sides.
+        # The upsert may have reached Qdrant before failing: remove both sides. What
+        # cannot be removed now stays pending, invisible, until the sweep removes it.
         try:
             await self._index.delete(ids)
+            await self._repository.abandon(project_id, ids)
         except Exception:
-            log.warning("could not remove vectors after a failed add", exc_info=True)
-        try:
-            await self._repository.remove_many(project_id, ids)
-        except Exception:
-            log.exception("could not roll back %d memory entries after a failed add", len(ids))
+            log.warning(
+                "could not roll back %d memory entries after a failed add; the sweep will", len(ids), exc_info=True
+            )
 
 
 # Writes whose callers went away, held here until they finish (the loop keeps only weak references).
@@ -226,6 +290,13 @@ def _authorize(identity: Identity, project_id: str, *, admin: bool) -> str:
     project_id = parse_id(project_id, "project_id")
     require_project_access(identity, project_id, admin=admin)
     return project_id
+
+
+def _ids_by_project(entries: Sequence[MemoryEntry]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for entry in entries:
+        grouped.setdefault(entry.project_id, []).append(entry.id)
+    return grouped
 
 
 def _optional_id(value: str, what: str) -> str | None:

@@ -26,6 +26,18 @@ class MemoryEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class PriorAdd:
+    """The entries of an earlier add with the same idempotency key.
+
+    complete: its vectors are stored (the entries are ready); False while it runs, or
+    after it was cut short (a crash), when a retry finishes it.
+    """
+
+    entries: list[MemoryEntry]
+    complete: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Document:
     """A text to remember, with metadata copied onto each of its chunks."""
 

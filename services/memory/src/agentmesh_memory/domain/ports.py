@@ -11,16 +11,39 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from agentmesh_memory.domain.models import MemoryEntry, ScoredId, VectorPoint, VectorQuery
+from agentmesh_memory.domain.models import MemoryEntry, PriorAdd, ScoredId, VectorPoint, VectorQuery
 
 Clock = Callable[[], datetime]
 
 
 class EntryRepository(Protocol):
-    """Stored entries, always scoped by project."""
+    """Stored entries, always scoped by project.
 
-    async def add_many(self, entries: Sequence[MemoryEntry]) -> None:
-        """Insert all of them in one transaction."""
+    An add's entries are written pending (invisible to get, get_many and list_page)
+    and made ready once their vectors are stored.
+    """
+
+    async def reserve(self, entries: Sequence[MemoryEntry], idempotency_key: str | None) -> PriorAdd | None:
+        """Insert the entries as pending in one transaction, claiming the key in their project.
+
+        When the key was already claimed, inserts nothing and returns that earlier add.
+        """
+        ...
+
+    async def find_add(self, project_id: str, idempotency_key: str) -> PriorAdd | None:
+        """The add that claimed this key in the project, if any (entries in add order)."""
+        ...
+
+    async def mark_ready(self, project_id: str, entry_ids: Sequence[str]) -> int:
+        """Make pending entries ready; returns how many were there."""
+        ...
+
+    async def pending_before(self, cutoff: datetime, limit: int) -> list[MemoryEntry]:
+        """Up to limit pending entries of any project created before cutoff, oldest first."""
+        ...
+
+    async def abandon(self, project_id: str, entry_ids: Sequence[str]) -> int:
+        """Delete these entries if still pending, and free their adds' keys; returns how many."""
         ...
 
     async def get(self, project_id: str, entry_id: str) -> MemoryEntry | None: ...

@@ -32,7 +32,11 @@ class MemoryServicer(pb_grpc.MemoryServiceServicer):
     ) -> pb.AddMemoriesResponse:
         with _log_scope(request.project_id, request.agent_id):
             entries = await self._memory.add(
-                caller(), request.project_id, request.agent_id, mapping.documents_from_proto(request.documents)
+                caller(),
+                request.project_id,
+                request.agent_id,
+                mapping.documents_from_proto(request.documents),
+                request.idempotency_key,
             )
             return pb.AddMemoriesResponse(entries=[mapping.entry_to_proto(e) for e in entries])
 

@@ -26,7 +26,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(agentmesh/memory/v1/memory_service.proto\x12\x13\x61gentmesh.memory.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc5\x01\n\x0bMemoryEntry\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nproject_id\x18\x02 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x03 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x04 \x01(\t\x12)\n\x08metadata\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x17\n\x0f\x65mbedding_model\x18\x06 \x01(\t\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"F\n\x08\x44ocument\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\t\x12)\n\x08metadata\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"l\n\x12\x41\x64\x64MemoriesRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\x12\x30\n\tdocuments\x18\x03 \x03(\x0b\x32\x1d.agentmesh.memory.v1.Document\"H\n\x13\x41\x64\x64MemoriesResponse\x12\x31\n\x07\x65ntries\x18\x01 \x03(\x0b\x32 .agentmesh.memory.v1.MemoryEntry\"b\n\x13ListMemoriesRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"b\n\x14ListMemoriesResponse\x12\x31\n\x07\x65ntries\x18\x01 \x03(\x0b\x32 .agentmesh.memory.v1.MemoryEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"<\n\x13\x44\x65leteMemoryRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x11\n\tmemory_id\x18\x02 \x01(\t\"\x16\n\x14\x44\x65leteMemoryResponse\"\x80\x01\n\x15SearchMemoriesRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\r\n\x05query\x18\x02 \x01(\t\x12\t\n\x01k\x18\x03 \x01(\x05\x12\x10\n\x08\x61gent_id\x18\x04 \x01(\t\x12\'\n\x06\x66ilter\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\"K\n\tSearchHit\x12/\n\x05\x65ntry\x18\x01 \x01(\x0b\x32 .agentmesh.memory.v1.MemoryEntry\x12\r\n\x05score\x18\x02 \x01(\x02\"F\n\x16SearchMemoriesResponse\x12,\n\x04hits\x18\x01 \x03(\x0b\x32\x1e.agentmesh.memory.v1.SearchHit\"\"\n\x11\x45mbedTextsRequest\x12\r\n\x05texts\x18\x01 \x03(\t\"\x1b\n\tEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\"W\n\x12\x45mbedTextsResponse\x12\x32\n\nembeddings\x18\x01 \x03(\x0b\x32\x1e.agentmesh.memory.v1.Embedding\x12\r\n\x05model\x18\x02 \x01(\t\"2\n\x1c\x44\x65leteProjectMemoriesRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\"0\n\x1d\x44\x65leteProjectMemoriesResponse\x12\x0f\n\x07removed\x18\x01 \x01(\x03\x32\x85\x05\n\rMemoryService\x12`\n\x0b\x41\x64\x64Memories\x12\'.agentmesh.memory.v1.AddMemoriesRequest\x1a(.agentmesh.memory.v1.AddMemoriesResponse\x12\x63\n\x0cListMemories\x12(.agentmesh.memory.v1.ListMemoriesRequest\x1a).agentmesh.memory.v1.ListMemoriesResponse\x12\x63\n\x0c\x44\x65leteMemory\x12(.agentmesh.memory.v1.DeleteMemoryRequest\x1a).agentmesh.memory.v1.DeleteMemoryResponse\x12i\n\x0eSearchMemories\x12*.agentmesh.memory.v1.SearchMemoriesRequest\x1a+.agentmesh.memory.v1.SearchMemoriesResponse\x12]\n\nEmbedTexts\x12&.agentmesh.memory.v1.EmbedTextsRequest\x1a\'.agentmesh.memory.v1.EmbedTextsResponse\x12~\n\x15\x44\x65leteProjectMemories\x12\x31.agentmesh.memory.v1.DeleteProjectMemoriesRequest\x1a\x32.agentmesh.memory.v1.DeleteProjectMemoriesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(agentmesh/memory/v1/memory_service.proto\x12\x13\x61gentmesh.memory.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc5\x01\n\x0bMemoryEntry\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nproject_id\x18\x02 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x03 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x04 \x01(\t\x12)\n\x08metadata\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x17\n\x0f\x65mbedding_model\x18\x06 \x01(\t\x12/\n\x0b\x63reate_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"F\n\x08\x44ocument\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\t\x12)\n\x08metadata\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"\x85\x01\n\x12\x41\x64\x64MemoriesRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\x12\x30\n\tdocuments\x18\x03 \x03(\x0b\x32\x1d.agentmesh.memory.v1.Document\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\"H\n\x13\x41\x64\x64MemoriesResponse\x12\x31\n\x07\x65ntries\x18\x01 \x03(\x0b\x32 .agentmesh.memory.v1.MemoryEntry\"b\n\x13ListMemoriesRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"b\n\x14ListMemoriesResponse\x12\x31\n\x07\x65ntries\x18\x01 \x03(\x0b\x32 .agentmesh.memory.v1.MemoryEntry\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"<\n\x13\x44\x65leteMemoryRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\x11\n\tmemory_id\x18\x02 \x01(\t\"\x16\n\x14\x44\x65leteMemoryResponse\"\x80\x01\n\x15SearchMemoriesRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\x12\r\n\x05query\x18\x02 \x01(\t\x12\t\n\x01k\x18\x03 \x01(\x05\x12\x10\n\x08\x61gent_id\x18\x04 \x01(\t\x12\'\n\x06\x66ilter\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\"K\n\tSearchHit\x12/\n\x05\x65ntry\x18\x01 \x01(\x0b\x32 .agentmesh.memory.v1.MemoryEntry\x12\r\n\x05score\x18\x02 \x01(\x02\"F\n\x16SearchMemoriesResponse\x12,\n\x04hits\x18\x01 \x03(\x0b\x32\x1e.agentmesh.memory.v1.SearchHit\"\"\n\x11\x45mbedTextsRequest\x12\r\n\x05texts\x18\x01 \x03(\t\"\x1b\n\tEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\"W\n\x12\x45mbedTextsResponse\x12\x32\n\nembeddings\x18\x01 \x03(\x0b\x32\x1e.agentmesh.memory.v1.Embedding\x12\r\n\x05model\x18\x02 \x01(\t\"2\n\x1c\x44\x65leteProjectMemoriesRequest\x12\x12\n\nproject_id\x18\x01 \x01(\t\"0\n\x1d\x44\x65leteProjectMemoriesResponse\x12\x0f\n\x07removed\x18\x01 \x01(\x03\x32\x85\x05\n\rMemoryService\x12`\n\x0b\x41\x64\x64Memories\x12\'.agentmesh.memory.v1.AddMemoriesRequest\x1a(.agentmesh.memory.v1.AddMemoriesResponse\x12\x63\n\x0cListMemories\x12(.agentmesh.memory.v1.ListMemoriesRequest\x1a).agentmesh.memory.v1.ListMemoriesResponse\x12\x63\n\x0c\x44\x65leteMemory\x12(.agentmesh.memory.v1.DeleteMemoryRequest\x1a).agentmesh.memory.v1.DeleteMemoryResponse\x12i\n\x0eSearchMemories\x12*.agentmesh.memory.v1.SearchMemoriesRequest\x1a+.agentmesh.memory.v1.SearchMemoriesResponse\x12]\n\nEmbedTexts\x12&.agentmesh.memory.v1.EmbedTextsRequest\x1a\'.agentmesh.memory.v1.EmbedTextsResponse\x12~\n\x15\x44\x65leteProjectMemories\x12\x31.agentmesh.memory.v1.DeleteProjectMemoriesRequest\x1a\x32.agentmesh.memory.v1.DeleteProjectMemoriesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,34 +37,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MEMORYENTRY']._serialized_end=326
   _globals['_DOCUMENT']._serialized_start=328
   _globals['_DOCUMENT']._serialized_end=398
-  _globals['_ADDMEMORIESREQUEST']._serialized_start=400
-  _globals['_ADDMEMORIESREQUEST']._serialized_end=508
-  _globals['_ADDMEMORIESRESPONSE']._serialized_start=510
-  _globals['_ADDMEMORIESRESPONSE']._serialized_end=582
-  _globals['_LISTMEMORIESREQUEST']._serialized_start=584
-  _globals['_LISTMEMORIESREQUEST']._serialized_end=682
-  _globals['_LISTMEMORIESRESPONSE']._serialized_start=684
-  _globals['_LISTMEMORIESRESPONSE']._serialized_end=782
-  _globals['_DELETEMEMORYREQUEST']._serialized_start=784
-  _globals['_DELETEMEMORYREQUEST']._serialized_end=844
-  _globals['_DELETEMEMORYRESPONSE']._serialized_start=846
-  _globals['_DELETEMEMORYRESPONSE']._serialized_end=868
-  _globals['_SEARCHMEMORIESREQUEST']._serialized_start=871
-  _globals['_SEARCHMEMORIESREQUEST']._serialized_end=999
-  _globals['_SEARCHHIT']._serialized_start=1001
-  _globals['_SEARCHHIT']._serialized_end=1076
-  _globals['_SEARCHMEMORIESRESPONSE']._serialized_start=1078
-  _globals['_SEARCHMEMORIESRESPONSE']._serialized_end=1148
-  _globals['_EMBEDTEXTSREQUEST']._serialized_start=1150
-  _globals['_EMBEDTEXTSREQUEST']._serialized_end=1184
-  _globals['_EMBEDDING']._serialized_start=1186
-  _globals['_EMBEDDING']._serialized_end=1213
-  _globals['_EMBEDTEXTSRESPONSE']._serialized_start=1215
-  _globals['_EMBEDTEXTSRESPONSE']._serialized_end=1302
-  _globals['_DELETEPROJECTMEMORIESREQUEST']._serialized_start=1304
-  _globals['_DELETEPROJECTMEMORIESREQUEST']._serialized_end=1354
-  _globals['_DELETEPROJECTMEMORIESRESPONSE']._serialized_start=1356
-  _globals['_DELETEPROJECTMEMORIESRESPONSE']._serialized_end=1404
-  _globals['_MEMORYSERVICE']._serialized_start=1407
-  _globals['_MEMORYSERVICE']._serialized_end=2052
+  _globals['_ADDMEMORIESREQUEST']._serialized_start=401
+  _globals['_ADDMEMORIESREQUEST']._serialized_end=534
+  _globals['_ADDMEMORIESRESPONSE']._serialized_start=536
+  _globals['_ADDMEMORIESRESPONSE']._serialized_end=608
+  _globals['_LISTMEMORIESREQUEST']._serialized_start=610
+  _globals['_LISTMEMORIESREQUEST']._serialized_end=708
+  _globals['_LISTMEMORIESRESPONSE']._serialized_start=710
+  _globals['_LISTMEMORIESRESPONSE']._serialized_end=808
+  _globals['_DELETEMEMORYREQUEST']._serialized_start=810
+  _globals['_DELETEMEMORYREQUEST']._serialized_end=870
+  _globals['_DELETEMEMORYRESPONSE']._serialized_start=872
+  _globals['_DELETEMEMORYRESPONSE']._serialized_end=894
+  _globals['_SEARCHMEMORIESREQUEST']._serialized_start=897
+  _globals['_SEARCHMEMORIESREQUEST']._serialized_end=1025
+  _globals['_SEARCHHIT']._serialized_start=1027
+  _globals['_SEARCHHIT']._serialized_end=1102
+  _globals['_SEARCHMEMORIESRESPONSE']._serialized_start=1104
+  _globals['_SEARCHMEMORIESRESPONSE']._serialized_end=1174
+  _globals['_EMBEDTEXTSREQUEST']._serialized_start=1176
+  _globals['_EMBEDTEXTSREQUEST']._serialized_end=1210
+  _globals['_EMBEDDING']._serialized_start=1212
+  _globals['_EMBEDDING']._serialized_end=1239
+  _globals['_EMBEDTEXTSRESPONSE']._serialized_start=1241
+  _globals['_EMBEDTEXTSRESPONSE']._serialized_end=1328
+  _globals['_DELETEPROJECTMEMORIESREQUEST']._serialized_start=1330
+  _globals['_DELETEPROJECTMEMORIESREQUEST']._serialized_end=1380
+  _globals['_DELETEPROJECTMEMORIESRESPONSE']._serialized_start=1382
+  _globals['_DELETEPROJECTMEMORIESRESPONSE']._serialized_end=1430
+  _globals['_MEMORYSERVICE']._serialized_start=1433
+  _globals['_MEMORYSERVICE']._serialized_end=2078
 # @@protoc_insertion_point(module_scope)

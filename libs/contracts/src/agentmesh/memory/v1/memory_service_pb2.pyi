@@ -107,10 +107,15 @@ class AddMemoriesRequest(_message.Message):
     PROJECT_ID_FIELD_NUMBER: _builtins.int
     AGENT_ID_FIELD_NUMBER: _builtins.int
     DOCUMENTS_FIELD_NUMBER: _builtins.int
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
     project_id: _builtins.str
     """The owning project."""
     agent_id: _builtins.str
     """Optional agent scope for the entries."""
+    idempotency_key: _builtins.str
+    """Repeating an add with the same key (per project) returns the first add's
+    entries instead of storing them again; at most 200 characters.
+    """
     @_builtins.property
     def documents(self) -> _containers.RepeatedCompositeFieldContainer[Global___Document]:
         """The documents."""
@@ -121,10 +126,11 @@ class AddMemoriesRequest(_message.Message):
         project_id: _builtins.str = ...,
         agent_id: _builtins.str = ...,
         documents: _abc.Iterable[Global___Document] | None = ...,
+        idempotency_key: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "documents", b"documents", "project_id", b"project_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "documents", b"documents", "idempotency_key", b"idempotency_key", "project_id", b"project_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
