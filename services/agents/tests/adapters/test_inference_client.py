@@ -1,17 +1,24 @@
 """The inference client against a real grpc.aio server: the turn's project goes with each
-request, and a turn over its project's quota waits and asks again instead of failing."""
+request, a turn over its project's quota waits and asks again instead of failing, and a
+call that finds inference unavailable waits (bounded) until it is back."""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import pytest
 
 from agentmesh.inference.v1 import inference_service_pb2 as pb
 from agentmesh.inference.v1 import inference_service_pb2_grpc as pb_grpc
-from agentmesh_agents.adapters.inference_client import InferenceClient
+from agentmesh_agents.adapters.inference_client import MAX_INTERRUPTED_STREAMS, InferenceClient
 from agentmesh_agents.domain.model_config import Sampling
 from agentmesh_agents.domain.ports import ChatTurn
+from agentmesh_agents.domain.readiness import Dependency, Readiness, StreamInterrupted
 from agentmesh_core.errors import InvalidInput, ResourceExhausted, Unavailable
 from agentmesh_devstack.grpc_testing import channel_to, serving
+from agentmesh_devstack.waiting import eventually
 from agentmesh_observability import context
 
 SERVICE = pb.DESCRIPTOR.services_by_name["InferenceService"].full_name
@@ -69,3 +76,92 @@ async def test_other_errors_are_not_retried():
     with pytest.raises(InvalidInput):
         await run(servicer)
     assert len(servicer.requests) == 1
+
+
+class FlakyServicer(pb_grpc.InferenceServiceServicer):
+    """Refuses calls while `down` (UNAVAILABLE, as a restarting server does); the first `broken`
+    calls break (UNAVAILABLE) after their first chunk."""
+
+    def __init__(self, down: bool = False, broken: int = 0) -> None:
+        self.down = down
+        self.broken = broken
+        self.requests: list[pb.GenerateRequest] = []
+
+    async def Generate(self, request, context):
+        self.requests.append(request)
+        if self.down:
+            raise Unavailable("model loading")
+        yield pb.GenerateResponse(text="a ")
+        if len(self.requests) <= self.broken:
+            raise Unavailable("engine died")
+        yield pb.GenerateResponse(text="b", finish_reason=pb.FINISH_REASON_STOP)
+
+
+class Health:
+    """The probe readiness asks: the test says when inference is healthy."""
+
+    def __init__(self, servicer: FlakyServicer) -> None:
+        self.servicer = servicer
+
+    async def __call__(self) -> bool:
+        return not self.servicer.down
+
+
+@contextlib.asynccontextmanager
+async def flaky_client(servicer: FlakyServicer, wait_seconds: float = 30) -> AsyncIterator[InferenceClient]:
+    readiness = Readiness({Dependency.INFERENCE: Health(servicer)}, wait_seconds=wait_seconds, interval=0.05)
+    stop = asyncio.Event()
+    checking = asyncio.create_task(readiness.run(stop))
+    try:
+        async with serving(SERVICE, lambda s: pb_grpc.add_InferenceServiceServicer_to_server(servicer, s)) as address:
+            async with channel_to(address) as channel:
+                yield InferenceClient(channel, timeout=10, readiness=readiness)
+    finally:
+        stop.set()
+        await checking
+
+
+async def test_a_call_waits_for_inference_to_come_back_and_completes():
+    servicer = FlakyServicer(down=True)
+    async with flaky_client(servicer) as client:
+        streaming = asyncio.ensure_future(_chunks(client))
+        await eventually(lambda: len(servicer.requests) >= 1, timeout=10, what="the first refused call")
+        asyncio.get_running_loop().call_later(0.5, setattr, servicer, "down", False)
+        assert await asyncio.wait_for(streaming, timeout=20) == ["a ", "b"]
+    assert not servicer.down and len(servicer.requests) >= 2
+
+
+async def test_a_call_gives_up_once_inference_stayed_away_for_the_wait_limit():
+    servicer = FlakyServicer(down=True)
+    async with flaky_client(servicer, wait_seconds=0.5) as client:
+        with pytest.raises(Unavailable, match="inference service unavailable") as raised:
+            await asyncio.wait_for(_chunks(client), timeout=20)
+    assert not isinstance(raised.value, StreamInterrupted)
+
+
+async def test_a_stream_broken_after_its_first_chunk_is_an_interruption():
+    servicer = FlakyServicer(broken=1)
+    async with flaky_client(servicer) as client:
+        chunks: list[str] = []
+        with pytest.raises(StreamInterrupted):
+            async for chunk in client.stream_chat(TURNS, Sampling(max_tokens=8), "m-1"):
+                chunks.append(chunk)
+    assert chunks == ["a "]  # the caller saw a partial answer: it is the one to restart the turn
+
+
+async def test_generate_asks_again_after_an_interruption_and_gives_up_after_a_few():
+    servicer = FlakyServicer(broken=2)
+    async with flaky_client(servicer) as client:
+        generation = await client.generate(TURNS, Sampling(max_tokens=8), "m-1", "")
+    assert generation.text == "a b"
+    assert len(servicer.requests) == 3
+
+    servicer = FlakyServicer(broken=100)
+    async with flaky_client(servicer) as client:
+        with pytest.raises(Unavailable):
+            await client.generate(TURNS, Sampling(max_tokens=8), "m-1", "")
+    assert len(servicer.requests) == MAX_INTERRUPTED_STREAMS
+
+
+async def _chunks(client: InferenceClient) -> list[str]:
+    return [c async for c in client.stream_chat(TURNS, Sampling(max_tokens=8), "m-1")]

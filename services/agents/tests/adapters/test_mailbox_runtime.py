@@ -13,7 +13,9 @@ from agentmesh_agents.codec import message_proto
 from agentmesh_agents.domain.lanes import LaneRunner
 from agentmesh_agents.domain.models import Message, Participant, ParticipantType
 from agentmesh_agents.domain.processor import Delivery, Outcome
-from agentmesh_events import subjects
+from agentmesh_agents.domain.readiness import Dependency, Readiness
+from agentmesh_devstack.waiting import eventually, never
+from agentmesh_events import bus, subjects
 
 
 def _id() -> str:
@@ -23,8 +25,11 @@ def _id() -> str:
 class RecordingProcessor:
     """Records deliveries per agent; optionally asks for one redelivery of chosen messages."""
 
-    def __init__(self, project_id: str, expected: int, retry_once: set[str] = frozenset()) -> None:
+    def __init__(
+        self, project_id: str, expected: int, retry_once: set[str] = frozenset(), seconds: float = 0.005
+    ) -> None:
         self.project_id = project_id
+        self.seconds = seconds
         self.seen: dict[str, list[str]] = defaultdict(list)
         self.attempts: dict[str, list[int]] = defaultdict(list)
         self.active: dict[str, int] = defaultdict(int)
@@ -42,7 +47,7 @@ class RecordingProcessor:
             return Outcome.retry(0.2)
         self.active[delivery.agent_id] += 1
         self.overlap |= self.active[delivery.agent_id] > 1
-        await asyncio.sleep(0.005)
+        await asyncio.sleep(self.seconds)
         self.active[delivery.agent_id] -= 1
         self.seen[delivery.agent_id].append(delivery.message_id)
         if sum(len(ids) for ids in self.seen.values()) == self._expected:
@@ -160,3 +165,116 @@ async def test_full_message_payloads_posted_before_the_upgrade_are_still_deliver
         await runtime.stop(grace=2)
 
     assert processor.seen[agent] == [old.id, new.id]
+
+
+class Switch:
+    """A health probe the test turns on."""
+
+    def __init__(self) -> None:
+        self.up = False
+
+    async def __call__(self) -> bool:
+        return self.up
+
+
+async def test_nothing_is_fetched_until_the_services_a_turn_needs_are_up(js):
+    project_id, agent = _id(), _id()
+    message = _message(project_id, agent, 0)
+    await NatsMailbox(js, 1).post(message)
+    inference = Switch()
+    readiness = Readiness({Dependency.INFERENCE: inference}, wait_seconds=30, interval=0.05)
+    processor = RecordingProcessor(project_id, expected=1)
+    runtime = MailboxRuntime(
+        js, LaneRunner(processor, 5.0), 1, batch=4, ack_wait=5, fetch_timeout=0.5, readiness=readiness
+    )
+
+    await runtime.start()
+    try:
+        await never(lambda: processor.seen, within=1.5, why="inference is not up: consumption waits")
+        inference.up = True
+        await asyncio.wait_for(processor.done.wait(), timeout=20)
+    finally:
+        await runtime.stop(grace=2)
+    assert processor.attempts[message.id] == [1]  # waiting cost no delivery
+
+
+async def test_a_message_at_the_delivery_limit_is_posted_again_and_answered(js):
+    project_id, agent = _id(), _id()
+    message = _message(project_id, agent, 0)
+    await NatsMailbox(js, 1).post(message)
+
+    class Reluctant(RecordingProcessor):
+        async def process(self, delivery: Delivery) -> Outcome:
+            if delivery.project_id == self.project_id and len(self.attempts[delivery.message_id]) < 4:
+                self.attempts[delivery.message_id].append(delivery.attempt)
+                return Outcome.retry(0.05)
+            return await super().process(delivery)
+
+    processor = Reluctant(project_id, expected=1)
+    runtime = MailboxRuntime(js, LaneRunner(processor, 5.0), 1, batch=4, ack_wait=5, max_deliver=2, fetch_timeout=0.5)
+
+    await runtime.start()
+    try:
+        await asyncio.wait_for(processor.done.wait(), timeout=20)
+    finally:
+        await runtime.stop(grace=2)
+
+    # Two deliveries per entry, then a new entry at the tail; the fifth delivery answers it.
+    assert processor.attempts[message.id] == [1, 2, 1, 2, 1]
+
+    async def inbox_empty() -> bool:
+        return (await js.stream_info(subjects.INBOX_STREAM)).state.messages == 0
+
+    await eventually(inbox_empty, timeout=10, what="every entry acked (none left behind at the limit)")
+
+
+async def test_a_long_turn_and_those_waiting_behind_it_keep_their_delivery(js):
+    project_id, agent = _id(), _id()
+    mailbox = NatsMailbox(js, 1)
+    first, second = _message(project_id, agent, 0), _message(project_id, agent, 1)
+    await mailbox.post(first)
+    await mailbox.post(second)
+    processor = RecordingProcessor(project_id, expected=2, seconds=2.5)  # each longer than the ack wait
+    runtime = MailboxRuntime(js, LaneRunner(processor, 0.5), 1, batch=4, ack_wait=2, fetch_timeout=0.5)
+
+    await runtime.start()
+    try:
+        await asyncio.wait_for(processor.done.wait(), timeout=30)
+    finally:
+        await runtime.stop(grace=2)
+
+    assert processor.seen[agent] == [first.id, second.id]
+    assert processor.attempts == {first.id: [1], second.id: [1]}  # heartbeats: never handed out again
+
+
+async def test_a_crashed_runtimes_messages_are_picked_up_after_the_short_ack_wait(js, nats_url):
+    project_id, agent = _id(), _id()
+    message = _message(project_id, agent, 0)
+    await NatsMailbox(js, 1).post(message)
+    started = asyncio.Event()
+
+    class Stuck:
+        async def process(self, delivery: Delivery) -> Outcome:
+            started.set()
+            await asyncio.sleep(60)
+            return Outcome.ack()
+
+    # The crashing runtime has its own connection: closing it stops heartbeats and any hand-back.
+    doomed = await bus.connect(nats_url, "agents-crash-test")
+    crashing = MailboxRuntime(doomed.jetstream(), LaneRunner(Stuck(), 0.5), 1, batch=1, ack_wait=2, fetch_timeout=0.5)
+    await crashing.start()
+    await asyncio.wait_for(started.wait(), timeout=10)
+    await doomed.close()
+    crashed_at = asyncio.get_running_loop().time()
+
+    processor = RecordingProcessor(project_id, expected=1)
+    again = MailboxRuntime(js, LaneRunner(processor, 0.5), 1, batch=1, ack_wait=2, fetch_timeout=0.5)
+    await again.start()
+    try:
+        await eventually(lambda: processor.seen, timeout=20, what="the crashed runtime's message")
+    finally:
+        await again.stop(grace=1)
+        await crashing.stop(grace=0)
+    waited = asyncio.get_running_loop().time() - crashed_at
+    assert processor.attempts[message.id] == [2]
+    assert waited < 10, f"picked up {waited:.1f}s after the crash"
