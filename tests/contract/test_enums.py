@@ -24,10 +24,10 @@ from agentmesh_inference.domain import models as inference_models
 
 
 def proto_values(enum_type: Any, prefix: str) -> set[str]:
-    """The values of a proto enum as the API writes them."""
-    names = {name.removeprefix(prefix).lower() for name in enum_type.keys()}
+    """The values of a proto enum as the API writes them (deprecated ones, which nothing sets, left out)."""
     assert all(name.startswith(prefix) for name in enum_type.keys()), "every value carries the prefix"
-    return names - {"unspecified"}
+    live = [value.name for value in enum_type.DESCRIPTOR.values if not value.GetOptions().deprecated]
+    return {name.removeprefix(prefix).lower() for name in live} - {"unspecified"}
 
 
 AGENT_STATUS = proto_values(agent_pb2.AgentStatus, "AGENT_STATUS_")

@@ -39,6 +39,8 @@ class AgentsSettings(CommonSettings):
     dependency_wait_seconds: float = Field(default=_DEFAULTS.dependency_wait_seconds, gt=0)
     paused_retry_seconds: float = Field(default=_DEFAULTS.paused_retry_seconds, gt=0)
     recovery_interval_seconds: float = Field(default=5.0, gt=0)
+    # How long SendMessage waits for NATS before answering (the recovery sweep posts what it could not).
+    send_publish_wait_seconds: float = Field(default=_DEFAULTS.send_publish_wait_seconds, gt=0)
     recovery_min_age_seconds: float = Field(default=_DEFAULTS.recovery_min_age_seconds, ge=0)
     recovery_stale_seconds: float = Field(default=_DEFAULTS.recovery_stale_seconds, gt=0)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
@@ -97,6 +99,7 @@ class AgentsSettings(CommonSettings):
             paused_retry_seconds=self.paused_retry_seconds,
             dependency_wait_seconds=self.dependency_wait_seconds,
             heartbeat_seconds=max(1.0, self.ack_wait_seconds / 3),
+            send_publish_wait_seconds=self.send_publish_wait_seconds,
             recovery_min_age_seconds=self.recovery_min_age_seconds,
             recovery_stale_seconds=self.recovery_stale_seconds,
             react_max_steps=self.react_max_steps,

@@ -30,6 +30,8 @@ from agentmesh_agents.domain.approvals import Approvals
 from agentmesh_agents.domain.audit import ToolCallAudit
 from agentmesh_agents.domain.builtin_tools import builtin_tools, definition_of
 from agentmesh_agents.domain.calls import ToolCaller
+from agentmesh_agents.domain.cancellation import Cancellation, RunningTurns
+from agentmesh_agents.domain.delegation import Delegations
 from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.grants import AgentToolGrants
 from agentmesh_agents.domain.lanes import LaneRunner
@@ -99,7 +101,12 @@ class World:
         self.messaging = Messaging(self.agents, self.messages, self.mailbox, self.events, self.limits, self.clock)
         self.prompts = PromptBuilder(self.memory, self.limits)
         publisher = EventPublisher(self.events, self.clock)
-        self.toolbox = ToolBox([*builtin_tools(self.memory), *self.extra_tools])
+        self.delegations = Delegations(
+            self.agents, self.messages, self.turns, self.messaging, publisher, self.limits, self.clock
+        )
+        self.running = RunningTurns()
+        self.cancellation = Cancellation(self.messages, self.turns, publisher, self.delegations, self.running)
+        self.toolbox = ToolBox([*builtin_tools(self.memory, delegations=self.delegations), *self.extra_tools])
         self.caller = ToolCaller(self.turns, self.grants, self.toolbox, publisher, self.limits, self.clock)
         self.react = ReactLoop(
             self.messages,
@@ -111,9 +118,19 @@ class World:
             self.limits,
             self.clock,
             self.monotonic,
+            delegations=self.delegations,
+            cancellation=self.cancellation,
+            running=self.running,
         )
         self.processor = MessageProcessor(
-            self.messages, publisher, self.inference, self.prompts, self.limits, self.clock, react=self.react
+            self.messages,
+            publisher,
+            self.inference,
+            self.prompts,
+            self.limits,
+            self.clock,
+            react=self.react,
+            delegations=self.delegations,
         )
         self.lanes = LaneRunner(self.processor, heartbeat_seconds=0.01)
         self.catalog = ToolCatalog(self.tools, self.limits, self.clock)

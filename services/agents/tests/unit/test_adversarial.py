@@ -166,8 +166,8 @@ PAYLOADS: list[tuple[str, str]] = [
 def hostile(monkeypatch: pytest.MonkeyPatch) -> tuple[World, Runs, list[str]]:
     runs, connections = Runs(), []
 
-    def counted_builtins(memory: Any) -> list[Tool]:
-        tools = [*builtin_tools(memory), HttpFetch(HttpxWebFetcher())]
+    def counted_builtins(memory: Any, **wired: Any) -> list[Tool]:
+        tools = [*builtin_tools(memory, **wired), HttpFetch(HttpxWebFetcher())]
         return [Counted(tool, runs) for tool in tools]
 
     async def trapped_send(self: httpx.AsyncClient, request: httpx.Request, **_: Any) -> httpx.Response:

@@ -25,7 +25,7 @@ async def test_builtins_are_seeded_idempotently_and_keep_their_switches(world: W
 
     page = await world.catalog.list(USER, 50, "")
     names = [t.name for t in page.items]
-    assert names == ["calculator", "current_time", "memory_search", "memory_store"]
+    assert names == ["calculator", "current_time", "memory_search", "memory_store", "send_message_to_agent"]
     calculator = await world.tools.get("calculator")
     assert (calculator.enabled, calculator.requires_approval) == (False, True)
 

@@ -84,6 +84,15 @@ class SqlAgentRepository:
 
         return await self._db.run(work)
 
+    async def named(self, project_id: str, name: str) -> Agent | None:
+        query = select(agents).where(agents.c.project_id == project_id, agents.c.name == name)
+
+        def work(session: Session) -> Agent | None:
+            row = session.execute(query).one_or_none()
+            return to_agent(row) if row else None
+
+        return await self._db.run(work)
+
     async def list(self, project_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Agent]:
         conditions = [agents.c.project_id == project_id]
         if after is not None:

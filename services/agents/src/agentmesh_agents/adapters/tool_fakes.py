@@ -252,8 +252,10 @@ class InMemoryTurnRepository:
         self._messages.messages[request.id] = dataclasses.replace(
             request, status=record.status, updated_at=datetime.now(UTC)
         )
-        self._insert(record.call_message)
-        self._state.calls.setdefault(record.call.id, record.call)
+        if record.call_message is not None:
+            self._insert(record.call_message)
+        if record.call is not None:
+            self._state.calls.setdefault(record.call.id, record.call)
         if record.approval is not None:
             self._state.approvals[record.approval.id] = record.approval
         self._state.turns[state.message_id] = dataclasses.replace(state, wake=None)
@@ -261,6 +263,32 @@ class InMemoryTurnRepository:
 
     async def wake(self, project_id: str, message_id: str, wake: Wake) -> Message | None:
         return _wake(self._state, self._messages, project_id, message_id, wake)
+
+    async def save(self, state: TurnState) -> None:
+        self._state.turns[state.message_id] = dataclasses.replace(state, wake=None)
+
+    async def cancel(self, project_id: str, message_id: str) -> Message | None:
+        request = self._messages.messages.get(message_id)
+        if request is None or request.project_id != project_id or request.status.is_final:
+            return None
+        cancelled = dataclasses.replace(request, status=MessageStatus.CANCELLED, updated_at=datetime.now(UTC))
+        self._messages.messages[message_id] = cancelled
+        turn = self._state.turns.get(message_id)
+        if turn is not None:
+            self._state.turns[message_id] = dataclasses.replace(turn, parked=None, wake=None)
+        return cancelled
+
+    async def expired_waits(self, kind: str, now: datetime, limit: int) -> builtins.list[TurnState]:
+        due = [
+            (turn.parked.expires_at, turn)
+            for turn in self._state.turns.values()
+            if turn.parked is not None
+            and turn.parked.kind == kind
+            and turn.wake is None
+            and turn.parked.expires_at is not None
+            and turn.parked.expires_at <= now
+        ]
+        return [turn for _, turn in sorted(due, key=lambda pair: pair[0])][:limit]
 
     async def get(self, message_id: str) -> TurnState | None:
         """A turn's stored state."""

@@ -16,7 +16,9 @@ def _parked_json(parked: Parked) -> dict[str, Any]:
         "kind": parked.kind,
         "key": parked.key,
         "expires_at": parked.expires_at.isoformat() if parked.expires_at else None,
-        "call": {
+        "call": None
+        if call is None
+        else {
             "call_id": call.call_id,
             "message_id": call.message_id,
             "tool": call.tool,
@@ -28,13 +30,15 @@ def _parked_json(parked: Parked) -> dict[str, Any]:
 
 
 def _parked(data: dict[str, Any]) -> Parked:
-    call = data["call"]
+    call = data.get("call")
     expires = data.get("expires_at")
     return Parked(
         kind=data["kind"],
         key=data["key"],
         expires_at=datetime.fromisoformat(expires) if expires else None,
-        call=PendingCall(
+        call=None
+        if call is None
+        else PendingCall(
             call_id=call["call_id"],
             message_id=call["message_id"],
             tool=call["tool"],
@@ -43,6 +47,13 @@ def _parked(data: dict[str, Any]) -> Parked:
             step=int(call["step"]),
         ),
     )
+
+
+def _step_json(step: Step) -> dict[str, Any]:
+    data = {"said": step.said, "observation": step.observation}
+    if step.awaiting is not None:
+        data["awaiting"] = step.awaiting
+    return data
 
 
 def wake_json(wake: Wake) -> dict[str, Any]:
@@ -62,7 +73,7 @@ def turn_values(state: TurnState) -> dict[str, Any]:
         "steps_used": state.steps_used,
         "tokens_used": state.tokens_used,
         "active_ms": state.active_ms,
-        "transcript": [{"said": step.said, "observation": step.observation} for step in state.transcript],
+        "transcript": [_step_json(step) for step in state.transcript],
         "parked": _parked_json(state.parked) if state.parked else None,
         "park_key": state.parked.key if state.parked else None,
         "wake": None,
@@ -78,7 +89,9 @@ def to_turn(row: Row[Any]) -> TurnState:
         steps_used=row.steps_used,
         tokens_used=row.tokens_used,
         active_ms=row.active_ms,
-        transcript=tuple(Step(item["said"], item["observation"]) for item in row.transcript or ()),
+        transcript=tuple(
+            Step(item["said"], item["observation"], item.get("awaiting")) for item in row.transcript or ()
+        ),
         parked=_parked(row.parked) if row.parked else None,
         wake=_wake(row.wake) if row.wake else None,
     )

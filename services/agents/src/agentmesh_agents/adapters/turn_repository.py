@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import DateTime, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,7 @@ from agentmesh_agents.domain.tool_models import Approval, ToolCallRecord
 from agentmesh_agents.domain.turns import ParkRecord, StepRecord, TurnState, Wake
 from agentmesh_db.database import Database
 
-_FINAL = (MessageStatus.COMPLETE.value, MessageStatus.ERROR.value)
+_FINAL = tuple(status.value for status in MessageStatus if status.is_final)
 
 
 def call_values(record: ToolCallRecord) -> dict[str, Any]:
@@ -135,8 +135,10 @@ class SqlTurnRepository:
             ).one_or_none()
             if parked is None:
                 return False
-            insert_message(session, record.call_message)
-            session.execute(insert(tool_calls).values(**call_values(record.call)).on_conflict_do_nothing())
+            if record.call_message is not None:
+                insert_message(session, record.call_message)
+            if record.call is not None:
+                session.execute(insert(tool_calls).values(**call_values(record.call)).on_conflict_do_nothing())
             if record.approval is not None:
                 session.execute(insert(approvals).values(**approval_values(record.approval)))
             _upsert_turn(session, state)
@@ -146,6 +148,47 @@ class SqlTurnRepository:
 
     async def wake(self, project_id: str, message_id: str, wake: Wake) -> Message | None:
         return await self._db.run(lambda s: wake_turn(s, project_id, message_id, wake))
+
+    async def save(self, state: TurnState) -> None:
+        await self._db.run(lambda session: _upsert_turn(session, state))
+
+    async def cancel(self, project_id: str, message_id: str) -> Message | None:
+        def work(session: Session) -> Message | None:
+            row = session.execute(
+                update(messages)
+                .where(
+                    messages.c.project_id == project_id,
+                    messages.c.id == message_id,
+                    messages.c.status.not_in(_FINAL),
+                )
+                .values(status=MessageStatus.CANCELLED.value, updated_at=datetime.now(UTC))
+                .returning(*messages.c)
+            ).one_or_none()
+            if row is None:
+                return None
+            session.execute(
+                update(turns)
+                .where(turns.c.message_id == message_id, turns.c.project_id == project_id)
+                .values(parked=None, park_key=None, wake=None, updated_at=datetime.now(UTC))
+            )
+            return to_message(row)
+
+        return await self._db.run(work)
+
+    async def expired_waits(self, kind: str, now: datetime, limit: int) -> list[TurnState]:
+        expires = turns.c.parked["expires_at"].astext.cast(DateTime(timezone=True))
+        query = (
+            select(turns)
+            .where(
+                turns.c.park_key.is_not(None),
+                turns.c.parked["kind"].astext == kind,
+                turns.c.wake.is_(None),
+                expires <= now,
+            )
+            .order_by(expires)
+            .limit(limit)
+        )
+        return await self._db.run(lambda session: [to_turn(row) for row in session.execute(query).all()])
 
     async def get(self, message_id: str) -> TurnState | None:
         """A turn's stored state."""

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from agentmesh_agents.domain.budget import Spending
+from agentmesh_agents.domain.cancellation import TurnCancelled
 from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.models import Agent, Message, MessageStatus, Participant, ParticipantType, utcnow
@@ -45,6 +46,12 @@ class TurnContext:
     request: Message
     spending: Spending
     transcript: list[Step] = field(default_factory=list)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)  # set when the request is cancelled
+
+    def check_running(self) -> None:
+        """TurnCancelled once the request was cancelled: nothing more may start."""
+        if self.stop.is_set():
+            raise TurnCancelled
 
     def state(self, parked: Parked | None = None) -> TurnState:
         """The turn's state to store now."""
@@ -91,6 +98,7 @@ class ToolCaller:
         `asked` is the tool name exactly as the model wrote it: when cleaning it for the record
         changed it ("calc\x00ulator" -> "calculator"), it names no tool and is refused.
         """
+        turn.check_running()
         await self._events.tool_call(turn.request, turn.agent.id, record)
         if asked is not None and asked != record.tool:
             return await self._refuse(turn, record, said, NOT_PERMITTED)
@@ -146,6 +154,7 @@ class ToolCaller:
                 conversation_id=turn.request.conversation_id,
                 call_id=record.id,
                 timeout=timeout,
+                step=record.step,
             )
             observation = await self._observe(tool.run(context, arguments, granted.grant.config), timeout)
         duration = int((time.monotonic() - started) * 1000)
@@ -156,7 +165,13 @@ class ToolCaller:
         error = capped(observation.text, 500) if observation.error else ""
         ran = replace(record, outcome=outcome, duration_ms=duration, error=error)
         await self.record(
-            turn, ran, said, observation.text, used_tool=granted.tool.name, call_message_id=call_message_id
+            turn,
+            ran,
+            said,
+            observation.text,
+            used_tool=granted.tool.name,
+            call_message_id=call_message_id,
+            awaiting=observation.awaiting,
         )
         return False
 
@@ -197,8 +212,12 @@ class ToolCaller:
         observation: str,
         used_tool: str | None = None,
         call_message_id: str | None = None,
+        awaiting: str | None = None,
     ) -> None:
-        """Store a finished call (log messages, audit, the turn's new state) and tell watchers."""
+        """Store a finished call (log messages, audit, the turn's new state) and tell watchers.
+
+        `awaiting` names a delegated message whose reply replaces the observation later.
+        """
         text = capped(observation, self._limits.tool_output_max_chars)
         call_message = self._messages(turn, record, call_message_id)
         now = self._clock()
@@ -213,7 +232,7 @@ class ToolCaller:
             created_at=now,
             updated_at=now,
         )
-        turn.transcript.append(Step(said, text))
+        turn.transcript.append(Step(said, text, awaiting))
         await self._turns.record_step(turn.state(), StepRecord((call_message, result_message), record, used_tool))
         await self._events.tool_result(turn.request, turn.agent.id, record, text)
 
@@ -250,7 +269,7 @@ class ToolCaller:
         call_message = self._messages(turn, record, None)
         pending = PendingCall(record.id, call_message.id, record.tool, arguments, said, record.step)
         state = turn.state(Parked(park.kind, park.key, pending, park.expires_at))
-        # Waiting for a human has its own status; other waits (the next issue's) keep processing.
+        # Waiting for a human has its own status; other waits keep processing.
         status = MessageStatus.AWAITING_APPROVAL if approval is not None else MessageStatus.PROCESSING
         pending_record = replace(record, outcome=ToolCallOutcome.PENDING)
         parked = await self._turns.park(state, ParkRecord(call_message, pending_record, status, approval))

@@ -76,6 +76,10 @@ class Limits:
     delegation_max_depth: int = 4
     delegation_timeout_seconds: float = 300.0
 
+    # SendMessage waits this long for the mailbox (JetStream's ack) before it answers;
+    # a message not posted by then stays queued and the recovery sweep posts it.
+    send_publish_wait_seconds: float = 0.5
+
     # Mailbox recovery.
     recovery_min_age_seconds: float = 5.0
     recovery_stale_seconds: float = 900.0

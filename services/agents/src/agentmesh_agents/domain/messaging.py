@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -102,22 +103,32 @@ class Messaging:
             created_at=(now := self._clock()),
             updated_at=now,
         )
-        self._admission.sending(project_id)
+        return await self.accept(message)
+
+    async def accept(self, message: Message) -> Message:
+        """Admit, store and post a message built by the caller (a user's, or one agent's to another).
+
+        Returns the first message when its idempotency key was used before (nothing is posted again).
+        The post waits at most `send_publish_wait_seconds`: with the bus down the sender is
+        answered at once and the message, stored `queued`, is posted by the recovery sweep.
+        """
+        self._admission.sending(message.project_id)
         stored, created = await self._messages.add(message)  # NotFound for an unknown agent
         if not created:
             log.info("message %s repeated with the same idempotency key", stored.id)
             return stored
-        await self.post(stored)
+        await self.post(stored, wait=self._limits.send_publish_wait_seconds)
         return stored
 
-    async def post(self, message: Message, dedup_id: str | None = None) -> bool:
-        """Hand a stored message to its mailbox; False (logged) when the bus is down.
+    async def post(self, message: Message, dedup_id: str | None = None, wait: float | None = None) -> bool:
+        """Hand a stored message to its mailbox; False (logged) when the bus is down or slower than wait.
 
         A message posted again on purpose (a parked turn going on) passes a dedup id
-        of its own: the mailbox drops a repeat of an id it saw within minutes.
+        of its own: the mailbox drops a repeat of an id it saw within minutes (also the
+        repeat a post given up on after `wait` makes, should its publish land later).
         """
         try:
-            await self._mailbox.post(message, dedup_id)
+            await asyncio.wait_for(self._mailbox.post(message, dedup_id), wait)
         except Exception as error:  # noqa: BLE001 - the row is durable; recovery retries the post
             log.warning("mailbox post of message %s failed (%s); it stays queued", message.id, type(error).__name__)
             return False

@@ -7,7 +7,8 @@ goes through ToolCaller, which enforces the grant. The turn is bounded by
 steps, tokens and active time (budget.py); running out ends it with a clear
 error. After every tool step the turn's state is stored, so a redelivery goes
 on from there; a call that needs a human parks the turn (turns.py) and the
-delivery is acked.
+delivery is acked. A turn that delegated and needs the replies parks until
+they are in (delegation.py); a cancelled turn stops where it is (cancellation.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from enum import StrEnum
 
 from agentmesh_agents.domain.budget import Spending, turn_budget
 from agentmesh_agents.domain.calls import ToolCaller, TurnContext
+from agentmesh_agents.domain.cancellation import Cancellation, RunningTurns, TurnCancelled, unless_stopped
+from agentmesh_agents.domain.delegation import Delegations
 from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.model_config import sampling_for
@@ -39,8 +42,8 @@ from agentmesh_agents.domain.prompt import PromptBuilder
 from agentmesh_agents.domain.react_prompt import step_turns
 from agentmesh_agents.domain.steps import FinalStep, InvalidStep, clean_text, parse_step, said, step_schema, storable
 from agentmesh_agents.domain.tool_models import ToolCallOutcome, ToolCallRecord
-from agentmesh_agents.domain.turns import Step, TurnState, WakeOutcome
-from agentmesh_core.errors import AgentmeshError, Unavailable
+from agentmesh_agents.domain.turns import DELEGATION, Step, TurnState, WakeOutcome
+from agentmesh_core.errors import AgentmeshError, FailedPrecondition, Unavailable
 from agentmesh_core.ids import new_id
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,7 @@ class TurnEndKind(StrEnum):
     COMPLETE = "complete"  # the reply is stored
     PARKED = "parked"  # the turn waits; the delivery is done
     FAILED = "failed"  # the turn ends with an error the sender sees
+    CANCELLED = "cancelled"  # the request was cancelled; nothing more is recorded
     RETRY = "retry"  # deliver again after delay
 
 
@@ -81,6 +85,10 @@ class ReactLoop:
         limits: Limits,
         clock: Callable[[], datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
+        *,
+        delegations: Delegations | None = None,
+        cancellation: Cancellation | None = None,
+        running: RunningTurns | None = None,
     ) -> None:
         self._messages = messages
         self._grants = grants
@@ -91,9 +99,22 @@ class ReactLoop:
         self._limits = limits
         self._clock = clock
         self._monotonic = monotonic
+        self._delegations = delegations
+        self._cancellation = cancellation
+        self._running = running or RunningTurns()
 
     async def run(self, agent: Agent, request: Message, attempt: int, state: DeliveryState) -> TurnEnd:
         """Take the turn as far as it goes in this delivery."""
+        with self._running.running(request.id) as stop:
+            try:
+                return await self._run(agent, request, attempt, state, stop)
+            except TurnCancelled:
+                log.info("turn stopped: its request was cancelled")
+                return TurnEnd(TurnEndKind.CANCELLED)
+
+    async def _run(
+        self, agent: Agent, request: Message, attempt: int, state: DeliveryState, stop: asyncio.Event
+    ) -> TurnEnd:
         stored = state.turn or TurnState(request.id, request.project_id, agent.id)
         if stored.parked is not None and stored.wake is None:
             log.info("turn still waits (%s %s); delivery skipped", stored.parked.kind, stored.parked.key)
@@ -107,7 +128,7 @@ class ReactLoop:
             stored.active_ms,
             self._monotonic,
         )
-        turn = TurnContext(agent, request, spending, list(stored.transcript))
+        turn = TurnContext(agent, request, spending, list(stored.transcript), stop)
         if stored.parked is not None:
             end = await self._resume(turn, stored)
             if end is not None:
@@ -120,11 +141,19 @@ class ReactLoop:
             if reason is not None:
                 log.warning("turn ended: %s", reason)
                 return TurnEnd(TurnEndKind.FAILED, reason)
+            if self._delegations is not None and _outstanding(turn.transcript):
+                turn.transcript[:], _ = await self._delegations.collect(request, turn.transcript)
             try:
                 generation = await self._generate(turn, step_turns(base, offered, turn.transcript), schema, attempt)
             except _Ended as ended:
                 return ended.end
             step = parse_step(generation.text)
+            if isinstance(step, FinalStep) and self._delegations is not None and _outstanding(turn.transcript):
+                # Fan-in: the answer was written without the replies; it is dropped and asked for again.
+                log.info("final answer before the delegated replies; the turn waits for them")
+                if await self._delegations.wait(turn.state(), None):
+                    return TurnEnd(TurnEndKind.PARKED)
+                raise TurnCancelled
             if isinstance(step, FinalStep):
                 await self._answer(turn, step.answer)
                 return TurnEnd(TurnEndKind.COMPLETE)
@@ -148,9 +177,12 @@ class ReactLoop:
             sampling, stop=(), max_tokens=max(1, min(sampling.max_tokens, spending.tokens_left))
         )
         request_id = f"{turn.request.id}-{attempt}-{spending.steps + 1}"
+        turn.check_running()
         try:
             async with asyncio.timeout(max(spending.seconds_left, 0.001)):
-                generation = await self._inference.generate(prompt, sampling, request_id, schema)
+                # A cancel aborts the model call (its gRPC call is cancelled, and with it the engine's request).
+                generating = asyncio.ensure_future(self._inference.generate(prompt, sampling, request_id, schema))
+                generation = await unless_stopped(turn.stop, generating)
         except TimeoutError:
             raise _Ended(TurnEnd(TurnEndKind.FAILED, spending.out_of_time())) from None
         except Unavailable as error:
@@ -182,7 +214,10 @@ class ReactLoop:
     async def _resume(self, turn: TurnContext, stored: TurnState) -> TurnEnd | None:
         """Finish the call a parked turn waited on; a TurnEnd when the turn cannot go on."""
         assert stored.parked is not None and stored.wake is not None
+        if stored.parked.kind == DELEGATION:
+            return await self._resume_delegations(turn, stored)
         call, wake = stored.parked.call, stored.wake
+        assert call is not None, "only a wait for delegations has no pending call"
         record = ToolCallRecord(
             id=call.call_id,
             project_id=turn.request.project_id,
@@ -221,6 +256,22 @@ class ReactLoop:
             return TurnEnd(TurnEndKind.PARKED)
         return None
 
+    async def _resume_delegations(self, turn: TurnContext, stored: TurnState) -> TurnEnd | None:
+        """Take the replies that arrived; wait again while some are missing (unless time ran out)."""
+        assert self._delegations is not None and stored.parked is not None and stored.wake is not None
+        expired = stored.wake.outcome is WakeOutcome.EXPIRED
+        turn.transcript[:], unfinished = await self._delegations.collect(turn.request, turn.transcript, expired)
+        log.info("turn resumes: %d delegated replies still missing (expired: %s)", len(unfinished), expired)
+        if unfinished and not expired:
+            if await self._delegations.wait(turn.state(), stored.parked.expires_at):
+                return TurnEnd(TurnEndKind.PARKED)
+            raise TurnCancelled
+        for delegated in unfinished:  # the wait ran out: they are no longer wanted
+            if self._cancellation is not None:
+                await self._cancellation.stop(delegated)
+        await self._delegations.resumed(turn.state())
+        return None
+
     async def _answer(self, turn: TurnContext, answer: str) -> None:
         request, agent = turn.request, turn.agent
         text = clean_text(answer)
@@ -240,9 +291,14 @@ class ReactLoop:
             created_at=now,
             updated_at=now,
         )
-        stored = await self._messages.complete_with_reply(request, reply)
+        try:
+            stored = await self._messages.complete_with_reply(request, reply)
+        except FailedPrecondition:
+            raise TurnCancelled from None  # cancelled while the answer was written: no reply
         await self._events.reply(request, agent.id, stored)
         log.info("reply %s stored after %d steps", stored.id, turn.spending.steps)
+        if self._delegations is not None:
+            await self._delegations.settled(request)
 
 
 class _Ended(Exception):
@@ -251,3 +307,7 @@ class _Ended(Exception):
     def __init__(self, end: TurnEnd) -> None:
         super().__init__(end.kind)
         self.end = end
+
+
+def _outstanding(transcript: list[Step]) -> bool:
+    return any(step.awaiting for step in transcript)

@@ -7,9 +7,11 @@ arguments passed the schema, so a tool may trust both. A tool never chooses
 its project: the call context carries the agent's, and that is the only one a
 tool may touch.
 
-A tool that must wait for something outside the turn (another agent's reply)
-returns an Observation with `park` set: the turn parks durably (see turns.py)
-and goes on when a Wake for that key arrives.
+A tool that must wait for something outside the turn (a human) returns an
+Observation with `park` set: the turn parks durably (see turns.py) and goes on
+when a Wake for that key arrives. A tool that asked another agent and wants
+its reply returns `awaiting` (the delegated message): the turn goes on, and
+parks only when it needs the outstanding replies (domain/delegation.py).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class CallContext:
     conversation_id: str
     call_id: str
     timeout: float  # seconds the tool may take (the runtime also enforces it)
+    step: int = 0  # the turn's step that made the call (stable across redeliveries of the turn)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,7 @@ class Observation:
     text: str
     error: bool = False
     park: Park | None = None
+    awaiting: str | None = None  # a delegated message whose reply becomes this call's observation
 
 
 class Tool(Protocol):

@@ -3,8 +3,8 @@
 A turn is the work of answering one request. Its state (the steps so far, the
 budgets used) is stored after every tool step, so a redelivered request goes
 on from its last recorded step instead of running its tools again. A turn can
-park: it stores what it waits for (an approval today; another agent's reply
-in the next issue), the request leaves the mailbox (acked), and no consumer or
+park: it stores what it waits for (an approval, or the replies of the agents it
+delegated to), the request leaves the mailbox (acked), and no consumer or
 coroutine waits. When the awaited thing happens, whoever saw it records a Wake
 on the turn and posts the request to the agent's mailbox again: the same path
 as a new message, so the agent's order holds.
@@ -21,14 +21,25 @@ from agentmesh_agents.domain.models import Message, MessageStatus
 from agentmesh_agents.domain.tool_models import Approval, ToolCallRecord
 
 APPROVAL = "approval"  # the park kind of a call waiting for a human
+DELEGATION = "delegation"  # the park kind of a turn waiting for the replies of the agents it asked
+
+
+def delegation_key(request_id: str) -> str:
+    """The park key of a turn waiting for its delegations (one per turn, whatever their number)."""
+    return f"{DELEGATION}:{request_id}"
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One finished step as the model sees it again: what it said, what it got back."""
+    """One step as the model sees it again: what it said, what it got back.
+
+    `awaiting` names the delegated message whose reply is this step's observation
+    while that reply is outstanding (the observation says so meanwhile).
+    """
 
     said: str
     observation: str
+    awaiting: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +60,7 @@ class Parked:
 
     kind: str
     key: str
-    call: PendingCall
+    call: PendingCall | None  # None for a turn waiting on its delegations (no call is pending)
     expires_at: datetime | None = None
 
 
@@ -58,8 +69,8 @@ class WakeOutcome(StrEnum):
 
     APPROVED = "approved"  # run the pending call now
     DENIED = "denied"  # do not run it; tell the model
-    EXPIRED = "expired"  # nobody answered in time: the turn ends with an error
-    RESULT = "result"  # the awaited thing happened; `text` is the call's observation
+    EXPIRED = "expired"  # nobody answered in time (approval: the turn ends; delegation: error observations)
+    RESULT = "result"  # the awaited thing happened; `text` is the call's observation (delegations: re-read)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +116,7 @@ class StepRecord:
 class ParkRecord:
     """What parking writes, in one transaction, with the turn's parked state."""
 
-    call_message: Message
-    call: ToolCallRecord
+    call_message: Message | None  # None when no call is pending (a wait for delegations)
+    call: ToolCallRecord | None
     status: MessageStatus
     approval: Approval | None = None

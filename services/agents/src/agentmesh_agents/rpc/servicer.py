@@ -11,6 +11,7 @@ from agentmesh.agents.v1 import agent_service_pb2_grpc
 from agentmesh_agents.codec import approval_proto, message_proto, tool_call_proto, tool_proto
 from agentmesh_agents.domain.approvals import Approvals
 from agentmesh_agents.domain.audit import ToolCallAudit
+from agentmesh_agents.domain.cancellation import Cancellation
 from agentmesh_agents.domain.grants import AgentToolGrants
 from agentmesh_agents.domain.mcp_servers import McpServers
 from agentmesh_agents.domain.messaging import Messaging, Outgoing
@@ -38,6 +39,7 @@ class AgentServicer(agent_service_pb2_grpc.AgentServiceServicer):
         approvals: Approvals,
         mcp: McpServers,
         topics: Topics,
+        cancellation: Cancellation,
     ) -> None:
         self._registry = registry
         self._messaging = messaging
@@ -47,6 +49,7 @@ class AgentServicer(agent_service_pb2_grpc.AgentServiceServicer):
         self._approvals = approvals
         self._mcp = mcp
         self._topics = topics
+        self._cancellation = cancellation
 
     async def CreateAgent(self, request: pb.CreateAgentRequest, context: grpc.aio.ServicerContext):
         agent = await self._registry.create(caller(), request.project_id, mapping.agent_draft(request.agent))
@@ -99,6 +102,10 @@ class AgentServicer(agent_service_pb2_grpc.AgentServiceServicer):
         return pb.ListMessagesResponse(
             messages=[message_proto(message) for message in page.items], next_page_token=page.next_cursor
         )
+
+    async def CancelMessage(self, request: pb.CancelMessageRequest, context: grpc.aio.ServicerContext):
+        message = await self._cancellation.cancel(caller(), request.project_id, request.message_id)
+        return pb.CancelMessageResponse(message=message_proto(message))
 
     async def StreamConversationEvents(
         self, request: pb.StreamConversationEventsRequest, context: grpc.aio.ServicerContext

@@ -14,10 +14,21 @@ from typing import Literal
 # agentmesh.agents.v1.AgentStatus
 AgentStatus = Literal["active", "paused"]
 # agentmesh.agents.v1.MessageStatus
-MessageStatus = Literal["queued", "delivered", "processing", "complete", "error", "awaiting_approval"]
+MessageStatus = Literal["queued", "processing", "complete", "error", "awaiting_approval", "cancelled"]
 # agentmesh.agents.v1.ConversationEventType
 EventType = Literal[
-    "token", "reply", "status", "error", "tool_call", "tool_result", "approval_required", "approval_decided", "reset"
+    "token",
+    "reply",
+    "status",
+    "error",
+    "tool_call",
+    "tool_result",
+    "approval_required",
+    "approval_decided",
+    "reset",
+    "delegated",
+    "delegation_reply",
+    "cancelled",
 ]
 # agentmesh.agents.v1.ToolKind
 ToolKind = Literal["builtin", "mcp"]

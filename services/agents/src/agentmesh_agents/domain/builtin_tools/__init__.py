@@ -7,25 +7,34 @@ publish_to_topic) are one more module and one more entry here.
 
 from __future__ import annotations
 
+from agentmesh_agents.domain.builtin_tools.agent_messages import SendMessageToAgent
 from agentmesh_agents.domain.builtin_tools.calculator import Calculator
 from agentmesh_agents.domain.builtin_tools.clock import CurrentTime
 from agentmesh_agents.domain.builtin_tools.http_fetch import HttpFetch
 from agentmesh_agents.domain.builtin_tools.memory_tools import MemorySearch, MemoryStore
 from agentmesh_agents.domain.builtin_tools.topic_publish import PublishToTopic
+from agentmesh_agents.domain.delegation import Delegations
 from agentmesh_agents.domain.ports import Memory, WebFetcher
 from agentmesh_agents.domain.tool_models import ToolDefinition, ToolKind
 from agentmesh_agents.domain.tooling import Tool
 from agentmesh_agents.domain.topics import Topics
 
 
-def builtin_tools(memory: Memory, web: WebFetcher | None = None, topics: Topics | None = None) -> list[Tool]:
+def builtin_tools(
+    memory: Memory,
+    web: WebFetcher | None = None,
+    topics: Topics | None = None,
+    delegations: Delegations | None = None,
+) -> list[Tool]:
     """Every built-in tool, wired to the ports it needs (http_fetch only with a WebFetcher,
-    publish_to_topic only with Topics)."""
+    publish_to_topic only with Topics, send_message_to_agent only with Delegations)."""
     tools: list[Tool] = [Calculator(), CurrentTime(), MemorySearch(memory), MemoryStore(memory)]
     if web is not None:
         tools.append(HttpFetch(web))
     if topics is not None:
         tools.append(PublishToTopic(topics))
+    if delegations is not None:
+        tools.append(SendMessageToAgent(delegations))
     return tools
 
 

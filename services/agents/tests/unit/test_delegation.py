@@ -1,0 +1,336 @@
+"""Agents asking agents: delegation, fan-out/fan-in, the chain's limits, timeouts and cancellation.
+
+Every agent runs in one World (fakes + the scripted model); the model's script
+dispatches on the agent's system prompt, so each agent follows its own part.
+Mailbox deliveries are pumped by hand, in order, like the runtime would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+
+import pytest
+
+from agentmesh_agents.domain.models import Agent, EventType, Message, MessageStatus, ParticipantType
+from agentmesh_agents.domain.tooling import CallContext
+from agentmesh_core.errors import FailedPrecondition, NotFound, PermissionDenied
+from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
+from agentmesh_devstack.waiting import eventually
+
+from .conftest import ADMIN, PROJECT, USER, World
+
+DELEGATE = "send_message_to_agent"
+
+
+def observations(turns) -> list[str]:
+    return [t.content.removeprefix("Observation: ") for t in turns if t.content.startswith("Observation: ")]
+
+
+def ask(agent: str, content: str, wait: bool = True) -> str:
+    return json.dumps({"tool": DELEGATE, "arguments": {"agent": agent, "content": content, "wait_for_reply": wait}})
+
+
+def final(text: str) -> str:
+    return json.dumps({"final": text})
+
+
+def manager_script(turns) -> list[str]:
+    """Ask data, then analysis (without waiting in between), then compose from both replies."""
+    seen = observations(turns)
+    if not seen:
+        return [ask("data", "numbers for today")]
+    if len(seen) == 1:
+        return [ask("analysis", "trends for today")]
+    return [final("report: " + " + ".join(seen))]
+
+
+def scripts(**by_prompt):
+    """One model for every agent: the step comes from the script named by the agent's system prompt."""
+
+    def step(turns) -> list[str]:
+        persona = turns[0].content.split("\n", 1)[0]
+        part = by_prompt[persona]
+        return part(turns) if callable(part) else [part]
+
+    return [step]
+
+
+async def pump(world: World, limit: int = 50) -> list[Message]:
+    """Deliver whatever the mailboxes hold (and what that posts), in order; the deliveries made."""
+    delivered: list[Message] = []
+    while posted := world.mailbox.take():
+        for message in posted:
+            delivered.append(message)
+            assert len(delivered) <= limit, "the agents never settle"
+            await world.process(message)
+    return delivered
+
+
+async def team(world: World, **extra) -> dict:
+    agents = {
+        "manager": await world.agent("manager", system_prompt="manager"),
+        "data": await world.agent("data", system_prompt="data"),
+        "analysis": await world.agent("analysis", system_prompt="analysis"),
+    }
+    for name, agent in extra.items():
+        agents[name] = agent
+    await world.grant(agents["manager"], DELEGATE)
+    world.inference.script = scripts(manager=manager_script, data="42 rows", analysis="up 3%")
+    return agents
+
+
+def parked_turns(world: World) -> list:
+    return [turn for turn in world.tool_state.turns.values() if turn.parked is not None]
+
+
+async def test_a_manager_delegates_to_two_agents_in_parallel_and_composes_their_replies(world: World) -> None:
+    agents = await team(world)
+    request = await world.send(agents["manager"], "daily report please")
+    world.mailbox.take()
+
+    assert (await world.process(request)).done
+    # Fan-out: both delegations are in their mailboxes before either is answered; the manager waits.
+    delegated = world.mailbox.take()
+    assert [m.receiver.id for m in delegated] == [agents["data"].id, agents["analysis"].id]
+    assert (await world.stored(request)).status is MessageStatus.PROCESSING
+    assert [turn.message_id for turn in parked_turns(world)] == [request.id]
+    for message in delegated:
+        assert message.sender.type is ParticipantType.AGENT and message.sender.id == agents["manager"].id
+        assert message.parent_id == request.id and message.correlation_id == request.id
+        assert message.conversation_id == request.conversation_id and message.performative == "request"
+
+    for message in delegated:
+        await world.process(message)
+    await pump(world)
+
+    reply = world.messages.reply_to(request)
+    assert reply.content == "report: 42 rows + up 3%"
+    assert (await world.stored(request)).status is MessageStatus.COMPLETE
+    assert parked_turns(world) == []
+    # The user's conversation shows the whole tree: the delegations, their replies, the final reply.
+    events = world.events.of(request.conversation_id)
+    kinds = [e.type for e in events]
+    assert kinds.count(EventType.DELEGATED) == 2 and kinds.count(EventType.DELEGATION_REPLY) == 2
+    assert kinds[-1] is EventType.REPLY and events[-1].message_id == request.id
+    replies = {e.delegation.receiver.id: e.text for e in events if e.type is EventType.DELEGATION_REPLY}
+    assert replies == {agents["data"].id: "42 rows", agents["analysis"].id: "up 3%"}
+    # The log holds the tree: what the other agents were asked and answered carries the root's correlation id.
+    helpers = {agents["data"].id, agents["analysis"].id}
+    tree = [m for m in world.messages.messages.values() if {m.sender.id, m.receiver.id} & helpers]
+    assert len(tree) == 4 and {m.correlation_id for m in tree} == {request.id}
+
+
+async def test_a_delegation_without_waiting_sends_and_goes_on(world: World) -> None:
+    agents = await team(world)
+    world.inference.script = scripts(
+        manager=lambda turns: [final("sent") if observations(turns) else ask("data", "fyi", wait=False)],
+        data="noted",
+    )
+    request = await world.send(agents["manager"], "tell data")
+    world.mailbox.take()
+
+    await world.process(request)
+
+    assert world.messages.reply_to(request).content == "sent"
+    (note,) = world.mailbox.take()
+    assert note.receiver.id == agents["data"].id and note.parent_id == request.id
+    await world.process(note)
+    assert world.messages.reply_to(note).content == "noted"
+
+
+async def test_unknown_and_foreign_agents_are_error_observations_never_another_project(world: World) -> None:
+    agents = await team(world)
+    stranger_project = "f1b8f8a4-0c1a-4f38-8d3a-59a8f6c3b2d0"
+    stranger_admin = Identity("admin-9", GlobalRole.USER, stranger_project, ProjectRole.ADMIN)
+    theirs = await world.registry.create(stranger_admin, stranger_project, Agent(id="", project_id="", name="data2"))
+    targets = iter(["nobody", theirs.id])
+    world.inference.script = scripts(
+        manager=lambda turns: (
+            [final(" | ".join(observations(turns)))] if len(observations(turns)) == 2 else [ask(next(targets), "hi")]
+        )
+    )
+    request = await world.send(agents["manager"], "ask around")
+    world.mailbox.take()
+
+    await world.process(request)
+
+    answer = world.messages.reply_to(request).content
+    assert (
+        answer
+        == f"error: there is no agent 'nobody' in this project | error: there is no agent '{theirs.id}' in this project"
+    )
+    assert world.mailbox.take() == []
+    assert all(m.project_id == PROJECT for m in world.messages.messages.values())
+
+
+async def test_a_cycle_is_refused_with_a_clear_observation_and_nothing_stays_parked(world: World) -> None:
+    a = await world.agent("a", system_prompt="a")
+    b = await world.agent("b", system_prompt="b")
+    await world.grant(a, DELEGATE)
+    await world.grant(b, DELEGATE)
+    world.inference.script = scripts(
+        a=lambda turns: [final("a got: " + observations(turns)[-1])] if observations(turns) else [ask("b", "help")],
+        b=lambda turns: [final("b got: " + observations(turns)[-1])] if observations(turns) else [ask("a", "back")],
+    )
+    request = await world.send(a, "start")
+    world.mailbox.take()
+    await world.process(request)
+
+    await pump(world)
+
+    answer = world.messages.reply_to(request).content
+    assert answer.startswith("a got: b got: refused: a already works on this request further up the chain")
+    assert parked_turns(world) == []
+    assert all(m.receiver.id != a.id or m.id == request.id for m in world.messages.messages.values()
+               if m.performative == "request")  # fmt: skip
+
+
+async def test_a_chain_deeper_than_the_limit_ends_with_a_clear_error(world: World) -> None:
+    names = [f"n{i}" for i in range(6)]
+    chain = [await world.agent(name, system_prompt=name) for name in names]
+    for agent in chain:
+        await world.grant(agent, DELEGATE)
+
+    def link(index: int):
+        def step(turns) -> list[str]:
+            seen = observations(turns)
+            if seen:
+                return [final(f"{names[index]}<{seen[-1]}")]
+            return [ask(names[index + 1], "go deeper")] if index + 1 < len(names) else [final("bottom")]
+
+        return step
+
+    world.inference.script = scripts(**{name: link(i) for i, name in enumerate(names)})
+    request = await world.send(chain[0], "go")
+    world.mailbox.take()
+    await world.process(request)
+
+    await pump(world)
+
+    answer = world.messages.reply_to(request).content
+    assert (
+        answer == "n0<n1<n2<n3<n4<refused: delegation depth limit reached (4 agents deep); answer with what you have."
+    )
+    asked = [m.receiver.id for m in world.messages.messages.values() if m.performative == "request"]
+    assert chain[5].id not in asked
+    assert parked_turns(world) == []
+
+
+async def test_a_wait_that_runs_out_becomes_an_error_observation_and_cancels_the_delegation(world: World) -> None:
+    agents = await team(world)
+    world.inference.script = scripts(
+        manager=lambda turns: [final("got: " + observations(turns)[-1])] if observations(turns) else [ask("data", "x")]
+    )
+    request = await world.send(agents["manager"], "report")
+    world.mailbox.take()
+    await world.process(request)
+    (unanswered,) = world.mailbox.take()
+    assert await world.delegations.expire_due() == 0
+
+    world.clock.offset += timedelta(seconds=world.limits.delegation_timeout_seconds + 1)
+    assert await world.delegations.expire_due() == 1
+    await pump(world)
+
+    answer = world.messages.reply_to(request).content
+    assert answer == f"got: error: no reply from data within {world.limits.delegation_timeout_seconds:g} seconds"
+    assert (await world.stored(unanswered)).status is MessageStatus.CANCELLED
+    assert parked_turns(world) == []
+    # The late delivery of the cancelled delegation does nothing.
+    assert (await world.process(unanswered)).done
+    assert world.messages.reply_to(unanswered) is None
+
+
+async def test_cancelling_a_turn_that_waits_on_a_delegation_stops_both(world: World) -> None:
+    agents = await team(world)
+    request = await world.send(agents["manager"], "daily report please")
+    world.mailbox.take()
+    await world.process(request)
+    delegated = world.mailbox.take()
+
+    cancelled = await world.cancellation.cancel(USER, PROJECT, request.id)
+
+    assert cancelled.status is MessageStatus.CANCELLED
+    for message in (request, *delegated):
+        assert (await world.stored(message)).status is MessageStatus.CANCELLED
+    assert parked_turns(world) == []
+    stopped = [e.message_id for e in world.events.of(request.conversation_id) if e.type is EventType.CANCELLED]
+    assert sorted(stopped) == sorted([request.id, *(m.id for m in delegated)])
+    # Their deliveries come anyway: nothing runs, nothing is answered.
+    calls = len(world.inference.calls)
+    for message in delegated:
+        assert (await world.process(message)).done
+    await pump(world)
+    assert len(world.inference.calls) == calls
+    assert all(world.messages.reply_to(m) is None for m in (request, *delegated))
+    with pytest.raises(FailedPrecondition, match="already cancelled"):
+        await world.cancellation.cancel(ADMIN, PROJECT, request.id)
+
+
+async def test_cancelling_a_delegation_tells_the_agent_that_waits(world: World) -> None:
+    agents = await team(world)
+    world.inference.script = scripts(
+        manager=lambda turns: [final("got: " + observations(turns)[-1])] if observations(turns) else [ask("data", "x")]
+    )
+    request = await world.send(agents["manager"], "report")
+    world.mailbox.take()
+    await world.process(request)
+    (delegated,) = world.mailbox.take()
+
+    await world.cancellation.cancel(ADMIN, PROJECT, delegated.id)
+    await pump(world)
+
+    assert world.messages.reply_to(request).content == "got: error: the delegated turn was cancelled"
+
+
+async def test_only_the_sender_or_an_admin_cancels_and_only_in_their_project(world: World) -> None:
+    agents = await team(world)
+    request = await world.send(agents["data"], "hello")
+    other_member = Identity("user-2", GlobalRole.USER, PROJECT, ProjectRole.USER)
+    stranger = Identity("user-9", GlobalRole.USER, "f1b8f8a4-0c1a-4f38-8d3a-59a8f6c3b2d0", ProjectRole.ADMIN)
+
+    with pytest.raises(PermissionDenied):
+        await world.cancellation.cancel(other_member, PROJECT, request.id)
+    with pytest.raises(NotFound):
+        await world.cancellation.cancel(stranger, PROJECT, request.id)
+    with pytest.raises(NotFound):
+        await world.cancellation.cancel(USER, PROJECT, "8f0d2c55-8a0e-4d59-9a39-3f1a6f0e7b11")
+    assert (await world.cancellation.cancel(ADMIN, PROJECT, request.id)).status is MessageStatus.CANCELLED
+
+    done = await world.send(agents["data"], "again")
+    await world.process(done)
+    with pytest.raises(FailedPrecondition, match="already complete"):
+        await world.cancellation.cancel(USER, PROJECT, done.id)
+
+
+async def test_cancelling_aborts_the_model_call_in_flight_and_no_tool_call_starts(world: World) -> None:
+    agents = await team(world)
+    world.inference.script = scripts(manager=lambda turns: [ask("data", "numbers")])
+    world.inference.chunk_delay = 60.0  # the model call hangs until it is aborted
+    request = await world.send(agents["manager"], "report")
+    world.mailbox.take()
+
+    delivery = asyncio.create_task(world.process(request))
+    await eventually(lambda: world.inference.calls, timeout=10, what="the model call to start")
+    await world.cancellation.cancel(USER, PROJECT, request.id)
+    outcome = await asyncio.wait_for(delivery, 5)
+
+    assert outcome.done
+    assert (await world.stored(request)).status is MessageStatus.CANCELLED
+    assert world.mailbox.take() == []  # no delegation was sent
+    assert [m for m in world.messages.messages.values() if m.performative == "tool_call"] == []
+    assert world.messages.reply_to(request) is None
+
+
+async def test_the_same_step_delegates_once_when_a_turn_is_redelivered(world: World) -> None:
+    agents = await team(world)
+    request = await world.send(agents["manager"], "report")
+    world.mailbox.take()
+    call = CallContext(PROJECT, agents["manager"].id, request.id, request.conversation_id, "call-1", 5.0, step=1)
+
+    first = await world.delegations.delegate(call, "data", "numbers", wait=True)
+    again = await world.delegations.delegate(call, "data", "numbers", wait=True)
+
+    assert first.awaiting == again.awaiting
+    assert [m.id for m in world.mailbox.take()] == [first.awaiting]
