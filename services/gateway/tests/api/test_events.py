@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from agentmesh.agents.v1 import message_pb2
 from agentmesh_core.errors import Unavailable
 from agentmesh_devstack.waiting import eventually
+from agentmesh_gateway.clients.agents import event_out
 from agentmesh_gateway.routers import conversations
 from agentmesh_gateway.schemas.messages import ConversationEventOut, MessageOut, Participant
 
@@ -118,3 +120,33 @@ async def test_unknown_conversation_and_bad_resume_points_are_4xx(api, admin, co
     bad = await api.get(path, headers={**admin, "Last-Event-ID": "abc"})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_argument"
     assert (await api.get(path, headers=admin, params={"after": -1})).status_code == 422
+
+
+def test_a_reset_event_is_mapped_with_its_message_and_nothing_else() -> None:
+    reset = event_out(
+        message_pb2.ConversationEvent(
+            sequence=5, type=message_pb2.CONVERSATION_EVENT_TYPE_RESET, conversation_id="c", message_id="m"
+        )
+    )
+    assert (reset.type, reset.message_id, reset.sequence) == ("reset", "m", 5)
+    assert (reset.text, reset.reply, reset.status, reset.error) == (None, None, None, None)
+
+
+async def test_a_reset_reaches_the_client_between_the_dropped_and_the_retried_tokens(api, admin, state, conversation):
+    path, conversation_id = conversation
+    reply = state.agents.events[conversation_id][-1]
+    state.agents.events[conversation_id] = [
+        ConversationEventOut(sequence=7, type="token", conversation_id=conversation_id, message_id="m", text="Hel"),
+        ConversationEventOut(sequence=8, type="reset", conversation_id=conversation_id, message_id="m"),
+        ConversationEventOut(sequence=9, type="token", conversation_id=conversation_id, message_id="m", text="Hello"),
+        reply.model_copy(update={"sequence": 10}),
+    ]
+    async with api.stream("GET", path, headers=admin) as response:
+        frames, _ = await read_frames(response)
+    assert [(f["id"], f["event"]) for f in frames[1:]] == [
+        ("7", "token"),
+        ("8", "reset"),
+        ("9", "token"),
+        ("10", "reply"),
+    ]
+    assert json.loads(frames[2]["data"])["message_id"] == "m"

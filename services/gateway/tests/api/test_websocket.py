@@ -204,3 +204,15 @@ async def test_with_the_default_re_check_the_socket_closes_within_5_seconds(app,
         with pytest.raises(Closed):
             await ws.receive()
         assert time.monotonic() - started < 5
+
+
+async def test_a_reset_event_is_relayed_like_any_other(app, api, world, state) -> None:
+    project, member, _, _, conversation = world
+    state.agents.events[conversation].append(
+        ConversationEventOut(sequence=4, type="reset", conversation_id=conversation, message_id="m")
+    )
+    async with Socket(app, f"/projects/{project}/ws", f"ticket={await ticket(api, member)}") as ws:
+        assert (await ws.receive())["type"] == "ready"
+        await ws.send({"type": "subscribe", "conversation_id": conversation, "after": 3})
+        frames = [await ws.receive() for _ in range(2)]
+    assert frames[1]["event"]["type"] == "reset" and frames[1]["event"]["message_id"] == "m"
