@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
-from agentmesh_agents.domain.models import MessageStatus
+from agentmesh_agents.domain.models import AgentStatus, MessageStatus
 from agentmesh_agents.domain.processor import Delivery, Outcome
 from agentmesh_core.errors import Unavailable
 
@@ -151,3 +152,54 @@ async def test_messages_waiting_in_a_lane_get_heartbeats_too(world):
 
     assert second.heartbeats >= 2  # beaten while it waited behind the first
     assert first.outcome.done and second.outcome.done
+
+
+def answered_order(world) -> list[str]:
+    return [call.turns[-1].content for call in world.inference.calls]
+
+
+async def test_a_message_whose_post_failed_is_answered_before_later_ones_once_the_sweep_posts_it(world):
+    world.inference = world.inference.echo()
+    world.rewire()
+    agent = await world.agent()
+    world.mailbox.down = True
+    first = await world.send(agent, "one")  # stored, not posted
+    world.mailbox.down = False
+    later = [await world.send(agent, "two"), await world.send(agent, "three")]
+    held = [FakeItem(world.delivery(m), []) for m in world.mailbox.take()]
+
+    await world.lanes.run_batch(held)
+
+    assert all(item.outcome.earlier_id == first.id for item in held)
+    assert world.inference.calls == []
+    # The sweep posts it seconds later (not minutes): it lands behind the held ones.
+    world.clock.offset = timedelta(seconds=world.limits.recovery_min_age_seconds + 1)
+    assert await world.recovery.sweep() == 1
+    (swept,) = world.mailbox.take()
+    batch = [FakeItem(world.delivery(m, attempt=2), []) for m in later] + [FakeItem(world.delivery(swept), [])]
+
+    await world.lanes.run_batch(batch)
+
+    assert all(item.outcome.done for item in batch)
+    assert answered_order(world) == ["one", "two", "three"]
+
+
+async def test_order_holds_when_the_first_message_comes_back_at_the_tail_after_the_delivery_limit(world):
+    world.inference = world.inference.echo()
+    world.rewire()
+    agent = await world.agent(status=AgentStatus.PAUSED)
+    sent = [await world.send(agent, text) for text in ("one", "two", "three")]
+    entries = world.mailbox.take()
+    for attempt in (1, 2):
+        batch = [FakeItem(world.delivery(m, attempt), []) for m in entries]
+        await world.lanes.run_batch(batch)
+        assert not any(item.outcome.done for item in batch)  # paused: handed back, nothing answered
+    await world.registry.update(world.admin, agent.project_id, agent.id, {"status": AgentStatus.ACTIVE})
+    # "one" reached the limit and was posted again: its new entry comes after the others.
+    batch = [FakeItem(world.delivery(m, 3), []) for m in sent[1:]] + [FakeItem(world.delivery(sent[0]), [])]
+
+    await world.lanes.run_batch(batch)
+
+    assert all(item.outcome.done for item in batch)
+    assert answered_order(world) == ["one", "two", "three"]
+    assert [(await world.stored(m)).status for m in sent] == [MessageStatus.COMPLETE] * 3
