@@ -156,7 +156,10 @@ def span(
     if _tracer is None:
         yield None
         return
-    with _tracer.start_as_current_span(name, context=parent, kind=kind, attributes=attributes) as current:
+    # No exception events: their text may hold tenant data (the status still says ERROR).
+    with _tracer.start_as_current_span(
+        name, context=parent, kind=kind, attributes=attributes, record_exception=False
+    ) as current:
         yield current
 
 

@@ -63,6 +63,7 @@ from agentmesh_gateway.routers import (
 )
 from agentmesh_gateway.settings import GatewaySettings
 from agentmesh_gateway.state import GatewayState
+from agentmesh_gateway.tracing_middleware import TracingMiddleware
 from agentmesh_grpc.channel import create_channel
 
 log = logging.getLogger(__name__)
@@ -158,7 +159,7 @@ def create_app(
         app.include_router(module.router)
     for module in (stream_tickets, websocket, dashboard, topics):
         app.include_router(module.router)
-    # Added innermost first: a request meets the request id, then the access log, then
+    # Added innermost first: a request meets the request id, its span, then the access log, then
     # CORS (preflights end there), then metrics, then the size limit.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
@@ -172,5 +173,6 @@ def create_app(
         max_age=settings.cors_max_age_seconds,
     )
     app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(TracingMiddleware)  # a span per request when tracing is on
     app.add_middleware(RequestContextMiddleware)
     return app

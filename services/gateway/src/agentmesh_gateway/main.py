@@ -19,6 +19,7 @@ from agentmesh_gateway.adapters.accounts_repository import SqlAccountsRepository
 from agentmesh_gateway.adapters.tables import MIGRATIONS_DIR, SCHEMA
 from agentmesh_gateway.settings import GatewaySettings
 from agentmesh_observability.logging import configure_logging
+from agentmesh_observability.tracing import configure_tracing, shutdown_tracing
 
 log = logging.getLogger("agentmesh_gateway")
 
@@ -93,4 +94,8 @@ def run(argv: list[str] | None = None) -> None:
         if len(args.password) < MIN_PASSWORD_LENGTH:
             cli.error(f"--password must be at least {MIN_PASSWORD_LENGTH} characters")
         sys.exit(asyncio.run(create_admin(settings, args.username, args.password)))
-    serve(settings)
+    configure_tracing("gateway")
+    try:
+        serve(settings)
+    finally:
+        shutdown_tracing()
