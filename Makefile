@@ -92,6 +92,7 @@ bench: setup
 	$(PY) services/gateway/bench/bench_login_flood.py
 	$(PY) services/memory/bench/bench_noisy_neighbour.py
 	$(PY) services/agents/bench/bench_react.py
+	$(PY) services/agents/bench/bench_topics.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

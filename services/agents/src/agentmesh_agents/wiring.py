@@ -108,7 +108,7 @@ def build_components(
     registry = AgentRegistry(agents, limits)
     admission = MessageAdmission(settings.project_message_rate)  # one rate for direct messages and publishes
     messaging = Messaging(agents, messages, mailbox, events, limits, admission=admission)
-    topics = Topics(SqlTopicRepository(db), messages, messaging, limits, admission=admission)
+    topics = Topics(SqlTopicRepository(db), messages, mailbox, limits, admission=admission)
     key = settings.mcp_headers_key
     cipher = HeaderCipher(
         key.get_secret_value().encode() if key else derived_key(settings.internal_secret.get_secret_value())

@@ -84,6 +84,11 @@ async def test_a_publication_stores_one_queued_message_per_subscriber_of_its_pro
         stored = await repos[1].get(PROJECT, message.id)
         assert stored == message and stored.status is MessageStatus.QUEUED
         assert stored.correlation_id == publication.id
+    # Stored, not yet posted: the recovery sweep would post them, until they are marked.
+    later = T0 + timedelta(days=1)
+    assert {m.id for m in await repos[1].due_for_publish(later, T0, 100)} == {m.id for m in sent}
+    await repos[2].mark_published(PROJECT, [sent[0].id], later)
+    assert [m.id for m in await repos[1].due_for_publish(later, T0, 100)] == [sent[1].id]
 
 
 async def test_topic_matching_is_exact(repos) -> None:

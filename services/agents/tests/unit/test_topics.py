@@ -23,7 +23,7 @@ STRANGER = Identity(subject="stranger", role=GlobalRole.USER, project_id=OTHER_P
 
 def topics_of(world: World, admission: MessageAdmission | None = None) -> Topics:
     repository = InMemoryTopicRepository(world.agents, world.messages)
-    return Topics(repository, world.messages, world.messaging, world.limits, world.clock, admission)
+    return Topics(repository, world.messages, world.mailbox, world.limits, world.clock, admission)
 
 
 async def test_a_publish_reaches_each_subscriber_once_and_only_them(world: World) -> None:

@@ -55,7 +55,8 @@ def to_message(row: Row[Any]) -> Message:
     )
 
 
-def _values(message: Message) -> dict[str, Any]:
+def message_values(message: Message) -> dict[str, Any]:
+    """A Message as `messages` row values (also for bulk inserts elsewhere)."""
     return {
         "id": message.id,
         "project_id": message.project_id,
@@ -80,7 +81,7 @@ def insert_message(session: Session, message: Message) -> Message | None:
     """Insert a message unless a row with its id (or a unique key of it) exists; the stored row, or None."""
     # DO NOTHING on any unique key: the idempotency key, the one-reply-per-request index.
     row = session.execute(
-        insert(messages).values(**_values(message)).on_conflict_do_nothing().returning(*messages.c)
+        insert(messages).values(**message_values(message)).on_conflict_do_nothing().returning(*messages.c)
     ).one_or_none()
     return to_message(row) if row else None
 

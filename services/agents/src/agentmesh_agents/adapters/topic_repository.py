@@ -7,12 +7,13 @@ topic: `topics @> '["<topic>"]'`, answered from the GIN index ix_agents_topics.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from agentmesh_agents.adapters.message_repository import insert_message, to_message
+from agentmesh_agents.adapters.message_repository import message_values, to_message
 from agentmesh_agents.adapters.tables import agents, messages, topic_deliveries, topic_publications
 from agentmesh_agents.domain.models import Message, ParticipantType
 from agentmesh_agents.domain.topics import Publication
@@ -76,19 +77,20 @@ class SqlTopicRepository:
                 if first is None:
                     raise AlreadyExists("publication already exists")
                 return _delivered(session, first), False
-            sent = []
-            for agent_id in _subscribers(session, publication):
-                message = insert_message(session, message_for(agent_id))
-                if message is None:
-                    raise AlreadyExists("message already exists")
-                sent.append(message)
+            sent = [message_for(agent_id) for agent_id in _subscribers(session, publication)]
             if sent:
+                # Two statements whatever the number of subscribers (executemany, batched by the driver).
+                session.execute(insert(messages), [message_values(m) for m in sent])
                 session.execute(
                     insert(topic_deliveries), [{"publication_id": publication.id, "message_id": m.id} for m in sent]
                 )
             return sent, True
 
         return await self._db.run(work)
+
+    async def mark_published(self, project_id: str, message_ids: list[str], at: datetime) -> None:
+        where = (messages.c.project_id == project_id, messages.c.id.in_(message_ids))
+        await self._db.run(lambda session: session.execute(update(messages).where(*where).values(published_at=at)))
 
     async def delete_project(self, project_id: str) -> int:
         statement = delete(topic_publications).where(_p.project_id == project_id)  # deliveries cascade

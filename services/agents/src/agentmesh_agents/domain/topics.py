@@ -23,9 +23,9 @@ from agentmesh_agents.domain import validation
 from agentmesh_agents.domain.access import project_scope
 from agentmesh_agents.domain.admission import MessageAdmission
 from agentmesh_agents.domain.limits import Limits
-from agentmesh_agents.domain.messaging import Messaging, sender_of
+from agentmesh_agents.domain.messaging import sender_of
 from agentmesh_agents.domain.models import JsonValue, Message, Participant, ParticipantType, utcnow
-from agentmesh_agents.domain.ports import MessageRepository
+from agentmesh_agents.domain.ports import Mailbox, MessageRepository
 from agentmesh_core.errors import NotFound
 from agentmesh_core.identity import Identity
 from agentmesh_core.ids import new_id
@@ -62,6 +62,10 @@ class TopicRepository(Protocol):
         """
         ...
 
+    async def mark_published(self, project_id: str, message_ids: list[str], at: datetime) -> None:
+        """Record that these messages were handed to their mailboxes (one statement for a fan-out)."""
+        ...
+
     async def delete_project(self, project_id: str) -> int:
         """Remove every publication of a project (its messages go with the message log); returns how many."""
         ...
@@ -74,14 +78,14 @@ class Topics:
         self,
         topics: TopicRepository,
         messages: MessageRepository,
-        messaging: Messaging,
+        mailbox: Mailbox,
         limits: Limits,
         clock: Callable[[], datetime] = utcnow,
         admission: MessageAdmission | None = None,
     ) -> None:
         self._topics = topics
         self._messages = messages
-        self._messaging = messaging
+        self._mailbox = mailbox
         self._limits = limits
         self._clock = clock
         self._admission = admission or MessageAdmission(None)
@@ -165,11 +169,24 @@ class Topics:
         return messages
 
     async def _post_all(self, messages: list[Message]) -> None:
-        # Stored already: a post that fails leaves its message queued for the recovery sweep.
+        """Post each message to its mailbox, then mark the posted ones in one write.
+
+        Stored already: a post that fails leaves its message queued and unpublished, and
+        the recovery sweep posts it (as for a direct message whose post failed).
+        """
         slots = asyncio.Semaphore(POST_CONCURRENCY)
 
-        async def post(message: Message) -> None:
+        async def post(message: Message) -> str | None:
             async with slots:
-                await self._messaging.post(message)
+                try:
+                    await self._mailbox.post(message)
+                except Exception as error:  # noqa: BLE001 - the row is durable; recovery retries the post
+                    log.warning(
+                        "mailbox post of message %s failed (%s); it stays queued", message.id, type(error).__name__
+                    )
+                    return None
+                return message.id
 
-        await asyncio.gather(*(post(message) for message in messages))
+        posted = [message_id for message_id in await asyncio.gather(*(post(m) for m in messages)) if message_id]
+        if posted:
+            await self._topics.mark_published(messages[0].project_id, posted, self._clock())
