@@ -63,6 +63,7 @@ BAD_JSON = {
 BAD_TEXT = {"NUL": "a\\u0000b", "NUL only": "\\u0000", "surrogate": "a" + LONE + "b", "high surrogate": "\\ud800"}
 EDGE_TIMES = ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "10000-01-01T00:00:00Z", "2030-02-30T00:00:00Z",
               "0000-01-01T00:00:00Z", "1970-01-01T00:00:00Z", "9999-12-31T23:59:59Z"]  # fmt: skip
+TOPIC = "daily_report"  # the target agents subscribe to it
 HUGE = ["18446744073709551616", "9223372036854775808", "1" + "0" * 400, "-1", "1e400"]
 
 
@@ -75,6 +76,8 @@ class World:
     other_agent: str
     other_entry: str
     user: str
+    other_message: str = ""  # queued in the other project (its agent is paused)
+    finished_message: str = ""  # cancelled already: finished
     lists: list[str] = field(default_factory=list)
 
     def snapshot(self, api: httpx.Client) -> dict[str, object]:
@@ -97,12 +100,19 @@ def world(api: httpx.Client, admin: dict[str, str]) -> World:
     project = made(api.post("/projects", headers=admin, json={"name": f"bad-{tag}"}))
     other = made(api.post("/projects", headers=admin, json={"name": f"bad-other-{tag}"}))
     # Paused: the cases never reach the model, and a message accepted by mistake would stay visible.
-    agent_body = {"name": "target", "status": "paused"}
+    agent_body = {"name": "target", "status": "paused", "topics": [TOPIC]}
     agent = made(api.post(f"/projects/{project}/agents", headers=admin, json=agent_body))
     other_agent = made(api.post(f"/projects/{other}/agents", headers=admin, json=agent_body))
     other_entry = made(api.post(f"/projects/{other}/memory", headers=admin, json={"content": "theirs"}))
     user = made(api.post("/users", headers=admin, json={"username": f"bad_{tag}", "password": "password-123"}))
     world = World(admin, project, other, agent, other_agent, other_entry, user)
+    message = {"content": "waits: the agent is paused"}
+    theirs = api.post(f"/projects/{other}/agents/{other_agent}/messages", headers=admin, json=message)
+    mine = api.post(f"/projects/{project}/agents/{agent}/messages", headers=admin, json=message)
+    assert theirs.status_code == mine.status_code == 202, (theirs.text, mine.text)
+    world.other_message, world.finished_message = theirs.json()["message_id"], mine.json()["message_id"]
+    cancelled = api.post(f"/projects/{project}/messages/{world.finished_message}/cancel", headers=admin)
+    assert cancelled.status_code == 200, cancelled.text
     world.lists = ["/projects", "/users"] + [
         f"/projects/{p}/{what}" for p in (project, other) for what in ("agents", "messages", "memory", "schedules",
                                                                         "members")
@@ -132,6 +142,7 @@ def _json_cases(w: World) -> Iterator[Case]:
         "model_config": ("POST", f"/projects/{p}/agents", '{"name":"x","model_config":@V@}'),
         "model_config patch": ("PATCH", f"/projects/{p}/agents/{a}", '{"model_config":@V@}'),
         "message content": ("POST", f"/projects/{p}/agents/{a}/messages", '{"content":@V@}'),
+        "topic content": ("POST", f"/projects/{p}/topics/{TOPIC}/messages", '{"content":@V@}'),
         "memory metadata": ("POST", f"/projects/{p}/memory", '{"content":"c","metadata":@V@}'),
         "document metadata": ("POST", f"/projects/{p}/memory", '{"documents":[{"content":"c","metadata":@V@}]}'),
         "search filter": ("POST", f"/projects/{p}/memory/search", '{"query":"q","filter":@V@}'),
@@ -162,6 +173,8 @@ def _text_cases(w: World) -> Iterator[Case]:
         "agent prompt patch": ("PATCH", f"/projects/{p}/agents/{a}", '{"system_prompt":"@V@"}'),
         "message text": ("POST", f"/projects/{p}/agents/{a}/messages", '{"content":"@V@"}'),
         "idempotency key": ("POST", f"/projects/{p}/agents/{a}/messages", '{"content":"x","idempotency_key":"@V@"}'),
+        "topic text": ("POST", f"/projects/{p}/topics/{TOPIC}/messages", '{"content":"@V@"}'),
+        "topic key": ("POST", f"/projects/{p}/topics/{TOPIC}/messages", '{"content":"x","idempotency_key":"@V@"}'),
         "memory content": ("POST", f"/projects/{p}/memory", '{"content":"@V@"}'),
         "document content": ("POST", f"/projects/{p}/memory", '{"documents":[{"content":"@V@"}]}'),
         "search query": ("POST", f"/projects/{p}/memory/search", '{"query":"@V@"}'),
@@ -200,10 +213,19 @@ def _other_cases(w: World) -> Iterator[Case]:
         ("POST", "/auth/login", '{"username":@V@,"password":"p"}'),
         ("POST", "/projects", '{"name":"x","description":@V@}'),
         ("POST", f"/projects/{p}/agents/{a}/messages", '{"content":@V@}'),
+        ("POST", f"/projects/{p}/topics/{TOPIC}/messages", '{"content":@V@}'),
         ("POST", f"/projects/{p}/memory", '{"content":@V@}'),
         ("POST", f"/projects/{p}/schedules", '{"agent_id":"' + a + '","interval_seconds":60,"payload":@V@}'),
     ):
         yield Case(f"oversize body {path}", method, path, template.replace(V, big), auth=path != "/auth/login")
+    topic = f"/projects/{p}/topics/{TOPIC}/messages"
+    over_cap = '"' + "x" * (32 * 1024 + 1) + '"'  # under the body limit, over the agents service's message cap
+    yield Case("topic content over the message cap", "POST", topic, '{"content":' + over_cap + "}")
+    for body in ('{"content":""}', '{"content":{}}', "{}", '{"content":"x","idempotency_key":""}',
+                 '{"content":"x","idempotency_key":"' + "k" * 201 + '"}', '{"content":"x","extra":1}'):  # fmt: skip
+        yield Case(f"topic body {body[:40]}", "POST", topic, body)
+    for name in ("-leading", "has%20space", "dot*star", "%C3%BC", "x" * 65, "a%00b", "..%2F..%2Fagents"):
+        yield Case(f"topic name {name[:20]}", "POST", f"/projects/{p}/topics/{name}/messages", '{"content":"x"}')
     yield Case("oversize header", "GET", f"/projects/{p}/agents", headers=(("X-Junk", "x" * 64 * 1024),))
     yield Case("many headers", "GET", f"/projects/{p}/agents", headers=tuple((f"X-J{i}", "x") for i in range(300)))
 
@@ -222,6 +244,10 @@ def _foreign_cases(w: World) -> Iterator[Case]:
         yield Case(f"patch agent {agent_id}", "PATCH", f"/projects/{p}/agents/{agent_id}", '{"name":"x"}', expect=404)
         yield Case(f"get agent {agent_id}", "GET", f"/projects/{p}/agents/{agent_id}", expect=404)
     yield Case("delete their memory", "DELETE", f"/projects/{p}/memory/{w.other_entry}", expect=404)
+    yield Case("cancel their message", "POST", f"/projects/{p}/messages/{w.other_message}/cancel", expect=404)
+    yield Case("cancel an unknown message", "POST", f"/projects/{p}/messages/{stranger}/cancel", expect=404)
+    yield Case("cancel a message id not a uuid", "POST", f"/projects/{p}/messages/not-a-uuid/cancel", expect=404)
+    yield Case("cancel a finished message", "POST", f"/projects/{p}/messages/{w.finished_message}/cancel", expect=409)
     yield Case("member unknown user", "POST", f"/projects/{p}/members", '{"user_id":"' + stranger + '"}', expect=404)
     yield Case("conversation id not a uuid", "POST", f"/projects/{p}/agents/{a}/messages",
                '{"content":"x","conversation_id":"not-a-uuid"}')  # fmt: skip
@@ -237,7 +263,7 @@ def _list_for(case: Case) -> str:
     if parts[0] != "projects" or len(parts) < 3:
         return "/users" if parts[0] in ("users", "auth") else "/projects"
     project, resource = parts[1], parts[2]
-    if (resource == "agents" and len(parts) >= 5) or resource == "conversations":
+    if (resource == "agents" and len(parts) >= 5) or resource in ("conversations", "topics"):
         resource = "messages"
     return f"/projects/{project}/{resource}"
 
@@ -292,6 +318,8 @@ async def test_direct_grpc_callers_get_invalid_argument_not_internal(mesh: Stack
             for name, content in (("NaN", nan), ("depth 26", too_deep), ("NUL", nul)):
                 send = agents_pb.SendMessageRequest(project_id=p, agent_id=a, content=content)
                 codes[f"SendMessage {name}"] = await _code(agents.SendMessage(send, timeout=10))
+                publish = agents_pb.PublishToTopicRequest(project_id=p, topic=TOPIC, content=content)
+                codes[f"PublishToTopic {name}"] = await _code(agents.PublishToTopic(publish, timeout=10))
                 spec = scheduler_pb.ScheduleSpec(interval_seconds=60)
                 schedule = scheduler_pb.Schedule(agent_id=a, spec=spec, payload=content, enabled=True)
                 create = scheduler_pb.CreateScheduleRequest(project_id=p, schedule=schedule)
@@ -299,6 +327,11 @@ async def test_direct_grpc_callers_get_invalid_argument_not_internal(mesh: Stack
                 document = memory_pb.Document(content="c", metadata=struct_pb2.Struct(fields={"v": content}))
                 add = memory_pb.AddMemoriesRequest(project_id=p, documents=[document])
                 codes[f"AddMemories {name}"] = await _code(memory.AddMemories(add, timeout=10))
+            for topic in ("", "a b", "x" * 65, "a\x00b"):
+                publish = agents_pb.PublishToTopicRequest(
+                    project_id=p, topic=topic, content=struct_pb2.Value(string_value="x")
+                )
+                codes[f"PublishToTopic topic {topic[:10]!r}"] = await _code(agents.PublishToTopic(publish, timeout=10))
             watch = agents_pb.StreamConversationEventsRequest(
                 project_id=p, conversation_id=str(uuid.uuid4()), after_sequence=2**64 - 1
             )

@@ -31,6 +31,7 @@ def _cases(project: str, agent: str) -> list[tuple[str, str, dict]]:
         ("POST", f"/projects/{project}/agents/{agent}/messages", {"json": {"content": None}}),
         ("POST", f"/projects/{project}/agents/{agent}/messages", {"json": {"content": "x", "conversation_id": "no"}}),
         ("GET", f"/projects/{project}/messages?status=lost", {}),
+        ("GET", f"/projects/{project}/messages?status=delivered", {}),  # nothing sets it: not a status
         ("GET", f"/projects/{project}/messages?limit=0", {}),
         ("GET", f"/projects/{project}/messages?limit=abc", {}),
         ("GET", f"/projects/{project}/agents?cursor=%%%", {}),

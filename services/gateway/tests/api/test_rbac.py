@@ -36,6 +36,7 @@ def _routes(project: str, agent: str) -> list[tuple[str, str, dict | None]]:
         ("DELETE", f"/projects/{project}/agents/{agent}", None),
         ("POST", f"/projects/{project}/agents/{agent}/messages", {"content": "hi"}),
         ("GET", f"/projects/{project}/messages", None),
+        ("POST", f"/projects/{project}/messages/{some}/cancel", None),
         ("POST", f"/projects/{project}/topics/daily/messages", {"content": "hi"}),
         ("GET", f"/projects/{project}/conversations/{some}/events", None),
         ("POST", f"/projects/{project}/memory", {"content": "fact"}),

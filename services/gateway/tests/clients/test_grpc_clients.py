@@ -12,7 +12,7 @@ from google.protobuf import timestamp_pb2
 
 from agentmesh.agents.v1 import agent_pb2, agent_service_pb2, agent_service_pb2_grpc, message_pb2
 from agentmesh.common.v1 import participant_pb2
-from agentmesh_core.errors import AgentmeshError, NotFound, ResourceExhausted, Unavailable
+from agentmesh_core.errors import AgentmeshError, FailedPrecondition, NotFound, ResourceExhausted, Unavailable
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 from agentmesh_core.ids import new_id
 from agentmesh_core.settings import LOCAL_INTERNAL_SECRET
@@ -72,6 +72,15 @@ class RecordingAgentService(agent_service_pb2_grpc.AgentServiceServicer):
         )  # fmt: skip
         message.content.string_value = "scheduled ping"
         return agent_service_pb2.ListMessagesResponse(messages=[message], next_page_token="next")
+
+    async def CancelMessage(self, request, ctx):
+        self._record("CancelMessage", request, ctx)
+        if request.message_id == "done":
+            raise FailedPrecondition("the message is already complete")
+        message = message_pb2.Message(
+            id=request.message_id, project_id=request.project_id, status=message_pb2.MESSAGE_STATUS_CANCELLED
+        )
+        return agent_service_pb2.CancelMessageResponse(message=message)
 
     async def StreamConversationEvents(self, request, ctx) -> AsyncIterator:
         self._record("StreamConversationEvents", request, ctx)
@@ -135,6 +144,17 @@ async def test_messages_and_enums_map_to_lowercase_names(service) -> None:
     assert page.next_cursor == "next"
     assert message.sender.model_dump() == {"type": "system", "id": "scheduler"}
     assert message.status == "complete" and message.content == "scheduled ping" and message.error is None
+
+
+async def test_cancel_sends_the_ids_and_maps_the_answer(service) -> None:
+    servicer, client = service
+    with acting_as(ME):
+        cancelled = await client.cancel_message(PROJECT, "m-1")
+        with pytest.raises(FailedPrecondition):
+            await client.cancel_message(PROJECT, "done")
+    assert (cancelled.id, cancelled.status) == ("m-1", "cancelled")
+    request = servicer.seen[0][3]
+    assert (request.project_id, request.message_id) == (PROJECT, "m-1")
 
 
 async def test_event_stream_maps_each_event_type(service) -> None:

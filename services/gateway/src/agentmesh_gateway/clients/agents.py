@@ -132,6 +132,12 @@ def event_out(event: message_pb2.ConversationEvent) -> ConversationEventOut:
             out.text = event.text
     elif kind in ("approval_required", "approval_decided"):
         out.approval = approval_out(event.approval)
+    elif kind in ("delegated", "delegation_reply"):
+        out.delegation = message_out(event.delegation)
+        if kind == "delegation_reply":
+            out.text = event.text
+    elif kind == "cancelled":
+        out.status = "cancelled"
     return out
 
 
@@ -205,6 +211,10 @@ class AgentsClient:
         )
         response = await rpc(_SERVICE, self._stub.PublishToTopic(request, timeout=WRITE_TIMEOUT))
         return [message_out(m) for m in response.messages]
+
+    async def cancel_message(self, project_id: str, message_id: str) -> MessageOut:
+        request = agent_service_pb2.CancelMessageRequest(project_id=project_id, message_id=message_id)
+        return message_out((await rpc(_SERVICE, self._stub.CancelMessage(request, timeout=WRITE_TIMEOUT))).message)
 
     async def list_messages(self, project_id: str, where: MessageFilter, limit: int, cursor: str) -> Page[MessageOut]:
         request = agent_service_pb2.ListMessagesRequest(

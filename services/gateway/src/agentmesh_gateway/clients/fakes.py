@@ -10,9 +10,12 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from agentmesh_core.errors import (
+    FailedPrecondition,
     NotFound,
+    PermissionDenied,
     Unauthenticated,
 )
+from agentmesh_core.identity import ProjectRole
 from agentmesh_core.ids import new_id
 from agentmesh_gateway.clients.fake_scheduler import FakeScheduler
 from agentmesh_gateway.clients.fake_support import check, now, page
@@ -112,6 +115,23 @@ class FakeAgents:
         )
         self.messages.append(made)
         return made
+
+    async def cancel_message(self, project_id: str, message_id: str) -> MessageOut:
+        """The service's rules: the sender or an admin, 404 for unknown ids, 409 once final."""
+        subject = check(project_id)
+        identity = current_identity()
+        assert identity is not None
+        for index, message in enumerate(self.messages):
+            if message.id != message_id or message.project_id != project_id:
+                continue
+            admin = identity.is_privileged or identity.project_role is ProjectRole.ADMIN
+            if message.sender.id != subject and not admin:
+                raise PermissionDenied("only the sender or a project admin may cancel a message")
+            if message.status in ("complete", "error", "cancelled"):
+                raise FailedPrecondition(f"the message is already {message.status}")
+            self.messages[index] = message.model_copy(update={"status": "cancelled"})
+            return self.messages[index]
+        raise NotFound("message not found")
 
     async def list_messages(self, project_id: str, where: MessageFilter, limit: int, cursor: str) -> Page[MessageOut]:
         check(project_id)

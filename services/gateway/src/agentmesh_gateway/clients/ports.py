@@ -48,6 +48,10 @@ class AgentsApi(Protocol):
         self, project_id: str, where: MessageFilter, limit: int, cursor: str
     ) -> Page[MessageOut]: ...
 
+    async def cancel_message(self, project_id: str, message_id: str) -> MessageOut:
+        """Stop the message's turn and what it delegated (its sender or a project admin)."""
+        ...
+
     async def open_events(
         self, project_id: str, conversation_id: str, after: int
     ) -> AsyncIterator[ConversationEventOut]:

@@ -25,6 +25,16 @@ async def send_message(agent_id: str, body: MessageIn, scope: Scope, agents: Age
     return MessageAccepted(message_id=message.id, conversation_id=message.conversation_id, status=message.status)
 
 
+@router.post("/messages/{message_id}/cancel", response_model=MessageOut)
+async def cancel_message(message_id: str, scope: Scope, agents: AgentsDep) -> MessageOut:
+    """Stop a message's turn, in flight or parked, and the turns it delegated to (its sender or a project admin).
+
+    409 once the message is complete, failed or cancelled; the conversation shows `cancelled` events.
+    """
+    with scope.acting():
+        return await agents.cancel_message(scope.project.id, path_id(message_id, "message"))
+
+
 @router.get("/messages", response_model=Page[MessageOut])
 async def list_messages(
     scope: Scope,

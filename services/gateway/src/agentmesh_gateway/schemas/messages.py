@@ -91,3 +91,8 @@ class ConversationEventOut(BaseModel):
     approval: ApprovalOut | None = Field(
         default=None, description="approval_required and approval_decided events: the approval"
     )
+    delegation: MessageOut | None = Field(
+        default=None,
+        description="delegated and delegation_reply events: the message one agent sent another "
+        "(delegation_reply: `text` is its answer, or what went wrong)",
+    )
