@@ -189,7 +189,8 @@ async def test_a_cycle_is_refused_with_a_clear_observation_and_nothing_stays_par
 
 async def test_a_chain_deeper_than_the_limit_ends_with_a_clear_error(world: World) -> None:
     names = [f"n{i}" for i in range(6)]
-    chain = [await world.agent(name, system_prompt=name) for name in names]
+    # Budgets cover the whole tree: 12 steps are enough for 5 levels asking and answering.
+    chain = [await world.agent(name, system_prompt=name, model_config={"max_steps": 12}) for name in names]
     for agent in chain:
         await world.grant(agent, DELEGATE)
 
@@ -215,6 +216,33 @@ async def test_a_chain_deeper_than_the_limit_ends_with_a_clear_error(world: Worl
     )
     asked = [m.receiver.id for m in world.messages.messages.values() if m.performative == "request"]
     assert chain[5].id not in asked
+    assert parked_turns(world) == []
+
+
+async def test_a_delegated_turn_spends_only_what_the_asking_turn_has_left(world: World) -> None:
+    asker = await world.agent("asker", system_prompt="asker", model_config={"max_steps": 3})
+    helper = await world.agent("helper", system_prompt="helper", model_config={"max_steps": 20})
+    await world.grant(asker, DELEGATE)
+    await world.grant(helper, "calculator")
+    world.inference.script = scripts(
+        asker=lambda turns: (
+            [final("asker got: " + observations(turns)[-1])] if observations(turns) else [ask("helper", "x")]
+        ),
+        helper=lambda turns: [json.dumps({"tool": "calculator", "arguments": {"expression": "1+1"}})],
+    )
+    request = await world.send(asker, "go")
+    world.mailbox.take()
+    await world.process(request)
+
+    await pump(world)
+
+    # The asker used 1 of its 3 steps: the helper, whose own budget is 20, may take only 2.
+    (delegated,) = [
+        m for m in world.messages.messages.values() if m.receiver.id == helper.id and m.performative == "request"
+    ]
+    assert (await world.stored(delegated)).error == "the turn used all 2 steps without a final answer"
+    # Its steps count against the asker's budget too: the asker has none left for its answer.
+    assert (await world.stored(request)).error == "the turn used all 3 steps without a final answer"
     assert parked_turns(world) == []
 
 

@@ -27,8 +27,10 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from agentmesh_agents.domain.budget import TurnBudget, turn_budget
 from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.messaging import Messaging
@@ -53,6 +55,16 @@ def is_delegation(message: Message) -> bool:
         and message.parent_id is not None
         and (message.performative == "request")
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Collected:
+    """A transcript with the replies that arrived, and what is still missing."""
+
+    steps: list[Step]
+    unfinished: list[Message] = field(default_factory=list)
+    steps_spent: int = 0  # by the settled delegations' turns (counted once, when their reply is taken)
+    tokens_spent: int = 0
 
 
 class Delegations:
@@ -147,19 +159,36 @@ class Delegations:
             current = parent
         return chain
 
-    async def collect(
-        self, request: Message, transcript: Sequence[Step], expired: bool = False
-    ) -> tuple[list[Step], list[Message]]:
-        """The transcript with each settled delegation's reply as its observation, and the
-        delegated messages still unfinished. With `expired`, those unfinished ones become
-        error observations (the caller cancels them)."""
+    async def budget_within(self, request: Message, own: TurnBudget) -> TurnBudget:
+        """A delegated turn spends at most what the turn that asked has left (and so on up the
+        chain): budgets cover the whole tree of a user's request."""
+        if not is_delegation(request):
+            return own
+        assert request.parent_id is not None
+        parent = await self._messages.get(request.project_id, request.parent_id)
+        asked = await self._turns.get(request.parent_id)
+        asker = await self._agents.get(request.project_id, asked.agent_id) if asked is not None else None
+        if parent is None or asked is None or asker is None:
+            return own
+        theirs = await self.budget_within(parent, turn_budget(asker.model_config, self._limits))
+        return TurnBudget(
+            max_steps=max(1, min(own.max_steps, theirs.max_steps - asked.steps_used)),
+            tokens=max(1, min(own.tokens, theirs.tokens - asked.tokens_used)),
+            seconds=max(1.0, min(own.seconds, theirs.seconds - asked.active_ms / 1000)),
+        )
+
+    async def collect(self, request: Message, transcript: Sequence[Step], expired: bool = False) -> Collected:
+        """The transcript with each settled delegation's reply as its observation, the delegated
+        messages still unfinished, and what the settled ones' turns spent. With `expired`, the
+        unfinished ones become error observations (the caller cancels them)."""
         awaited = [step.awaiting for step in transcript if step.awaiting]
         if not awaited:
-            return list(transcript), []
+            return Collected(list(transcript))
         pairs = await self._messages.with_replies(request.project_id, awaited)
         found = {asked.id: (asked, reply) for asked, reply in pairs}
         collected: list[Step] = []
         unfinished: list[Message] = []
+        steps_spent = tokens_spent = 0
         for step in transcript:
             asked, reply = found.get(step.awaiting or "", (None, None))
             if step.awaiting is None:
@@ -168,6 +197,10 @@ class Delegations:
                 collected.append(Step(step.said, "error: the delegated message is gone"))
             elif asked.status.is_final:
                 collected.append(Step(step.said, outcome_text(asked, reply)))
+                spent = await self._turns.get(asked.id)
+                if spent is not None:
+                    steps_spent += spent.steps_used
+                    tokens_spent += spent.tokens_used
             else:
                 unfinished.append(asked)
                 if expired:
@@ -176,7 +209,7 @@ class Delegations:
                     collected.append(Step(step.said, f"error: no reply from {who} within {seconds:g} seconds"))
                 else:
                     collected.append(step)
-        return collected, unfinished
+        return Collected(collected, unfinished, steps_spent, tokens_spent)
 
     async def _name(self, message: Message) -> str:
         agent = await self._agents.get(message.project_id, message.receiver.id)

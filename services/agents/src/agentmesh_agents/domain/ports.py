@@ -280,6 +280,9 @@ class TurnRepository(Protocol):
         """Record the wake on a turn parked on `wake.key` and put its request back to `queued`;
         returns the request to post again, None when no turn waits on that key."""
 
+    async def get(self, message_id: str) -> TurnState | None:
+        """A turn's stored state."""
+
     async def save(self, state: TurnState) -> None:
         """Store a turn's state as it is (a resumed turn's: no longer parked, its wake consumed)."""
 

@@ -25,7 +25,7 @@ from enum import StrEnum
 from agentmesh_agents.domain.budget import Spending, turn_budget
 from agentmesh_agents.domain.calls import ToolCaller, TurnContext
 from agentmesh_agents.domain.cancellation import Cancellation, RunningTurns, TurnCancelled, unless_stopped
-from agentmesh_agents.domain.delegation import Delegations
+from agentmesh_agents.domain.delegation import Collected, Delegations
 from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.model_config import sampling_for
@@ -121,8 +121,11 @@ class ReactLoop:
             return TurnEnd(TurnEndKind.PARKED)
         history = await self._messages.begin_processing(request, self._limits.history_turns)
         await self._events.status(request, agent.id, MessageStatus.PROCESSING)
+        budget = turn_budget(agent.model_config, self._limits)
+        if self._delegations is not None:
+            budget = await self._delegations.budget_within(request, budget)
         spending = Spending(
-            turn_budget(agent.model_config, self._limits),
+            budget,
             stored.steps_used,
             stored.tokens_used,
             stored.active_ms,
@@ -142,15 +145,18 @@ class ReactLoop:
                 log.warning("turn ended: %s", reason)
                 return TurnEnd(TurnEndKind.FAILED, reason)
             if self._delegations is not None and _outstanding(turn.transcript):
-                turn.transcript[:], _ = await self._delegations.collect(request, turn.transcript)
+                collected = await self._delegations.collect(request, turn.transcript)
+                _take(turn, collected)
             try:
                 generation = await self._generate(turn, step_turns(base, offered, turn.transcript), schema, attempt)
             except _Ended as ended:
                 return ended.end
             step = parse_step(generation.text)
             if isinstance(step, FinalStep) and self._delegations is not None and _outstanding(turn.transcript):
-                # Fan-in: the answer was written without the replies; it is dropped and asked for again.
+                # Fan-in: the answer was written without the replies; it is dropped and asked for again
+                # (its tokens count, the step does not: it never took effect).
                 log.info("final answer before the delegated replies; the turn waits for them")
+                turn.spending.steps -= 1
                 if await self._delegations.wait(turn.state(), None):
                     return TurnEnd(TurnEndKind.PARKED)
                 raise TurnCancelled
@@ -260,7 +266,9 @@ class ReactLoop:
         """Take the replies that arrived; wait again while some are missing (unless time ran out)."""
         assert self._delegations is not None and stored.parked is not None and stored.wake is not None
         expired = stored.wake.outcome is WakeOutcome.EXPIRED
-        turn.transcript[:], unfinished = await self._delegations.collect(turn.request, turn.transcript, expired)
+        collected = await self._delegations.collect(turn.request, turn.transcript, expired)
+        _take(turn, collected)
+        unfinished = collected.unfinished
         log.info("turn resumes: %d delegated replies still missing (expired: %s)", len(unfinished), expired)
         if unfinished and not expired:
             if await self._delegations.wait(turn.state(), stored.parked.expires_at):
@@ -311,3 +319,10 @@ class _Ended(Exception):
 
 def _outstanding(transcript: list[Step]) -> bool:
     return any(step.awaiting for step in transcript)
+
+
+def _take(turn: TurnContext, collected: Collected) -> None:
+    """The collected replies into the transcript, what their turns spent into this one's spending."""
+    turn.transcript[:] = collected.steps
+    turn.spending.steps += collected.steps_spent
+    turn.spending.tokens += collected.tokens_spent
