@@ -12,7 +12,7 @@ from agentmesh_agents.domain.admission import MessageAdmission
 from agentmesh_agents.domain.builtin_tools.topic_publish import PublishToTopic
 from agentmesh_agents.domain.models import MessageStatus, ParticipantType
 from agentmesh_agents.domain.topics import Topics
-from agentmesh_core.errors import InvalidInput, NotFound, ResourceExhausted
+from agentmesh_core.errors import FailedPrecondition, InvalidInput, NotFound, ResourceExhausted
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 
 from .conftest import PROJECT, USER, World
@@ -179,3 +179,18 @@ async def test_the_tool_refuses_a_bad_topic_with_an_error_observation(world: Wor
     assert result.content["outcome"] == "error"
     assert "topic must be 1-64 characters" in result.content["observation"]
     assert [m.id for m in world.mailbox.posted] == [request.id]
+
+
+async def test_agents_publishing_to_each_other_stop_at_the_delegation_depth_limit(world: World) -> None:
+    topics = topics_of(world)
+    team = [await world.agent(f"a{i}", topics=(f"t{i}",)) for i in range(6)]
+    request = await world.send(team[0], "start")  # the user's request: depth 0
+    for depth in range(1, world.limits.delegation_max_depth + 1):
+        [request] = await topics.publish_from_agent(
+            PROJECT, team[depth - 1].id, request.id, f"t{depth}", f"hop {depth}", key=f"hop-{depth}"
+        )
+    assert request.receiver.id == team[world.limits.delegation_max_depth].id
+
+    with pytest.raises(FailedPrecondition, match="depth limit reached"):
+        await topics.publish_from_agent(PROJECT, request.receiver.id, request.id, "t5", "one more", key="hop-5")
+    assert not any(m.content == "one more" for m in world.messages.messages.values())

@@ -22,11 +22,12 @@ from typing import Protocol
 from agentmesh_agents.domain import validation
 from agentmesh_agents.domain.access import project_scope
 from agentmesh_agents.domain.admission import MessageAdmission
+from agentmesh_agents.domain.delegation import is_delegation
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.messaging import sender_of
 from agentmesh_agents.domain.models import JsonValue, Message, Participant, ParticipantType, utcnow
 from agentmesh_agents.domain.ports import Mailbox, MessageRepository
-from agentmesh_core.errors import NotFound
+from agentmesh_core.errors import FailedPrecondition, NotFound
 from agentmesh_core.identity import Identity
 from agentmesh_core.ids import new_id
 
@@ -121,6 +122,12 @@ class Topics:
         request = await self._messages.get(project_id, request_id)
         if request is None:
             raise NotFound("the request being answered is gone")
+        # Agents publishing to each other's topics must not chase each other forever.
+        if await self._depth(request) > self._limits.delegation_max_depth:
+            raise FailedPrecondition(
+                f"refused: delegation depth limit reached ({self._limits.delegation_max_depth} agents deep); "
+                "answer with what you have"
+            )
         publication = self._publication(project_id, topic, Participant(ParticipantType.AGENT, agent_id), key)
         content = validation.message_content(content, self._limits)
         correlation_id = request.correlation_id or request.id
@@ -130,6 +137,18 @@ class Topics:
         """Forget a project's publications (DeleteProjectData removes its agents and messages)."""
         project_id = project_scope(identity, project_id, admin=True)
         return await self._topics.delete_project(project_id)
+
+    async def _depth(self, request: Message) -> int:
+        """The depth of a message sent while working on `request` (the user's request is depth 0)."""
+        depth, current = 1, request
+        for _ in range(self._limits.delegation_max_depth + 1):  # bounded like a delegation chain
+            if not is_delegation(current) or current.parent_id is None:
+                break
+            parent = await self._messages.get(current.project_id, current.parent_id)
+            if parent is None:
+                break
+            depth, current = depth + 1, parent
+        return depth
 
     def _publication(self, project_id: str, topic: str, sender: Participant, key: str) -> Publication:
         limits = self._limits
@@ -179,7 +198,8 @@ class Topics:
         async def post(message: Message) -> str | None:
             async with slots:
                 try:
-                    await self._mailbox.post(message)
+                    # As for SendMessage: with the bus down, answer at once and leave the rest to the sweep.
+                    await asyncio.wait_for(self._mailbox.post(message), self._limits.send_publish_wait_seconds)
                 except Exception as error:  # noqa: BLE001 - the row is durable; recovery retries the post
                     log.warning(
                         "mailbox post of message %s failed (%s); it stays queued", message.id, type(error).__name__
