@@ -44,3 +44,6 @@ class SchedulerSettings(CommonSettings):
     # Calls to other services.
     agents_timeout_seconds: float = Field(default=10.0, gt=0)
     temporal_rpc_timeout_seconds: float = Field(default=10.0, gt=0)
+    # How long a schedule or job call keeps trying a Temporal it cannot reach before it
+    # answers UNAVAILABLE (the gateway's 503); the worker keeps the SDK's own retries.
+    temporal_retry_seconds: float = Field(default=1.0, gt=0)

@@ -2,6 +2,10 @@
 
 One process serves SchedulerService and runs the Temporal worker. Health says
 NOT_SERVING until the database is migrated and Temporal answers, then SERVING.
+Schedule and job calls use a client of their own that gives up on an
+unreachable Temporal quickly (AGENTMESH_TEMPORAL_RETRY_SECONDS), and fail at
+once while Temporal is known to be down (adapters/temporal_link.py); the worker
+keeps the SDK's own retries.
 The worker only ends early on a fatal error; the process then exits so the
 platform restarts it.
 """
@@ -30,8 +34,9 @@ from agentmesh_scheduler.adapters.job_repository import SqlJobRepository
 from agentmesh_scheduler.adapters.metrics import temporal_interceptors
 from agentmesh_scheduler.adapters.repository import SqlScheduleRepository
 from agentmesh_scheduler.adapters.tables import MIGRATIONS_DIR, SCHEMA
-from agentmesh_scheduler.adapters.temporal_connection import connect, connect_options
+from agentmesh_scheduler.adapters.temporal_connection import api_options, connect, connect_options
 from agentmesh_scheduler.adapters.temporal_jobs import TemporalJobEngine
+from agentmesh_scheduler.adapters.temporal_link import TemporalLink
 from agentmesh_scheduler.adapters.temporal_schedules import TemporalScheduleEngine
 from agentmesh_scheduler.adapters.temporal_search import SearchAttributes, ensure_registered
 from agentmesh_scheduler.domain.job_service import Jobs
@@ -63,10 +68,13 @@ class SchedulerWiring:
         agents = AgentsClient(self._agents_channel, settings.agents_timeout_seconds)
         repository = SqlScheduleRepository(self._database)
         self._search = SearchAttributes()
+        # One view of whether Temporal is reachable, for schedule and job calls alike.
+        self._link = TemporalLink()
         self._engine = TemporalScheduleEngine(
             settings.task_queue,
             rpc_timeout_seconds=settings.temporal_rpc_timeout_seconds,
             search_attributes=self._search,
+            link=self._link,
         )
         self._reconciler = ScheduleReconciler(repository, self._engine)
         job_repository = SqlJobRepository(self._database)
@@ -74,6 +82,7 @@ class SchedulerWiring:
             settings.task_queue,
             rpc_timeout_seconds=settings.temporal_rpc_timeout_seconds,
             search_attributes=self._search,
+            link=self._link,
         )
         self._namespace = settings.temporal_namespace
         self._jobs = Jobs(job_repository, self._job_engine, agents, ui_link=self._ui_link)
@@ -115,8 +124,8 @@ class SchedulerWiring:
         )
         self._namespace = options["namespace"]
         self._search.enabled = await ensure_registered(client, self._namespace)
-        self._engine.attach(client)
-        self._job_engine.attach(client)
+        self._link.attach(await connect(api_options(options, settings.temporal_retry_seconds)))
+        stack.push_async_callback(self._link.close)
         # Before the worker polls: a schedule whose row and Temporal Schedule
         # drifted apart (a crash between their writes) is repaired first, and a
         # job stored while its start failed is started.

@@ -12,10 +12,12 @@ AGENTMESH_TEMPORAL_NAMESPACE, when set, override address and namespace.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
 from temporalio.envconfig import ClientConfig
+from temporalio.service import RetryConfig
 
 
 def connect_options(
@@ -35,6 +37,18 @@ def connect_options(
     options.setdefault("target_host", default_address)
     options.setdefault("namespace", default_namespace)
     return options
+
+
+def api_options(options: Mapping[str, Any], give_up_after_seconds: float) -> dict[str, Any]:
+    """Options for the client behind the API calls (schedules, jobs): quick to give up.
+
+    The SDK retries a call that cannot reach Temporal for up to 10 s by default; a
+    caller waiting that long (and a gateway answering 503 after 15 s) is worse than an
+    UNAVAILABLE at once. The worker keeps its own client, with the SDK's retries.
+    """
+    millis = max(1, round(give_up_after_seconds * 1000))
+    retry = RetryConfig(max_elapsed_time_millis=millis, max_interval_millis=min(500, millis))
+    return {**options, "retry_config": retry, "connect_timeout": timedelta(seconds=give_up_after_seconds)}
 
 
 async def connect(options: Mapping[str, Any]) -> Client:

@@ -18,6 +18,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from agentmesh_core.errors import Unavailable
+from agentmesh_scheduler.adapters.temporal_link import TemporalLink
 from agentmesh_scheduler.adapters.temporal_search import SearchAttributes
 from agentmesh_scheduler.domain.jobs import Job
 from agentmesh_scheduler.workflows import JobInput, JobStepInput, JobWorkflow
@@ -47,7 +48,7 @@ def job_input(job: Job) -> JobInput:
 
 
 class TemporalJobEngine:
-    """Starts and cancels job workflows on one task queue (Unavailable until attach)."""
+    """Starts and cancels job workflows on one task queue (Unavailable while Temporal is not reachable)."""
 
     def __init__(
         self,
@@ -55,21 +56,16 @@ class TemporalJobEngine:
         client: temporal.Client | None = None,
         rpc_timeout_seconds: float = 10.0,
         search_attributes: SearchAttributes | None = None,
+        link: TemporalLink | None = None,
     ) -> None:
-        self._client_or_none = client
+        self._link = link or TemporalLink(client)
         self._task_queue = task_queue
         self._timeout = timedelta(seconds=rpc_timeout_seconds)
         self._search = search_attributes or SearchAttributes()
 
-    def attach(self, client: temporal.Client) -> None:
-        """Use this connected client from now on."""
-        self._client_or_none = client
-
     @property
     def _client(self) -> temporal.Client:
-        if self._client_or_none is None:
-            raise Unavailable("temporal unavailable")
-        return self._client_or_none
+        return self._link.client
 
     async def start(self, job: Job) -> None:
         """Start the job's workflow; already started is fine."""
@@ -90,6 +86,7 @@ class TemporalJobEngine:
         except WorkflowAlreadyStartedError:
             log.info("job %s was already started", job.id)
         except RPCError as error:
+            self._link.failed(error)
             log.warning("could not start job %s: %s %s", job.id, error.status.name, error.message)
             raise Unavailable("temporal unavailable") from None
         log.info("started job %s as workflow %s", job.id, job.workflow_id)
@@ -101,6 +98,7 @@ class TemporalJobEngine:
         except RPCError as error:
             if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
                 return False
+            self._link.failed(error)
             log.warning("could not cancel %s: %s %s", workflow_id, error.status.name, error.message)
             raise Unavailable("temporal unavailable") from None
         return True

@@ -19,6 +19,7 @@ from temporalio import client as temporal
 from temporalio.service import RPCError, RPCStatusCode
 
 from agentmesh_core.errors import AgentmeshError, AlreadyExists, InvalidInput, NotFound, Unavailable
+from agentmesh_scheduler.adapters.temporal_link import TemporalLink
 from agentmesh_scheduler.adapters.temporal_search import SearchAttributes
 from agentmesh_scheduler.domain.models import CronTrigger, IntervalTrigger, OneOffTrigger, OverlapPolicy, Schedule
 from agentmesh_scheduler.domain.ports import EngineSchedule
@@ -101,7 +102,8 @@ class TemporalScheduleEngine:
     """Creates, updates, pauses, triggers, deletes and describes Temporal Schedules on one task queue.
 
     It may be built before Temporal answers (the gRPC server starts first and
-    says NOT_SERVING); until `attach(client)`, every call raises Unavailable.
+    says NOT_SERVING); until its link has a client, and while Temporal is known to be
+    unreachable (adapters/temporal_link.py), every call raises Unavailable at once.
     """
 
     def __init__(
@@ -110,21 +112,20 @@ class TemporalScheduleEngine:
         client: temporal.Client | None = None,
         rpc_timeout_seconds: float = 10.0,
         search_attributes: SearchAttributes | None = None,
+        link: TemporalLink | None = None,
     ) -> None:
-        self._client_or_none = client
+        self._link = link or TemporalLink(client)
         self._task_queue = task_queue
         self._timeout = timedelta(seconds=rpc_timeout_seconds)
         self._search = search_attributes or SearchAttributes()
 
-    def attach(self, client: temporal.Client) -> None:
-        """Use this connected client from now on."""
-        self._client_or_none = client
-
     @property
     def _client(self) -> temporal.Client:
-        if self._client_or_none is None:
-            raise Unavailable("temporal unavailable")
-        return self._client_or_none
+        return self._link.client
+
+    def _failed(self, error: RPCError, what: str) -> AgentmeshError:
+        self._link.failed(error)
+        return _error(error, what)
 
     def _action(self, schedule: Schedule) -> temporal.ScheduleActionStartWorkflow:
         return temporal.ScheduleActionStartWorkflow(
@@ -159,7 +160,7 @@ class TemporalScheduleEngine:
         except temporal.ScheduleAlreadyRunningError:
             raise AlreadyExists("schedule already exists") from None
         except RPCError as error:
-            raise _error(error, schedule.temporal_schedule_id) from None
+            raise self._failed(error, schedule.temporal_schedule_id) from None
 
     async def update(self, schedule: Schedule, *, rearm: bool) -> None:
         """Rewrite spec, action and policy; the paused state and note stay as they are."""
@@ -180,7 +181,7 @@ class TemporalScheduleEngine:
         try:
             await handle.update(updater, rpc_timeout=self._timeout)
         except RPCError as error:
-            raise _error(error, schedule.temporal_schedule_id) from None
+            raise self._failed(error, schedule.temporal_schedule_id) from None
 
     async def set_paused(self, temporal_schedule_id: str, paused: bool, note: str) -> None:
         """Pause or unpause with a note."""
@@ -191,14 +192,14 @@ class TemporalScheduleEngine:
             else:
                 await handle.unpause(note=note, rpc_timeout=self._timeout)
         except RPCError as error:
-            raise _error(error, temporal_schedule_id) from None
+            raise self._failed(error, temporal_schedule_id) from None
 
     async def trigger(self, temporal_schedule_id: str) -> None:
         """Start the action now (the schedule's overlap policy applies)."""
         try:
             await self._client.get_schedule_handle(temporal_schedule_id).trigger(rpc_timeout=self._timeout)
         except RPCError as error:
-            raise _error(error, temporal_schedule_id) from None
+            raise self._failed(error, temporal_schedule_id) from None
 
     async def delete(self, temporal_schedule_id: str) -> bool:
         """Delete it; False when it was already gone."""
@@ -207,7 +208,7 @@ class TemporalScheduleEngine:
         except RPCError as error:
             if error.status == RPCStatusCode.NOT_FOUND:
                 return False
-            raise _error(error, temporal_schedule_id) from None
+            raise self._failed(error, temporal_schedule_id) from None
         return True
 
     async def describe(self, temporal_schedule_id: str) -> EngineSchedule:
@@ -216,7 +217,7 @@ class TemporalScheduleEngine:
         try:
             description = await handle.describe(rpc_timeout=self._timeout)
         except RPCError as error:
-            raise _error(error, temporal_schedule_id) from None
+            raise self._failed(error, temporal_schedule_id) from None
         state = description.schedule.state
         exhausted = state.limited_actions and state.remaining_actions <= 0
         next_runs = () if state.paused or exhausted else tuple(description.info.next_action_times)
@@ -236,7 +237,7 @@ class TemporalScheduleEngine:
                 if memo.get(TASK_QUEUE_MEMO) == self._task_queue:
                     ids.append(listed.id)
         except RPCError as error:
-            raise _error(error, "schedule list") from None
+            raise self._failed(error, "schedule list") from None
         return ids
 
     def _revision(self, action: temporal.ScheduleAction) -> int | None:
