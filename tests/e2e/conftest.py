@@ -32,6 +32,8 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         extra_env={
             "AGENTMESH_LOG_LEVEL": os.environ.get("AGENTMESH_LOG_LEVEL", "INFO"),
             "AGENTMESH_CORS_ALLOWED_ORIGINS": json.dumps([f"http://127.0.0.1:{BROWSER_ORIGIN_PORT}"]),
+            # Agents whose system prompt holds an `agentmesh-script:` line follow it (scripted LLM over REST).
+            "AGENTMESH_PROMPT_SCRIPTS": "true",
         },
     )
     stack = Stack(config)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_core.quotas import parse_rate
@@ -45,6 +45,10 @@ class AgentsSettings(CommonSettings):
     recovery_stale_seconds: float = Field(default=_DEFAULTS.recovery_stale_seconds, gt=0)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
 
+    # Test meshes only (refused in production): agents whose system prompt holds an
+    # `agentmesh-script:` line answer from it (adapters/prompt_scripts.py).
+    prompt_scripts: bool = False
+
     # Calls to other services.
     inference_timeout_seconds: float = Field(default=300.0, gt=0)
     memory_timeout_seconds: float = Field(default=5.0, gt=0)
@@ -84,6 +88,12 @@ class AgentsSettings(CommonSettings):
     def _rate_spec(cls, value: str) -> str:
         parse_rate(value)  # a ValueError names the malformed spec
         return value
+
+    @model_validator(mode="after")
+    def _no_scripts_in_production(self) -> AgentsSettings:
+        if self.prompt_scripts and self.environment == "production":
+            raise ValueError("AGENTMESH_PROMPT_SCRIPTS is for test meshes; it is refused in production")
+        return self
 
     def limits(self) -> Limits:
         """The domain's view of these settings."""

@@ -29,6 +29,7 @@ from agentmesh_agents.adapters.metrics import (
 )
 from agentmesh_agents.adapters.nats_events import NatsConversationEvents
 from agentmesh_agents.adapters.nats_mailbox import NatsMailbox
+from agentmesh_agents.adapters.prompt_scripts import PromptScriptedInference
 from agentmesh_agents.adapters.tables import MIGRATIONS_DIR, SCHEMA
 from agentmesh_agents.adapters.tool_repository import SqlGrantRepository, SqlToolRepository
 from agentmesh_agents.adapters.topic_repository import SqlTopicRepository
@@ -228,7 +229,9 @@ class AgentsWiring:
             settings,
             db,
             js,
-            InferenceClient(inference_channel, settings.inference_timeout_seconds, readiness=readiness),
+            _model(
+                settings, InferenceClient(inference_channel, settings.inference_timeout_seconds, readiness=readiness)
+            ),
             MemoryClient(memory_channel, settings.memory_timeout_seconds),
             readiness=readiness,
         )
@@ -260,3 +263,8 @@ async def _joined(task: asyncio.Task[None]) -> None:
 async def _drain(nc: Client) -> None:
     with contextlib.suppress(Exception):
         await nc.drain()
+
+
+def _model(settings: AgentsSettings, inference: Inference) -> Inference:
+    """The inference service, or (test meshes) it behind the agents' own prompt scripts."""
+    return PromptScriptedInference(inference) if settings.prompt_scripts else inference
