@@ -5,6 +5,11 @@ asserts what the platform guarantees whatever the model says: structured output
 keeps each step to the granted tool (or a final answer), every call the stream
 shows is in the audit and the log, a refused call carries its reason, and the
 turn ends complete or with a clear budget error, never hanging or crashing.
+
+To script an agent instead (deterministic agent logic over REST only), put an
+`agentmesh-script: [...]` line in its system prompt: the e2e mesh runs with
+AGENTMESH_PROMPT_SCRIPTS (services/agents/src/agentmesh_agents/adapters/prompt_scripts.py,
+docs/DEVELOPING.md "Scripted agents").
 """
 
 from __future__ import annotations
