@@ -55,6 +55,10 @@ class AgentsSettings(CommonSettings):
 
     # Per-project message rate (domain/admission.py), a `limits` spec counted by each replica.
     project_message_rate: str = "10/second;300/minute"
+    # Back-pressure (domain/backlog.py): messages waiting for an answer, per project and in all.
+    project_unanswered_max: int = Field(default=_DEFAULTS.project_unanswered_max, ge=1)
+    unanswered_max: int = Field(default=_DEFAULTS.unanswered_max, ge=1)
+    backlog_retry_after_seconds: float = Field(default=_DEFAULTS.backlog_retry_after_seconds, gt=0)
 
     # Limits on what clients may send.
     message_max_bytes: int = Field(default=_DEFAULTS.message_max_bytes, ge=1)
@@ -110,6 +114,9 @@ class AgentsSettings(CommonSettings):
             dependency_wait_seconds=self.dependency_wait_seconds,
             heartbeat_seconds=max(1.0, self.ack_wait_seconds / 3),
             send_publish_wait_seconds=self.send_publish_wait_seconds,
+            project_unanswered_max=self.project_unanswered_max,
+            unanswered_max=self.unanswered_max,
+            backlog_retry_after_seconds=self.backlog_retry_after_seconds,
             recovery_min_age_seconds=self.recovery_min_age_seconds,
             recovery_stale_seconds=self.recovery_stale_seconds,
             react_max_steps=self.react_max_steps,

@@ -30,6 +30,7 @@ from agentmesh_agents.adapters.metrics import (
 from agentmesh_agents.adapters.nats_events import NatsConversationEvents
 from agentmesh_agents.adapters.nats_mailbox import NatsMailbox
 from agentmesh_agents.adapters.prompt_scripts import PromptScriptedInference
+from agentmesh_agents.adapters.queue_depth import SqlQueueDepth
 from agentmesh_agents.adapters.tables import MIGRATIONS_DIR, SCHEMA
 from agentmesh_agents.adapters.tool_repository import SqlGrantRepository, SqlToolRepository
 from agentmesh_agents.adapters.topic_repository import SqlTopicRepository
@@ -38,6 +39,7 @@ from agentmesh_agents.adapters.web_fetcher import HttpxWebFetcher
 from agentmesh_agents.domain.admission import MessageAdmission
 from agentmesh_agents.domain.approvals import Approvals
 from agentmesh_agents.domain.audit import ToolCallAudit
+from agentmesh_agents.domain.backlog import Backlog
 from agentmesh_agents.domain.builtin_tools import builtin_tools, definition_of
 from agentmesh_agents.domain.calls import ToolCaller
 from agentmesh_agents.domain.cancellation import Cancellation, RunningTurns
@@ -108,7 +110,8 @@ def build_components(
     mailbox = NatsMailbox(js, settings.inbox_partitions)
     registry = AgentRegistry(agents, limits)
     admission = MessageAdmission(settings.project_message_rate)  # one rate for direct messages and publishes
-    messaging = Messaging(agents, messages, mailbox, events, limits, admission=admission)
+    backlog = Backlog(SqlQueueDepth(db), limits)
+    messaging = Messaging(agents, messages, mailbox, events, limits, admission=admission, backlog=backlog)
     topics = Topics(SqlTopicRepository(db), messages, mailbox, limits, admission=admission)
     key = settings.mcp_headers_key
     cipher = HeaderCipher(

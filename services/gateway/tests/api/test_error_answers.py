@@ -60,6 +60,25 @@ async def test_a_services_resource_exhausted_is_429_with_retry_after(api, state,
     }
 
 
+async def test_a_backlogged_message_is_429_with_retry_after_and_the_json_error(api, state, admin, monkeypatch) -> None:
+    """The agents service refuses a turn while too many wait (issue 7): the client is told when to retry."""
+    project_id = await _project(api, admin)
+    agent = await api.post(f"/projects/{project_id}/agents", headers=admin, json={"name": "busy"})
+    assert agent.status_code == 201, agent.text
+    message = "the agents are busy: too many messages are waiting for an answer; retry later"
+
+    async def backlogged(*_args: object) -> None:
+        raise ResourceExhausted(message, retry_after=5.0)
+
+    monkeypatch.setattr(state.agents, "send_message", backlogged)
+    response = await api.post(
+        f"/projects/{project_id}/agents/{agent.json()['id']}/messages", headers=admin, json={"content": "hello"}
+    )
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "5"
+    assert response.json() == {"error": {"code": "resource_exhausted", "message": message}}
+
+
 async def test_an_unexpected_error_is_one_short_log_line_with_the_request_id(
     api, state, admin, monkeypatch, logs
 ) -> None:

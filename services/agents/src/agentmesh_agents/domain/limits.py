@@ -76,6 +76,12 @@ class Limits:
     delegation_max_depth: int = 4
     delegation_timeout_seconds: float = 300.0
 
+    # Back-pressure (domain/backlog.py): SendMessage is refused (429, Retry-After) while this
+    # many messages wait for an answer in the project, or in all projects.
+    project_unanswered_max: int = 200
+    unanswered_max: int = 2000
+    backlog_retry_after_seconds: float = 5.0
+
     # SendMessage waits this long for the mailbox (JetStream's ack) before it answers;
     # a message not posted by then stays queued and the recovery sweep posts it.
     send_publish_wait_seconds: float = 0.5

@@ -12,6 +12,7 @@ from datetime import datetime
 from agentmesh_agents.domain import validation
 from agentmesh_agents.domain.access import project_scope
 from agentmesh_agents.domain.admission import MessageAdmission
+from agentmesh_agents.domain.backlog import Backlog
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.models import (
     JsonValue,
@@ -62,7 +63,9 @@ class Messaging:
         limits: Limits,
         clock: Callable[[], datetime] = utcnow,
         admission: MessageAdmission | None = None,
+        backlog: Backlog | None = None,
     ) -> None:
+        self._backlog = backlog
         self._agents = agents
         self._messages = messages
         self._mailbox = mailbox
@@ -77,7 +80,9 @@ class Messaging:
         Returns once the row is stored: when the mailbox is unreachable the
         message stays queued and the recovery sweep posts it later. Repeating a
         send with the same idempotency key returns the first message. A project
-        over its message rate is refused (ResourceExhausted) before anything is stored.
+        over its message rate, or with too many messages waiting for an answer (in
+        it or in all projects: the backlog), is refused (ResourceExhausted) before
+        anything is stored.
         """
         project_id = project_scope(identity, project_id)
         limits = self._limits
@@ -103,6 +108,8 @@ class Messaging:
             created_at=(now := self._clock()),
             updated_at=now,
         )
+        if self._backlog is not None:
+            await self._backlog.admit(project_id)
         return await self.accept(message)
 
     async def accept(self, message: Message) -> Message:
