@@ -33,7 +33,7 @@ class AgentsSettings(CommonSettings):
     inbox_partitions: int = Field(default=8, ge=1, le=256)
     inbox_fetch_batch: int = Field(default=16, ge=1, le=256)
     # A crashed runtime's messages come back after this (heartbeats keep long turns in progress).
-    ack_wait_seconds: float = Field(default=10.0, gt=1)
+    ack_wait_seconds: float = Field(default=6.0, gt=1)
     max_deliver: int = Field(default=200, ge=2)
     # How long a turn waits in all for inference or the database to come back before it fails.
     dependency_wait_seconds: float = Field(default=_DEFAULTS.dependency_wait_seconds, gt=0)

@@ -93,7 +93,7 @@ class MailboxRuntime:
         lanes: LaneRunner,
         partitions: int,
         batch: int = 16,
-        ack_wait: float = 10.0,
+        ack_wait: float = 6.0,
         max_deliver: int = 200,
         fetch_timeout: float = 1.0,
         readiness: Readiness | None = None,

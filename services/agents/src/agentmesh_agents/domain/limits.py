@@ -49,7 +49,7 @@ class Limits:
     # An agent's messages are answered in order: a later one waits (retried this
     # often) while an earlier one is unfinished.
     order_retry_seconds: float = 1.0
-    heartbeat_seconds: float = 5.0
+    heartbeat_seconds: float = 2.0
 
     # The tool catalog and grants.
     tool_description_max_length: int = 2000
