@@ -14,6 +14,7 @@ docs/DEVELOPING.md "Scripted agents").
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import httpx
@@ -93,3 +94,32 @@ def test_a_tool_turn_over_rest(api: httpx.Client, admin: dict[str, str], project
     ).json()["items"]
     steps = [m for m in log if m["performative"] == "tool_call"]
     assert len(steps) == len(calls) and all(m["parent_id"] == accepted["message_id"] for m in steps)
+
+
+def test_a_scripted_tool_turn_over_rest(api: httpx.Client, admin: dict[str, str], project: str, sse) -> None:
+    # The agent follows its script (AGENTMESH_PROMPT_SCRIPTS): a calculator call, then a final
+    # answer quoting the observation, so the result asserted is the tool's real one.
+    script = [
+        json.dumps({"tool": "calculator", "arguments": {"expression": "6*7"}}),
+        json.dumps({"final": "The calculator says {{observations}}"}),
+    ]
+    created = api.post(
+        f"/projects/{project}/agents",
+        headers=admin,
+        json={"name": "scripted-calc", "system_prompt": f"You compute.\nagentmesh-script: {json.dumps(script)}"},
+    )
+    assert created.status_code == 201, created.text
+    agent = created.json()["id"]
+    granted = api.put(f"/projects/{project}/agents/{agent}/tools", headers=admin, json=[{"name": "calculator"}])
+    assert granted.status_code == 200, granted.text
+    sent = api.post(f"/projects/{project}/agents/{agent}/messages", headers=admin, json={"content": "What is 6*7?"})
+    assert sent.status_code == 202, sent.text
+    accepted = sent.json()
+    events = sse(api, f"/projects/{project}/conversations/{accepted['conversation_id']}/events", admin, until="reply")
+    calls = [e.data["tool_call"] for e in events if e.event == "tool_call"]
+    assert [(c["tool"], c["arguments"]) for c in calls] == [("calculator", {"expression": "6*7"})]
+    results = [e.data["tool_call"] for e in events if e.event == "tool_result"]
+    assert [r["outcome"] for r in results] == ["allowed"]
+    reply = events[-1].data["reply"]
+    assert reply["parent_id"] == accepted["message_id"]
+    assert "42" in json.dumps(reply["content"]), reply
