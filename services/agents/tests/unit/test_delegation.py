@@ -362,3 +362,21 @@ async def test_the_same_step_delegates_once_when_a_turn_is_redelivered(world: Wo
 
     assert first.awaiting == again.awaiting
     assert [m.id for m in world.mailbox.take()] == [first.awaiting]
+
+
+async def test_a_turn_cancelled_on_another_replica_starts_no_tool_call(world: World) -> None:
+    agents = await team(world)
+    world.inference.script = scripts(manager=lambda turns: [ask("data", "numbers")])
+    world.inference.chunk_delay = 0.2
+    request = await world.send(agents["manager"], "report")
+    world.mailbox.take()
+
+    delivery = asyncio.create_task(world.process(request))
+    await eventually(lambda: world.inference.calls, timeout=10, what="the model call to start")
+    # Cancelled in the store only, as CancelMessage on another replica does: this process's stop event stays unset.
+    await world.turns.cancel(PROJECT, request.id)
+    assert (await asyncio.wait_for(delivery, 10)).done
+
+    assert world.mailbox.take() == []
+    assert [m for m in world.messages.messages.values() if m.performative == "tool_call"] == []
+    assert world.messages.reply_to(request) is None

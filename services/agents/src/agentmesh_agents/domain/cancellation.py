@@ -4,8 +4,9 @@ The message's status becomes `cancelled` (final) and whatever its turn waited
 for is dropped, in one transaction; a `cancelled` event follows. A turn running
 in this process is told at once: its model call is aborted (the gRPC call is
 cancelled, which aborts the request in the engine) and no further tool call
-starts. A turn running elsewhere stops at its next step, where it reads its
-request again, and its reply is refused by the store. Delegations the message
+starts. A turn running on another replica reads its request before each tool
+call, so it starts none either, and its reply is refused by the store (its
+model call in flight there runs to its end). Delegations the message
 made are cancelled the same way, down the tree; an agent that waited on a
 cancelled message is told so, as an error observation.
 """

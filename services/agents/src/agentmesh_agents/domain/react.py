@@ -170,6 +170,7 @@ class ReactLoop:
                 shown = clean_text(generation.text[:_INVALID_SAID_MAX_CHARS])
                 turn.transcript.append(Step(shown, f"invalid step: {reason}"))
                 continue
+            await self._ensure_wanted(turn)
             record = self._record(turn, step.tool, step.arguments)
             asked = said(record.tool, record.arguments)
             if await self._caller.call(turn, record, asked, step.arguments, asked=step.tool):
@@ -261,6 +262,14 @@ class ReactLoop:
         if await self._caller.run(turn, record, call.said, granted, call.arguments, call_message_id=call.message_id):
             return TurnEnd(TurnEndKind.PARKED)
         return None
+
+    async def _ensure_wanted(self, turn: TurnContext) -> None:
+        """TurnCancelled when the request was cancelled, here or on another replica (read before each
+        tool call: a cancel there cannot reach this process's stop event)."""
+        turn.check_running()
+        current = await self._messages.get(turn.request.project_id, turn.request.id)
+        if current is None or current.status is MessageStatus.CANCELLED:
+            raise TurnCancelled
 
     async def _resume_delegations(self, turn: TurnContext, stored: TurnState) -> TurnEnd | None:
         """Take the replies that arrived; wait again while some are missing (unless time ran out)."""
