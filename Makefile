@@ -14,7 +14,7 @@ help:
 	@echo "make test   - set up and run every check and test (parallel, with a coverage total)"
 	@echo "make unit   - unit tests only: no infrastructure, under a minute"
 	@echo "make e2e    - end-to-end tests: the whole mesh as processes (slow)"
-	@echo "make bench  - benchmarks (inference batching; memory search, embedding, ingest; login flood; noisy neighbour)"
+	@echo "make bench  - benchmarks (inference batching; memory search, embedding, ingest; login flood; tracing overhead; noisy neighbour)"
 	@echo "make lint | format | proto | proto-check | buf-breaking | imports | clean"
 
 setup:
@@ -90,6 +90,7 @@ bench: setup
 	$(PY) services/memory/bench/bench_memory.py
 	$(PY) services/scheduler/bench/bench_jobs.py
 	$(PY) services/gateway/bench/bench_login_flood.py
+	$(PY) services/gateway/bench/bench_tracing.py
 	$(PY) services/memory/bench/bench_noisy_neighbour.py
 	$(PY) services/agents/bench/bench_react.py
 	$(PY) services/agents/bench/bench_topics.py
