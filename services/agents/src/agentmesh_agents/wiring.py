@@ -126,7 +126,7 @@ def build_components(
         builtin_tools(memory, HttpxWebFetcher(), topics, delegations),
         {ToolKind.MCP: McpTools(mcp_servers, mcp_client)},
     )
-    prompts = PromptBuilder(memory, limits)
+    prompts = PromptBuilder(memory, limits, publisher)
     caller = ToolCaller(turns, grants, toolbox, publisher, limits)
     react = ReactLoop(
         messages,

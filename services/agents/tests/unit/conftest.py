@@ -99,8 +99,8 @@ class World:
         """(Re)build the domain objects, e.g. after swapping an adapter."""
         self.registry = AgentRegistry(self.agents, self.limits, self.clock)
         self.messaging = Messaging(self.agents, self.messages, self.mailbox, self.events, self.limits, self.clock)
-        self.prompts = PromptBuilder(self.memory, self.limits)
         publisher = EventPublisher(self.events, self.clock)
+        self.prompts = PromptBuilder(self.memory, self.limits, publisher)
         self.delegations = Delegations(
             self.agents, self.messages, self.turns, self.messaging, publisher, self.limits, self.clock
         )

@@ -4,6 +4,8 @@
   deliveries being processed, and how long each took (ObservedProcessor, which also
   continues the sender's trace: one span per delivery, its parent the span that posted it);
 - `agentmesh_agents_tool_calls_total{tool,outcome}`: finished tool calls (ObservedEventPublisher);
+- `agentmesh_agents_recall_skipped_total{reason}`: turns answered without project memory because
+  the memory search failed (deadline_exceeded, unavailable, ...; ObservedEventPublisher);
 - `agentmesh_agents_mailbox_pending_messages{partition}`, `..._mailbox_oldest_message_age_seconds{partition}`,
   `agentmesh_agents_turns_parked`: read every few seconds from JetStream and PostgreSQL (BacklogGauges).
 """
@@ -45,6 +47,11 @@ PROCESSING = Histogram(
 )
 TOOL_CALLS = Counter(
     "agentmesh_agents_tool_calls_total", "Finished tool calls, by tool and outcome", ["tool", "outcome"]
+)
+RECALL_SKIPPED = Counter(
+    "agentmesh_agents_recall_skipped_total",
+    "Turns answered without project memory because the memory search failed, by reason",
+    ["reason"],
 )
 MAILBOX_PENDING = Gauge(
     "agentmesh_agents_mailbox_pending_messages",
@@ -97,11 +104,15 @@ def _span_attributes(delivery: Delivery) -> dict[str, str]:
 
 
 class ObservedEventPublisher(EventPublisher):
-    """Publishes as EventPublisher does, counting each finished tool call by outcome."""
+    """Publishes as EventPublisher does, counting each finished tool call by outcome and each skipped recall."""
 
     async def tool_result(self, request: Message, agent_id: str, call: ToolCallRecord, observation: str) -> None:
         TOOL_CALLS.labels(call.tool, call.outcome.value).inc()
         await super().tool_result(request, agent_id, call, observation)
+
+    async def recall_skipped(self, request: Message, agent_id: str, reason: str) -> None:
+        RECALL_SKIPPED.labels(reason).inc()
+        await super().recall_skipped(request, agent_id, reason)
 
 
 class BacklogGauges:

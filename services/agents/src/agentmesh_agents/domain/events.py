@@ -55,6 +55,12 @@ class EventPublisher:
         """The turn restarts: watchers drop the tokens they got for it so far (one more reset is harmless)."""
         await self._publish(self._event(EventType.RESET, request, agent_id))
 
+    async def recall_skipped(self, request: Message, agent_id: str, reason: str) -> None:
+        """Project memory was not consulted for the turn (reason: "deadline_exceeded", "unavailable", ...)."""
+        await self._publish(
+            self._event(EventType.RECALL_SKIPPED, request, agent_id, text=reason), dedup_id=f"recall-{request.id}"
+        )
+
     async def reply(self, request: Message, agent_id: str, reply: Message) -> None:
         """The final reply (published once per request: the dedup id is the request's)."""
         await self._publish(

@@ -127,6 +127,7 @@ class EventType(StrEnum):
     DELEGATION_REPLY = "delegation_reply"  # that agent's turn ended (delegation: the message, text: its answer)
     CANCELLED = "cancelled"  # the request was cancelled
     RESET = "reset"
+    RECALL_SKIPPED = "recall_skipped"  # project memory was not consulted for the turn (text: why)
 
 
 @dataclass(frozen=True, slots=True)

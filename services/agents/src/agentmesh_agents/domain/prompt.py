@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.models import Agent, Message, ParticipantType
 from agentmesh_agents.domain.ports import ChatTurn, Memory
@@ -32,16 +33,22 @@ def with_memories(system: str, memories: list[str]) -> str:
 
 
 class PromptBuilder:
-    """Assembles the turns the model sees for a request."""
+    """Assembles the turns the model sees for a request.
 
-    def __init__(self, memory: Memory, limits: Limits) -> None:
+    A memory search that fails (too slow, memory unavailable) does not fail the
+    turn: it goes on without memory, and says so on the conversation's stream (a
+    RECALL_SKIPPED event, counted by the metrics) instead of silently.
+    """
+
+    def __init__(self, memory: Memory, limits: Limits, events: EventPublisher | None = None) -> None:
         self._memory = memory
         self._limits = limits
+        self._events = events
 
     async def build(self, agent: Agent, request: Message, history: list[Message]) -> list[ChatTurn]:
         """System prompt (+ memory), the conversation's recent turns (oldest first), then the request."""
         text = content_text(request.content)
-        memories = await self._recall(agent, text)
+        memories = await self._recall(agent, request, text)
         turns = [ChatTurn("system", with_memories(persona(agent), memories))]
         turns.extend(self._turn(agent, message) for message in history if message.id != request.id)
         turns.append(ChatTurn("user", text))
@@ -52,7 +59,7 @@ class PromptBuilder:
         mine = message.sender.type is ParticipantType.AGENT and message.sender.id == agent.id
         return ChatTurn("assistant" if mine else "user", content_text(message.content))
 
-    async def _recall(self, agent: Agent, text: str) -> list[str]:
+    async def _recall(self, agent: Agent, request: Message, text: str) -> list[str]:
         k = self._limits.memory_hits
         if k <= 0:
             return []
@@ -61,6 +68,10 @@ class PromptBuilder:
             return await self._memory.search(agent.project_id, agent.id, query, k)
         except AgentmeshError as error:
             log.warning("memory search failed (%s); answering without memory", error.code)
+            reason = error.code
         except Exception:
             log.warning("memory search failed; answering without memory", exc_info=True)
+            reason = "error"
+        if self._events is not None:
+            await self._events.recall_skipped(request, agent.id, reason)
         return []

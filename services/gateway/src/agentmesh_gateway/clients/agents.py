@@ -138,6 +138,8 @@ def event_out(event: message_pb2.ConversationEvent) -> ConversationEventOut:
             out.text = event.text
     elif kind == "cancelled":
         out.status = "cancelled"
+    elif kind == "recall_skipped":
+        out.text = event.text  # why project memory was not consulted
     return out
 
 

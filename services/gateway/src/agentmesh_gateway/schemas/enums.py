@@ -29,6 +29,7 @@ EventType = Literal[
     "delegated",
     "delegation_reply",
     "cancelled",
+    "recall_skipped",
 ]
 # agentmesh.agents.v1.ToolKind
 ToolKind = Literal["builtin", "mcp"]

@@ -74,7 +74,9 @@ class ConversationEventOut(BaseModel):
 
     A `reset` event says the message's turn restarts (a dependency went away
     mid-answer, or the runtime restarted): drop the token text received so far
-    for its message_id; the retried tokens follow.
+    for its message_id; the retried tokens follow. A `recall_skipped` event says
+    the turn goes on without project memory (`text`: why, e.g. `deadline_exceeded`
+    or `unavailable`).
     """
 
     sequence: int
@@ -83,7 +85,9 @@ class ConversationEventOut(BaseModel):
     message_id: str = ""
     agent_id: str = ""
     created_at: datetime | None = None
-    text: str | None = Field(default=None, description="token events: the new text; tool_result: the observation")
+    text: str | None = Field(
+        default=None, description="token events: the new text; tool_result: the observation; recall_skipped: why"
+    )
     reply: MessageOut | None = Field(default=None, description="reply events: the reply message")
     status: MessageStatus | None = Field(default=None, description="status events: the message's new status")
     error: str | None = Field(default=None, description="error events: what went wrong")

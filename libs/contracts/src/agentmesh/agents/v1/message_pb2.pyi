@@ -106,6 +106,10 @@ class _ConversationEventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[
     """A delegated message's turn ended (delegation holds it, text the answer or the error)."""
     CONVERSATION_EVENT_TYPE_CANCELLED: _ConversationEventType.ValueType  # 12
     """The message was cancelled (its turn stops; so do the turns it delegated to)."""
+    CONVERSATION_EVENT_TYPE_RECALL_SKIPPED: _ConversationEventType.ValueType  # 13
+    """Project memory was not consulted for this turn (text says why: the memory service
+    was too slow or unavailable); the answer goes on without it.
+    """
 
 class ConversationEventType(_ConversationEventType, metaclass=_ConversationEventTypeEnumTypeWrapper):
     """What happened in a conversation."""
@@ -138,6 +142,10 @@ CONVERSATION_EVENT_TYPE_DELEGATION_REPLY: ConversationEventType.ValueType  # 11
 """A delegated message's turn ended (delegation holds it, text the answer or the error)."""
 CONVERSATION_EVENT_TYPE_CANCELLED: ConversationEventType.ValueType  # 12
 """The message was cancelled (its turn stops; so do the turns it delegated to)."""
+CONVERSATION_EVENT_TYPE_RECALL_SKIPPED: ConversationEventType.ValueType  # 13
+"""Project memory was not consulted for this turn (text says why: the memory service
+was too slow or unavailable); the answer goes on without it.
+"""
 Global___ConversationEventType: _TypeAlias = ConversationEventType  # noqa: Y015
 
 @_typing.final
