@@ -93,7 +93,13 @@ class StackConfig:
 
     def metrics_addr(self, service: str) -> str:
         """Where a gRPC service serves its Prometheus /metrics."""
-        return f"{self.host}:{getattr(self, f'{service}_metrics_port')}"
+        ports = {
+            "agents": self.agents_metrics_port,
+            "memory": self.memory_metrics_port,
+            "inference": self.inference_metrics_port,
+            "scheduler": self.scheduler_metrics_port,
+        }
+        return f"{self.host}:{ports[service]}"
 
     @property
     def gateway_url(self) -> str:
