@@ -47,7 +47,15 @@ async def test_catalog_and_grant_rpcs_keep_their_rules(service) -> None:
     stub = service.stub
     with acting_as(service.member):
         listed = await stub.ListTools(pb.ListToolsRequest())
-    names = ["calculator", "current_time", "http_fetch", "memory_search", "memory_store"]
+    names = [
+        "calculator",
+        "current_time",
+        "http_fetch",
+        "memory_search",
+        "memory_store",
+        "publish_to_topic",
+        "send_message_to_agent",
+    ]
     assert [t.name for t in listed.tools] == names
     assert all(t.kind == tool_pb2.TOOL_KIND_BUILTIN and t.enabled for t in listed.tools)
     assert [t.name for t in listed.tools if t.restricted] == ["http_fetch"]
