@@ -5,115 +5,45 @@ with the publish_to_topic tool; the data and analysis agents subscribed to it
 each get one message and answer it. A REST publish retried with its
 idempotency key delivers once.
 
-Scripted LLMs: for this module the mesh's agents service is swapped for one
-whose InferenceService is the real inference servicer (quotas, fair queue,
-validation) over a ScriptedEngine that answers by the agent's role, in a
-process of its own (this file run as a script). The mesh's agents service is
-started again afterwards.
+The agents are scripted through their system prompts (an `agentmesh-script:`
+line; the e2e mesh runs with AGENTMESH_PROMPT_SCRIPTS, adapters/prompt_scripts.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import sys
 import uuid
-from collections.abc import Iterator
 from datetime import date
 
 import httpx
 import pytest
 
-from agentmesh_devstack.ports import free_port
-from agentmesh_devstack.processes import ManagedProcess
-from agentmesh_devstack.stack import Stack
 from agentmesh_devstack.waiting import eventually_sync
 
 pytestmark = pytest.mark.slow
 
 TOPIC = f"daily_report_{date.today().isoformat()}"
-# Each agent's system prompt names its role; the scripted model answers by it.
-ROLES = {
-    "manager": "ROLE:manager. You run the daily report.",
-    "data": "ROLE:data. You report the numbers.",
-    "analysis": "ROLE:analysis. You explain the numbers.",
-}
 ANSWERS = {"data": "data: 42 orders today", "analysis": "analysis: orders are up 5%"}
 TEAM_ASKED = "asked the team for their parts"
+PUBLISH = json.dumps({"tool": "publish_to_topic", "arguments": {"topic": TOPIC, "content": "your part of the report"}})
+# What each agent's model says, in order (the manager: a tool step, then its final answer).
+SCRIPTS = {"manager": [PUBLISH, json.dumps({"final": TEAM_ASKED})], "data": [ANSWERS["data"]],
+           "analysis": [ANSWERS["analysis"]]}  # fmt: skip
 
 
-def scripted_reply(request) -> str:  # a ValidatedRequest of the inference service
-    """What the scripted model says: by the role in the system turn, and (the manager) by its step."""
-    messages = request.messages or ()
-    system = messages[0].content if messages else ""
-    for role, answer in ANSWERS.items():
-        if f"ROLE:{role}." in system:
-            return answer
-    if "ROLE:manager." in system:
-        if any(m.content.startswith("Observation: ") for m in messages):
-            return json.dumps({"final": TEAM_ASKED}, separators=(",", ":"))
-        step = {"tool": "publish_to_topic", "arguments": {"topic": TOPIC, "content": "your_part_of_the_report"}}
-        return json.dumps(step, separators=(",", ":"))
-    return "scripted model: no script for this agent"
-
-
-async def _serve_scripted_model(address: str, secret: str) -> None:
-    from agentmesh_core.tokens import IdentityTokens
-    from agentmesh_grpc.server import ServiceServer
-    from agentmesh_inference.adapters.scripted_engine import ScriptedEngine
-    from agentmesh_inference.domain.inference import Inference
-    from agentmesh_inference.domain.limits import Limits
-    from agentmesh_inference.rpc.servicer import SERVICE_NAME, InferenceServicer, register
-
-    servicer = InferenceServicer(Inference(Limits(), ScriptedEngine(scripted_reply), model="scripted"))
-    server = ServiceServer(IdentityTokens(secret), address)
-    server.add_service(SERVICE_NAME, lambda grpc_server: register(grpc_server, servicer))
-    await server.start()
-    await server.set_serving()
-    await asyncio.Event().wait()
+def _scripted(role: str) -> str:
+    return f"You are the {role} of the daily report team.\nagentmesh-script: {json.dumps(SCRIPTS[role])}"
 
 
 @pytest.fixture(scope="module")
-def scripted_agents(mesh: Stack) -> Iterator[None]:
-    """The mesh's agents service, for this module, talking to the scripted model."""
-    from agentmesh_core.settings import CommonSettings
-
-    env = mesh.service_env()
-    secret = env.get("AGENTMESH_INTERNAL_SECRET") or CommonSettings().internal_secret.get_secret_value()
-    model_addr = f"127.0.0.1:{free_port()}"
-    logs = mesh.log_dir
-    model = ManagedProcess(
-        "scripted-model", [sys.executable, __file__, model_addr, secret], logs / "scripted-model.log", os.environ
-    )
-    agents = ManagedProcess(
-        "agents-scripted",
-        [sys.executable, "-m", "agentmesh_agents"],
-        logs / "agents-scripted.log",
-        {**env, "AGENTMESH_INFERENCE_SERVICE_ADDR": model_addr},
-    )
-    model.start()
-    mesh.stop_service("agents")
-    try:
-        agents.start()
-        mesh.wait_ready(timeout=180)
-        yield
-    finally:
-        agents.stop()
-        model.stop()
-        mesh.start_service("agents")
-        mesh.wait_ready(timeout=180)
-
-
-@pytest.fixture(scope="module")
-def project(api: httpx.Client, admin: dict[str, str], scripted_agents: None) -> str:
+def project(api: httpx.Client, admin: dict[str, str]) -> str:
     response = api.post("/projects", headers=admin, json={"name": f"e2e-topics-{uuid.uuid4().hex[:6]}"})
     assert response.status_code == 201, response.text
     return response.json()["id"]
 
 
 def _agent(api: httpx.Client, admin: dict[str, str], project: str, role: str, topics: list[str]) -> str:
-    body = {"name": role, "system_prompt": ROLES[role], "topics": topics,
+    body = {"name": role, "system_prompt": _scripted(role), "topics": topics,
             "model_config": {"temperature": 0.0, "max_tokens": 64, "max_steps": 4}}  # fmt: skip
     created = api.post(f"/projects/{project}/agents", headers=admin, json=body)
     assert created.status_code == 201, created.text
@@ -156,7 +86,7 @@ def test_the_manager_publishes_the_daily_report_topic_and_both_subscribers_answe
         # The fan-out hangs under the manager's request, tied to its tree by the correlation id.
         assert message["parent_id"] == request["message_id"]
         assert message["correlation_id"] == request["message_id"]
-        assert message["content"] == "your_part_of_the_report"
+        assert message["content"] == "your part of the report"
     answers = {}
     for message in messages:
         [reply] = [m for m in _log(api, admin, project, conversation_id=message["conversation_id"])
@@ -173,7 +103,7 @@ def test_a_rest_publish_retried_with_its_key_delivers_once(
     api: httpx.Client, admin: dict[str, str], project: str
 ) -> None:
     topic = f"retry-{uuid.uuid4().hex[:6]}"
-    body = {"name": f"data-{topic}", "system_prompt": ROLES["data"], "topics": [topic],
+    body = {"name": f"data-{topic}", "system_prompt": _scripted("data"), "topics": [topic],
             "model_config": {"max_tokens": 64}}  # fmt: skip
     created = api.post(f"/projects/{project}/agents", headers=admin, json=body)
     assert created.status_code == 201, created.text
@@ -218,7 +148,3 @@ def test_topic_publishes_keep_to_members_and_valid_input(
     over_cap = api.post(path, headers=admin, json={"content": "x" * (32 * 1024 + 1)})
     assert over_cap.status_code == 400 and "content" in over_cap.json()["error"]["message"]
     assert [m for m in _log(api, admin, project) if m["content"] in ("let me in", "x" * (32 * 1024 + 1))] == []
-
-
-if __name__ == "__main__":  # the scripted model's process (see the module docstring)
-    asyncio.run(_serve_scripted_model(sys.argv[1], sys.argv[2]))
