@@ -41,11 +41,14 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
-# Progress bars (tqdm, Hugging Face downloads) write plain text to stderr; a service has no terminal.
+# Plain text a library would write to stderr, off (inherited by the processes a service
+# starts, e.g. vLLM's engine): progress bars (tqdm, Hugging Face downloads) and PyTorch's
+# C++ warnings (c10 logs straight to stderr; errors still show).
 _QUIET_ENVIRONMENT = {
     "TQDM_DISABLE": "1",
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
+    "TORCH_CPP_LOG_LEVEL": "ERROR",
 }
 
 

@@ -46,6 +46,8 @@ class EngineConfig:
             dtype=self.dtype,
             # CUDA graphs and torch.compile cost minutes at start-up and win little on CPU.
             enforce_eager=self.enforce_eager,
+            # No weight-loading progress bar: plain text in the service's JSON log.
+            use_tqdm_on_load=False,
             gpu_memory_utilization=self.gpu_memory_utilization,
             # Structured output: xgrammar, and no free whitespace between JSON tokens. With any
             # whitespace allowed, weak models wander in whitespace until max_tokens runs out

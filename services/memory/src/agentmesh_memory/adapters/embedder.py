@@ -183,7 +183,10 @@ def _lower_priority(nice: int) -> None:
 
 def _encoder(model: SentenceTransformer) -> Encode:
     def encode(texts: list[str]) -> list[list[float]]:
-        vectors = model.encode(texts, batch_size=len(texts), normalize_embeddings=True, convert_to_numpy=True)
+        # No progress bar: sentence-transformers shows one per call at INFO, as plain text in a JSON log.
+        vectors = model.encode(
+            texts, batch_size=len(texts), normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
         return vectors.tolist()
 
     return encode
