@@ -94,6 +94,7 @@ bench: setup
 	$(PY) services/memory/bench/bench_noisy_neighbour.py
 	$(PY) services/agents/bench/bench_react.py
 	$(PY) services/agents/bench/bench_topics.py
+	$(PY) services/agents/bench/bench_parked.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
