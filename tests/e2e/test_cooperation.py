@@ -193,3 +193,44 @@ def test_cancelling_a_turn_that_waits_on_a_delegation_stops_both(
                     timeout=120, what="the sleeper's next message answered")  # fmt: skip
     log = api.get(f"/projects/{project}/messages", headers=admin, params={"limit": 200}).json()["items"]
     assert not any(m["performative"] == "reply" and m["parent_id"] in (root, asked["id"]) for m in log)
+
+
+def _answer(api: httpx.Client, admin: dict[str, str], project: str, root: str) -> dict:
+    def finished() -> dict | None:
+        message = _message(api, admin, project, root)
+        return message if message and message["status"] in ("complete", "error", "cancelled") else None
+
+    final = eventually_sync(finished, timeout=120, what="the request to end")
+    log = api.get(f"/projects/{project}/messages", headers=admin, params={"limit": 200}).json()["items"]
+    return {"status": final["status"], "reply": next(
+        (m["content"] for m in log if m["performative"] == "reply" and m["parent_id"] == root), None)}  # fmt: skip
+
+
+def test_a_cycle_and_a_chain_too_deep_end_with_clear_errors(api: httpx.Client, admin: dict[str, str], project) -> None:
+    tag = uuid.uuid4().hex[:4]
+    back = json.dumps({"final": "{{observations}}"})
+    first = _agent(api, admin, project, f"ping-{tag}", _scripted(_ask(f"pong-{tag}"), back))
+    second = _agent(api, admin, project, f"pong-{tag}", _scripted(_ask(f"ping-{tag}"), back))
+    names = [f"level{i}-{tag}" for i in range(6)]
+    # Enough steps for five levels asking and answering: the depth limit, not the budget, ends it.
+    chain = [
+        _agent(api, admin, project, name, _scripted(_ask(names[i + 1]) if i < 5 else "bottom", back),
+               model_config={"max_steps": 16})
+        for i, name in enumerate(names)
+    ]  # fmt: skip
+    for agent in (first, second, *chain):
+        _grant(api, admin, project, agent)
+
+    cycle = api.post(f"/projects/{project}/agents/{first}/messages", headers=admin, json={"content": "go"})
+    deep = api.post(f"/projects/{project}/agents/{chain[0]}/messages", headers=admin, json={"content": "go"})
+
+    looped = _answer(api, admin, project, cycle.json()["message_id"])
+    assert looped["status"] == "complete", looped
+    assert looped["reply"].startswith(f"refused: ping-{tag} already works on this request further up the chain")
+    deepest = _answer(api, admin, project, deep.json()["message_id"])
+    assert deepest["status"] == "complete", deepest
+    assert deepest["reply"] == "refused: delegation depth limit reached (4 agents deep); answer with what you have."
+    log = api.get(f"/projects/{project}/messages", headers=admin, params={"agent_id": chain[5]}).json()["items"]
+    assert log == []  # the sixth level was never asked
+    waiting = api.get(f"/projects/{project}/messages", headers=admin, params={"status": "processing"}).json()["items"]
+    assert [m for m in waiting if m["receiver"]["id"] in (first, second, *chain)] == []  # nothing stays parked
