@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import String, cast, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -33,11 +33,14 @@ def _subscribers(session: Session, publication: Publication) -> list[str]:
 
 
 def _delivered(session: Session, publication_id: str) -> list[Message]:
+    # In the order the first publish answered: by subscription (agent creation); deleted agents last.
+    receiver = (agents.c.project_id == messages.c.project_id) & (cast(agents.c.id, String) == messages.c.receiver_id)
     rows = session.execute(
         select(messages)
         .join(topic_deliveries, topic_deliveries.c.message_id == messages.c.id)
+        .outerjoin(agents, receiver)
         .where(topic_deliveries.c.publication_id == publication_id)
-        .order_by(messages.c.created_at, messages.c.id)
+        .order_by(agents.c.created_at.asc().nulls_last(), agents.c.id, messages.c.id)
     ).all()
     return [to_message(row) for row in rows]
 
