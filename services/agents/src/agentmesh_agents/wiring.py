@@ -141,7 +141,15 @@ def build_components(
         running=running,
     )
     processor = MessageProcessor(
-        messages, publisher, inference, prompts, limits, react=react, readiness=readiness, delegations=delegations
+        messages,
+        publisher,
+        inference,
+        prompts,
+        limits,
+        react=react,
+        readiness=readiness,
+        delegations=delegations,
+        running=running,
     )
     catalog = ToolCatalog(tools, limits)
     approvals = Approvals(SqlApprovalRepository(db), messaging, publisher, limits)

@@ -131,6 +131,7 @@ class World:
             self.clock,
             react=self.react,
             delegations=self.delegations,
+            running=self.running,
         )
         self.lanes = LaneRunner(self.processor, heartbeat_seconds=0.01)
         self.catalog = ToolCatalog(self.tools, self.limits, self.clock)

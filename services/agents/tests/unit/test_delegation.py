@@ -380,3 +380,42 @@ async def test_a_turn_cancelled_on_another_replica_starts_no_tool_call(world: Wo
     assert world.mailbox.take() == []
     assert [m for m in world.messages.messages.values() if m.performative == "tool_call"] == []
     assert world.messages.reply_to(request) is None
+
+
+async def test_cancelling_a_plain_answer_mid_stream_stops_it_without_a_reply(world: World) -> None:
+    agents = await team(world)
+    world.inference.script = [["one ", "two ", "three ", "four ", "five"]]
+    world.inference.chunk_delay = 0.2
+    request = await world.send(agents["data"], "count")
+    world.mailbox.take()
+
+    delivery = asyncio.create_task(world.process(request))
+    await eventually(
+        lambda: any(e.type is EventType.TOKEN for e in world.events.of(request.conversation_id)),
+        timeout=10,
+        what="the first token",
+    )
+    await world.cancellation.cancel(USER, PROJECT, request.id)
+    assert (await asyncio.wait_for(delivery, 10)).done
+
+    tokens = [e.text for e in world.events.of(request.conversation_id) if e.type is EventType.TOKEN]
+    assert len(tokens) < 5  # the stream stopped early
+    assert world.messages.reply_to(request) is None
+    assert (await world.stored(request)).status is MessageStatus.CANCELLED
+
+
+async def test_a_turn_that_fails_cancels_the_delegations_it_still_waits_for(world: World) -> None:
+    manager = await world.agent("manager", system_prompt="manager", model_config={"max_steps": 2})
+    await world.agent("data", system_prompt="data")
+    await world.agent("analysis", system_prompt="analysis")
+    await world.grant(manager, DELEGATE)
+    world.inference.script = scripts(manager=manager_script, data="42 rows", analysis="up 3%")
+    request = await world.send(manager, "report")
+    world.mailbox.take()
+
+    await world.process(request)  # asks data and analysis: both steps spent, no answer possible
+
+    assert (await world.stored(request)).error == "the turn used all 2 steps without a final answer"
+    delegated = world.mailbox.take()
+    assert len(delegated) == 2
+    assert [(await world.stored(m)).status for m in delegated] == [MessageStatus.CANCELLED] * 2

@@ -13,11 +13,13 @@ publishes RESET first, so watchers drop the partial text.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from agentmesh_agents.domain.cancellation import RunningTurns, TurnCancelled
 from agentmesh_agents.domain.delegation import Delegations
 from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.limits import Limits
@@ -35,7 +37,7 @@ from agentmesh_agents.domain.ports import Inference, MessageRepository
 from agentmesh_agents.domain.prompt import PromptBuilder
 from agentmesh_agents.domain.react import ReactLoop, TurnEndKind
 from agentmesh_agents.domain.readiness import Dependency, Outage, Readiness, StreamInterrupted
-from agentmesh_core.errors import AgentmeshError, Unavailable
+from agentmesh_core.errors import AgentmeshError, FailedPrecondition, Unavailable
 from agentmesh_core.ids import new_id
 from agentmesh_core.text import sanitize_text
 from agentmesh_observability import context
@@ -101,6 +103,7 @@ class MessageProcessor:
         clock: Callable[[], datetime] = utcnow,
         react: ReactLoop | None = None,
         delegations: Delegations | None = None,
+        running: RunningTurns | None = None,
         readiness: Readiness | None = None,
     ) -> None:
         self._messages = messages
@@ -111,6 +114,7 @@ class MessageProcessor:
         self._clock = clock
         self._react = react
         self._delegations = delegations
+        self._running = running or RunningTurns()
         self._readiness = readiness
 
     async def process(self, delivery: Delivery) -> Outcome:
@@ -182,13 +186,19 @@ class MessageProcessor:
                 return Outcome.retry(end.delay)
             return Outcome.ack()
         try:
-            # Already processing: an earlier try of this turn was cut off, maybe mid-stream.
-            await self._answer(agent, request, delivery, restarting=request.status is MessageStatus.PROCESSING)
+            with self._running.running(request.id) as stop:
+                # Already processing: an earlier try of this turn was cut off, maybe mid-stream.
+                restarting = request.status is MessageStatus.PROCESSING
+                await self._answer(agent, request, delivery, restarting, stop)
         except _Failed as failure:
             await self._fail(request, agent.id, failure.text)
+        except TurnCancelled:
+            log.info("message cancelled while it was answered; no reply")
         return Outcome.ack()
 
-    async def _answer(self, agent: Agent, request: Message, delivery: Delivery, restarting: bool) -> None:
+    async def _answer(
+        self, agent: Agent, request: Message, delivery: Delivery, restarting: bool, stop: asyncio.Event
+    ) -> None:
         history = await self._messages.begin_processing(request, self._limits.history_turns)
         if restarting:
             await self._events.reset(request, agent.id)
@@ -202,6 +212,8 @@ class MessageProcessor:
             stream = self._inference.stream_chat(turns, sampling, f"{request.id}-{delivery.attempt}-{restart}")
             try:
                 async for raw_chunk in stream:
+                    if stop.is_set():
+                        raise TurnCancelled  # closing the stream (below) aborts the model's request
                     # Model output is stored and relayed as it comes: made storable here, one NUL
                     # (which PostgreSQL's jsonb refuses) cannot fail the whole message.
                     chunk = sanitize_text(raw_chunk)
@@ -239,7 +251,10 @@ class MessageProcessor:
             created_at=now,
             updated_at=now,
         )
-        stored = await self._messages.complete_with_reply(request, reply)
+        try:
+            stored = await self._messages.complete_with_reply(request, reply)
+        except FailedPrecondition:
+            raise TurnCancelled from None  # cancelled while the reply was written (maybe on another replica)
         await self._events.reply(request, agent.id, stored)
         log.info("reply %s stored (%d chunks)", stored.id, len(chunks))
         await self._settled(request)

@@ -107,10 +107,15 @@ class ReactLoop:
         """Take the turn as far as it goes in this delivery."""
         with self._running.running(request.id) as stop:
             try:
-                return await self._run(agent, request, attempt, state, stop)
+                end = await self._run(agent, request, attempt, state, stop)
             except TurnCancelled:
                 log.info("turn stopped: its request was cancelled")
                 return TurnEnd(TurnEndKind.CANCELLED)
+        if end.kind is TurnEndKind.FAILED and self._cancellation is not None:
+            # The tree's budget is spent with the turn: what it still waits for is no longer wanted.
+            for delegated in await self._messages.delegated_from(request.project_id, request.id):
+                await self._cancellation.stop(delegated)
+        return end
 
     async def _run(
         self, agent: Agent, request: Message, attempt: int, state: DeliveryState, stop: asyncio.Event
