@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
@@ -113,3 +115,56 @@ async def test_bad_keys_are_refused(
 
 async def test_a_key_of_200_characters_is_fine(memory: Memory, member: Identity, project_id: str) -> None:
     assert len(await memory.add(member, project_id, "", [Document("x")], "k" * 200)) == 1
+
+
+class FirstUpsertFailsLater(InMemoryVectorIndex):
+    """The first upsert waits for `release`, then fails (after writing its points); later ones work."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+        self.first_waiting = asyncio.Event()
+        self._calls = 0
+
+    async def upsert(self, points: Sequence[VectorPoint]) -> None:
+        self._calls += 1
+        await super().upsert(points)
+        if self._calls == 1:
+            self.first_waiting.set()
+            await self.release.wait()
+            raise Unavailable("vector index unavailable")
+
+
+async def test_a_failing_original_does_not_undo_what_its_retry_finished(
+    repository: InMemoryEntryRepository, embedder: HashingEmbedder, agents, member: Identity, project_id: str
+) -> None:
+    index = FirstUpsertFailsLater()
+    memory = Memory(repository, index, embedder, agents)
+    original = asyncio.create_task(memory.add(member, project_id, "", [Document("Oslo is in Norway.")], "k"))
+    await index.first_waiting.wait()
+    retried = await memory.add(member, project_id, "", [Document("Oslo is in Norway.")], "k")
+    index.release.set()
+    with pytest.raises(Unavailable):
+        await original
+    # The retry's answer stands: its entry is listed and found.
+    assert [e.id for e in (await memory.list_page(member, project_id, "", 10, ""))[0]] == [retried[0].id]
+    hits = await memory.search(member, project_id, "Oslo is in Norway.", 1, "", {})
+    assert [h.entry.id for h in hits] == [retried[0].id]
+
+
+class SweptWhileFinishing(InMemoryEntryRepository):
+    """The sweep removes the pending rows just before this add marks them ready."""
+
+    async def mark_ready(self, project_id: str, entry_ids: Sequence[str]) -> int:
+        await self.abandon(project_id, entry_ids)
+        return await super().mark_ready(project_id, entry_ids)
+
+
+async def test_an_add_whose_rows_were_swept_is_not_acknowledged(
+    index: InMemoryVectorIndex, embedder: HashingEmbedder, agents, member: Identity, project_id: str
+) -> None:
+    repository = SweptWhileFinishing()
+    memory = Memory(repository, index, embedder, agents)
+    with pytest.raises(Unavailable, match="interrupted"):
+        await memory.add(member, project_id, "", [Document("gone")], "k")
+    assert repository.entries == {} and index.points == {}

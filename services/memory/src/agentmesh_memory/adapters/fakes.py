@@ -76,14 +76,14 @@ class InMemoryEntryRepository:
         old = [self.entries[i] for i in self.pending if self.entries[i].created_at < cutoff]
         return sorted(old, key=lambda e: (e.created_at, self._seq[e.id]))[:limit]
 
-    async def abandon(self, project_id: str, entry_ids: Sequence[str]) -> int:
-        gone = {i for i in entry_ids if i in self.pending and self.entries[i].project_id == project_id}
+    async def abandon(self, project_id: str, entry_ids: Sequence[str]) -> list[str]:
+        gone = [i for i in dict.fromkeys(entry_ids) if i in self.pending and self.entries[i].project_id == project_id]
         for entry_id in gone:
             del self.entries[entry_id]
             self.pending.discard(entry_id)
-        for claim in [c for c, ids in self.keys.items() if c[0] == project_id and gone.intersection(ids)]:
+        for claim in [c for c, ids in self.keys.items() if c[0] == project_id and set(gone).intersection(ids)]:
             del self.keys[claim]
-        return len(gone)
+        return gone
 
     async def get(self, project_id: str, entry_id: str) -> MemoryEntry | None:
         entry = self.entries.get(entry_id)

@@ -111,15 +111,15 @@ class SqlEntryRepository:
         query = select(entries).where(_pending & (entries.c.created_at < cutoff)).order_by(entries.c.created_at)
         return await self._db.run(lambda s: [_from_row(row) for row in s.execute(query.limit(limit))])
 
-    async def abandon(self, project_id: str, entry_ids: Sequence[str]) -> int:
+    async def abandon(self, project_id: str, entry_ids: Sequence[str]) -> list[str]:
         if not entry_ids:
-            return 0
+            return []
 
-        def work(session: Session) -> int:
+        def work(session: Session) -> list[str]:
             removed = session.execute(
                 delete(entries)
                 .where((entries.c.project_id == project_id) & entries.c.id.in_(list(entry_ids)) & _pending)
-                .returning(entries.c.idempotency_key)
+                .returning(entries.c.id, entries.c.idempotency_key)
             ).all()
             keys = {row.idempotency_key for row in removed if row.idempotency_key is not None}
             if keys:
@@ -128,7 +128,7 @@ class SqlEntryRepository:
                         (add_keys.c.project_id == project_id) & add_keys.c.idempotency_key.in_(sorted(keys))
                     )
                 )
-            return len(removed)
+            return [str(row.id) for row in removed]
 
         return await self._db.run(work)
 

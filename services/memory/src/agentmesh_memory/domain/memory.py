@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from agentmesh_core.errors import InvalidInput, NotFound
+from agentmesh_core.errors import InvalidInput, NotFound, Unavailable
 from agentmesh_core.identity import Identity, require_project_access
 from agentmesh_core.ids import new_id, parse_id
 from agentmesh_core.json_values import json_size
@@ -166,7 +166,15 @@ class Memory:
             for e, v in zip(entries, vectors, strict=True)
         ]
         await self._index.upsert(points)
-        await self._repository.mark_ready(project_id, [e.id for e in entries])
+        ids = [e.id for e in entries]
+        made = await self._repository.mark_ready(project_id, ids)
+        # Fewer made ready here: a concurrent add with the same key did it (fine), or the
+        # sweep removed them as cut short (then this add must not be acknowledged).
+        if made < len(ids):
+            present = {e.id for e in await self._repository.get_many(project_id, ids)}
+            if missing := [i for i in ids if i not in present]:
+                await self._index.delete(missing)  # their rows are gone: so go the vectors just written
+                raise Unavailable("the memory add was interrupted; retry it")
 
     async def sweep_pending(self, older_than: timedelta, batch: int = 500) -> int:
         """Remove the entries of adds cut short (pending for longer than older_than) and their vectors.
@@ -179,8 +187,9 @@ class Memory:
         removed = 0
         while stale := await self._repository.pending_before(cutoff, batch):
             for project_id, ids in _ids_by_project(stale).items():
-                await self._index.delete(ids)
-                removed += await self._repository.abandon(project_id, ids)
+                gone = await self._repository.abandon(project_id, ids)
+                await self._index.delete(gone)
+                removed += len(gone)
         if removed:
             log.warning("removed %d memory entries of adds that were cut short", removed)
         return removed
@@ -254,11 +263,13 @@ class Memory:
         return await self._repository.remove_project(project_id)
 
     async def _roll_back(self, project_id: str, ids: list[str]) -> None:
-        # The upsert may have reached Qdrant before failing: remove both sides. What
-        # cannot be removed now stays pending, invisible, until the sweep removes it.
+        # The upsert may have reached Qdrant before failing: remove both sides, the rows
+        # first and only those still pending (a retry with the same key may have finished
+        # them meanwhile: their vectors stay). What cannot be removed now stays pending,
+        # invisible, until the sweep removes it; a vector left without its row is never shown.
         try:
-            await self._index.delete(ids)
-            await self._repository.abandon(project_id, ids)
+            gone = await self._repository.abandon(project_id, ids)
+            await self._index.delete(gone)
         except Exception:
             log.warning(
                 "could not roll back %d memory entries after a failed add; the sweep will", len(ids), exc_info=True

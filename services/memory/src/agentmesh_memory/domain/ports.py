@@ -42,8 +42,8 @@ class EntryRepository(Protocol):
         """Up to limit pending entries of any project created before cutoff, oldest first."""
         ...
 
-    async def abandon(self, project_id: str, entry_ids: Sequence[str]) -> int:
-        """Delete these entries if still pending, and free their adds' keys; returns how many."""
+    async def abandon(self, project_id: str, entry_ids: Sequence[str]) -> list[str]:
+        """Delete those of these entries still pending, and free their adds' keys; returns their ids."""
         ...
 
     async def get(self, project_id: str, entry_id: str) -> MemoryEntry | None: ...
