@@ -31,7 +31,12 @@ def build_worker(
     """
     registered: list[Callable[..., Any]] = [activities.send_scheduled_message, activities.record_run_outcome]
     if job_activities is not None:
-        registered += [job_activities.start_step, job_activities.await_reply, job_activities.record_progress]
+        registered += [
+            job_activities.start_step,
+            job_activities.await_reply,
+            job_activities.cancel_turn,
+            job_activities.record_progress,
+        ]
     return Worker(
         client,
         task_queue=task_queue,

@@ -17,6 +17,7 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Replayer
 
 from agentmesh_core.identity import Identity
+from agentmesh_devstack.waiting import eventually
 from agentmesh_scheduler.activities import JobActivities, ScheduleActivities
 from agentmesh_scheduler.adapters.fakes import FakeAgents, FakeScheduleEngine, InMemoryScheduleRepository
 from agentmesh_scheduler.adapters.fakes import SentMessage as Sent
@@ -54,13 +55,20 @@ class Harness:
         )
 
     async def until(self, admin: Identity, project_id: str, job: Job, check: Callable[[Job], bool]) -> Job:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        async def reached() -> Job | None:
             current = await self.jobs.get(admin, project_id, job.id)
-            if check(current):
-                return current
-            await asyncio.sleep(0.1)
-        raise AssertionError(f"job never got there: {current}")
+            return current if check(current) else None
+
+        return await eventually(reached, timeout=30, interval=0.1, what=f"job {job.name!r} to reach {check}")
+
+    async def awaiting_reply(self, content: str) -> str:
+        """The id of the step message with this content, once its reply has been looked for."""
+
+        def looked_for() -> str | None:
+            sent = next((m for m in self.agents.sent if m.content == content), None)
+            return sent.message_id if sent is not None and sent.message_id in self.agents.replies else None
+
+        return await eventually(looked_for, timeout=30, interval=0.05, what=f"a wait for the reply to {content!r}")
 
     async def finished(self, admin: Identity, project_id: str, job: Job) -> Job:
         return await self.until(admin, project_id, job, lambda j: j.status.is_final)
@@ -184,8 +192,7 @@ async def test_cancel_stops_a_running_job(harness: Harness, admin: Identity, pro
     job = await harness.jobs.create(
         admin, project_id, JobDraft("slow", (think, StepDraft("after", agent_id, "x", ("think",))))
     )
-    await harness.until(admin, project_id, job, lambda j: j.steps[0].status is StepStatus.RUNNING)
-    await asyncio.sleep(0.5)
+    message_id = await harness.awaiting_reply("ponder")
     started = time.monotonic()
     await harness.jobs.cancel(admin, project_id, job.id)
     done = await harness.finished(admin, project_id, job)
@@ -193,7 +200,8 @@ async def test_cancel_stops_a_running_job(harness: Harness, admin: Identity, pro
     assert done.status is JobStatus.CANCELLED
     assert [s.status for s in done.steps] == [StepStatus.CANCELLED, StepStatus.CANCELLED]
     assert len(harness.agents.sent) == 1
-    await harness.history(job, "job_cancelled")
+    assert harness.agents.cancelled == [message_id]  # the agent's turn is stopped too
+    await harness.history(job, "job_cancelled_with_turn")
 
 
 async def test_a_step_that_gets_no_reply_times_out(
@@ -206,3 +214,24 @@ async def test_a_step_that_gets_no_reply_times_out(
     done = await harness.finished(admin, project_id, job)
     assert done.status is JobStatus.FAILED
     assert done.steps[0].error == "timed out waiting for the agent's reply"
+    assert harness.agents.cancelled == [harness.agents.sent[0].message_id]  # nobody waits for that turn now
+
+
+async def test_a_failed_step_stops_its_running_siblings_turns(
+    harness: Harness, admin: Identity, project_id: str, agent_id: str
+) -> None:
+    def answer(message: Sent) -> ReplyState:
+        if message.content == "break":
+            return ReplyState(ReplyStatus.FAILED, error="the tool refused")
+        return ReplyState(ReplyStatus.WAITING)
+
+    harness.agents.answer = answer
+    draft = JobDraft(
+        "siblings", (StepDraft("slow", agent_id, "ponder"), StepDraft("bad", agent_id, "break", max_attempts=1))
+    )
+    job = await harness.jobs.create(admin, project_id, draft)
+    slow_message = await harness.awaiting_reply("ponder")
+    done = await harness.finished(admin, project_id, job)
+    assert done.status is JobStatus.FAILED and done.failed_step_id == "bad"
+    assert [s.status for s in done.steps] == [StepStatus.CANCELLED, StepStatus.FAILED]
+    assert harness.agents.cancelled == [slow_message]

@@ -152,6 +152,15 @@ class JobActivities:
             raise ApplicationError(f"the agent failed: {state.error}", type=STEP_FAILED, non_retryable=True)
         return json.dumps(state.output, ensure_ascii=False)
 
+    @activity.defn(name="cancel_job_step_turn")
+    async def cancel_turn(self, input: AwaitReplyInput) -> None:
+        """Cancel the agent's turn on a step's message (a cancelled job, or a failed sibling step)."""
+        with acting_as(SCHEDULER_IDENTITY), context.bind(project_id=input.project_id, message_id=input.message_id):
+            try:
+                await self._steps.cancel(input.project_id, SentMessage(input.message_id, input.conversation_id))
+            except AgentmeshError as error:
+                raise application_error(error) from None
+
     @activity.defn(name="record_job_progress")
     async def record_progress(self, input: ProgressInput) -> None:
         """Store a progress report (the job's and its steps' states)."""

@@ -21,6 +21,8 @@ from agentmesh_scheduler.domain.models import JsonValue
 SCHEDULED_PERFORMATIVE = "request"
 # A step's conversation holds its request and the reply (and, later, tool turns).
 CONVERSATION_PAGE = 50
+# The statuses after which a step's message changes no more.
+_FINAL = (message_pb2.MESSAGE_STATUS_COMPLETE, message_pb2.MESSAGE_STATUS_ERROR, message_pb2.MESSAGE_STATUS_CANCELLED)
 
 
 def _value(content: JsonValue) -> struct_pb2.Value:
@@ -64,8 +66,10 @@ class AgentsClient:
         except grpc.aio.AioRpcError as error:
             raise from_rpc_error(error) from None
         sent = next((m for m in response.messages if m.id == message_id), None)
-        if sent is None or sent.status not in (message_pb2.MESSAGE_STATUS_COMPLETE, message_pb2.MESSAGE_STATUS_ERROR):
+        if sent is None or sent.status not in _FINAL:
             return ReplyState(ReplyStatus.WAITING)
+        if sent.status == message_pb2.MESSAGE_STATUS_CANCELLED:
+            return ReplyState(ReplyStatus.FAILED, error="the agent's turn was cancelled")
         if sent.status == message_pb2.MESSAGE_STATUS_ERROR:
             return ReplyState(ReplyStatus.FAILED, error=sent.error or "the agent failed")
         reply = next((m for m in response.messages if m.parent_id == message_id), None)
@@ -74,6 +78,15 @@ class AgentsClient:
             # only way to miss it, so wait for the next poll rather than guess.
             return ReplyState(ReplyStatus.WAITING)
         return ReplyState(ReplyStatus.COMPLETE, output=value_to_json(reply.content))
+
+    async def cancel_step(self, project_id: str, message_id: str) -> None:
+        """Cancel the step's message; one that already ended (or is gone) is left as it is."""
+        request = agent_service_pb2.CancelMessageRequest(project_id=project_id, message_id=message_id)
+        try:
+            await self._stub.CancelMessage(request, timeout=self._timeout)
+        except grpc.aio.AioRpcError as error:
+            if error.code() not in (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.NOT_FOUND):
+                raise from_rpc_error(error) from None
 
     async def send(
         self,

@@ -206,6 +206,7 @@ class FakeAgents:
         self.fail_next: list[AgentmeshError] = []
         # Job steps: how each message is answered (default: a reply echoing its content).
         self.replies: dict[str, ReplyState] = {}
+        self.cancelled: list[str] = []  # message ids, in the order their turns were cancelled
         self.answer: Callable[[SentMessage], ReplyState] = _echo
 
     def add_agent(self, project_id: str, agent_id: str) -> None:
@@ -260,3 +261,8 @@ class FakeAgents:
         if message_id not in self.replies:
             self.replies[message_id] = self.answer(message)
         return self.replies[message_id]
+
+    async def cancel_step(self, project_id: str, message_id: str) -> None:
+        if any(m.message_id == message_id and m.project_id == project_id for m in self.sent):
+            self.cancelled.append(message_id)
+            self.replies.setdefault(message_id, ReplyState(ReplyStatus.FAILED, error="the agent's turn was cancelled"))

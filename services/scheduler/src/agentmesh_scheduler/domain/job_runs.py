@@ -69,6 +69,11 @@ class JobSteps:
         """Whether the agent has answered yet."""
         return await self._messenger.reply_state(project_id, sent.message_id, sent.conversation_id)
 
+    async def cancel(self, project_id: str, sent: SentMessage) -> None:
+        """Stop the agent's turn on a step the job no longer waits for."""
+        await self._messenger.cancel_step(project_id, sent.message_id)
+        log.info("cancelled the agent's turn on message %s", sent.message_id)
+
     async def record(self, progress: JobProgress) -> None:
         """Store a progress report (older reports never overwrite newer ones)."""
         if not await self._repository.record(progress):

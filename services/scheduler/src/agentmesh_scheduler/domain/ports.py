@@ -187,3 +187,7 @@ class StepMessenger(Protocol):
     async def reply_state(self, project_id: str, message_id: str, conversation_id: str) -> ReplyState:
         """Whether the agent has replied to the message, and with what."""
         ...
+
+    async def cancel_step(self, project_id: str, message_id: str) -> None:
+        """Stop the agent's turn on the step's message (and what it delegated); nothing if it has ended."""
+        ...

@@ -7,8 +7,10 @@ message to its agent (idempotency key from job, step and attempt, so a retried
 send never makes a second message), then a wait for the reply that holds no
 worker slot (see activities/jobs.py). A step that fails its last attempt fails
 the job: the steps still running are cancelled, those not started skipped.
-A cancelled job cancels its steps' waits (not the agents' turns: no cancel RPC
-yet, issue 9). Every change of state is reported to PostgreSQL in order (seq).
+A cancelled job cancels its steps' waits and the agents' turns on their
+messages (and so what those turns delegated); so does a step whose failure
+stops its running siblings. Every change of state is reported to PostgreSQL in
+order (seq).
 
 Deterministic: no I/O here, time from workflow.now(), tasks created and
 collected in the steps' order.
@@ -56,6 +58,13 @@ POLL_RETRY = RetryPolicy(
     non_retryable_error_types=[STEP_FAILED],
 )
 POLL_ATTEMPT_TIMEOUT = timedelta(seconds=15)
+CANCEL_TIMEOUT = timedelta(seconds=15)
+CANCEL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10), maximum_attempts=5
+)
+# The workflow.patched() id of cancelling agents' turns (histories recorded before it hold no marker).
+CANCEL_TURNS_PATCH = "cancel-agent-turns"
+
 RECORD_TIMEOUT = timedelta(seconds=15)
 RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 
@@ -90,10 +99,17 @@ class _Outcome:
     error: str | None = None
 
 
-def _reason(error: ActivityError) -> str:
+def _timed_out(error: ActivityError) -> bool:
     cause = error.cause
     # The step's timeout ends the polling with the last poll's "not yet" as the cause.
-    if isinstance(cause, ActivityTimeoutError) or (isinstance(cause, ApplicationError) and cause.type == STILL_WAITING):
+    return isinstance(cause, ActivityTimeoutError) or (
+        isinstance(cause, ApplicationError) and cause.type == STILL_WAITING
+    )
+
+
+def _reason(error: ActivityError) -> str:
+    cause = error.cause
+    if _timed_out(error):
         return "timed out waiting for the agent's reply"
     if isinstance(cause, ApplicationError) and (cause.type or "").startswith(ERROR_TYPE_PREFIX):
         return cause.message
@@ -178,11 +194,31 @@ class JobWorkflow:
         self._running.clear()
 
     async def _run_step(self, step: JobStepInput, outputs: dict[str, str]) -> _Outcome:
+        waiting_on: list[AwaitReplyInput] = []  # the attempt whose reply is awaited, if any
+        try:
+            return await self._attempt_step(step, outputs, waiting_on)
+        except asyncio.CancelledError:
+            if waiting_on:
+                await self._cancel_turn(waiting_on[-1])
+            raise
+
+    async def _cancel_turn(self, awaited: AwaitReplyInput) -> None:
+        """Stop the agent's turn on a message the job waits for no more."""
+        # Histories recorded before this existed replay without it (they hold no marker).
+        if workflow.patched(CANCEL_TURNS_PATCH):
+            await workflow.execute_activity_method(
+                JobActivities.cancel_turn, awaited, start_to_close_timeout=CANCEL_TIMEOUT, retry_policy=CANCEL_RETRY
+            )
+
+    async def _attempt_step(
+        self, step: JobStepInput, outputs: dict[str, str], waiting_on: list[AwaitReplyInput]
+    ) -> _Outcome:
         values = {step_id: json.loads(text) for step_id, text in outputs.items()}
         content_json = json.dumps(job_plan.render(json.loads(step.input_json), values), ensure_ascii=False)
         info = workflow.info()
         error = "failed"
         for attempt in range(1, step.max_attempts + 1):
+            awaited: AwaitReplyInput | None = None
             try:
                 sent: SentStep = await workflow.execute_activity_method(
                     JobActivities.start_step,
@@ -200,11 +236,13 @@ class JobWorkflow:
                     retry_policy=START_RETRY,
                 )
                 timeout = timedelta(seconds=step.timeout_seconds)
+                awaited = AwaitReplyInput(
+                    self._input.project_id, self._input.job_id, step.id, sent.message_id, sent.conversation_id
+                )
+                waiting_on.append(awaited)
                 output_json = await workflow.execute_activity_method(
                     JobActivities.await_reply,
-                    AwaitReplyInput(
-                        self._input.project_id, self._input.job_id, step.id, sent.message_id, sent.conversation_id
-                    ),
+                    awaited,
                     schedule_to_close_timeout=timeout,
                     start_to_close_timeout=min(POLL_ATTEMPT_TIMEOUT, timeout),
                     retry_policy=POLL_RETRY,
@@ -214,6 +252,8 @@ class JobWorkflow:
                     # This step is being cancelled (the job was, or a sibling failed): not an attempt's failure.
                     raise asyncio.CancelledError from None
                 error = _reason(failure)
+                if awaited is not None and _timed_out(failure):
+                    await self._cancel_turn(awaited)  # the step timed out; its agent may still be at it
                 last = attempt == step.max_attempts
                 workflow.logger.warning(
                     "job %s step %s attempt %d failed: %s", info.workflow_id, step.id, attempt, error
