@@ -6,9 +6,8 @@ reconcile (start_pending) starts it, as does a repeated create with the same
 idempotency key, so an accepted job is never lost and never started twice
 (the workflow id is the job's).
 
-Cancelling stops the job's workflow. In-flight agent turns are NOT cancelled:
-the agents service has no cancel RPC yet (issue 9); the step's message is left
-to finish, and its reply is ignored.
+Cancelling stops the job's workflow; the workflow cancels the agents' turns on
+the messages of the steps that were running (AgentService.CancelMessage).
 """
 
 from __future__ import annotations
@@ -95,8 +94,8 @@ class Jobs:
     async def cancel(self, identity: Identity, project_id: str, job_id: str) -> Job:
         """Ask the job's workflow to stop (a finished job stays as it is).
 
-        The workflow records `cancelled` once it has stopped its steps. Agent
-        turns already running are not cancelled (no cancel RPC yet, issue 9).
+        The workflow records `cancelled` once it has stopped its steps and
+        cancelled the agents' turns on their messages.
         """
         job = await self._load(identity, project_id, job_id, admin=True)
         if not job.status.is_final:
