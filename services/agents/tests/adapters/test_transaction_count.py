@@ -12,7 +12,9 @@ from sqlalchemy import event
 from agentmesh_agents.adapters.agent_repository import SqlAgentRepository
 from agentmesh_agents.adapters.fakes import InMemoryConversationEvents, InMemoryMailbox, StaticMemory
 from agentmesh_agents.adapters.message_repository import SqlMessageRepository
+from agentmesh_agents.adapters.queue_depth import SqlQueueDepth
 from agentmesh_agents.adapters.scripted_inference import ScriptedInference
+from agentmesh_agents.domain.backlog import Backlog
 from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.messaging import Messaging, Outgoing
@@ -23,7 +25,9 @@ from agentmesh_agents.domain.registry import AgentRegistry
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 from agentmesh_core.ids import new_id
 
-SEND_TRANSACTIONS = 2  # store the message (agent checked in the same transaction); mark it published
+# count the unanswered messages (back-pressure); store the message (agent checked in the same
+# transaction); mark it published
+SEND_TRANSACTIONS = 3
 PROCESS_TRANSACTIONS = 3  # read the delivery's state; mark processing + read history; store reply + complete
 
 
@@ -43,14 +47,14 @@ class TransactionCounter:
         self.committed += 1
 
 
-async def test_one_message_costs_five_transactions(db):
+async def test_one_message_costs_six_transactions(db):
     limits = Limits()
     agents, messages = SqlAgentRepository(db), SqlMessageRepository(db)
     events, mailbox = InMemoryConversationEvents(), InMemoryMailbox()
     project = new_id()
     admin = Identity("admin-1", GlobalRole.USER, project, ProjectRole.ADMIN)
     agent = await AgentRegistry(agents, limits).create(admin, project, Agent(id="", project_id="", name="helper"))
-    messaging = Messaging(agents, messages, mailbox, events, limits)
+    messaging = Messaging(agents, messages, mailbox, events, limits, backlog=Backlog(SqlQueueDepth(db), limits))
     inference = ScriptedInference.echo()
     processor = MessageProcessor(
         messages, EventPublisher(events), inference, PromptBuilder(StaticMemory(["fact"]), limits), limits
