@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 
+from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.models import Agent, EventType, Message, MessageStatus, ParticipantType
 from agentmesh_agents.domain.tooling import CallContext
 from agentmesh_core.errors import FailedPrecondition, NotFound, PermissionDenied
@@ -419,3 +420,16 @@ async def test_a_turn_that_fails_cancels_the_delegations_it_still_waits_for(worl
     delegated = world.mailbox.take()
     assert len(delegated) == 2
     assert [(await world.stored(m)).status for m in delegated] == [MessageStatus.CANCELLED] * 2
+
+
+async def test_a_delegated_message_follows_the_rules_of_a_users_message() -> None:
+    world = World(limits=Limits(message_max_bytes=100))
+    agents = await team(world)
+    request = await world.send(agents["manager"], "report")
+    world.mailbox.take()
+    call = CallContext(PROJECT, agents["manager"].id, request.id, request.conversation_id, "call-1", 5.0, step=1)
+
+    refused = await world.delegations.delegate(call, "data", "x" * 200, wait=True)
+
+    assert refused.error and refused.text.startswith("error: content must be at most 100 bytes")
+    assert world.mailbox.take() == []

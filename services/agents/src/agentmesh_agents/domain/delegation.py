@@ -39,7 +39,7 @@ from agentmesh_agents.domain.ports import AgentRepository, MessageRepository, Tu
 from agentmesh_agents.domain.tooling import CallContext, Observation
 from agentmesh_agents.domain.turns import DELEGATION, Parked, ParkRecord, Step, TurnState, Wake, WakeOutcome
 from agentmesh_agents.domain.turns import delegation_key as key_of
-from agentmesh_agents.domain.validation import content_text
+from agentmesh_agents.domain.validation import content_text, message_content
 from agentmesh_core.errors import AgentmeshError
 from agentmesh_core.ids import new_id, parse_id
 
@@ -110,6 +110,10 @@ class Delegations:
                 "answer with what you have.",
                 error=True,
             )
+        try:
+            content = message_content(content, self._limits)  # the rules a user's message follows
+        except AgentmeshError as error:
+            return Observation(f"error: {error.message}", error=True)
         now = self._clock()
         message = Message(
             id=new_id(),
