@@ -10,16 +10,19 @@ from typing import Any
 import pytest
 
 from agentmesh_agents.adapters.agent_repository import SqlAgentRepository
+from agentmesh_agents.adapters.approval_repository import SqlApprovalRepository
 from agentmesh_agents.adapters.fakes import InMemoryAgentRepository, InMemoryMessageRepository
 from agentmesh_agents.adapters.message_repository import SqlMessageRepository
-from agentmesh_agents.adapters.tool_fakes import InMemoryTurnRepository, ToolState
+from agentmesh_agents.adapters.tool_fakes import InMemoryApprovalRepository, InMemoryTurnRepository, ToolState
 from agentmesh_agents.adapters.turn_repository import SqlTurnRepository
 from agentmesh_agents.domain.models import Agent, Message, MessageStatus, Participant, ParticipantType
+from agentmesh_agents.domain.tool_models import Approval, ApprovalStatus, ToolCallOutcome, ToolCallRecord
 from agentmesh_agents.domain.turns import (
     APPROVAL,
     DELEGATION,
     Parked,
     ParkRecord,
+    PendingCall,
     Step,
     TurnState,
     Wake,
@@ -40,6 +43,7 @@ class Repos:
     agents: Any
     messages: Any
     turns: Any
+    approvals: Any
 
 
 @pytest.fixture(params=["memory", "postgres"])
@@ -48,9 +52,11 @@ def repos(request) -> Repos:
         agents = InMemoryAgentRepository()
         state = ToolState(agents)
         messages = InMemoryMessageRepository(agents, state)
-        return Repos(agents, messages, InMemoryTurnRepository(state, messages))
+        return Repos(
+            agents, messages, InMemoryTurnRepository(state, messages), InMemoryApprovalRepository(state, messages)
+        )
     db = request.getfixturevalue("db")
-    return Repos(SqlAgentRepository(db), SqlMessageRepository(db), SqlTurnRepository(db))
+    return Repos(SqlAgentRepository(db), SqlMessageRepository(db), SqlTurnRepository(db), SqlApprovalRepository(db))
 
 
 async def _agent(repos: Repos, project: str, name: str) -> Agent:
@@ -167,3 +173,23 @@ async def test_cancel_marks_the_message_and_drops_the_park_and_a_reply_is_refuse
         await repos.messages.complete_with_reply(root, _reply(root))
     assert [reply for _, reply in await repos.messages.with_replies(project, [root.id])] == [None]
     assert await repos.messages.set_status(project, root.id, MessageStatus.ERROR, "late") is None
+
+
+async def test_cancel_expires_the_messages_pending_approvals(repos: Repos) -> None:
+    project = _id()
+    agent = await _agent(repos, project, "careful")
+    root = await _request(repos, project, agent, Participant(ParticipantType.USER, "u"))
+    call = ToolCallRecord(_id(), project, agent.id, root.id, "calculator", {"e": "1"}, ToolCallOutcome.PENDING, step=1,
+                          created_at=T0)  # fmt: skip
+    approval = Approval(_id(), project, agent.id, root.id, root.conversation_id, call.id, "calculator", {"e": "1"},
+                        expires_at=T0 + timedelta(hours=1), created_at=T0)  # fmt: skip
+    pending = PendingCall(call.id, _id(), "calculator", {"e": "1"}, "said", 1)
+    call_message = replace(root, id=pending.message_id, performative="tool_call", status=MessageStatus.COMPLETE)
+    state = TurnState(root.id, project, agent.id, parked=Parked(APPROVAL, approval.id, pending, approval.expires_at))
+    assert await repos.turns.park(state, ParkRecord(call_message, call, MessageStatus.AWAITING_APPROVAL, approval))
+
+    await repos.turns.cancel(project, root.id)
+
+    expired = await repos.approvals.get(project, approval.id)
+    assert (expired.status, expired.comment) == (ApprovalStatus.EXPIRED, "the message was cancelled")
+    assert expired.decided_at is not None

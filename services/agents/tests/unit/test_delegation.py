@@ -433,3 +433,24 @@ async def test_a_delegated_message_follows_the_rules_of_a_users_message() -> Non
 
     assert refused.error and refused.text.startswith("error: content must be at most 100 bytes")
     assert world.mailbox.take() == []
+
+
+async def test_cancelling_a_message_that_waits_for_an_approval_expires_the_approval(world: World) -> None:
+    from agentmesh_agents.domain.approvals import Decision
+    from agentmesh_agents.domain.tool_models import ApprovalStatus, Grant
+
+    agent = await world.agent("careful", system_prompt="careful")
+    await world.grant(agent, Grant("calculator", requires_approval=True))
+    world.inference.script = scripts(careful=json.dumps({"tool": "calculator", "arguments": {"expression": "1+1"}}))
+    request = await world.send(agent, "compute")
+    world.mailbox.take()
+    await world.process(request)
+    (approval,) = (await world.approvals.list(USER, PROJECT, ApprovalStatus.PENDING, 10, "")).items
+
+    await world.cancellation.cancel(USER, PROJECT, request.id)
+
+    expired = await world.approval_store.get(PROJECT, approval.id)
+    assert (expired.status, expired.comment) == (ApprovalStatus.EXPIRED, "the message was cancelled")
+    with pytest.raises(FailedPrecondition, match="already expired"):
+        await world.approvals.decide(ADMIN, PROJECT, approval.id, Decision.APPROVE)
+    assert parked_turns(world) == []

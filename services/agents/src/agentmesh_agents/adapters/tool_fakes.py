@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from agentmesh_agents.domain.models import Message, MessageStatus
 from agentmesh_agents.domain.tool_models import (
+    CANCELLED_COMMENT,
     Approval,
     ApprovalStatus,
     Grant,
@@ -276,6 +277,11 @@ class InMemoryTurnRepository:
         turn = self._state.turns.get(message_id)
         if turn is not None:
             self._state.turns[message_id] = dataclasses.replace(turn, parked=None, wake=None)
+        for approval in list(self._state.approvals.values()):
+            if approval.message_id == message_id and approval.status is ApprovalStatus.PENDING:
+                self._state.approvals[approval.id] = dataclasses.replace(
+                    approval, status=ApprovalStatus.EXPIRED, comment=CANCELLED_COMMENT, decided_at=datetime.now(UTC)
+                )
         return cancelled
 
     async def expired_waits(self, kind: str, now: datetime, limit: int) -> builtins.list[TurnState]:

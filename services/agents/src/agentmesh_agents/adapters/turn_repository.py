@@ -13,7 +13,7 @@ from agentmesh_agents.adapters.message_repository import insert_message, to_mess
 from agentmesh_agents.adapters.tables import agent_tools, approvals, messages, tool_calls, turns
 from agentmesh_agents.adapters.turn_codec import to_turn, turn_values, wake_json
 from agentmesh_agents.domain.models import Message, MessageStatus
-from agentmesh_agents.domain.tool_models import Approval, ToolCallRecord
+from agentmesh_agents.domain.tool_models import CANCELLED_COMMENT, Approval, ApprovalStatus, ToolCallRecord
 from agentmesh_agents.domain.turns import ParkRecord, StepRecord, TurnState, Wake
 from agentmesh_db.database import Database
 
@@ -170,6 +170,16 @@ class SqlTurnRepository:
                 update(turns)
                 .where(turns.c.message_id == message_id, turns.c.project_id == project_id)
                 .values(parked=None, park_key=None, wake=None, updated_at=datetime.now(UTC))
+            )
+            # Nobody is left to act on its approvals: they expire now instead of waiting for a decision.
+            session.execute(
+                update(approvals)
+                .where(
+                    approvals.c.project_id == project_id,
+                    approvals.c.message_id == message_id,
+                    approvals.c.status == ApprovalStatus.PENDING.value,
+                )
+                .values(status=ApprovalStatus.EXPIRED.value, comment=CANCELLED_COMMENT, decided_at=datetime.now(UTC))
             )
             return to_message(row)
 

@@ -102,6 +102,10 @@ class ApprovalStatus(StrEnum):
     EXPIRED = "expired"
 
 
+# The comment of an approval that expired because its message was cancelled.
+CANCELLED_COMMENT = "the message was cancelled"
+
+
 @dataclass(frozen=True, slots=True)
 class Approval:
     """A tool call that waits for (or got) a human's decision."""
