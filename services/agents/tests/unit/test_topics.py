@@ -194,3 +194,17 @@ async def test_agents_publishing_to_each_other_stop_at_the_delegation_depth_limi
     with pytest.raises(FailedPrecondition, match="depth limit reached"):
         await topics.publish_from_agent(PROJECT, request.receiver.id, request.id, "t5", "one more", key="hop-5")
     assert not any(m.content == "one more" for m in world.messages.messages.values())
+
+
+class FullBacklog:
+    async def admit(self, project_id: str) -> None:
+        raise ResourceExhausted("this project has 200 messages waiting for an answer", retry_after=5.0)
+
+
+async def test_a_publish_is_refused_while_the_backlog_is_full_and_stores_nothing(world: World) -> None:
+    await world.agent("a", topics=("t",))
+    repository = InMemoryTopicRepository(world.agents, world.messages)
+    topics = Topics(repository, world.messages, world.mailbox, world.limits, world.clock, backlog=FullBacklog())
+    with pytest.raises(ResourceExhausted, match="waiting for an answer"):
+        await topics.publish(USER, PROJECT, "t", "x")
+    assert world.messages.messages == {} and repository.publications == {}

@@ -72,6 +72,14 @@ class TopicRepository(Protocol):
         ...
 
 
+class Backpressure(Protocol):
+    """Refuses new turns while too many wait for an answer (the backlog SendMessage also asks)."""
+
+    async def admit(self, project_id: str) -> None:
+        """ResourceExhausted (with a retry time) when the project or the platform is over its limit."""
+        ...
+
+
 class Topics:
     """Publishing to topics, from a project member (REST) or from an agent's tool call."""
 
@@ -83,6 +91,7 @@ class Topics:
         limits: Limits,
         clock: Callable[[], datetime] = utcnow,
         admission: MessageAdmission | None = None,
+        backlog: Backpressure | None = None,
     ) -> None:
         self._topics = topics
         self._messages = messages
@@ -90,6 +99,7 @@ class Topics:
         self._limits = limits
         self._clock = clock
         self._admission = admission or MessageAdmission(None)
+        self._backlog = backlog
 
     @property
     def limits(self) -> Limits:
@@ -179,6 +189,9 @@ class Topics:
             )
 
         self._admission.sending(publication.project_id)
+        if self._backlog is not None:
+            # Checked once per publish, as for one direct message, before anything is stored.
+            await self._backlog.admit(publication.project_id)
         messages, created = await self._topics.publish(publication, message_for)
         if not created:
             log.info("publication to %r repeated with the same idempotency key", publication.topic)
