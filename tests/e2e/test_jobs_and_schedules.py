@@ -9,6 +9,7 @@ middle of a job; they restore the mesh before they end.
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 import uuid
@@ -20,6 +21,7 @@ import pytest
 from temporalio.client import Client
 
 from agentmesh_devstack.stack import Stack
+from agentmesh_devstack.waiting import eventually_sync
 
 pytestmark = pytest.mark.slow
 
@@ -178,6 +180,34 @@ def test_cancel_stops_a_running_job(
     assert len(_requests_of(api, admin, project, job["id"])) == 1  # the backoff never ended in a second attempt
     listed = api.get(f"/projects/{project}/jobs", headers=admin, params={"status": "cancelled"}).json()["items"]
     assert job["id"] in {j["id"] for j in listed}
+
+
+def test_cancel_stops_the_agent_turns_of_a_running_job(api: httpx.Client, admin: dict[str, str], project: str) -> None:
+    # A scripted agent whose calculator call needs approval: its turn parks, so the step waits.
+    script = [json.dumps({"tool": "calculator", "arguments": {"expression": "1+1"}})]
+    agent = _agent(api, admin, project, "parks", system_prompt=f"You compute.\nagentmesh-script: {json.dumps(script)}")
+    grant = [{"name": "calculator", "requires_approval": True}]
+    assert api.put(f"/projects/{project}/agents/{agent}/tools", headers=admin, json=grant).status_code == 200
+    job = _job(
+        api, admin, project, {"name": "parked step", "steps": [{"id": "parks", "agent_id": agent, "input": "2?"}]}
+    )
+
+    def parked_message() -> str | None:
+        pending = api.get(f"/projects/{project}/approvals", headers=admin, params={"status": "pending"})
+        step = _get(api, admin, project, job["id"])["steps"][0]
+        ids = {a["message_id"] for a in pending.json()["items"]}
+        return step["message_id"] if step["message_id"] in ids else None
+
+    message_id = eventually_sync(parked_message, timeout=60, what="the step's turn to park on its approval")
+    assert api.post(f"/projects/{project}/jobs/{job['id']}/cancel", headers=admin).status_code == 202
+    assert _finished(api, admin, project, job["id"], timeout=60)["status"] == "cancelled"
+
+    def message_status() -> str | None:
+        items = api.get(f"/projects/{project}/messages", headers=admin, params={"agent_id": agent}).json()["items"]
+        status = next(m["status"] for m in items if m["id"] == message_id)
+        return status if status == "cancelled" else None
+
+    eventually_sync(message_status, timeout=30, what="the step's message to be cancelled")
 
 
 def test_temporal_lists_a_projects_jobs_by_search_attribute(
