@@ -187,11 +187,10 @@ class Accounts:
     async def project_for(self, user: User, project_id: str) -> tuple[Project, ProjectRole | None]:
         """The project and the user's role in it; NotFound unless a member (or superadmin)."""
         project_id = _known_id(project_id, "project")
-        project = await self.store.get_project(project_id)
-        role = await self.store.membership(project_id, user.id) if project else None
-        if project is None or (role is None and user.role is not GlobalRole.SUPERADMIN):
+        found = await self.store.project_with_role(project_id, user.id)
+        if found is None or (found[1] is None and user.role is not GlobalRole.SUPERADMIN):
             raise NotFound("project not found")
-        return project, role
+        return found
 
     async def list_projects(self, user: User, offset: int, limit: int) -> list[tuple[Project, ProjectRole | None]]:
         """The user's projects (every project for a superadmin), with the user's role."""

@@ -121,9 +121,18 @@ class SqlAccountsRepository:
 
         return await self._db.run(work)
 
-    async def get_project(self, project_id: str) -> Project | None:
-        row = await self._db.run(lambda s: s.execute(select(projects).where(projects.c.id == project_id)).first())
-        return _project(row) if row else None
+    async def project_with_role(self, project_id: str, user_id: str) -> tuple[Project, ProjectRole | None] | None:
+        # Every project-scoped request asks this: one round trip for the project and the caller's role.
+        member = (project_members.c.project_id == projects.c.id) & (project_members.c.user_id == user_id)
+        query = (
+            select(projects, project_members.c.role.label("member_role"))
+            .outerjoin(project_members, member)
+            .where(projects.c.id == project_id)
+        )
+        row = await self._db.run(lambda s: s.execute(query).first())
+        if row is None:
+            return None
+        return _project(row), ProjectRole(row.member_role) if row.member_role else None
 
     async def list_projects(self, user_id: str | None, offset: int, limit: int) -> list[Project]:
         """Projects user_id belongs to, or every project when user_id is None."""
