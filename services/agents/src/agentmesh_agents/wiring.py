@@ -112,7 +112,8 @@ def build_components(
     admission = MessageAdmission(settings.project_message_rate)  # one rate for direct messages and publishes
     backlog = Backlog(SqlQueueDepth(db), limits)
     messaging = Messaging(agents, messages, mailbox, events, limits, admission=admission, backlog=backlog)
-    topics = Topics(SqlTopicRepository(db), messages, mailbox, limits, admission=admission)
+    topic_store = SqlTopicRepository(db)
+    topics = Topics(topic_store, messages, mailbox, limits, admission=admission, backlog=backlog, events=publisher)
     key = settings.mcp_headers_key
     cipher = HeaderCipher(
         key.get_secret_value().encode() if key else derived_key(settings.internal_secret.get_secret_value())

@@ -10,7 +10,8 @@ import pytest
 from agentmesh_agents.adapters.topic_fakes import InMemoryTopicRepository
 from agentmesh_agents.domain.admission import MessageAdmission
 from agentmesh_agents.domain.builtin_tools.topic_publish import PublishToTopic
-from agentmesh_agents.domain.models import MessageStatus, ParticipantType
+from agentmesh_agents.domain.events import EventPublisher
+from agentmesh_agents.domain.models import EventType, MessageStatus, ParticipantType
 from agentmesh_agents.domain.topics import Topics
 from agentmesh_core.errors import FailedPrecondition, InvalidInput, NotFound, ResourceExhausted
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
@@ -23,7 +24,8 @@ STRANGER = Identity(subject="stranger", role=GlobalRole.USER, project_id=OTHER_P
 
 def topics_of(world: World, admission: MessageAdmission | None = None) -> Topics:
     repository = InMemoryTopicRepository(world.agents, world.messages)
-    return Topics(repository, world.messages, world.mailbox, world.limits, world.clock, admission)
+    events = EventPublisher(world.events, world.clock)
+    return Topics(repository, world.messages, world.mailbox, world.limits, world.clock, admission, events=events)
 
 
 async def test_a_publish_reaches_each_subscriber_once_and_only_them(world: World) -> None:
@@ -163,6 +165,13 @@ async def test_an_agent_publishes_with_the_tool_and_each_subscriber_answers(worl
     assert answers == ["analysis part", "data part"]
     [result] = [m for m in world.messages.messages.values() if m.performative == "tool_result"]
     assert result.content["observation"].startswith("sent to 2 subscriber(s) of 'daily_report_2026-01-01'")
+    # The manager's stream shows the fan-out: one `delegated` event per message sent.
+    announced = [e for e in world.events.of(request.conversation_id) if e.type is EventType.DELEGATED]
+    assert sorted(e.delegation.id for e in announced) == sorted(m.id for m in delivered)
+    assert all(e.agent_id == manager.id and e.message_id == request.id for e in announced)
+    # A REST publish belongs to no agent's turn: no event anywhere.
+    await topics.publish(USER, PROJECT, "daily_report_2026-01-01", "again")
+    assert len([e for e in world.events.events if e.type is EventType.DELEGATED]) == 2
 
 
 async def test_the_tool_refuses_a_bad_topic_with_an_error_observation(world: World) -> None:

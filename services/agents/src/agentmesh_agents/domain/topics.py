@@ -23,6 +23,7 @@ from agentmesh_agents.domain import validation
 from agentmesh_agents.domain.access import project_scope
 from agentmesh_agents.domain.admission import MessageAdmission
 from agentmesh_agents.domain.delegation import is_delegation
+from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.messaging import sender_of
 from agentmesh_agents.domain.models import JsonValue, Message, Participant, ParticipantType, utcnow
@@ -92,6 +93,7 @@ class Topics:
         clock: Callable[[], datetime] = utcnow,
         admission: MessageAdmission | None = None,
         backlog: Backpressure | None = None,
+        events: EventPublisher | None = None,
     ) -> None:
         self._topics = topics
         self._messages = messages
@@ -100,6 +102,7 @@ class Topics:
         self._clock = clock
         self._admission = admission or MessageAdmission(None)
         self._backlog = backlog
+        self._events = events
 
     @property
     def limits(self) -> Limits:
@@ -118,7 +121,7 @@ class Topics:
         publication = self._publication(project_id, topic, sender_of(identity), idempotency_key)
         content = validation.message_content(content, self._limits)
         # The publication's id ties its messages together in the log.
-        return await self._fan_out(publication, content, correlation_id=publication.id, parent_id=None)
+        return await self._fan_out(publication, content, correlation_id=publication.id)
 
     async def publish_from_agent(
         self, project_id: str, agent_id: str, request_id: str, topic: str, content: JsonValue, key: str
@@ -141,7 +144,7 @@ class Topics:
         publication = self._publication(project_id, topic, Participant(ParticipantType.AGENT, agent_id), key)
         content = validation.message_content(content, self._limits)
         correlation_id = request.correlation_id or request.id
-        return await self._fan_out(publication, content, correlation_id=correlation_id, parent_id=request.id)
+        return await self._fan_out(publication, content, correlation_id=correlation_id, parent=request)
 
     async def delete_project_data(self, identity: Identity, project_id: str) -> int:
         """Forget a project's publications (DeleteProjectData removes its agents and messages)."""
@@ -172,8 +175,11 @@ class Topics:
         )
 
     async def _fan_out(
-        self, publication: Publication, content: JsonValue, correlation_id: str, parent_id: str | None
+        self, publication: Publication, content: JsonValue, correlation_id: str, parent: Message | None = None
     ) -> list[Message]:
+        """Store, then post; an agent's publish also shows on its request's stream (a `delegated` event each)."""
+        parent_id = parent.id if parent is not None else None
+
         def message_for(agent_id: str) -> Message:
             return Message(
                 id=new_id(),
@@ -196,11 +202,11 @@ class Topics:
         if not created:
             log.info("publication to %r repeated with the same idempotency key", publication.topic)
             return messages
-        await self._post_all(messages)
+        await self._post_all(messages, parent)
         log.info("published to %r: %d subscribers", publication.topic, len(messages))
         return messages
 
-    async def _post_all(self, messages: list[Message]) -> None:
+    async def _post_all(self, messages: list[Message], parent: Message | None) -> None:
         """Post each message to its mailbox, then mark the posted ones in one write.
 
         Stored already: a post that fails leaves its message queued and unpublished, and
@@ -218,6 +224,8 @@ class Topics:
                         "mailbox post of message %s failed (%s); it stays queued", message.id, type(error).__name__
                     )
                     return None
+                if parent is not None and self._events is not None:
+                    await self._events.delegated(parent, message.sender.id, message)
                 return message.id
 
         posted = [message_id for message_id in await asyncio.gather(*(post(m) for m in messages)) if message_id]

@@ -1,8 +1,8 @@
 """publish_to_topic: one message to every agent of the project subscribed to a topic.
 
 The project and the sending agent come from the call context, never from the
-arguments; the agent itself is left out of its own fan-out. The call id keys
-the publication, so the same call run again delivers nothing twice.
+arguments; the agent itself is left out of its own fan-out. The turn's step keys
+the publication, so a step run again (a redelivered turn) delivers nothing twice.
 """
 
 from __future__ import annotations
@@ -45,7 +45,12 @@ class PublishToTopic:
     async def run(self, call: CallContext, arguments: dict[str, Any], config: dict[str, Any]) -> Observation:
         topic = arguments["topic"]
         sent = await self._topics.publish_from_agent(
-            call.project_id, call.agent_id, call.message_id, topic, arguments["content"], key=f"call:{call.call_id}"
+            call.project_id,
+            call.agent_id,
+            call.message_id,
+            topic,
+            arguments["content"],
+            key=f"step:{call.message_id}:{call.step}",
         )
         if not sent:
             return Observation(f"no agent is subscribed to {topic!r}; nothing was sent")
