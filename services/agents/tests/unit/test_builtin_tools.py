@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from fractions import Fraction
 
@@ -109,6 +110,17 @@ async def test_memory_tools_use_the_call_context_project_and_agent() -> None:
     assert argument_errors(search.parameters, {"query": "x", "project_id": "other"}) is not None
     assert argument_errors(store.parameters, {"content": "x", "agent_id": "other"}) is not None
     assert (await MemorySearch(StaticMemory()).run(CALL, {"query": "x"}, {})).text == "no matching memory entries"
+
+
+async def test_memory_store_run_again_for_the_same_step_stores_once() -> None:
+    """A redelivered turn runs its step again: the store is keyed by the step, so memory keeps one entry."""
+    memory = StaticMemory()
+    store = MemoryStore(memory)
+    first = await store.run(CALL, {"content": "the launch is on Friday"}, {})
+    again = await store.run(CALL, {"content": "the launch is on Friday"}, {})
+    next_step = await store.run(dataclasses.replace(CALL, step=1), {"content": "and the demo on Monday"}, {})
+    assert first.text == again.text != next_step.text
+    assert [content for _, _, content in memory.stored] == ["the launch is on Friday", "and the demo on Monday"]
 
 
 def test_every_builtin_has_a_valid_schema_and_refuses_unknown_config() -> None:

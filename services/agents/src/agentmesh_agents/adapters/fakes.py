@@ -316,6 +316,7 @@ class StaticMemory:
         self.error = error
         self.queries: list[tuple[str, str, str, int]] = []
         self.stored: list[tuple[str, str, str]] = []
+        self.stored_keys: dict[tuple[str, str], str] = {}  # (project, idempotency key) -> entry id
 
     async def search(self, project_id: str, agent_id: str, query: str, k: int) -> list[str]:
         self.queries.append((project_id, agent_id, query, k))
@@ -323,10 +324,18 @@ class StaticMemory:
             raise self.error
         return self.entries[:k]
 
-    async def store(self, project_id: str, agent_id: str, content: str) -> str:
-        """Keep the content (searches return it from then on); `stored` records who stored what."""
+    async def store(self, project_id: str, agent_id: str, content: str, idempotency_key: str = "") -> str:
+        """Keep the content (searches return it from then on); `stored` records who stored what.
+
+        A key used before in the project returns the first entry's id and stores nothing, as memory does.
+        """
         if self.error is not None:
             raise self.error
+        if idempotency_key and (project_id, idempotency_key) in self.stored_keys:
+            return self.stored_keys[(project_id, idempotency_key)]
         self.stored.append((project_id, agent_id, content))
         self.entries.append(content)
-        return new_id()
+        entry_id = new_id()
+        if idempotency_key:
+            self.stored_keys[(project_id, idempotency_key)] = entry_id
+        return entry_id

@@ -29,9 +29,12 @@ class MemoryClient:
             raise from_rpc_error(error) from None
         return [hit.entry.content for hit in response.hits]
 
-    async def store(self, project_id: str, agent_id: str, content: str) -> str:
+    async def store(self, project_id: str, agent_id: str, content: str, idempotency_key: str = "") -> str:
         request = pb.AddMemoriesRequest(
-            project_id=project_id, agent_id=agent_id, documents=[pb.Document(content=content)]
+            project_id=project_id,
+            agent_id=agent_id,
+            documents=[pb.Document(content=content)],
+            idempotency_key=idempotency_key,
         )
         try:
             with acting_as(self._identity):

@@ -68,5 +68,7 @@ class MemoryStore:
         return config_by_schema(NO_CONFIG, config, self.name)
 
     async def run(self, call: CallContext, arguments: dict[str, Any], config: dict[str, Any]) -> Observation:
-        entry_id = await self._memory.store(call.project_id, call.agent_id, arguments["content"])
+        # Keyed by the turn's step: a step run again (a redelivered turn) stores nothing twice.
+        key = f"memory-store:{call.message_id}:{call.step}"
+        entry_id = await self._memory.store(call.project_id, call.agent_id, arguments["content"], key)
         return Observation(f"stored (memory entry {entry_id})")
