@@ -97,6 +97,17 @@ def test_the_manager_publishes_the_daily_report_topic_and_both_subscribers_answe
     # The manager, subscribed itself, got no request from its own publish (only the answers).
     assert [m for m in _log(api, admin, project, agent_id=manager) if m["receiver"]["id"] == manager
             and m["performative"] == "request" and m["sender"]["type"] == "agent"] == []  # fmt: skip
+    # The user's stream shows the fan-out (delegated, before the tool's result) and both answers.
+    path = f"/projects/{project}/conversations/{request['conversation_id']}/events"
+    stream = list(events)
+    while sum(e.event == "delegation_reply" for e in stream) < 2:
+        stream += sse(api, path, {**admin, "Last-Event-ID": stream[-1].id}, until="delegation_reply")
+    kinds = [e.event for e in stream]
+    assert kinds.index("tool_result") > max(i for i, kind in enumerate(kinds) if kind == "delegated")
+    sent_to = sorted(e.data["delegation"]["receiver"]["id"] for e in stream if e.event == "delegated")
+    assert sent_to == sorted([data, analysis])
+    told = {e.data["delegation"]["receiver"]["id"]: e.data["text"] for e in stream if e.event == "delegation_reply"}
+    assert told == {data: ANSWERS["data"], analysis: ANSWERS["analysis"]}
 
 
 def test_a_rest_publish_retried_with_its_key_delivers_once(
