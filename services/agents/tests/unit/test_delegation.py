@@ -410,16 +410,18 @@ async def test_a_turn_that_fails_cancels_the_delegations_it_still_waits_for(worl
     await world.agent("data", system_prompt="data")
     await world.agent("analysis", system_prompt="analysis")
     await world.grant(manager, DELEGATE)
-    world.inference.script = scripts(manager=manager_script, data="42 rows", analysis="up 3%")
+    world.inference.script = scripts(
+        manager=lambda turns: [ask("data", "numbers")] if observations(turns) else [ask("analysis", "fyi", False)]
+    )
     request = await world.send(manager, "report")
     world.mailbox.take()
 
-    await world.process(request)  # asks data and analysis: both steps spent, no answer possible
+    await world.process(request)  # a notice, then a question: both steps spent, no answer possible
 
     assert (await world.stored(request)).error == "the turn used all 2 steps without a final answer"
-    delegated = world.mailbox.take()
-    assert len(delegated) == 2
-    assert [(await world.stored(m)).status for m in delegated] == [MessageStatus.CANCELLED] * 2
+    notice, question = world.mailbox.take()
+    assert (await world.stored(question)).status is MessageStatus.CANCELLED
+    assert (await world.stored(notice)).status is MessageStatus.QUEUED  # sent without waiting: it goes on
 
 
 async def test_a_delegated_message_follows_the_rules_of_a_users_message() -> None:

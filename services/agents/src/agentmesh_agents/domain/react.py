@@ -69,6 +69,7 @@ class TurnEnd:
     kind: TurnEndKind
     text: str = ""
     delay: float = 0.0
+    awaited: tuple[str, ...] = ()  # a failed turn's delegations still awaited (they are cancelled)
 
 
 class ReactLoop:
@@ -111,9 +112,10 @@ class ReactLoop:
             except TurnCancelled:
                 log.info("turn stopped: its request was cancelled")
                 return TurnEnd(TurnEndKind.CANCELLED)
-        if end.kind is TurnEndKind.FAILED and self._cancellation is not None:
-            # The tree's budget is spent with the turn: what it still waits for is no longer wanted.
-            for delegated in await self._messages.delegated_from(request.project_id, request.id):
+        if end.awaited and self._cancellation is not None:
+            # The turn failed (its budget was the tree's): the replies it waited for are no longer wanted.
+            # Messages it sent without waiting (notices, topic publications) go on.
+            for delegated, _ in await self._messages.with_replies(request.project_id, end.awaited):
                 await self._cancellation.stop(delegated)
         return end
 
@@ -148,13 +150,15 @@ class ReactLoop:
             reason = spending.exhausted()
             if reason is not None:
                 log.warning("turn ended: %s", reason)
-                return TurnEnd(TurnEndKind.FAILED, reason)
+                return TurnEnd(TurnEndKind.FAILED, reason, awaited=_awaited(turn.transcript))
             if self._delegations is not None and _outstanding(turn.transcript):
                 collected = await self._delegations.collect(request, turn.transcript)
                 _take(turn, collected)
             try:
                 generation = await self._generate(turn, step_turns(base, offered, turn.transcript), schema, attempt)
             except _Ended as ended:
+                if ended.end.kind is TurnEndKind.FAILED:
+                    return dataclasses.replace(ended.end, awaited=_awaited(turn.transcript))
                 return ended.end
             step = parse_step(generation.text)
             if isinstance(step, FinalStep) and self._delegations is not None and _outstanding(turn.transcript):
@@ -333,6 +337,10 @@ class _Ended(Exception):
 
 def _outstanding(transcript: list[Step]) -> bool:
     return any(step.awaiting for step in transcript)
+
+
+def _awaited(transcript: list[Step]) -> tuple[str, ...]:
+    return tuple(step.awaiting for step in transcript if step.awaiting)
 
 
 def _take(turn: TurnContext, collected: Collected) -> None:
