@@ -47,7 +47,8 @@ from agentmesh_observability import tracing
 from agentmesh_scheduler.main import serve as serve_scheduler
 from agentmesh_scheduler.settings import SchedulerSettings
 
-pytestmark = pytest.mark.slow
+# Slow: vLLM and the embedding model load in the module fixture, which the first test's timeout covers.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 ADMIN_PASSWORD = "telemetry-admin-password"
 GRPC_SERVICES = ("inference", "memory", "agents", "scheduler")
