@@ -25,7 +25,9 @@ from agentmesh_observability import context
 _bearer = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False, description="Bearer JWT from POST /auth/login")
 
 
-def get_state(request: Request) -> GatewayState:
+# Every dependency here is `async def`, even the ones that only read app.state: FastAPI
+# runs a plain `def` dependency in a worker thread, a thread hop per dependency per request.
+async def get_state(request: Request) -> GatewayState:
     """What the lifespan wired onto app.state."""
     return request.app.state.gateway
 
@@ -33,23 +35,23 @@ def get_state(request: Request) -> GatewayState:
 State = Annotated[GatewayState, Depends(get_state)]
 
 
-def get_accounts(state: State) -> Accounts:
+async def get_accounts(state: State) -> Accounts:
     return state.accounts
 
 
-def get_agents(state: State) -> AgentsApi:
+async def get_agents(state: State) -> AgentsApi:
     return state.agents
 
 
-def get_memory(state: State) -> MemoryApi:
+async def get_memory(state: State) -> MemoryApi:
     return state.memory
 
 
-def get_scheduler(state: State) -> SchedulerApi:
+async def get_scheduler(state: State) -> SchedulerApi:
     return state.scheduler
 
 
-def get_tools(state: State) -> ToolsApi:
+async def get_tools(state: State) -> ToolsApi:
     return state.tools
 
 
@@ -75,7 +77,7 @@ async def current_user(request: Request, accounts: AccountsDep, token: BearerTok
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def require_superadmin(user: CurrentUser) -> User:
+async def require_superadmin(user: CurrentUser) -> User:
     if user.role is not GlobalRole.SUPERADMIN:
         raise PermissionDenied("superadmin role required")
     return user

@@ -25,7 +25,7 @@ from agentmesh_gateway.deps import AccountsDep, BearerToken, ProjectScope, State
 log = logging.getLogger(__name__)
 
 
-def get_tickets(state: State) -> StreamTickets:
+async def get_tickets(state: State) -> StreamTickets:
     return state.stream_tickets
 
 

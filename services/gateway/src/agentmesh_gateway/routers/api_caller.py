@@ -28,15 +28,15 @@ from agentmesh_observability import context
 PROJECT_HEADER = "X-Agentmesh-Project"
 
 
-def get_inference(state: State) -> InferenceApi:
+async def get_inference(state: State) -> InferenceApi:
     return state.inference
 
 
-def get_api_keys(state: State) -> ApiKeys:
+async def get_api_keys(state: State) -> ApiKeys:
     return state.api_keys
 
 
-def get_usage(state: State) -> UsageLedger:
+async def get_usage(state: State) -> UsageLedger:
     return state.usage
 
 

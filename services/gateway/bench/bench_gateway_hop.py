@@ -1,0 +1,149 @@
+"""What the gateway hop costs: a REST read vs the same RPC called directly.
+
+    python services/gateway/bench/bench_gateway_hop.py [--rounds 5] [--requests 300] [--parallel 32]
+
+Starts a throwaway PostgreSQL and NATS, the agents service and the gateway as real
+processes, and one project with 5 agents. The read is the agent list:
+`GET /projects/{p}/agents` through the gateway (bearer token check, session and
+membership lookups, identity signing, gRPC, JSON) vs `AgentService.ListAgents`
+called directly over gRPC with a signed identity (what the gateway does inside).
+
+Rounds alternate which goes first: one at a time (p50, p99) and `--parallel` in
+flight (requests/s). Goals (issue 14): added latency <= 1 ms p50 at one caller;
+REST throughput >= 0.5x the direct RPC's at 32 callers. Timings are noisy on a
+shared machine: compare within one run (the load average is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+from bench_tracing import ADMIN_PASSWORD, Pair, p99, start_pair, wait_ready  # the same processes, one pair
+
+from agentmesh.agents.v1 import agent_service_pb2 as pb
+from agentmesh.agents.v1 import agent_service_pb2_grpc as pb_grpc
+from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
+from agentmesh_core.settings import LOCAL_INTERNAL_SECRET
+from agentmesh_core.tokens import IdentityTokens
+from agentmesh_devstack.infra import EmbeddedPostgres, NatsServer
+from agentmesh_devstack.ports import free_port
+from agentmesh_grpc.channel import create_channel
+from agentmesh_grpc.identity import acting_as
+
+Call = Callable[[], Awaitable[None]]
+
+
+async def one_at_a_time(call: Call, count: int) -> list[float]:
+    latencies = []
+    for _ in range(count):
+        started = time.perf_counter()
+        await call()
+        latencies.append(time.perf_counter() - started)
+    return latencies
+
+
+async def in_flight(call: Call, count: int, parallel: int) -> float:
+    remaining = iter(range(count))
+
+    async def worker() -> None:
+        for _ in remaining:
+            await call()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(parallel)))
+    return count / (time.perf_counter() - started)
+
+
+async def measure(args: argparse.Namespace, pair: Pair) -> None:
+    agents_addr = pair.agents.env["AGENTMESH_AGENTS_LISTEN_ADDR"] if pair.agents.env else ""
+    limits = httpx.Limits(max_connections=64)
+    async with httpx.AsyncClient(base_url=pair.url, timeout=60, limits=limits) as client:
+        await wait_ready(client, pair, "/healthz", {})
+        login = await client.post("/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        await wait_ready(client, pair, "/projects", headers)
+        project = (await client.post("/projects", headers=headers, json={"name": "bench"})).json()["id"]
+        path = f"/projects/{project}/agents"
+        await wait_ready(client, pair, path, headers)  # the agents service serves
+        for index in range(5):
+            body = {"name": f"a{index}", "purpose": "bench", "system_prompt": "-", "model_config": {}}
+            assert (await client.post(path, headers=headers, json=body)).status_code == 201
+
+        async def rest() -> None:
+            response = await client.get(path, headers=headers)
+            if response.status_code != 200 or len(response.json()["items"]) != 5:
+                raise RuntimeError(f"GET {path} answered {response.status_code}: {response.text[:200]}")
+
+        channel = create_channel(agents_addr, IdentityTokens(LOCAL_INTERNAL_SECRET))
+        stub = pb_grpc.AgentServiceStub(channel)
+        me = (await client.get("/auth/me", headers=headers)).json()
+        caller = Identity(me["id"], GlobalRole.SUPERADMIN, project, ProjectRole.ADMIN)
+
+        async def direct() -> None:
+            with acting_as(caller):
+                response = await stub.ListAgents(pb.ListAgentsRequest(project_id=project, page_size=50))
+            if len(response.agents) != 5:
+                raise RuntimeError("ListAgents did not list the 5 agents")
+
+        calls = {"rest": rest, "direct": direct}
+        for call in calls.values():  # warm: connections, lazy imports
+            await one_at_a_time(call, 50)
+        results: dict[str, dict[str, list[float]]] = {label: {"p50": [], "p99": [], "rps": []} for label in calls}
+        load = os.getloadavg()[0]
+        print(f"agent list, REST through the gateway vs ListAgents directly; {args.requests} one at a time, "
+              f"then {args.requests} with {args.parallel} in flight, per phase; load {load:.1f}")  # fmt: skip
+        for round_ in range(args.rounds):
+            for label in ("rest", "direct") if round_ % 2 == 0 else ("direct", "rest"):
+                latencies = await one_at_a_time(calls[label], args.requests)
+                results[label]["p50"].append(statistics.median(latencies) * 1000)
+                results[label]["p99"].append(p99(latencies) * 1000)
+                results[label]["rps"].append(await in_flight(calls[label], args.requests, args.parallel))
+            r, d = results["rest"], results["direct"]
+            print(f"  round {round_ + 1}: p50 REST {r['p50'][-1]:5.2f} ms, direct {d['p50'][-1]:5.2f} ms "
+                  f"(+{r['p50'][-1] - d['p50'][-1]:4.2f} ms) | p99 {r['p99'][-1]:5.2f} / {d['p99'][-1]:5.2f} ms "
+                  f"| {args.parallel} in flight: REST {r['rps'][-1]:5.0f} req/s, direct {d['rps'][-1]:5.0f} req/s "
+                  f"({r['rps'][-1] / d['rps'][-1]:4.2f}x)")  # fmt: skip
+        r, d = results["rest"], results["direct"]
+        added = statistics.median(r["p50"]) - statistics.median(d["p50"])
+        ratio = statistics.median(r["rps"]) / statistics.median(d["rps"])
+        print(f"medians of {args.rounds} rounds: added latency {added:.2f} ms p50 (goal <= 1 ms), "
+              f"REST/direct throughput at {args.parallel} in flight {ratio:.2f}x (goal >= 0.5); "
+              f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
+        await channel.close()
+
+
+async def main(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="agentmesh-bench-") as name:
+        tmp = Path(name)
+        postgres = EmbeddedPostgres(tmp / "postgres")
+        postgres.start()
+        nats = NatsServer("127.0.0.1", free_port(), tmp / "nats", tmp)
+        nats.start()
+        try:
+            pair = start_pair("hop", tmp, postgres.database_url("bench_hop"), nats.url, {})
+            pair.agents.start()
+            pair.gateway.start()
+            try:
+                await measure(args, pair)
+            finally:
+                pair.gateway.stop()
+                pair.agents.stop()
+        finally:
+            nats.stop()
+            postgres.stop()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--parallel", type=int, default=32)
+    asyncio.run(main(parser.parse_args()))
