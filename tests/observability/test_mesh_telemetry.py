@@ -9,6 +9,8 @@ one place; the wire between them is still gRPC, NATS and Temporal.
 
 - one REST message -> one trace: gateway, agents (the RPC, then the mailbox delivery
   continued from the NATS header), memory, inference, each span's parent in the trace;
+- a job started over REST -> one trace: gateway, scheduler, Temporal's workflow and activity
+  (the SDK's interceptor carries it in Temporal's headers), agents, inference;
 - a scheduled message -> one trace from Temporal's activity through agents to inference.
 
 (Each service's own /metrics, one process each, is scraped in tests/e2e/test_observability.py.)
@@ -56,6 +58,7 @@ SERVICE_PREFIX = {
     "agents": "agentmesh.agents.v1.AgentService/",
     "memory": "agentmesh.memory.v1.MemoryService/",
     "inference": "agentmesh.inference.v1.InferenceService/",
+    "scheduler": "agentmesh.scheduler.v1.SchedulerService/",
 }
 
 
@@ -275,6 +278,46 @@ async def test_one_rest_message_is_one_trace_across_the_services(mesh: Mesh) -> 
         assert _has_ancestor(span, delivery, spans), span.name
         # Each server span's parent is its caller's CLIENT span.
         assert _parent_of(span, spans).kind is trace.SpanKind.CLIENT
+
+
+async def test_a_job_started_over_rest_is_one_trace_through_temporal(mesh: Mesh) -> None:
+    project, agent = await _project_and_agent(mesh)
+    created = await mesh.api.post(
+        f"/projects/{project}/jobs",
+        headers=mesh.admin,
+        json={"name": "traced", "steps": [{"id": "only", "agent_id": agent, "input": "Hello?"}]},
+    )
+    assert created.status_code == 201, created.text
+    job = created.json()["id"]
+
+    async def completed() -> bool:
+        answer = await mesh.api.get(f"/projects/{project}/jobs/{job}", headers=mesh.admin)
+        return answer.json()["status"] == "completed"
+
+    await eventually(completed, timeout=180, interval=0.5, what=f"job {job} completed")
+
+    def the_trace() -> list[ReadableSpan]:
+        finished = mesh.spans.get_finished_spans()
+        [http] = [s for s in finished if s.name == "POST /projects/{project_id}/jobs"]
+        assert http.context is not None
+        spans = _trace_of(finished, http.context.trace_id)
+        assert [s for s in spans if s.name == "agents.process_message"]
+        assert _server(spans, SERVICE_PREFIX["inference"])
+        return spans
+
+    spans = await eventually(the_trace, timeout=60, what="the job's trace, to inference")
+    root = _assert_linked(spans)
+    assert root.name == "POST /projects/{project_id}/jobs"
+    [create] = _server(spans, SERVICE_PREFIX["scheduler"])
+    [step] = [s for s in spans if s.name == "RunActivity:start_job_step"]
+    [send] = _server(spans, SERVICE_PREFIX["agents"] + "SendMessage")
+    [delivery] = [s for s in spans if s.name == "agents.process_message"]
+    assert _has_ancestor(create, root, spans)
+    assert [s for s in spans if s.name == "RunWorkflow:JobWorkflow" and _has_ancestor(s, create, spans)]
+    assert _has_ancestor(step, create, spans) and _has_ancestor(send, step, spans)
+    assert _has_ancestor(delivery, send, spans)
+    for span in _server(spans, SERVICE_PREFIX["inference"]):
+        assert _has_ancestor(span, delivery, spans)
 
 
 async def test_a_scheduled_message_is_one_trace_from_temporal_to_inference(mesh: Mesh) -> None:
