@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session
 from agentmesh_agents.adapters.mailbox_runtime import DURABLE_PREFIX
 from agentmesh_agents.adapters.tables import turns
 from agentmesh_agents.domain.events import EventPublisher
+from agentmesh_agents.domain.lanes import Processor
 from agentmesh_agents.domain.models import Message
-from agentmesh_agents.domain.processor import Delivery, MessageProcessor, Outcome
+from agentmesh_agents.domain.processor import Delivery, Outcome
 from agentmesh_agents.domain.tool_models import ToolCallRecord
 from agentmesh_db.database import Database
 from agentmesh_events import subjects
@@ -69,7 +70,7 @@ TURNS_PARKED = Gauge("agentmesh_agents_turns_parked", "Turns parked (waiting for
 class ObservedProcessor:
     """A MessageProcessor, counted, timed and traced (the span continues the poster's trace)."""
 
-    def __init__(self, processor: MessageProcessor) -> None:
+    def __init__(self, processor: Processor) -> None:
         self._processor = processor
 
     async def process(self, delivery: Delivery) -> Outcome:
