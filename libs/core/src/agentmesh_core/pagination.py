@@ -6,10 +6,14 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from agentmesh_core.errors import InvalidInput
 from agentmesh_core.ids import parse_id
+
+T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -110,3 +114,13 @@ def decode_time_key(cursor: str) -> tuple[datetime, str] | None:
         return at, parse_id(key[1], "cursor")
     except InvalidInput:
         raise InvalidInput("invalid cursor") from None
+
+
+def next_time_key(page: Sequence[T], limit: int, key: Callable[[T], tuple[datetime, str]]) -> str:
+    """The cursor after a full page sorted by a (time, id) key: it resumes after the page's last row.
+
+    "" when the page was not full, i.e. the last one.
+    """
+    if not page or len(page) < limit:
+        return ""
+    return encode_time_key(*key(page[-1]))

@@ -42,6 +42,7 @@ class Membership:
     project_id: str
     user_id: str
     role: ProjectRole
+    joined_at: datetime
     project_name: str = ""
     username: str = ""
 

@@ -11,6 +11,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from agentmesh_core import pagination
 from agentmesh_core.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -146,8 +147,10 @@ class Accounts:
     async def create_user(self, username: str, password: str, role: GlobalRole) -> User:
         return await self.store.create_user(username, await self.passwords.hash(password), role)
 
-    async def list_users(self, offset: int, limit: int) -> list[User]:
-        return await self.store.list_users(offset, limit)
+    async def list_users(self, cursor: str, limit: int) -> tuple[list[User], str]:
+        """A page of every account, oldest first, and the cursor after it ("" after the last)."""
+        found = await self.store.list_users(pagination.decode_time_key(cursor), limit)
+        return found, pagination.next_time_key(found, limit, lambda user: (user.created_at, user.id))
 
     async def update_user(
         self, actor: User, user_id: str, *, password: str | None, role: GlobalRole | None, is_active: bool | None
@@ -192,12 +195,18 @@ class Accounts:
             raise NotFound("project not found")
         return found
 
-    async def list_projects(self, user: User, offset: int, limit: int) -> list[tuple[Project, ProjectRole | None]]:
-        """The user's projects (every project for a superadmin), with the user's role."""
+    async def list_projects(
+        self, user: User, cursor: str, limit: int
+    ) -> tuple[list[tuple[Project, ProjectRole | None]], str]:
+        """A page of the user's projects (every one for a superadmin) with their role in each, oldest first.
+
+        Also the cursor after the page ("" after the last).
+        """
         member_of = None if user.role is GlobalRole.SUPERADMIN else user.id
-        projects = await self.store.list_projects(member_of, offset, limit)
+        projects = await self.store.list_projects(member_of, pagination.decode_time_key(cursor), limit)
         roles = {m.project_id: m.role for m in await self.store.memberships_of(user.id)}
-        return [(p, roles.get(p.id)) for p in projects]
+        after = pagination.next_time_key(projects, limit, lambda project: (project.created_at, project.id))
+        return [(p, roles.get(p.id)) for p in projects], after
 
     async def update_project(self, project: Project, values: dict[str, Any]) -> Project:
         updated = await self.store.update_project(project.id, values) if values else project
@@ -211,8 +220,10 @@ class Accounts:
 
     # members
 
-    async def list_members(self, project: Project, offset: int, limit: int) -> list[Membership]:
-        return await self.store.list_members(project.id, offset, limit)
+    async def list_members(self, project: Project, cursor: str, limit: int) -> tuple[list[Membership], str]:
+        """A page of the project's members, by when they joined, and the cursor after it ("" after the last)."""
+        found = await self.store.list_members(project.id, pagination.decode_time_key(cursor), limit)
+        return found, pagination.next_time_key(found, limit, lambda member: (member.joined_at, member.user_id))
 
     async def put_member(self, project: Project, user_id: str, role: ProjectRole) -> tuple[Membership, User]:
         """Add a user to the project, or change their role (a project keeps one admin)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
@@ -76,8 +76,10 @@ class SqlAccountsRepository:
         row = await self._db.run(lambda s: s.execute(select(users).where(users.c.username == username)).first())
         return user_from_row(row) if row else None
 
-    async def list_users(self, offset: int, limit: int) -> list[User]:
-        query = select(users).order_by(users.c.created_at, users.c.id).offset(offset).limit(limit)
+    async def list_users(self, after: tuple[datetime, str] | None, limit: int) -> list[User]:
+        query = select(users).order_by(users.c.created_at, users.c.id).limit(limit)
+        if after is not None:
+            query = query.where(tuple_(users.c.created_at, users.c.id) > tuple_(*after))
         return [user_from_row(r) for r in await self._db.run(lambda s: s.execute(query).all())]
 
     async def update_user(self, user_id: str, values: dict, end_sessions: bool = False) -> User | None:
@@ -134,14 +136,16 @@ class SqlAccountsRepository:
             return None
         return _project(row), ProjectRole(row.member_role) if row.member_role else None
 
-    async def list_projects(self, user_id: str | None, offset: int, limit: int) -> list[Project]:
+    async def list_projects(self, user_id: str | None, after: tuple[datetime, str] | None, limit: int) -> list[Project]:
         """Projects user_id belongs to, or every project when user_id is None."""
         query = select(projects)
         if user_id is not None:
             query = query.join(project_members, project_members.c.project_id == projects.c.id).where(
                 project_members.c.user_id == user_id
             )
-        query = query.order_by(projects.c.created_at, projects.c.id).offset(offset).limit(limit)
+        if after is not None:
+            query = query.where(tuple_(projects.c.created_at, projects.c.id) > tuple_(*after))
+        query = query.order_by(projects.c.created_at, projects.c.id).limit(limit)
         return [_project(r) for r in await self._db.run(lambda s: s.execute(query).all())]
 
     async def update_project(self, project_id: str, values: dict) -> Project | None:
@@ -169,17 +173,21 @@ class SqlAccountsRepository:
         )
         return await self._db.run(lambda s: s.execute(query).scalar_one())
 
-    async def list_members(self, project_id: str, offset: int, limit: int) -> list[Membership]:
+    async def list_members(self, project_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Membership]:
+        joined = tuple_(project_members.c.created_at, project_members.c.user_id)
         query = (
             select(project_members, users.c.username)
             .join(users, users.c.id == project_members.c.user_id)
             .where(project_members.c.project_id == project_id)
             .order_by(project_members.c.created_at, project_members.c.user_id)
-            .offset(offset)
             .limit(limit)
         )
+        if after is not None:
+            query = query.where(joined > tuple_(*after))
         rows = await self._db.run(lambda s: s.execute(query).all())
-        return [Membership(r.project_id, r.user_id, ProjectRole(r.role), username=r.username) for r in rows]
+        return [
+            Membership(r.project_id, r.user_id, ProjectRole(r.role), r.created_at, username=r.username) for r in rows
+        ]
 
     async def memberships_of(self, user_id: str) -> list[Membership]:
         query = (
@@ -189,16 +197,19 @@ class SqlAccountsRepository:
             .order_by(projects.c.name)
         )
         rows = await self._db.run(lambda s: s.execute(query).all())
-        return [Membership(r.project_id, r.user_id, ProjectRole(r.role), project_name=r.name) for r in rows]
+        return [
+            Membership(r.project_id, r.user_id, ProjectRole(r.role), r.created_at, project_name=r.name) for r in rows
+        ]
 
     async def put_member(self, project_id: str, user_id: str, role: ProjectRole) -> Membership:
         statement = (
             pg_insert(project_members)
             .values(project_id=project_id, user_id=user_id, role=role.value, created_at=_now())
             .on_conflict_do_update(index_elements=["project_id", "user_id"], set_={"role": role.value})
+            .returning(project_members.c.created_at)
         )
-        await self._db.run(lambda s: s.execute(statement))
-        return Membership(project_id, user_id, role)
+        joined_at = await self._db.run(lambda s: s.execute(statement).scalar_one())
+        return Membership(project_id, user_id, role, joined_at)
 
     async def remove_member(self, project_id: str, user_id: str) -> bool:
         statement = delete(project_members).where(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from agentmesh_core.identity import ProjectRole
-from agentmesh_core.pagination import decode_cursor, next_cursor
 from agentmesh_gateway.accounts.models import Project
 from agentmesh_gateway.deps import AccountsDep, AdminScope, AgentsDep, CurrentUser, MemoryDep, SchedulerDep, Scope
 from agentmesh_gateway.schemas.accounts import MemberIn, MemberOut, ProjectIn, ProjectOut, ProjectPatch
@@ -38,12 +37,8 @@ async def list_projects(
     user: CurrentUser, accounts: AccountsDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[ProjectOut]:
     """Your projects (every project for a superadmin), oldest first, with your role in each."""
-    offset = decode_cursor(cursor or "")
-    found = await accounts.list_projects(user, offset, limit)
-    return Page(
-        items=[project_out(project, role) for project, role in found],
-        next_cursor=next_cursor(offset, len(found), limit) or None,
-    )
+    found, after = await accounts.list_projects(user, cursor or "", limit)
+    return Page(items=[project_out(project, role) for project, role in found], next_cursor=after or None)
 
 
 @router.get("/{project_id}", response_model=ProjectOut)
@@ -78,11 +73,10 @@ async def delete_project(
 async def list_members(
     scope: AdminScope, accounts: AccountsDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[MemberOut]:
-    offset = decode_cursor(cursor or "")
-    members = await accounts.list_members(scope.project, offset, limit)
+    members, after = await accounts.list_members(scope.project, cursor or "", limit)
     items = [MemberOut(project_id=m.project_id, user_id=m.user_id, username=m.username, role=m.role.value)
              for m in members]  # fmt: skip
-    return Page(items=items, next_cursor=next_cursor(offset, len(members), limit) or None)
+    return Page(items=items, next_cursor=after or None)
 
 
 @router.post("/{project_id}/members", response_model=MemberOut, status_code=status.HTTP_201_CREATED)

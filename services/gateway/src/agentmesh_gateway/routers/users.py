@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from agentmesh_core.identity import GlobalRole
-from agentmesh_core.pagination import decode_cursor, next_cursor
 from agentmesh_gateway.accounts.models import User
 from agentmesh_gateway.deps import AccountsDep, Superadmin
 from agentmesh_gateway.schemas.accounts import UserIn, UserOut, UserPatch
@@ -34,9 +33,8 @@ async def create_user(body: UserIn, accounts: AccountsDep, _: Superadmin) -> Use
 @router.get("", response_model=Page[UserOut])
 async def list_users(accounts: AccountsDep, _: Superadmin, limit: Limit = 50, cursor: Cursor = None) -> Page[UserOut]:
     """Every account, oldest first."""
-    offset = decode_cursor(cursor or "")
-    users = await accounts.list_users(offset, limit)
-    return Page(items=[user_out(u) for u in users], next_cursor=next_cursor(offset, len(users), limit) or None)
+    users, after = await accounts.list_users(cursor or "", limit)
+    return Page(items=[user_out(u) for u in users], next_cursor=after or None)
 
 
 @router.patch("/{user_id}", response_model=UserOut)
