@@ -30,6 +30,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
 from agentmesh_agents.main import serve as serve_agents
@@ -282,6 +283,7 @@ async def test_one_rest_message_is_one_trace_across_the_services(mesh: Mesh) -> 
 
 async def test_a_job_started_over_rest_is_one_trace_through_temporal(mesh: Mesh) -> None:
     project, agent = await _project_and_agent(mesh)
+    steps_before = _sample("agentmesh_scheduler_job_steps_total", status="completed")
     created = await mesh.api.post(
         f"/projects/{project}/jobs",
         headers=mesh.admin,
@@ -318,10 +320,19 @@ async def test_a_job_started_over_rest_is_one_trace_through_temporal(mesh: Mesh)
     assert _has_ancestor(delivery, send, spans)
     for span in _server(spans, SERVICE_PREFIX["inference"]):
         assert _has_ancestor(span, delivery, spans)
+    # The scheduler's worker counted it (its Temporal interceptor).
+    assert _sample("agentmesh_scheduler_job_steps_total", status="completed") == steps_before + 1
+    assert _sample("agentmesh_scheduler_activities_total", activity="start_job_step", result="ok") >= 1
+
+
+def _sample(name: str, **labels: str) -> float:
+    """A series' value in this process's registry (every in-process service shares it)."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 async def test_a_scheduled_message_is_one_trace_from_temporal_to_inference(mesh: Mesh) -> None:
     project, agent = await _project_and_agent(mesh)
+    fires_before = _sample("agentmesh_scheduler_schedule_fires_total")
     created = await mesh.api.post(
         f"/projects/{project}/schedules",
         headers=mesh.admin,
@@ -347,6 +358,7 @@ async def test_a_scheduled_message_is_one_trace_from_temporal_to_inference(mesh:
     finally:
         await mesh.api.delete(f"/projects/{project}/schedules/{schedule}", headers=mesh.admin)
     _assert_linked(spans)
+    assert _sample("agentmesh_scheduler_schedule_fires_total") > fires_before
     [run] = [s for s in spans if s.name == "RunActivity:send_scheduled_message"]
     [send] = _server(spans, SERVICE_PREFIX["agents"] + "SendMessage")
     [delivery] = [s for s in spans if s.name == "agents.process_message"]
