@@ -101,12 +101,34 @@ async def test_lists_pending_and_project_removal(any_job_repository: JobReposito
     for job in jobs:
         await any_job_repository.add(job)
     await any_job_repository.record(JobProgress(project_id, jobs[0].id, 1, status=JobStatus.COMPLETED, at=NOW))
-    page = await any_job_repository.list_page(project_id, None, 0, 2)
+    page = await any_job_repository.list_page(project_id, None, None, 2)
     assert [j.id for j in page] == [jobs[2].id, jobs[1].id]
-    assert [j.id for j in await any_job_repository.list_page(project_id, None, 2, 2)] == [jobs[0].id]
-    assert [j.id for j in await any_job_repository.list_page(project_id, JobStatus.COMPLETED, 0, 9)] == [jobs[0].id]
+    before = (page[-1].created_at, page[-1].id)
+    assert [j.id for j in await any_job_repository.list_page(project_id, None, before, 2)] == [jobs[0].id]
+    done = await any_job_repository.list_page(project_id, JobStatus.COMPLETED, None, 9)
+    assert [j.id for j in done] == [jobs[0].id]
     pending = {j.id for j in await any_job_repository.list_pending(100)}
     assert {jobs[1].id, jobs[2].id} <= pending and jobs[0].id not in pending
     removed = await any_job_repository.remove_project(project_id)
     assert {j.id for j in removed} == {j.id for j in jobs}
     assert await any_job_repository.get(project_id, jobs[1].id) is None
+
+
+async def test_keyset_pages_neither_repeat_nor_skip_while_jobs_arrive(any_job_repository: JobRepository) -> None:
+    project_id = new_id()
+    jobs = [_job(project_id, NOW + timedelta(seconds=i)) for i in range(5)]
+    jobs.append(_job(project_id, NOW + timedelta(seconds=2)))  # a tie on time: the id orders the two
+    for job in jobs:
+        await any_job_repository.add(job)
+    expected = sorted(jobs, key=lambda j: (j.created_at, j.id), reverse=True)
+    seen: list[Job] = []
+    before = None
+    for round_ in range(10):
+        page = await any_job_repository.list_page(project_id, None, before, 2)
+        seen += page
+        if len(page) < 2:
+            break
+        before = (page[-1].created_at, page[-1].id)
+        # A newer job arrives between two page reads: an offset would repeat the last one read.
+        await any_job_repository.add(_job(project_id, NOW + timedelta(minutes=10 + round_)))
+    assert [j.id for j in seen] == [j.id for j in expected]

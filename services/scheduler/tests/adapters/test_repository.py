@@ -63,7 +63,7 @@ async def test_rows_are_scoped_by_project(any_repository: ScheduleRepository) ->
     await any_repository.add(schedule)
     other = new_id()
     assert await any_repository.get(other, schedule.id) is None
-    assert await any_repository.list_page(other, 0, 10) == []
+    assert await any_repository.list_page(other, None, 10) == []
     assert await any_repository.remove(other, schedule.id) is False
     assert await any_repository.record_run(other, schedule.id, NOW, "x", None) is False
     assert await any_repository.get(schedule.project_id, schedule.id) == schedule
@@ -74,10 +74,34 @@ async def test_list_pages_by_creation_time(any_repository: ScheduleRepository) -
     created = [_schedule(project_id, IntervalTrigger(60), NOW + timedelta(seconds=i)) for i in range(5)]
     for schedule in reversed(created):
         await any_repository.add(schedule)
-    first = await any_repository.list_page(project_id, 0, 2)
-    rest = await any_repository.list_page(project_id, 2, 10)
+    first = await any_repository.list_page(project_id, None, 2)
+    rest = await any_repository.list_page(project_id, (first[-1].created_at, first[-1].id), 10)
     assert [s.id for s in first + rest] == [s.id for s in created]
     assert [s.id for s in await any_repository.list_project(project_id)] == [s.id for s in created]
+
+
+async def test_keyset_pages_neither_repeat_nor_skip_while_schedules_change(any_repository: ScheduleRepository) -> None:
+    project_id = new_id()
+    created = [_schedule(project_id, IntervalTrigger(60), NOW + timedelta(seconds=i)) for i in range(5)]
+    # Two schedules share a creation time: the id breaks the tie, so neither is lost at a page edge.
+    created.append(_schedule(project_id, IntervalTrigger(60), NOW + timedelta(seconds=2)))
+    for schedule in created:
+        await any_repository.add(schedule)
+    expected = sorted(created, key=lambda s: (s.created_at, s.id))
+    seen: list[Schedule] = []
+    after = None
+    for round_ in range(10):
+        page = await any_repository.list_page(project_id, after, 2)
+        seen += page
+        if len(page) < 2:
+            break
+        after = (page[-1].created_at, page[-1].id)
+        if round_ == 0:  # one already read goes: an offset would now skip the next one
+            assert await any_repository.remove(project_id, page[0].id)
+        added = _schedule(project_id, IntervalTrigger(60), NOW + timedelta(minutes=10 + round_))
+        await any_repository.add(added)  # created while paging: it comes last, once
+        expected.append(added)
+    assert [s.id for s in seen] == [s.id for s in expected]
 
 
 async def test_remove(any_repository: ScheduleRepository) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import grpc
 import pytest
 from google.protobuf import duration_pb2, struct_pb2
@@ -104,3 +106,21 @@ async def test_bad_jobs_are_invalid_and_name_the_step(
         assert (await _code(stub.GetJob(pb.GetJobRequest(project_id=project_id, job_id="nope"))))[0] == (
             grpc.StatusCode.INVALID_ARGUMENT
         )
+
+
+def _offset_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
+
+
+async def test_list_cursors_are_tamper_evident(
+    stub: pb_grpc.SchedulerServiceStub, admin: Identity, project_id: str, agent_id: str
+) -> None:
+    with acting_as(admin):
+        for _ in range(2):
+            await stub.CreateJob(_create(project_id, agent_id))
+        token = (await stub.ListJobs(pb.ListJobsRequest(project_id=project_id, page_size=1))).next_page_token
+        rest = await stub.ListJobs(pb.ListJobsRequest(project_id=project_id, page_size=1, page_token=token))
+        assert token and len(rest.jobs) == 1
+        for bad in (token[:-2] + ("AA" if not token.endswith("AA") else "BB"), _offset_cursor(1)):
+            code, details = await _code(stub.ListJobs(pb.ListJobsRequest(project_id=project_id, page_token=bad)))
+            assert (code, details) == (grpc.StatusCode.INVALID_ARGUMENT, "invalid cursor")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -216,3 +217,18 @@ async def test_temporal_down_is_unavailable_and_leaves_nothing(
     with acting_as(admin):
         assert await _code(stub.CreateSchedule(_request(project_id, agent_id))) == grpc.StatusCode.UNAVAILABLE
     assert repository.rows == {}
+
+
+async def test_list_cursors_are_tamper_evident(
+    stub: pb_grpc.SchedulerServiceStub, admin: Identity, project_id: str, agent_id: str
+) -> None:
+    with acting_as(admin):
+        for _ in range(2):
+            await stub.CreateSchedule(_request(project_id, agent_id))
+        token = (await stub.ListSchedules(pb.ListSchedulesRequest(project_id=project_id, page_size=1))).next_page_token
+        rest = await stub.ListSchedules(pb.ListSchedulesRequest(project_id=project_id, page_size=1, page_token=token))
+        assert token and len(rest.schedules) == 1
+        offset_cursor = base64.urlsafe_b64encode(b"o:1").decode()
+        for bad in (token[:-2] + ("AA" if not token.endswith("AA") else "BB"), offset_cursor):
+            request = pb.ListSchedulesRequest(project_id=project_id, page_token=bad)
+            assert await _code(stub.ListSchedules(request)) == grpc.StatusCode.INVALID_ARGUMENT

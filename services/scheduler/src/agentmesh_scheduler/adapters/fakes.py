@@ -35,8 +35,9 @@ class InMemoryScheduleRepository:
         schedule = self.rows.get(schedule_id)
         return schedule if schedule and schedule.project_id == project_id else None
 
-    async def list_page(self, project_id: str, offset: int, limit: int) -> list[Schedule]:
-        return (await self.list_project(project_id))[offset : offset + limit]
+    async def list_page(self, project_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Schedule]:
+        mine = await self.list_project(project_id)
+        return [s for s in mine if after is None or (s.created_at, s.id) > after][:limit]
 
     async def list_project(self, project_id: str) -> list[Schedule]:
         mine = [s for s in self.rows.values() if s.project_id == project_id]

@@ -7,6 +7,7 @@ the fakes stay honest.
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 from typing import Any
 
 from agentmesh_core.errors import AgentmeshError
@@ -43,10 +44,18 @@ class InMemoryJobRepository:
         job = self.jobs.get(job_id)
         return job if job and job.project_id == project_id else None
 
-    async def list_page(self, project_id: str, status: JobStatus | None, offset: int, limit: int) -> list[Job]:
-        mine = [j for j in self.jobs.values() if j.project_id == project_id and (status is None or j.status is status)]
+    async def list_page(
+        self, project_id: str, status: JobStatus | None, before: tuple[datetime, str] | None, limit: int
+    ) -> list[Job]:
+        mine = [
+            j
+            for j in self.jobs.values()
+            if j.project_id == project_id
+            and (status is None or j.status is status)
+            and (before is None or (j.created_at, j.id) < before)
+        ]
         mine.sort(key=lambda j: (j.created_at, j.id), reverse=True)
-        return mine[offset : offset + limit]
+        return mine[:limit]
 
     async def record(self, progress: JobProgress) -> bool:
         job = await self.get(progress.project_id, progress.job_id)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -137,11 +138,15 @@ class SqlJobRepository:
 
         return await self._db.run(work)
 
-    async def list_page(self, project_id: str, status: JobStatus | None, offset: int, limit: int) -> list[Job]:
+    async def list_page(
+        self, project_id: str, status: JobStatus | None, before: tuple[datetime, str] | None, limit: int
+    ) -> list[Job]:
         query = select(jobs).where(jobs.c.project_id == project_id)
         if status is not None:
             query = query.where(jobs.c.status == status.value)
-        query = query.order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).offset(offset).limit(limit)
+        if before is not None:  # newest first: the next page holds the older keys
+            query = query.where(tuple_(jobs.c.created_at, jobs.c.id) < tuple_(*before))
+        query = query.order_by(jobs.c.created_at.desc(), jobs.c.id.desc()).limit(limit)
         return await self._db.run(lambda s: _with_steps(s, list(s.execute(query))))
 
     async def record(self, progress: JobProgress) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -109,14 +109,15 @@ class SqlScheduleRepository:
 
         return await self._db.run(work)
 
-    async def list_page(self, project_id: str, offset: int, limit: int) -> list[Schedule]:
+    async def list_page(self, project_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Schedule]:
         query = (
             select(schedules)
             .where(schedules.c.project_id == project_id)
             .order_by(schedules.c.created_at, schedules.c.id)
-            .offset(offset)
             .limit(limit)
         )
+        if after is not None:
+            query = query.where(tuple_(schedules.c.created_at, schedules.c.id) > tuple_(*after))
         return await self._db.run(lambda s: [_from_row(row) for row in s.execute(query)])
 
     async def list_project(self, project_id: str) -> list[Schedule]:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from agentmesh_core.errors import AgentmeshError, InvalidInput, NotFound
 from agentmesh_core.identity import Identity, require_project_access
 from agentmesh_core.ids import new_id, parse_id
-from agentmesh_core.pagination import decode_cursor, next_cursor, page_size
+from agentmesh_core.pagination import decode_time_key, next_time_key, page_size
 from agentmesh_scheduler.domain import job_plan
 from agentmesh_scheduler.domain.jobs import Job, JobDraft, JobStatus, StepState, job_workflow_id
 from agentmesh_scheduler.domain.ports import AgentDirectory, Clock, JobEngine, JobRepository
@@ -87,9 +87,8 @@ class Jobs:
         """A page of the project's jobs, newest first, and the next cursor."""
         project_id = self._authorize(identity, project_id, admin=False)
         limit = page_size(requested_size)
-        offset = decode_cursor(cursor)
-        jobs = await self._repository.list_page(project_id, status, offset, limit)
-        return [self._shown(job) for job in jobs], next_cursor(offset, len(jobs), limit)
+        jobs = await self._repository.list_page(project_id, status, decode_time_key(cursor), limit)
+        return [self._shown(job) for job in jobs], next_time_key(jobs, limit, lambda job: (job.created_at, job.id))
 
     async def cancel(self, identity: Identity, project_id: str, job_id: str) -> Job:
         """Ask the job's workflow to stop (a finished job stays as it is).

@@ -34,8 +34,8 @@ class ScheduleRepository(Protocol):
 
     async def get(self, project_id: str, schedule_id: str) -> Schedule | None: ...
 
-    async def list_page(self, project_id: str, offset: int, limit: int) -> list[Schedule]:
-        """The project's schedules by creation time (then id)."""
+    async def list_page(self, project_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Schedule]:
+        """The project's schedules by creation time (then id), after that key when one is given."""
         ...
 
     async def list_project(self, project_id: str) -> list[Schedule]: ...
@@ -145,8 +145,10 @@ class JobRepository(Protocol):
 
     async def get(self, project_id: str, job_id: str) -> Job | None: ...
 
-    async def list_page(self, project_id: str, status: JobStatus | None, offset: int, limit: int) -> list[Job]:
-        """The project's jobs, newest first (then by id)."""
+    async def list_page(
+        self, project_id: str, status: JobStatus | None, before: tuple[datetime, str] | None, limit: int
+    ) -> list[Job]:
+        """The project's jobs, newest first (then by id), older than that key when one is given."""
         ...
 
     async def record(self, progress: JobProgress) -> bool:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from agentmesh_core.errors import AgentmeshError, FailedPrecondition, InvalidInput, NotFound, Unavailable
 from agentmesh_core.identity import Identity, require_project_access
 from agentmesh_core.ids import new_id, parse_id
-from agentmesh_core.pagination import decode_cursor, next_cursor, page_size
+from agentmesh_core.pagination import decode_time_key, next_time_key, page_size
 from agentmesh_scheduler.domain import policy, validation
 from agentmesh_scheduler.domain.models import (
     OneOffTrigger,
@@ -145,11 +145,10 @@ class Scheduler:
         """A page of the project's schedules by creation time, and the next cursor."""
         project_id = self._authorize(identity, project_id, admin=False)
         limit = page_size(requested_size)
-        offset = decode_cursor(cursor)
-        rows = await self._repository.list_page(project_id, offset, limit)
+        rows = await self._repository.list_page(project_id, decode_time_key(cursor), limit)
         now = self._clock()
         items = [dataclasses.replace(s, next_run_at=effective_next_run(s, now)) for s in rows]
-        return items, next_cursor(offset, len(items), limit)
+        return items, next_time_key(items, limit, lambda schedule: (schedule.created_at, schedule.id))
 
     async def delete(self, identity: Identity, project_id: str, schedule_id: str) -> None:
         """Delete the Temporal Schedule (already gone is fine), then the row."""
