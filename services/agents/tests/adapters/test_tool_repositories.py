@@ -148,7 +148,9 @@ def _step_message(request: Message, agent: Agent, performative: str, parent: str
     )
 
 
-async def _park(repos: Repos, project: str, agent: Agent, request: Message) -> tuple[Approval, ToolCallRecord]:
+async def _park(
+    repos: Repos, project: str, agent: Agent, request: Message, at: datetime = T0
+) -> tuple[Approval, ToolCallRecord]:
     call = _call(project, agent, request)
     approval = Approval(
         id=_id(),
@@ -160,7 +162,7 @@ async def _park(repos: Repos, project: str, agent: Agent, request: Message) -> t
         tool="calculator",
         arguments=call.arguments,
         expires_at=T0 + timedelta(hours=1),
-        created_at=T0,
+        created_at=at,
     )
     call_message = _step_message(request, agent, "tool_call", request.id)
     pending = PendingCall(call.id, call_message.id, "calculator", call.arguments, "{}", 1)
@@ -188,8 +190,8 @@ async def test_the_catalog_round_trips_and_seeding_keeps_switches(repos: Repos) 
     await repos.tools.seed(_tool("calculator", description="new words", updated_at=T0 + timedelta(days=1)))
     seeded = await repos.tools.get("calculator")
     assert (seeded.description, seeded.enabled, seeded.restricted) == ("new words", False, True)
-    assert [t.name for t in await repos.tools.list(0, 10)] == ["calculator", "web.search"]
-    assert [t.name for t in await repos.tools.list(1, 10)] == ["web.search"]
+    assert [t.name for t in await repos.tools.list(None, 10)] == ["calculator", "web.search"]
+    assert [t.name for t in await repos.tools.list("calculator", 10)] == ["web.search"]
     assert await repos.tools.update(_tool("missing.tool")) is None
     assert await repos.tools.get("missing.tool") is None
 
@@ -226,7 +228,7 @@ async def test_parking_stores_the_call_the_approval_and_the_state(repos: Repos) 
     assert (await repos.messages.get(project, request.id)).status is MessageStatus.AWAITING_APPROVAL
     assert await repos.approvals.get(project, approval.id) == approval
     assert await repos.approvals.get(_id(), approval.id) is None
-    (audited,) = await repos.calls.list(project, ToolCallFilter(message_id=request.id), 0, 10)
+    (audited,) = await repos.calls.list(project, ToolCallFilter(message_id=request.id), None, 10)
     assert audited == call
     state = await repos.messages.delivery_state(project, agent.id, request.id)
     assert state.turn is not None and state.turn.parked is not None
@@ -252,7 +254,7 @@ async def test_deciding_wakes_the_turn_and_requeues_the_request_once(repos: Repo
 
     assert pending and requeued is not None and requeued.status is MessageStatus.QUEUED
     assert await repos.approvals.get(project, approval.id) == decided
-    (audited,) = await repos.calls.list(project, ToolCallFilter(), 0, 10)
+    (audited,) = await repos.calls.list(project, ToolCallFilter(), None, 10)
     assert audited.outcome is ToolCallOutcome.DENIED
     state = await repos.messages.delivery_state(project, agent.id, request.id)
     assert state.turn.wake == wake
@@ -275,9 +277,9 @@ async def test_a_wake_needs_the_key_the_turn_waits_on(repos: Repos) -> None:
 async def test_approvals_list_by_status_and_expire(repos: Repos) -> None:
     project, agent, request = await _world(repos)
     approval, _ = await _park(repos, project, agent, request)
-    assert [a.id for a in await repos.approvals.list(project, ApprovalStatus.PENDING, 0, 10)] == [approval.id]
-    assert await repos.approvals.list(project, ApprovalStatus.DENIED, 0, 10) == []
-    assert await repos.approvals.list(_id(), None, 0, 10) == []
+    assert [a.id for a in await repos.approvals.list(project, ApprovalStatus.PENDING, None, 10)] == [approval.id]
+    assert await repos.approvals.list(project, ApprovalStatus.DENIED, None, 10) == []
+    assert await repos.approvals.list(_id(), None, None, 10) == []
     assert await repos.approvals.expiring(T0, 10) == []
     assert [a.id for a in await repos.approvals.expiring(T0 + timedelta(hours=2), 10)] == [approval.id]
 
@@ -293,7 +295,7 @@ async def test_a_step_writes_its_messages_audit_and_state_once(repos: Repos) -> 
     again = replace(call, outcome=ToolCallOutcome.ERROR, error="boom")
     await repos.turns.record_step(replace(state, steps_used=2), StepRecord((call_message, result), again))
 
-    (audited,) = await repos.calls.list(project, ToolCallFilter(agent_id=agent.id), 0, 10)
+    (audited,) = await repos.calls.list(project, ToolCallFilter(agent_id=agent.id), None, 10)
     assert (audited.outcome, audited.error, audited.duration_ms) == (ToolCallOutcome.ERROR, "boom", 3)
     stored = await repos.turns.get(request.id)
     assert stored.steps_used == 2 and stored.parked is None and stored.wake is None
@@ -307,5 +309,64 @@ async def test_a_step_writes_its_messages_audit_and_state_once(repos: Repos) -> 
     assert await repos.messages.begin_processing(later, 10) == []
     # Deleting the project's messages takes its turns, approvals and calls along.
     await repos.messages.delete_project(project)
-    assert await repos.calls.list(project, ToolCallFilter(), 0, 10) == []
+    assert await repos.calls.list(project, ToolCallFilter(), None, 10) == []
     assert await repos.turns.get(request.id) is None
+
+
+async def test_catalog_pages_by_name_neither_repeat_nor_skip_while_tools_are_added(repos: Repos) -> None:
+    for name in ("b1", "b3", "b5", "b7"):
+        await repos.tools.seed(_tool(name))
+    first = await repos.tools.list(None, 2)
+    await repos.tools.seed(_tool("a0"))  # sorts before the page read: not shown, nothing shifts
+    await repos.tools.seed(_tool("b4"))  # sorts after it: shown once, in its place
+    second = await repos.tools.list(first[-1].name, 2)
+    rest = await repos.tools.list(second[-1].name, 2)
+    assert [t.name for t in first + second + rest] == ["b1", "b3", "b4", "b5", "b7"]
+
+
+async def test_audit_pages_neither_repeat_nor_skip_while_calls_arrive(repos: Repos) -> None:
+    project, agent, request = await _world(repos)
+    state = TurnState(request.id, project, agent.id)
+
+    async def record(at: datetime) -> ToolCallRecord:
+        call = _call(project, agent, request, created_at=at)
+        await repos.turns.record_step(state, StepRecord((), call))
+        return call
+
+    calls = [await record(T0 + timedelta(seconds=n)) for n in range(5)]
+    calls.append(await record(T0 + timedelta(seconds=2)))  # a tie on time: the id orders the two
+    expected = sorted(calls, key=lambda c: (c.created_at, c.id), reverse=True)
+    seen: list[ToolCallRecord] = []
+    before = None
+    for round_ in range(10):
+        page = await repos.calls.list(project, ToolCallFilter(), before, 2)
+        seen += page
+        if len(page) < 2:
+            break
+        before = (page[-1].created_at, page[-1].id)
+        await record(T0 + timedelta(hours=1, seconds=round_))  # newer than every page read: an offset repeats
+    assert [c.id for c in seen] == [c.id for c in expected]
+
+
+async def test_approvals_pages_neither_repeat_nor_skip_while_approvals_arrive(repos: Repos) -> None:
+    project, agent, first_request = await _world(repos)
+
+    async def park(minute: int) -> Approval:
+        at = T0 + timedelta(minutes=minute)
+        request = replace(first_request, id=_id(), conversation_id=_id(), created_at=at, updated_at=at)
+        await repos.messages.add(request)
+        approval, _ = await _park(repos, project, agent, request, at)
+        return approval
+
+    approvals = [await park(n) for n in range(5)]
+    expected = sorted(approvals, key=lambda a: (a.created_at, a.id), reverse=True)
+    seen: list[Approval] = []
+    before = None
+    for round_ in range(10):
+        page = await repos.approvals.list(project, ApprovalStatus.PENDING, before, 2)
+        seen += page
+        if len(page) < 2:
+            break
+        before = (page[-1].created_at, page[-1].id)
+        await park(100 + round_)  # newer than every page read: an offset would repeat the last one read
+    assert [a.id for a in seen] == [a.id for a in expected]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 
 import grpc
@@ -13,6 +14,7 @@ from agentmesh.agents.v1 import agent_pb2, message_pb2, tool_pb2
 from agentmesh.agents.v1 import agent_service_pb2 as pb
 from agentmesh_agents.rpc.mapping import struct_proto
 from agentmesh_agents.wiring import seed_builtin_tools
+from agentmesh_core import pagination
 from agentmesh_grpc.identity import acting_as
 
 EVENT = message_pb2.ConversationEventType
@@ -125,6 +127,28 @@ async def test_catalog_and_grant_rpcs_keep_their_rules(service) -> None:
     with acting_as(service.member):
         calls = stub.ListToolCalls(pb.ListToolCallsRequest(project_id=service.project))
         assert await _code(calls) == grpc.StatusCode.PERMISSION_DENIED
+
+
+def _edited(cursor: str) -> str:
+    return cursor[:-2] + ("AA" if not cursor.endswith("AA") else "BB")
+
+
+async def test_list_cursors_are_tamper_evident(service) -> None:
+    await seed_builtin_tools(service.components)
+    stub = service.stub
+    with acting_as(service.admin):
+        token = (await stub.ListTools(pb.ListToolsRequest(page_size=1))).next_page_token
+        assert token and (await stub.ListTools(pb.ListToolsRequest(page_size=1, page_token=token))).tools
+        offset_cursor = base64.urlsafe_b64encode(b"o:1").decode()
+        # A well-formed cursor over a name no tool can have (checksums are not secrets) is bad input too.
+        for bad in (_edited(token), offset_cursor, pagination.encode_keyset("NOT\x00A NAME")):
+            assert await _code(stub.ListTools(pb.ListToolsRequest(page_token=bad))) == grpc.StatusCode.INVALID_ARGUMENT
+        time_cursor = pagination.encode_keyset("2026-11-30T09:00:00+00:00", "6a1f1bd2-43b5-4cba-9c1e-fc2b84b5e0a1")
+        for bad in (_edited(time_cursor), offset_cursor):
+            calls = stub.ListToolCalls(pb.ListToolCallsRequest(project_id=service.project, page_token=bad))
+            approvals = stub.ListApprovals(pb.ListApprovalsRequest(project_id=service.project, page_token=bad))
+            assert await _code(calls) == grpc.StatusCode.INVALID_ARGUMENT
+            assert await _code(approvals) == grpc.StatusCode.INVALID_ARGUMENT
 
 
 async def _events(service, conversation_id: str, until: int):

@@ -6,7 +6,7 @@ import builtins
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
@@ -71,12 +71,14 @@ class SqlApprovalRepository:
         self._db = db
 
     async def list(
-        self, project_id: str, status: ApprovalStatus | None, offset: int, limit: int
+        self, project_id: str, status: ApprovalStatus | None, before: tuple[datetime, str] | None, limit: int
     ) -> builtins.list[Approval]:
         query = select(approvals).where(_a.project_id == project_id)
         if status is not None:
             query = query.where(_a.status == status.value)
-        query = query.order_by(_a.created_at.desc(), _a.id.desc()).offset(offset).limit(limit)
+        if before is not None:  # newest first: the next page holds the older keys
+            query = query.where(tuple_(_a.created_at, _a.id) < tuple_(*before))
+        query = query.order_by(_a.created_at.desc(), _a.id.desc()).limit(limit)
         return await self._db.run(lambda s: [to_approval(row) for row in s.execute(query).all()])
 
     async def get(self, project_id: str, approval_id: str) -> Approval | None:
@@ -136,12 +138,14 @@ class SqlToolCallRepository:
         self._db = db
 
     async def list(
-        self, project_id: str, where: ToolCallFilter, offset: int, limit: int
+        self, project_id: str, where: ToolCallFilter, before: tuple[datetime, str] | None, limit: int
     ) -> builtins.list[ToolCallRecord]:
         query = select(tool_calls).where(_c.project_id == project_id)
         if where.agent_id:
             query = query.where(_c.agent_id == where.agent_id)
         if where.message_id:
             query = query.where(_c.message_id == where.message_id)
-        query = query.order_by(_c.created_at.desc(), _c.id.desc()).offset(offset).limit(limit)
+        if before is not None:  # newest first: the next page holds the older keys
+            query = query.where(tuple_(_c.created_at, _c.id) < tuple_(*before))
+        query = query.order_by(_c.created_at.desc(), _c.id.desc()).limit(limit)
         return await self._db.run(lambda s: [to_call(row) for row in s.execute(query).all()])

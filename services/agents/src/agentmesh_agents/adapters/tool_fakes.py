@@ -70,8 +70,9 @@ class InMemoryToolRepository:
     def __init__(self, state: ToolState) -> None:
         self._state = state
 
-    async def list(self, offset: int, limit: int) -> list[ToolDefinition]:
-        return sorted(self._state.tools.values(), key=lambda tool: tool.name)[offset : offset + limit]
+    async def list(self, after: str | None, limit: int) -> list[ToolDefinition]:
+        named = sorted(self._state.tools.values(), key=lambda tool: tool.name)
+        return [tool for tool in named if after is None or tool.name > after][:limit]
 
     async def get(self, name: str) -> ToolDefinition | None:
         return self._state.tools.get(name)
@@ -141,7 +142,7 @@ class InMemoryToolCallRepository:
         self._state = state
 
     async def list(
-        self, project_id: str, where: ToolCallFilter, offset: int, limit: int
+        self, project_id: str, where: ToolCallFilter, before: tuple[datetime, str] | None, limit: int
     ) -> builtins.list[ToolCallRecord]:
         found = [
             call
@@ -149,9 +150,10 @@ class InMemoryToolCallRepository:
             if call.project_id == project_id
             and (not where.agent_id or call.agent_id == where.agent_id)
             and (not where.message_id or call.message_id == where.message_id)
+            and (before is None or (call.created_at, call.id) < before)
         ]
         found.sort(key=lambda call: (call.created_at, call.id), reverse=True)
-        return found[offset : offset + limit]
+        return found[:limit]
 
 
 def _wake(state: ToolState, messages: InMemoryMessageRepository, project_id: str, message_id: str, wake: Wake):
@@ -182,15 +184,17 @@ class InMemoryApprovalRepository:
         self._messages = messages
 
     async def list(
-        self, project_id: str, status: ApprovalStatus | None, offset: int, limit: int
+        self, project_id: str, status: ApprovalStatus | None, before: tuple[datetime, str] | None, limit: int
     ) -> builtins.list[Approval]:
         found = [
             a
             for a in self._state.approvals.values()
-            if a.project_id == project_id and (not status or a.status is status)
+            if a.project_id == project_id
+            and (not status or a.status is status)
+            and (before is None or (a.created_at, a.id) < before)
         ]
         found.sort(key=lambda a: (a.created_at, a.id), reverse=True)
-        return found[offset : offset + limit]
+        return found[:limit]
 
     async def get(self, project_id: str, approval_id: str) -> Approval | None:
         approval = self._state.approvals.get(approval_id)

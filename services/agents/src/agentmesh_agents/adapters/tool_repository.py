@@ -83,8 +83,10 @@ class SqlToolRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def list(self, offset: int, limit: int) -> list[ToolDefinition]:
-        query = select(tools).order_by(_t.name).offset(offset).limit(limit)
+    async def list(self, after: str | None, limit: int) -> list[ToolDefinition]:
+        query = select(tools).order_by(_t.name).limit(limit)
+        if after is not None:
+            query = query.where(_t.name > after)
         return await self._db.run(lambda s: [to_tool(row) for row in s.execute(query).all()])
 
     async def get(self, name: str) -> ToolDefinition | None:

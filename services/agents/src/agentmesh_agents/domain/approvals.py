@@ -63,9 +63,8 @@ class Approvals:
         """One page of the project's approvals (in that status), newest first; members may read."""
         project_id = project_scope(identity, project_id)
         limit = pagination.page_size(page_size)
-        offset = pagination.decode_cursor(page_token)
-        items = await self._approvals.list(project_id, status, offset, limit)
-        return Page(items, pagination.next_cursor(offset, len(items), limit))
+        items = await self._approvals.list(project_id, status, pagination.decode_time_key(page_token), limit)
+        return Page(items, pagination.next_time_key(items, limit, lambda approval: (approval.created_at, approval.id)))
 
     async def decide(
         self, identity: Identity, project_id: str, approval_id: str, decision: Decision | None, comment: str = ""

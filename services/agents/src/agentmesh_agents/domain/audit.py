@@ -30,6 +30,5 @@ class ToolCallAudit:
             message_id=parse_id(where.message_id, "message_id") if where.message_id else None,
         )
         limit = pagination.page_size(page_size)
-        offset = pagination.decode_cursor(page_token)
-        items = await self._calls.list(project_id, where, offset, limit)
-        return Page(items, pagination.next_cursor(offset, len(items), limit))
+        items = await self._calls.list(project_id, where, pagination.decode_time_key(page_token), limit)
+        return Page(items, pagination.next_time_key(items, limit, lambda call: (call.created_at, call.id)))

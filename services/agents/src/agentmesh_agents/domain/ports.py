@@ -201,8 +201,8 @@ class Memory(Protocol):
 class ToolRepository(Protocol):
     """The platform-wide tool catalog."""
 
-    async def list(self, offset: int, limit: int) -> list[ToolDefinition]:
-        """Tools by name."""
+    async def list(self, after: str | None, limit: int) -> list[ToolDefinition]:
+        """Tools by name, after that name when one is given."""
 
     async def get(self, name: str) -> ToolDefinition | None: ...
 
@@ -238,18 +238,18 @@ class ToolCallRepository(Protocol):
     """The audit of tool calls (written by the TurnRepository with each step)."""
 
     async def list(
-        self, project_id: str, where: ToolCallFilter, offset: int, limit: int
+        self, project_id: str, where: ToolCallFilter, before: tuple[datetime, str] | None, limit: int
     ) -> builtins.list[ToolCallRecord]:
-        """Calls matching the filter, newest first."""
+        """Calls matching the filter, newest first (then by id), older than that key when one is given."""
 
 
 class ApprovalRepository(Protocol):
     """Approvals of tool calls, always scoped by project."""
 
     async def list(
-        self, project_id: str, status: ApprovalStatus | None, offset: int, limit: int
+        self, project_id: str, status: ApprovalStatus | None, before: tuple[datetime, str] | None, limit: int
     ) -> builtins.list[Approval]:
-        """Approvals (in that status), newest first."""
+        """Approvals (in that status), newest first (then by id), older than that key when one is given."""
 
     async def get(self, project_id: str, approval_id: str) -> Approval | None: ...
 

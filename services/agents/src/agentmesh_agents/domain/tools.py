@@ -32,6 +32,16 @@ log = logging.getLogger(__name__)
 TOOL_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 
 
+def _name_after(page_token: str) -> str | None:
+    """The tool name a catalog page token resumes after; None for the first page."""
+    key = pagination.decode_keyset(page_token, 1)
+    if key is None:
+        return None
+    if not TOOL_NAME.match(key[0]):
+        raise InvalidInput("invalid cursor")
+    return key[0]
+
+
 # What UpdateTool may change, for each kind: a built-in's description and schema are code's.
 MUTABLE_TOOL_FIELDS = frozenset({"description", "parameters", "enabled", "restricted", "requires_approval"})
 BUILTIN_MUTABLE_FIELDS = frozenset({"enabled", "restricted", "requires_approval"})
@@ -93,9 +103,9 @@ class ToolCatalog:
     async def list(self, identity: Identity, page_size: int, page_token: str) -> Page[ToolDefinition]:
         """One page of the catalog, by name; any authenticated caller may read it."""
         limit = pagination.page_size(page_size)
-        offset = pagination.decode_cursor(page_token)
-        items = await self._tools.list(offset, limit)
-        return Page(items, pagination.next_cursor(offset, len(items), limit))
+        items = await self._tools.list(_name_after(page_token), limit)
+        last = items[-1] if len(items) == limit else None
+        return Page(items, pagination.encode_keyset(last.name) if last else "")
 
     async def create(self, identity: Identity, draft: ToolDefinition) -> ToolDefinition:
         """Add a tool; built-in tools come from code, never from here."""
