@@ -174,13 +174,16 @@ def _traced_details(details: grpc.aio.ClientCallDetails, span: trace.Span) -> gr
     )
 
 
+def _finish(span: trace.Span, code: grpc.StatusCode) -> None:
+    span.set_attribute("rpc.grpc.status_code", code.value[0])
+    if code is not grpc.StatusCode.OK:
+        span.set_status(trace.StatusCode.ERROR, code.name)
+    span.end()
+
+
 def _end_when_done(span: trace.Span) -> Callable[[Any], None]:
     async def end(call: Any) -> None:
-        code = grpc.StatusCode.CANCELLED if call.cancelled() else await call.code()  # done: answers at once
-        span.set_attribute("rpc.grpc.status_code", code.value[0])
-        if code is not grpc.StatusCode.OK:
-            span.set_status(trace.StatusCode.ERROR, code.name)
-        span.end()
+        _finish(span, grpc.StatusCode.CANCELLED if call.cancelled() else await call.code())  # done: answers at once
 
     def done(call: Any) -> None:
         # grpc.aio's call.code() is a coroutine; a done callback cannot await it.
@@ -206,7 +209,17 @@ class UnaryTracingInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
             return await continuation(details, request)
         span = _client_span(details)
         call = await continuation(_traced_details(details, span), request)
-        call.add_done_callback(_end_when_done(span))
+        # Awaited here, so the span ends with the answer (no task per call); the caller's own
+        # await of the call then returns the answer, or raises its error, at once.
+        try:
+            await call
+        except grpc.aio.AioRpcError as error:
+            _finish(span, error.code())
+        except asyncio.CancelledError:
+            _finish(span, grpc.StatusCode.CANCELLED)
+            raise
+        else:
+            _finish(span, grpc.StatusCode.OK)
         return call
 
 
