@@ -21,6 +21,12 @@ async def _stored(repository, *entries: MemoryEntry) -> None:
         assert await repository.mark_ready(entry.project_id, [entry.id]) == 1
 
 
+async def _listed(repository, project_id: str, agent_id: str | None = None) -> list[MemoryEntry]:
+    """The whole list, in one page."""
+    entries, _ = await repository.list_page(project_id, agent_id, None, 100)
+    return entries
+
+
 async def test_add_get_and_scope(entry_repository) -> None:
     project, other = new_id(), new_id()
     a, b = _entry(project, "a"), _entry(other, "b")
@@ -39,10 +45,11 @@ async def test_list_newest_first_then_insertion_order(entry_repository) -> None:
     assert await entry_repository.reserve(batch, None) is None
     assert await entry_repository.mark_ready(project, [e.id for e in batch]) == 3
     await _stored(entry_repository, _entry(new_id(), "elsewhere"))
-    listed = await entry_repository.list_page(project, None, 0, 10)
-    assert [e.content for e in listed] == ["new 2", "new 1", "new 0", "old"]
-    assert [e.content for e in await entry_repository.list_page(project, None, 1, 2)] == ["new 1", "new 0"]
-    assert [e.content for e in await entry_repository.list_page(project, agent, 0, 10)] == ["new 2", "new 1", "new 0"]
+    assert [e.content for e in await _listed(entry_repository, project)] == ["new 2", "new 1", "new 0", "old"]
+    first, after = await entry_repository.list_page(project, None, None, 1)
+    second, _ = await entry_repository.list_page(project, None, after, 2)
+    assert [e.content for e in first + second] == ["new 2", "new 1", "new 0"]
+    assert [e.content for e in await _listed(entry_repository, project, agent)] == ["new 2", "new 1", "new 0"]
 
 
 async def test_remove(entry_repository) -> None:
@@ -62,11 +69,11 @@ async def test_pending_entries_are_invisible_until_ready(entry_repository) -> No
     assert await entry_repository.reserve([a, b], None) is None
     assert await entry_repository.get(project, a.id) is None
     assert await entry_repository.get_many(project, [a.id, b.id]) == []
-    assert await entry_repository.list_page(project, None, 0, 10) == []
+    assert await _listed(entry_repository, project) == []
     assert await entry_repository.remove_many(project, [a.id]) == 0  # a delete cannot reach a pending entry
     assert await entry_repository.mark_ready(project, [a.id]) == 1
     assert await entry_repository.mark_ready(project, [a.id]) == 0
-    assert await entry_repository.list_page(project, None, 0, 10) == [a]
+    assert await _listed(entry_repository, project) == [a]
     assert await entry_repository.mark_ready(new_id(), [b.id]) == 0  # scoped by project
     assert await entry_repository.get(project, b.id) is None
 
@@ -82,7 +89,7 @@ async def test_a_key_is_claimed_once_per_project(entry_repository) -> None:
     assert await entry_repository.mark_ready(project, [e.id for e in first]) == 2
     found = await entry_repository.find_add(project, "k1")
     assert found is not None and found.entries == first and found.complete
-    assert [e.content for e in await entry_repository.list_page(project, None, 0, 10)] == ["two", "one"]
+    assert [e.content for e in await _listed(entry_repository, project)] == ["two", "one"]
 
     # The same key in another project is another add.
     elsewhere = _entry(other, "elsewhere")
@@ -118,3 +125,26 @@ async def test_removing_a_project_frees_its_keys(entry_repository) -> None:
     assert await entry_repository.remove_project(project) == 1
     assert await entry_repository.find_add(project, "k") is None
     assert await entry_repository.reserve([_entry(project, "b")], "k") is None
+
+
+async def test_keyset_pages_neither_repeat_nor_skip_while_entries_arrive(entry_repository) -> None:
+    project = new_id()
+    await _stored(entry_repository, *(_entry(project, f"single {n}", at=T0 + timedelta(seconds=n)) for n in range(3)))
+    # One add's chunks share a time: the write order orders them, so none is lost at a page edge.
+    batch = [_entry(project, f"chunk {n}", at=T0 + timedelta(seconds=1)) for n in range(3)]
+    assert await entry_repository.reserve(batch, None) is None
+    assert await entry_repository.mark_ready(project, [e.id for e in batch]) == 3
+    expected = [e.content for e in await _listed(entry_repository, project)]
+    assert expected == ["single 2", "chunk 2", "chunk 1", "chunk 0", "single 1", "single 0"]
+    seen: list[str] = []
+    after = None
+    for round_ in range(10):
+        page, after = await entry_repository.list_page(project, None, after, 2)
+        seen += [e.content for e in page]
+        if len(page) < 2:
+            break
+        # A newer entry arrives between two page reads: an offset would repeat the last one read.
+        await _stored(
+            entry_repository, _entry(project, f"arrived {round_}", at=T0 + timedelta(hours=1, seconds=round_))
+        )
+    assert seen == expected

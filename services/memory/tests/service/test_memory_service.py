@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import math
 
 import grpc
@@ -13,7 +14,7 @@ from agentmesh.memory.v1 import memory_service_pb2 as pb
 from agentmesh.memory.v1 import memory_service_pb2_grpc as pb_grpc
 from agentmesh_core.identity import Identity
 from agentmesh_core.ids import new_id
-from agentmesh_core.pagination import encode_cursor
+from agentmesh_core.pagination import encode_keyset
 from agentmesh_core.tokens import IdentityTokens
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.identity import acting_as
@@ -22,7 +23,9 @@ from agentmesh_memory.adapters.fakes import KnownAgents
 PARIS = "The capital of France is Paris."
 BANANAS = "Bananas are rich in potassium."
 QUESTION = "Which city is France's capital?"
-FORGED_CURSOR = encode_cursor(10**30)
+# Well formed (checksums are not secrets), but past any write sequence PostgreSQL can hold.
+FORGED_CURSOR = encode_keyset("2026-11-30T09:00:00+00:00", str(10**30))
+OFFSET_CURSOR = base64.urlsafe_b64encode(b"o:10").decode()  # what cursors were before keysets
 
 
 def _struct(value: dict) -> struct_pb2.Struct:
@@ -175,6 +178,7 @@ async def test_bad_ids_and_documents(stub: pb_grpc.MemoryServiceStub, member: Id
             await _code(stub.EmbedTexts(pb.EmbedTextsRequest(texts=["x"] * 65))),
             await _code(stub.ListMemories(pb.ListMemoriesRequest(project_id=project_id, page_token="???"))),
             await _code(stub.ListMemories(pb.ListMemoriesRequest(project_id=project_id, page_token=FORGED_CURSOR))),
+            await _code(stub.ListMemories(pb.ListMemoriesRequest(project_id=project_id, page_token=OFFSET_CURSOR))),
             await _code(stub.AddMemories(_add(project_id, "NUL \x00 in the text"))),
             await _code(stub.AddMemories(_add(project_id, PARIS, metadata={"score": math.nan}))),
             await _code(stub.AddMemories(_add(project_id, PARIS, metadata={"note": "NUL \x00"}))),

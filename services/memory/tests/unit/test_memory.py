@@ -129,6 +129,10 @@ async def test_list_newest_first_with_pages(memory: Memory, member: Identity, pr
     second = await memory.add(member, project_id, agent_id, [Document("three")])
     page, token = await memory.list_page(member, project_id, "", 2, "")
     assert [e.content for e in page] == ["three", "two"] and token
+    edited = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    with pytest.raises(InvalidInput, match="invalid cursor"):
+        await memory.list_page(member, project_id, "", 2, edited)
+    await memory.add(member, project_id, "", [Document("four")])  # newer than the page read: not repeated
     rest, token = await memory.list_page(member, project_id, "", 2, token)
     assert [e.content for e in rest] == ["one"] and token == ""
     mine, _ = await memory.list_page(member, project_id, agent_id, 0, "")

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from agentmesh_core.errors import NotFound
 from agentmesh_memory.domain.models import MemoryEntry, PriorAdd, ScoredId, VectorPoint, VectorQuery
+from agentmesh_memory.domain.ports import ListKey
 
 
 class KnownAgents:
@@ -93,14 +94,17 @@ class InMemoryEntryRepository:
     async def get_many(self, project_id: str, entry_ids: Sequence[str]) -> list[MemoryEntry]:
         return [e for i in entry_ids if (e := await self.get(project_id, i)) is not None]
 
-    async def list_page(self, project_id: str, agent_id: str | None, offset: int, limit: int) -> list[MemoryEntry]:
-        rows = [
-            e
+    async def list_page(
+        self, project_id: str, agent_id: str | None, before: ListKey | None, limit: int
+    ) -> tuple[list[MemoryEntry], ListKey | None]:
+        keyed = [
+            ((e.created_at, self._seq[e.id]), e)
             for e in self.entries.values()
             if e.project_id == project_id and e.id not in self.pending and (agent_id is None or e.agent_id == agent_id)
         ]
-        rows.sort(key=lambda e: (e.created_at, self._seq[e.id]), reverse=True)
-        return rows[offset : offset + limit]
+        older = (row for row in keyed if before is None or row[0] < before)
+        page = sorted(older, key=lambda row: row[0], reverse=True)[:limit]
+        return [e for _, e in page], page[-1][0] if page else None
 
     async def remove_many(self, project_id: str, entry_ids: Sequence[str]) -> int:
         removed = 0

@@ -11,13 +11,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from agentmesh_db.database import Database, affected_rows
 from agentmesh_memory.adapters.tables import PENDING, READY, add_keys, entries
 from agentmesh_memory.domain.models import MemoryEntry, PriorAdd
+from agentmesh_memory.domain.ports import ListKey
 
 _ready = entries.c.state == READY
 _pending = entries.c.state == PENDING
@@ -146,12 +147,17 @@ class SqlEntryRepository:
         query = select(entries).where((entries.c.project_id == project_id) & entries.c.id.in_(list(entry_ids)) & _ready)
         return await self._db.run(lambda s: [_from_row(row) for row in s.execute(query)])
 
-    async def list_page(self, project_id: str, agent_id: str | None, offset: int, limit: int) -> list[MemoryEntry]:
+    async def list_page(
+        self, project_id: str, agent_id: str | None, before: ListKey | None, limit: int
+    ) -> tuple[list[MemoryEntry], ListKey | None]:
         query = select(entries).where((entries.c.project_id == project_id) & _ready)
         if agent_id is not None:
             query = query.where(entries.c.agent_id == agent_id)
-        query = query.order_by(entries.c.created_at.desc(), entries.c.seq.desc()).offset(offset).limit(limit)
-        return await self._db.run(lambda s: [_from_row(row) for row in s.execute(query)])
+        if before is not None:  # newest first: the next page holds the older keys
+            query = query.where(tuple_(entries.c.created_at, entries.c.seq) < tuple_(*before))
+        query = query.order_by(entries.c.created_at.desc(), entries.c.seq.desc()).limit(limit)
+        rows = await self._db.run(lambda s: list(s.execute(query)))
+        return [_from_row(row) for row in rows], (rows[-1].created_at, rows[-1].seq) if rows else None
 
     async def remove_many(self, project_id: str, entry_ids: Sequence[str]) -> int:
         if not entry_ids:

@@ -29,7 +29,7 @@ from agentmesh_core.errors import InvalidInput, NotFound, Unavailable
 from agentmesh_core.identity import Identity, require_project_access
 from agentmesh_core.ids import new_id, parse_id
 from agentmesh_core.json_values import json_size
-from agentmesh_core.pagination import decode_cursor, next_cursor, page_size
+from agentmesh_core.pagination import decode_keyset, encode_keyset, page_size
 from agentmesh_memory.domain import limits as check
 from agentmesh_memory.domain.admission import ProjectAdmission, Unlimited
 from agentmesh_memory.domain.chunking import chunk_text
@@ -43,7 +43,15 @@ from agentmesh_memory.domain.models import (
     VectorPoint,
     VectorQuery,
 )
-from agentmesh_memory.domain.ports import AgentDirectory, Clock, Embedder, EntryRepository, Tokenizer, VectorIndex
+from agentmesh_memory.domain.ports import (
+    AgentDirectory,
+    Clock,
+    Embedder,
+    EntryRepository,
+    ListKey,
+    Tokenizer,
+    VectorIndex,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -201,9 +209,8 @@ class Memory:
         project_id = _authorize(identity, project_id, admin=False)
         owner = _optional_id(agent_id, "agent_id")
         limit = page_size(requested_size)
-        offset = decode_cursor(cursor)
-        items = await self._repository.list_page(project_id, owner, offset, limit)
-        return items, next_cursor(offset, len(items), limit)
+        items, last = await self._repository.list_page(project_id, owner, _list_key(cursor), limit)
+        return items, _list_cursor(last) if last is not None and len(items) == limit else ""
 
     async def delete(self, identity: Identity, project_id: str, memory_id: str) -> None:
         """Delete one entry: its vector first, then its row (a retry finishes a partial delete)."""
@@ -308,6 +315,28 @@ def _ids_by_project(entries: Sequence[MemoryEntry]) -> dict[str, list[str]]:
     for entry in entries:
         grouped.setdefault(entry.project_id, []).append(entry.id)
     return grouped
+
+
+_MAX_SEQ = 2**63 - 1  # PostgreSQL bigint
+
+
+def _list_cursor(key: ListKey) -> str:
+    """A keyset cursor that resumes the entry list after the entry at `key`."""
+    return encode_keyset(key[0].isoformat(), str(key[1]))
+
+
+def _list_key(cursor: str) -> ListKey | None:
+    """The list key a _list_cursor cursor resumes after; None for the first page."""
+    key = decode_keyset(cursor, 2)
+    if key is None:
+        return None
+    try:
+        at, seq = datetime.fromisoformat(key[0]), int(key[1])
+    except ValueError:
+        raise InvalidInput("invalid cursor") from None
+    if at.tzinfo is None or not 0 <= seq <= _MAX_SEQ:
+        raise InvalidInput("invalid cursor")
+    return at, seq
 
 
 def _optional_id(value: str, what: str) -> str | None:

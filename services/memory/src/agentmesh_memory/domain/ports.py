@@ -13,6 +13,9 @@ from typing import Protocol
 
 from agentmesh_memory.domain.models import MemoryEntry, PriorAdd, ScoredId, VectorPoint, VectorQuery
 
+# Where an entry sits in the newest-first list: (created_at, the store's write sequence).
+ListKey = tuple[datetime, int]
+
 Clock = Callable[[], datetime]
 
 
@@ -52,8 +55,11 @@ class EntryRepository(Protocol):
         """Those of the ids that exist in the project (any order)."""
         ...
 
-    async def list_page(self, project_id: str, agent_id: str | None, offset: int, limit: int) -> list[MemoryEntry]:
-        """The project's (or one agent's) entries, newest first."""
+    async def list_page(
+        self, project_id: str, agent_id: str | None, before: ListKey | None, limit: int
+    ) -> tuple[list[MemoryEntry], ListKey | None]:
+        """The project's (or one agent's) entries, newest first (the last written first within one time),
+        those after `before` in that order when it is given; and the list key of the last one returned."""
         ...
 
     async def remove_many(self, project_id: str, entry_ids: Sequence[str]) -> int:
