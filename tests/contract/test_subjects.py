@@ -120,6 +120,7 @@ async def test_publishers_send_each_subject_its_payload_type_on_its_stream() -> 
         ConversationEvent(EventType.TOKEN, project, message.conversation_id, message.id, new_id(), text="Hi"),
         ConversationEvent(EventType.REPLY, project, message.conversation_id, message.id, new_id(), reply=message),
         ConversationEvent(EventType.ERROR, project, message.conversation_id, message.id, new_id(), error="failed"),
+        ConversationEvent(EventType.RESET, project, message.conversation_id, message.id, new_id()),
     ):
         await events.publish(event, dedup_id=new_id())
 
