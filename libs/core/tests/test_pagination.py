@@ -7,25 +7,23 @@ import base64
 import pytest
 
 from agentmesh_core.errors import InvalidInput
-from agentmesh_core.pagination import decode_cursor, decode_keyset, encode_cursor, encode_keyset, next_cursor
+from agentmesh_core.pagination import decode_keyset, encode_keyset, next_time_key
 
 
-def test_cursor_round_trip_and_last_page() -> None:
-    assert decode_cursor(encode_cursor(40)) == 40
-    assert decode_cursor("") == 0
-    assert next_cursor(0, 50, 50) == encode_cursor(50)
-    assert next_cursor(50, 7, 50) == ""
+def _offset_cursor(offset: int) -> str:
+    """A cursor as lists made them before keysets."""
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
 
 
-@pytest.mark.parametrize("forged", ["o:-1", "o:99999999999999999999", "x:1", "o:abc", "no-colon"])
-def test_forged_cursors_are_invalid_input(forged: str) -> None:
-    with pytest.raises(InvalidInput):
-        decode_cursor(base64.urlsafe_b64encode(forged.encode()).decode())
+@pytest.mark.parametrize("forged", ["o:-1", "o:99999999999999999999", "x:1", "o:abc", "no-colon", "o:50"])
+def test_offset_and_other_foreign_cursors_are_invalid_input(forged: str) -> None:
+    with pytest.raises(InvalidInput, match="invalid cursor"):
+        decode_keyset(base64.urlsafe_b64encode(forged.encode()).decode(), 2)
 
 
 def test_garbage_cursor_is_invalid_input() -> None:
     with pytest.raises(InvalidInput):
-        decode_cursor("%%%")
+        decode_keyset("%%%", 2)
 
 
 def test_keyset_cursors_round_trip_and_are_opaque() -> None:
@@ -41,7 +39,7 @@ def test_keyset_cursors_round_trip_and_are_opaque() -> None:
     lambda c: c + "AAAA",
     lambda c: "x" * 600,
     lambda c: "!!!",
-    lambda c: encode_cursor(50),  # an offset cursor is not a keyset cursor
+    lambda c: _offset_cursor(50),  # an offset cursor is not a keyset cursor
 ])  # fmt: skip
 def test_edited_or_foreign_keyset_cursors_are_invalid(mangle) -> None:
     with pytest.raises(InvalidInput, match="invalid cursor"):
@@ -66,3 +64,16 @@ def test_time_keys_round_trip_and_refuse_what_they_did_not_make() -> None:
                    encode_keyset(at.isoformat(), "not-an-id")):  # fmt: skip
         with pytest.raises(InvalidInput, match="invalid cursor"):
             decode_time_key(cursor)
+
+
+def test_next_time_key_resumes_after_a_full_page_only() -> None:
+    from datetime import UTC, datetime
+
+    from agentmesh_core.pagination import decode_time_key
+
+    rows = [
+        (datetime(2026, 11, 30, hour, tzinfo=UTC), f"6a1f1bd2-43b5-4cba-9c1e-fc2b84b5e0a{hour}") for hour in range(3)
+    ]
+    assert decode_time_key(next_time_key(rows, 3, lambda row: row)) == rows[-1]
+    assert next_time_key(rows, 4, lambda row: row) == ""  # a short page is the last
+    assert next_time_key([], 0, lambda row: row) == ""

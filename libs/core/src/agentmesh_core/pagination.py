@@ -1,4 +1,4 @@
-"""Opaque cursors for list endpoints: offsets, and keyset cursors for lists that grow while paged."""
+"""Opaque, tamper-evident keyset cursors for list endpoints, and the page size rule."""
 
 from __future__ import annotations
 
@@ -17,8 +17,6 @@ T = TypeVar("T")
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
-# Past any real list; larger offsets overflow PostgreSQL's bigint OFFSET (DataError -> INTERNAL).
-MAX_OFFSET = 2**31 - 1
 
 
 def page_size(requested: int) -> int:
@@ -28,32 +26,9 @@ def page_size(requested: int) -> int:
     return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
 
 
-def encode_cursor(offset: int) -> str:
-    """The cursor that resumes at offset."""
-    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> int:
-    """The offset a cursor stands for; empty means the start."""
-    if not cursor:
-        return 0
-    try:
-        kind, _, value = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        offset = int(value)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("invalid cursor") from None
-    if kind != "o" or not 0 <= offset <= MAX_OFFSET:
-        raise InvalidInput("invalid cursor")
-    return offset
-
-
-def next_cursor(offset: int, returned: int, limit: int) -> str:
-    """The cursor after a page, or "" when the page was the last."""
-    return encode_cursor(offset + returned) if returned == limit else ""
-
-
 # Keyset cursors: a page resumes after the last row's sort key, so rows inserted
-# between two reads neither repeat nor skip items (an offset shifts under inserts).
+# between two reads neither repeat nor skip items (an offset shifts under inserts;
+# every list pages this way, and a cursor from the offset days is invalid input).
 # The cursor is opaque (base64 of the key) and tamper-evident: a checksum over the
 # key makes any edit an invalid cursor. It is not a secret and grants nothing: the
 # query behind it is scoped by the caller's project as always.

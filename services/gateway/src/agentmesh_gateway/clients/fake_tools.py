@@ -58,7 +58,7 @@ class FakeTools:
 
     async def list_tools(self, limit: int, cursor: str) -> Page[ToolOut]:
         self._superadmin()
-        return page(sorted(self.tools.values(), key=lambda t: t.name), limit, cursor)
+        return page(sorted(self.tools.values(), key=lambda t: t.name), limit, cursor, key=lambda t: t.name)
 
     async def create_tool(self, tool: ToolIn) -> ToolOut:
         if not self._superadmin():
