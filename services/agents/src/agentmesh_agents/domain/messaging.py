@@ -154,9 +154,8 @@ class Messaging:
         )
         limit = pagination.page_size(page_size)
         items = await self._messages.list(project_id, where, pagination.decode_time_key(page_token), limit)
-        last = items[-1] if len(items) == limit else None
         # Keyset cursor: messages arriving between two page reads neither repeat nor skip items.
-        return Page(items, pagination.encode_time_key(last.created_at, last.id) if last else "")
+        return Page(items, pagination.next_time_key(items, limit, lambda message: (message.created_at, message.id)))
 
     async def watch(
         self, identity: Identity, project_id: str, conversation_id: str, after_sequence: int

@@ -72,8 +72,7 @@ class AgentRegistry:
         project_id = project_scope(identity, project_id)
         limit = pagination.page_size(page_size)
         items = await self._agents.list(project_id, pagination.decode_time_key(page_token), limit)
-        last = items[-1] if len(items) == limit else None
-        return Page(items, pagination.encode_time_key(last.created_at, last.id) if last else "")
+        return Page(items, pagination.next_time_key(items, limit, lambda agent: (agent.created_at, agent.id)))
 
     async def update(self, identity: Identity, project_id: str, agent_id: str, changes: Mapping[str, Any]) -> Agent:
         """Apply changes (field name -> new value) to an agent."""
