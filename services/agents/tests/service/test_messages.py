@@ -264,7 +264,7 @@ async def test_delete_project_data(service):
 
     with acting_as(service.admin):
         response = await service.stub.DeleteProjectData(pb.DeleteProjectDataRequest(project_id=service.project))
-    assert dict(response.removed) == {"agents": 1.0, "messages": 2.0}
+    assert dict(response.removed) == {"agents": 1.0, "messages": 2.0, "publications": 0.0}
     assert await _messages(service) == []
     with acting_as(service.member), pytest.raises(grpc.aio.AioRpcError) as caught:
         await service.stub.StreamConversationEvents(
