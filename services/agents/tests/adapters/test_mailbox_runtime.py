@@ -198,6 +198,33 @@ async def test_nothing_is_fetched_until_the_services_a_turn_needs_are_up(js):
     assert processor.attempts[message.id] == [1]  # waiting cost no delivery
 
 
+async def test_consumption_pauses_while_a_service_is_down_and_goes_on_when_it_is_back(js):
+    project_id, agent = _id(), _id()
+    mailbox = NatsMailbox(js, 1)
+    first, second = _message(project_id, agent, 0), _message(project_id, agent, 1)
+    inference = Switch()
+    inference.up = True
+    readiness = Readiness({Dependency.INFERENCE: inference}, wait_seconds=30, interval=0.05)
+    processor = RecordingProcessor(project_id, expected=2)
+    runtime = MailboxRuntime(
+        js, LaneRunner(processor, 5.0), 1, batch=4, ack_wait=5, fetch_timeout=0.2, readiness=readiness
+    )
+
+    await runtime.start()
+    try:
+        await mailbox.post(first)
+        await eventually(lambda: processor.seen.get(agent) == [first.id], timeout=20, what="the first message")
+        inference.up = False
+        await eventually(lambda: runtime.paused == 1, timeout=10, what="the worker to stop fetching")
+        await mailbox.post(second)
+        await never(lambda: len(processor.seen[agent]) > 1, within=1.5, why="inference is down: consumption pauses")
+        inference.up = True
+        await asyncio.wait_for(processor.done.wait(), timeout=20)
+    finally:
+        await runtime.stop(grace=2)
+    assert processor.attempts[second.id] == [1]
+
+
 async def test_a_message_at_the_delivery_limit_is_posted_again_and_answered(js):
     project_id, agent = _id(), _id()
     message = _message(project_id, agent, 0)

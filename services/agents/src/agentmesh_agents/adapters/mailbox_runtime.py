@@ -110,6 +110,7 @@ class MailboxRuntime:
         self._workers: list[asyncio.Task[None]] = []
         self._idle: set[asyncio.Task[None]] = set()
         self._checking: asyncio.Task[None] | None = None
+        self._paused: set[int] = set()  # partitions whose worker waits for the services a turn needs
 
     def consumer_config(self, partition: int) -> ConsumerConfig:
         name = f"{DURABLE_PREFIX}{partition}"
@@ -123,6 +124,11 @@ class MailboxRuntime:
             max_deliver=self._max_deliver,
             max_ack_pending=max(self._batch * 4, 64),
         )
+
+    @property
+    def paused(self) -> int:
+        """How many partition workers wait for the services a turn needs instead of fetching."""
+        return len(self._paused)
 
     async def start(self) -> None:
         """Create (or update) the partition consumers and start one worker each (and the health checks)."""
@@ -160,7 +166,13 @@ class MailboxRuntime:
                 self._idle.add(me)
                 try:
                     if self._readiness is not None and not self._readiness.is_up():
-                        await self._readiness.wait_up()  # consumption pauses (cancelled by stop)
+                        # Consumption pauses (a stop cancels the wait). A fetch already under way when a
+                        # service went down still hands over what it got: those turns wait on their own.
+                        self._paused.add(partition)
+                        try:
+                            await self._readiness.wait_up()
+                        finally:
+                            self._paused.discard(partition)
                         continue
                     msgs = await subscription.fetch(self._batch, timeout=self._fetch_timeout)
                 except TimeoutError:
