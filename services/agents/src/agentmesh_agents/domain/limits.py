@@ -38,13 +38,8 @@ class Limits:
     # A call waits this long in all for inference or the database to come back
     # (domain/readiness.py) before its turn fails (or, for the database, is handed back).
     dependency_wait_seconds: float = 600.0
-    # Deliveries of a ReAct turn that may each wait out dependency_wait_seconds
-    # (react.py reads it); 1: the first wait that runs out fails the turn.
-    inference_max_attempts: int = 1
     # Times a chat turn restarts after its stream broke (a prompt that keeps crashing inference).
     stream_restarts_max: int = 5
-    retry_base_seconds: float = 1.0
-    retry_max_seconds: float = 30.0
     storage_retry_seconds: float = 5.0
     # An agent's messages are answered in order: a later one waits (retried this
     # often) while an earlier one is unfinished.
@@ -90,7 +85,3 @@ class Limits:
     recovery_min_age_seconds: float = 5.0
     recovery_stale_seconds: float = 900.0
     recovery_batch: int = 500
-
-    def retry_delay(self, attempt: int) -> float:
-        """Exponential backoff for the attempt-th delivery (1-based)."""
-        return min(self.retry_base_seconds * 2.0 ** max(attempt - 1, 0), self.retry_max_seconds)

@@ -182,8 +182,6 @@ class MessageProcessor:
             end = await self._react.run(agent, request, delivery.attempt, state)
             if end.kind is TurnEndKind.FAILED:
                 await self._fail(request, agent.id, end.text)
-            elif end.kind is TurnEndKind.RETRY:
-                return Outcome.retry(end.delay)
             return Outcome.ack()
         try:
             with self._running.running(request.id) as stop:

@@ -59,7 +59,6 @@ class TurnEndKind(StrEnum):
     PARKED = "parked"  # the turn waits; the delivery is done
     FAILED = "failed"  # the turn ends with an error the sender sees
     CANCELLED = "cancelled"  # the request was cancelled; nothing more is recorded
-    RETRY = "retry"  # deliver again after delay
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +67,6 @@ class TurnEnd:
 
     kind: TurnEndKind
     text: str = ""
-    delay: float = 0.0
     awaited: tuple[str, ...] = ()  # a failed turn's delegations still awaited (they are cancelled)
 
 
@@ -201,11 +199,8 @@ class ReactLoop:
                 generation = await unless_stopped(turn.stop, generating)
         except TimeoutError:
             raise _Ended(TurnEnd(TurnEndKind.FAILED, spending.out_of_time())) from None
-        except Unavailable as error:
-            if attempt < self._limits.inference_max_attempts:
-                delay = self._limits.retry_delay(attempt)
-                log.warning("inference unavailable (%s); retrying in %.1fs", error.message, delay)
-                raise _Ended(TurnEnd(TurnEndKind.RETRY, delay=delay)) from None
+        except Unavailable:
+            # The inference client already waited out the outage (dependency_wait_seconds): the turn fails.
             raise _Ended(TurnEnd(TurnEndKind.FAILED, "inference service unavailable")) from None
         except AgentmeshError as error:
             log.warning("inference refused the step: %s", error.code)
