@@ -113,6 +113,8 @@ async def test_schedule_times_at_the_edge_are_refused(api, admin, run_at: str) -
     await assert_refused(await api.post(f"/projects/{project}/schedules", headers=admin, json=body))
 
 
-async def test_openapi_marks_schedule_payload_required(api) -> None:
+async def test_openapi_says_a_schedule_needs_payload_with_agent_id_or_a_job(api) -> None:
     schema = (await api.get("/openapi.json")).json()["components"]["schemas"]["ScheduleIn"]
-    assert "payload" in schema["required"]
+    # A message schedule needs agent_id and payload; a job schedule needs job instead (checked by the model).
+    assert "agent_id with payload, or job" in schema["description"]
+    assert {"agent_id", "payload", "job"} <= set(schema["properties"])

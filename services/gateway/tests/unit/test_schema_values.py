@@ -115,7 +115,7 @@ def test_schedule_times_are_normalised_to_utc_or_refused() -> None:
             ScheduleIn.model_validate({**body, "run_at": edge})
 
 
-def test_schedule_payload_is_required() -> None:
-    with pytest.raises(ValidationError, match="payload"):
+def test_schedule_payload_is_required_with_an_agent() -> None:
+    with pytest.raises(ValidationError, match="'payload' is required with 'agent_id'"):
         ScheduleIn.model_validate({"agent_id": AGENT, "interval_seconds": 60})
-    assert "payload" in ScheduleIn.model_json_schema()["required"]
+    assert "agent_id with payload, or job" in ScheduleIn.model_json_schema()["description"]

@@ -91,7 +91,8 @@ class SchedulerWiring:
                 SERVICE_NAME, register, SchedulerServicer(Scheduler(repository, self._engine, agents), self._jobs)
             )
         ]
-        self._activities = ScheduleActivities(repository, self._engine, agents)
+        # A job schedule's firing starts its job through the same use case as POST /jobs.
+        self._activities = ScheduleActivities(repository, self._engine, agents, self._jobs)
         self._job_activities = JobActivities(job_repository, agents)
 
     def _ui_link(self, workflow_id: str) -> str:

@@ -29,7 +29,11 @@ def build_worker(
     On shutdown, running activities get shutdown_grace_seconds to finish
     before they are cancelled (Temporal retries them elsewhere).
     """
-    registered: list[Callable[..., Any]] = [activities.send_scheduled_message, activities.record_run_outcome]
+    registered: list[Callable[..., Any]] = [
+        activities.send_scheduled_message,
+        activities.start_scheduled_job,
+        activities.record_run_outcome,
+    ]
     if job_activities is not None:
         registered += [
             job_activities.start_step,

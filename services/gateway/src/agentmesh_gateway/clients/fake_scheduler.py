@@ -13,12 +13,20 @@ from agentmesh_core.ids import new_id
 from agentmesh_gateway.clients.fake_support import check, now, page
 from agentmesh_gateway.schemas.common import Page
 from agentmesh_gateway.schemas.jobs import JobIn, JobOut, RetryOut, StepOut
-from agentmesh_gateway.schemas.schedules import ScheduleIn, ScheduleOut, SchedulePatch, ScheduleRunOut
+from agentmesh_gateway.schemas.schedules import (
+    ScheduleIn,
+    ScheduleJobIn,
+    ScheduleJobOut,
+    ScheduleOut,
+    SchedulePatch,
+    ScheduleRunOut,
+    ScheduleStepOut,
+)
 
 _REFERENCE = re.compile(r"\{\{\s*steps\.([A-Za-z0-9_-]+)\.output\s*\}\}")
 
 
-def _check_plan(job: JobIn) -> None:
+def _check_plan(job: JobIn | ScheduleJobIn) -> None:
     """The scheduler's plan rules that need no agent lookup, with its messages (naming the step)."""
     ids = [step.id for step in job.steps]
     deps = {step.id: set(step.depends_on) for step in job.steps}
@@ -41,6 +49,17 @@ def _check_plan(job: JobIn) -> None:
         raise InvalidInput(f"step {sorted(remaining)[0]!r}: dependency cycle")
 
 
+def _template(job: ScheduleJobIn) -> ScheduleJobOut:
+    """A schedule's job as the scheduler stores it (plan rules checked, idempotency key never given)."""
+    _check_plan(job)
+    steps = [
+        ScheduleStepOut(id=step.id, agent_id=str(step.agent_id), input=step.input, depends_on=step.depends_on,
+                        retry=RetryOut(**step.retry.model_dump()), timeout_s=step.timeout_s)
+        for step in job.steps
+    ]  # fmt: skip
+    return ScheduleJobOut(name=job.name, steps=steps)
+
+
 class FakeScheduler:
     """SchedulerApi in memory; nothing fires on its own, a trigger adds a run to recent_runs.
 
@@ -56,8 +75,9 @@ class FakeScheduler:
         check(project_id, admin=True)
         schedule_id = new_id()
         made = ScheduleOut(
-            **schedule.model_dump(exclude={"agent_id"}),
-            agent_id=str(schedule.agent_id),
+            **schedule.model_dump(exclude={"agent_id", "job"}),
+            agent_id=str(schedule.agent_id) if schedule.agent_id is not None else None,
+            job=_template(schedule.job) if schedule.job is not None else None,
             id=schedule_id,
             project_id=project_id,
             temporal_schedule_id=f"project-{project_id}-schedule-{schedule_id}",
@@ -84,6 +104,12 @@ class FakeScheduler:
         check(project_id, admin=True)
         schedule = await self.get_schedule(project_id, schedule_id)
         changes = {name: getattr(patch, name) for name in patch.changed()}
+        if patch.job is not None:
+            if schedule.job is None:
+                raise InvalidInput("job applies to job schedules only: this schedule sends a message to an agent")
+            changes["job"] = _template(patch.job)
+        if "payload" in changes and schedule.job is not None:
+            raise InvalidInput("payload applies to message schedules only: this schedule starts a job")
         if {"cron", "interval_seconds", "run_at"} & set(changes):
             changes = {"cron": None, "interval_seconds": None, "run_at": None, **changes}
         updated = schedule.model_copy(update=changes)

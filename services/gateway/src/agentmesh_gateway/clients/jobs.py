@@ -8,7 +8,7 @@ from google.protobuf import duration_pb2
 
 from agentmesh.scheduler.v1 import scheduler_service_pb2 as pb
 from agentmesh_gateway.clients.convert import enum_name, enum_number, from_timestamp, from_value, to_value
-from agentmesh_gateway.schemas.jobs import JobIn, JobOut, JobStatus, JobStepStatus, RetryOut, StepOut
+from agentmesh_gateway.schemas.jobs import JobIn, JobOut, JobStatus, JobStepStatus, RetryOut, StepIn, StepOut
 
 _JOB = "JOB_STATUS_"
 _STEP = "JOB_STEP_STATUS_"
@@ -24,24 +24,36 @@ def _seconds(duration: duration_pb2.Duration) -> float:
     return duration.seconds + duration.nanos / 1e9
 
 
+def step_proto(step: StepIn) -> pb.JobStepSpec:
+    """A step of POST /jobs (or of a schedule's job) as JobStepSpec."""
+    return pb.JobStepSpec(
+        id=step.id,
+        agent_id=str(step.agent_id),
+        input=to_value(step.input),
+        depends_on=step.depends_on,
+        retry=pb.JobStepRetry(max_attempts=step.retry.max_attempts, backoff=_duration(step.retry.backoff_s)),
+        timeout=_duration(step.timeout_s),
+    )
+
+
 def create_request(project_id: str, job: JobIn) -> pb.CreateJobRequest:
     """POST /jobs as CreateJob."""
     return pb.CreateJobRequest(
         project_id=project_id,
         name=job.name,
         idempotency_key=job.idempotency_key or "",
-        steps=[
-            pb.JobStepSpec(
-                id=step.id,
-                agent_id=str(step.agent_id),
-                input=to_value(step.input),
-                depends_on=step.depends_on,
-                retry=pb.JobStepRetry(max_attempts=step.retry.max_attempts, backoff=_duration(step.retry.backoff_s)),
-                timeout=_duration(step.timeout_s),
-            )
-            for step in job.steps
-        ],
+        steps=[step_proto(step) for step in job.steps],
     )
+
+
+def retry_out(spec: pb.JobStepSpec) -> RetryOut:
+    """A step's retry policy as REST shows it."""
+    return RetryOut(max_attempts=spec.retry.max_attempts, backoff_s=_seconds(spec.retry.backoff))
+
+
+def timeout_s(spec: pb.JobStepSpec) -> float:
+    """A step's timeout in seconds."""
+    return _seconds(spec.timeout)
 
 
 def status_number(status: str | None) -> pb.JobStatus.ValueType:
@@ -56,8 +68,8 @@ def _step_out(step: pb.JobStep) -> StepOut:
         agent_id=spec.agent_id,
         input=from_value(spec.input),
         depends_on=list(spec.depends_on),
-        retry=RetryOut(max_attempts=spec.retry.max_attempts, backoff_s=_seconds(spec.retry.backoff)),
-        timeout_s=_seconds(spec.timeout),
+        retry=retry_out(spec),
+        timeout_s=timeout_s(spec),
         status=cast(JobStepStatus, enum_name(pb.JobStepStatus, step.status, _STEP)),
         attempts=step.attempts,
         output=from_value(step.output),

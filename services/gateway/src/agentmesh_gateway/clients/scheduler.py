@@ -21,10 +21,19 @@ from agentmesh_gateway.clients.convert import (
     to_timestamp,
     to_value,
 )
-from agentmesh_gateway.clients.jobs import create_request, job_out, status_number
+from agentmesh_gateway.clients.jobs import create_request, job_out, retry_out, status_number, step_proto, timeout_s
 from agentmesh_gateway.schemas.common import Page
 from agentmesh_gateway.schemas.jobs import JobIn, JobOut
-from agentmesh_gateway.schemas.schedules import OverlapPolicy, ScheduleIn, ScheduleOut, SchedulePatch, ScheduleRunOut
+from agentmesh_gateway.schemas.schedules import (
+    OverlapPolicy,
+    ScheduleIn,
+    ScheduleJobIn,
+    ScheduleJobOut,
+    ScheduleOut,
+    SchedulePatch,
+    ScheduleRunOut,
+    ScheduleStepOut,
+)
 
 _SERVICE = "scheduler"
 _OVERLAP = "OVERLAP_POLICY_"
@@ -38,7 +47,29 @@ _MASK = {
     "enabled": "enabled",
     "overlap_policy": "policy.overlap",
     "catchup_window_seconds": "policy.catchup_window",
+    "job": "job",
 }
+
+
+def _job_proto(job: ScheduleJobIn) -> scheduler_service_pb2.ScheduleJob:
+    return scheduler_service_pb2.ScheduleJob(name=job.name, steps=[step_proto(step) for step in job.steps])
+
+
+def _job_out(schedule: scheduler_service_pb2.Schedule) -> ScheduleJobOut | None:
+    if not schedule.HasField("job"):
+        return None
+    steps = [
+        ScheduleStepOut(
+            id=spec.id,
+            agent_id=spec.agent_id,
+            input=from_value(spec.input),
+            depends_on=list(spec.depends_on),
+            retry=retry_out(spec),
+            timeout_s=timeout_s(spec),
+        )
+        for spec in schedule.job.steps
+    ]
+    return ScheduleJobOut(name=schedule.job.name, steps=steps)
 
 
 def schedule_out(schedule: scheduler_service_pb2.Schedule) -> ScheduleOut:
@@ -47,12 +78,13 @@ def schedule_out(schedule: scheduler_service_pb2.Schedule) -> ScheduleOut:
     return ScheduleOut(
         id=schedule.id,
         project_id=schedule.project_id,
-        agent_id=schedule.agent_id,
+        agent_id=schedule.agent_id or None,
         cron=spec.cron if trigger == "cron" else None,
         interval_seconds=spec.interval_seconds if trigger == "interval_seconds" else None,
         run_at=from_timestamp(spec.run_at) if trigger == "run_at" else None,
         timezone=spec.time_zone or "UTC",
         payload=from_value(schedule.payload),
+        job=_job_out(schedule),
         enabled=schedule.enabled,
         temporal_schedule_id=schedule.temporal_schedule_id,
         last_run_at=from_timestamp(schedule.last_run_time),
@@ -100,13 +132,17 @@ def _policy(overlap: str | None, catchup_seconds: int | None) -> scheduler_servi
 
 
 def schedule_proto(schedule: ScheduleIn) -> scheduler_service_pb2.Schedule:
-    return scheduler_service_pb2.Schedule(
-        agent_id=str(schedule.agent_id),
+    message = scheduler_service_pb2.Schedule(
+        agent_id=str(schedule.agent_id) if schedule.agent_id is not None else "",
         spec=_spec(schedule.cron, schedule.interval_seconds, schedule.run_at, schedule.timezone),
-        payload=to_value(schedule.payload),
         enabled=schedule.enabled,
         policy=_policy(schedule.overlap_policy, schedule.catchup_window_seconds),
     )
+    if schedule.job is not None:
+        message.job.CopyFrom(_job_proto(schedule.job))
+    else:
+        message.payload.CopyFrom(to_value(schedule.payload))
+    return message
 
 
 def update_request(
@@ -121,6 +157,8 @@ def update_request(
     )
     if "payload" in changed:
         schedule.payload.CopyFrom(to_value(patch.payload))
+    if patch.job is not None:
+        schedule.job.CopyFrom(_job_proto(patch.job))
     return scheduler_service_pb2.UpdateScheduleRequest(
         project_id=project_id,
         schedule_id=schedule_id,

@@ -16,6 +16,7 @@ from agentmesh_scheduler.activities.schedule import (
     RecordRunInput,
     ScheduleActivities,
     SendMessageInput,
+    StartJobInput,
     application_error,
 )
 
@@ -31,6 +32,7 @@ __all__ = [
     "ScheduleActivities",
     "SendMessageInput",
     "SentStep",
+    "StartJobInput",
     "StartStepInput",
     "StepProgressInput",
     "application_error",

@@ -1,4 +1,4 @@
-"""Temporal activities of a scheduled run: send the payload, record the outcome.
+"""Temporal activities of a scheduled run: send the payload or start the job, record the outcome.
 
 Activities are methods of one class that receives its clients (composition in
 worker.py/main.py). They act as the scheduler's service identity, so the
@@ -19,7 +19,7 @@ from agentmesh_core.errors import AgentmeshError, DeadlineExceeded, Unavailable
 from agentmesh_core.identity import GlobalRole, Identity
 from agentmesh_grpc.identity import acting_as
 from agentmesh_observability import context
-from agentmesh_scheduler.domain.ports import MessageSender, ScheduleEngine, ScheduleRepository
+from agentmesh_scheduler.domain.ports import JobStarter, MessageSender, ScheduleEngine, ScheduleRepository
 from agentmesh_scheduler.domain.runs import ScheduleRuns
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,15 @@ class SendMessageInput:
     schedule_id: str
     agent_id: str
     payload_json: str
+    idempotency_key: str
+
+
+@dataclass
+class StartJobInput:
+    """What start_scheduled_job needs; idempotency_key is stable across retries (one job per firing)."""
+
+    project_id: str
+    schedule_id: str
     idempotency_key: str
 
 
@@ -64,8 +73,14 @@ def application_error(error: AgentmeshError) -> ApplicationError:
 class ScheduleActivities:
     """The activities the scheduler's worker registers."""
 
-    def __init__(self, repository: ScheduleRepository, engine: ScheduleEngine, sender: MessageSender) -> None:
-        self._runs = ScheduleRuns(repository, engine, sender)
+    def __init__(
+        self,
+        repository: ScheduleRepository,
+        engine: ScheduleEngine,
+        sender: MessageSender,
+        jobs: JobStarter | None = None,
+    ) -> None:
+        self._runs = ScheduleRuns(repository, engine, sender, jobs)
 
     @activity.defn(name="send_scheduled_message")
     async def send_scheduled_message(self, input: SendMessageInput) -> str:
@@ -87,6 +102,21 @@ class ScheduleActivities:
                 )
             except AgentmeshError as error:
                 log.warning("schedule %s could not send: %s", input.schedule_id, error.message)
+                raise application_error(error) from None
+
+    @activity.defn(name="start_scheduled_job")
+    async def start_scheduled_job(self, input: StartJobInput) -> str:
+        """Start one job from the schedule's template; returns the outcome ("started job <id>")."""
+        with acting_as(SCHEDULER_IDENTITY), context.bind(project_id=input.project_id):
+            try:
+                return await self._runs.start_job(
+                    identity=SCHEDULER_IDENTITY,
+                    project_id=input.project_id,
+                    schedule_id=input.schedule_id,
+                    idempotency_key=input.idempotency_key,
+                )
+            except AgentmeshError as error:
+                log.warning("schedule %s could not start its job: %s", input.schedule_id, error.message)
                 raise application_error(error) from None
 
     @activity.defn(name="record_run_outcome")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from agentmesh_db.database import Database, affected_rows
 from agentmesh_scheduler.adapters.tables import schedule_runs, schedules
+from agentmesh_scheduler.domain.jobs import JobTemplate, StepSpec
 from agentmesh_scheduler.domain.models import (
     CronTrigger,
     IntervalTrigger,
@@ -45,11 +46,47 @@ def _trigger_from_row(row: Any) -> Trigger:
     return OneOffTrigger(row.run_at)
 
 
+def _job_document(job: JobTemplate | None) -> dict[str, Any] | None:
+    if job is None:
+        return None
+    steps = [
+        {
+            "id": step.id,
+            "agent_id": step.agent_id,
+            "input": step.input,
+            "depends_on": list(step.depends_on),
+            "max_attempts": step.max_attempts,
+            "backoff_seconds": step.backoff_seconds,
+            "timeout_seconds": step.timeout_seconds,
+        }
+        for step in job.steps
+    ]
+    return {"name": job.name, "steps": steps}
+
+
+def _job_from_document(document: dict[str, Any] | None) -> JobTemplate | None:
+    if document is None:
+        return None
+    steps = tuple(
+        StepSpec(
+            id=step["id"],
+            agent_id=step["agent_id"],
+            input=step["input"],
+            depends_on=tuple(step["depends_on"]),
+            max_attempts=step["max_attempts"],
+            backoff_seconds=step["backoff_seconds"],
+            timeout_seconds=step["timeout_seconds"],
+        )
+        for step in document["steps"]
+    )
+    return JobTemplate(document["name"], steps)
+
+
 def _from_row(row: Any) -> Schedule:
     return Schedule(
         id=str(row.id),
         project_id=str(row.project_id),
-        agent_id=str(row.agent_id),
+        agent_id=str(row.agent_id) if row.agent_id is not None else None,
         trigger=_trigger_from_row(row),
         time_zone=row.time_zone,
         payload=row.payload,
@@ -62,6 +99,7 @@ def _from_row(row: Any) -> Schedule:
         overlap=OverlapPolicy(row.overlap_policy),
         catchup_window_seconds=row.catchup_window_seconds,
         revision=row.revision,
+        job=_job_from_document(row.job),
     )
 
 
@@ -76,6 +114,7 @@ def _settings(schedule: Schedule) -> dict[str, Any]:
         "overlap_policy": schedule.overlap.value,
         "catchup_window_seconds": schedule.catchup_window_seconds,
         "revision": schedule.revision,
+        "job": _job_document(schedule.job),
     }
 
 

@@ -2,7 +2,8 @@
 
 Each schedule is a Temporal Schedule with the readable id
 `project-<p>-schedule-<s>` whose action starts ScheduledMessageWorkflow with
-the same id (Temporal appends each fire time). Disabled schedules are paused.
+the same id (Temporal appends each fire time); for a job schedule its input
+says so, and the run starts a job from the schedule's stored template. Disabled schedules are paused.
 The schedule's memo names this worker's task queue (so the reconcile only
 judges its own schedules); the action's memo carries the row revision it was
 written from.
@@ -93,9 +94,24 @@ def workflow_input(schedule: Schedule) -> ScheduledMessageInput:
     return ScheduledMessageInput(
         project_id=schedule.project_id,
         schedule_id=schedule.id,
-        agent_id=schedule.agent_id,
+        agent_id=schedule.agent_id or "",
         payload_json=json.dumps(schedule.payload, ensure_ascii=False),
+        job=schedule.job is not None,
     )
+
+
+def target_agents(schedule: Schedule) -> list[str]:
+    """The agents a schedule's runs reach: its agent, or its job's steps' agents."""
+    if schedule.job is not None:
+        return [step.agent_id for step in schedule.job.steps]
+    return [schedule.agent_id] if schedule.agent_id else []
+
+
+def summary(schedule: Schedule) -> str:
+    """What operators read on each run in the Temporal UI."""
+    if schedule.job is not None:
+        return f"schedule {schedule.id}: job {schedule.job.name!r}"
+    return f"schedule {schedule.id}: message to agent {schedule.agent_id}"
 
 
 class TemporalScheduleEngine:
@@ -137,10 +153,10 @@ class TemporalScheduleEngine:
                 REVISION_MEMO: schedule.revision,
                 "project_id": schedule.project_id,
                 "schedule_id": schedule.id,
-                "agent_id": schedule.agent_id,
+                "agent_id": schedule.agent_id or "",
             },
-            typed_search_attributes=self._search.of(schedule.project_id, [schedule.agent_id]),
-            static_summary=f"schedule {schedule.id}: message to agent {schedule.agent_id}",
+            typed_search_attributes=self._search.of(schedule.project_id, target_agents(schedule)),
+            static_summary=summary(schedule),
         )
 
     async def create(self, schedule: Schedule) -> None:
@@ -154,7 +170,7 @@ class TemporalScheduleEngine:
                 schedule.temporal_schedule_id,
                 body,
                 memo={TASK_QUEUE_MEMO: self._task_queue, "project_id": schedule.project_id},
-                search_attributes=self._search.of(schedule.project_id, [schedule.agent_id]),
+                search_attributes=self._search.of(schedule.project_id, target_agents(schedule)),
                 rpc_timeout=self._timeout,
             )
         except temporal.ScheduleAlreadyRunningError:

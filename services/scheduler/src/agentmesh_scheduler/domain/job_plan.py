@@ -11,12 +11,13 @@ import json
 import re
 from collections.abc import Mapping
 
-from agentmesh_core.errors import InvalidInput
+from agentmesh_core.errors import InvalidInput, NotFound
 from agentmesh_core.ids import parse_id
 from agentmesh_core.text import check_text
 from agentmesh_scheduler.domain import validation
-from agentmesh_scheduler.domain.jobs import JobDraft, StepDraft, StepSpec
+from agentmesh_scheduler.domain.jobs import JobDraft, JobTemplate, StepDraft, StepSpec
 from agentmesh_scheduler.domain.models import JsonValue
+from agentmesh_scheduler.domain.ports import AgentDirectory
 
 MAX_STEPS = 50
 NAME_MAX_LENGTH = 200
@@ -71,6 +72,24 @@ def plan(draft: JobDraft | None) -> tuple[str, str, tuple[StepSpec, ...]]:
                     f"step {step.id!r}: input references step {referenced!r}, which it does not depend on"
                 )
     return name, key, tuple(steps)
+
+
+def template(draft: JobDraft) -> JobTemplate:
+    """A schedule's job: checked as a job is, without an idempotency key (each firing derives its own)."""
+    if draft.idempotency_key:
+        raise InvalidInput("job.idempotency_key is not allowed on a schedule: each firing derives its own")
+    name, _, steps = plan(draft)
+    return JobTemplate(name, steps)
+
+
+async def require_agents(agents: AgentDirectory, project_id: str, steps: tuple[StepSpec, ...]) -> None:
+    """InvalidInput naming the first step whose agent is not in the project."""
+    for agent_id in dict.fromkeys(step.agent_id for step in steps):
+        try:
+            await agents.require_agent(project_id, agent_id)
+        except NotFound:
+            step = next(step for step in steps if step.agent_id == agent_id)
+            raise InvalidInput(f"step {step.id!r}: agent {agent_id} not found in this project") from None
 
 
 def _step(raw: StepDraft) -> StepSpec:

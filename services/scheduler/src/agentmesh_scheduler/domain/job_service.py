@@ -16,7 +16,7 @@ import dataclasses
 import logging
 from collections.abc import Callable
 
-from agentmesh_core.errors import AgentmeshError, InvalidInput, NotFound
+from agentmesh_core.errors import AgentmeshError, NotFound
 from agentmesh_core.identity import Identity, require_project_access
 from agentmesh_core.ids import new_id, parse_id
 from agentmesh_core.pagination import decode_time_key, next_time_key, page_size
@@ -51,12 +51,7 @@ class Jobs:
         """Validate the plan, check every step's agent, store the job, start its workflow."""
         project_id = self._authorize(identity, project_id, admin=True)
         name, key, steps = job_plan.plan(draft)
-        for agent_id in dict.fromkeys(step.agent_id for step in steps):
-            try:
-                await self._agents.require_agent(project_id, agent_id)
-            except NotFound:
-                step = next(step for step in steps if step.agent_id == agent_id)
-                raise InvalidInput(f"step {step.id!r}: agent {agent_id} not found in this project") from None
+        await job_plan.require_agents(self._agents, project_id, steps)
         now = self._clock()
         job_id = new_id()
         job = Job(

@@ -70,6 +70,30 @@ class StepSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class JobTemplate:
+    """A validated job a schedule starts at each firing (its steps' agents checked at create)."""
+
+    name: str
+    steps: tuple[StepSpec, ...]
+
+    def draft(self, idempotency_key: str) -> JobDraft:
+        """The template as a job request, keyed (one firing starts one job)."""
+        steps = tuple(
+            StepDraft(
+                id=spec.id,
+                agent_id=spec.agent_id,
+                input=spec.input,
+                depends_on=spec.depends_on,
+                max_attempts=spec.max_attempts,
+                backoff_seconds=spec.backoff_seconds,
+                timeout_seconds=spec.timeout_seconds,
+            )
+            for spec in self.steps
+        )
+        return JobDraft(name=self.name, steps=steps, idempotency_key=idempotency_key)
+
+
+@dataclass(frozen=True, slots=True)
 class StepState:
     """A step and what became of it."""
 

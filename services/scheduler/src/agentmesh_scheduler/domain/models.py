@@ -1,4 +1,4 @@
-"""What a schedule is: an agent, a trigger, a payload, and what happened last."""
+"""What a schedule is: a target (a message to an agent, or a job), a trigger, and what happened last."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from agentmesh_scheduler.domain.jobs import JobDraft, JobTemplate
 
 # A payload is any JSON value (what json.loads returns).
 JsonValue = str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
@@ -62,7 +66,10 @@ class ScheduleRun:
 
 @dataclass(frozen=True, slots=True)
 class ScheduleDraft:
-    """A request to create a schedule, as received; Scheduler.create validates it."""
+    """A request to create a schedule, as received; Scheduler.create validates it.
+
+    Its target is either agent_id (with payload) or job (a job template), not both.
+    """
 
     agent_id: str
     trigger: Trigger | None
@@ -71,6 +78,7 @@ class ScheduleDraft:
     enabled: bool
     overlap: OverlapPolicy | None = None
     catchup_window_seconds: int | None = None
+    job: JobDraft | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +91,8 @@ class SchedulePatch:
     enabled: bool | None = None
     overlap: OverlapPolicy | None = None
     catchup_window_seconds: int | None = None
+    # A new job template (job-target schedules only).
+    job: JobDraft | None = None
     # What was wrong with the request itself (e.g. an unknown update_mask path);
     # reported after the caller's access is checked.
     problems: tuple[str, ...] = ()
@@ -96,11 +106,15 @@ class SchedulePatch:
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
-    """A stored schedule and what is known about its runs."""
+    """A stored schedule and what is known about its runs.
+
+    A message schedule has agent_id and payload; a job schedule has job instead
+    (agent_id None, payload None).
+    """
 
     id: str
     project_id: str
-    agent_id: str
+    agent_id: str | None
     trigger: Trigger
     time_zone: str
     payload: JsonValue
@@ -115,6 +129,7 @@ class Schedule:
     # Bumped by every update; the Temporal Schedule carries the revision it was
     # last written with, so the start-up reconcile can tell which ones drifted.
     revision: int = 0
+    job: JobTemplate | None = None
     # Filled in by reads that ask for them (not stored on the row).
     next_runs: tuple[datetime, ...] = ()
     recent_runs: tuple[ScheduleRun, ...] = ()

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from agentmesh_scheduler.domain.jobs import Job, JobProgress, JobStatus, ReplyState, SentMessage
+from agentmesh_core.identity import Identity
+from agentmesh_scheduler.domain.jobs import Job, JobDraft, JobProgress, JobStatus, ReplyState, SentMessage
 from agentmesh_scheduler.domain.models import JsonValue, Schedule, ScheduleRun
 
 Clock = Callable[[], datetime]
@@ -162,6 +163,14 @@ class JobRepository(Protocol):
 
     async def remove_project(self, project_id: str) -> list[Job]:
         """Delete every job of a project; returns what was deleted."""
+        ...
+
+
+class JobStarter(Protocol):
+    """Starts a job as a caller would (the Jobs use case): validated, stored, its workflow started."""
+
+    async def create(self, identity: Identity, project_id: str, draft: JobDraft | None) -> Job:
+        """The started job; the same non-empty idempotency key returns the first job."""
         ...
 
 

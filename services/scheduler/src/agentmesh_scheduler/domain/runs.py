@@ -1,4 +1,4 @@
-"""What one firing of a schedule does: send the payload, then record the outcome.
+"""What one firing of a schedule does: send the payload (or start the job), then record the outcome.
 
 Temporal activities call these; they hold no Temporal types, so the same
 logic runs under tests with in-memory fakes.
@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from agentmesh_core.errors import NotFound, Unavailable
+from agentmesh_core.errors import FailedPrecondition, NotFound, Unavailable
+from agentmesh_core.identity import Identity
 from agentmesh_scheduler.domain.models import JsonValue
-from agentmesh_scheduler.domain.ports import Clock, MessageSender, ScheduleEngine, ScheduleRepository
+from agentmesh_scheduler.domain.ports import Clock, JobStarter, MessageSender, ScheduleEngine, ScheduleRepository
 from agentmesh_scheduler.domain.scheduler import utc_now
 from agentmesh_scheduler.domain.timing import next_fire_time
 
@@ -23,6 +24,11 @@ OUTCOME_MAX_LENGTH = 1000
 def sent_outcome(message_id: str) -> str:
     """The outcome of a run that delivered its message."""
     return f"sent message {message_id}"
+
+
+def job_outcome(job_id: str) -> str:
+    """The outcome of a run that started its job."""
+    return f"started job {job_id}"
 
 
 def failed_outcome(reason: str) -> str:
@@ -38,11 +44,13 @@ class ScheduleRuns:
         repository: ScheduleRepository,
         engine: ScheduleEngine,
         sender: MessageSender,
+        jobs: JobStarter | None = None,
         clock: Clock = utc_now,
     ) -> None:
         self._repository = repository
         self._engine = engine
         self._sender = sender
+        self._jobs = jobs
         self._clock = clock
 
     async def send(
@@ -71,6 +79,23 @@ class ScheduleRuns:
         )
         log.info("schedule %s sent message %s", schedule_id, message_id)
         return sent_outcome(message_id)
+
+    async def start_job(self, *, identity: Identity, project_id: str, schedule_id: str, idempotency_key: str) -> str:
+        """Start one job from the schedule's current template; returns the outcome text.
+
+        The key is the firing's, so a retried start returns the job the first try started.
+        A schedule deleted after its Temporal Schedule fired starts nothing. Errors
+        from the Jobs use case (an agent deleted since, Temporal down) propagate.
+        """
+        schedule = await self._repository.get(project_id, schedule_id)
+        if schedule is None:
+            log.info("schedule %s is gone; not starting its job", schedule_id)
+            return "skipped: schedule was deleted"
+        if schedule.job is None or self._jobs is None:
+            raise FailedPrecondition("the schedule has no job to start")
+        job = await self._jobs.create(identity, project_id, schedule.job.draft(idempotency_key))
+        log.info("schedule %s started job %s", schedule_id, job.id)
+        return job_outcome(job.id)
 
     async def record(
         self, *, project_id: str, schedule_id: str, ran_at: datetime, outcome: str, run_key: str | None = None

@@ -1,5 +1,8 @@
 """The scheduler's use cases: create, read, list, update, trigger and delete schedules.
 
+A schedule's target is a message to an agent (agent_id, payload) or a job
+template (job), checked at create and update as POST /jobs checks a job.
+
 Every use case checks project scope first (reads need membership, writes need
 project admin), so isolation does not rest on the gateway alone. A schedule's
 row and its Temporal Schedule are kept consistent: the row is written first
@@ -19,7 +22,8 @@ from agentmesh_core.errors import AgentmeshError, FailedPrecondition, InvalidInp
 from agentmesh_core.identity import Identity, require_project_access
 from agentmesh_core.ids import new_id, parse_id
 from agentmesh_core.pagination import decode_time_key, next_time_key, page_size
-from agentmesh_scheduler.domain import policy, validation
+from agentmesh_scheduler.domain import job_plan, policy, validation
+from agentmesh_scheduler.domain.jobs import JobTemplate
 from agentmesh_scheduler.domain.models import (
     OneOffTrigger,
     Schedule,
@@ -64,13 +68,21 @@ class Scheduler:
         if draft is None:
             raise InvalidInput("schedule is required")
         now = self._clock()
-        agent_id = parse_id(draft.agent_id, "agent_id")
+        if draft.job is not None and (draft.agent_id or draft.payload is not None):
+            raise InvalidInput("a schedule's target is either agent_id (with payload) or job, not both")
+        if draft.job is None and not draft.agent_id:
+            raise InvalidInput("a schedule needs a target: agent_id (with payload) or job")
+        job = job_plan.template(draft.job) if draft.job is not None else None
+        agent_id = parse_id(draft.agent_id, "agent_id") if job is None else None
         zone = validation.time_zone(draft.time_zone)
         trigger = validation.trigger(draft.trigger, zone, now)
-        payload = validation.payload(draft.payload)
+        payload = validation.payload(draft.payload) if job is None else None
         overlap = policy.overlap(draft.overlap)
         catchup = policy.catchup_window(draft.catchup_window_seconds)
-        await self._agents.require_agent(project_id, agent_id)
+        if job is not None:
+            await job_plan.require_agents(self._agents, project_id, job.steps)
+        elif agent_id is not None:
+            await self._agents.require_agent(project_id, agent_id)
 
         schedule_id = new_id()
         schedule = Schedule(
@@ -85,6 +97,7 @@ class Scheduler:
             created_at=now,
             overlap=overlap,
             catchup_window_seconds=catchup,
+            job=job,
         )
         schedule = dataclasses.replace(schedule, next_run_at=next_fire_time(schedule, now))
         await self._repository.add(schedule)
@@ -93,7 +106,7 @@ class Scheduler:
         except BaseException:
             await self._roll_back(schedule)
             raise
-        log.info("created schedule %s for agent %s", schedule.id, agent_id)
+        log.info("created schedule %s (%s)", schedule.id, f"job {job.name!r}" if job else f"agent {agent_id}")
         return schedule
 
     async def get(self, identity: Identity, project_id: str, schedule_id: str) -> Schedule:
@@ -113,7 +126,8 @@ class Scheduler:
             raise InvalidInput("; ".join(patch.problems))
         if patch is None or patch.is_empty():
             return await self._with_runs(current)
-        updated = self._patched(current, patch)
+        job = await self._patched_job(current, patch)
+        updated = self._patched(current, patch, job)
         if not await self._repository.update(updated, expected_revision=current.revision):
             raise FailedPrecondition("the schedule changed while it was being updated; try again")
         rearm = patch.trigger is not None and isinstance(updated.trigger, OneOffTrigger)
@@ -182,7 +196,21 @@ class Scheduler:
             log.info("temporal schedule %s was already gone", schedule.temporal_schedule_id)
         return await self._repository.remove(schedule.project_id, schedule.id)
 
-    def _patched(self, current: Schedule, patch: SchedulePatch) -> Schedule:
+    async def _patched_job(self, current: Schedule, patch: SchedulePatch) -> JobTemplate | None:
+        """The patch's job template, validated like a job's steps; a target never changes kind."""
+        if current.job is None:
+            if patch.job is not None:
+                raise InvalidInput("job applies to job schedules only: this schedule sends a message to an agent")
+            return None
+        if patch.payload is not None:
+            raise InvalidInput("payload applies to message schedules only: this schedule starts a job")
+        if patch.job is None:
+            return current.job
+        job = job_plan.template(patch.job)
+        await job_plan.require_agents(self._agents, current.project_id, job.steps)
+        return job
+
+    def _patched(self, current: Schedule, patch: SchedulePatch, job: JobTemplate | None) -> Schedule:
         """The schedule with the patch applied and validated, at the next revision."""
         now = self._clock()
         zone = validation.time_zone(patch.time_zone) if patch.time_zone is not None else current.time_zone
@@ -210,6 +238,7 @@ class Scheduler:
                 else current.catchup_window_seconds
             ),
             revision=current.revision + 1,
+            job=job,
         )
         if patch.trigger is not None and isinstance(trigger, OneOffTrigger):
             # A new one-off time fires again, whatever ran before.

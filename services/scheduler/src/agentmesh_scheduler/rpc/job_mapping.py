@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from google.protobuf import duration_pb2, struct_pb2, timestamp_pb2
+from google.protobuf import struct_pb2, timestamp_pb2
 
 from agentmesh.scheduler.v1 import scheduler_service_pb2 as pb
-from agentmesh_grpc.struct_values import value_to_json
-from agentmesh_scheduler.domain.jobs import Job, JobDraft, JobStatus, StepDraft, StepState, StepStatus
-from agentmesh_scheduler.rpc.mapping import payload_to_proto
+from agentmesh_scheduler.domain.jobs import Job, JobDraft, JobStatus, StepState, StepStatus
+from agentmesh_scheduler.rpc.step_mapping import payload_to_proto, step_from_proto, step_spec_to_proto
 
 _JOB_STATUS = {
     JobStatus.PENDING: pb.JOB_STATUS_PENDING,
@@ -32,16 +31,6 @@ _STEP_STATUS = {
 }
 
 
-def _seconds(duration: duration_pb2.Duration) -> float:
-    return duration.seconds + duration.nanos / 1e9
-
-
-def _duration(seconds: float) -> duration_pb2.Duration:
-    duration = duration_pb2.Duration()
-    duration.FromNanoseconds(round(seconds * 1e9))
-    return duration
-
-
 def _timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
     if value is None:
         return None
@@ -59,20 +48,6 @@ def status_from_proto(number: int) -> JobStatus | None:
     return _JOB_STATUS_FROM_PROTO.get(number)
 
 
-def step_from_proto(step: pb.JobStepSpec) -> StepDraft:
-    """A step as the client sent it; unset values mean the defaults."""
-    retry = step.retry
-    return StepDraft(
-        id=step.id,
-        agent_id=step.agent_id,
-        input=value_to_json(step.input) if step.HasField("input") else None,
-        depends_on=tuple(step.depends_on),
-        max_attempts=retry.max_attempts or None,
-        backoff_seconds=_seconds(retry.backoff) if retry.HasField("backoff") else None,
-        timeout_seconds=_seconds(step.timeout) if step.HasField("timeout") else None,
-    )
-
-
 def draft_from_request(request: pb.CreateJobRequest) -> JobDraft:
     """A CreateJob request as the domain reads it (not yet validated)."""
     return JobDraft(
@@ -83,16 +58,8 @@ def draft_from_request(request: pb.CreateJobRequest) -> JobDraft:
 
 
 def _step_to_proto(state: StepState) -> pb.JobStep:
-    spec = state.spec
     return pb.JobStep(
-        spec=pb.JobStepSpec(
-            id=spec.id,
-            agent_id=spec.agent_id,
-            input=_value(spec.input),
-            depends_on=list(spec.depends_on),
-            retry=pb.JobStepRetry(max_attempts=spec.max_attempts, backoff=_duration(spec.backoff_seconds)),
-            timeout=_duration(spec.timeout_seconds),
-        ),
+        spec=step_spec_to_proto(state.spec),
         status=_STEP_STATUS[state.status],
         attempts=state.attempts,
         output=_value(state.output),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from google.protobuf import duration_pb2, json_format, struct_pb2, timestamp_pb2
+from google.protobuf import duration_pb2, timestamp_pb2
 
 from agentmesh.scheduler.v1 import scheduler_service_pb2 as pb
 from agentmesh_grpc.struct_values import value_to_json
@@ -24,6 +24,7 @@ from agentmesh_scheduler.domain.models import (
     SchedulePatch,
     Trigger,
 )
+from agentmesh_scheduler.rpc.step_mapping import payload_to_proto, schedule_job_from_proto, schedule_job_to_proto
 
 _OVERLAP_TO_PROTO = {
     OverlapPolicy.SKIP: pb.OVERLAP_POLICY_SKIP,
@@ -36,7 +37,7 @@ _OVERLAP_TO_PROTO = {
 _OVERLAP_FROM_PROTO = {int(number): policy for policy, number in _OVERLAP_TO_PROTO.items()}
 _TRIGGER_PATHS = ("spec.cron", "spec.interval_seconds", "spec.run_at")
 UPDATE_PATHS = ("spec", *_TRIGGER_PATHS, "spec.time_zone", "payload", "enabled", "policy", "policy.overlap",
-                "policy.catchup_window")  # fmt: skip
+                "policy.catchup_window", "job")  # fmt: skip
 
 # The range datetime (and google.protobuf.Timestamp) can represent.
 _MIN_SECONDS = -62135596800
@@ -103,6 +104,7 @@ def draft_from_request(request: pb.CreateScheduleRequest) -> ScheduleDraft | Non
         enabled=schedule.enabled,
         overlap=overlap_from_proto(policy.overlap),
         catchup_window_seconds=_seconds(policy.catchup_window) if policy.HasField("catchup_window") else None,
+        job=schedule_job_from_proto(schedule.job) if schedule.HasField("job") else None,
     )
 
 
@@ -127,6 +129,11 @@ def patch_from_request(request: pb.UpdateScheduleRequest) -> SchedulePatch:
         changes["payload"] = payload
     if "enabled" in paths:
         changes["enabled"] = schedule.enabled
+    if "job" in paths:
+        if schedule.HasField("job"):
+            changes["job"] = schedule_job_from_proto(schedule.job)
+        else:
+            problems.append("job is required")
     if paths & {"policy", "policy.overlap"}:
         changes["overlap"] = overlap_from_proto(schedule.policy.overlap) or OverlapPolicy.SKIP
     if paths & {"policy", "policy.catchup_window"}:
@@ -150,22 +157,15 @@ def spec_to_proto(schedule: Schedule) -> pb.ScheduleSpec:
     return spec
 
 
-def payload_to_proto(payload: JsonValue) -> struct_pb2.Value:
-    """A JSON value as google.protobuf.Value."""
-    value = struct_pb2.Value()
-    # ParseDict fills a Value from any JSON value; its stub only admits dicts.
-    json_format.ParseDict(payload, value)  # type: ignore[arg-type]
-    return value
-
-
 def schedule_to_proto(schedule: Schedule) -> pb.Schedule:
     """A domain schedule as the API shows it."""
     return pb.Schedule(
         id=schedule.id,
         project_id=schedule.project_id,
-        agent_id=schedule.agent_id,
+        agent_id=schedule.agent_id or "",
         spec=spec_to_proto(schedule),
-        payload=payload_to_proto(schedule.payload),
+        payload=payload_to_proto(schedule.payload) if schedule.payload is not None else None,
+        job=schedule_job_to_proto(schedule.job) if schedule.job is not None else None,
         enabled=schedule.enabled,
         temporal_schedule_id=schedule.temporal_schedule_id,
         last_run_time=_timestamp(schedule.last_run_at),

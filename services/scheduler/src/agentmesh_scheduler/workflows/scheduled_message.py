@@ -1,5 +1,9 @@
 """ScheduledMessageWorkflow: what a Temporal Schedule starts each time it fires.
 
+A message schedule's run sends its payload; a job schedule's run (input.job set)
+starts one job from the schedule's template instead. Inputs recorded before job
+targets existed decode with job False and replay the message path unchanged.
+
 Deterministic by construction: no I/O here, only activities; time comes from
 workflow.now(). The worker's sandbox re-imports this module, so it has no side
 effects at import time.
@@ -21,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         RecordRunInput,
         ScheduleActivities,
         SendMessageInput,
+        StartJobInput,
     )
     from agentmesh_scheduler.domain.runs import failed_outcome
 
@@ -49,6 +54,8 @@ class ScheduledMessageInput:
     schedule_id: str
     agent_id: str
     payload_json: str
+    # True for a job schedule: the run starts a job from the schedule's template.
+    job: bool = False
 
 
 def _reason(error: ActivityError) -> str:
@@ -73,18 +80,19 @@ class ScheduledMessageWorkflow:
         # firing twice.
         idempotency_key = f"{info.workflow_id}:{info.run_id}"
         try:
-            outcome = await workflow.execute_activity_method(
-                ScheduleActivities.send_scheduled_message,
-                SendMessageInput(
-                    project_id=input.project_id,
-                    schedule_id=input.schedule_id,
-                    agent_id=input.agent_id,
-                    payload_json=input.payload_json,
-                    idempotency_key=idempotency_key,
-                ),
-                start_to_close_timeout=SEND_TIMEOUT,
-                retry_policy=SEND_RETRY,
-            )
+            if input.job:
+                outcome = await workflow.execute_activity_method(
+                    ScheduleActivities.start_scheduled_job,
+                    StartJobInput(
+                        project_id=input.project_id,
+                        schedule_id=input.schedule_id,
+                        idempotency_key=idempotency_key,
+                    ),
+                    start_to_close_timeout=SEND_TIMEOUT,
+                    retry_policy=SEND_RETRY,
+                )
+            else:
+                outcome = await self._send(input, idempotency_key)
         except ActivityError as error:
             outcome = failed_outcome(_reason(error))
         await workflow.execute_activity_method(
@@ -99,3 +107,17 @@ class ScheduledMessageWorkflow:
             retry_policy=RECORD_RETRY,
         )
         return outcome
+
+    async def _send(self, input: ScheduledMessageInput, idempotency_key: str) -> str:
+        return await workflow.execute_activity_method(
+            ScheduleActivities.send_scheduled_message,
+            SendMessageInput(
+                project_id=input.project_id,
+                schedule_id=input.schedule_id,
+                agent_id=input.agent_id,
+                payload_json=input.payload_json,
+                idempotency_key=idempotency_key,
+            ),
+            start_to_close_timeout=SEND_TIMEOUT,
+            retry_policy=SEND_RETRY,
+        )

@@ -257,12 +257,15 @@ class Schedule(_message.Message):
     POLICY_FIELD_NUMBER: _builtins.int
     NEXT_RUN_TIMES_FIELD_NUMBER: _builtins.int
     RECENT_RUNS_FIELD_NUMBER: _builtins.int
+    JOB_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Server-assigned id (UUID)."""
     project_id: _builtins.str
     """The owning project."""
     agent_id: _builtins.str
-    """The agent that receives the payload."""
+    """The agent that receives the payload (a message schedule); empty for a
+    job schedule. Exactly one of agent_id or job is set.
+    """
     enabled: _builtins.bool
     """Whether it fires."""
     temporal_schedule_id: _builtins.str
@@ -275,7 +278,7 @@ class Schedule(_message.Message):
 
     @_builtins.property
     def payload(self) -> _struct_pb2.Value:
-        """What the agent receives: a string or any JSON value."""
+        """What the agent receives: a string or any JSON value (message schedules only)."""
 
     @_builtins.property
     def last_run_time(self) -> _timestamp_pb2.Timestamp:
@@ -303,6 +306,10 @@ class Schedule(_message.Message):
     def recent_runs(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScheduleRun]:
         """The latest runs, newest first."""
 
+    @_builtins.property
+    def job(self) -> Global___ScheduleJob:
+        """The job each firing starts (a job schedule), instead of agent_id and payload."""
+
     def __init__(
         self,
         *,
@@ -320,14 +327,45 @@ class Schedule(_message.Message):
         policy: Global___SchedulePolicy | None = ...,
         next_run_times: _abc.Iterable[_timestamp_pb2.Timestamp] | None = ...,
         recent_runs: _abc.Iterable[Global___ScheduleRun] | None = ...,
+        job: Global___ScheduleJob | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "last_run_time", b"last_run_time", "next_run_time", b"next_run_time", "payload", b"payload", "policy", b"policy", "spec", b"spec"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "job", b"job", "last_run_time", b"last_run_time", "next_run_time", b"next_run_time", "payload", b"payload", "policy", b"policy", "spec", b"spec"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "create_time", b"create_time", "enabled", b"enabled", "id", b"id", "last_run_outcome", b"last_run_outcome", "last_run_time", b"last_run_time", "next_run_time", b"next_run_time", "next_run_times", b"next_run_times", "payload", b"payload", "policy", b"policy", "project_id", b"project_id", "recent_runs", b"recent_runs", "spec", b"spec", "temporal_schedule_id", b"temporal_schedule_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "create_time", b"create_time", "enabled", b"enabled", "id", b"id", "job", b"job", "last_run_outcome", b"last_run_outcome", "last_run_time", b"last_run_time", "next_run_time", b"next_run_time", "next_run_times", b"next_run_times", "payload", b"payload", "policy", b"policy", "project_id", b"project_id", "recent_runs", b"recent_runs", "spec", b"spec", "temporal_schedule_id", b"temporal_schedule_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Schedule: _TypeAlias = Schedule  # noqa: Y015
+
+@_typing.final
+class ScheduleJob(_message.Message):
+    """The job a schedule starts at each firing: CreateJob's body without an
+    idempotency key (each firing derives its own, so it starts one job).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    STEPS_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """A name for people; every job started gets it."""
+    @_builtins.property
+    def steps(self) -> _containers.RepeatedCompositeFieldContainer[Global___JobStepSpec]:
+        """The steps (1 to 50), checked as CreateJob checks them."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        steps: _abc.Iterable[Global___JobStepSpec] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "steps", b"steps"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScheduleJob: _TypeAlias = ScheduleJob  # noqa: Y015
 
 @_typing.final
 class CreateScheduleRequest(_message.Message):
@@ -597,7 +635,8 @@ class UpdateScheduleRequest(_message.Message):
     @_builtins.property
     def update_mask(self) -> _field_mask_pb2.FieldMask:
         """Paths: "spec" (trigger and time zone), "spec.time_zone", "payload",
-        "enabled", "policy.overlap", "policy.catchup_window".
+        "enabled", "policy.overlap", "policy.catchup_window", "job" (job
+        schedules only: the whole template).
         """
 
     def __init__(
