@@ -6,9 +6,12 @@ run on the same worker and complete with the fake agents' replies.
 
 from __future__ import annotations
 
+import os
 import uuid
+from pathlib import Path
 
 from temporalio.client import Client
+from temporalio.worker import Replayer
 
 from agentmesh_core.identity import Identity
 from agentmesh_db.database import Database
@@ -23,7 +26,10 @@ from agentmesh_scheduler.domain.job_service import Jobs
 from agentmesh_scheduler.domain.jobs import Job, JobDraft, JobStatus, StepDraft
 from agentmesh_scheduler.domain.models import IntervalTrigger, ScheduleDraft
 from agentmesh_scheduler.domain.scheduler import Scheduler
-from agentmesh_scheduler.worker import build_worker
+from agentmesh_scheduler.worker import WORKFLOWS, build_worker
+
+# Feeds the unit suite's replay tests (refresh: AGENTMESH_RECORD_HISTORIES=1).
+RECORDED_HISTORY = Path(__file__).parents[1] / "unit" / "histories" / "scheduled_job.json"
 
 
 async def test_a_job_schedule_fires_and_each_firing_runs_one_job(
@@ -64,6 +70,12 @@ async def test_a_job_schedule_fires_and_each_firing_runs_one_job(
                 return [run.outcome for run in runs] if len(runs) >= 2 else None
 
             outcomes = await eventually(recorded, timeout=30, interval=0.2, what="the runs' outcomes")
+            # A firing's history replays (and is kept for the unit suite's replay tests).
+            workflow_id, _, run_id = done[0].idempotency_key.rpartition(":")
+            history = await temporal_client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+            assert (await Replayer(workflows=WORKFLOWS).replay_workflow(history)).replay_failure is None
+            if os.environ.get("AGENTMESH_RECORD_HISTORIES") == "1":
+                RECORDED_HISTORY.write_text(history.to_json())
         finally:
             await scheduler.delete(admin, project_id, schedule.id)
 

@@ -2,7 +2,8 @@
 change that breaks determinism is caught.
 
 The histories were recorded by tests/adapters/test_workflows.py (a scheduled run
-whose first send failed transiently) and tests/adapters/test_job_workflow.py (a
+whose first send failed transiently), tests/adapters/test_schedule_job_target.py
+(a job schedule's firing, which starts a job) and tests/adapters/test_job_workflow.py (a
 diamond job, a job whose step failed every retry, a cancelled job); refresh
 them with AGENTMESH_RECORD_HISTORIES=1 after an intended workflow change, and
 keep the old ones while runs recorded with the old code may still be open.
@@ -10,6 +11,7 @@ keep the old ones while runs recorded with the old code may still be open.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,7 +22,14 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from agentmesh_scheduler.worker import WORKFLOWS
-from agentmesh_scheduler.workflows import JOB_WORKFLOW_NAME, JobInput, JobWorkflow
+from agentmesh_scheduler.workflows import (
+    JOB_WORKFLOW_NAME,
+    WORKFLOW_NAME,
+    JobInput,
+    JobWorkflow,
+    ScheduledMessageInput,
+    ScheduledMessageWorkflow,
+)
 
 HISTORIES = Path(__file__).parent / "histories"
 RECORDED = sorted(HISTORIES.glob("*.json"))
@@ -55,4 +64,22 @@ class JobWorkflowThatWaitsFirst(JobWorkflow):
 async def test_a_change_that_breaks_determinism_fails_the_replay() -> None:
     replayer = Replayer(workflows=[JobWorkflowThatWaitsFirst])
     result = await replayer.replay_workflow(_history(HISTORIES / "job_diamond.json"), raise_on_replay_failure=False)
+    assert isinstance(result.replay_failure, NondeterminismError)
+
+
+@workflow.defn(name=WORKFLOW_NAME, sandboxed=False)
+class ScheduledRunThatAlwaysSends(ScheduledMessageWorkflow):
+    """The scheduled run before job targets: it sends a message whatever its input says."""
+
+    @workflow.run
+    async def run(self, input: ScheduledMessageInput) -> str:
+        return await ScheduledMessageWorkflow.run(self, dataclasses.replace(input, job=False))
+
+
+async def test_a_job_firing_history_takes_the_job_branch() -> None:
+    """The recorded job-schedule firing starts a job: replayed as a message send, it no longer matches."""
+    history = _history(HISTORIES / "scheduled_job.json")
+    assert (await Replayer(workflows=WORKFLOWS).replay_workflow(history)).replay_failure is None
+    replayer = Replayer(workflows=[ScheduledRunThatAlwaysSends])
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert isinstance(result.replay_failure, NondeterminismError)
