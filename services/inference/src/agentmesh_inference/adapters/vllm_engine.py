@@ -58,8 +58,15 @@ class VllmEngine:
     async def start(cls, config: EngineConfig) -> VllmEngine:
         """Load the model (tens of seconds) without blocking the event loop."""
         prepare_environment(config)
+        from transformers.utils import logging as hf_logging
         from vllm.platforms import current_platform
         from vllm.v1.engine.async_llm import AsyncLLM
+
+        # transformers writes its warnings (e.g. a prompt longer than the model's window, from
+        # the tokenizer used here) through a plain-text stderr handler of its own: hand them to
+        # the service's JSON log instead.
+        hf_logging.disable_default_handler()
+        hf_logging.enable_propagation()
 
         started = time.monotonic()
         # In a thread so that health checks keep being answered while the model loads.
