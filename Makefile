@@ -32,16 +32,23 @@ run: setup model
 # workers, each its own session (temp dir, free ports, its own PostgreSQL/NATS/Temporal);
 # --dist loadgroup keeps the users of one expensive fixture (the mesh, a vLLM engine, the
 # embedding model) on one worker, so each is built once. Coverage: total over libs and services.
+# Each lane keeps its temp dirs (PostgreSQL data and sockets, NATS, Temporal) under its own
+# basetemp in the checkout: pytest's shared /tmp/pytest-of-<user> keeps only the newest three
+# sessions and deletes older ones, even while a concurrent session's servers still run there.
 PYTEST_WORKERS ?= 2
+PYTEST_TMP ?= .tmp/pytest
 test: setup lint typecheck
-	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup --cov --cov-report=
+	@mkdir -p $(PYTEST_TMP)
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup --cov --cov-report= --basetemp=$(PYTEST_TMP)/test
 	@echo "coverage (lines, libs + services, in-process): $$($(VENV)/bin/coverage report --format=total)%"
 
 unit: setup
-	$(VENV)/bin/pytest -m unit
+	@mkdir -p $(PYTEST_TMP)
+	$(VENV)/bin/pytest -m unit --basetemp=$(PYTEST_TMP)/unit
 
 e2e: setup
-	$(VENV)/bin/pytest tests/e2e
+	@mkdir -p $(PYTEST_TMP)
+	$(VENV)/bin/pytest tests/e2e --basetemp=$(PYTEST_TMP)/e2e
 
 lint: setup proto-check buf-breaking imports deadcode
 	$(VENV)/bin/ruff check .
@@ -98,5 +105,5 @@ bench: setup
 	$(PY) services/agents/bench/bench_parked.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .tmp
 	@echo "kept $(RUN_DIR) (your data); remove it by hand to start over"
