@@ -147,6 +147,9 @@ def _json_cases(w: World) -> Iterator[Case]:
         "document metadata": ("POST", f"/projects/{p}/memory", '{"documents":[{"content":"c","metadata":@V@}]}'),
         "search filter": ("POST", f"/projects/{p}/memory/search", '{"query":"q","filter":@V@}'),
         "schedule payload": ("POST", f"/projects/{p}/schedules", schedule),
+        "schedule job step input": ("POST", f"/projects/{p}/schedules",
+                                    '{"interval_seconds":60,"job":{"name":"j","steps":[{"id":"s","agent_id":"' + a
+                                    + '","input":@V@}]}}'),
     }  # fmt: skip
     for where, (method, path, template) in templates.items():
         for kind, value in BAD_JSON.items():
@@ -181,6 +184,9 @@ def _text_cases(w: World) -> Iterator[Case]:
         "schedule cron": ("POST", f"/projects/{p}/schedules", '{"agent_id":"' + a + '","cron":"@V@","payload":"x"}'),
         "schedule timezone": ("POST", f"/projects/{p}/schedules",
                               '{"agent_id":"' + a + '","interval_seconds":60,"timezone":"@V@","payload":"x"}'),
+        "schedule job name": ("POST", f"/projects/{p}/schedules",
+                              '{"interval_seconds":60,"job":{"name":"@V@","steps":[{"id":"s","agent_id":"' + a
+                              + '","input":"x"}]}}'),
     }  # fmt: skip
     for where, (method, path, template) in templates.items():
         for kind, value in BAD_TEXT.items():
@@ -208,6 +214,13 @@ def _other_cases(w: World) -> Iterator[Case]:
                    '{"agent_id":"' + a + '","interval_seconds":60,"payload":"x","enabled":' + value + "}")  # fmt: skip
     yield Case("schedule without payload", "POST", f"/projects/{p}/schedules",
                '{"agent_id":"' + a + '","interval_seconds":60}')  # fmt: skip
+    job = '{"name":"j","steps":[{"id":"s","agent_id":"' + a + '","input":"x"}]}'
+    yield Case("schedule without a target", "POST", f"/projects/{p}/schedules", '{"interval_seconds":60}')
+    yield Case("schedule with both targets", "POST", f"/projects/{p}/schedules",
+               '{"agent_id":"' + a + '","interval_seconds":60,"payload":"x","job":' + job + "}")  # fmt: skip
+    cycle = ('{"interval_seconds":60,"job":{"name":"j","steps":[{"id":"s","agent_id":"' + a + '","input":"x",'
+             '"depends_on":["t"]},{"id":"t","agent_id":"' + a + '","input":"y","depends_on":["s"]}]}}')  # fmt: skip
+    yield Case("schedule job with a cycle", "POST", f"/projects/{p}/schedules", cycle, expect=400)
     big = '"' + "x" * (1024 * 1024 + 1) + '"'
     for method, path, template in (
         ("POST", "/auth/login", '{"username":@V@,"password":"p"}'),
@@ -239,6 +252,10 @@ def _foreign_cases(w: World) -> Iterator[Case]:
                    '{"documents":[{"content":"c"}],"agent_id":"' + agent_id + '"}', expect=404)  # fmt: skip
         yield Case(f"schedule for agent {agent_id}", "POST", f"/projects/{p}/schedules",
                    '{"agent_id":"' + agent_id + '","interval_seconds":60,"payload":"x"}', expect=404)  # fmt: skip
+        # As POST /jobs: a step's unknown or foreign agent is a 400 naming the step.
+        yield Case(f"schedule job step for agent {agent_id}", "POST", f"/projects/{p}/schedules",
+                   '{"interval_seconds":60,"job":{"name":"j","steps":[{"id":"s","agent_id":"' + agent_id
+                   + '","input":"x"}]}}', expect=400)  # fmt: skip
         yield Case(f"message to agent {agent_id}", "POST", f"/projects/{p}/agents/{agent_id}/messages",
                    '{"content":"hi"}', expect=404)  # fmt: skip
         yield Case(f"patch agent {agent_id}", "PATCH", f"/projects/{p}/agents/{agent_id}", '{"name":"x"}', expect=404)
