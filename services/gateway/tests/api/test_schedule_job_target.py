@@ -113,3 +113,11 @@ async def test_more_than_50_steps_is_422(api, world) -> None:
     steps = [{"id": f"s{i}", "agent_id": world["agent"], "input": "x"} for i in range(51)]
     body = {"interval_seconds": 60, "job": {"name": "big", "steps": steps}}
     assert (await api.post(world["base"], headers=world["owner"], json=body)).status_code == 422
+
+
+async def test_the_dashboard_lists_a_job_schedule(api, world) -> None:
+    created = await api.post(world["base"], headers=world["owner"], json={"interval_seconds": 60, "job": world["job"]})
+    response = await api.get(f"/projects/{world['project']}/dashboard", headers=world["member"])
+    assert response.status_code == 200, response.text
+    (shown,) = response.json()["schedules"]["items"]
+    assert shown["id"] == created.json()["id"] and shown["agent_id"] is None

@@ -42,7 +42,7 @@ class MemoryStats(BaseModel):
 
 class DashboardSchedule(BaseModel):
     id: str
-    agent_id: str
+    agent_id: str | None = Field(description="the agent a message schedule sends to; null for a job schedule")
     enabled: bool
     cron: str | None
     interval_seconds: int | None
