@@ -15,6 +15,9 @@ from agentmesh_scheduler.domain.jobs import (
     JobDraft,
     JobProgress,
     JobStatus,
+    ReplyState,
+    ReplyStatus,
+    SentMessage,
     StepDraft,
     StepStatus,
     StepUpdate,
@@ -154,3 +157,27 @@ async def test_a_step_attempt_sends_once_and_records_running(
     await job_repository.remove_project(project_id)
     with pytest.raises(NotFound, match="job was deleted"):
         await steps.start(**{**args, "attempt": 3, "seq": 6})
+
+
+class QuickAgent(FakeAgents):
+    """Replies on the third look at its message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.looks = 0
+
+    async def reply_state(self, project_id: str, message_id: str, conversation_id: str) -> ReplyState:
+        self.looks += 1
+        return ReplyState(ReplyStatus.COMPLETE, output="ok") if self.looks >= 3 else ReplyState(ReplyStatus.WAITING)
+
+
+async def test_a_look_for_a_reply_waits_briefly_for_a_quick_agent(
+    job_repository: InMemoryJobRepository, project_id: str
+) -> None:
+    agent = QuickAgent()
+    steps = JobSteps(job_repository, agent)
+    sent = SentMessage(new_id(), new_id())
+    assert (await steps.reply(project_id, sent)).status is ReplyStatus.WAITING  # no wait: one look
+    assert agent.looks == 1
+    assert (await steps.reply(project_id, sent, wait_seconds=1.0)).output == "ok"
+    assert agent.looks == 3

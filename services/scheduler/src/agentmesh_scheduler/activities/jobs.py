@@ -1,11 +1,11 @@
 """Temporal activities of a job: start a step (send its message), wait for the reply, record progress.
 
 Waiting costs no worker slot while the agent thinks: `await_job_step_reply`
-looks once and, when there is no reply yet, fails with a benign, retryable
-error; the workflow's retry policy for it (a growing interval, capped) is the
-polling schedule, kept by the Temporal server. A worker that dies, or a
-server that restarts, loses nothing: the next attempt simply looks again.
-JSON values travel as JSON text.
+looks for up to a second (quick agents are caught at once) and, when there is
+no reply yet, fails with a benign, retryable error; the workflow's retry
+policy for it (a growing interval, capped) is the polling schedule, kept by
+the Temporal server. A worker that dies, or a server that restarts, loses
+nothing: the next attempt simply looks again. JSON values travel as JSON text.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from agentmesh_scheduler.domain.jobs import JobProgress, JobStatus, ReplyStatus,
 from agentmesh_scheduler.domain.ports import JobRepository, StepMessenger
 
 STILL_WAITING = ERROR_TYPE_PREFIX + "still_waiting"
+# How long one look for a step's reply waits for it (a worker slot is held that long at most).
+REPLY_WAIT_SECONDS = 1.0
 STEP_FAILED = ERROR_TYPE_PREFIX + "step_failed"
 
 
@@ -141,7 +143,8 @@ class JobActivities:
         """The reply's content as JSON text; a retryable benign error while there is none yet."""
         with acting_as(SCHEDULER_IDENTITY), context.bind(project_id=input.project_id, message_id=input.message_id):
             try:
-                state = await self._steps.reply(input.project_id, SentMessage(input.message_id, input.conversation_id))
+                sent = SentMessage(input.message_id, input.conversation_id)
+                state = await self._steps.reply(input.project_id, sent, wait_seconds=REPLY_WAIT_SECONDS)
             except AgentmeshError as error:
                 raise application_error(error) from None
         if state.status is ReplyStatus.WAITING:

@@ -5,15 +5,27 @@ No Temporal types here, so the same logic runs under tests with in-memory fakes.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 
 from agentmesh_core.errors import NotFound
-from agentmesh_scheduler.domain.jobs import JobProgress, ReplyState, SentMessage, StepStatus, StepUpdate
+from agentmesh_scheduler.domain.jobs import (
+    JobProgress,
+    ReplyState,
+    ReplyStatus,
+    SentMessage,
+    StepStatus,
+    StepUpdate,
+)
 from agentmesh_scheduler.domain.models import JsonValue
 from agentmesh_scheduler.domain.ports import JobRepository, StepMessenger
 
 log = logging.getLogger(__name__)
+
+# While a reply is awaited within one look: the first pause, doubling up to the last.
+FIRST_LOOK_PAUSE_SECONDS = 0.025
+MAX_LOOK_PAUSE_SECONDS = 0.2
 
 
 def step_idempotency_key(job_id: str, step_id: str, attempt: int) -> str:
@@ -65,9 +77,21 @@ class JobSteps:
         log.info("job %s step %s attempt %d sent message %s", job_id, step_id, attempt, sent.message_id)
         return sent
 
-    async def reply(self, project_id: str, sent: SentMessage) -> ReplyState:
-        """Whether the agent has answered yet."""
-        return await self._messenger.reply_state(project_id, sent.message_id, sent.conversation_id)
+    async def reply(self, project_id: str, sent: SentMessage, wait_seconds: float = 0.0) -> ReplyState:
+        """Whether the agent has answered yet, looking again for up to `wait_seconds` while it has not.
+
+        A short wait here catches the replies of quick agents at once; without it the next
+        look is the poll's retry, which Temporal schedules about a second later at best.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_seconds
+        pause = FIRST_LOOK_PAUSE_SECONDS
+        while True:
+            state = await self._messenger.reply_state(project_id, sent.message_id, sent.conversation_id)
+            if state.status is not ReplyStatus.WAITING or loop.time() + pause > deadline:
+                return state
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, MAX_LOOK_PAUSE_SECONDS)
 
     async def cancel(self, project_id: str, sent: SentMessage) -> None:
         """Stop the agent's turn on a step the job no longer waits for."""
