@@ -10,6 +10,7 @@ answers 200; at the end every list is exactly as it was before the first case
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ BAD_TEXT = {"NUL": "a\\u0000b", "NUL only": "\\u0000", "surrogate": "a" + LONE +
 EDGE_TIMES = ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "10000-01-01T00:00:00Z", "2030-02-30T00:00:00Z",
               "0000-01-01T00:00:00Z", "1970-01-01T00:00:00Z", "9999-12-31T23:59:59Z"]  # fmt: skip
 TOPIC = "daily_report"  # the target agents subscribe to it
+OPENAI_ERROR_FIELDS = {"message", "type", "param", "code"}
 HUGE = ["18446744073709551616", "9223372036854775808", "1" + "0" * 400, "-1", "1e400"]
 
 
@@ -76,6 +78,7 @@ class World:
     other_agent: str
     other_entry: str
     user: str
+    schedule: str = ""  # disabled, for the PATCH cases
     other_message: str = ""  # queued in the other project (its agent is paused)
     finished_message: str = ""  # cancelled already: finished
     lists: list[str] = field(default_factory=list)
@@ -113,10 +116,12 @@ def world(api: httpx.Client, admin: dict[str, str]) -> World:
     world.other_message, world.finished_message = theirs.json()["message_id"], mine.json()["message_id"]
     cancelled = api.post(f"/projects/{project}/messages/{world.finished_message}/cancel", headers=admin)
     assert cancelled.status_code == 200, cancelled.text
-    world.lists = ["/projects", "/users"] + [
+    schedule = {"agent_id": agent, "interval_seconds": 3600, "payload": "x", "enabled": False}
+    world.schedule = made(api.post(f"/projects/{project}/schedules", headers=admin, json=schedule))
+    world.lists = ["/projects", "/users", "/tools", "/tools/mcp-servers"] + [
         f"/projects/{p}/{what}" for p in (project, other) for what in ("agents", "messages", "memory", "schedules",
-                                                                        "members")
-    ]  # fmt: skip
+                                                                        "members", "jobs", "api-keys", "approvals")
+    ] + [f"/projects/{project}/agents/{agent}/tools", f"/projects/{project}/quota"]  # fmt: skip
     return world
 
 
@@ -131,6 +136,17 @@ class Case:
     headers: tuple[tuple[str, str], ...] = ()
     auth: bool = True
     expect: int | None = None  # a specific status, when the class has one (404 for foreign ids)
+    openai: bool = False  # /v1 answers OpenAI's error shape ({"message", "type", "param", "code"})
+
+
+def method_needs_auth(path: str) -> bool:
+    """Login and refresh are the routes a caller reaches without a token."""
+    return path not in ("/auth/login", "/auth/refresh")
+
+
+def _project_header(w: World, path: str) -> tuple[tuple[str, str], ...]:
+    """The OpenAI and /llm routes take their project from a header (a user's token names none)."""
+    return (("X-Agentmesh-Project", w.project),) if path.startswith(("/v1/", "/llm/")) else ()
 
 
 def _json_cases(w: World) -> Iterator[Case]:
@@ -147,13 +163,24 @@ def _json_cases(w: World) -> Iterator[Case]:
         "document metadata": ("POST", f"/projects/{p}/memory", '{"documents":[{"content":"c","metadata":@V@}]}'),
         "search filter": ("POST", f"/projects/{p}/memory/search", '{"query":"q","filter":@V@}'),
         "schedule payload": ("POST", f"/projects/{p}/schedules", schedule),
+        "schedule payload patch": ("PATCH", f"/projects/{p}/schedules/{w.schedule}", '{"payload":@V@}'),
+        "job step input": ("POST", f"/projects/{p}/jobs",
+                           '{"name":"j","steps":[{"id":"s","agent_id":"' + a + '","input":@V@}]}'),
+        "tool parameters": ("POST", "/tools", '{"name":"bad_tool","description":"d","parameters":@V@}'),
+        "tool parameters patch": ("PATCH", "/tools/calculator", '{"parameters":@V@}'),
+        "grant config": ("PUT", f"/projects/{p}/agents/{a}/tools", '[{"name":"calculator","config":@V@}]'),
+        "llm json_schema": ("POST", "/llm/generate", '{"prompt":"x","json_schema":@V@}'),
+        "v1 response schema": ("POST", "/v1/chat/completions",
+                               '{"model":"m","messages":[{"role":"user","content":"x"}],'
+                               '"response_format":{"type":"json_schema","json_schema":{"name":"n","schema":@V@}}}'),
         "schedule job step input": ("POST", f"/projects/{p}/schedules",
                                     '{"interval_seconds":60,"job":{"name":"j","steps":[{"id":"s","agent_id":"' + a
                                     + '","input":@V@}]}}'),
     }  # fmt: skip
     for where, (method, path, template) in templates.items():
         for kind, value in BAD_JSON.items():
-            yield Case(f"{where}: {kind}", method, path, template.replace(V, value))
+            yield Case(f"{where}: {kind}", method, path, template.replace(V, value), headers=_project_header(w, path),
+                       openai=path.startswith("/v1/"))  # fmt: skip
 
 
 def _text_cases(w: World) -> Iterator[Case]:
@@ -184,13 +211,32 @@ def _text_cases(w: World) -> Iterator[Case]:
         "schedule cron": ("POST", f"/projects/{p}/schedules", '{"agent_id":"' + a + '","cron":"@V@","payload":"x"}'),
         "schedule timezone": ("POST", f"/projects/{p}/schedules",
                               '{"agent_id":"' + a + '","interval_seconds":60,"timezone":"@V@","payload":"x"}'),
+        "refresh token": ("POST", "/auth/refresh", '{"refresh_token":"@V@"}'),
+        "schedule cron patch": ("PATCH", f"/projects/{p}/schedules/{w.schedule}", '{"cron":"@V@"}'),
+        "job name": ("POST", f"/projects/{p}/jobs", '{"name":"@V@","steps":[{"id":"s","agent_id":"' + a
+                     + '","input":"x"}]}'),
+        "job key": ("POST", f"/projects/{p}/jobs", '{"name":"j","idempotency_key":"@V@","steps":[{"id":"s",'
+                    '"agent_id":"' + a + '","input":"x"}]}'),
+        "api key name": ("POST", f"/projects/{p}/api-keys", '{"name":"@V@"}'),
+        "approval comment": ("POST", f"/projects/{p}/approvals/{uuid.uuid4()}",
+                             '{"decision":"approve","comment":"@V@"}'),
+        "tool description": ("POST", "/tools", '{"name":"bad_tool","description":"@V@","parameters":{}}'),
+        "tool description patch": ("PATCH", "/tools/calculator", '{"description":"@V@"}'),
+        "grant name": ("PUT", f"/projects/{p}/agents/{a}/tools", '[{"name":"@V@"}]'),
+        "mcp server name": ("POST", "/tools/mcp-servers", '{"name":"@V@","url":"http://127.0.0.1:9/mcp"}'),
+        "mcp header": ("POST", "/tools/mcp-servers",
+                       '{"name":"m","url":"http://127.0.0.1:9/mcp","headers":{"X-Key":"@V@"}}'),
+        "embed text": ("POST", "/llm/embed", '{"text":"@V@"}'),
+        "generate prompt": ("POST", "/llm/generate", '{"prompt":"@V@"}'),
+        "v1 message": ("POST", "/v1/chat/completions", '{"model":"m","messages":[{"role":"user","content":"@V@"}]}'),
         "schedule job name": ("POST", f"/projects/{p}/schedules",
                               '{"interval_seconds":60,"job":{"name":"@V@","steps":[{"id":"s","agent_id":"' + a
                               + '","input":"x"}]}}'),
     }  # fmt: skip
     for where, (method, path, template) in templates.items():
         for kind, value in BAD_TEXT.items():
-            yield Case(f"{where}: {kind}", method, path, template.replace(V, value), auth=where[:5] != "login")
+            yield Case(f"{where}: {kind}", method, path, template.replace(V, value), auth=method_needs_auth(path),
+                       headers=_project_header(w, path), openai=path.startswith("/v1/"))  # fmt: skip
 
 
 def _other_cases(w: World) -> Iterator[Case]:
@@ -205,6 +251,7 @@ def _other_cases(w: World) -> Iterator[Case]:
         interval = '{"agent_id":"' + a + '","interval_seconds":' + number + ',"payload":"x"}'
         yield Case(f"interval {number}", "POST", f"/projects/{p}/schedules", interval)
         yield Case(f"k {number}", "POST", f"/projects/{p}/memory/search", '{"query":"q","k":' + number + "}")
+        yield Case(f"quota {number}", "PUT", f"/projects/{p}/quota", '{"tokens_per_minute":' + number + "}")
     for resume in ("18446744073709551616", "9223372036854775808", "1" * 32, "\u00b2", "-1", "1e3"):
         yield Case(f"Last-Event-ID {resume!r}", "GET", events, headers=(("Last-Event-ID", resume),))
     for value in ("0", "1", '"false"', '"no"', "null"):
@@ -277,6 +324,8 @@ def all_cases(w: World) -> list[Case]:
 def _list_for(case: Case) -> str:
     """The list a case could change: its project's resource list, or the gateway's own."""
     parts = case.path.split("?")[0].strip("/").split("/")
+    if parts[0] == "tools":
+        return "/tools/mcp-servers" if case.path.startswith("/tools/mcp-servers") else "/tools"
     if parts[0] != "projects" or len(parts) < 3:
         return "/users" if parts[0] in ("users", "auth") else "/projects"
     project, resource = parts[1], parts[2]
@@ -302,7 +351,10 @@ def test_every_bad_input_is_a_json_4xx_and_stores_nothing(api: httpx.Client, wor
         ok_status = response.status_code == case.expect if case.expect else 400 <= response.status_code < 500
         try:
             error = response.json()["error"]
-            ok_body = bool(error["code"]) and bool(error["message"]) and set(error) == {"code", "message"}
+            if case.openai:
+                ok_body = bool(error["message"]) and bool(error["type"]) and set(error) == OPENAI_ERROR_FIELDS
+            else:
+                ok_body = bool(error["code"]) and bool(error["message"]) and set(error) == {"code", "message"}
         except (ValueError, KeyError, TypeError):
             ok_body = False
         if not (ok_status and ok_body):
@@ -313,6 +365,22 @@ def test_every_bad_input_is_a_json_4xx_and_stores_nothing(api: httpx.Client, wor
     print(f"{len(cases)} bad inputs driven, {len(failures)} failed")
     assert failures == []
     assert world.snapshot(api) == before
+
+
+def test_every_route_that_takes_a_body_is_driven(api: httpx.Client, world: World) -> None:
+    """The suite covers what the gateway serves: a new route with a body needs its cases here."""
+    spec = api.get("/openapi.json")
+    assert spec.status_code == 200, spec.text
+    routes = [
+        (method.upper(), re.compile("^" + re.sub(r"\{[^/]+\}", "[^/]+", path) + "$"), path)
+        for path, operations in spec.json()["paths"].items()
+        for method, operation in operations.items()
+        if "requestBody" in operation
+    ]
+    driven = {(case.method, case.path.split("?")[0]) for case in all_cases(world) if case.body is not None}
+    missing = [f"{method} {path}" for method, pattern, path in routes
+               if not any(m == method and pattern.match(p) for m, p in driven)]  # fmt: skip
+    assert missing == []
 
 
 async def test_direct_grpc_callers_get_invalid_argument_not_internal(mesh: Stack, world: World) -> None:
