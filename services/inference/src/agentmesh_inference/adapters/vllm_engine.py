@@ -46,6 +46,7 @@ class VllmEngine:
 
     def __init__(self, llm: AsyncLLM, config: EngineConfig, device: str, recorder: StatsRecorder) -> None:
         self._llm = llm
+        self._stopped = False  # after shutdown() the AsyncLLM is gone; figures read as idle
         self._recorder = recorder
         self._config = config
         self._tokenizer = llm.get_tokenizer()
@@ -96,6 +97,8 @@ class VllmEngine:
     def stats(self) -> EngineStats:
         """Batch size, waiting requests, KV cache use and tokens/s from vLLM's last steps."""
         stats = self._recorder.snapshot()
+        if self._stopped:
+            return EngineStats()  # a metrics scrape may come after the engine stopped
         if not self._llm.get_num_unfinished_requests():
             # vLLM reports figures only while it steps: once idle, its last ones are stale.
             return EngineStats(
@@ -108,7 +111,7 @@ class VllmEngine:
     @property
     def unfinished_requests(self) -> int:
         """Requests the engine is still working on (queued or running)."""
-        return self._llm.get_num_unfinished_requests()
+        return 0 if self._stopped else self._llm.get_num_unfinished_requests()
 
     async def generate(self, request: ValidatedRequest) -> AsyncGenerator[Chunk, None]:
         """Stream one request; vLLM batches it with every other running request."""
@@ -157,6 +160,7 @@ class VllmEngine:
     def shutdown(self) -> None:
         """Stop the engine's processes."""
         self._llm.shutdown()
+        self._stopped = True
         # AsyncLLM.__del__ shuts down again; run it now, not during interpreter teardown
         # (where it fails on half-torn-down modules).
         del self._llm
