@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agentmesh_scheduler.adapters.temporal_connection import connect_options
+from agentmesh_scheduler.adapters.temporal_connection import connect_options, logging_runtime
 
 BARE = {"TEMPORAL_CONFIG_FILE": "/nonexistent/temporal.toml"}
 
@@ -40,3 +40,9 @@ def test_mtls_files_and_explicit_agentmesh_settings(tmp_path) -> None:
     assert options["target_host"] == "explicit-host:7233" and options["namespace"] == "team"
     tls = options["tls"]
     assert tls.client_cert == b"CERT" and tls.client_private_key == b"KEY"
+
+
+def test_the_clients_share_one_runtime_that_forwards_core_logs_to_python_logging() -> None:
+    # The e2e log test (tests/e2e/test_observability.py) sees the forwarded lines as JSON.
+    options = connect_options(None, None, environ=BARE)
+    assert options["runtime"] is logging_runtime() is connect_options(None, None, environ=BARE)["runtime"]

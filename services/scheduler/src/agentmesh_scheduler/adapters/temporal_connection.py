@@ -11,13 +11,29 @@ AGENTMESH_TEMPORAL_NAMESPACE, when set, override address and namespace.
 
 from __future__ import annotations
 
+import functools
+import logging
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
 from temporalio.envconfig import ClientConfig
+from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.service import RetryConfig
+
+
+@functools.cache
+def logging_runtime() -> Runtime:
+    """The process's Temporal runtime, its core's log lines forwarded to Python logging.
+
+    The SDK's core (Rust) otherwise writes its warnings (e.g. "gRPC call ... retried
+    5 times" while the server restarts) straight to stderr as coloured plain text,
+    outside the service's JSON log.
+    """
+    forwarding = LogForwardingConfig(logger=logging.getLogger("temporalio.core"))
+    core_logs = LoggingConfig(filter=TelemetryFilter(core_level="WARN", other_level="ERROR"), forwarding=forwarding)
+    return Runtime(telemetry=TelemetryConfig(logging=core_logs))
 
 
 def connect_options(
@@ -36,6 +52,7 @@ def connect_options(
         options["namespace"] = namespace
     options.setdefault("target_host", default_address)
     options.setdefault("namespace", default_namespace)
+    options["runtime"] = logging_runtime()
     return options
 
 
