@@ -189,21 +189,19 @@ async def test_a_failed_undo_is_repaired_by_the_reconcile(
     agent_id: str,
 ) -> None:
     schedule = await _create(scheduler, admin, project_id, agent_id)
-    real_update, real_set_paused, calls = engine.update, engine.set_paused, []
+    real_update, calls = engine.update, []
 
-    async def update_fails_the_second_time(updated: Schedule, *, rearm: bool) -> None:
+    async def update_reaches_temporal_then_fails(updated: Schedule, *, rearm: bool) -> None:
+        # The update lands but its answer is lost; the undo cannot reach Temporal at all.
         calls.append(updated.revision)
-        if len(calls) == 2:
-            raise Unavailable("temporal unavailable")
-        await real_update(updated, rearm=rearm)
-
-    async def pause_fails(temporal_schedule_id: str, paused: bool, note: str) -> None:
+        if len(calls) == 1:
+            await real_update(updated, rearm=rearm)
         raise Unavailable("temporal unavailable")
 
-    engine.update, engine.set_paused = update_fails_the_second_time, pause_fails  # type: ignore[method-assign]
+    engine.update = update_reaches_temporal_then_fails  # type: ignore[method-assign]
     with pytest.raises(Unavailable):
         await scheduler.update(admin, project_id, schedule.id, SchedulePatch(payload="changed", enabled=False))
-    engine.update, engine.set_paused = real_update, real_set_paused  # type: ignore[method-assign]
+    engine.update = real_update  # type: ignore[method-assign]
     row = repository.rows[schedule.id]
     assert (row.payload, row.revision) == ("report", 2)
     assert engine.schedules[schedule.temporal_schedule_id].payload == "changed"  # drifted

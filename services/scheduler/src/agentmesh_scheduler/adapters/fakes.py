@@ -16,7 +16,7 @@ from agentmesh_core.ids import new_id
 from agentmesh_grpc.identity import current_identity
 from agentmesh_scheduler.domain.jobs import ReplyState, ReplyStatus
 from agentmesh_scheduler.domain.jobs import SentMessage as StepMessage
-from agentmesh_scheduler.domain.models import JsonValue, Schedule, ScheduleRun
+from agentmesh_scheduler.domain.models import JsonValue, Schedule, ScheduleRun, pause_note
 from agentmesh_scheduler.domain.ports import EngineSchedule
 from agentmesh_scheduler.domain.timing import next_fire_time
 
@@ -157,6 +157,8 @@ class FakeScheduleEngine:
         self._maybe_fail()
         self._existing(schedule.temporal_schedule_id)
         self.schedules[schedule.temporal_schedule_id] = schedule
+        if self.paused[schedule.temporal_schedule_id][0] == schedule.enabled:  # as Temporal's: paused follows
+            self.paused[schedule.temporal_schedule_id] = (not schedule.enabled, pause_note(schedule.enabled))
 
     async def set_paused(self, temporal_schedule_id: str, paused: bool, note: str) -> None:
         self._maybe_fail()

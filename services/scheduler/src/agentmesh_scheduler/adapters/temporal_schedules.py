@@ -22,7 +22,14 @@ from temporalio.service import RPCError, RPCStatusCode
 from agentmesh_core.errors import AgentmeshError, AlreadyExists, InvalidInput, NotFound, Unavailable
 from agentmesh_scheduler.adapters.temporal_link import TemporalLink
 from agentmesh_scheduler.adapters.temporal_search import SearchAttributes
-from agentmesh_scheduler.domain.models import CronTrigger, IntervalTrigger, OneOffTrigger, OverlapPolicy, Schedule
+from agentmesh_scheduler.domain.models import (
+    CronTrigger,
+    IntervalTrigger,
+    OneOffTrigger,
+    OverlapPolicy,
+    Schedule,
+    pause_note,
+)
 from agentmesh_scheduler.domain.ports import EngineSchedule
 from agentmesh_scheduler.workflows import ScheduledMessageInput, ScheduledMessageWorkflow
 
@@ -179,11 +186,17 @@ class TemporalScheduleEngine:
             raise self._failed(error, schedule.temporal_schedule_id) from None
 
     async def update(self, schedule: Schedule, *, rearm: bool) -> None:
-        """Rewrite spec, action and policy; the paused state and note stay as they are."""
+        """Rewrite spec, action, policy and the paused state (with a note when it changes).
+
+        One update carries the paused state too: Temporal's scheduler applies a pause sent
+        just after an update before it, and the update's state then undoes the pause.
+        """
         spec, fresh = temporal_spec(schedule)
 
         def updater(current: temporal.ScheduleUpdateInput) -> temporal.ScheduleUpdate:
             state = current.description.schedule.state
+            if state.paused == schedule.enabled:
+                state.paused, state.note = not schedule.enabled, pause_note(schedule.enabled)
             if not isinstance(schedule.trigger, OneOffTrigger):
                 state.limited_actions, state.remaining_actions = False, 0
             elif rearm or not state.limited_actions:

@@ -149,3 +149,9 @@ def parse_temporal_schedule_id(value: str) -> tuple[str, str] | None:
         return str(uuid.UUID(project_id)), str(uuid.UUID(schedule_id))
     except ValueError:
         return None
+
+
+def pause_note(enabled: bool, *, reconciled: bool = False) -> str:
+    """The note operators see on a Temporal Schedule that agentmesh paused or unpaused."""
+    note = "enabled through agentmesh" if enabled else "disabled through agentmesh"
+    return f"{note} (reconciled)" if reconciled else note

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 
 from agentmesh_core.errors import AgentmeshError, NotFound
-from agentmesh_scheduler.domain.models import Schedule, parse_temporal_schedule_id
+from agentmesh_scheduler.domain.models import Schedule, parse_temporal_schedule_id, pause_note
 from agentmesh_scheduler.domain.ports import ScheduleEngine, ScheduleRepository
 
 log = logging.getLogger(__name__)
@@ -71,18 +71,15 @@ class ScheduleReconciler:
             report.created += 1
             log.info("recreated missing temporal schedule %s", schedule.temporal_schedule_id)
             return
+        wrongly_paused = described.paused == schedule.enabled
         if described.revision != schedule.revision:
-            await self._engine.update(schedule, rearm=False)
+            await self._engine.update(schedule, rearm=False)  # the paused state comes with it
             report.rewritten += 1
             log.info("rewrote temporal schedule %s at revision %d", schedule.temporal_schedule_id, schedule.revision)
-        if described.paused == schedule.enabled:
-            note = (
-                "enabled through agentmesh (reconciled)"
-                if schedule.enabled
-                else "disabled through agentmesh (reconciled)"
-            )
+        elif wrongly_paused:
+            note = pause_note(schedule.enabled, reconciled=True)
             await self._engine.set_paused(schedule.temporal_schedule_id, not schedule.enabled, note)
-            report.repaused += 1
+        report.repaused += wrongly_paused
 
     async def _delete_orphans(self, report: ReconcileReport) -> None:
         for temporal_id in await self._engine.schedule_ids():

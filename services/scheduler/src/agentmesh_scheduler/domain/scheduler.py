@@ -119,7 +119,9 @@ class Scheduler:
     ) -> Schedule:
         """Change the given fields in the row, then in Temporal; undo the row if Temporal fails.
 
-        enabled maps to pausing or unpausing the Temporal Schedule (with a note).
+        enabled maps to pausing or unpausing the Temporal Schedule (with a note), written
+        with the rest of the schedule in one update: Temporal applies a pause sent right
+        after an update first, and the update's own state would then undo it.
         """
         current = await self._load(identity, project_id, schedule_id, admin=True)
         if patch is not None and patch.problems:
@@ -133,8 +135,6 @@ class Scheduler:
         rearm = patch.trigger is not None and isinstance(updated.trigger, OneOffTrigger)
         try:
             await self._engine.update(updated, rearm=rearm)
-            if updated.enabled != current.enabled:
-                await self._engine.set_paused(updated.temporal_schedule_id, not updated.enabled, _note(updated))
         except BaseException:
             await self._restore(current, updated)
             raise
@@ -254,7 +254,6 @@ class Scheduler:
                 log.warning("schedule %s changed again before its failed update was undone", previous.id)
                 return
             await self._engine.update(restored, rearm=False)
-            await self._engine.set_paused(restored.temporal_schedule_id, not restored.enabled, _note(restored))
         except AgentmeshError:
             log.warning("could not undo the failed update of schedule %s; reconcile will repair it", previous.id)
 
@@ -304,8 +303,3 @@ class Scheduler:
             await self._repository.remove(schedule.project_id, schedule.id)
         except AgentmeshError:
             log.exception("could not roll back schedule %s after a failed create", schedule.id)
-
-
-def _note(schedule: Schedule) -> str:
-    """The note operators see on the Temporal Schedule."""
-    return "enabled through agentmesh" if schedule.enabled else "disabled through agentmesh"
