@@ -6,9 +6,13 @@ stand-ins, for what a test machine has no useful form of.
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from nats.js import JetStreamContext
@@ -23,10 +27,13 @@ from agentmesh_agents.wiring import Components, build_components
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 from agentmesh_core.tokens import IdentityTokens
 from agentmesh_db.database import Database
+from agentmesh_devstack.grpc_testing import TEST_INTERNAL_SECRET, channel_to
+from agentmesh_devstack.ports import free_port
+from agentmesh_devstack.processes import ManagedProcess
 from agentmesh_events import bus
 from agentmesh_events.bus import ensure_streams
 from agentmesh_events.subjects import INBOX_STREAM
-from agentmesh_grpc.channel import create_channel
+from agentmesh_grpc.channel import check_health, create_channel
 from agentmesh_grpc.server import ServiceServer
 
 
@@ -97,3 +104,51 @@ async def service(migrated_database_url: str, nats_url: str) -> AsyncIterator[Se
         await js.purge_stream(INBOX_STREAM)
         await nc.drain()
         db.dispose()
+
+
+@dataclass
+class AgentsProcess:
+    """`python -m agentmesh_agents` as a real process (the crash tests kill it), its logs under log_dir."""
+
+    env: dict[str, str]
+    address: str
+    log_dir: Path
+    process: ManagedProcess | None = None
+
+    @classmethod
+    def configured(
+        cls, database_url: str, nats_url: str, inference: str, memory: str, log_dir: Path, **settings: str
+    ) -> AgentsProcess:
+        """On a free port, against these services; `settings` are AGENTMESH_<NAME> values."""
+        address = f"127.0.0.1:{free_port()}"
+        env = {
+            **os.environ,
+            "AGENTMESH_DATABASE_URL": database_url,
+            "AGENTMESH_NATS_URL": nats_url,
+            "AGENTMESH_AGENTS_LISTEN_ADDR": address,
+            "AGENTMESH_INFERENCE_SERVICE_ADDR": inference,
+            "AGENTMESH_MEMORY_SERVICE_ADDR": memory,
+            "AGENTMESH_INTERNAL_SECRET": TEST_INTERNAL_SECRET,
+            **{f"AGENTMESH_{name.upper()}": value for name, value in settings.items()},
+            "PYTHONUNBUFFERED": "1",
+        }
+        return cls(env, address, log_dir)
+
+    def start(self, name: str) -> None:
+        self.process = ManagedProcess(
+            name, [sys.executable, "-m", "agentmesh_agents"], self.log_dir / f"{name}.log", self.env
+        )
+        self.process.start()
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.stop(grace=5, sig=signal.SIGKILL)
+
+    async def serving(self) -> bool:
+        async with channel_to(self.address) as channel:
+            return await check_health(channel, timeout=1)
+
+    def log_lines(self, name: str, text: str) -> int:
+        """How many lines of that process's log hold text."""
+        path = self.log_dir / f"{name}.log"
+        return sum(text in line for line in path.read_text(errors="replace").splitlines()) if path.exists() else 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,4 +131,47 @@ async def test_a_message_sent_while_nats_is_down_is_answered_within_a_second_and
 
     await eventually(
         all_answered, timeout=60, what="the messages sent while NATS was down to be answered once it is back"
+    )
+
+
+async def test_a_publish_while_nats_is_down_is_delivered_once_when_it_is_back(world: BusWorld) -> None:
+    nats, stub = world.nats, world.stub
+    with acting_as(world.admin):
+        for name in ("a", "b", "c"):
+            agent = agent_pb2.Agent(name=name, topics=["daily"])
+            await stub.CreateAgent(pb.CreateAgentRequest(project_id=world.project, agent=agent))
+    nats.stop()
+    request = pb.PublishToTopicRequest(
+        project_id=world.project,
+        topic="daily",
+        content=struct_pb2.Value(string_value="report"),
+        idempotency_key="run-1",
+    )
+
+    with acting_as(world.admin):
+        started = time.perf_counter()
+        first = await stub.PublishToTopic(request, timeout=30)
+        answered_in = time.perf_counter() - started
+        again = await stub.PublishToTopic(request, timeout=30)
+
+    assert len(first.messages) == 3 and all(m.status == message_pb2.MESSAGE_STATUS_QUEUED for m in first.messages)
+    assert [m.id for m in again.messages] == [m.id for m in first.messages]
+    assert answered_in < 5.0, answered_in  # each post gives up after the publish wait, not the 5 s bus timeout
+
+    nats.start()
+
+    async def log() -> list[message_pb2.Message]:
+        with acting_as(world.admin):
+            listed = await stub.ListMessages(pb.ListMessagesRequest(project_id=world.project, page_size=100))
+        return list(listed.messages)
+
+    async def all_answered() -> bool:
+        replies = Counter(m.parent_id for m in await log() if m.performative == "reply")
+        return set(replies) == {m.id for m in first.messages}
+
+    await eventually(all_answered, timeout=60, what="the swept messages to be answered once NATS is back")
+    messages = await log()
+    assert sorted(m.id for m in messages if m.performative == "request") == sorted(m.id for m in first.messages)
+    assert Counter(m.parent_id for m in messages if m.performative == "reply") == Counter(
+        {m.id: 1 for m in first.messages}
     )

@@ -13,12 +13,9 @@ and the request has exactly one reply.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import sys
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -31,12 +28,11 @@ from agentmesh.inference.v1 import inference_service_pb2_grpc as inference_grpc
 from agentmesh.memory.v1 import memory_service_pb2 as memory_pb
 from agentmesh.memory.v1 import memory_service_pb2_grpc as memory_grpc
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
-from agentmesh_devstack.grpc_testing import TEST_INTERNAL_SECRET, channel_to, serving
-from agentmesh_devstack.ports import free_port
-from agentmesh_devstack.processes import ManagedProcess
+from agentmesh_devstack.grpc_testing import channel_to, serving
 from agentmesh_devstack.waiting import eventually
-from agentmesh_grpc.channel import check_health
 from agentmesh_grpc.identity import acting_as
+
+from .conftest import AgentsProcess
 
 pytestmark = pytest.mark.slow
 
@@ -58,28 +54,6 @@ def _scripted(*outputs: str) -> str:
 MANAGER = _scripted(_ask("data"), _ask("analysis"), json.dumps({"final": "report: {{observations}}"}))
 
 
-@dataclass
-class AgentsProcess:
-    env: dict[str, str]
-    address: str
-    log_dir: Path
-    process: ManagedProcess | None = None
-
-    def start(self, name: str) -> None:
-        self.process = ManagedProcess(
-            name, [sys.executable, "-m", "agentmesh_agents"], self.log_dir / f"{name}.log", self.env
-        )
-        self.process.start()
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.stop(grace=5, sig=signal.SIGKILL)
-
-    async def serving(self) -> bool:
-        async with channel_to(self.address) as channel:
-            return await check_health(channel, timeout=1)
-
-
 @pytest.fixture
 async def agents_process(migrated_database_url: str, nats_url: str, tmp_path: Path) -> AsyncIterator[AgentsProcess]:
     async with (
@@ -88,21 +62,10 @@ async def agents_process(migrated_database_url: str, nats_url: str, tmp_path: Pa
         serving(MEMORY, lambda s: memory_grpc.add_MemoryServiceServicer_to_server(
             memory_grpc.MemoryServiceServicer(), s)) as memory,
     ):  # fmt: skip
-        port = free_port()
-        env = {
-            **os.environ,
-            "AGENTMESH_DATABASE_URL": migrated_database_url,
-            "AGENTMESH_NATS_URL": nats_url,
-            "AGENTMESH_AGENTS_LISTEN_ADDR": f"127.0.0.1:{port}",
-            "AGENTMESH_INFERENCE_SERVICE_ADDR": model,
-            "AGENTMESH_MEMORY_SERVICE_ADDR": memory,
-            "AGENTMESH_INTERNAL_SECRET": TEST_INTERNAL_SECRET,
-            "AGENTMESH_PROMPT_SCRIPTS": "true",
-            "AGENTMESH_MEMORY_HITS": "0",
-            "AGENTMESH_INBOX_PARTITIONS": "2",
-            "PYTHONUNBUFFERED": "1",
-        }
-        process = AgentsProcess(env, f"127.0.0.1:{port}", tmp_path)
+        process = AgentsProcess.configured(
+            migrated_database_url, nats_url, model, memory, tmp_path,
+            prompt_scripts="true", memory_hits="0", inbox_partitions="2",
+        )  # fmt: skip
         try:
             yield process
         finally:

@@ -14,11 +14,9 @@ import asyncio
 import logging
 import os
 import signal
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -31,12 +29,11 @@ from agentmesh.inference.v1 import inference_service_pb2_grpc as inference_grpc
 from agentmesh.memory.v1 import memory_service_pb2 as memory_pb
 from agentmesh.memory.v1 import memory_service_pb2_grpc as memory_grpc
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
-from agentmesh_devstack.grpc_testing import TEST_INTERNAL_SECRET, channel_to, serving
-from agentmesh_devstack.ports import free_port
-from agentmesh_devstack.processes import ManagedProcess
+from agentmesh_devstack.grpc_testing import channel_to, serving
 from agentmesh_devstack.waiting import eventually
-from agentmesh_grpc.channel import check_health
 from agentmesh_grpc.identity import acting_as
+
+from .conftest import AgentsProcess
 
 pytestmark = pytest.mark.slow
 
@@ -69,64 +66,23 @@ class NoMemories(memory_grpc.MemoryServiceServicer):
         return memory_pb.SearchMemoriesResponse()
 
 
-@dataclass
-class Mesh:
-    """The agents service process and what it talks to."""
-
-    env: dict[str, str]
-    address: str
-    log_dir: Path
-    process: ManagedProcess | None = None
-
-    def start(self, name: str) -> None:
-        self.process = ManagedProcess(
-            name, [sys.executable, "-m", "agentmesh_agents"], self.log_dir / f"{name}.log", self.env
-        )
-        self.process.start()
-
-    def log_lines(self, name: str, text: str) -> int:
-        """How many lines of that process's log hold text."""
-        path = self.log_dir / f"{name}.log"
-        return sum(text in line for line in path.read_text(errors="replace").splitlines()) if path.exists() else 0
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.stop(grace=5, sig=signal.SIGKILL)
-
-
 @pytest.fixture
-async def mesh(migrated_database_url: str, nats_url: str, tmp_path: Path) -> AsyncIterator[Mesh]:
+async def mesh(migrated_database_url: str, nats_url: str, tmp_path: Path) -> AsyncIterator[AgentsProcess]:
     async with (
         serving(
             INFERENCE, lambda s: inference_grpc.add_InferenceServiceServicer_to_server(EchoModel(0.05), s)
         ) as model,
         serving(MEMORY, lambda s: memory_grpc.add_MemoryServiceServicer_to_server(NoMemories(), s)) as memory,
     ):
-        port = free_port()
-        env = {
-            **os.environ,
-            "AGENTMESH_DATABASE_URL": migrated_database_url,
-            "AGENTMESH_NATS_URL": nats_url,
-            "AGENTMESH_AGENTS_LISTEN_ADDR": f"127.0.0.1:{port}",
-            "AGENTMESH_INFERENCE_SERVICE_ADDR": model,
-            "AGENTMESH_MEMORY_SERVICE_ADDR": memory,
-            "AGENTMESH_INTERNAL_SECRET": TEST_INTERNAL_SECRET,
-            "AGENTMESH_INBOX_PARTITIONS": "4",
-            "AGENTMESH_PROJECT_MESSAGE_RATE": "10000/second",
-            "AGENTMESH_HISTORY_TURNS": "0",
-            "PYTHONUNBUFFERED": "1",
-        }
-        mesh = Mesh(env, f"127.0.0.1:{port}", tmp_path)
+        mesh = AgentsProcess.configured(
+            migrated_database_url, nats_url, model, memory, tmp_path,
+            inbox_partitions="4", project_message_rate="10000/second", history_turns="0",
+        )  # fmt: skip
         try:
             yield mesh
         finally:
             if mesh.process is not None:
                 mesh.process.stop(grace=5, sig=signal.SIGKILL)
-
-
-async def _serving(address: str) -> bool:
-    async with channel_to(address) as channel:
-        return await check_health(channel, timeout=1)
 
 
 async def _all_messages(stub, identity: Identity) -> list[message_pb2.Message]:
@@ -164,12 +120,12 @@ def _check_each_answered_once_in_order(messages: list[message_pb2.Message], sent
         assert answered == ids, f"agent {agent_id} answered out of order"
 
 
-async def test_kill_9_of_the_agents_service_loses_repeats_and_reorders_nothing(mesh: Mesh) -> None:
+async def test_kill_9_of_the_agents_service_loses_repeats_and_reorders_nothing(mesh: AgentsProcess) -> None:
     project = str(uuid.uuid4())
     admin = Identity("admin-1", GlobalRole.USER, project, ProjectRole.ADMIN)
     mesh.env.update(AGENTMESH_PAUSED_RETRY_SECONDS="0.5")
     mesh.start("agents-1")
-    await eventually(lambda: _serving(mesh.address), timeout=60, what="the agents service to serve")
+    await eventually(mesh.serving, timeout=60, what="the agents service to serve")
     async with channel_to(mesh.address) as channel:
         stub = agent_service_pb2_grpc.AgentServiceStub(channel)
         agents: list[str] = []
@@ -205,7 +161,7 @@ async def test_kill_9_of_the_agents_service_loses_repeats_and_reorders_nothing(m
         killed_at = time.time()
         mesh.start("agents-2")
         restarted_at = time.time()
-        await eventually(lambda: _serving(mesh.address), timeout=60, what="the restarted agents service to serve")
+        await eventually(mesh.serving, timeout=60, what="the restarted agents service to serve")
 
         messages = await eventually(
             lambda: _when_all_complete(stub, admin, sent), timeout=240, what="every message answered after the restart"
@@ -226,12 +182,14 @@ async def test_kill_9_of_the_agents_service_loses_repeats_and_reorders_nothing(m
         assert resumed < 20, f"processing resumed only {resumed:.1f}s after the restart"
 
 
-async def test_a_message_past_the_delivery_limit_is_answered_in_order_soon_after_its_cause_clears(mesh: Mesh) -> None:
+async def test_a_message_past_the_delivery_limit_is_answered_in_order_soon_after_its_cause_clears(
+    mesh: AgentsProcess,
+) -> None:
     project = str(uuid.uuid4())
     admin = Identity("admin-1", GlobalRole.USER, project, ProjectRole.ADMIN)
     mesh.env.update(AGENTMESH_MAX_DELIVER="3", AGENTMESH_PAUSED_RETRY_SECONDS="0.2")
     mesh.start("agents-limit")
-    await eventually(lambda: _serving(mesh.address), timeout=60, what="the agents service to serve")
+    await eventually(mesh.serving, timeout=60, what="the agents service to serve")
     async with channel_to(mesh.address) as channel:
         stub = agent_service_pb2_grpc.AgentServiceStub(channel)
         with acting_as(admin):
