@@ -31,7 +31,7 @@ pytestmark = pytest.mark.slow
 
 FULL = os.environ.get("AGENTMESH_DURABILITY_FULL") == "1"
 DOWN_SECONDS = 60.0 if FULL else 5.0
-PER_AGENT = (8, 7)  # 15 messages: one streams, at least ten wait (a few may finish before the freeze lands)
+PER_AGENT = (8, 7)  # 15 messages; topped up to ten waiting while inference is frozen, before the kill
 log = logging.getLogger(__name__)
 
 
@@ -102,7 +102,7 @@ def _streaming(watched: list[Watched]) -> tuple[Watched, str] | None:
 
 def test_a_kill_9_of_inference_mid_stream_fails_no_turn(mesh: Stack, api: httpx.Client, admin: dict[str, str]) -> None:
     project = api.post("/projects", headers=admin, json={"name": f"durable-{uuid.uuid4().hex[:6]}"}).json()["id"]
-    agents, sent, watched = [], {}, []
+    agents, sent, watched, conversations = [], {}, [], {}
     for n, count in enumerate(PER_AGENT):
         body = {"name": f"steady-{n}", "status": "paused", "model_config": {"temperature": 0.0, "max_tokens": 160}}
         created = api.post(f"/projects/{project}/agents", headers=admin, json=body)
@@ -116,6 +116,7 @@ def test_a_kill_9_of_inference_mid_stream_fails_no_turn(mesh: Stack, api: httpx.
             accepted = _send(api, admin, f"/projects/{project}/agents/{agent}/messages", body, conversation)
             conversation = accepted.json()["conversation_id"]
             sent[agent].append(accepted.json()["message_id"])
+        conversations[agent] = conversation
         watched.append(Watched(f"/projects/{project}/conversations/{conversation}/events"))
     everything = {i for ids in sent.values() for i in ids}
     readers = [threading.Thread(target=w.read, args=(mesh.config.gateway_url, admin), daemon=True) for w in watched]
@@ -140,6 +141,16 @@ def test_a_kill_9_of_inference_mid_stream_fails_no_turn(mesh: Stack, api: httpx.
                 os.killpg(group, signal.SIGCONT)  # it finished before the freeze: take the next one
                 continue
             cut_off = candidate
+        # Inference is frozen: top the agents' queues up to ten waiting messages (on a quick machine
+        # several may have been answered while a message was being caught mid-stream).
+        waiting = [m for m in _messages(api, admin, project) if m["id"] in everything]
+        for k in range(max(0, 10 - sum(m["status"] != "complete" for m in waiting))):
+            agent = agents[k % len(agents)]
+            body = {"content": f"late question {k}", "idempotency_key": f"{agent}-late-{k}"}
+            path = f"/projects/{project}/agents/{agent}/messages"
+            message_id = _send(api, admin, path, body, conversations[agent]).json()["message_id"]
+            sent[agent].append(message_id)
+            everything.add(message_id)
         mesh.services.pop("inference").stop(grace=5, sig=signal.SIGKILL)
         killed = time.monotonic()
         waiting = [m for m in _messages(api, admin, project) if m["id"] in everything]
@@ -152,7 +163,7 @@ def test_a_kill_9_of_inference_mid_stream_fails_no_turn(mesh: Stack, api: httpx.
         def all_complete() -> list[dict] | None:
             log = _messages(api, admin, project)
             requests = [m for m in log if m["id"] in everything]
-            if len(requests) == sum(PER_AGENT) and all(m["status"] == "complete" for m in requests):
+            if len(requests) == len(everything) and all(m["status"] == "complete" for m in requests):
                 return log
             failed = [m for m in requests if m["status"] == "error"]
             assert not failed, f"turns failed: {[(m['id'], m['error']) for m in failed]}"
