@@ -86,7 +86,9 @@ def test_the_daily_report_team_over_rest(api: httpx.Client, admin: dict[str, str
         return status == {data: "queued", analysis: "complete"}
 
     eventually_sync(asked_both_answered_one, timeout=120, what="both asked, analysis answered, data (paused) not")
-    assert _message(api, admin, project, root)["status"] == "processing"  # the manager waits, parked
+    # The manager waits, parked (analysis's reply woke it: it is queued for a moment, then parks again).
+    eventually_sync(lambda: _message(api, admin, project, root)["status"] == "processing", timeout=60,
+                    what="the manager to park again on data's reply")  # fmt: skip
     assert api.patch(f"/projects/{project}/agents/{data}", headers=admin, json={"status": "active"}).status_code == 200
 
     def finished() -> dict | None:

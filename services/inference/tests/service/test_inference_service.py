@@ -127,7 +127,8 @@ async def test_same_seed_gives_same_tokens(stub):
     request = pb.GenerateRequest(prompt="The agents", sampling=sampling(16, temperature=1.0, seed=7))
     first = await generate(stub, request)
     second = await generate(stub, request)
-    assert [list(r.token_ids) for r in first] == [list(r.token_ids) for r in second]
+    # The same tokens; how they are cut into chunks depends on how fast the stream is read.
+    assert [t for r in first for t in r.token_ids] == [t for r in second for t in r.token_ids]
 
 
 async def test_json_schema_output_parses(stub):
