@@ -213,26 +213,33 @@ def test_a_cycle_and_a_chain_too_deep_end_with_clear_errors(api: httpx.Client, a
     back = json.dumps({"final": "{{observations}}"})
     first = _agent(api, admin, project, f"ping-{tag}", _scripted(_ask(f"pong-{tag}"), back))
     second = _agent(api, admin, project, f"pong-{tag}", _scripted(_ask(f"ping-{tag}"), back))
+    # The chain in a project of its own: its delegations then share no message rate with the cycle's.
+    created = api.post("/projects", headers=admin, json={"name": f"e2e-chain-{tag}"})
+    assert created.status_code == 201, created.text
+    deep_project = created.json()["id"]
     names = [f"level{i}-{tag}" for i in range(6)]
     # Enough steps for five levels asking and answering: the depth limit, not the budget, ends it.
     chain = [
-        _agent(api, admin, project, name, _scripted(_ask(names[i + 1]) if i < 5 else "bottom", back),
+        _agent(api, admin, deep_project, name, _scripted(_ask(names[i + 1]) if i < 5 else "bottom", back),
                model_config={"max_steps": 16})
         for i, name in enumerate(names)
     ]  # fmt: skip
-    for agent in (first, second, *chain):
+    for agent in (first, second):
         _grant(api, admin, project, agent)
+    for agent in chain:
+        _grant(api, admin, deep_project, agent)
 
     cycle = api.post(f"/projects/{project}/agents/{first}/messages", headers=admin, json={"content": "go"})
-    deep = api.post(f"/projects/{project}/agents/{chain[0]}/messages", headers=admin, json={"content": "go"})
+    deep = api.post(f"/projects/{deep_project}/agents/{chain[0]}/messages", headers=admin, json={"content": "go"})
 
     looped = _answer(api, admin, project, cycle.json()["message_id"])
     assert looped["status"] == "complete", looped
     assert looped["reply"].startswith(f"refused: ping-{tag} already works on this request further up the chain")
-    deepest = _answer(api, admin, project, deep.json()["message_id"])
+    deepest = _answer(api, admin, deep_project, deep.json()["message_id"])
     assert deepest["status"] == "complete", deepest
     assert deepest["reply"] == "refused: delegation depth limit reached (4 agents deep); answer with what you have."
-    log = api.get(f"/projects/{project}/messages", headers=admin, params={"agent_id": chain[5]}).json()["items"]
+    log = api.get(f"/projects/{deep_project}/messages", headers=admin, params={"agent_id": chain[5]}).json()["items"]
     assert log == []  # the sixth level was never asked
-    waiting = api.get(f"/projects/{project}/messages", headers=admin, params={"status": "processing"}).json()["items"]
-    assert [m for m in waiting if m["receiver"]["id"] in (first, second, *chain)] == []  # nothing stays parked
+    for where, agents in ((project, (first, second)), (deep_project, chain)):
+        waiting = api.get(f"/projects/{where}/messages", headers=admin, params={"status": "processing"}).json()
+        assert [m for m in waiting["items"] if m["receiver"]["id"] in agents] == []  # nothing stays parked
