@@ -122,6 +122,10 @@ SEARCH_ATTRIBUTES = {
     "AgentmeshJobId": "Keyword",
 }
 
+# How far ahead of now the dev server's timer queue may read (see TemporalDevServer.start);
+# a real cluster sets `history.timerProcessorMaxTimeShift` in its dynamic config.
+TIMER_SHIFT = "10ms"
+
 
 @dataclass
 class TemporalDevServer:
@@ -150,6 +154,11 @@ class TemporalDevServer:
             "--ip", self.host, "--port", str(self.port),
             "--ui-port", str(self.ui_port), "--db-filename", str(self.db_file),
             "--log-level", "warn",
+            # A timer fires no sooner than the timer queue's read level, which the server
+            # keeps up to this shift (default 1 s) ahead of now: every timer then fires up
+            # to 1 s late, and a schedule starts its runs 0-1 s after their fire time.
+            # One node has no clock skew to absorb.
+            "--dynamic-config-value", f'history.timerProcessorMaxTimeShift="{TIMER_SHIFT}"',
         ]  # fmt: skip
         for name, kind in SEARCH_ATTRIBUTES.items():
             argv += ["--search-attribute", f"{name}={kind}"]
