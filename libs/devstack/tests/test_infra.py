@@ -6,6 +6,8 @@ import nats
 import psycopg2
 from temporalio.client import Client
 
+from agentmesh_events import bus, subjects
+
 
 def test_postgres_answers_sql(database_url: str) -> None:
     with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
@@ -17,10 +19,12 @@ def test_postgres_answers_sql(database_url: str) -> None:
 
 
 async def test_nats_has_jetstream(nats_url: str) -> None:
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_url)  # as the agents service, whose user declares the streams
     try:
-        info = await nc.jetstream().account_info()
-        assert info.limits is not None
+        js = nc.jetstream()
+        await bus.ensure_streams(js)
+        info = await js.stream_info(subjects.INBOX_STREAM)
+        assert info.config.subjects == [subjects.INBOX_SUBJECTS]
     finally:
         await nc.close()
 

@@ -90,10 +90,13 @@ async def run(turns: int, rounds: int, root: Path) -> None:
     nats = NatsServer("127.0.0.1", free_port(), root / "nats", root)
     nats.start()
     settings = AgentsSettings(
-        database_url=url, nats_url=nats.url, agents_listen_addr="127.0.0.1:0", project_message_rate="100000/second"
+        database_url=url,
+        nats_url=nats.url_for("agents"),
+        agents_listen_addr="127.0.0.1:0",
+        project_message_rate="100000/second",
     )
     db = Database(url, pool_size=8)
-    nc = await bus.connect(nats.url, "bench-parked")
+    nc = await bus.connect(nats.url_for("agents"), "bench-parked")
     js = nc.jetstream()
     await ensure_streams(js)
     components = build_components(settings, db, js, CalculatorModel(), StaticMemory())  # type: ignore[arg-type]

@@ -73,13 +73,13 @@ async def run(turns: int, root: Path) -> None:
     nats.start()
     settings = AgentsSettings(
         database_url=url,
-        nats_url=nats.url,
+        nats_url=nats.url_for("agents"),
         agents_listen_addr="127.0.0.1:0",
         inbox_partitions=2,
         project_message_rate="10000/second",
     )
     db = Database(url, pool_size=4)
-    nc = await bus.connect(nats.url, "bench-react")
+    nc = await bus.connect(nats.url_for("agents"), "bench-react")
     js = nc.jetstream()
     await ensure_streams(js)
     model = TimedModel()

@@ -211,8 +211,8 @@ async def run(rounds: int, subscribers: int, root: Path) -> None:
     try:
         url = postgres.database_url(f"bench_{uuid.uuid4().hex[:8]}")
         migrations(MIGRATIONS_DIR, SCHEMA)(url)
-        await fan_out(url, nats.url, rounds, subscribers)
-        await memory(root, postgres, nats.url)
+        await fan_out(url, nats.url_for("agents"), rounds, subscribers)
+        await memory(root, postgres, nats.url_for("agents"))
     finally:
         nats.stop()
         postgres.stop()

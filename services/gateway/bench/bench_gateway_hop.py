@@ -128,7 +128,7 @@ async def main(args: argparse.Namespace) -> None:
         nats = NatsServer("127.0.0.1", free_port(), tmp / "nats", tmp)
         nats.start()
         try:
-            pair = start_pair("hop", tmp, postgres.database_url("bench_hop"), nats.url, {})
+            pair = start_pair("hop", tmp, postgres.database_url("bench_hop"), nats.url_for("agents"), {})
             pair.agents.start()
             pair.gateway.start()
             try:

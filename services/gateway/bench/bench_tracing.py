@@ -209,7 +209,7 @@ async def main(args: argparse.Namespace) -> None:
         try:
             # One pair at a time: each process migrates its schema at start.
             for label, env in (("off", {}), ("on", tracing_on)):
-                pair = start_pair(label, tmp, database_url, nats.url, env)
+                pair = start_pair(label, tmp, database_url, nats.url_for("agents"), env)
                 pairs[label] = pair
                 pair.agents.start()
                 pair.gateway.start()

@@ -42,6 +42,17 @@ class CommonSettings(BaseSettings):
         return {"internal_secret": self.internal_secret.get_secret_value()}
 
 
+class NatsSettings(CommonSettings):
+    """CommonSettings of a service that connects to NATS (agents, and the gateway's readiness probe)."""
+
+    # One server or a comma-separated list; `tls://` connects over TLS.
+    nats_url: str = "nats://127.0.0.1:4222"
+    # The service's NATS user, whose permissions name the subjects it may use
+    # (agentmesh_events.access). Empty: no credentials (a server without authorization).
+    nats_user: str = ""
+    nats_password: SecretStr = SecretStr("")
+
+
 def load_settings(settings_class: type[S]) -> S:
     """Build a service's settings from its environment, or exit with status 2.
 

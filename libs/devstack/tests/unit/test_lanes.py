@@ -50,7 +50,7 @@ def test_unit_lane_selection_guard_and_groups(tmp_path: Path) -> None:
 
     unit = _pytest(tmp_path, "-m", "unit")
     assert "1 passed, 1 error in" in unit.stdout, unit.stdout + unit.stderr  # other files not even collected
-    assert "is a unit test (unit_paths) but uses devstack_dir, nats_url" in unit.stdout
+    assert "is a unit test (unit_paths) but uses devstack_dir, nats_server, nats_url" in unit.stdout
     assert not list(tmp_path.glob("**/nats")), "the guard ran after the fixture started NATS"
 
     grouped = _pytest(tmp_path, "pkg/tests/service", "pkg/tests/dynamic", "-n", "2", "--dist", "loadgroup", "-vv")

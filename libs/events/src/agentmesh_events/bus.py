@@ -21,8 +21,13 @@ EVENTS_MAX_AGE_SECONDS = 24 * 3600
 MAX_REPLICAS = 5
 
 
-async def connect(url: str, name: str) -> Client:
-    """A connection that keeps reconnecting when the server goes away."""
+async def connect(url: str, name: str, user: str = "", password: str = "") -> Client:
+    """A connection that keeps reconnecting when the server goes away.
+
+    `user` and `password` are the service's NATS user (agentmesh_events.access);
+    without them the URL's own (`nats://user:password@host`), if any, are used.
+    """
+    credentials = {"user": user, "password": password} if user else {}
 
     async def on_disconnect() -> None:
         log.warning("nats disconnected")
@@ -42,6 +47,7 @@ async def connect(url: str, name: str) -> Client:
         disconnected_cb=on_disconnect,
         reconnected_cb=on_reconnect,
         error_cb=on_error,
+        **credentials,
     )
 
 

@@ -6,21 +6,20 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_core.quotas import parse_rate
-from agentmesh_core.settings import CommonSettings
+from agentmesh_core.settings import NatsSettings
 
 # The domain's Limits hold the one copy of each default; the settings below only
 # make them configurable.
 _DEFAULTS = Limits()
 
 
-class AgentsSettings(CommonSettings):
+class AgentsSettings(NatsSettings):
     """Everything the agents service reads from its environment.
 
     Built once in main(), never at import time.
     """
 
     database_url: str
-    nats_url: str = "nats://127.0.0.1:4222"
     # Copies of the JetStream streams (3 on a 3-node NATS cluster); NATS allows 1..5.
     jetstream_replicas: int = Field(default=1, ge=1, le=5)
     agents_listen_addr: str = "127.0.0.1:50051"

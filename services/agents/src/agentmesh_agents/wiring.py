@@ -224,7 +224,10 @@ class AgentsWiring:
         memory_channel = create_channel(settings.memory_service_addr, tokens)
         stack.push_async_callback(memory_channel.close)
         await migrate(db, MIGRATIONS_DIR, SCHEMA, stop=stop)
-        nc: Client = await wait_for("nats", lambda: bus.connect(settings.nats_url, "agents"), stop)
+        password = settings.nats_password.get_secret_value()
+        nc: Client = await wait_for(
+            "nats", lambda: bus.connect(settings.nats_url, "agents", settings.nats_user, password), stop
+        )
         stack.push_async_callback(_drain, nc)
         js = nc.jetstream()
         await wait_for("jetstream streams", lambda: bus.ensure_streams(js, settings.jetstream_replicas), stop)

@@ -38,7 +38,7 @@ async def js(tmp_path: Path) -> AsyncIterator[JetStreamContext]:
     """A NATS server of this test's own: the gauges read the shared stream names."""
     server = NatsServer("127.0.0.1", free_port(), tmp_path / "nats", tmp_path)
     server.start()
-    nc = await bus.connect(server.url, "metrics-test")
+    nc = await bus.connect(server.url_for("agents"), "metrics-test")
     try:
         stream = nc.jetstream()
         await bus.ensure_streams(stream)

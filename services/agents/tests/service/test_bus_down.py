@@ -55,7 +55,7 @@ async def world(migrated_database_url: str, tmp_path: Path) -> AsyncIterator[Bus
     nats.start()
     settings = AgentsSettings(
         database_url=migrated_database_url,
-        nats_url=nats.url,
+        nats_url=nats.url_for("agents"),
         agents_listen_addr="127.0.0.1:0",
         inbox_partitions=2,
         ack_wait_seconds=10,
@@ -63,7 +63,7 @@ async def world(migrated_database_url: str, tmp_path: Path) -> AsyncIterator[Bus
     )
     tokens = IdentityTokens(settings.internal_secret.get_secret_value())
     db = Database(migrated_database_url, pool_size=4)
-    nc = await bus.connect(nats.url, "agents-bus-down-test")
+    nc = await bus.connect(nats.url_for("agents"), "agents-bus-down-test")
     js = nc.jetstream()
     await bus.ensure_streams(js)
     components = build_components(settings, db, js, ScriptedInference.echo(), StaticMemory([]))

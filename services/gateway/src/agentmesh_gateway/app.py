@@ -104,7 +104,9 @@ def build_state(settings: GatewaySettings) -> GatewayState:
         memory=MemoryClient(channels["memory"]),
         scheduler=SchedulerClient(channels["scheduler"]),
         tools=ToolsClient(channels["agents"]),
-        readiness=DependencyProbe(database, channels, settings.nats_url),
+        readiness=DependencyProbe(
+            database, channels, settings.nats_url, (settings.nats_user, settings.nats_password.get_secret_value())
+        ),
         inference=InferenceClient(channels["inference"]),
         api_keys=ApiKeys(SqlApiKeyStore(database), new_id),
         usage=UsageLedger(SqlUsageStore(database)),

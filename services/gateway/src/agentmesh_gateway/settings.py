@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from agentmesh_core.quotas import parse_rate
-from agentmesh_core.settings import LOCAL_JWT_SECRET, CommonSettings
+from agentmesh_core.settings import LOCAL_JWT_SECRET, NatsSettings
 
 LOCAL_ADMIN_USERNAME = "admin"
 LOCAL_ADMIN_PASSWORD = "agentmesh-admin"
@@ -14,7 +14,7 @@ MIN_PRODUCTION_ADMIN_PASSWORD = 12
 LOCAL_CORS_ORIGINS = ("http://localhost:3000", "http://127.0.0.1:3000")
 
 
-class GatewaySettings(CommonSettings):
+class GatewaySettings(NatsSettings):
     """Where the gateway listens, what it talks to, and how it authenticates users.
 
     Outside the local run (AGENTMESH_ENVIRONMENT=production) the well-known local
@@ -53,7 +53,6 @@ class GatewaySettings(CommonSettings):
     memory_service_addr: str = "127.0.0.1:50052"
     inference_service_addr: str = "127.0.0.1:50053"
     scheduler_service_addr: str = "127.0.0.1:50054"
-    nats_url: str = "nats://127.0.0.1:4222"
     temporal_address: str = "127.0.0.1:7233"
 
     # Browsers on these origins may call the API (CORS). Unset: the local run allows the

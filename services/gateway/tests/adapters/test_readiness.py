@@ -8,6 +8,7 @@ import grpc
 import httpx
 
 from agentmesh_db.database import Database
+from agentmesh_devstack.infra import NatsServer
 from agentmesh_gateway.app import create_app
 from agentmesh_gateway.clients.readiness import TEMPORAL_HEALTH_SERVICE, DependencyProbe, nats_handshake
 from agentmesh_grpc.channel import check_health
@@ -19,6 +20,13 @@ async def test_nats_handshake_against_a_real_server(nats_url: str) -> None:
     started = time.monotonic()
     assert not await nats_handshake("nats://127.0.0.1:9")
     assert time.monotonic() - started < 1
+
+
+async def test_nats_handshake_as_the_gateway_user(nats_server: NatsServer) -> None:
+    user, password = nats_server.service_env("gateway").values()
+    assert await nats_handshake(nats_server.url, user=user, password=password)
+    assert not await nats_handshake(nats_server.url)  # the server has no anonymous users
+    assert not await nats_handshake(nats_server.url, user=user, password="wrong")
 
 
 async def test_temporal_frontend_health(temporal_address: str) -> None:

@@ -34,19 +34,28 @@ class ReadinessProbe(Protocol):
     async def check(self) -> dict[str, bool]: ...
 
 
-async def nats_handshake(url: str, timeout: float = PROBE_TIMEOUT) -> bool:
-    """True when a NATS server greets us (INFO) and answers CONNECT+PING with PONG."""
+async def nats_handshake(url: str, timeout: float = PROBE_TIMEOUT, user: str = "", password: str = "") -> bool:
+    """True when a NATS server greets us (INFO) and answers CONNECT+PING with PONG.
+
+    As the gateway's NATS user when `user` is set (else the URL's user, if any): a
+    server with authorization answers wrong credentials with an error, not PONG.
+    """
     for server in url.split(","):
         parsed = urlparse(server.strip() if "://" in server else f"nats://{server.strip()}")
+        if user:
+            credentials = (user, password)
+        else:
+            credentials = (unquote(parsed.username), unquote(parsed.password or "")) if parsed.username else None
         try:
-            if await asyncio.wait_for(_handshake(parsed.hostname or "127.0.0.1", parsed.port or 4222, parsed), timeout):
+            host, port = parsed.hostname or "127.0.0.1", parsed.port or 4222
+            if await asyncio.wait_for(_handshake(host, port, credentials), timeout):
                 return True
         except (OSError, TimeoutError, ValueError):
             continue
     return False
 
 
-async def _handshake(host: str, port: int, parsed) -> bool:
+async def _handshake(host: str, port: int, credentials: tuple[str, str] | None) -> bool:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         info = await reader.readline()
@@ -55,8 +64,8 @@ async def _handshake(host: str, port: int, parsed) -> bool:
         if json.loads(info[5:]).get("tls_required"):
             return True  # a TLS server greeted us; that is as far as a probe goes
         options = {"verbose": False, "pedantic": False, "name": "agentmesh-gateway-readyz"}
-        if parsed.username:
-            options.update(user=unquote(parsed.username), **{"pass": unquote(parsed.password or "")})
+        if credentials:
+            options.update(user=credentials[0], **{"pass": credentials[1]})
         writer.write(b"CONNECT " + json.dumps(options).encode() + b"\r\nPING\r\n")
         await writer.drain()
         return (await reader.readline()).startswith(b"PONG")
@@ -67,15 +76,22 @@ async def _handshake(host: str, port: int, parsed) -> bool:
 class DependencyProbe:
     """The real probe: database, NATS, Temporal and the four gRPC services."""
 
-    def __init__(self, database: Database, channels: dict[str, grpc.aio.Channel], nats_url: str) -> None:
+    def __init__(
+        self,
+        database: Database,
+        channels: dict[str, grpc.aio.Channel],
+        nats_url: str,
+        nats_credentials: tuple[str, str] = ("", ""),
+    ) -> None:
         self._database = database
         self._channels = channels
         self._nats_url = nats_url
+        self._nats_credentials = nats_credentials
 
     async def check(self) -> dict[str, bool]:
         checks: dict[str, Callable[[], Awaitable[bool]]] = {
             "database": self._database.ping,
-            "nats": lambda: nats_handshake(self._nats_url),
+            "nats": lambda: nats_handshake(self._nats_url, PROBE_TIMEOUT, *self._nats_credentials),
             "temporal": self._grpc("temporal", TEMPORAL_HEALTH_SERVICE),
         }
         for name, service in GRPC_SERVICES.items():
