@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from nats.js.errors import NotFoundError
 import agentmesh
 from agentmesh_agents.adapters.nats_events import NatsConversationEvents
 from agentmesh_agents.adapters.nats_mailbox import NatsMailbox
+from agentmesh_agents.adapters.system_events import NatsSystemEvents
 from agentmesh_agents.domain.models import (
     ConversationEvent,
     EventType,
@@ -31,9 +33,10 @@ from agentmesh_agents.domain.models import (
     ParticipantType,
 )
 from agentmesh_agents.domain.models import Message as AgentMessage
+from agentmesh_agents.domain.monitoring.events import SystemEvent, SystemEventKind
 from agentmesh_core.ids import new_id
 from agentmesh_events import bus, subjects
-from agentmesh_events.subjects import CONVERSATIONS, FAMILIES, INBOX, family_of
+from agentmesh_events.subjects import CONVERSATIONS, FAMILIES, INBOX, SYSTEM, family_of
 
 
 def _load_contracts() -> None:
@@ -66,6 +69,7 @@ def test_subject_builders_land_in_their_family() -> None:
     assert family_of(subjects.conversation_subject(project, conversation)) is CONVERSATIONS
     assert family_of(subjects.inbox_partition_filter(3).replace(">", "x")) is INBOX
     assert family_of(subjects.project_conversations_filter(project).replace("*", conversation)) is CONVERSATIONS
+    assert family_of(subjects.system_subject(project)) is SYSTEM
     with pytest.raises(ValueError):
         family_of("am.elsewhere.x")
 
@@ -123,6 +127,9 @@ async def test_publishers_send_each_subject_its_payload_type_on_its_stream() -> 
         ConversationEvent(EventType.RESET, project, message.conversation_id, message.id, new_id()),
     ):
         await events.publish(event, dedup_id=new_id())
+    await NatsSystemEvents(js).publish(  # type: ignore[arg-type]
+        SystemEvent(new_id(), SystemEventKind.TURN_FAILED, project, datetime.now(UTC), new_id(), message.id, "failed")
+    )
 
     assert {family_of(subject) for subject, _, _ in js.published} == set(FAMILIES)
     for subject, payload, stream in js.published:

@@ -17,6 +17,8 @@ from agentmesh_observability import context, tracing
 log = logging.getLogger(__name__)
 
 EVENTS_MAX_AGE_SECONDS = 24 * 3600
+# The monitor replays a day of system events when it starts (its daily summary counts them).
+SYSTEM_MAX_AGE_SECONDS = 2 * 24 * 3600
 # JetStream keeps at most 5 copies of a stream.
 MAX_REPLICAS = 5
 
@@ -75,6 +77,15 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
             retention=RetentionPolicy.LIMITS,
             storage=StorageType.FILE,
             max_age=EVENTS_MAX_AGE_SECONDS,
+            duplicate_window=120,
+            num_replicas=replicas,
+        ),
+        StreamConfig(
+            name=subjects.SYSTEM_STREAM,
+            subjects=[subjects.SYSTEM_SUBJECTS],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            max_age=SYSTEM_MAX_AGE_SECONDS,
             duplicate_window=120,
             num_replicas=replicas,
         ),

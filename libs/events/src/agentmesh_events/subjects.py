@@ -4,6 +4,7 @@
 | ------------------------------------------ | ------------------------------------- | --------- |
 | am.inbox.<partition>.<project>.<agent>     | agentmesh.agents.v1.Message           | AM_INBOX  |
 | am.conv.<project>.<conversation>           | agentmesh.agents.v1.ConversationEvent | AM_EVENTS |
+| am.system.<project>                        | agentmesh.common.v1.SystemEvent       | AM_SYSTEM |
 
 `FAMILIES` is that table for code: `family_of(subject)` names the one stream
 and payload type of a subject, and tests/contract/test_subjects.py checks that
@@ -38,12 +39,16 @@ class SubjectFamily:
 INBOX = SubjectFamily("am.inbox.>", "AM_INBOX", "agentmesh.agents.v1.Message")
 # Must not overlap INBOX: a message may be stored by one stream only.
 CONVERSATIONS = SubjectFamily("am.conv.>", "AM_EVENTS", "agentmesh.agents.v1.ConversationEvent")
-FAMILIES = (INBOX, CONVERSATIONS)
+# What went wrong in each project (failed turns, refused tools, stale mailboxes), for the monitor.
+SYSTEM = SubjectFamily("am.system.>", "AM_SYSTEM", "agentmesh.common.v1.SystemEvent")
+FAMILIES = (INBOX, CONVERSATIONS, SYSTEM)
 
 INBOX_STREAM = INBOX.stream
 INBOX_SUBJECTS = INBOX.wildcard
 EVENTS_STREAM = CONVERSATIONS.stream
 EVENTS_SUBJECTS = CONVERSATIONS.wildcard
+SYSTEM_STREAM = SYSTEM.stream
+SYSTEM_SUBJECTS = SYSTEM.wildcard
 
 
 def family_of(subject: str) -> SubjectFamily:
@@ -77,3 +82,8 @@ def conversation_subject(project_id: str, conversation_id: str) -> str:
 def project_conversations_filter(project_id: str) -> str:
     """Every conversation event of a project (for purges)."""
     return f"am.conv.{project_id}.*"
+
+
+def system_subject(project_id: str) -> str:
+    """Where a project's system events are published."""
+    return f"am.system.{project_id}"

@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from datetime import timedelta
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
 from agentmesh_agents.domain.limits import Limits
+from agentmesh_agents.domain.monitoring.events import SystemEventKind
+from agentmesh_agents.domain.monitoring.rules import DEFAULT_RULES, Rule
 from agentmesh_core.quotas import parse_rate
 from agentmesh_core.settings import NatsSettings
 
 # The domain's Limits hold the one copy of each default; the settings below only
 # make them configurable.
 _DEFAULTS = Limits()
+
+
+class MonitorRule(BaseModel):
+    """One monitoring rule as written in AGENTMESH_MONITOR_RULES (JSON)."""
+
+    kind: SystemEventKind
+    count: int = Field(ge=1, le=10_000)
+    window_seconds: float = Field(gt=0, le=7 * 24 * 3600)
+
+
+def _default_rules() -> list[MonitorRule]:
+    return [
+        MonitorRule(kind=rule.kind, count=rule.count, window_seconds=rule.window.total_seconds())
+        for rule in DEFAULT_RULES
+    ]
 
 
 class AgentsSettings(NatsSettings):
@@ -86,6 +105,16 @@ class AgentsSettings(NatsSettings):
     mcp_timeout_seconds: float = Field(default=15.0, gt=0)
     mcp_headers_key: SecretStr | None = None
 
+    # The monitor (domain/monitoring): its rules (a JSON list of {"kind", "count", "window_seconds"}),
+    # how old waiting work may get before it is reported, how often that is looked at, and the hour
+    # (UTC) of the daily health summary.
+    monitor_enabled: bool = True
+    monitor_rules: list[MonitorRule] = Field(default_factory=_default_rules)
+    monitor_mailbox_max_age_seconds: float = Field(default=900.0, gt=0)
+    monitor_parked_max_age_seconds: float = Field(default=6 * 3600.0, gt=0)
+    monitor_sweep_seconds: float = Field(default=60.0, gt=0)
+    monitor_summary_hour: int = Field(default=6, ge=0, le=23)
+
     @field_validator("project_message_rate")
     @classmethod
     def _rate_spec(cls, value: str) -> str:
@@ -97,6 +126,10 @@ class AgentsSettings(NatsSettings):
         if self.prompt_scripts and self.environment == "production":
             raise ValueError("AGENTMESH_PROMPT_SCRIPTS is for test meshes; it is refused in production")
         return self
+
+    def rules(self) -> tuple[Rule, ...]:
+        """The monitor's rules, as the domain holds them."""
+        return tuple(Rule(r.kind, r.count, timedelta(seconds=r.window_seconds)) for r in self.monitor_rules)
 
     def limits(self) -> Limits:
         """The domain's view of these settings."""

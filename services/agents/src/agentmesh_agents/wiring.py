@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import timedelta
 
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -21,16 +22,13 @@ from agentmesh_agents.adapters.mcp_client import SdkMcpClient
 from agentmesh_agents.adapters.mcp_repository import SqlMcpServerRepository
 from agentmesh_agents.adapters.memory_client import MemoryClient
 from agentmesh_agents.adapters.message_repository import SqlMessageRepository
-from agentmesh_agents.adapters.metrics import (
-    BACKLOG_REFRESH_SECONDS,
-    BacklogGauges,
-    ObservedEventPublisher,
-    ObservedProcessor,
-)
+from agentmesh_agents.adapters.metrics import BACKLOG_REFRESH_SECONDS, BacklogGauges, ObservedProcessor
+from agentmesh_agents.adapters.monitor_store import SqlMonitorAgents, SqlStaleWork
 from agentmesh_agents.adapters.nats_events import NatsConversationEvents
 from agentmesh_agents.adapters.nats_mailbox import NatsMailbox
 from agentmesh_agents.adapters.prompt_scripts import PromptScriptedInference
 from agentmesh_agents.adapters.queue_depth import SqlQueueDepth
+from agentmesh_agents.adapters.system_events import NatsSystemEvents, ReportingEventPublisher
 from agentmesh_agents.adapters.tables import MIGRATIONS_DIR, SCHEMA
 from agentmesh_agents.adapters.tool_repository import SqlGrantRepository, SqlToolRepository
 from agentmesh_agents.adapters.topic_repository import SqlTopicRepository
@@ -48,6 +46,13 @@ from agentmesh_agents.domain.grants import AgentToolGrants
 from agentmesh_agents.domain.lanes import LaneRunner
 from agentmesh_agents.domain.mcp_servers import McpServers, McpTools
 from agentmesh_agents.domain.messaging import Messaging
+from agentmesh_agents.domain.monitoring.alerts import Alerts
+from agentmesh_agents.domain.monitoring.events import SystemReporter
+from agentmesh_agents.domain.monitoring.monitor import Monitor
+from agentmesh_agents.domain.monitoring.rules import RuleBook
+from agentmesh_agents.domain.monitoring.service import Monitoring
+from agentmesh_agents.domain.monitoring.staleness import StalenessSweep
+from agentmesh_agents.domain.monitoring.summary import DailySummary, Tally
 from agentmesh_agents.domain.ports import Inference, Memory
 from agentmesh_agents.domain.processor import MessageProcessor
 from agentmesh_agents.domain.prompt import PromptBuilder
@@ -85,6 +90,7 @@ class Components:
     approvals: Approvals
     topics: Topics
     delegations: Delegations
+    monitoring: Monitoring
 
 
 def build_components(
@@ -106,7 +112,9 @@ def build_components(
     messages = SqlMessageRepository(db)
     tools, grants = SqlToolRepository(db), SqlGrantRepository(db)
     events = NatsConversationEvents(js)
-    publisher = ObservedEventPublisher(events)
+    system_events = NatsSystemEvents(js)
+    reporter = SystemReporter(system_events)
+    publisher = ReportingEventPublisher(events, reporter)  # counts tool calls, reports failures to the monitor
     mailbox = NatsMailbox(js, settings.inbox_partitions)
     registry = AgentRegistry(agents, limits)
     admission = MessageAdmission(settings.project_message_rate)  # one rate for direct messages and publishes
@@ -185,6 +193,31 @@ def build_components(
         approvals=approvals,
         topics=topics,
         delegations=delegations,
+        monitoring=_monitoring(settings, db, agents, messages, messaging, system_events, reporter),
+    )
+
+
+def _monitoring(
+    settings: AgentsSettings,
+    db: Database,
+    agents: SqlAgentRepository,
+    messages: SqlMessageRepository,
+    messaging: Messaging,
+    feed: NatsSystemEvents,
+    reporter: SystemReporter,
+) -> Monitoring:
+    monitors, tally = SqlMonitorAgents(db), Tally()
+    return Monitoring(
+        monitor=Monitor(RuleBook(settings.rules()), Alerts(monitors, agents, messages), tally),
+        feed=feed,
+        sweep=StalenessSweep(
+            SqlStaleWork(db),
+            reporter,
+            timedelta(seconds=settings.monitor_mailbox_max_age_seconds),
+            timedelta(seconds=settings.monitor_parked_max_age_seconds),
+        ),
+        summary=DailySummary(tally, monitors, agents, messaging, settings.monitor_summary_hour),
+        sweep_seconds=settings.monitor_sweep_seconds,
     )
 
 
@@ -262,6 +295,9 @@ class AgentsWiring:
         if settings.agents_metrics_addr:
             backlog = BacklogGauges(js, db, settings.inbox_partitions).run(stop, BACKLOG_REFRESH_SECONDS)
             stack.push_async_callback(_joined, asyncio.create_task(backlog))
+        if settings.monitor_enabled:
+            for run in components.monitoring.runs(stop):
+                stack.push_async_callback(_joined, asyncio.create_task(run))
         self._servicer.bind(components.servicer)
         return ()
 

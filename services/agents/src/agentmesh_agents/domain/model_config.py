@@ -23,6 +23,8 @@ KNOWN_KEYS = (
     "max_steps",
     "token_budget",
     "time_budget_seconds",
+    # A monitoring agent's (agent_type "monitor"): the project lets the monitor pause offending agents.
+    "pause_offenders",
 )
 
 
@@ -96,6 +98,11 @@ def validate_model_config(raw: dict[str, Any] | None, limits: Limits) -> dict[st
     seconds = _number(config, "time_budget_seconds", 1.0, limits.react_time_budget_cap_seconds)
     if seconds is not None:
         normalised["time_budget_seconds"] = seconds
+    pause = config.get("pause_offenders")
+    if pause is not None:
+        if not isinstance(pause, bool):
+            raise InvalidInput("model_config.pause_offenders must be true or false")
+        normalised["pause_offenders"] = pause
     stop = config.get("stop")
     if stop is not None:
         if isinstance(stop, str):
