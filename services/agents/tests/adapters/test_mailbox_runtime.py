@@ -305,3 +305,43 @@ async def test_a_crashed_runtimes_messages_are_picked_up_after_the_short_ack_wai
     waited = asyncio.get_running_loop().time() - crashed_at
     assert processor.attempts[message.id] == [2]
     assert waited < 10, f"picked up {waited:.1f}s after the crash"
+
+
+async def test_a_busy_agent_does_not_hold_up_the_others_of_its_partition(js):
+    project_id, busy, other = _id(), _id(), _id()
+    mailbox = NatsMailbox(js, 1)
+    released = asyncio.Event()
+    order: list[str] = []
+
+    class OneBusyAgent:
+        """The busy agent's turns wait for `released`; the other agent's answer at once."""
+
+        async def process(self, delivery: Delivery) -> Outcome:
+            if delivery.project_id != project_id:
+                return Outcome.ack()  # left over by another test
+            order.append(delivery.message_id)
+            if delivery.agent_id == busy:
+                await released.wait()
+            return Outcome.ack()
+
+    runtime = MailboxRuntime(js, LaneRunner(OneBusyAgent(), 0.5), 1, batch=4, ack_wait=5, fetch_timeout=0.2)
+    await runtime.start()
+    try:
+        busy_first, busy_second = _message(project_id, busy, 0), _message(project_id, busy, 1)
+        await mailbox.post(busy_first)
+        await eventually(lambda: busy_first.id in order, timeout=10, what="the busy agent's first turn")
+        # Posted after the busy agent's turn began, each fetched on its own: the other agent's go on.
+        await mailbox.post(busy_second)
+        others = [_message(project_id, other, n) for n in range(3)]
+        for message in others:
+            await mailbox.post(message)
+            await eventually(lambda m=message: m.id in order, timeout=10, what="the other agent's message")
+        assert busy_second.id not in order  # one at a time per agent: it waits for the first
+        released.set()
+        await eventually(lambda: busy_second.id in order, timeout=10, what="the busy agent's second turn")
+    finally:
+        released.set()
+        await runtime.stop(grace=2)
+    assert order == [busy_first.id, *(m.id for m in others), busy_second.id]
+    info = await js.stream_info(subjects.INBOX_STREAM)
+    assert info.state.messages == 0  # every entry acked

@@ -203,3 +203,20 @@ async def test_order_holds_when_the_first_message_comes_back_at_the_tail_after_t
     assert all(item.outcome.done for item in batch)
     assert answered_order(world) == ["one", "two", "three"]
     assert [(await world.stored(m)).status for m in sent] == [MessageStatus.COMPLETE] * 3
+
+
+async def test_a_message_submitted_while_its_agent_is_busy_waits_and_stop_leaves_it_unsettled(world):
+    world.inference.chunk_delay = 0.05
+    agent = await world.agent()
+    await world.send(agent, "slow")
+    await world.send(agent, "next")
+    first, second = [FakeItem(world.delivery(m), []) for m in world.mailbox.take()]
+
+    answering = world.lanes.submit(first)
+    waiting = world.lanes.submit(second)  # the same agent: it waits in the lane
+    await asyncio.sleep(0.02)
+    await world.lanes.stop()
+
+    assert answering.cancelled() and waiting.cancelled()
+    assert first.outcome is None and second.outcome is None  # the runtime hands them back
+    assert len(world.inference.calls) == 1

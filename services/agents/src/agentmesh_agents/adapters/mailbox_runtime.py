@@ -1,8 +1,11 @@
 """The agent runtime's transport: one durable pull consumer per inbox partition.
 
 Thousands of agents need only `partitions` consumers: each worker owns one
-partition, fetches a batch, lets the LaneRunner process it (in order per agent,
-agents concurrently) and fetches again only when the batch is settled.
+partition and hands what it fetches to the LaneRunner (in order and one at a time
+per agent, agents concurrently). It keeps fetching while earlier messages are in
+progress, up to four batches of unsettled messages per partition, so one busy agent
+does not hold up the others of its partition; a later message for a busy agent
+waits in that agent's lane.
 
 Workers fetch only while the services a turn needs are up (domain/readiness.py):
 a restart of inference or the database pauses consumption instead of failing
@@ -15,6 +18,7 @@ the old entry acked): the order check still answers the agent's messages in orde
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 
 from nats.aio.msg import Msg
@@ -41,6 +45,7 @@ class NatsInboxItem:
         self.msg = msg
         self.delivery = delivery
         self.settled = False
+        self.lane: asyncio.Future[None] | None = None  # done when the lane has settled it
         self._max_deliver = max_deliver
         self._js = js
 
@@ -84,6 +89,11 @@ def delivery_of(msg: Msg) -> Delivery | None:
     )
 
 
+def _let_go(held: set[NatsInboxItem], item: NatsInboxItem, room: asyncio.Event, _: object) -> None:
+    held.discard(item)
+    room.set()
+
+
 class MailboxRuntime:
     """Runs the partition workers until stopped."""
 
@@ -107,8 +117,9 @@ class MailboxRuntime:
         self._fetch_timeout = fetch_timeout
         self._readiness = readiness
         self._stopping = asyncio.Event()
+        self._capacity = batch * 4  # unsettled messages a partition holds at most (max_ack_pending is more)
         self._workers: list[asyncio.Task[None]] = []
-        self._idle: set[asyncio.Task[None]] = set()
+        self._held: dict[int, set[NatsInboxItem]] = {}
         self._checking: asyncio.Task[None] | None = None
         self._paused: set[int] = set()  # partitions whose worker waits for the services a turn needs
 
@@ -142,29 +153,40 @@ class MailboxRuntime:
         log.info("agent runtime consuming %d inbox partitions", self._partitions)
 
     async def stop(self, grace: float) -> None:
-        """Stop fetching, give in-flight batches `grace` seconds, then hand the rest back."""
+        """Stop fetching, give the messages in hand `grace` seconds, then hand the rest back."""
         self._stopping.set()
         if self._checking is not None:
             await self._checking
             self._checking = None
         if not self._workers:
             return
-        for task in self._idle:
-            task.cancel()  # only waiting for messages: nothing to finish
-        _, pending = await asyncio.wait(self._workers, timeout=grace)
-        for task in pending:
-            task.cancel()
+        for task in self._workers:
+            task.cancel()  # the workers only fetch: the turns run in the lanes
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers.clear()
+        in_hand = [item for held in self._held.values() for item in held]
+        lanes = [item.lane for item in in_hand if item.lane is not None]
+        if lanes:
+            await asyncio.wait(lanes, timeout=grace)
+            await self._lanes.stop()
+        for item in in_hand:
+            if not item.settled:  # given back for another runtime
+                try:
+                    await item.msg.nak()
+                except NatsError:
+                    pass
         log.info("agent runtime stopped")
 
     async def _work(self, partition: int, subscription: JetStreamContext.PullSubscription) -> None:
-        me = asyncio.current_task()
-        assert me is not None
+        held = self._held.setdefault(partition, set())  # fetched, not settled yet
+        room = asyncio.Event()
         try:
-            while not self._stopping.is_set():
-                self._idle.add(me)
+            while True:
                 try:
+                    if len(held) >= self._capacity:
+                        room.clear()
+                        await room.wait()
+                        continue
                     if self._readiness is not None and not self._readiness.is_up():
                         # Consumption pauses (a stop cancels the wait). A fetch already under way when a
                         # service went down still hands over what it got: those turns wait on their own.
@@ -174,23 +196,25 @@ class MailboxRuntime:
                         finally:
                             self._paused.discard(partition)
                         continue
-                    msgs = await subscription.fetch(self._batch, timeout=self._fetch_timeout)
+                    wanted = min(self._batch, self._capacity - len(held))
+                    msgs = await subscription.fetch(wanted, timeout=self._fetch_timeout)
                 except TimeoutError:
                     continue
                 except NatsError as error:
                     log.warning("inbox partition %d fetch failed (%s)", partition, type(error).__name__)
                     await asyncio.sleep(1.0)
                     continue
-                finally:
-                    self._idle.discard(me)
-                await self._run(msgs)
+                for item in await self._items(msgs):
+                    held.add(item)
+                    item.lane = self._lanes.submit(item)
+                    item.lane.add_done_callback(functools.partial(_let_go, held, item, room))
         finally:
             try:
                 await subscription.unsubscribe()
             except NatsError:
                 pass
 
-    async def _run(self, msgs: list[Msg]) -> None:
+    async def _items(self, msgs: list[Msg]) -> list[NatsInboxItem]:
         items: list[NatsInboxItem] = []
         for msg in msgs:
             delivery = delivery_of(msg)
@@ -202,14 +226,4 @@ class MailboxRuntime:
                     pass
                 continue
             items.append(NatsInboxItem(msg, delivery, self._max_deliver, self._js))
-        try:
-            await self._lanes.run_batch(items)
-        except asyncio.CancelledError:
-            # Shutting down mid-batch: give back what was not settled, for another worker.
-            for item in items:
-                if not item.settled:
-                    try:
-                        await item.msg.nak()
-                    except NatsError:
-                        pass
-            raise
+        return items
