@@ -42,6 +42,7 @@ async def nats_handshake(url: str, timeout: float = PROBE_TIMEOUT, user: str = "
     """
     for server in url.split(","):
         parsed = urlparse(server.strip() if "://" in server else f"nats://{server.strip()}")
+        credentials: tuple[str, str] | None
         if user:
             credentials = (user, password)
         else:
