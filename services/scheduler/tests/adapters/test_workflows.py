@@ -118,6 +118,27 @@ async def test_transient_failure_is_retried_with_the_same_key(
     assert repository.rows[schedule.id].last_run_outcome == outcome
 
 
+async def test_the_send_runs_inside_the_first_workflow_task(
+    temporal_client: Client, task_queue: str, agents: FakeAgents, project_id: str, agent_id: str
+) -> None:
+    """A local activity: the message goes out before the run's first workflow task completes."""
+    repository = InMemoryScheduleRepository()
+    schedule = _seed(repository, project_id, agent_id)
+    handle, outcome = await _run_once(temporal_client, task_queue, repository, agents, schedule)
+    assert outcome == f"sent message {agents.sent[0].message_id}"
+    events = (await handle.fetch_history()).events
+    activities = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert activities == ["record_run_outcome"]
+    # The events after the first workflow task's completion are its commands: the send's marker is there.
+    completed = [i for i, e in enumerate(events) if e.HasField("workflow_task_completed_event_attributes")]
+    first_commands = events[completed[0] + 1 : completed[1]]
+    assert "core_local_activity" in {e.marker_recorded_event_attributes.marker_name for e in first_commands}
+
+
 async def test_permanent_failure_is_recorded_without_retries(
     temporal_client: Client, task_queue: str, agents: FakeAgents, project_id: str, agent_id: str
 ) -> None:

@@ -6,7 +6,9 @@ whose first send failed transiently), tests/adapters/test_schedule_job_target.py
 (a job schedule's firing, which starts a job) and tests/adapters/test_job_workflow.py (a
 diamond job, a job whose step failed every retry, a cancelled job); refresh
 them with AGENTMESH_RECORD_HISTORIES=1 after an intended workflow change, and
-keep the old ones while runs recorded with the old code may still be open.
+keep the old ones while runs recorded with the old code may still be open:
+`scheduled_*_activity_*.json` are scheduled runs from before the first action
+became a local activity.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
+from agentmesh_scheduler.activities import ScheduleActivities, SendMessageInput
 from agentmesh_scheduler.worker import WORKFLOWS
 from agentmesh_scheduler.workflows import (
     JOB_WORKFLOW_NAME,
@@ -82,4 +85,31 @@ async def test_a_job_firing_history_takes_the_job_branch() -> None:
     assert (await Replayer(workflows=WORKFLOWS).replay_workflow(history)).replay_failure is None
     replayer = Replayer(workflows=[ScheduledRunThatAlwaysSends])
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert isinstance(result.replay_failure, NondeterminismError)
+
+
+@workflow.defn(name=WORKFLOW_NAME, sandboxed=False)
+class ScheduledRunWithoutThePatch(ScheduledMessageWorkflow):
+    """The first action as a regular activity again, with no patch to tell old runs from new ones."""
+
+    @workflow.run
+    async def run(self, input: ScheduledMessageInput) -> str:
+        return await ScheduledMessageWorkflow.run(self, input)
+
+    async def _first_action(self, input: ScheduledMessageInput, idempotency_key: str) -> str:
+        return await workflow.execute_activity_method(
+            ScheduleActivities.send_scheduled_message,
+            SendMessageInput(input.project_id, input.schedule_id, input.agent_id, input.payload_json, idempotency_key),
+            start_to_close_timeout=timedelta(seconds=30),
+        )
+
+
+async def test_the_local_send_is_gated_by_its_patch() -> None:
+    """Both kinds of recorded run replay; dropping the patch breaks the runs that sent locally."""
+    old = _history(HISTORIES / "scheduled_message_with_retry_activity_send.json")
+    new = _history(HISTORIES / "scheduled_message_with_retry.json")
+    for history in (old, new):
+        assert (await Replayer(workflows=WORKFLOWS).replay_workflow(history)).replay_failure is None
+    assert (await Replayer(workflows=[ScheduledRunWithoutThePatch]).replay_workflow(old)).replay_failure is None
+    result = await Replayer(workflows=[ScheduledRunWithoutThePatch]).replay_workflow(new, raise_on_replay_failure=False)
     assert isinstance(result.replay_failure, NondeterminismError)

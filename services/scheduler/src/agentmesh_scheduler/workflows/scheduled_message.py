@@ -4,6 +4,11 @@ A message schedule's run sends its payload; a job schedule's run (input.job set)
 starts one job from the schedule's template instead. Inputs recorded before job
 targets existed decode with job False and replay the message path unchanged.
 
+The send (or the job's start) runs as a local activity, inside the run's first
+workflow task: no second task-queue round trip between the fire time and the
+message. Runs recorded before that change (no LOCAL_FIRST_ACTION marker) replay
+their regular activity.
+
 Deterministic by construction: no I/O here, only activities; time comes from
 workflow.now(). The worker's sandbox re-imports this module, so it has no side
 effects at import time.
@@ -11,8 +16,10 @@ effects at import time.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -30,6 +37,8 @@ with workflow.unsafe.imports_passed_through():
     from agentmesh_scheduler.domain.runs import failed_outcome
 
 WORKFLOW_NAME = "ScheduledMessageWorkflow"
+# The patch id that marks runs whose first action is a local activity.
+LOCAL_FIRST_ACTION = "first-action-as-local-activity"
 
 SEND_TIMEOUT = timedelta(seconds=30)
 SEND_RETRY = RetryPolicy(
@@ -58,8 +67,10 @@ class ScheduledMessageInput:
     job: bool = False
 
 
-def _reason(error: ActivityError) -> str:
-    cause = error.cause
+def _reason(error: ActivityError | ApplicationError) -> str:
+    # A regular activity's failure comes wrapped in an ActivityError; a local
+    # activity's ApplicationError comes as it is (its timeout comes wrapped).
+    cause = error.cause if isinstance(error, ActivityError) else error
     if isinstance(cause, ApplicationError) and (cause.type or "").startswith(ERROR_TYPE_PREFIX):
         return cause.message
     if isinstance(cause, ActivityTimeoutError):
@@ -80,20 +91,8 @@ class ScheduledMessageWorkflow:
         # firing twice.
         idempotency_key = f"{info.workflow_id}:{info.run_id}"
         try:
-            if input.job:
-                outcome = await workflow.execute_activity_method(
-                    ScheduleActivities.start_scheduled_job,
-                    StartJobInput(
-                        project_id=input.project_id,
-                        schedule_id=input.schedule_id,
-                        idempotency_key=idempotency_key,
-                    ),
-                    start_to_close_timeout=SEND_TIMEOUT,
-                    retry_policy=SEND_RETRY,
-                )
-            else:
-                outcome = await self._send(input, idempotency_key)
-        except ActivityError as error:
+            outcome = await self._first_action(input, idempotency_key)
+        except (ActivityError, ApplicationError) as error:
             outcome = failed_outcome(_reason(error))
         await workflow.execute_activity_method(
             ScheduleActivities.record_run_outcome,
@@ -108,16 +107,28 @@ class ScheduledMessageWorkflow:
         )
         return outcome
 
-    async def _send(self, input: ScheduledMessageInput, idempotency_key: str) -> str:
-        return await workflow.execute_activity_method(
-            ScheduleActivities.send_scheduled_message,
-            SendMessageInput(
+    async def _first_action(self, input: ScheduledMessageInput, idempotency_key: str) -> str:
+        """Send the message, or start the job; returns the outcome."""
+        action: Callable[[ScheduleActivities, Any], Awaitable[str]]
+        argument: Any
+        if input.job:
+            action = ScheduleActivities.start_scheduled_job
+            argument = StartJobInput(
+                project_id=input.project_id, schedule_id=input.schedule_id, idempotency_key=idempotency_key
+            )
+        else:
+            action = ScheduleActivities.send_scheduled_message
+            argument = SendMessageInput(
                 project_id=input.project_id,
                 schedule_id=input.schedule_id,
                 agent_id=input.agent_id,
                 payload_json=input.payload_json,
                 idempotency_key=idempotency_key,
-            ),
-            start_to_close_timeout=SEND_TIMEOUT,
-            retry_policy=SEND_RETRY,
+            )
+        if workflow.patched(LOCAL_FIRST_ACTION):
+            return await workflow.execute_local_activity_method(
+                action, argument, start_to_close_timeout=SEND_TIMEOUT, retry_policy=SEND_RETRY
+            )
+        return await workflow.execute_activity_method(
+            action, argument, start_to_close_timeout=SEND_TIMEOUT, retry_policy=SEND_RETRY
         )
