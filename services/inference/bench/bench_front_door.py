@@ -49,12 +49,14 @@ from agentmesh_devstack.ports import free_port
 from agentmesh_devstack.processes import ManagedProcess
 from agentmesh_devstack.stack import DATABASE_NAME, Stack, StackConfig
 from agentmesh_devstack.waiting import eventually
+from agentmesh_gateway.clients.inference import served_name
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.identity import acting_as
 from agentmesh_inference.adapters.engine_config import EngineConfig, prepare_environment
-from agentmesh_inference.tiny_model import ensure_tiny_model
+from agentmesh_inference.tiny_model import ensure_tiny_model, is_random_model
 
 ADMIN_PASSWORD = "bench-admin-password"
+SERVED_NAME = ["tiny-llama"]  # the model's name on both OpenAI servers: the gateway's, set in main()
 BENCH = Identity(subject="bench", role=GlobalRole.SERVICE)
 
 
@@ -104,7 +106,7 @@ async def timed(calls: list[Callable[[], Awaitable[tuple[float, int]]]], pids: l
 
 
 async def chat_stream(http: httpx.AsyncClient, url: str, headers: dict[str, str], index: int, max_tokens: int):
-    body = {"model": "tiny-llama", "messages": [{"role": "user", "content": prompt(index)}], "max_tokens": max_tokens,
+    body = {"model": SERVED_NAME[0], "messages": [{"role": "user", "content": prompt(index)}], "max_tokens": max_tokens,
             "temperature": 0, "stream": True, "stream_options": {"include_usage": True}}  # fmt: skip
     started, first, tokens = time.perf_counter(), 0.0, 0
     try:
@@ -201,7 +203,8 @@ async def measure(args: argparse.Namespace, model: str, stack: Stack, vllm_url: 
     await wait_http(f"{gateway}/healthz", "the gateway")
     headers = await api_key(gateway)
     await wait_http(f"{gateway}/v1/models", "the inference service to load", headers)
-    config = EngineConfig(model=model, max_num_seqs=args.streams, random_weights=True)
+    config = EngineConfig(model=model, max_num_seqs=args.streams, random_weights=is_random_model(Path(model)),
+                          gpu_memory_utilization=args.gpu_memory_utilization)  # fmt: skip
     prepare_environment(config)
     # Held only in this list, so that it can be released before the interpreter exits.
     engines = [AsyncLLM.from_engine_args(config.engine_args())]
@@ -249,12 +252,15 @@ def main(args: argparse.Namespace) -> None:
     os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")  # the raw AsyncLLM's per-step lines
     run_dir = Path(tempfile.mkdtemp(prefix="agentmesh-bench-"))
     model = args.model or str(ensure_tiny_model(Path(tempfile.gettempdir()) / "agentmesh-bench" / "tiny-llama"))
-    env = {"AGENTMESH_MODEL": model, "AGENTMESH_LOG_LEVEL": "WARNING", "AGENTMESH_MAX_NUM_SEQS": str(args.streams)}
+    SERVED_NAME[0] = served_name(model)
+    env = {"AGENTMESH_MODEL": model, "AGENTMESH_LOG_LEVEL": "WARNING", "AGENTMESH_MAX_NUM_SEQS": str(args.streams),
+           "AGENTMESH_GPU_MEMORY_UTILIZATION": str(args.gpu_memory_utilization)}  # fmt: skip
     stack = Stack(StackConfig.ephemeral(run_dir, admin_password=ADMIN_PASSWORD, extra_env=env))
     vllm_port = free_port()
     argv = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model, "--host", "127.0.0.1",
-            "--port", str(vllm_port), "--served-model-name", "tiny-llama", "--max-model-len", "2048",
+            "--port", str(vllm_port), "--served-model-name", SERVED_NAME[0], "--max-model-len", "2048",
             "--max-num-seqs", str(args.streams), "--enforce-eager", "--seed", "0",
+            "--gpu-memory-utilization", str(args.gpu_memory_utilization),
             "--uvicorn-log-level", "warning"]  # fmt: skip
     vllm_env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     vllm_server = ManagedProcess("vllm-openai", argv, run_dir / "logs" / "vllm-openai.log", vllm_env)
@@ -280,4 +286,6 @@ if __name__ == "__main__":
     parser.add_argument("--max-tokens", type=int, default=64, help="tokens each stream produces")
     parser.add_argument("--rounds", type=int, default=3, help="measured rounds (after one warm-up round)")
     parser.add_argument("--model", default="", help="model path (default: the tiny random model)")
+    # Three engines share one GPU (the service's, vLLM's server's, the raw one): a quarter each.
+    parser.add_argument("--gpu-memory-utilization", type=float, default=0.25, help="each engine's share (GPU only)")
     main(parser.parse_args())

@@ -14,10 +14,10 @@ a temp directory, then renamed). A marker file tells the service the weights are
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -29,6 +29,15 @@ SEED = 1234
 BOS, EOS, PAD = "<s>", "</s>", "<pad>"
 ROLE_TOKENS = ("<|system|>", "<|user|>", "<|assistant|>")
 SPECIAL_TOKENS = (BOS, EOS, PAD, *ROLE_TOKENS)
+# Layer shapes: "tiny" for every test and the CPU run; "1b", a Llama-3.2-1B-sized body (with the
+# tiny vocabulary), for benchmarks on a GPU, where the tiny one measures only overheads.
+SHAPES: dict[str, dict[str, int]] = {
+    # head_dim 64: vLLM's CPU attention rejects small head sizes such as 16
+    "tiny": {"hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2, "num_attention_heads": 2,
+             "num_key_value_heads": 2, "head_dim": 64},
+    "1b": {"hidden_size": 2048, "intermediate_size": 8192, "num_hidden_layers": 16, "num_attention_heads": 32,
+           "num_key_value_heads": 8, "head_dim": 64},
+}  # fmt: skip
 _REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", MARKER_FILE)
 
 # Renders system/user/assistant turns; add_generation_prompt opens an assistant turn.
@@ -103,7 +112,7 @@ def _train_tokenizer():
     return tokenizer
 
 
-def _write(target: Path) -> None:
+def _write(target: Path, shape_name: str) -> None:
     import torch
     from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
     from transformers.utils import logging as hf_logging
@@ -121,23 +130,19 @@ def _write(target: Path) -> None:
     # save_jinja_files=False keeps the chat template inside tokenizer_config.json.
     tokenizer.save_pretrained(target, save_jinja_files=False)
     _portable_tokenizer_class(target / "tokenizer_config.json")
+    dtype = "float32" if shape_name == "tiny" else "bfloat16"
     config = LlamaConfig(
         vocab_size=VOCAB_SIZE,
-        hidden_size=128,
-        intermediate_size=256,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        head_dim=64,  # vLLM's CPU attention rejects small head sizes such as 16
+        **SHAPES[shape_name],
         max_position_embeddings=2048,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
         tie_word_embeddings=False,
-        dtype="float32",
+        dtype=dtype,
     )
     torch.manual_seed(SEED)
-    model = LlamaForCausalLM(config)
+    model = LlamaForCausalLM(config).to(getattr(torch, dtype))
     model.generation_config = GenerationConfig(
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
@@ -160,8 +165,8 @@ def _portable_tokenizer_class(path: Path) -> None:
     path.write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n")
 
 
-def ensure_tiny_model(model_dir: Path) -> Path:
-    """Create the tiny model in model_dir unless a complete one is already there."""
+def ensure_tiny_model(model_dir: Path, shape: str = "tiny") -> Path:
+    """Create the random model (of SHAPES[shape]) in model_dir unless a complete one is already there."""
     model_dir = Path(model_dir)
     if is_complete(model_dir):
         return model_dir
@@ -169,7 +174,7 @@ def ensure_tiny_model(model_dir: Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{model_dir.name}-", dir=model_dir.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; a model directory is not secret
     try:
-        _write(staging)
+        _write(staging, shape)
         if model_dir.exists():  # an incomplete leftover of an interrupted run
             shutil.rmtree(model_dir)
         staging.rename(model_dir)
@@ -183,13 +188,13 @@ def ensure_tiny_model(model_dir: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """CLI: python -m agentmesh_inference.tiny_model <dir>."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        sys.stderr.write("usage: python -m agentmesh_inference.tiny_model <dir>\n")
-        return 2
+    """CLI: python -m agentmesh_inference.tiny_model <dir> [--shape tiny|1b]."""
+    parser = argparse.ArgumentParser(prog="python -m agentmesh_inference.tiny_model")
+    parser.add_argument("dir", type=Path)
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="tiny")
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    ensure_tiny_model(Path(args[0]))
+    ensure_tiny_model(args.dir, args.shape)
     return 0
 
 

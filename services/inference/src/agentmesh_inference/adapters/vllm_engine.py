@@ -41,6 +41,15 @@ def _finish_reason(reason: str | None) -> FinishReason:
     return _FINISH_REASONS.get(reason or "stop", FinishReason.STOP)
 
 
+def _client_errors() -> tuple[type[Exception], ...]:
+    """The errors vLLM raises for a request it refuses (bad schema, sampling out of range)."""
+    try:
+        from vllm.exceptions import VLLMClientError
+    except ImportError:  # vLLM < 0.27 (the CUDA build for torch 2.11): its refusals are ValueErrors
+        return (ValueError,)
+    return (VLLMClientError, ValueError)
+
+
 class VllmEngine:
     """A loaded model on vLLM; build it with `await VllmEngine.start(config)`."""
 
@@ -115,8 +124,9 @@ class VllmEngine:
 
     async def generate(self, request: ValidatedRequest) -> AsyncGenerator[Chunk, None]:
         """Stream one request; vLLM batches it with every other running request."""
-        from vllm.exceptions import VLLMClientError
         from vllm.v1.engine.exceptions import EngineDeadError
+
+        client_errors = _client_errors()
 
         prompt_ids = await asyncio.to_thread(self._encode, request)
         if len(prompt_ids) >= self._max_model_len:
@@ -145,7 +155,7 @@ class VllmEngine:
                         finish_reason=finish,
                         usage=Usage(len(prompt_ids), completion_tokens) if finish else None,
                     )
-        except (VLLMClientError, ValueError) as error:
+        except client_errors as error:
             if completion_tokens:
                 raise
             log.info("engine rejected request %s: %s", request.request_id, error)
