@@ -9,11 +9,13 @@ mailbox, and a service that starts publishing (system events, say) needs one lin
 
 `server_users` renders the table as the `authorization.users` list of a
 nats-server configuration: the devstack writes it for `make run` and the test
-meshes, and deploy/k8s/agentmesh/README.md shows it for a NATS cluster.
+meshes; `python -m agentmesh_events.access` prints the permissions the Helm
+chart renders for a NATS cluster (deploy/k8s/agentmesh/files/nats-permissions.json).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -68,13 +70,23 @@ def _rule(allowed: tuple[str, ...]) -> dict[str, list[str]]:
     return {"allow": list(allowed)} if allowed else {"deny": [EVERYTHING]}
 
 
+def server_permissions() -> dict[str, dict[str, dict[str, list[str]]]]:
+    """Each service's nats-server `permissions` block, by service."""
+    return {
+        service: {"publish": _rule(rules.publish), "subscribe": _rule(rules.subscribe)}
+        for service, rules in PERMISSIONS.items()
+    }
+
+
 def server_users(passwords: Mapping[str, str]) -> list[dict[str, object]]:
     """nats-server `authorization.users` entries, one per service, with its password and permissions."""
     return [
-        {
-            "user": service,
-            "password": passwords[service],
-            "permissions": {"publish": _rule(rules.publish), "subscribe": _rule(rules.subscribe)},
-        }
-        for service, rules in PERMISSIONS.items()
+        {"user": service, "password": passwords[service], "permissions": permissions}
+        for service, permissions in server_permissions().items()
     ]
+
+
+if __name__ == "__main__":
+    # The chart's copy (deploy/k8s/agentmesh/files/nats-permissions.json) is this output;
+    # tests/deploy/test_chart_nats_auth.py checks that they agree.
+    print(json.dumps(server_permissions(), indent=2))
