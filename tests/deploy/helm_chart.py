@@ -9,6 +9,8 @@ import helm_python as helm
 import kubernetes_validate
 import yaml
 
+from agentmesh_core.service_keys import new_keyring, public_key_of
+
 CHART_DIR = Path(__file__).resolve().parents[2] / "deploy" / "k8s" / "agentmesh"
 # The example production values shipped next to values.yaml.
 PRODUCTION = yaml.safe_load((CHART_DIR / "values-production.yaml").read_text())
@@ -21,14 +23,20 @@ COMPONENTS = ("gateway", *GRPC_COMPONENTS)
 CRD_KINDS = {"ServiceMonitor"}
 SECRET_SETTINGS = {
     "AGENTMESH_DATABASE_URL",
-    "AGENTMESH_INTERNAL_SECRET",
+    "AGENTMESH_IDENTITY_KEY",
     "AGENTMESH_JWT_SECRET",
     "AGENTMESH_ADMIN_PASSWORD",
 }
 STRONG_SECRETS = {
-    "internalSecret": "internal-0123456789abcdefghijklmnopqrstuvwxyz",
     "jwtSecret": "jwt-0123456789abcdefghijklmnopqrstuvwxyz-jwt",
     "adminPassword": "admin-password-0123",
+}
+
+# The mesh's identity keys (Helm cannot make them): every render gets these unless it gives its own.
+IDENTITY_KEYS = new_keyring()
+IDENTITY_VALUES: dict[str, Any] = {
+    "identity": {"publicKeys": {name: public_key_of(key) for name, key in IDENTITY_KEYS.items()}},
+    "secrets": {"identityKeys": dict(IDENTITY_KEYS)},
 }
 
 # The scenarios every manifest is validated in.
@@ -65,6 +73,27 @@ def render(chart: helm.Chart, values: dict[str, Any] | None = None) -> list[dict
             continue
         objects.extend(doc for doc in yaml.safe_load_all(text) if doc)
     return objects
+
+
+class KeyedChart:
+    """The chart, rendering the values given over IDENTITY_VALUES (the `chart` fixture); `bare` renders as given."""
+
+    def __init__(self, bare: helm.Chart) -> None:
+        self.bare = bare
+
+    def render(self, values: dict[str, Any], **options: Any) -> dict[str, str]:
+        return self.bare.render(merged(IDENTITY_VALUES, values), **options)
+
+    def __getattr__(self, name: str) -> Any:  # metadata, values, ...: the chart's own
+        return getattr(self.bare, name)
+
+
+def merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """base with over's values in place of its own, dictionaries merged key by key."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 def of_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:

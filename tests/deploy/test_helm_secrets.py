@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import base64
+import json
+import subprocess
+import sys
 
 import helm_python as helm
+import pytest
+import yaml
 from helm_chart import (
     COMPONENTS,
     GRPC_COMPONENTS,
+    IDENTITY_KEYS,
+    IDENTITY_VALUES,
+    NAMESPACE,
     RELEASE,
     SCENARIOS,
     SECRET_SETTINGS,
     STRONG_SECRETS,
     container,
     deployment,
+    merged,
     of_kind,
     render,
     secret_refs,
 )
+
+from agentmesh_core.service_keys import SERVICE_NAMES, public_key_of
 
 
 def test_configmap_wires_the_mesh_and_holds_no_secrets(chart: helm.Chart) -> None:
@@ -59,10 +70,13 @@ def test_configmap_wires_the_mesh_and_holds_no_secrets(chart: helm.Chart) -> Non
     data = {key: base64.b64decode(value).decode() for key, value in secret["data"].items()}
     assert data == {
         "database-url": "postgresql://agentmesh:db-password-42@postgresql:5432/agentmesh",
-        "internal-secret": STRONG_SECRETS["internalSecret"],
+        **{f"identity-key-{name}": key for name, key in IDENTITY_KEYS.items()},
         "jwt-secret": STRONG_SECRETS["jwtSecret"],
         "admin-password": STRONG_SECRETS["adminPassword"],
     }
+    assert all(key not in value for key in IDENTITY_KEYS.values() for value in config.values())
+    public = {name: public_key_of(key) for name, key in IDENTITY_KEYS.items()}
+    assert json.loads(config["AGENTMESH_IDENTITY_PUBLIC_KEYS"]) == public
 
 
 def test_each_service_gets_only_the_secrets_it_reads(chart: helm.Chart) -> None:
@@ -71,18 +85,16 @@ def test_each_service_gets_only_the_secrets_it_reads(chart: helm.Chart) -> None:
     expected = {
         "gateway": {
             "AGENTMESH_DATABASE_URL": (name, "database-url"),
-            "AGENTMESH_INTERNAL_SECRET": (name, "internal-secret"),
             "AGENTMESH_JWT_SECRET": (name, "jwt-secret"),
             "AGENTMESH_ADMIN_PASSWORD": (name, "admin-password"),
         },
-        "inference": {"AGENTMESH_INTERNAL_SECRET": (name, "internal-secret")},
+        "inference": {},
     }
     for component in ("agents", "memory", "scheduler"):
-        expected[component] = {
-            "AGENTMESH_DATABASE_URL": (name, "database-url"),
-            "AGENTMESH_INTERNAL_SECRET": (name, "internal-secret"),
-        }
+        expected[component] = {"AGENTMESH_DATABASE_URL": (name, "database-url")}
     for component in COMPONENTS:
+        # Its own identity key, no other service's: with another's, it could sign as that service.
+        expected[component]["AGENTMESH_IDENTITY_KEY"] = (name, f"identity-key-{component}")
         main = container(objects, component)
         assert secret_refs(main["env"]) == expected[component], component
         assert main["envFrom"] == [{"configMapRef": {"name": f"{RELEASE}-config"}}]
@@ -92,10 +104,8 @@ def test_each_service_gets_only_the_secrets_it_reads(chart: helm.Chart) -> None:
 def test_generated_secrets_are_strong(chart: helm.Chart) -> None:
     secret = of_kind(render(chart), "Secret")[f"{RELEASE}-secrets"]
     data = {key: base64.b64decode(value).decode() for key, value in secret["data"].items()}
-    assert len(data["internal-secret"]) >= 32
     assert len(data["jwt-secret"]) >= 32
     assert len(data["admin-password"]) >= 12
-    assert data["internal-secret"] != data["jwt-secret"]
 
 
 def test_database_url_parts_are_url_encoded(chart: helm.Chart) -> None:
@@ -118,3 +128,25 @@ def test_existing_secret_is_referenced_not_created(chart: helm.Chart) -> None:
     assert pod["runtimeClassName"] == "nvidia"
     cache = next(v for v in pod["volumes"] if v["name"] == "model-cache")
     assert cache == {"name": "model-cache", "persistentVolumeClaim": {"claimName": "models"}}
+
+
+@pytest.mark.parametrize("missing", ["identity", "secrets"])
+def test_identity_keys_are_required_and_never_made_up(chart: helm.Chart, missing: str) -> None:
+    """Helm cannot derive a public key: without the keys the chart says how to make them."""
+    values = merged(IDENTITY_VALUES, {missing: {"publicKeys" if missing == "identity" else "identityKeys": {}}})
+    values[missing] = {**values[missing], "publicKeys" if missing == "identity" else "identityKeys": {}}
+    with pytest.raises(Exception, match=r"python -m agentmesh_core.service_keys"):
+        chart.bare.render(values, name=RELEASE, namespace=NAMESPACE)  # type: ignore[attr-defined]
+
+
+def test_the_key_generator_makes_values_the_chart_takes(chart: helm.Chart) -> None:
+    generated = subprocess.run(
+        [sys.executable, "-m", "agentmesh_core.service_keys"], check=True, capture_output=True, text=True
+    ).stdout
+    values = yaml.safe_load(generated)
+    objects = render(chart, values)
+    config = of_kind(objects, "ConfigMap")[f"{RELEASE}-config"]["data"]
+    public = json.loads(config["AGENTMESH_IDENTITY_PUBLIC_KEYS"])
+    private = values["secrets"]["identityKeys"]
+    assert public == {name: public_key_of(key) for name, key in private.items()}
+    assert set(public) == set(SERVICE_NAMES)

@@ -25,8 +25,6 @@ from agentmesh.memory.v1 import memory_service_pb2_grpc as memory_grpc
 from agentmesh.scheduler.v1 import scheduler_service_pb2 as scheduler_pb
 from agentmesh.scheduler.v1 import scheduler_service_pb2_grpc as scheduler_grpc
 from agentmesh_core.identity import GlobalRole, Identity
-from agentmesh_core.settings import CommonSettings
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_devstack.stack import Stack
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.identity import acting_as
@@ -139,8 +137,9 @@ async def test_direct_grpc_callers_get_invalid_argument_not_internal(mesh: Stack
         too_deep.struct_value.fields["k"].CopyFrom(inner)
     nul = struct_pb2.Value(string_value="nul \x00")
     p, a = world.project, world.agent
-    tokens = IdentityTokens(CommonSettings().internal_secret.get_secret_value())
-    channels = {name: create_channel(mesh.config.addr(name), tokens) for name in ("agents", "memory", "scheduler")}
+    channels = {
+        name: create_channel(mesh.config.addr(name), mesh.signer()) for name in ("agents", "memory", "scheduler")
+    }
     agents = agents_grpc.AgentServiceStub(channels["agents"])
     memory = memory_grpc.MemoryServiceStub(channels["memory"])
     scheduler = scheduler_grpc.SchedulerServiceStub(channels["scheduler"])

@@ -35,13 +35,13 @@ from pydantic import SecretStr
 
 from agentmesh_agents.main import serve as serve_agents
 from agentmesh_agents.settings import AgentsSettings
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_devstack.infra import EmbeddedPostgres
 from agentmesh_devstack.ports import free_port
 from agentmesh_devstack.waiting import eventually
 from agentmesh_gateway.app import create_app
 from agentmesh_gateway.settings import GatewaySettings
 from agentmesh_grpc.channel import check_health, create_channel
+from agentmesh_grpc.trust import ServiceKeys
 from agentmesh_inference.main import serve as serve_inference
 from agentmesh_inference.settings import InferenceSettings
 from agentmesh_memory.main import serve as serve_memory
@@ -157,10 +157,7 @@ async def mesh(
 
 
 async def _wait_until_serving(addr: dict[str, str], tasks: list[asyncio.Task[None]]) -> None:
-    channels = {
-        name: create_channel(address, IdentityTokens("unused-for-health-checks-0123456789"))
-        for name, address in addr.items()
-    }
+    channels = {name: create_channel(address, ServiceKeys.local("gateway").signer) for name, address in addr.items()}
     try:
 
         async def all_serving() -> bool:

@@ -9,7 +9,8 @@ import pytest
 
 from agentmesh_core.errors import NotFound, PermissionDenied, Unauthenticated
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole, require_project_access
-from agentmesh_core.tokens import AccessTokens, IdentityTokens
+from agentmesh_core.service_keys import load_private_key, new_private_key, public_key_of
+from agentmesh_core.tokens import AccessTokens, IdentitySigner, IdentityVerifier, SignedIdentity
 
 SECRET = "s" * 48
 
@@ -72,16 +73,61 @@ def test_access_token_expires() -> None:
         AccessTokens(SECRET, ttl_seconds=60).verify(token)
 
 
+GATEWAY_KEY = new_private_key()
+GATEWAY = IdentitySigner("gateway", load_private_key(GATEWAY_KEY))
+VERIFIER = IdentityVerifier("agents", {"gateway": load_private_key(GATEWAY_KEY).public_key()})
+ADMIN = Identity("u", GlobalRole.USER, project_id="p1", project_role=ProjectRole.ADMIN)
+
+
+def _identity_claims(**changes: object) -> dict[str, object]:
+    now = int(time.time())
+    claims: dict[str, object] = {"iss": "gateway", "sub": "u", "role": "user", "aud": "agents", "iat": now,
+                                 "exp": now + 60}  # fmt: skip
+    return {**claims, **changes}
+
+
+def test_identity_round_trip_names_its_issuer_and_keeps_project_scope() -> None:
+    assert VERIFIER.verify(GATEWAY.issue(ADMIN, "agents")) == SignedIdentity("gateway", ADMIN)
+    raw = jwt.decode(GATEWAY.issue(ADMIN, "agents"), options={"verify_signature": False})
+    assert (raw["iss"], raw["aud"], raw["exp"] - raw["iat"]) == ("gateway", "agents", 300)
+
+
+def test_a_signer_reuses_its_token_for_the_same_identity_and_receiver() -> None:
+    assert GATEWAY.issue(ADMIN, "agents") == GATEWAY.issue(ADMIN, "agents")
+    assert GATEWAY.issue(ADMIN, "agents") != GATEWAY.issue(ADMIN, "memory")
+
+
 def test_user_token_is_not_an_internal_identity() -> None:
     user_token = AccessTokens(SECRET, ttl_seconds=60).issue("u", GlobalRole.SUPERADMIN, "s")
     with pytest.raises(Unauthenticated):
-        IdentityTokens(SECRET).verify(user_token)
+        VERIFIER.verify(user_token)
 
 
-def test_identity_round_trip_keeps_project_scope() -> None:
-    tokens = IdentityTokens(SECRET)
-    identity = Identity("u", GlobalRole.USER, project_id="p1", project_role=ProjectRole.ADMIN)
-    assert tokens.verify(tokens.issue(identity)) == identity
+def _forged(claims: dict[str, object], key: str = GATEWAY_KEY, kid: str = "gateway", algorithm: str = "EdDSA") -> str:
+    signing_key = load_private_key(key) if algorithm == "EdDSA" else public_key_of(GATEWAY_KEY)
+    return jwt.encode(claims, signing_key, algorithm=algorithm, headers={"kid": kid})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        _forged(_identity_claims(), key=new_private_key()),  # claims to be the gateway, signed by another key
+        _forged(_identity_claims(iss="memory")),  # header and claims disagree on the issuer
+        _forged(_identity_claims(), kid="memory"),  # an issuer the receiver does not know
+        _forged(_identity_claims(aud="memory")),  # addressed to another service
+        _forged(_identity_claims(exp=int(time.time()) - 5)),
+        _forged({k: v for k, v in _identity_claims().items() if k != "exp"}),
+        _forged(_identity_claims(role="root")),
+        _forged(_identity_claims(), algorithm="HS256"),  # the public key used as an HMAC secret
+        jwt.encode(_identity_claims(), None, algorithm="none", headers={"kid": "gateway"}),
+        "not-a-jwt",
+    ],
+    ids=["other-key", "iss-mismatch", "unknown-issuer", "audience", "expired", "no-exp", "bad-role", "hs256",
+         "alg-none", "garbage"],
+)  # fmt: skip
+def test_identity_rejects_bad_tokens(token: str) -> None:
+    with pytest.raises(Unauthenticated):
+        VERIFIER.verify(token)
 
 
 def test_project_access_rules() -> None:

@@ -11,10 +11,8 @@ import grpc
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_grpc.channel import check_health, create_channel
-
-SECRET = "channel-test-secret-0123456789abcdefghijklmnop"
+from agentmesh_grpc.trust import ServiceKeys
 
 
 class CountingHealth(health.aio.HealthServicer):
@@ -49,7 +47,7 @@ async def backends() -> AsyncIterator[list[tuple[int, CountingHealth]]]:
 async def test_calls_are_spread_over_every_resolved_address(backends: list[tuple[int, CountingHealth]]) -> None:
     # The ipv4: resolver hands the channel several addresses at once, as DNS does for a headless Service.
     target = "ipv4:" + ",".join(f"127.0.0.1:{port}" for port, _ in backends)
-    channel = create_channel(target, IdentityTokens(SECRET))
+    channel = create_channel(target, ServiceKeys.local("gateway").signer)
     try:
         await channel.channel_ready()
         for _ in range(30):
@@ -65,7 +63,7 @@ async def test_calls_are_spread_over_every_resolved_address(backends: list[tuple
 async def test_a_single_address_and_a_dns_name_still_work(backends: list[tuple[int, CountingHealth]]) -> None:
     port, servicer = backends[0]
     for target in (f"127.0.0.1:{port}", f"dns:///127.0.0.1:{port}"):
-        channel = create_channel(target, IdentityTokens(SECRET))
+        channel = create_channel(target, ServiceKeys.local("gateway").signer)
         try:
             assert await check_health(channel)
         finally:

@@ -11,15 +11,14 @@ import pytest
 
 from agentmesh_core.errors import ResourceExhausted
 from agentmesh_core.identity import GlobalRole, Identity
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_devstack.ports import free_port
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.errors import from_rpc_error
 from agentmesh_grpc.identity import IDENTITY_METADATA_KEY, acting_as
 from agentmesh_grpc.interceptors import ServerInterceptor
 from agentmesh_grpc.server import ServiceServer
+from agentmesh_grpc.trust import ServiceKeys
 
-SECRET = "interceptor-test-secret-0123456789abcdef"
 CALLER = Identity(subject="test", role=GlobalRole.SERVICE)
 
 
@@ -31,14 +30,14 @@ class Aborted(Exception):
 
 class FakeContext:
     def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
-        return ((IDENTITY_METADATA_KEY, IdentityTokens(SECRET).issue(CALLER)),)
+        return ((IDENTITY_METADATA_KEY, ServiceKeys.local("gateway").signer.issue(CALLER, "inference")),)
 
     async def abort(self, code: grpc.StatusCode, details: str, trailing_metadata: Any = ()) -> None:
         raise Aborted(code, details)
 
 
 class Details:
-    method = "/test.v1.TestService/Upload"
+    method = "/agentmesh.inference.v1.TestService/Upload"
 
 
 @pytest.mark.parametrize(
@@ -56,7 +55,7 @@ async def test_streaming_request_handlers_are_refused_not_served(make_handler: A
     async def continuation(_details: Any) -> Any:
         return make_handler(upload)
 
-    handler = await ServerInterceptor(IdentityTokens(SECRET)).intercept_service(continuation, Details())  # type: ignore[arg-type]
+    handler = await ServerInterceptor(ServiceKeys.local("inference").trust).intercept_service(continuation, Details())  # type: ignore[arg-type]
     assert handler is not None
     behavior = handler.stream_unary or handler.stream_stream
     assert behavior is not None and behavior is not upload
@@ -77,12 +76,14 @@ async def _upload(requests: AsyncIterator[bytes], _ctx: Any) -> bytes:
 @pytest.fixture
 async def server() -> AsyncIterator[str]:
     addr = f"127.0.0.1:{free_port()}"
-    service = ServiceServer(IdentityTokens(SECRET), addr)
+    service = ServiceServer(ServiceKeys.local("inference").trust, addr)
     handlers = {
         "Exhausted": grpc.unary_unary_rpc_method_handler(_exhausted),
         "Upload": grpc.stream_unary_rpc_method_handler(_upload),
     }
-    service.server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("test.v1.TestService", handlers),))
+    service.server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler("agentmesh.inference.v1.TestService", handlers),)
+    )
     await service.start()
     try:
         yield addr
@@ -91,10 +92,10 @@ async def server() -> AsyncIterator[str]:
 
 
 async def test_resource_exhausted_reaches_the_caller_with_its_retry_time(server: str) -> None:
-    channel = create_channel(server, IdentityTokens(SECRET))
+    channel = create_channel(server, ServiceKeys.local("gateway").signer)
     try:
         with acting_as(CALLER), pytest.raises(grpc.aio.AioRpcError) as failed:
-            await channel.unary_unary("/test.v1.TestService/Exhausted")(b"")
+            await channel.unary_unary("/agentmesh.inference.v1.TestService/Exhausted")(b"")
     finally:
         await channel.close()
     assert failed.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
@@ -104,9 +105,9 @@ async def test_resource_exhausted_reaches_the_caller_with_its_retry_time(server:
 
 
 async def test_a_real_server_refuses_a_client_streaming_call_even_with_an_identity(server: str) -> None:
-    metadata = ((IDENTITY_METADATA_KEY, IdentityTokens(SECRET).issue(CALLER)),)
+    metadata = ((IDENTITY_METADATA_KEY, ServiceKeys.local("gateway").signer.issue(CALLER, "inference")),)
     async with grpc.aio.insecure_channel(server) as channel:
-        call = channel.stream_unary("/test.v1.TestService/Upload")
+        call = channel.stream_unary("/agentmesh.inference.v1.TestService/Upload")
         with pytest.raises(grpc.aio.AioRpcError) as failed:
             await call(iter([b"a", b"b"]), metadata=metadata)
     assert failed.value.code() == grpc.StatusCode.UNIMPLEMENTED

@@ -11,21 +11,19 @@ from typing import Any
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from pydantic import SecretStr
 
 from agentmesh.inference.v1 import inference_service_pb2 as pb
 from agentmesh.inference.v1 import inference_service_pb2_grpc as pb_grpc
 from agentmesh_core.identity import GlobalRole, Identity
 from agentmesh_core.startup import wait_for
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_devstack.ports import free_port
 from agentmesh_devstack.waiting import eventually
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.identity import acting_as
 from agentmesh_grpc.late import LateServicer
 from agentmesh_grpc.service import Listener, Registration, serve
+from agentmesh_grpc.trust import ServiceKeys
 
-SECRET = "service-skeleton-test-secret-0123456789abcdef"
 SERVICE_NAME = "agentmesh.inference.v1.InferenceService"
 CALLER = Identity(subject="test", role=GlobalRole.SERVICE)
 
@@ -49,7 +47,7 @@ class FakeService:
     name = "fake"
 
     def __init__(self, dependency_up: asyncio.Event, fail_start: bool = False) -> None:
-        self.listener = Listener(f"127.0.0.1:{free_port()}", SecretStr(SECRET), shutdown_grace_seconds=0.5)
+        self.listener = Listener(f"127.0.0.1:{free_port()}", ServiceKeys.local("inference"), shutdown_grace_seconds=0.5)
         self.dependency_up = dependency_up
         self.fail_start = fail_start
         self.events: list[str] = []
@@ -77,7 +75,7 @@ class FakeService:
 @asynccontextmanager
 async def running(service: FakeService, stop: asyncio.Event) -> AsyncIterator[tuple[asyncio.Task[None], Any]]:
     task = asyncio.create_task(serve(service, stop))
-    channel = create_channel(service.listener.addr, IdentityTokens(SECRET))
+    channel = create_channel(service.listener.addr, ServiceKeys.local("gateway").signer)
     try:
         yield task, channel
     finally:

@@ -19,14 +19,13 @@ from agentmesh.inference.v1 import inference_service_pb2 as pb
 from agentmesh.inference.v1 import inference_service_pb2_grpc as pb_grpc
 from agentmesh_core.errors import NotFound
 from agentmesh_core.identity import GlobalRole, Identity
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_devstack.waiting import eventually
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.identity import acting_as
 from agentmesh_grpc.server import ServiceServer
+from agentmesh_grpc.trust import ServiceKeys
 from agentmesh_observability import context, tracing
 
-SECRET = "telemetry-test-secret-0123456789abcdef"
 SERVICE = "agentmesh.inference.v1.InferenceService"
 CALLER = Identity(subject="test", role=GlobalRole.SERVICE)
 
@@ -52,10 +51,10 @@ class RecordingServicer(pb_grpc.InferenceServiceServicer):
 @pytest.fixture
 async def stub() -> AsyncIterator[tuple[pb_grpc.InferenceServiceStub, RecordingServicer]]:
     servicer = RecordingServicer()  # type: ignore[abstract]  # serves two of the RPCs
-    server = ServiceServer(IdentityTokens(SECRET), "127.0.0.1:0")
+    server = ServiceServer(ServiceKeys.local("inference").trust, "127.0.0.1:0")
     server.add_service(SERVICE, lambda s: pb_grpc.add_InferenceServiceServicer_to_server(servicer, s))
     await server.start()
-    channel = create_channel(f"127.0.0.1:{server.port}", IdentityTokens(SECRET))
+    channel = create_channel(f"127.0.0.1:{server.port}", ServiceKeys.local("gateway").signer)
     try:
         yield pb_grpc.InferenceServiceStub(channel), servicer
     finally:

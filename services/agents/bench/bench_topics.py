@@ -41,7 +41,6 @@ from agentmesh_agents.domain.models import Agent
 from agentmesh_agents.settings import AgentsSettings
 from agentmesh_agents.wiring import build_components
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_db.database import Database
 from agentmesh_devstack.infra import EmbeddedPostgres, NatsServer
 from agentmesh_devstack.ports import free_port
@@ -50,6 +49,7 @@ from agentmesh_events import bus, subjects
 from agentmesh_events.bus import ensure_streams
 from agentmesh_grpc.channel import check_health, create_channel
 from agentmesh_grpc.identity import acting_as
+from agentmesh_grpc.trust import ServiceKeys
 
 log = logging.getLogger("bench_topics")
 SECRET = "bench-topics-internal-secret-0123456789abcdef"
@@ -145,7 +145,6 @@ async def service_rss(url: str, project: str, nats_url: str, root: Path) -> tupl
         "AGENTMESH_DATABASE_URL": url,
         "AGENTMESH_NATS_URL": nats_url,
         "AGENTMESH_AGENTS_LISTEN_ADDR": f"127.0.0.1:{port}",
-        "AGENTMESH_INTERNAL_SECRET": SECRET,
         "AGENTMESH_LOG_LEVEL": "WARNING",
         "AGENTMESH_MEMORY_SERVICE_ADDR": f"127.0.0.1:{free_port()}",
         "AGENTMESH_INFERENCE_SERVICE_ADDR": f"127.0.0.1:{free_port()}",
@@ -155,7 +154,7 @@ async def service_rss(url: str, project: str, nats_url: str, root: Path) -> tupl
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "agentmesh_agents", env=env, stdout=log_file, stderr=log_file
         )
-    channel = create_channel(f"127.0.0.1:{port}", IdentityTokens(SECRET))
+    channel = create_channel(f"127.0.0.1:{port}", ServiceKeys.local("gateway").signer)
     try:
         deadline = time.monotonic() + 120
         while not await check_health(channel, timeout=0.5):

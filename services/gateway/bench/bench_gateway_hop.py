@@ -31,12 +31,11 @@ from bench_tracing import ADMIN_PASSWORD, Pair, p99, start_pair, wait_ready  # t
 from agentmesh.agents.v1 import agent_service_pb2 as pb
 from agentmesh.agents.v1 import agent_service_pb2_grpc as pb_grpc
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
-from agentmesh_core.settings import LOCAL_INTERNAL_SECRET
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_devstack.infra import EmbeddedPostgres, NatsServer
 from agentmesh_devstack.ports import free_port
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.identity import acting_as
+from agentmesh_grpc.trust import ServiceKeys
 
 Call = Callable[[], Awaitable[None]]
 
@@ -82,7 +81,7 @@ async def measure(args: argparse.Namespace, pair: Pair) -> None:
             if response.status_code != 200 or len(response.json()["items"]) != 5:
                 raise RuntimeError(f"GET {path} answered {response.status_code}: {response.text[:200]}")
 
-        channel = create_channel(agents_addr, IdentityTokens(LOCAL_INTERNAL_SECRET))
+        channel = create_channel(agents_addr, ServiceKeys.local("gateway").signer)
         stub = pb_grpc.AgentServiceStub(channel)
         me = (await client.get("/auth/me", headers=headers)).json()
         caller = Identity(me["id"], GlobalRole.SUPERADMIN, project, ProjectRole.ADMIN)

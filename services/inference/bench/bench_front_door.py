@@ -43,8 +43,6 @@ import psutil
 from agentmesh.inference.v1 import inference_service_pb2 as pb
 from agentmesh.inference.v1 import inference_service_pb2_grpc as pb_grpc
 from agentmesh_core.identity import GlobalRole, Identity
-from agentmesh_core.settings import LOCAL_INTERNAL_SECRET
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_devstack.ports import free_port
 from agentmesh_devstack.processes import ManagedProcess
 from agentmesh_devstack.stack import DATABASE_NAME, Stack, StackConfig
@@ -208,7 +206,7 @@ async def measure(args: argparse.Namespace, model: str, stack: Stack, vllm_url: 
     prepare_environment(config)
     # Held only in this list, so that it can be released before the interpreter exits.
     engines = [AsyncLLM.from_engine_args(config.engine_args())]
-    channel = create_channel(stack.config.addr("inference"), IdentityTokens(LOCAL_INTERNAL_SECRET))
+    channel = create_channel(stack.config.addr("inference"), stack.signer())
     stub, counter, n, tokens = pb_grpc.InferenceServiceStub(channel), [0], args.streams, args.max_tokens
     runs: dict[str, list[Run]] = {k: [] for k in ("gateway", "vllm", "grpc", "raw")}
     ours = [process.proc.pid for process in (stack.services["gateway"], stack.services["inference"]) if process.proc]

@@ -36,14 +36,13 @@ from agentmesh.memory.v1 import memory_service_pb2 as pb
 from agentmesh.memory.v1 import memory_service_pb2_grpc as pb_grpc
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 from agentmesh_core.ids import new_id
-from agentmesh_core.settings import LOCAL_INTERNAL_SECRET
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_devstack.infra import EmbeddedPostgres
 from agentmesh_devstack.ports import free_port
 from agentmesh_devstack.processes import ManagedProcess
 from agentmesh_grpc.channel import check_health, create_channel
 from agentmesh_grpc.errors import from_rpc_error
 from agentmesh_grpc.identity import acting_as
+from agentmesh_grpc.trust import ServiceKeys
 
 WORDS = (
     "river mountain ledger invoice harbor engine orchard signal lantern copper meadow "
@@ -130,7 +129,7 @@ def report(label: str, quiet: list[float], noisy: list[float]) -> None:
 
 
 async def run(args: argparse.Namespace, address: str, service: ManagedProcess) -> None:
-    channel = create_channel(address, IdentityTokens(LOCAL_INTERNAL_SECRET))
+    channel = create_channel(address, ServiceKeys.local("gateway").signer)
     try:
         await wait_serving(channel, service)
         stub = pb_grpc.MemoryServiceStub(channel)

@@ -136,6 +136,11 @@ headless Service's fully qualified name under dns:/// when grpcLoadBalancing.hea
 {{- end }}
 {{- end }}
 
+{{/* The services that sign internal identities, each with its own key (agentmesh_core.service_keys). */}}
+{{- define "agentmesh.identityServices" -}}
+gateway agents memory scheduler inference
+{{- end }}
+
 {{/*
 The secret environment of one component, by reference to the Secret: each
 service gets only the keys it reads.
@@ -144,12 +149,18 @@ service gets only the keys it reads.
 {{- $root := .root -}}
 {{- $keys := $root.Values.secrets.keys -}}
 {{- $wanted := dict
-  "gateway" (list "DATABASE_URL:databaseUrl" "INTERNAL_SECRET:internalSecret" "JWT_SECRET:jwtSecret" "ADMIN_PASSWORD:adminPassword")
-  "agents" (list "DATABASE_URL:databaseUrl" "INTERNAL_SECRET:internalSecret")
-  "memory" (list "DATABASE_URL:databaseUrl" "INTERNAL_SECRET:internalSecret")
-  "scheduler" (list "DATABASE_URL:databaseUrl" "INTERNAL_SECRET:internalSecret")
-  "inference" (list "INTERNAL_SECRET:internalSecret")
+  "gateway" (list "DATABASE_URL:databaseUrl" "JWT_SECRET:jwtSecret" "ADMIN_PASSWORD:adminPassword")
+  "agents" (list "DATABASE_URL:databaseUrl")
+  "memory" (list "DATABASE_URL:databaseUrl")
+  "scheduler" (list "DATABASE_URL:databaseUrl")
+  "inference" (list)
 -}}
+{{- /* Its own identity key only: with another service's, it could sign as that service. */}}
+- name: AGENTMESH_IDENTITY_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "agentmesh.secretName" $root }}
+      key: {{ printf "%s%s" $keys.identityKeyPrefix .component }}
 {{- range (index $wanted .component) }}
 {{- $pair := splitList ":" . }}
 - name: AGENTMESH_{{ first $pair }}
@@ -158,6 +169,7 @@ service gets only the keys it reads.
       name: {{ include "agentmesh.secretName" $root }}
       key: {{ index $keys (last $pair) }}
 {{- end }}
+{{- include "agentmesh.natsEnv" . }}
 {{- end }}
 
 {{/* A component's own non-secret env (map) and extra env (list of EnvVar). */}}

@@ -9,12 +9,20 @@ from typing import Any, Literal, TypeVar
 from pydantic import SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
+from agentmesh_core.service_keys import (
+    is_local_key,
+    load_private_key,
+    load_public_key,
+    local_private_key,
+    local_public_keys,
+)
+
 log = logging.getLogger(__name__)
 
 S = TypeVar("S", bound=BaseSettings)
 
-# Well-known local defaults: fine on a laptop, refused in production.
-LOCAL_INTERNAL_SECRET = "agentmesh-local-internal-secret-change-me-0123456789"
+# Well-known local defaults: fine on a laptop, refused in production (the local
+# identity keys too: agentmesh_core.service_keys).
 LOCAL_JWT_SECRET = "agentmesh-local-jwt-secret-change-me-0123456789abcdef"
 
 # The exit status of a process started with bad settings (as argparse uses for bad arguments).
@@ -28,18 +36,51 @@ class CommonSettings(BaseSettings):
 
     environment: Literal["local", "production"] = "local"
     log_level: str = "INFO"
-    internal_secret: SecretStr = SecretStr(LOCAL_INTERNAL_SECRET)
+    # This service's own Ed25519 key (base64) that signs the identities it sends;
+    # "" is the service's well-known local key.
+    identity_key: SecretStr = SecretStr("")
+    # Every service's public key (base64) by name, as JSON ({"gateway": "...", ...}):
+    # how a receiver checks who signed a call. Empty: the well-known local keys.
+    identity_public_keys: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _check_identity_keys(self) -> CommonSettings:
+        for name, key in self.identity_public_keys.items():
+            try:
+                load_public_key(key)
+            except ValueError:
+                raise ValueError(f"AGENTMESH_IDENTITY_PUBLIC_KEYS: {name}'s is not a base64 Ed25519 key") from None
+        if self.identity_key.get_secret_value():
+            try:
+                load_private_key(self.identity_key.get_secret_value())
+            except ValueError:
+                raise ValueError("AGENTMESH_IDENTITY_KEY is not a base64 Ed25519 key") from None
+        return self
 
     @model_validator(mode="after")
     def _refuse_local_secrets_in_production(self) -> CommonSettings:
-        if self.environment == "production":
-            for name, value in self._secrets().items():
-                if value in (LOCAL_INTERNAL_SECRET, LOCAL_JWT_SECRET) or len(value) < 32:
-                    raise ValueError(f"AGENTMESH_{name.upper()} must be set to a strong secret in production")
+        if self.environment != "production":
+            return self
+        for name, value in self._secrets().items():
+            if value == LOCAL_JWT_SECRET or len(value) < 32:
+                raise ValueError(f"AGENTMESH_{name.upper()} must be set to a strong secret in production")
+        key = self.identity_key.get_secret_value()
+        if not key or is_local_key(key):
+            raise ValueError("AGENTMESH_IDENTITY_KEY must be set to this service's own key in production")
+        if not self.identity_public_keys or any(map(is_local_key, self.identity_public_keys.values())):
+            raise ValueError("AGENTMESH_IDENTITY_PUBLIC_KEYS must list the services' own keys in production")
         return self
 
     def _secrets(self) -> dict[str, str]:
-        return {"internal_secret": self.internal_secret.get_secret_value()}
+        return {}
+
+    def identity_private_key(self, service: str) -> str:
+        """This service's signing key: the configured one, or service's local default."""
+        return self.identity_key.get_secret_value() or local_private_key(service)
+
+    def identity_verify_keys(self) -> dict[str, str]:
+        """The public keys of every service, by name: the configured ones, or the local defaults."""
+        return dict(self.identity_public_keys) or local_public_keys()
 
 
 class NatsSettings(CommonSettings):

@@ -1,31 +1,39 @@
 """Signed tokens: user access tokens (gateway) and internal identity tokens.
 
-Both are HS256 JWTs with required exp/iat/sub and a fixed audience; any other
-algorithm (including "none") is rejected. They use different secrets and
-audiences, so a user token can never pass as an internal identity. Access
-tokens also carry (and must carry) the gateway as issuer, a token id and the
-login session they belong to, so that the gateway can refuse the tokens of a
-session that was logged out or revoked before they expire.
+Access tokens are HS256 JWTs under the gateway's secret, with required
+exp/iat/sub/iss, a fixed audience, a token id and the login session they belong
+to, so that the gateway can refuse the tokens of a session that was logged out
+or revoked before they expire.
+
+Internal identity tokens are EdDSA (Ed25519) JWTs signed by the calling service
+with its own key (service_keys.py): the issuer is the signing service, the
+audience the receiving service. Each verifier accepts exactly one algorithm, so
+neither kind passes as the other, and "none" passes as neither.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from agentmesh_core.errors import Unauthenticated
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 
 _ALGORITHM = "HS256"
+_IDENTITY_ALGORITHM = "EdDSA"
 _USER_AUDIENCE = "agentmesh-api"
-_INTERNAL_AUDIENCE = "agentmesh-internal"
 USER_TOKEN_ISSUER = "agentmesh-gateway"
-_REQUIRED = ["exp", "iat", "sub", "aud"]
-_REQUIRED_USER = [*_REQUIRED, "iss", "jti", "sid"]
+_REQUIRED = ["exp", "iat", "sub", "aud", "iss"]
+_REQUIRED_USER = [*_REQUIRED, "jti", "sid"]
+_REQUIRED_INTERNAL = _REQUIRED
+# Remembered tokens (signed or verified) per signer or verifier; the memory is dropped when full.
+_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +47,18 @@ class AccessClaims:
 
 
 def _decode(
-    token: str, secret: str, audience: str, required: list[str] = _REQUIRED, issuer: str | None = None
+    token: str,
+    key: str | Ed25519PublicKey,
+    audience: str,
+    required: list[str],
+    issuer: str,
+    algorithm: str = _ALGORITHM,
 ) -> dict[str, Any]:
     try:
         return jwt.decode(
             token,
-            secret,
-            algorithms=[_ALGORITHM],
+            key,
+            algorithms=[algorithm],
             audience=audience,
             issuer=issuer,
             options={"require": required},
@@ -92,38 +105,99 @@ class AccessTokens:
         )
 
 
-class IdentityTokens:
-    """Signs the caller identity that travels in internal gRPC metadata."""
+@dataclass(frozen=True, slots=True)
+class SignedIdentity:
+    """A verified internal identity token: who signed it (issuer) and whom it names."""
 
-    def __init__(self, secret: str, ttl_seconds: int = 300) -> None:
-        self._secret = secret
+    issuer: str
+    identity: Identity
+
+
+class IdentitySigner:
+    """Signs caller identities as one service (the issuer), each for one receiver (the audience).
+
+    EdDSA (Ed25519) with the issuer's own private key: only the issuer can sign as
+    itself, and a receiver checks both the signature and what that issuer may assert
+    (agentmesh_grpc.trust). A token is reused while more than half its life is left,
+    so a busy caller signs about once per (identity, receiver) a few minutes.
+    """
+
+    def __init__(self, issuer: str, private_key: Ed25519PrivateKey, ttl_seconds: int = 300) -> None:
+        self.issuer = issuer
+        self._key = private_key
         self._ttl = ttl_seconds
+        self._cache: dict[tuple[Identity, str], tuple[str, float]] = {}
 
-    def issue(self, identity: Identity) -> str:
-        now = int(time.time())
-        claims = {
+    def issue(self, identity: Identity, audience: str) -> str:
+        """A token saying issuer vouches for identity, valid at audience only, for ttl_seconds."""
+        now = time.time()
+        cached = self._cache.get((identity, audience))
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        token = self._sign(identity, audience, int(now))
+        if len(self._cache) >= _CACHE_SIZE:
+            self._cache.clear()
+        self._cache[(identity, audience)] = (token, now + self._ttl / 2)
+        return token
+
+    def _sign(self, identity: Identity, audience: str, now: int) -> str:
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
             "sub": identity.subject,
             "role": identity.role.value,
             "iat": now,
             "exp": now + self._ttl,
-            "aud": _INTERNAL_AUDIENCE,
+            "aud": audience,
         }
         if identity.project_id:
             claims["pid"] = identity.project_id
         if identity.project_role:
             claims["prole"] = identity.project_role.value
-        return jwt.encode(claims, self._secret, algorithm=_ALGORITHM)
+        return jwt.encode(claims, self._key, algorithm=_IDENTITY_ALGORITHM, headers={"kid": self.issuer})
 
-    def verify(self, token: str) -> Identity:
-        claims = _decode(token, self._secret, _INTERNAL_AUDIENCE)
+
+class IdentityVerifier:
+    """Verifies identity tokens addressed to one receiver, signed by the issuers it knows.
+
+    The issuer is named in the token's header (`kid`) and claims (`iss`), which must
+    agree; the signature must be that issuer's. Verified tokens are remembered until
+    they expire, so a repeated token costs a dictionary lookup, not a signature check.
+    """
+
+    def __init__(self, audience: str, public_keys: Mapping[str, Ed25519PublicKey]) -> None:
+        self.audience = audience
+        self._keys = dict(public_keys)
+        self._verified: dict[str, tuple[SignedIdentity, float]] = {}
+
+    def verify(self, token: str) -> SignedIdentity:
+        """The issuer and identity of a well-signed, unexpired token for us; Unauthenticated otherwise."""
+        known = self._verified.get(token)
+        if known is not None and known[1] > time.time():
+            return known[0]
+        signed, expires = self._check(token)
+        if len(self._verified) >= _CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = (signed, expires)
+        return signed
+
+    def _check(self, token: str) -> tuple[SignedIdentity, float]:
+        try:
+            issuer = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError:
+            raise Unauthenticated("invalid identity") from None
+        key = self._keys.get(issuer) if isinstance(issuer, str) else None
+        if key is None or not isinstance(issuer, str):
+            raise Unauthenticated("identity signed by an unknown service")
+        claims = _decode(token, key, self.audience, _REQUIRED_INTERNAL, issuer, _IDENTITY_ALGORITHM)
         try:
             role = GlobalRole(claims.get("role", ""))
             project_role = ProjectRole(claims["prole"]) if claims.get("prole") else None
         except ValueError:
             raise Unauthenticated("invalid identity") from None
-        return Identity(
+        identity = Identity(
             subject=str(claims["sub"]),
             role=role,
             project_id=claims.get("pid"),
             project_role=project_role,
         )
+        return SignedIdentity(issuer, identity), float(claims["exp"])

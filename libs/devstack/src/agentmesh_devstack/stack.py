@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from agentmesh_core.tokens import IdentitySigner
+from agentmesh_devstack.identity_keys import identity_env, run_dir_keyring, service_keys
 from agentmesh_devstack.infra import EmbeddedPostgres, NatsServer, TemporalDevServer
 from agentmesh_devstack.ports import free_port
 from agentmesh_devstack.processes import ManagedProcess
@@ -121,6 +123,8 @@ class Stack:
         )  # fmt: skip
         self.database_url = ""
         self.services: dict[str, ManagedProcess] = {}
+        # Each service's own identity key, made for this run dir (tests call as a service with these).
+        self.identity_keys = run_dir_keyring(run)
 
     def start_infra(self) -> None:
         self.config.run_dir.mkdir(parents=True, exist_ok=True)
@@ -156,9 +160,13 @@ class Stack:
         env.update(c.extra_env)
         return env
 
+    def signer(self, service: str = "gateway") -> IdentitySigner:
+        """Signs identities as service does in this mesh: for tests and benches that call a service directly."""
+        return service_keys(self.identity_keys, service).signer
+
     def start_service(self, name: str) -> None:
         # Each service connects to NATS as its own user (agentmesh_events.access).
-        env = {**self.service_env(), **self.nats.service_env(name)}
+        env = {**self.service_env(), **identity_env(self.identity_keys, name), **self.nats.service_env(name)}
         process = ManagedProcess(name, [sys.executable, "-m", f"agentmesh_{name}"], self.log_dir / f"{name}.log", env)
         process.start()
         self.services[name] = process

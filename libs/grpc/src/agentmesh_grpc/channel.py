@@ -8,7 +8,7 @@ import json
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from agentmesh_core.tokens import IdentityTokens
+from agentmesh_core.tokens import IdentitySigner
 from agentmesh_grpc.interceptors import StreamIdentityInterceptor, UnaryIdentityInterceptor
 from agentmesh_grpc.telemetry import StreamTracingInterceptor, UnaryTracingInterceptor
 
@@ -38,12 +38,13 @@ _SERVICE_CONFIG = json.dumps(
 
 
 def create_channel(
-    target: str, identity_tokens: IdentityTokens, default_timeout: float = DEFAULT_TIMEOUT_SECONDS
+    target: str, signer: IdentitySigner, default_timeout: float = DEFAULT_TIMEOUT_SECONDS
 ) -> grpc.aio.Channel:
     """An insecure channel to target (mesh-internal; TLS comes from the platform).
 
     `target` is `host:port` or any gRPC name (`dns:///host:port`); calls are spread
-    round-robin over every address it resolves to.
+    round-robin over every address it resolves to. The bound identity is signed onto
+    each call by `signer` (this service's key), addressed to the method's service.
     """
     return grpc.aio.insecure_channel(
         target,
@@ -57,8 +58,8 @@ def create_channel(
             ("grpc.max_receive_message_length", 8 * 1024 * 1024),
         ],
         interceptors=[
-            UnaryIdentityInterceptor(identity_tokens, default_timeout),
-            StreamIdentityInterceptor(identity_tokens),
+            UnaryIdentityInterceptor(signer, default_timeout),
+            StreamIdentityInterceptor(signer),
             UnaryTracingInterceptor(),
             StreamTracingInterceptor(),
         ],

@@ -17,9 +17,10 @@ import grpc
 from agentmesh_core.errors import AgentmeshError, ResourceExhausted, Unauthenticated
 from agentmesh_core.identity import Identity
 from agentmesh_core.quotas import retry_after_header
-from agentmesh_core.tokens import IdentityTokens
+from agentmesh_core.tokens import IdentitySigner
 from agentmesh_grpc.errors import RETRY_AFTER_METADATA_KEY, status_for
 from agentmesh_grpc.identity import IDENTITY_METADATA_KEY, acting_as, current_identity, set_caller
+from agentmesh_grpc.trust import Trust, audience_of
 from agentmesh_observability import context, tracing
 from agentmesh_observability.logging import error_summary
 
@@ -60,10 +61,10 @@ def _refuse(method: str) -> Callable[[Any, _Context], Awaitable[Any]]:
 
 
 class ServerInterceptor(grpc.aio.ServerInterceptor):
-    """Verifies the caller identity, binds log context and maps errors to status."""
+    """Admits the caller identity (agentmesh_grpc.trust), binds log context and maps errors to status."""
 
-    def __init__(self, identity_tokens: IdentityTokens) -> None:
-        self._tokens = identity_tokens
+    def __init__(self, trust: Trust) -> None:
+        self._trust = trust
 
     async def intercept_service(
         self,
@@ -97,11 +98,11 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             response_serializer=handler.response_serializer,
         )
 
-    def _identity(self, metadata: dict[str, str]) -> Identity:
+    def _identity(self, metadata: dict[str, str], method: str) -> Identity:
         token = metadata.get(IDENTITY_METADATA_KEY)
         if not token:
             raise Unauthenticated("missing caller identity")
-        return self._tokens.verify(token)
+        return self._trust.admit(token, method)
 
     def _wrap_unary(
         self, behavior: Callable[..., Awaitable[Any]], method: str
@@ -112,7 +113,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             tracing.set_request_id(request_id)
             with context.bind(request_id=request_id):
                 try:
-                    with acting_as(self._identity(metadata)):
+                    with acting_as(self._identity(metadata, method)):
                         return await behavior(request, ctx)
                 except Exception as error:  # noqa: BLE001 - the seam maps every error
                     await _abort(ctx, error, method)
@@ -130,7 +131,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             tracing.set_request_id(request_id)
             context.set_fields(request_id=request_id)
             try:
-                set_caller(self._identity(metadata))
+                set_caller(self._identity(metadata, method))
                 async for item in behavior(request, ctx):
                     yield item
             except Exception as error:  # noqa: BLE001 - the seam maps every error
@@ -139,7 +140,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         return wrapper
 
 
-def _outgoing_metadata(tokens: IdentityTokens, details: grpc.aio.ClientCallDetails) -> _Metadata:
+def _outgoing_metadata(signer: IdentitySigner, details: grpc.aio.ClientCallDetails) -> _Metadata:
     metadata = list(details.metadata or [])
     keys = {key for key, _ in metadata}
     request_id = context.current("request_id")
@@ -147,7 +148,8 @@ def _outgoing_metadata(tokens: IdentityTokens, details: grpc.aio.ClientCallDetai
         metadata.append((context.REQUEST_ID_HEADER, request_id))
     identity = current_identity()
     if identity is not None and IDENTITY_METADATA_KEY not in keys:
-        metadata.append((IDENTITY_METADATA_KEY, tokens.issue(identity)))
+        method = details.method.decode() if isinstance(details.method, bytes) else details.method
+        metadata.append((IDENTITY_METADATA_KEY, signer.issue(identity, audience_of(method))))
     return metadata
 
 
@@ -164,10 +166,10 @@ def _with_metadata(
 
 
 class UnaryIdentityInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
-    """Adds identity and request id to unary calls, and a default deadline."""
+    """Adds identity (signed for the method's service) and request id to unary calls, and a default deadline."""
 
-    def __init__(self, tokens: IdentityTokens, default_timeout: float) -> None:
-        self._tokens = tokens
+    def __init__(self, signer: IdentitySigner, default_timeout: float) -> None:
+        self._signer = signer
         self._timeout = default_timeout
 
     async def intercept_unary_unary(
@@ -176,15 +178,15 @@ class UnaryIdentityInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
         details: grpc.aio.ClientCallDetails,
         request: Any,
     ) -> grpc.aio.UnaryUnaryCall[Any, Any]:
-        new = _with_metadata(details, _outgoing_metadata(self._tokens, details), self._timeout)
+        new = _with_metadata(details, _outgoing_metadata(self._signer, details), self._timeout)
         return await continuation(new, request)
 
 
 class StreamIdentityInterceptor(grpc.aio.UnaryStreamClientInterceptor):
     """Adds identity and request id to server-streaming calls (deadline set per call)."""
 
-    def __init__(self, tokens: IdentityTokens) -> None:
-        self._tokens = tokens
+    def __init__(self, signer: IdentitySigner) -> None:
+        self._signer = signer
 
     async def intercept_unary_stream(
         self,
@@ -192,5 +194,5 @@ class StreamIdentityInterceptor(grpc.aio.UnaryStreamClientInterceptor):
         details: grpc.aio.ClientCallDetails,
         request: Any,
     ) -> grpc.aio.UnaryStreamCall[Any, Any]:
-        new = _with_metadata(details, _outgoing_metadata(self._tokens, details), None)
+        new = _with_metadata(details, _outgoing_metadata(self._signer, details), None)
         return await continuation(new, request)

@@ -12,9 +12,9 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_grpc.interceptors import ServerInterceptor
 from agentmesh_grpc.telemetry import TelemetryInterceptor
+from agentmesh_grpc.trust import Trust
 
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 S = TypeVar("S")
@@ -27,10 +27,10 @@ class ServiceServer:
     dependencies are ready (e.g. the model is loaded).
     """
 
-    def __init__(self, identity_tokens: IdentityTokens, listen_addr: str) -> None:
+    def __init__(self, trust: Trust, listen_addr: str) -> None:
         self.server = grpc.aio.server(
             # Telemetry outermost: it times the whole call and sees the status the error mapping chose.
-            interceptors=[TelemetryInterceptor(), ServerInterceptor(identity_tokens)],
+            interceptors=[TelemetryInterceptor(), ServerInterceptor(trust)],
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),

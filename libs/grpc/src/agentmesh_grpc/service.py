@@ -26,11 +26,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import grpc
-from pydantic import SecretStr
 
 from agentmesh_core.startup import Stopped
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_grpc.server import ServiceServer
+from agentmesh_grpc.trust import ServiceKeys
 from agentmesh_observability.metrics import serve_metrics
 
 log = logging.getLogger(__name__)
@@ -47,14 +46,14 @@ class Registration:
 
 @dataclass(frozen=True)
 class Listener:
-    """Where a service listens, the secret its callers' identities are signed with, and its stop grace.
+    """Where a service listens, its identity keys (whom it trusts, agentmesh_grpc.trust), and its stop grace.
 
     `metrics_addr` (`host:port`) is where the process's Prometheus `/metrics` is
     served, from before start-up until the service has stopped; "" serves none.
     """
 
     addr: str
-    internal_secret: SecretStr
+    keys: ServiceKeys
     shutdown_grace_seconds: float
     metrics_addr: str = ""
 
@@ -80,7 +79,7 @@ class Service(Protocol):
 async def serve(service: Service, stop: asyncio.Event) -> None:
     """Serve until stop is set (then stop gracefully), or raise when the service fails."""
     listener = service.listener
-    server = ServiceServer(IdentityTokens(listener.internal_secret.get_secret_value()), listener.addr)
+    server = ServiceServer(listener.keys.trust, listener.addr)
     for registration in service.registrations:
         server.add_servicer(registration.name, registration.register, registration.servicer)
     essential: list[asyncio.Task[Any]] = []

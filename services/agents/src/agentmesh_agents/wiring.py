@@ -67,13 +67,13 @@ from agentmesh_agents.domain.topics import Topics
 from agentmesh_agents.rpc.servicer import SERVICE_NAME, AgentServicer, register
 from agentmesh_agents.settings import AgentsSettings
 from agentmesh_core.startup import wait_for
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_db.database import Database
 from agentmesh_db.migrations import migrate
 from agentmesh_events import bus
 from agentmesh_grpc.channel import check_health, create_channel
 from agentmesh_grpc.late import LateServicer
 from agentmesh_grpc.service import Listener, Registration
+from agentmesh_grpc.trust import ServiceKeys
 
 
 @dataclass
@@ -124,7 +124,7 @@ def build_components(
     topics = Topics(topic_store, messages, mailbox, limits, admission=admission, backlog=backlog, events=publisher)
     key = settings.mcp_headers_key
     cipher = HeaderCipher(
-        key.get_secret_value().encode() if key else derived_key(settings.internal_secret.get_secret_value())
+        key.get_secret_value().encode() if key else derived_key(settings.identity_private_key("agents"))
     )
     mcp_servers, mcp_client = SqlMcpServerRepository(db, cipher), SdkMcpClient()
     turns = SqlTurnRepository(db)
@@ -240,7 +240,7 @@ class AgentsWiring:
         self._settings = settings
         self.listener = Listener(
             settings.agents_listen_addr,
-            settings.internal_secret,
+            ServiceKeys.from_settings(self.name, settings),
             settings.shutdown_grace_seconds,
             settings.agents_metrics_addr,
         )
@@ -249,7 +249,7 @@ class AgentsWiring:
 
     async def start(self, stack: AsyncExitStack, stop: asyncio.Event) -> Sequence[asyncio.Task[None]]:
         settings = self._settings
-        tokens = IdentityTokens(settings.internal_secret.get_secret_value())
+        tokens = self.listener.keys.signer
         db = Database(settings.database_url)
         stack.callback(db.dispose)
         inference_channel = create_channel(settings.inference_service_addr, tokens)

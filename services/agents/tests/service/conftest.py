@@ -25,9 +25,8 @@ from agentmesh_agents.rpc.servicer import SERVICE_NAME, register
 from agentmesh_agents.settings import AgentsSettings
 from agentmesh_agents.wiring import Components, build_components
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_db.database import Database
-from agentmesh_devstack.grpc_testing import TEST_INTERNAL_SECRET, channel_to
+from agentmesh_devstack.grpc_testing import channel_to
 from agentmesh_devstack.ports import free_port
 from agentmesh_devstack.processes import ManagedProcess
 from agentmesh_events import bus
@@ -35,6 +34,7 @@ from agentmesh_events.bus import ensure_streams
 from agentmesh_events.subjects import INBOX_STREAM
 from agentmesh_grpc.channel import check_health, create_channel
 from agentmesh_grpc.server import ServiceServer
+from agentmesh_grpc.trust import ServiceKeys
 
 
 @dataclass
@@ -63,7 +63,6 @@ async def service(migrated_database_url: str, nats_url: str) -> AsyncIterator[Se
         inbox_partitions=2,
         ack_wait_seconds=10,
     )
-    tokens = IdentityTokens(settings.internal_secret.get_secret_value())
     db = Database(migrated_database_url, pool_size=4)
     nc = await bus.connect(nats_url, "agents-service-tests")
     js = nc.jetstream()
@@ -71,12 +70,12 @@ async def service(migrated_database_url: str, nats_url: str) -> AsyncIterator[Se
     inference = ScriptedInference.echo()
     memory = StaticMemory(["Agents reply politely."])
     components = build_components(settings, db, js, inference, memory)
-    server = ServiceServer(tokens, settings.agents_listen_addr)
+    server = ServiceServer(ServiceKeys.local("agents").trust, settings.agents_listen_addr)
     server.add_servicer(SERVICE_NAME, register, components.servicer)
     await server.start()
     await components.runtime.start()
     await server.set_serving()
-    channel = create_channel(f"127.0.0.1:{server.port}", tokens)
+    channel = create_channel(f"127.0.0.1:{server.port}", ServiceKeys.local("gateway").signer)
     project = str(uuid.uuid4())
     try:
         yield Service(
@@ -128,7 +127,6 @@ class AgentsProcess:
             "AGENTMESH_AGENTS_LISTEN_ADDR": address,
             "AGENTMESH_INFERENCE_SERVICE_ADDR": inference,
             "AGENTMESH_MEMORY_SERVICE_ADDR": memory,
-            "AGENTMESH_INTERNAL_SECRET": TEST_INTERNAL_SECRET,
             **{f"AGENTMESH_{name.upper()}": value for name, value in settings.items()},
             "PYTHONUNBUFFERED": "1",
         }

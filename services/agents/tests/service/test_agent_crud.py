@@ -9,7 +9,7 @@ from google.protobuf import field_mask_pb2
 from agentmesh.agents.v1 import agent_pb2, agent_service_pb2_grpc
 from agentmesh.agents.v1 import agent_service_pb2 as pb
 from agentmesh_agents.rpc.mapping import struct_proto
-from agentmesh_core.tokens import IdentityTokens
+from agentmesh_devstack.grpc_testing import stranger_signer
 from agentmesh_grpc.channel import check_health, create_channel
 from agentmesh_grpc.identity import acting_as
 
@@ -140,7 +140,7 @@ async def test_call_without_identity_is_unauthenticated(service):
 
 
 async def test_forged_identity_is_unauthenticated(service):
-    channel = create_channel(f"127.0.0.1:{service.port}", IdentityTokens("some-other-secret-0123456789abcdef"))
+    channel = create_channel(f"127.0.0.1:{service.port}", stranger_signer())
     try:
         stub = agent_service_pb2_grpc.AgentServiceStub(channel)
         with acting_as(service.superadmin):
@@ -206,7 +206,7 @@ async def test_duplicate_name_already_exists(service):
 
 
 async def test_health_is_serving(service):
-    channel = create_channel(f"127.0.0.1:{service.port}", IdentityTokens("unused-secret-0123456789abcdef0123"))
+    channel = create_channel(f"127.0.0.1:{service.port}", stranger_signer())
     try:
         assert await check_health(channel)
         assert await check_health(channel, "agentmesh.agents.v1.AgentService")

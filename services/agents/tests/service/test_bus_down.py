@@ -28,7 +28,6 @@ from agentmesh_agents.rpc.servicer import SERVICE_NAME, register
 from agentmesh_agents.settings import AgentsSettings
 from agentmesh_agents.wiring import build_components
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_db.database import Database
 from agentmesh_devstack.infra import NatsServer
 from agentmesh_devstack.ports import free_port
@@ -37,6 +36,7 @@ from agentmesh_events import bus
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.identity import acting_as
 from agentmesh_grpc.server import ServiceServer
+from agentmesh_grpc.trust import ServiceKeys
 
 STATUS = message_pb2.MessageStatus
 
@@ -61,20 +61,19 @@ async def world(migrated_database_url: str, tmp_path: Path) -> AsyncIterator[Bus
         ack_wait_seconds=10,
         recovery_min_age_seconds=1,
     )
-    tokens = IdentityTokens(settings.internal_secret.get_secret_value())
     db = Database(migrated_database_url, pool_size=4)
     nc = await bus.connect(nats.url_for("agents"), "agents-bus-down-test")
     js = nc.jetstream()
     await bus.ensure_streams(js)
     components = build_components(settings, db, js, ScriptedInference.echo(), StaticMemory([]))
-    server = ServiceServer(tokens, settings.agents_listen_addr)
+    server = ServiceServer(ServiceKeys.local("agents").trust, settings.agents_listen_addr)
     server.add_servicer(SERVICE_NAME, register, components.servicer)
     await server.start()
     await components.runtime.start()
     await server.set_serving()
     stop = asyncio.Event()
     sweeping = asyncio.create_task(components.recovery.run(stop, 0.5))
-    channel = create_channel(f"127.0.0.1:{server.port}", tokens)
+    channel = create_channel(f"127.0.0.1:{server.port}", ServiceKeys.local("gateway").signer)
     project = str(uuid.uuid4())
     try:
         yield BusWorld(

@@ -26,7 +26,6 @@ from agentmesh_agents.rpc.servicer import SERVICE_NAME, register
 from agentmesh_agents.settings import AgentsSettings
 from agentmesh_agents.wiring import build_components, seed_builtin_tools
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_db.database import Database
 from agentmesh_devstack.waiting import eventually
 from agentmesh_events import bus
@@ -34,6 +33,7 @@ from agentmesh_events.subjects import INBOX_STREAM
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.identity import acting_as
 from agentmesh_grpc.server import ServiceServer
+from agentmesh_grpc.trust import ServiceKeys
 
 PROJECT = str(uuid.uuid4())
 ADMIN = Identity("admin-1", GlobalRole.USER, PROJECT, ProjectRole.ADMIN)
@@ -52,19 +52,18 @@ async def running(database_url: str, nats_url: str, inference: ScriptedInference
     settings = AgentsSettings(
         database_url=database_url, nats_url=nats_url, agents_listen_addr="127.0.0.1:0", inbox_partitions=2
     )
-    tokens = IdentityTokens(settings.internal_secret.get_secret_value())
     db = Database(database_url, pool_size=4)
     nc = await bus.connect(nats_url, "agents-restart-tests")
     js = nc.jetstream()
     await bus.ensure_streams(js)
     components = build_components(settings, db, js, inference, StaticMemory())
     await seed_builtin_tools(components)
-    server = ServiceServer(tokens, settings.agents_listen_addr)
+    server = ServiceServer(ServiceKeys.local("agents").trust, settings.agents_listen_addr)
     server.add_servicer(SERVICE_NAME, register, components.servicer)
     await server.start()
     await components.runtime.start()
     await server.set_serving()
-    channel = create_channel(f"127.0.0.1:{server.port}", tokens)
+    channel = create_channel(f"127.0.0.1:{server.port}", ServiceKeys.local("gateway").signer)
     try:
         yield Instance(agent_service_pb2_grpc.AgentServiceStub(channel), inference)
     finally:

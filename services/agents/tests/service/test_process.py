@@ -14,11 +14,11 @@ import pytest
 from agentmesh.agents.v1 import agent_pb2, agent_service_pb2_grpc
 from agentmesh.agents.v1 import agent_service_pb2 as pb
 from agentmesh_core.identity import GlobalRole, Identity
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_devstack.ports import free_port
 from agentmesh_devstack.waiting import eventually
 from agentmesh_grpc.channel import check_health, create_channel
 from agentmesh_grpc.identity import acting_as
+from agentmesh_grpc.trust import ServiceKeys
 
 SECRET = "process-test-internal-secret-0123456789abcdef"
 
@@ -30,7 +30,6 @@ async def test_process_serves_and_stops_cleanly(database_url, nats_url, tmp_path
         "AGENTMESH_DATABASE_URL": database_url,
         "AGENTMESH_NATS_URL": nats_url,
         "AGENTMESH_AGENTS_LISTEN_ADDR": f"127.0.0.1:{port}",
-        "AGENTMESH_INTERNAL_SECRET": SECRET,
         "AGENTMESH_INBOX_PARTITIONS": "2",
         # Nothing listens here: the process must still start and serve.
         "AGENTMESH_MEMORY_SERVICE_ADDR": f"127.0.0.1:{free_port()}",
@@ -41,8 +40,7 @@ async def test_process_serves_and_stops_cleanly(database_url, nats_url, tmp_path
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "agentmesh_agents", env=env, stdout=log_file, stderr=log_file
         )
-    tokens = IdentityTokens(SECRET)
-    channel = create_channel(f"127.0.0.1:{port}", tokens)
+    channel = create_channel(f"127.0.0.1:{port}", ServiceKeys.local("gateway").signer)
 
     async def serving() -> bool:
         if process.returncode is not None:

@@ -12,6 +12,7 @@ from agentmesh_agents.adapters.scripted_inference import ScriptedInference
 from agentmesh_agents.domain.model_config import Sampling
 from agentmesh_agents.domain.ports import ChatTurn
 from agentmesh_agents.settings import AgentsSettings
+from agentmesh_core.service_keys import new_keyring, public_key_of
 
 SCRIPT = ['{"tool": "calculator", "arguments": {"expression": "6*7"}}', '{"final_answer": "got: {{observations}}"}']
 SYSTEM = ChatTurn("system", f"You compute.\nagentmesh-script: {json.dumps(SCRIPT)}\n\nTools: calculator")
@@ -51,11 +52,14 @@ async def test_scripted_agents_answer_from_the_script_and_others_from_the_model(
 
 
 def test_prompt_scripts_are_refused_in_production() -> None:
+    keyring = new_keyring()
+
     def production(prompt_scripts: bool) -> AgentsSettings:
         return AgentsSettings(
             database_url="postgresql://unused",
             environment="production",
-            internal_secret=SecretStr("s" * 40),
+            identity_key=SecretStr(keyring["agents"]),
+            identity_public_keys={name: public_key_of(key) for name, key in keyring.items()},
             prompt_scripts=prompt_scripts,
         )
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from agentmesh_core.ids import new_id
-from agentmesh_core.tokens import AccessTokens, IdentityTokens
+from agentmesh_core.tokens import AccessTokens
 from agentmesh_db.database import Database
 from agentmesh_db.migrations import migrate
 from agentmesh_gateway.access_log import AccessLogMiddleware
@@ -65,6 +65,7 @@ from agentmesh_gateway.settings import GatewaySettings
 from agentmesh_gateway.state import GatewayState
 from agentmesh_gateway.tracing_middleware import TracingMiddleware
 from agentmesh_grpc.channel import create_channel
+from agentmesh_grpc.trust import ServiceKeys
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +78,8 @@ DATABASE_WAIT_SECONDS = 30.0
 
 def build_state(settings: GatewaySettings) -> GatewayState:
     """Wire the real adapters: database, accounts, gRPC channels and clients."""
-    identity_tokens = IdentityTokens(settings.internal_secret.get_secret_value())
-    channels = {name: create_channel(getattr(settings, f"{name}_service_addr"), identity_tokens) for name in SERVICES}
+    signer = ServiceKeys.from_settings("gateway", settings).signer
+    channels = {name: create_channel(getattr(settings, f"{name}_service_addr"), signer) for name in SERVICES}
     # Temporal gets a plain channel, used for its health only: our identity tokens are for our services.
     channels["temporal"] = grpc.aio.insecure_channel(settings.temporal_address)
     database = Database(settings.database_url)

@@ -15,8 +15,6 @@ from agentmesh.common.v1 import participant_pb2
 from agentmesh_core.errors import AgentmeshError, FailedPrecondition, NotFound, ResourceExhausted, Unavailable
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 from agentmesh_core.ids import new_id
-from agentmesh_core.settings import LOCAL_INTERNAL_SECRET
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_gateway.clients.agents import AgentsClient
 from agentmesh_gateway.clients.convert import from_value, to_value
 from agentmesh_gateway.schemas.agents import AgentIn, AgentPatch
@@ -24,9 +22,10 @@ from agentmesh_gateway.schemas.messages import MessageFilter, MessageIn
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.identity import acting_as, caller
 from agentmesh_grpc.server import ServiceServer
+from agentmesh_grpc.trust import ServiceKeys
 from agentmesh_observability import context
 
-TOKENS = IdentityTokens(LOCAL_INTERNAL_SECRET)
+GATEWAY = ServiceKeys.local("gateway").signer
 PROJECT = new_id()
 ME = Identity(subject=new_id(), role=GlobalRole.USER, project_id=PROJECT, project_role=ProjectRole.ADMIN)
 STAMP = timestamp_pb2.Timestamp(seconds=1_800_000_000)
@@ -104,13 +103,13 @@ class RecordingAgentService(agent_service_pb2_grpc.AgentServiceServicer):
 @pytest.fixture
 async def service() -> AsyncIterator[tuple[RecordingAgentService, AgentsClient]]:
     servicer = RecordingAgentService()
-    server = ServiceServer(TOKENS, "127.0.0.1:0")
+    server = ServiceServer(ServiceKeys.local("agents").trust, "127.0.0.1:0")
     server.add_service(
         "agentmesh.agents.v1.AgentService",
         lambda s: agent_service_pb2_grpc.add_AgentServiceServicer_to_server(servicer, s),
     )
     await server.start()
-    channel = create_channel(f"127.0.0.1:{server.port}", TOKENS)
+    channel = create_channel(f"127.0.0.1:{server.port}", GATEWAY)
     yield servicer, AgentsClient(channel)
     await channel.close()
     await server.stop(0)
@@ -195,7 +194,7 @@ async def test_status_codes_become_domain_errors(service, agent_id, error, code)
 
 
 async def test_a_service_that_is_down_fails_fast_as_unavailable() -> None:
-    client = AgentsClient(create_channel("127.0.0.1:9", TOKENS))
+    client = AgentsClient(create_channel("127.0.0.1:9", GATEWAY))
     started = time.monotonic()
     with acting_as(ME), pytest.raises(Unavailable) as raised:
         await client.send_message(PROJECT, new_id(), MessageIn(content="hi"))

@@ -11,8 +11,6 @@ from agentmesh.agents.v1 import agent_service_pb2, agent_service_pb2_grpc, messa
 from agentmesh_core.errors import FailedPrecondition
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 from agentmesh_core.ids import new_id
-from agentmesh_core.settings import LOCAL_INTERNAL_SECRET
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_gateway.clients.agents import event_out
 from agentmesh_gateway.clients.convert import to_struct
 from agentmesh_gateway.clients.tools import ToolsClient
@@ -21,8 +19,9 @@ from agentmesh_gateway.schemas.tools import GrantIn, ToolIn, ToolPatch
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.identity import acting_as, caller
 from agentmesh_grpc.server import ServiceServer
+from agentmesh_grpc.trust import ServiceKeys
 
-TOKENS = IdentityTokens(LOCAL_INTERNAL_SECRET)
+GATEWAY = ServiceKeys.local("gateway").signer
 PROJECT = new_id()
 ME = Identity(subject=new_id(), role=GlobalRole.USER, project_id=PROJECT, project_role=ProjectRole.ADMIN)
 STAMP = timestamp_pb2.Timestamp(seconds=1_800_000_000)
@@ -76,13 +75,13 @@ class ToolService(agent_service_pb2_grpc.AgentServiceServicer):
 @pytest.fixture
 async def service() -> AsyncIterator[tuple[ToolService, ToolsClient]]:
     servicer = ToolService()
-    server = ServiceServer(TOKENS, "127.0.0.1:0")
+    server = ServiceServer(ServiceKeys.local("agents").trust, "127.0.0.1:0")
     server.add_service(
         "agentmesh.agents.v1.AgentService",
         lambda s: agent_service_pb2_grpc.add_AgentServiceServicer_to_server(servicer, s),
     )
     await server.start()
-    channel = create_channel(f"127.0.0.1:{server.port}", TOKENS)
+    channel = create_channel(f"127.0.0.1:{server.port}", GATEWAY)
     yield servicer, ToolsClient(channel)
     await channel.close()
     await server.stop(0)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
 from pydantic import ValidationError
 
+from agentmesh_core.service_keys import new_keyring, public_key_of
 from agentmesh_gateway.settings import LOCAL_CORS_ORIGINS, GatewaySettings
 
 STRONG = "x" * 40
@@ -19,8 +21,10 @@ def _clean_environment(monkeypatch) -> None:
 
 
 def _production(monkeypatch) -> None:
-    for name, value in {"ENVIRONMENT": "production", "JWT_SECRET": STRONG, "INTERNAL_SECRET": STRONG,
-                        "ADMIN_PASSWORD": STRONG}.items():  # fmt: skip
+    keyring = new_keyring()
+    public = json.dumps({name: public_key_of(key) for name, key in keyring.items()})
+    for name, value in {"ENVIRONMENT": "production", "JWT_SECRET": STRONG, "IDENTITY_KEY": keyring["gateway"],
+                        "IDENTITY_PUBLIC_KEYS": public, "ADMIN_PASSWORD": STRONG}.items():  # fmt: skip
         monkeypatch.setenv(f"AGENTMESH_{name}", value)
 
 

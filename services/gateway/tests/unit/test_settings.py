@@ -7,10 +7,17 @@ import os
 import pytest
 from pydantic import ValidationError
 
+from agentmesh_core.service_keys import new_keyring, public_key_of
 from agentmesh_core.settings import LOCAL_JWT_SECRET
 from agentmesh_gateway.settings import GatewaySettings
 
 STRONG = "x" * 40
+_KEYRING = new_keyring()
+# The gateway's own identity key and every service's public key, as production needs them.
+KEYS = {
+    "identity_key": _KEYRING["gateway"],
+    "identity_public_keys": {name: public_key_of(key) for name, key in _KEYRING.items()},
+}
 
 
 @pytest.fixture(autouse=True)
@@ -34,10 +41,14 @@ def test_defaults_and_environment(monkeypatch) -> None:
 @pytest.mark.parametrize(
     ("overrides", "named"),
     [
-        ({"internal_secret": STRONG, "admin_password": "long-enough-pw"}, "JWT_SECRET"),
-        ({"jwt_secret": STRONG, "admin_password": "long-enough-pw"}, "INTERNAL_SECRET"),
-        ({"jwt_secret": STRONG, "internal_secret": STRONG}, "ADMIN_PASSWORD"),
-        ({"jwt_secret": STRONG, "internal_secret": STRONG, "admin_password": "short"}, "ADMIN_PASSWORD"),
+        ({**KEYS, "admin_password": "long-enough-pw"}, "JWT_SECRET"),
+        ({"jwt_secret": STRONG, "admin_password": "long-enough-pw"}, "IDENTITY_KEY"),
+        (
+            {**KEYS, "identity_public_keys": {}, "jwt_secret": STRONG, "admin_password": "long-enough-pw"},
+            "IDENTITY_PUBLIC_KEYS",
+        ),
+        ({**KEYS, "jwt_secret": STRONG}, "ADMIN_PASSWORD"),
+        ({**KEYS, "jwt_secret": STRONG, "admin_password": "short"}, "ADMIN_PASSWORD"),
     ],
 )
 def test_production_refuses_local_secrets(overrides, named) -> None:
@@ -46,7 +57,5 @@ def test_production_refuses_local_secrets(overrides, named) -> None:
 
 
 def test_production_with_real_secrets() -> None:
-    settings = GatewaySettings(
-        environment="production", jwt_secret=STRONG, internal_secret=STRONG, admin_password="long-enough-pw"
-    )
+    settings = GatewaySettings(environment="production", jwt_secret=STRONG, admin_password="long-enough-pw", **KEYS)
     assert settings.environment == "production"

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from agentmesh_core.startup import unless_stopped
 from agentmesh_grpc.service import Listener, Registration
+from agentmesh_grpc.trust import ServiceKeys
 from agentmesh_inference.adapters.metrics import PrometheusMetrics, watch
 from agentmesh_inference.adapters.quota_file import QuotaFile
 from agentmesh_inference.adapters.vllm_engine import VllmEngine
@@ -62,7 +63,7 @@ class InferenceWiring:
         self._settings = settings
         self.listener = Listener(
             settings.inference_listen_addr,
-            settings.internal_secret,
+            ServiceKeys.from_settings(self.name, settings),
             SHUTDOWN_GRACE_SECONDS,
             settings.inference_metrics_addr,
         )

@@ -13,11 +13,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from agentmesh.inference.v1 import inference_service_pb2 as pb
 from agentmesh.inference.v1 import inference_service_pb2_grpc as pb_grpc
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_devstack.waiting import eventually
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.identity import acting_as
 from agentmesh_grpc.server import ServiceServer
+from agentmesh_grpc.trust import ServiceKeys
 from agentmesh_inference.domain.inference import Inference
 from agentmesh_inference.domain.limits import Limits
 from agentmesh_inference.rpc.servicer import SERVICE_NAME, InferenceServicer, register
@@ -48,7 +48,7 @@ class AbortSpy:
 
 
 async def start_server(inference: Inference) -> ServiceServer:
-    server = ServiceServer(IdentityTokens(SECRET), "127.0.0.1:0")
+    server = ServiceServer(ServiceKeys.local("inference").trust, "127.0.0.1:0")
     server.add_servicer(SERVICE_NAME, register, InferenceServicer(inference))
     await server.start()
     return server
@@ -69,7 +69,7 @@ async def address(spy) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="module")
 async def channel(address) -> AsyncIterator[grpc.aio.Channel]:
-    channel = create_channel(address, IdentityTokens(SECRET))
+    channel = create_channel(address, ServiceKeys.local("gateway").signer)
     yield channel
     await channel.close()
 
@@ -201,7 +201,7 @@ async def test_invalid_input_is_invalid_argument(stub, request_):
 async def test_before_the_model_loads_calls_are_unavailable():
     server = await start_server(Inference(Limits()))
     try:
-        async with create_channel(f"127.0.0.1:{server.port}", IdentityTokens(SECRET)) as channel:
+        async with create_channel(f"127.0.0.1:{server.port}", ServiceKeys.local("gateway").signer) as channel:
             health = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=""))
             assert health.status == health_pb2.HealthCheckResponse.NOT_SERVING
             with pytest.raises(grpc.aio.AioRpcError) as caught:

@@ -22,11 +22,11 @@ from contextlib import AsyncExitStack
 from datetime import timedelta
 
 from agentmesh_core.startup import unless_stopped
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_db.database import Database
 from agentmesh_db.migrations import migrate
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.service import Listener, Registration
+from agentmesh_grpc.trust import ServiceKeys
 from agentmesh_memory.adapters.agents_client import AgentsClient
 from agentmesh_memory.adapters.edge_index import EdgeVectorIndex
 from agentmesh_memory.adapters.edge_migration import migrate_local_collection
@@ -66,7 +66,7 @@ class MemoryWiring:
         self._settings = settings
         self.listener = Listener(
             settings.memory_listen_addr,
-            settings.internal_secret,
+            ServiceKeys.from_settings(self.name, settings),
             settings.shutdown_grace_seconds,
             settings.memory_metrics_addr,
         )
@@ -81,8 +81,7 @@ class MemoryWiring:
             window=settings.embedding_batch_window_ms / 1000,
         )
         self._index = vector_index(settings)
-        tokens = IdentityTokens(settings.internal_secret.get_secret_value())
-        self._agents_channel = create_channel(settings.agents_service_addr, tokens)
+        self._agents_channel = create_channel(settings.agents_service_addr, self.listener.keys.signer)
         quotas = ProjectQuotas(settings.project_adds_in_flight, settings.project_add_rate, settings.project_search_rate)
         self._memory = memory = Memory(
             SqlEntryRepository(self._database),

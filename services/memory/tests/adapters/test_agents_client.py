@@ -1,4 +1,8 @@
-"""AgentsClient: memory asks the agents service, as the caller, whether an agent is the project's."""
+"""AgentsClient: memory asks the agents service, as itself, whether an agent is the project's.
+
+Memory has checked the caller's project access already; the agents service accepts
+only memory's own service identity from memory's key (agentmesh_grpc.trust).
+"""
 
 from __future__ import annotations
 
@@ -31,17 +35,17 @@ class OneAgent(agent_service_pb2_grpc.AgentServiceServicer):
         return agent_service_pb2.GetAgentResponse(agent=agent_pb2.Agent(id=request.agent_id))
 
 
-async def test_require_agent_as_the_caller(member: Identity, project_id: str, agent_id: str) -> None:
+async def test_require_agent_as_memory_itself(member: Identity, project_id: str, agent_id: str) -> None:
     agents = OneAgent(project_id, agent_id)
     register = lambda server: agent_service_pb2_grpc.add_AgentServiceServicer_to_server(agents, server)  # noqa: E731
-    async with serving(SERVICE, register) as address, channel_to(address) as channel:
+    async with serving(SERVICE, register) as address, channel_to(address, calling_as="memory") as channel:
         client = AgentsClient(channel)
         with acting_as(member):
             await client.require_agent(project_id, agent_id)
             for project, agent in ((project_id, new_id()), (new_id(), agent_id)):
                 with pytest.raises(NotFound, match="agent not found"):
                     await client.require_agent(project, agent)
-    assert agents.askers == [member.subject] * 3
+    assert agents.askers == ["memory"] * 3  # not the member: memory's key may assert only memory
 
 
 async def test_agents_service_down_is_unavailable(member: Identity, project_id: str, agent_id: str) -> None:

@@ -16,11 +16,11 @@ from agentmesh.memory.v1 import memory_service_pb2 as pb
 from agentmesh.memory.v1 import memory_service_pb2_grpc as pb_grpc
 from agentmesh_core.identity import GlobalRole, Identity
 from agentmesh_core.ids import new_id
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_devstack.ports import free_port
 from agentmesh_devstack.waiting import eventually
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.identity import acting_as
+from agentmesh_grpc.trust import ServiceKeys
 from agentmesh_memory.adapters.edge_index import EdgeVectorIndex
 from agentmesh_memory.adapters.edge_migration import MARKER
 from agentmesh_memory.adapters.qdrant_index import QdrantVectorIndex
@@ -47,7 +47,7 @@ def test_settings_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def _wait_serving(address: str, process: asyncio.subprocess.Process, timeout: float = 90.0) -> None:
-    channel = create_channel(address, IdentityTokens(SECRET))
+    channel = create_channel(address, ServiceKeys.local("gateway").signer)
     stub = health_pb2_grpc.HealthStub(channel)
 
     async def serving() -> bool:
@@ -77,7 +77,6 @@ async def test_python_m_serves_and_stops_on_sigterm(database_url: str, tmp_path:
         "AGENTMESH_DATABASE_URL": database_url,
         "AGENTMESH_MEMORY_LISTEN_ADDR": address,
         "AGENTMESH_QDRANT_PATH": str(qdrant_path),
-        "AGENTMESH_INTERNAL_SECRET": SECRET,
         "AGENTMESH_SHUTDOWN_GRACE_SECONDS": "1",
     }
     process = await asyncio.create_subprocess_exec(
@@ -91,7 +90,7 @@ async def test_python_m_serves_and_stops_on_sigterm(database_url: str, tmp_path:
     try:
         await _wait_serving(address, process)
         project_id = new_id()
-        channel = create_channel(address, IdentityTokens(SECRET))
+        channel = create_channel(address, ServiceKeys.local("gateway").signer)
         try:
             stub = pb_grpc.MemoryServiceStub(channel)
             with acting_as(Identity(subject="test", role=GlobalRole.SERVICE)):

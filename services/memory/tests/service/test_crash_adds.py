@@ -25,11 +25,11 @@ from agentmesh.memory.v1 import memory_service_pb2 as pb
 from agentmesh.memory.v1 import memory_service_pb2_grpc as pb_grpc
 from agentmesh_core.identity import GlobalRole, Identity
 from agentmesh_core.ids import new_id
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_devstack.ports import free_port
 from agentmesh_devstack.waiting import eventually
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.identity import acting_as
+from agentmesh_grpc.trust import ServiceKeys
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +58,6 @@ class MemoryProcess:
             "AGENTMESH_DATABASE_URL": database_url,
             "AGENTMESH_MEMORY_LISTEN_ADDR": self.address,
             "AGENTMESH_QDRANT_PATH": str(run_dir / "qdrant"),
-            "AGENTMESH_INTERNAL_SECRET": SECRET,
             "AGENTMESH_SHUTDOWN_GRACE_SECONDS": "1",
             "AGENTMESH_PROJECT_ADDS_IN_FLIGHT": str(CLIENTS),
             "AGENTMESH_PROJECT_ADD_RATE": "1000000/minute",
@@ -79,7 +78,7 @@ class MemoryProcess:
                 sys.executable, "-m", "agentmesh_memory", env=self._env, stdout=log, stderr=log
             )
         self.starts += 1
-        channel = create_channel(self.address, IdentityTokens(SECRET))
+        channel = create_channel(self.address, ServiceKeys.local("gateway").signer)
         health = health_pb2_grpc.HealthStub(channel)
 
         async def serving() -> bool:
@@ -119,7 +118,7 @@ async def test_kill_9_during_adds_with_retries_by_key(database_url: str, tmp_pat
         todo.put_nowait(number)
 
     await service.start()
-    channel = create_channel(service.address, IdentityTokens(SECRET))
+    channel = create_channel(service.address, ServiceKeys.local("gateway").signer)
     stub = pb_grpc.MemoryServiceStub(channel)
 
     async def add(number: int) -> None:

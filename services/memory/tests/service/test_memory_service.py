@@ -15,7 +15,7 @@ from agentmesh.memory.v1 import memory_service_pb2_grpc as pb_grpc
 from agentmesh_core.identity import Identity
 from agentmesh_core.ids import new_id
 from agentmesh_core.pagination import encode_keyset
-from agentmesh_core.tokens import IdentityTokens
+from agentmesh_devstack.grpc_testing import stranger_signer
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.identity import acting_as
 from agentmesh_memory.adapters.fakes import KnownAgents
@@ -141,7 +141,7 @@ async def test_unauthenticated(
     stub: pb_grpc.MemoryServiceStub, address: str, member: Identity, project_id: str
 ) -> None:
     assert await _code(stub.EmbedTexts(pb.EmbedTextsRequest(texts=["x"]))) == grpc.StatusCode.UNAUTHENTICATED
-    forged = create_channel(address, IdentityTokens("a-different-secret-0123456789abcdef-xyz"))
+    forged = create_channel(address, stranger_signer())
     try:
         with acting_as(member):
             call = pb_grpc.MemoryServiceStub(forged).ListMemories(pb.ListMemoriesRequest(project_id=project_id))

@@ -23,11 +23,11 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from agentmesh_core.startup import wait_for
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_db.database import Database
 from agentmesh_db.migrations import migrate
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.service import Listener, Registration
+from agentmesh_grpc.trust import ServiceKeys
 from agentmesh_scheduler.activities import JobActivities, ScheduleActivities
 from agentmesh_scheduler.adapters.agents_client import AgentsClient
 from agentmesh_scheduler.adapters.job_repository import SqlJobRepository
@@ -58,11 +58,11 @@ class SchedulerWiring:
         self._settings = settings
         self.listener = Listener(
             settings.scheduler_listen_addr,
-            settings.internal_secret,
+            ServiceKeys.from_settings(self.name, settings),
             settings.shutdown_grace_seconds,
             settings.scheduler_metrics_addr,
         )
-        tokens = IdentityTokens(settings.internal_secret.get_secret_value())
+        tokens = self.listener.keys.signer
         self._database = Database(settings.database_url)
         self._agents_channel = create_channel(settings.agents_service_addr, tokens, settings.agents_timeout_seconds)
         agents = AgentsClient(self._agents_channel, settings.agents_timeout_seconds)

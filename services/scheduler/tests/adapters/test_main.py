@@ -22,12 +22,12 @@ from agentmesh.scheduler.v1 import scheduler_service_pb2_grpc as pb_grpc
 from agentmesh_core.errors import NotFound
 from agentmesh_core.identity import GlobalRole, Identity, require_project_access
 from agentmesh_core.ids import new_id
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_devstack.ports import free_port
 from agentmesh_devstack.waiting import eventually
 from agentmesh_grpc.channel import check_health, create_channel
 from agentmesh_grpc.identity import acting_as, caller
 from agentmesh_grpc.server import ServiceServer
+from agentmesh_grpc.trust import ServiceKeys
 from agentmesh_scheduler.main import serve
 from agentmesh_scheduler.settings import SchedulerSettings
 
@@ -66,7 +66,7 @@ async def running(
     database_url: str, temporal_address: str, task_queue: str, project_id: str, agent_id: str
 ) -> AsyncIterator[Running]:
     agents = FakeAgentService(project_id, agent_id)
-    agents_server = ServiceServer(IdentityTokens(SECRET), "127.0.0.1:0")
+    agents_server = ServiceServer(ServiceKeys.local("agents").trust, "127.0.0.1:0")
     agents_server.add_service(
         "agentmesh.agents.v1.AgentService",
         lambda s: agent_service_pb2_grpc.add_AgentServiceServicer_to_server(agents, s),
@@ -78,12 +78,11 @@ async def running(
         temporal_address=temporal_address,
         task_queue=task_queue,
         agents_service_addr=f"127.0.0.1:{agents_server.port}",
-        internal_secret=SECRET,
         shutdown_grace_seconds=1,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(serve(settings, stop))
-    channel = create_channel(settings.scheduler_listen_addr, IdentityTokens(SECRET))
+    channel = create_channel(settings.scheduler_listen_addr, ServiceKeys.local("gateway").signer)
 
     async def serving() -> bool:
         if task.done():
@@ -156,11 +155,10 @@ async def test_stop_during_start_up_while_temporal_is_unreachable(database_url: 
         scheduler_listen_addr=listen,
         temporal_address=f"127.0.0.1:{free_port()}",
         task_queue=task_queue,
-        internal_secret=SECRET,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(serve(settings, stop))
-    channel = create_channel(listen, IdentityTokens(SECRET))
+    channel = create_channel(listen, ServiceKeys.local("gateway").signer)
     health = health_pb2_grpc.HealthStub(channel)
 
     async def not_serving() -> bool:

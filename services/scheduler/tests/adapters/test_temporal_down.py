@@ -21,17 +21,17 @@ from agentmesh.agents.v1 import agent_service_pb2_grpc
 from agentmesh.scheduler.v1 import scheduler_service_pb2 as pb
 from agentmesh.scheduler.v1 import scheduler_service_pb2_grpc as pb_grpc
 from agentmesh_core.identity import Identity
-from agentmesh_core.tokens import IdentityTokens
 from agentmesh_devstack.infra import TemporalDevServer
 from agentmesh_devstack.ports import free_port
 from agentmesh_devstack.waiting import eventually
 from agentmesh_grpc.channel import check_health, create_channel
 from agentmesh_grpc.identity import acting_as
 from agentmesh_grpc.server import ServiceServer
+from agentmesh_grpc.trust import ServiceKeys
 from agentmesh_scheduler.main import serve
 from agentmesh_scheduler.settings import SchedulerSettings
 
-from .test_main import SECRET, FakeAgentService
+from .test_main import FakeAgentService
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +68,7 @@ async def test_schedule_calls_answer_fast_while_temporal_is_down(
     )
     temporal.start()
     agents = FakeAgentService(project_id, agent_id)
-    agents_server = ServiceServer(IdentityTokens(SECRET), "127.0.0.1:0")
+    agents_server = ServiceServer(ServiceKeys.local("agents").trust, "127.0.0.1:0")
     agents_server.add_service(
         "agentmesh.agents.v1.AgentService",
         lambda s: agent_service_pb2_grpc.add_AgentServiceServicer_to_server(agents, s),
@@ -80,12 +80,11 @@ async def test_schedule_calls_answer_fast_while_temporal_is_down(
         temporal_address=temporal.address,
         task_queue=task_queue,
         agents_service_addr=f"127.0.0.1:{agents_server.port}",
-        internal_secret=SECRET,
         shutdown_grace_seconds=1,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(serve(settings, stop))
-    channel = create_channel(settings.scheduler_listen_addr, IdentityTokens(SECRET))
+    channel = create_channel(settings.scheduler_listen_addr, ServiceKeys.local("gateway").signer)
     stub = pb_grpc.SchedulerServiceStub(channel)
     try:
         await eventually(lambda: check_health(channel), timeout=60, interval=0.2, what="the scheduler to be SERVING")

@@ -14,7 +14,7 @@ from agentmesh.scheduler.v1 import scheduler_service_pb2_grpc as pb_grpc
 from agentmesh_core.errors import Unavailable
 from agentmesh_core.identity import Identity
 from agentmesh_core.ids import new_id
-from agentmesh_core.tokens import IdentityTokens
+from agentmesh_devstack.grpc_testing import stranger_signer
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.identity import acting_as
 from agentmesh_scheduler.adapters.fakes import FakeScheduleEngine, InMemoryScheduleRepository
@@ -130,7 +130,7 @@ async def test_call_without_identity_is_unauthenticated(stub: pb_grpc.SchedulerS
 
 
 async def test_forged_identity_is_unauthenticated(address: str, admin: Identity, project_id: str) -> None:
-    channel = create_channel(address, IdentityTokens("someone-elses-secret-0123456789abcdefghij"))
+    channel = create_channel(address, stranger_signer())
     try:
         with acting_as(admin):
             call = pb_grpc.SchedulerServiceStub(channel).ListSchedules(pb.ListSchedulesRequest(project_id=project_id))

@@ -1,8 +1,9 @@
 """The agents service, as memory needs it: does an agent exist in a project.
 
-The call carries the bound identity (the RPC caller) through the channel's
-client interceptor, so the agents service applies the caller's own project
-scope: an agent of another project is as unknown as a made-up id.
+Memory has already checked the caller's access to the project; it asks as
+itself (the only identity agents accept from memory, agentmesh_grpc.trust)
+whether the agent is one of that project's: an agent of another project is as
+unknown as a made-up id.
 """
 
 from __future__ import annotations
@@ -11,7 +12,11 @@ import grpc
 
 from agentmesh.agents.v1 import agent_service_pb2, agent_service_pb2_grpc
 from agentmesh_core.errors import NotFound
+from agentmesh_core.identity import GlobalRole, Identity
 from agentmesh_grpc.errors import from_rpc_error
+from agentmesh_grpc.identity import acting_as
+
+MEMORY_SERVICE = Identity(subject="memory", role=GlobalRole.SERVICE)
 
 
 class AgentsClient:
@@ -25,7 +30,8 @@ class AgentsClient:
         """Raise NotFound("agent not found") unless the agent exists in the project."""
         request = agent_service_pb2.GetAgentRequest(project_id=project_id, agent_id=agent_id)
         try:
-            await self._stub.GetAgent(request, timeout=self._timeout)
+            with acting_as(MEMORY_SERVICE):
+                await self._stub.GetAgent(request, timeout=self._timeout)
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 raise NotFound("agent not found") from None
