@@ -52,7 +52,6 @@ from agentmesh_grpc.identity import acting_as
 from agentmesh_grpc.trust import ServiceKeys
 
 log = logging.getLogger("bench_topics")
-SECRET = "bench-topics-internal-secret-0123456789abcdef"
 
 
 def _ms(values: list[float]) -> str:

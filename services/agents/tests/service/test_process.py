@@ -20,8 +20,6 @@ from agentmesh_grpc.channel import check_health, create_channel
 from agentmesh_grpc.identity import acting_as
 from agentmesh_grpc.trust import ServiceKeys
 
-SECRET = "process-test-internal-secret-0123456789abcdef"
-
 
 async def test_process_serves_and_stops_cleanly(database_url, nats_url, tmp_path):
     port = free_port()
