@@ -97,6 +97,11 @@ def test_a_signer_reuses_its_token_for_the_same_identity_and_receiver() -> None:
     assert GATEWAY.issue(ADMIN, "agents") != GATEWAY.issue(ADMIN, "memory")
 
 
+def test_a_signer_clock_a_little_ahead_is_tolerated() -> None:
+    ahead = int(time.time()) + 3
+    assert VERIFIER.verify(_forged(_identity_claims(iat=ahead, exp=ahead + 60))).identity.subject == "u"
+
+
 def test_user_token_is_not_an_internal_identity() -> None:
     user_token = AccessTokens(SECRET, ttl_seconds=60).issue("u", GlobalRole.SUPERADMIN, "s")
     with pytest.raises(Unauthenticated):
@@ -115,7 +120,7 @@ def _forged(claims: dict[str, object], key: str = GATEWAY_KEY, kid: str = "gatew
         _forged(_identity_claims(iss="memory")),  # header and claims disagree on the issuer
         _forged(_identity_claims(), kid="memory"),  # an issuer the receiver does not know
         _forged(_identity_claims(aud="memory")),  # addressed to another service
-        _forged(_identity_claims(exp=int(time.time()) - 5)),
+        _forged(_identity_claims(exp=int(time.time()) - 60)),
         _forged({k: v for k, v in _identity_claims().items() if k != "exp"}),
         _forged(_identity_claims(role="root")),
         _forged(_identity_claims(), algorithm="HS256"),  # the public key used as an HMAC secret

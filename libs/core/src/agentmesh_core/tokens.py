@@ -32,6 +32,8 @@ USER_TOKEN_ISSUER = "agentmesh-gateway"
 _REQUIRED = ["exp", "iat", "sub", "aud", "iss"]
 _REQUIRED_USER = [*_REQUIRED, "jti", "sid"]
 _REQUIRED_INTERNAL = _REQUIRED
+# Signer and receiver run on different machines: a token "issued" a moment in the future is fine.
+_CLOCK_SKEW = 5.0
 # Remembered tokens (signed or verified) per signer or verifier; the memory is dropped when full.
 _CACHE_SIZE = 4096
 
@@ -53,6 +55,7 @@ def _decode(
     required: list[str],
     issuer: str,
     algorithm: str = _ALGORITHM,
+    leeway: float = 0,
 ) -> dict[str, Any]:
     try:
         return jwt.decode(
@@ -62,6 +65,7 @@ def _decode(
             audience=audience,
             issuer=issuer,
             options={"require": required},
+            leeway=leeway,
         )
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("token expired") from None
@@ -188,7 +192,7 @@ class IdentityVerifier:
         key = self._keys.get(issuer) if isinstance(issuer, str) else None
         if key is None or not isinstance(issuer, str):
             raise Unauthenticated("identity signed by an unknown service")
-        claims = _decode(token, key, self.audience, _REQUIRED_INTERNAL, issuer, _IDENTITY_ALGORITHM)
+        claims = _decode(token, key, self.audience, _REQUIRED_INTERNAL, issuer, _IDENTITY_ALGORITHM, _CLOCK_SKEW)
         try:
             role = GlobalRole(claims.get("role", ""))
             project_role = ProjectRole(claims["prole"]) if claims.get("prole") else None
