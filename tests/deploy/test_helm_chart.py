@@ -77,7 +77,7 @@ def test_defaults_render_the_whole_mesh(chart: helm.Chart) -> None:
         f"{RELEASE}-{c}-headless" for c in GRPC_COMPONENTS
     }
     assert set(of_kind(objects, "ConfigMap")) == {f"{RELEASE}-config"}
-    assert set(of_kind(objects, "Secret")) == {f"{RELEASE}-secrets"}
+    assert set(of_kind(objects, "Secret")) == {f"{RELEASE}-secrets", f"{RELEASE}-nats"}
     assert set(of_kind(objects, "ServiceAccount")) == {RELEASE}
     assert set(of_kind(objects, "PodDisruptionBudget")) == {f"{RELEASE}-{c}" for c in COMPONENTS}
     assert set(of_kind(objects, "NetworkPolicy")) == {f"{RELEASE}-{c}" for c in (*COMPONENTS, "deny-all", "test")}

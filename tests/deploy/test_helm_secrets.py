@@ -95,6 +95,8 @@ def test_each_service_gets_only_the_secrets_it_reads(chart: helm.Chart) -> None:
     for component in COMPONENTS:
         # Its own identity key, no other service's: with another's, it could sign as that service.
         expected[component]["AGENTMESH_IDENTITY_KEY"] = (name, f"identity-key-{component}")
+        # Its own NATS password (test_chart_nats_auth.py).
+        expected[component]["AGENTMESH_NATS_PASSWORD"] = (f"{RELEASE}-nats", f"nats-password-{component}")
         main = container(objects, component)
         assert secret_refs(main["env"]) == expected[component], component
         assert main["envFrom"] == [{"configMapRef": {"name": f"{RELEASE}-config"}}]

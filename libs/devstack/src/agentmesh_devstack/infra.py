@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 _BIN = Path(sys.executable).parent
 
 
-def _binary(name: str) -> str:
+def binary(name: str) -> str:
     candidate = _BIN / name
     return str(candidate) if candidate.exists() else name
 
@@ -136,7 +136,7 @@ class NatsServer:
         # JSON is valid nats-server configuration; the command line's listen and JetStream flags win over it.
         config.write_text(json.dumps({"authorization": {"users": access.server_users(self.passwords())}}, indent=1))
         argv = [
-            _binary("nats-server"), "-c", str(config),
+            binary("nats-server"), "-c", str(config),
             "-a", self.host, "-p", str(self.port), "-js", "-sd", str(self.store_dir),
         ]  # fmt: skip
         self.process = ManagedProcess("nats", argv, self.log_dir / "nats.log")
@@ -186,7 +186,7 @@ class TemporalDevServer:
     def start(self) -> str:
         self.db_file.parent.mkdir(parents=True, exist_ok=True)
         argv = [
-            _binary("temporal"), "server", "start-dev",
+            binary("temporal"), "server", "start-dev",
             "--ip", self.host, "--port", str(self.port),
             "--ui-port", str(self.ui_port), "--db-filename", str(self.db_file),
             "--log-level", "warn",
