@@ -143,15 +143,17 @@ def settings(migrated_database_url: str) -> GatewaySettings:
     )
 
 
+def with_fakes(settings: GatewaySettings) -> GatewayState:
+    """The real state over the real database, with in-memory service clients."""
+    state = build_state(settings)
+    state.agents, state.memory, state.scheduler = FakeAgents(), FakeMemory(), FakeScheduler()
+    state.tools = FakeTools(state.agents)
+    state.readiness = FakeReadiness()
+    return state
+
+
 @pytest.fixture
 async def gateway(settings: GatewaySettings) -> AsyncIterator[tuple[httpx.AsyncClient, GatewayState]]:
-    def with_fakes(settings: GatewaySettings) -> GatewayState:
-        state = build_state(settings)
-        state.agents, state.memory, state.scheduler = FakeAgents(), FakeMemory(), FakeScheduler()
-        state.tools = FakeTools(state.agents)
-        state.readiness = FakeReadiness()
-        return state
-
     app = create_app(settings, with_fakes)
     async with app.router.lifespan_context(app):
         transport = StreamingASGITransport(app)

@@ -14,6 +14,7 @@ from agentmesh_core.ids import new_id
 from agentmesh_core.tokens import AccessTokens
 from agentmesh_db.database import Database
 from agentmesh_db.migrations import migrate
+from agentmesh_db.notifications import Listener
 from agentmesh_gateway.access_log import AccessLogMiddleware
 from agentmesh_gateway.accounts.api_keys import ApiKeys
 from agentmesh_gateway.accounts.login_throttle import LoginThrottle
@@ -21,6 +22,7 @@ from agentmesh_gateway.accounts.passwords import Passwords
 from agentmesh_gateway.accounts.service import Accounts
 from agentmesh_gateway.accounts.stream_tickets import StreamTickets
 from agentmesh_gateway.accounts.usage import UsageLedger
+from agentmesh_gateway.adapters.access_cache import CHANNEL, AccessCache
 from agentmesh_gateway.adapters.accounts_repository import SqlAccountsRepository
 from agentmesh_gateway.adapters.api_keys_repository import SqlApiKeyStore, SqlUsageStore
 from agentmesh_gateway.adapters.sessions_repository import SqlSessionsRepository
@@ -83,13 +85,16 @@ def build_state(settings: GatewaySettings) -> GatewayState:
     # Temporal gets a plain channel, used for its health only: our identity tokens are for our services.
     channels["temporal"] = grpc.aio.insecure_channel(settings.temporal_address)
     database = Database(settings.database_url)
-    repository = SqlAccountsRepository(database)
+    access = AccessCache(settings.access_cache_seconds)
+    listener = Listener(database, CHANNEL, access.forget, access.clear)
+    access.listen(listener)
+    repository = SqlAccountsRepository(database, access)
     tokens = AccessTokens(settings.jwt_secret.get_secret_value(), settings.access_token_ttl_seconds)
     accounts = Accounts(
         repository,
         tokens,
         settings.allow_user_projects,
-        sessions=SqlSessionsRepository(database),
+        sessions=SqlSessionsRepository(database, access),
         passwords=Passwords(settings.password_hash_threads, settings.password_hash_queue, settings.password_hash_nice),
         throttle=LoginThrottle(
             settings.login_attempts_per_account, settings.login_failures_per_address, settings.rate_limit_storage_uri
@@ -115,12 +120,15 @@ def build_state(settings: GatewaySettings) -> GatewayState:
             SqlStreamTicketStore(database), accounts.sessions, settings.stream_ticket_ttl_seconds
         ),
         channels=channels,
+        access_listener=listener,
     )
 
 
 async def prepare(state: GatewayState) -> None:
     """Migrate the gateway schema (waiting for the database) and bootstrap the first superadmin."""
     await migrate(state.database, MIGRATIONS_DIR, SCHEMA, timeout=DATABASE_WAIT_SECONDS)
+    if state.access_listener is not None:
+        state.access_listener.start()  # until it listens, access is read from the database each time
     settings = state.settings
     await state.accounts.bootstrap_admin(settings.admin_username, settings.admin_password.get_secret_value())
 

@@ -30,6 +30,9 @@ class GatewaySettings(NatsSettings):
     # Short access tokens; a client keeps its session with POST /auth/refresh.
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=7 * 24 * 3600)
     refresh_token_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=300, le=90 * 24 * 3600)
+    # Sessions and project roles are kept per replica this long at most; each change is announced
+    # to every replica and forgotten at once (adapters/access_cache.py). 0: always read them.
+    access_cache_seconds: float = Field(default=10.0, ge=0, le=300)
     admin_username: str = LOCAL_ADMIN_USERNAME
     admin_password: SecretStr = SecretStr(LOCAL_ADMIN_PASSWORD)
     allow_user_projects: bool = True

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import grpc
 
 from agentmesh_db.database import Database
+from agentmesh_db.notifications import Listener
 from agentmesh_gateway.accounts.api_keys import ApiKeys
 from agentmesh_gateway.accounts.service import Accounts
 from agentmesh_gateway.accounts.stream_tickets import StreamTickets
@@ -35,9 +36,13 @@ class GatewayState:
     usage: UsageLedger
     stream_tickets: StreamTickets
     channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
+    # Hears the access changes other replicas announce (adapters/access_cache.py).
+    access_listener: Listener | None = None
 
     async def close(self) -> None:
-        """Close the channels, the password hashing threads and the database pool."""
+        """Close the channels, the password hashing threads, the access listener and the database pool."""
+        if self.access_listener is not None:
+            await self.access_listener.close()
         for channel in self.channels.values():
             await channel.close()
         self.accounts.passwords.close()

@@ -27,6 +27,7 @@ from agentmesh_gateway.accounts.login_throttle import LoginThrottle
 from agentmesh_gateway.accounts.models import Membership, Project, RotationOutcome, SessionTokens, User
 from agentmesh_gateway.accounts.passwords import Passwords
 from agentmesh_gateway.accounts.ports import AccountsStore, SessionStore
+from agentmesh_gateway.accounts.verified_tokens import VerifiedTokens
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class Accounts:
     ) -> None:
         self.store = store
         self.tokens = tokens
+        self._verified = VerifiedTokens(tokens)
         self.allow_user_projects = allow_user_projects
         self._sessions = sessions
         self.passwords = passwords or Passwords()
@@ -109,7 +111,7 @@ class Accounts:
 
     async def authenticate(self, token: str) -> User:
         """The active user a valid token of a live session names; Unauthenticated otherwise."""
-        claims = self.tokens.verify(token)
+        claims = self._verified.verify(token)
         try:
             user_id = parse_id(claims.user_id, "subject")
             session_id = parse_id(claims.session_id, "session")
@@ -129,7 +131,7 @@ class Accounts:
         if everywhere:
             await self.sessions.end_all(user.id)
         else:
-            await self.sessions.end(user.id, self.tokens.verify(token).session_id)
+            await self.sessions.end(user.id, self._verified.verify(token).session_id)
 
     # users
 

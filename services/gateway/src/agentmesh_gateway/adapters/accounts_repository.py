@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import delete, func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -15,7 +17,10 @@ from agentmesh_core.identity import GlobalRole, ProjectRole
 from agentmesh_core.ids import new_id
 from agentmesh_db.database import Database, affected_rows
 from agentmesh_gateway.accounts.models import Membership, Project, User
+from agentmesh_gateway.adapters.access_cache import AccessCache, announce, project_key, user_key
 from agentmesh_gateway.adapters.tables import project_members, projects, sessions, users
+
+T = TypeVar("T")
 
 
 def _now() -> datetime:
@@ -40,10 +45,28 @@ def _project(row: Row) -> Project:
 
 
 class SqlAccountsRepository:
-    """Implements accounts.ports.AccountsStore; each method is one transaction."""
+    """Implements accounts.ports.AccountsStore; each method is one transaction.
 
-    def __init__(self, db: Database) -> None:
+    Changes to a user, a membership or a project are announced in their transaction
+    (access_cache.py); with a cache, project_with_role answers from it while it is fresh.
+    """
+
+    def __init__(self, db: Database, cache: AccessCache | None = None) -> None:
         self._db = db
+        self._cache = cache or AccessCache(ttl_seconds=0)
+
+    async def _write(self, work: Callable[[Session], T], *keys: str) -> T:
+        """Run work in one transaction that announces keys; forget them here once it is over."""
+
+        def announced(s: Session) -> T:
+            result = work(s)
+            announce(s, *keys)
+            return result
+
+        try:
+            return await self._db.run(announced)
+        finally:
+            self._cache.forget(*keys)
 
     # users
 
@@ -96,11 +119,12 @@ class SqlAccountsRepository:
                 s.execute(revoke)
             return row
 
-        row = await self._db.run(work)
+        row = await self._write(work, user_key(user_id))
         return user_from_row(row) if row else None
 
     async def record_login(self, user_id: str) -> None:
-        await self._db.run(lambda s: s.execute(update(users).where(users.c.id == user_id).values(last_login=_now())))
+        statement = update(users).where(users.c.id == user_id).values(last_login=_now())
+        await self._write(lambda s: s.execute(statement), user_key(user_id))
 
     # projects
 
@@ -124,7 +148,10 @@ class SqlAccountsRepository:
         return await self._db.run(work)
 
     async def project_with_role(self, project_id: str, user_id: str) -> tuple[Project, ProjectRole | None] | None:
-        # Every project-scoped request asks this: one round trip for the project and the caller's role.
+        # Every project-scoped request asks this: from the cache while it is fresh, else one round trip.
+        cached, generation = await self._cache.role(project_id, user_id)
+        if cached is not None:
+            return cached
         member = (project_members.c.project_id == projects.c.id) & (project_members.c.user_id == user_id)
         query = (
             select(projects, project_members.c.role.label("member_role"))
@@ -134,7 +161,9 @@ class SqlAccountsRepository:
         row = await self._db.run(lambda s: s.execute(query).first())
         if row is None:
             return None
-        return _project(row), ProjectRole(row.member_role) if row.member_role else None
+        found = _project(row), ProjectRole(row.member_role) if row.member_role else None
+        self._cache.keep_role(project_id, user_id, found, generation)
+        return found
 
     async def list_projects(self, user_id: str | None, after: tuple[datetime, str] | None, limit: int) -> list[Project]:
         """Projects user_id belongs to, or every project when user_id is None."""
@@ -150,11 +179,12 @@ class SqlAccountsRepository:
 
     async def update_project(self, project_id: str, values: dict) -> Project | None:
         query = update(projects).where(projects.c.id == project_id).values(**values).returning(projects)
-        row = await self._db.run(lambda s: s.execute(query).first())
+        row = await self._write(lambda s: s.execute(query).first(), project_key(project_id))
         return _project(row) if row else None
 
     async def delete_project(self, project_id: str) -> None:
-        await self._db.run(lambda s: s.execute(delete(projects).where(projects.c.id == project_id)))
+        statement = delete(projects).where(projects.c.id == project_id)
+        await self._write(lambda s: s.execute(statement), project_key(project_id))
 
     # memberships
 
@@ -208,11 +238,11 @@ class SqlAccountsRepository:
             .on_conflict_do_update(index_elements=["project_id", "user_id"], set_={"role": role.value})
             .returning(project_members.c.created_at)
         )
-        joined_at = await self._db.run(lambda s: s.execute(statement).scalar_one())
+        joined_at = await self._write(lambda s: s.execute(statement).scalar_one(), user_key(user_id))
         return Membership(project_id, user_id, role, joined_at)
 
     async def remove_member(self, project_id: str, user_id: str) -> bool:
         statement = delete(project_members).where(
             project_members.c.project_id == project_id, project_members.c.user_id == user_id
         )
-        return await self._db.run(lambda s: affected_rows(s, statement) > 0)
+        return await self._write(lambda s: affected_rows(s, statement) > 0, user_key(user_id))
