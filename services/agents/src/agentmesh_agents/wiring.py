@@ -28,16 +28,19 @@ from agentmesh_agents.adapters.nats_events import NatsConversationEvents
 from agentmesh_agents.adapters.nats_mailbox import NatsMailbox
 from agentmesh_agents.adapters.prompt_scripts import PromptScriptedInference
 from agentmesh_agents.adapters.queue_depth import SqlQueueDepth
-from agentmesh_agents.adapters.system_events import NatsSystemEvents, ReportingEventPublisher
+from agentmesh_agents.adapters.system_events import (
+    NatsSystemEvents,
+    ReportingAdmission,
+    ReportingBacklog,
+    ReportingEventPublisher,
+)
 from agentmesh_agents.adapters.tables import MIGRATIONS_DIR, SCHEMA
 from agentmesh_agents.adapters.tool_repository import SqlGrantRepository, SqlToolRepository
 from agentmesh_agents.adapters.topic_repository import SqlTopicRepository
 from agentmesh_agents.adapters.turn_repository import SqlTurnRepository
 from agentmesh_agents.adapters.web_fetcher import HttpxWebFetcher
-from agentmesh_agents.domain.admission import MessageAdmission
 from agentmesh_agents.domain.approvals import Approvals
 from agentmesh_agents.domain.audit import ToolCallAudit
-from agentmesh_agents.domain.backlog import Backlog
 from agentmesh_agents.domain.builtin_tools import builtin_tools, definition_of
 from agentmesh_agents.domain.calls import ToolCaller
 from agentmesh_agents.domain.cancellation import Cancellation, RunningTurns
@@ -117,8 +120,9 @@ def build_components(
     publisher = ReportingEventPublisher(events, reporter)  # counts tool calls, reports failures to the monitor
     mailbox = NatsMailbox(js, settings.inbox_partitions)
     registry = AgentRegistry(agents, limits)
-    admission = MessageAdmission(settings.project_message_rate)  # one rate for direct messages and publishes
-    backlog = Backlog(SqlQueueDepth(db), limits)
+    # One rate for direct messages and publishes; rejections are reported to the monitor.
+    admission = ReportingAdmission(settings.project_message_rate, reporter)
+    backlog = ReportingBacklog(SqlQueueDepth(db), limits, reporter)
     messaging = Messaging(agents, messages, mailbox, events, limits, admission=admission, backlog=backlog)
     topic_store = SqlTopicRepository(db)
     topics = Topics(topic_store, messages, mailbox, limits, admission=admission, backlog=backlog, events=publisher)

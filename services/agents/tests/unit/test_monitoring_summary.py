@@ -78,6 +78,7 @@ async def test_each_monitoring_agent_gets_one_summary_request_a_day() -> None:
     tally = Tally()
     for n in range(4):
         tally.add(_event(n, SystemEventKind.TURN_FAILED, worker.id, NOW - timedelta(hours=n)))
+    tally.add(_event(5, SystemEventKind.QUOTA_REJECTED, "", NOW - timedelta(hours=1)))
     summary = DailySummary(tally, InMemoryMonitorAgents(agents), agents, messaging, hour=6, clock=lambda: NOW)
 
     first = await summary.send(NOW)
@@ -89,4 +90,5 @@ async def test_each_monitoring_agent_gets_one_summary_request_a_day() -> None:
     assert request.conversation_id == monitor.id and request.receiver.id == monitor.id
     assert request.performative == SUMMARY_PERFORMATIVE and request.status is MessageStatus.QUEUED
     assert "- turn_failed: 4 (worker: 4)" in request.content
+    assert "- quota_rejected: 1 (the project: 1)" in request.content
     assert "nothing went wrong" in by_project[OTHER].content

@@ -1,5 +1,6 @@
 """System events on JetStream (stream AM_SYSTEM, subjects `am.system.<project>`), and the
-event publisher that reports failed turns and refused tool calls to them.
+runtime's parts that report to them: the event publisher (failed turns, refused tool calls),
+the message rate and the back-pressure (quota rejections, one event per project a minute).
 
 Publishing stores a `agentmesh.common.v1.SystemEvent` with the event's id as
 `Nats-Msg-Id`, so a repeat within the stream's dedup window is stored once. The
@@ -9,6 +10,7 @@ replica (each replica counts every event; see domain/monitoring/monitor.py).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -21,11 +23,14 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from agentmesh.common.v1 import system_event_pb2
 from agentmesh_agents.adapters.metrics import ObservedEventPublisher
 from agentmesh_agents.codec import timestamp
+from agentmesh_agents.domain.admission import MessageAdmission
+from agentmesh_agents.domain.backlog import Backlog, QueueDepth
+from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.models import Message
 from agentmesh_agents.domain.monitoring.events import SystemEvent, SystemEventKind, SystemReporter
 from agentmesh_agents.domain.ports import ConversationEvents
 from agentmesh_agents.domain.tool_models import ToolCallRecord
-from agentmesh_core.errors import Unavailable
+from agentmesh_core.errors import ResourceExhausted, Unavailable
 from agentmesh_events import subjects
 from agentmesh_events.bus import outgoing_headers
 
@@ -136,3 +141,48 @@ class ReportingEventPublisher(ObservedEventPublisher):
     async def tool_result(self, request: Message, agent_id: str, call: ToolCallRecord, observation: str) -> None:
         await super().tool_result(request, agent_id, call, observation)
         await self._reporter.tool_call_ended(call)
+
+
+class _QuotaReports:
+    """Reports rejections from code that cannot wait for the bus (a task per minute's event, kept till done)."""
+
+    def __init__(self, reporter: SystemReporter) -> None:
+        self._reporter = reporter
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def rejected(self, project_id: str, error: ResourceExhausted) -> None:
+        event = self._reporter.quota_rejected(project_id, error.message)
+        if event is not None:
+            task = asyncio.get_running_loop().create_task(self._reporter.report(event))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
+
+
+class ReportingAdmission(MessageAdmission):
+    """The project message rate, reporting its rejections to the monitor."""
+
+    def __init__(self, rate: str | None, reporter: SystemReporter) -> None:
+        super().__init__(rate)
+        self._reports = _QuotaReports(reporter)
+
+    def sending(self, project_id: str) -> None:
+        try:
+            super().sending(project_id)
+        except ResourceExhausted as error:
+            self._reports.rejected(project_id, error)
+            raise
+
+
+class ReportingBacklog(Backlog):
+    """Back-pressure, reporting its rejections to the monitor."""
+
+    def __init__(self, depth: QueueDepth, limits: Limits, reporter: SystemReporter) -> None:
+        super().__init__(depth, limits)
+        self._reports = _QuotaReports(reporter)
+
+    async def admit(self, project_id: str) -> None:
+        try:
+            await super().admit(project_id)
+        except ResourceExhausted as error:
+            self._reports.rejected(project_id, error)
+            raise

@@ -149,7 +149,10 @@ class Alerts:
 
 def _alert_text(trip: Trip, offender: Agent | None) -> str:
     event = trip.event
-    who = f"Agent {offender.name!r} ({offender.id})" if offender else f"Agent {event.agent_id or '(none)'}"
+    if offender is not None:
+        who = f"Agent {offender.name!r} ({offender.id})"
+    else:
+        who = f"Agent {event.agent_id}" if event.agent_id else "The project"
     text = f"{who} tripped the rule: {trip.rule.describe()} ({trip.count} counted)."
     if event.detail:
         text += f" Last: {event.detail}"

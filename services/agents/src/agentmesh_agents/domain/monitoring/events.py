@@ -15,6 +15,10 @@ from agentmesh_agents.domain.tool_models import ToolCallOutcome, ToolCallRecord
 log = logging.getLogger(__name__)
 
 _DETAIL_MAX_CHARS = 300
+# Quota rejections come in floods: one event per project per minute says enough (the id is the
+# minute's, so replicas rejecting in the same minute publish the same event).
+QUOTA_REPORT_SECONDS = 60
+_QUOTA_PROJECTS_KEPT = 10_000
 
 
 class SystemEventKind(StrEnum):
@@ -60,6 +64,7 @@ class SystemReporter:
     def __init__(self, events: SystemEvents, clock: Callable[[], datetime] = utcnow) -> None:
         self._events = events
         self._clock = clock
+        self._quota_reported: dict[str, int] = {}  # project -> the minute its last rejection was reported
 
     async def report(self, event: SystemEvent) -> None:
         """Publish one event; a failure is logged and forgotten (monitoring must not hurt serving)."""
@@ -96,4 +101,21 @@ class SystemReporter:
                 message_id=call.message_id,
                 detail=f"{call.tool}: {call.error}"[:_DETAIL_MAX_CHARS],
             )
+        )
+
+    def quota_rejected(self, project_id: str, detail: str) -> SystemEvent | None:
+        """The event for a rejection, or None when this minute's was made already (this replica)."""
+        now = self._clock()
+        minute = int(now.timestamp() // QUOTA_REPORT_SECONDS)
+        if self._quota_reported.get(project_id) == minute:
+            return None
+        self._quota_reported[project_id] = minute
+        if len(self._quota_reported) > _QUOTA_PROJECTS_KEPT:
+            self._quota_reported = {p: m for p, m in self._quota_reported.items() if m == minute}
+        return SystemEvent(
+            id=f"quota-rejected-{project_id}-{minute}",
+            kind=SystemEventKind.QUOTA_REJECTED,
+            project_id=project_id,
+            occurred_at=now,
+            detail=detail[:_DETAIL_MAX_CHARS],
         )

@@ -22,7 +22,7 @@ _NOUNS = {
     SystemEventKind.MAILBOX_STALE: "reports of a stale mailbox",
     SystemEventKind.TURN_PARKED_LONG: "turns parked too long",
     SystemEventKind.SCHEDULE_FAILED: "failed schedule runs",
-    SystemEventKind.QUOTA_REJECTED: "quota rejections",
+    SystemEventKind.QUOTA_REJECTED: "minutes with refused messages (rate or backlog)",
 }
 
 
@@ -51,12 +51,14 @@ class Rule:
 
 # The defaults (settings may replace them): an agent failing 5 times in 10 minutes, refusing
 # tools 5 times in 10 minutes, a stale mailbox or a long-parked turn once (their sweep decides
-# what "stale" is; the window is how often the alert may repeat while it stays so).
+# what "stale" is; the window is how often the alert may repeat while it stays so), a project
+# whose messages were refused (rate, back-pressure) in 5 minutes of 10.
 DEFAULT_RULES = (
     Rule(SystemEventKind.TURN_FAILED, 5, timedelta(minutes=10)),
     Rule(SystemEventKind.TOOL_REFUSED, 5, timedelta(minutes=10)),
     Rule(SystemEventKind.MAILBOX_STALE, 1, timedelta(hours=1)),
     Rule(SystemEventKind.TURN_PARKED_LONG, 1, timedelta(hours=6)),
+    Rule(SystemEventKind.QUOTA_REJECTED, 5, timedelta(minutes=10)),
 )
 
 

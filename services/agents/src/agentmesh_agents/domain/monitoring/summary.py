@@ -44,11 +44,11 @@ class Tally:
                 del self._events[event_id]
 
     def figures(self, project_id: str, since: datetime) -> dict[SystemEventKind, Counter[str]]:
-        """Per kind, how many events each agent had since `since`."""
+        """Per kind, how many events each agent had since `since` ("" holds the project's own, e.g. quota)."""
         figures: dict[SystemEventKind, Counter[str]] = {}
         for event in self._events.values():
             if event.project_id == project_id and event.occurred_at > since:
-                figures.setdefault(event.kind, Counter())[event.agent_id or "-"] += 1
+                figures.setdefault(event.kind, Counter())[event.agent_id] += 1
         return figures
 
 
@@ -61,7 +61,7 @@ def summary_request(figures: dict[SystemEventKind, Counter[str]], names: dict[st
         per_agent = figures.get(kind)
         if not per_agent:
             continue
-        who = ", ".join(f"{names.get(agent, agent)}: {n}" for agent, n in per_agent.most_common())
+        who = ", ".join(f"{names.get(agent, agent or 'the project')}: {n}" for agent, n in per_agent.most_common())
         lines.append(f"- {kind.value}: {sum(per_agent.values())} ({who})")
     lines.append("Write a short health summary of these figures for the project's admins.")
     return "\n".join(lines)
@@ -95,7 +95,11 @@ class DailySummary:
         names = {}
         for per_agent in figures.values():
             for agent_id in per_agent:
-                if agent_id not in names and (agent := await self._agents.get(monitor.project_id, agent_id)):
+                if (
+                    agent_id
+                    and agent_id not in names
+                    and (agent := await self._agents.get(monitor.project_id, agent_id))
+                ):
                     names[agent_id] = agent.name
         request = Message(
             id=new_id(),
