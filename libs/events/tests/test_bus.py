@@ -33,7 +33,7 @@ class FakeJetStream:
 async def test_streams_get_one_replica_by_default() -> None:
     js = FakeJetStream()
     await bus.ensure_streams(js)  # type: ignore[arg-type]
-    assert {c.name for c in js.added} == {subjects.INBOX_STREAM, subjects.EVENTS_STREAM}
+    assert {c.name for c in js.added} == {subjects.INBOX_STREAM, subjects.EVENTS_STREAM, subjects.SYSTEM_STREAM}
     assert {c.num_replicas for c in js.added} == {1}
 
 
@@ -41,7 +41,7 @@ async def test_existing_streams_are_updated_to_the_replica_count() -> None:
     js = FakeJetStream(existing={subjects.INBOX_STREAM})
     await bus.ensure_streams(js, replicas=3)  # type: ignore[arg-type]
     assert [(c.name, c.num_replicas) for c in js.updated] == [(subjects.INBOX_STREAM, 3)]
-    assert [(c.name, c.num_replicas) for c in js.added] == [(subjects.EVENTS_STREAM, 3)]
+    assert [(c.name, c.num_replicas) for c in js.added] == [(subjects.EVENTS_STREAM, 3), (subjects.SYSTEM_STREAM, 3)]
 
 
 @pytest.mark.parametrize("replicas", [0, 6])
