@@ -217,3 +217,39 @@ async def test_a_lost_system_event_never_fails_the_caller(caplog: pytest.LogCapt
     with caplog.at_level(logging.WARNING):
         await SystemReporter(Down()).report(Project().failures(1)[0])
     assert any("not published (Unavailable)" in r.getMessage() for r in caplog.records)
+
+
+async def test_an_alert_the_database_refused_is_raised_later() -> None:
+    project = Project(pause_offenders=True)
+    real_add = project.messages.add
+    refusals = [Unavailable("database unavailable")]
+
+    async def flaky_add(message):
+        if refusals:
+            raise refusals.pop()
+        return await real_add(message)
+
+    project.messages.add = flaky_add  # type: ignore[method-assign]
+    monitor = project.replica()
+    for event in project.failures(3):
+        await monitor.observe(event)
+    assert await project.alerts() == []
+    assert [trip.rule for trip in await monitor.retry()] == [RULE]
+    assert len(await project.alerts()) == 1
+    assert (await project.agents.get(PROJECT, project.worker.id)).status is AgentStatus.PAUSED
+    assert await monitor.retry() == []
+
+
+async def test_an_outage_is_not_the_agents_failure() -> None:
+    events = InMemorySystemEvents()
+    request = Project().failures(1)[0]
+    message = Message(
+        id=new_id(),
+        project_id=PROJECT,
+        conversation_id=new_id(),
+        sender=Participant(ParticipantType.USER, "user-1"),
+        receiver=Participant(ParticipantType.AGENT, request.agent_id),
+        content="hi",
+    )
+    await SystemReporter(events).turn_failed(message, request.agent_id, "inference service unavailable")
+    assert events.events == []

@@ -19,6 +19,9 @@ _DETAIL_MAX_CHARS = 300
 # minute's, so replicas rejecting in the same minute publish the same event).
 QUOTA_REPORT_SECONDS = 60
 _QUOTA_PROJECTS_KEPT = 10_000
+# Turns that failed because the platform could not serve them (processor.py, react.py): an outage is
+# every agent's at once and says nothing about the agent; it shows on readiness and the metrics.
+PLATFORM_FAULTS = frozenset({"inference service unavailable"})
 
 
 class SystemEventKind(StrEnum):
@@ -74,7 +77,12 @@ class SystemReporter:
             log.warning("system event %s not published (%s)", event.kind.value, type(error).__name__)
 
     async def turn_failed(self, request: Message, agent_id: str, text: str) -> None:
-        """An agent's turn ended in an error (one event per request, however often it is redelivered)."""
+        """An agent's turn ended in an error (one event per request, however often it is redelivered).
+
+        Failures that are the platform's (an outage) are not the agent's and are not reported.
+        """
+        if text in PLATFORM_FAULTS:
+            return
         await self.report(
             SystemEvent(
                 id=f"turn-failed-{request.id}",

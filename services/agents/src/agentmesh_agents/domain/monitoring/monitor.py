@@ -20,7 +20,6 @@ from agentmesh_agents.domain.monitoring.alerts import Alerts
 from agentmesh_agents.domain.monitoring.events import SystemEvent, SystemEventFeed
 from agentmesh_agents.domain.monitoring.rules import RuleBook, Trip
 from agentmesh_agents.domain.monitoring.summary import Tally
-from agentmesh_core.errors import AgentmeshError
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +27,7 @@ log = logging.getLogger(__name__)
 REPLAY = timedelta(days=1)
 _FORGET_EVERY = 500
 _RETRY_SECONDS = 2.0
+_RETRY_ALERTS_SECONDS = 30.0
 
 
 class Monitor:
@@ -45,20 +45,12 @@ class Monitor:
         self._alerts = alerts
         self._clock = clock
         self._seen = 0
+        self._unraised: list[Trip] = []  # trips whose alert failed (the database was down): tried again
 
     async def observe(self, event: SystemEvent) -> list[Trip]:
-        """Count one event and act on the rules it trips; the trips acted on."""
+        """Count one event and act on the rules it trips (and on earlier trips not raised yet); those acted on."""
         self.tally.add(event)
-        acted = []
-        for trip in self.rules.observe(event):
-            if event.occurred_at < self._clock() - 2 * trip.rule.window:
-                continue
-            try:
-                await self._alerts.raise_alert(trip)
-            except AgentmeshError as error:  # the database is down: this replica could not; another may
-                log.warning("monitoring alert %s not raised (%s)", trip.key, error.code)
-                continue
-            acted.append(trip)
+        acted = await self._raise(self.rules.observe(event))
         self._seen += 1
         if self._seen % _FORGET_EVERY == 0:
             now = self._clock()
@@ -66,11 +58,35 @@ class Monitor:
             self.tally.forget_before(now)
         return acted
 
+    async def retry(self) -> list[Trip]:
+        """Raise the alerts that failed before; those raised now."""
+        return await self._raise([])
+
+    async def _raise(self, trips: list[Trip]) -> list[Trip]:
+        # The snapshot is taken before any await: observe and retry never take the same trip.
+        due, self._unraised = [*self._unraised, *trips], []
+        acted = []
+        for trip in due:
+            if trip.event.occurred_at < self._clock() - 2 * trip.rule.window:
+                continue  # history: handled then, or too old to act on now
+            try:
+                await self._alerts.raise_alert(trip)
+            except Exception as error:  # noqa: BLE001 - e.g. the database is down; the next event tries again
+                log.warning("monitoring alert %s not raised yet (%s)", trip.key, type(error).__name__)
+                self._unraised.append(trip)
+                continue
+            acted.append(trip)
+        return acted
+
     async def run(self, feed: SystemEventFeed, stop: asyncio.Event) -> None:
         """Read the feed until stop is set."""
         consuming = asyncio.create_task(self._consume(feed))
         try:
-            await stop.wait()
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=_RETRY_ALERTS_SECONDS)
+                if not stop.is_set():
+                    await self.retry()
         finally:
             consuming.cancel()
             with contextlib.suppress(asyncio.CancelledError):
