@@ -100,6 +100,7 @@ bench: setup
 	$(PY) services/gateway/bench/bench_tracing.py
 	$(PY) services/gateway/bench/bench_gateway_hop.py
 	$(PY) libs/grpc/bench/bench_identity.py
+	$(PY) libs/events/bench/bench_nats_auth.py
 	$(PY) services/memory/bench/bench_noisy_neighbour.py
 	$(PY) services/agents/bench/bench_react.py
 	$(PY) services/agents/bench/bench_topics.py
