@@ -91,20 +91,22 @@ deadcode: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
+# Each benchmark's output goes to bench/results/<UTC time>/<name>.txt as well as the terminal;
+# the comparisons it records (agentmesh_devstack.bench) become report.md and report.html there.
+BENCHES := services/inference/bench/bench_batching.py services/inference/bench/bench_front_door.py \
+	services/memory/bench/bench_memory.py services/scheduler/bench/bench_jobs.py \
+	services/gateway/bench/bench_login_flood.py services/gateway/bench/bench_tracing.py \
+	services/gateway/bench/bench_gateway_hop.py libs/grpc/bench/bench_identity.py \
+	libs/events/bench/bench_nats_auth.py services/memory/bench/bench_noisy_neighbour.py \
+	services/agents/bench/bench_react.py services/agents/bench/bench_topics.py services/agents/bench/bench_parked.py
 bench: setup
-	$(PY) services/inference/bench/bench_batching.py
-	$(PY) services/inference/bench/bench_front_door.py
-	$(PY) services/memory/bench/bench_memory.py
-	$(PY) services/scheduler/bench/bench_jobs.py
-	$(PY) services/gateway/bench/bench_login_flood.py
-	$(PY) services/gateway/bench/bench_tracing.py
-	$(PY) services/gateway/bench/bench_gateway_hop.py
-	$(PY) libs/grpc/bench/bench_identity.py
-	$(PY) libs/events/bench/bench_nats_auth.py
-	$(PY) services/memory/bench/bench_noisy_neighbour.py
-	$(PY) services/agents/bench/bench_react.py
-	$(PY) services/agents/bench/bench_topics.py
-	$(PY) services/agents/bench/bench_parked.py
+	@results=bench/results/$$(date -u +%Y%m%dT%H%M%SZ) && mkdir -p $$results && \
+	export AGENTMESH_BENCH_RESULTS=$$PWD/$$results/figures.jsonl && status=0 && \
+	for bench in $(BENCHES); do \
+	  echo "== $$bench ($$(cut -d' ' -f1-3 /proc/loadavg) load)"; \
+	  set -o pipefail; $(PY) $$bench 2>&1 | tee $$results/$$(basename $$bench .py).txt || status=1; \
+	done; \
+	$(PY) -m agentmesh_devstack.bench_report $$results; exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .tmp

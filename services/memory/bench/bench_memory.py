@@ -35,7 +35,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import model_bench
 import search_bench
-from figures import load
+
+from agentmesh_devstack.bench import load
 
 
 async def main(args: argparse.Namespace) -> None:

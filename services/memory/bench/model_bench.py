@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
-from figures import Rounds, header, load, p50_ms, ratio
 from qdrant_edge import Point, UpdateOperation
 from search_bench import raw_shard
 
 from agentmesh_core.identity import GlobalRole, Identity
 from agentmesh_core.ids import new_id
+from agentmesh_devstack.bench import Rounds, header, load, p50_ms, ratio
 from agentmesh_memory.adapters.edge_index import EdgeVectorIndex
 from agentmesh_memory.adapters.embedder import SentenceTransformerEmbedder, use_threads
 from agentmesh_memory.adapters.fakes import InMemoryEntryRepository, KnownAgents

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from figures import Rounds, header, load, p50_ms, ratio, timed
 from qdrant_client import QdrantClient
 from qdrant_edge import (
     Distance,
@@ -37,6 +36,7 @@ from qdrant_edge import (
 
 from agentmesh_core.identity import GlobalRole, Identity
 from agentmesh_core.ids import new_id
+from agentmesh_devstack.bench import Rounds, header, load, p50_ms, ratio, timed
 from agentmesh_memory.adapters.edge_index import EdgeVectorIndex
 from agentmesh_memory.adapters.fakes import InMemoryEntryRepository, KnownAgents, WordTokenizer
 from agentmesh_memory.adapters.qdrant_index import QdrantVectorIndex

@@ -1,17 +1,27 @@
-"""Figures for the memory benchmarks: per-round p50s summarised as min/median/max, ratios, load.
+"""Benchmark figures: rounds summarised as min/median/max, ratios of medians, the load average.
 
 Timings on a shared machine are noisy, so every comparison is interleaved (ours and
 the raw part take turns, round after round) and reported as the spread of the
-rounds' medians plus the ratio of the medians.
+rounds' values plus the ratio of the medians.
+
+Every ratio a benchmark prints through `ratio()` is also recorded, with both sides'
+values and the load average, as one JSON line in the file that AGENTMESH_BENCH_RESULTS
+names (`make bench` sets it; scripts/bench_report.py turns the file into the report
+under bench/results/). A benchmark run by hand, with the variable unset, only prints.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
+import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+RESULTS_ENV = "AGENTMESH_BENCH_RESULTS"
 
 
 @dataclass
@@ -38,9 +48,31 @@ def header(title: str) -> None:
 
 
 def ratio(label: str, numerator: Rounds, denominator: Rounds, goal: str = "") -> float:
+    """Print numerator's median / denominator's median, and record the comparison."""
     value = numerator.median / denominator.median
     print(f"  {label}: {value:.2f}x{f'  ({goal})' if goal else ''}")
+    record(label, value, numerator, denominator, goal)
     return value
+
+
+def record(label: str, value: float, numerator: Rounds, denominator: Rounds, goal: str = "") -> None:
+    """Append one comparison to the results file, if `make bench` named one."""
+    path = os.environ.get(RESULTS_ENV)
+    if not path:
+        return
+    line = {
+        "bench": Path(sys.argv[0]).stem,
+        "label": label,
+        "ratio": value,
+        "goal": goal,
+        "numerator": asdict(numerator),
+        "denominator": asdict(denominator),
+        "load": list(os.getloadavg()),
+        "cores": os.cpu_count(),
+        "time": time.time(),
+    }
+    with open(path, "a", encoding="utf-8") as results:
+        results.write(json.dumps(line) + "\n")
 
 
 def load() -> str:

@@ -1,0 +1,53 @@
+"""Benchmark figures: ratio() prints and records the comparison only when make bench names a
+results file; the report turns the recorded lines into a table and one chart per comparison."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agentmesh_devstack import bench
+from agentmesh_devstack.bench import Rounds, ratio
+from agentmesh_devstack.bench_report import FIGURES_FILE, main, read
+
+
+def test_ratio_is_printed_and_not_recorded_without_a_results_file(monkeypatch, capsys, tmp_path: Path):
+    monkeypatch.delenv(bench.RESULTS_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    value = ratio(
+        "ours / raw", Rounds("ours", "ms", [2.0, 4.0, 3.0]), Rounds("raw", "ms", [1.0, 2.0, 1.5]), "goal <= 2"
+    )
+    assert value == pytest.approx(2.0)
+    assert "ours / raw: 2.00x  (goal <= 2)" in capsys.readouterr().out
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_recorded_comparisons_make_a_table_and_a_chart_each(monkeypatch, tmp_path: Path):
+    monkeypatch.setenv(bench.RESULTS_ENV, str(tmp_path / FIGURES_FILE))
+    ratio("search ours / raw", Rounds("ours (index)", "ms", [0.5, 0.7, 0.6]), Rounds("raw engine", "ms", [0.4, 0.5]))
+    ratio("ingest ours / raw", Rounds("ours", "chunks/s", [130.0]), Rounds("raw", "chunks/s", [100.0]), ">= 0.8")
+
+    lines = [json.loads(line) for line in (tmp_path / FIGURES_FILE).read_text().splitlines()]
+    assert [line["label"] for line in lines] == ["search ours / raw", "ingest ours / raw"]
+    assert lines[0]["numerator"]["values"] == [0.5, 0.7, 0.6] and len(lines[0]["load"]) == 3
+    comparisons = read(tmp_path)
+    assert comparisons[0].ratio == pytest.approx(0.6 / 0.45)
+    assert comparisons[0].numerator.spread == (0.5, 0.6, 0.7)
+
+    assert main([str(tmp_path)]) == 0
+    table = (tmp_path / "report.md").read_text()
+    assert (
+        "| search ours / raw | 1.33x | — | ours (index): 0.60 ms (0.50 to 0.70) | raw engine: 0.45 ms (0.40 to 0.50)"
+        in table
+    )
+    assert "| ingest ours / raw | 1.30x | >= 0.8 |" in table
+    page = (tmp_path / "report.html").read_text()
+    assert page.count("<svg") == 2 and "(goal &gt;= 0.8)" in page
+
+
+def test_a_run_without_figures_says_so(tmp_path: Path):
+    assert main([str(tmp_path)]) == 0
+    assert "No comparison was recorded." in (tmp_path / "report.html").read_text()
+    assert main([]) == 2
