@@ -42,6 +42,7 @@ from agentmesh_agents.settings import AgentsSettings
 from agentmesh_agents.wiring import build_components
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 from agentmesh_db.database import Database
+from agentmesh_devstack import bench
 from agentmesh_devstack.infra import EmbeddedPostgres, NatsServer
 from agentmesh_devstack.ports import free_port
 from agentmesh_devstack.templates import migrations
@@ -100,7 +101,11 @@ async def fan_out(url: str, nats_url: str, rounds: int, subscribers: int) -> Non
         log.info("publish to %d subscribers, until all are queued (%d rounds, interleaved):", subscribers, rounds)
         log.info("  one publish:            %s", _ms(publish_ms))
         log.info("  %d direct sends:       %s", subscribers, _ms(direct_ms))
-        log.info("  ratio publish/direct (p50): %.2f", statistics.median(publish_ms) / statistics.median(direct_ms))
+        bench.ratio(
+            f"one publish to {subscribers} subscribers / {subscribers} direct sends (p50)",
+            bench.Rounds("one publish", "ms", publish_ms),
+            bench.Rounds("direct sends", "ms", direct_ms),
+        )
     finally:
         await nc.drain()
         db.dispose()
@@ -197,8 +202,9 @@ async def memory(root: Path, postgres: EmbeddedPostgres, nats_url: str) -> None:
         after = ", ".join(f"{run[1] / 1024:.1f}" for run in runs)
         log.info("  %6d subscribed agents: serving %s; after a publish %s; inbox consumers %s",
                  subscribed, serving, after, sorted({run[2] for run in runs}))  # fmt: skip
-    ratio = statistics.mean(r[1] for r in seen[10_000]) / statistics.mean(r[1] for r in seen[10])
-    log.info("  ratio RSS 10,000 / 10 (after a publish): %.3f", ratio)
+    bench.ratio("agents service RSS after a publish: 10,000 / 10 subscribed agents",
+                bench.Rounds("10,000 subscribed", "MiB", [run[1] / 1024 for run in seen[10_000]]),
+                bench.Rounds("10 subscribed", "MiB", [run[1] / 1024 for run in seen[10]]))  # fmt: skip
 
 
 async def run(rounds: int, subscribers: int, root: Path) -> None:

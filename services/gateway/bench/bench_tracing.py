@@ -32,6 +32,7 @@ import grpc
 import httpx
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
+from agentmesh_devstack import bench
 from agentmesh_devstack.infra import EmbeddedPostgres, NatsServer
 from agentmesh_devstack.ports import free_port
 from agentmesh_devstack.processes import ManagedProcess
@@ -179,6 +180,9 @@ async def measure(args: argparse.Namespace, pairs: dict[str, Pair], collector: C
         print(f"tracing on / off, median of {args.rounds} rounds' ratios: p50 {ratio('p50'):.2f}x, "
               f"p99 {ratio('p99'):.2f}x, time per request at {args.parallel} in flight "
               f"{ratio('rps', invert=True):.2f}x (goal <= 1.10)")  # fmt: skip
+        bench.record("tracing on / off, p50 (median of the rounds' ratios)", ratio("p50"),
+                     bench.Rounds("tracing on", "ms", on["p50"]), bench.Rounds("tracing off", "ms", off_["p50"]),
+                     "goal <= 1.10")  # fmt: skip
         received = collector.spans - spans_before
         print(f"spans received by the collector while measuring: {received} for {sent} traced requests "
               "(3 each: HTTP, gRPC client, gRPC server; the untraced pair's would double it)")  # fmt: skip

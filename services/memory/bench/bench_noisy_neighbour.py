@@ -36,6 +36,7 @@ from agentmesh.memory.v1 import memory_service_pb2 as pb
 from agentmesh.memory.v1 import memory_service_pb2_grpc as pb_grpc
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 from agentmesh_core.ids import new_id
+from agentmesh_devstack.bench import Rounds, p50_ms, ratio
 from agentmesh_devstack.infra import EmbeddedPostgres
 from agentmesh_devstack.ports import free_port
 from agentmesh_devstack.processes import ManagedProcess
@@ -145,14 +146,17 @@ async def run(args: argparse.Namespace, address: str, service: ManagedProcess) -
         all_quiet: list[float] = []
         all_noisy: list[float] = []
         outcomes: Counter[str] = Counter()
+        quiet_p50s, noisy_p50s = Rounds("quiet (alone)", "ms"), Rounds(f"noisy ({args.adders} adders)", "ms")
         for round_ in range(1, args.rounds + 1):
             quiet = await search_latencies(stub, quiet_project, args.searches)
             noisy = await noisy_searches(stub, quiet_project, noisy_project, args.adders, args.searches, outcomes)
             report(f"round {round_}", quiet, noisy)
+            quiet_p50s.values.append(p50_ms(quiet))
+            noisy_p50s.values.append(p50_ms(noisy))
             all_quiet += quiet
             all_noisy += noisy
         report("all", all_quiet, all_noisy)
-        print("  (goal: noisy within 2x of quiet)")
+        ratio("noisy / quiet search p50 (medians of the rounds' p50s)", noisy_p50s, quiet_p50s, "goal <= 2")
         print(f"  the neighbour's adds: {dict(outcomes)} (resource_exhausted: refused for its project's limits)")
     finally:
         await channel.close()
