@@ -50,7 +50,7 @@ class Comparison:
             bench=raw["bench"],
             label=raw["label"],
             ratio=float(raw["ratio"]),
-            goal=raw.get("goal", ""),
+            goal=raw.get("goal", "").removeprefix("goal").strip(),  # "goal <= 2" and "<= 2" alike
             numerator=Side(**raw["numerator"]),
             denominator=Side(**raw["denominator"]),
             load=tuple(raw["load"]),
