@@ -15,14 +15,13 @@ by side, interleaved, repeated (median of rounds), in microseconds per call:
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
 import time
 from collections.abc import Callable
 
 import jwt
 
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
+from agentmesh_devstack import bench
 from agentmesh_grpc.trust import ServiceKeys
 
 CALLER = Identity("user-1", GlobalRole.USER, "project-1", ProjectRole.ADMIN)
@@ -64,16 +63,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     cases = {"hs256 (before)": hs256, "eddsa raw": eddsa_raw, "eddsa as used": eddsa_as_used}
-    runs: dict[str, list[float]] = {name: [] for name in cases}
+    runs = {name: bench.Rounds(name, "us/call") for name in cases}
     for _ in range(args.rounds):
         for name, work in cases.items():  # interleaved: each round runs every case once
-            runs[name].append(per_call_us(work, args.calls))
-    print(f"identity sign + check per call, {args.calls} calls x {args.rounds} rounds, load {os.getloadavg()[0]:.2f}")
-    base = statistics.median(runs["hs256 (before)"])
-    for name, values in runs.items():
-        median = statistics.median(values)
-        rounds = [round(v) for v in values]
-        print(f"{name:<16} {median:8.1f} us/call   x{median / base:5.2f} of before   (rounds: {rounds})")
+            runs[name].values.append(per_call_us(work, args.calls))
+    bench.header(f"identity sign + check per call, {args.calls} calls x {args.rounds} rounds, {bench.load()}")
+    for rounds in runs.values():
+        print(rounds.line())
+    before = runs["hs256 (before)"]
+    bench.ratio("identity per call: EdDSA uncached / shared HS256", runs["eddsa raw"], before)
+    bench.ratio("identity per call: EdDSA as the interceptors use it / shared HS256", runs["eddsa as used"], before)
 
 
 if __name__ == "__main__":
