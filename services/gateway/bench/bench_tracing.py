@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import statistics
 import sys
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import grpc
 import httpx
+import psutil
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 from agentmesh_devstack import bench
@@ -125,6 +127,16 @@ async def throughput(client: httpx.AsyncClient, path: str, headers: dict[str, st
     return count / (time.perf_counter() - started)
 
 
+def serving_cpu(pair: Pair) -> float:
+    """CPU seconds used so far by the pair's gateway and agents processes."""
+    total = 0.0
+    for process in (pair.gateway, pair.agents):
+        assert process.proc is not None
+        times = psutil.Process(process.proc.pid).cpu_times()
+        total += times.user + times.system
+    return total
+
+
 def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98]
 
@@ -151,6 +163,8 @@ async def measure(args: argparse.Namespace, pairs: dict[str, Pair], collector: C
             await sequential(client, path, headers, 50)
         spans_before = collector.spans
         results: dict[str, dict[str, list[float]]] = {label: {"p50": [], "p99": [], "rps": []} for label in pairs}
+        # CPU seconds of each pair's two processes at every round's end: steadier than wall time on a busy machine.
+        cpu_marks = {label: [serving_cpu(pair)] for label, pair in pairs.items()}
         print(f"GET /projects/{{p}}/agents/{{a}} through gateway -> agents; {args.requests} one at a time, "
               f"then {args.requests} with {args.parallel} in flight, per phase")  # fmt: skip
         for round_ in range(args.rounds):
@@ -167,8 +181,15 @@ async def measure(args: argparse.Namespace, pairs: dict[str, Pair], collector: C
                   f"on {on['p99'][-1]:5.2f} "
                   f"| {args.parallel} in flight: off {off_['rps'][-1]:6.0f} req/s, on {on['rps'][-1]:6.0f} req/s "
                   f"({off_['rps'][-1] / on['rps'][-1]:4.2f}x time per request)")  # fmt: skip
-        # Spans are exported in batches (every 5 s): wait for the last ones.
+            for label, pair in pairs.items():
+                cpu_marks[label].append(serving_cpu(pair))
+        # Spans are exported in batches (every 5 s): wait for the last ones, and count their export's CPU.
         await asyncio.sleep(6)
+        for label, pair in pairs.items():
+            cpu_marks[label][-1] = serving_cpu(pair)
+        cpu = {label: bench.Rounds(f"tracing {label}", "ms CPU/request",
+                                   [(b - a) * 1000 / (2 * args.requests) for a, b in itertools.pairwise(marks)])
+               for label, marks in cpu_marks.items()}  # fmt: skip
         on, off_ = results["on"], results["off"]
 
         def ratio(key: str, invert: bool = False) -> float:
@@ -183,6 +204,8 @@ async def measure(args: argparse.Namespace, pairs: dict[str, Pair], collector: C
         bench.record("tracing on / off, p50 (median of the rounds' ratios)", ratio("p50"),
                      bench.Rounds("tracing on", "ms", on["p50"]), bench.Rounds("tracing off", "ms", off_["p50"]),
                      "goal <= 1.10")  # fmt: skip
+        bench.ratio("tracing on / off, CPU per request of the gateway and agents processes (spans' export included)",
+                    cpu["on"], cpu["off"], "goal <= 1.10")  # fmt: skip
         received = collector.spans - spans_before
         print(f"spans received by the collector while measuring: {received} for {sent} traced requests "
               "(3 each: HTTP, gRPC client, gRPC server; the untraced pair's would double it)")  # fmt: skip
