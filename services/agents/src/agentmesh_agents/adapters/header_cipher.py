@@ -1,8 +1,13 @@
 """MCP server headers at rest: Fernet (AES-128-CBC + HMAC-SHA256) from the `cryptography` package.
 
 The key is AGENTMESH_MCP_HEADERS_KEY (a Fernet key) when set, else derived
-from the internal secret with a label, so a local run needs no extra setting.
-Changing either makes stored headers unreadable: re-register the servers.
+from the agents service's identity key with a label, so a local run needs no extra
+setting. Changing either makes stored headers unreadable: re-register the servers.
+
+Upgrading from the shared internal secret (AGENTMESH_INTERNAL_SECRET, before
+per-service identity keys): the headers were sealed with the key derived from that
+secret. Keep them readable by setting AGENTMESH_MCP_HEADERS_KEY to
+`python -m agentmesh_agents.adapters.header_cipher <the old secret>`.
 """
 
 from __future__ import annotations
@@ -37,3 +42,9 @@ class HeaderCipher:
             return dict(json.loads(self._fernet.decrypt(token.encode("ascii"))))
         except InvalidToken:
             raise FailedPrecondition("stored MCP headers cannot be decrypted (key changed?)") from None
+
+
+if __name__ == "__main__":  # the key for AGENTMESH_MCP_HEADERS_KEY that a secret derives (see above)
+    import sys
+
+    print(derived_key(sys.argv[1]).decode("ascii"))
