@@ -22,7 +22,13 @@ from agentmesh_agents.adapters.mcp_client import SdkMcpClient
 from agentmesh_agents.adapters.mcp_repository import SqlMcpServerRepository
 from agentmesh_agents.adapters.memory_client import MemoryClient
 from agentmesh_agents.adapters.message_repository import SqlMessageRepository
-from agentmesh_agents.adapters.metrics import BACKLOG_REFRESH_SECONDS, BacklogGauges, ObservedProcessor
+from agentmesh_agents.adapters.metrics import (
+    BACKLOG_REFRESH_SECONDS,
+    BacklogGauges,
+    ObservedAlerts,
+    ObservedProcessor,
+    ObservedSystemEvents,
+)
 from agentmesh_agents.adapters.monitor_store import SqlMonitorAgents, SqlStaleWork
 from agentmesh_agents.adapters.nats_events import NatsConversationEvents
 from agentmesh_agents.adapters.nats_mailbox import NatsMailbox
@@ -49,7 +55,6 @@ from agentmesh_agents.domain.grants import AgentToolGrants
 from agentmesh_agents.domain.lanes import LaneRunner
 from agentmesh_agents.domain.mcp_servers import McpServers, McpTools
 from agentmesh_agents.domain.messaging import Messaging
-from agentmesh_agents.domain.monitoring.alerts import Alerts
 from agentmesh_agents.domain.monitoring.events import SystemReporter
 from agentmesh_agents.domain.monitoring.monitor import Monitor
 from agentmesh_agents.domain.monitoring.rules import RuleBook
@@ -116,7 +121,7 @@ def build_components(
     tools, grants = SqlToolRepository(db), SqlGrantRepository(db)
     events = NatsConversationEvents(js)
     system_events = NatsSystemEvents(js)
-    reporter = SystemReporter(system_events)
+    reporter = SystemReporter(ObservedSystemEvents(system_events))
     publisher = ReportingEventPublisher(events, reporter)  # counts tool calls, reports failures to the monitor
     mailbox = NatsMailbox(js, settings.inbox_partitions)
     registry = AgentRegistry(agents, limits)
@@ -212,7 +217,7 @@ def _monitoring(
 ) -> Monitoring:
     monitors, tally = SqlMonitorAgents(db), Tally()
     return Monitoring(
-        monitor=Monitor(RuleBook(settings.rules()), Alerts(monitors, agents, messages), tally),
+        monitor=Monitor(RuleBook(settings.rules()), ObservedAlerts(monitors, agents, messages), tally),
         feed=feed,
         sweep=StalenessSweep(
             SqlStaleWork(db),

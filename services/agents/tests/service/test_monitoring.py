@@ -14,6 +14,8 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 
+from prometheus_client import REGISTRY
+
 from agentmesh_agents.adapters.fakes import StaticMemory
 from agentmesh_agents.domain.messaging import Outgoing
 from agentmesh_agents.domain.models import Agent, AgentStatus, MessageFilter, MessageStatus
@@ -70,6 +72,7 @@ async def test_two_replicas_one_alert_one_pause_and_the_summary_phrased_by_the_m
         Agent("", "", "monitor", agent_type="monitor", model_config={"pause_offenders": True}),
     )
     worker = await components.registry.create(service.admin, service.project, Agent("", "", "worker"))
+    alerts_before, reported_before = _sample(ALERT_SERIES), _sample(REPORTED_SERIES)
 
     replicas = (_replica(service, migrated_database_url, nats_url), _replica(service, migrated_database_url, nats_url))
     async with replicas[0] as one, replicas[1] as two:
@@ -109,6 +112,17 @@ async def test_two_replicas_one_alert_one_pause_and_the_summary_phrased_by_the_m
     assert len(alerts) == 1 and len(await _alerts(components, service.project, monitor.id)) == 1
     assert alerts[0].content["alert"]["agent_id"] == worker.id and alerts[0].content["alert"]["paused"] is True
     assert "the model refused" in alerts[0].content["alert"]["detail"]
+    # The figures: one alert posted across both replicas (they share this process's registry), five failures reported.
+    assert _sample(ALERT_SERIES) - alerts_before == 1
+    assert _sample(REPORTED_SERIES) - reported_before == 5
+
+
+ALERT_SERIES = ("agentmesh_agents_monitor_alerts_total", {"kind": "turn_failed", "paused": "true"})
+REPORTED_SERIES = ("agentmesh_agents_system_events_reported_total", {"kind": "turn_failed"})
+
+
+def _sample(series: tuple[str, dict[str, str]]) -> float:
+    return REGISTRY.get_sample_value(*series) or 0.0
 
 
 async def _alerts(components: Components, project: str, conversation: str) -> list:

@@ -6,6 +6,8 @@
 - `agentmesh_agents_tool_calls_total{tool,outcome}`: finished tool calls (ObservedEventPublisher);
 - `agentmesh_agents_recall_skipped_total{reason}`: turns answered without project memory because
   the memory search failed (deadline_exceeded, unavailable, ...; ObservedEventPublisher);
+- `agentmesh_agents_system_events_reported_total{kind}`, `agentmesh_agents_monitor_alerts_total{kind,paused}`:
+  what this replica reported to the monitor (ObservedSystemEvents), and the alerts it posted (ObservedAlerts);
 - `agentmesh_agents_mailbox_pending_messages{partition}`, `..._mailbox_oldest_message_age_seconds{partition}`,
   `agentmesh_agents_turns_parked`: read every few seconds from JetStream and PostgreSQL (BacklogGauges).
 """
@@ -28,6 +30,9 @@ from agentmesh_agents.adapters.tables import turns
 from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.lanes import Processor
 from agentmesh_agents.domain.models import Message
+from agentmesh_agents.domain.monitoring.alerts import AlertOutcome, Alerts
+from agentmesh_agents.domain.monitoring.events import SystemEvent, SystemEvents
+from agentmesh_agents.domain.monitoring.rules import Trip
 from agentmesh_agents.domain.processor import Delivery, Outcome
 from agentmesh_agents.domain.tool_models import ToolCallRecord
 from agentmesh_db.database import Database
@@ -63,6 +68,16 @@ MAILBOX_AGE = Gauge(
     "agentmesh_agents_mailbox_oldest_message_age_seconds",
     "Age of the oldest message still in an inbox partition (0 when empty)",
     ["partition"],
+)
+SYSTEM_EVENTS = Counter(
+    "agentmesh_agents_system_events_reported_total",
+    "System events this replica reported to the monitor (a repeat of one event counts again), by kind",
+    ["kind"],
+)
+ALERTS = Counter(
+    "agentmesh_agents_monitor_alerts_total",
+    "Alerts this replica posted to a monitoring conversation (one replica posts each), by event kind and pause",
+    ["kind", "paused"],
 )
 TURNS_PARKED = Gauge("agentmesh_agents_turns_parked", "Turns parked (waiting for an approval, a delegation, a wake)")
 
@@ -114,6 +129,28 @@ class ObservedEventPublisher(EventPublisher):
     async def recall_skipped(self, request: Message, agent_id: str, reason: str) -> None:
         RECALL_SKIPPED.labels(reason).inc()
         await super().recall_skipped(request, agent_id, reason)
+
+
+class ObservedSystemEvents:
+    """SystemEvents, each report counted by kind."""
+
+    def __init__(self, events: SystemEvents) -> None:
+        self._events = events
+
+    async def publish(self, event: SystemEvent) -> None:
+        """Publish as the wrapped port does."""
+        SYSTEM_EVENTS.labels(event.kind.value).inc()
+        await self._events.publish(event)
+
+
+class ObservedAlerts(Alerts):
+    """Alerts, each one this replica posted counted."""
+
+    async def raise_alert(self, trip: Trip) -> AlertOutcome:
+        outcome = await super().raise_alert(trip)
+        if outcome.posted:
+            ALERTS.labels(trip.rule.kind.value, str(outcome.paused).lower()).inc()
+        return outcome
 
 
 class BacklogGauges:
