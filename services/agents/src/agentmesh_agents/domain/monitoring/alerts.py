@@ -35,6 +35,7 @@ from agentmesh_agents.domain.models import (
 from agentmesh_agents.domain.monitoring.rules import Trip
 from agentmesh_agents.domain.ports import AgentRepository, MessageRepository
 from agentmesh_core.ids import new_id
+from agentmesh_observability import context
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,12 @@ class Alerts:
 
     async def raise_alert(self, trip: Trip) -> AlertOutcome:
         """Post the alert (once), log it, and pause the agent when the project allows it."""
+        event = trip.event
+        # The log lines carry the project, the agent and the message that tripped the rule.
+        with context.bind(project_id=event.project_id, agent_id=event.agent_id, message_id=event.message_id):
+            return await self._raise(trip)
+
+    async def _raise(self, trip: Trip) -> AlertOutcome:
         event = trip.event
         project_id = event.project_id
         monitor = await self._monitors.of_project(project_id)
