@@ -68,6 +68,18 @@ async def test_events_round_trip_once_each_replayed_from_a_time_then_live(system
     await stream.aclose()
 
 
+async def test_the_feed_starts_at_its_time(system_events) -> None:
+    project = str(uuid.uuid4())
+    await system_events.publish(_event(project, 1, datetime.now(UTC)))
+    await asyncio.sleep(1.1)  # the stream's times are the server's, to the nanosecond; a clear gap between them
+    since = datetime.now(UTC)
+    await system_events.publish(_event(project, 2, datetime.now(UTC)))
+    stream = system_events.subscribe(since)
+    (first,) = await _mine(stream, project, 1)
+    assert first.id.endswith("-2")
+    await stream.aclose()
+
+
 def test_an_unreadable_payload_is_skipped() -> None:
     assert decode_system_event(b"\xff\xff") is None
     assert decode_system_event(b"") is None  # no id, no project, no kind
