@@ -31,7 +31,7 @@ class InMemorySystemEvents:
         position = 0
         while True:
             async with self._changed:
-                await self._changed.wait_for(lambda: len(self.events) > position)
+                await self._changed.wait_for(lambda seen=position: len(self.events) > seen)
             while position < len(self.events):
                 event = self.events[position]
                 position += 1
