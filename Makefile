@@ -39,7 +39,7 @@ PYTEST_WORKERS ?= 2
 PYTEST_TMP ?= .tmp/pytest
 test: setup lint typecheck
 	@mkdir -p $(PYTEST_TMP)
-	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup --cov --cov-report= --basetemp=$(PYTEST_TMP)/test
+	$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadgroup --cov --cov-report= --basetemp=$(PYTEST_TMP)/test --durations=15
 	@echo "coverage (lines, libs + services, in-process): $$($(VENV)/bin/coverage report --format=total)%"
 
 unit: setup
