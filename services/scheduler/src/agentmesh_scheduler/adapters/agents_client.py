@@ -11,7 +11,7 @@ import grpc
 from google.protobuf import json_format, struct_pb2
 
 from agentmesh.agents.v1 import agent_service_pb2, agent_service_pb2_grpc, message_pb2
-from agentmesh_core.errors import NotFound
+from agentmesh_grpc.agents import AgentLookup
 from agentmesh_grpc.errors import from_rpc_error
 from agentmesh_grpc.struct_values import value_to_json
 from agentmesh_scheduler.domain.jobs import ReplyState, ReplyStatus, SentMessage
@@ -38,16 +38,11 @@ class AgentsClient:
     def __init__(self, channel: grpc.aio.Channel, timeout_seconds: float = 10.0) -> None:
         self._stub = agent_service_pb2_grpc.AgentServiceStub(channel)
         self._timeout = timeout_seconds
+        self._lookup = AgentLookup(channel, timeout_seconds)
 
     async def require_agent(self, project_id: str, agent_id: str) -> None:
-        """Raise NotFound("agent not found") unless the agent exists in the project."""
-        request = agent_service_pb2.GetAgentRequest(project_id=project_id, agent_id=agent_id)
-        try:
-            await self._stub.GetAgent(request, timeout=self._timeout)
-        except grpc.aio.AioRpcError as error:
-            if error.code() == grpc.StatusCode.NOT_FOUND:
-                raise NotFound("agent not found") from None
-            raise from_rpc_error(error) from None
+        """Raise NotFound("agent not found") unless the agent exists in the project (asked as the bound identity)."""
+        await self._lookup.require_agent(project_id, agent_id)
 
     async def send_step(
         self, *, project_id: str, agent_id: str, content: JsonValue, idempotency_key: str, correlation_id: str
