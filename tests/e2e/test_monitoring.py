@@ -5,7 +5,8 @@ may take one step) trips the default rule, five failed turns of one agent within
 minutes: the alert appears in the project's monitoring conversation (the conversation
 of its agent of type "monitor", read with `GET /projects/{p}/messages`), within the
 rule's window, and the agent is paused where the monitoring agent's
-`model_config.pause_offenders` allows it, and stays active where it does not.
+`model_config.pause_offenders` allows it, and stays active where it does not. Members
+who are not admins do not see the monitoring conversation.
 """
 
 from __future__ import annotations
@@ -121,7 +122,9 @@ def test_a_failing_agent_trips_the_rule_the_alert_reaches_the_admins_and_the_age
     assert _status(api, admin, project, monitor) == "active"
 
 
-def test_the_agent_is_not_paused_when_the_project_does_not_allow_it(api: httpx.Client, admin: dict[str, str]) -> None:
+def test_the_agent_is_not_paused_when_the_project_does_not_allow_it(
+    api: httpx.Client, admin: dict[str, str], login_as
+) -> None:
     project, monitor = _project(api, admin, pause_offenders=False)
     agent = _failing_agent(api, admin, project)
     _fail_turns(api, admin, project, agent)
@@ -129,3 +132,26 @@ def test_the_agent_is_not_paused_when_the_project_does_not_allow_it(api: httpx.C
     alert = _alert(api, admin, project, monitor, agent)
     assert alert["content"]["alert"]["paused"] is False
     assert _status(api, admin, project, agent) == "active"
+
+    # The monitoring conversation is the admins': a member who is not one sees the log without it.
+    member = _member(api, admin, project, login_as)
+    theirs = api.get(f"/projects/{project}/messages", headers=member, params={"conversation_id": monitor})
+    assert theirs.status_code == 200 and theirs.json()["items"] == [], theirs.text
+    everything = api.get(f"/projects/{project}/messages", headers=member, params={"limit": 200})
+    assert everything.status_code == 200, everything.text
+    ids = {m["id"] for m in everything.json()["items"]}
+    assert alert["id"] not in ids and len(ids) >= FAILURES  # the failed requests are still theirs to read
+    watched = api.get(f"/projects/{project}/conversations/{monitor}/events", headers=member)
+    assert watched.status_code == 404, watched.text
+
+
+def _member(api: httpx.Client, admin: dict[str, str], project: str, login_as) -> dict[str, str]:
+    """Bearer headers of a new user who is a plain member (role user) of the project."""
+    name, password = f"member_{uuid.uuid4().hex[:8]}", "member-password-123"
+    user = api.post("/users", headers=admin, json={"username": name, "password": password})
+    assert user.status_code == 201, user.text
+    joined = api.post(
+        f"/projects/{project}/members", headers=admin, json={"user_id": user.json()["id"], "role": "user"}
+    )
+    assert joined.status_code == 201, joined.text
+    return login_as(name, password)

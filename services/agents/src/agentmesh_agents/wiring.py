@@ -128,7 +128,10 @@ def build_components(
     # One rate for direct messages and publishes; rejections are reported to the monitor.
     admission = ReportingAdmission(settings.project_message_rate, reporter)
     backlog = ReportingBacklog(SqlQueueDepth(db), limits, reporter)
-    messaging = Messaging(agents, messages, mailbox, events, limits, admission=admission, backlog=backlog)
+    monitors = SqlMonitorAgents(db)  # the monitoring conversation is the admins'
+    messaging = Messaging(
+        agents, messages, mailbox, events, limits, admission=admission, backlog=backlog, monitors=monitors
+    )
     topic_store = SqlTopicRepository(db)
     topics = Topics(topic_store, messages, mailbox, limits, admission=admission, backlog=backlog, events=publisher)
     key = settings.mcp_headers_key
@@ -202,20 +205,21 @@ def build_components(
         approvals=approvals,
         topics=topics,
         delegations=delegations,
-        monitoring=_monitoring(settings, db, agents, messages, messaging, system_events, reporter),
+        monitoring=_monitoring(settings, db, monitors, agents, messages, messaging, system_events, reporter),
     )
 
 
 def _monitoring(
     settings: AgentsSettings,
     db: Database,
+    monitors: SqlMonitorAgents,
     agents: SqlAgentRepository,
     messages: SqlMessageRepository,
     messaging: Messaging,
     feed: NatsSystemEvents,
     reporter: SystemReporter,
 ) -> Monitoring:
-    monitors, tally = SqlMonitorAgents(db), Tally()
+    tally = Tally()
     return Monitoring(
         monitor=Monitor(RuleBook(settings.rules()), ObservedAlerts(monitors, agents, messages), tally),
         feed=feed,

@@ -10,13 +10,21 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from agentmesh_agents.adapters.agent_repository import SqlAgentRepository
-from agentmesh_agents.adapters.fakes import InMemoryAgentRepository
+from agentmesh_agents.adapters.fakes import InMemoryAgentRepository, InMemoryMessageRepository
 from agentmesh_agents.adapters.message_repository import SqlMessageRepository
 from agentmesh_agents.adapters.monitor_fakes import InMemoryMonitorAgents, InMemorySystemEvents
 from agentmesh_agents.adapters.monitor_store import SqlMonitorAgents, SqlStaleWork
 from agentmesh_agents.adapters.system_events import NatsSystemEvents, decode_system_event
 from agentmesh_agents.adapters.turn_repository import SqlTurnRepository
-from agentmesh_agents.domain.models import Agent, AgentStatus, Message, MessageStatus, Participant, ParticipantType
+from agentmesh_agents.domain.models import (
+    Agent,
+    AgentStatus,
+    Message,
+    MessageFilter,
+    MessageStatus,
+    Participant,
+    ParticipantType,
+)
 from agentmesh_agents.domain.monitoring.events import SystemEvent, SystemEventKind
 from agentmesh_agents.domain.turns import Parked, TurnState, Wake, WakeOutcome
 from agentmesh_db.database import Database
@@ -160,3 +168,24 @@ async def test_long_parked_turns_that_no_wake_has_reached(db: Database) -> None:
     later = [w for w in await stale.parked(datetime.now(UTC) + timedelta(hours=1)) if w.project_id == project]
     assert [(w.agent_id, w.message_id) for w in later] == [(agent.id, waiting.id)]
     assert [w for w in await stale.parked(datetime.now(UTC) - timedelta(hours=1)) if w.project_id == project] == []
+
+
+@pytest.fixture(params=["sql", "memory"])
+def message_store(request: pytest.FixtureRequest):
+    if request.param == "memory":
+        agents = InMemoryAgentRepository()
+        return agents, InMemoryMessageRepository(agents)
+    db = request.getfixturevalue("db")
+    return SqlAgentRepository(db), SqlMessageRepository(db)
+
+
+async def test_a_hidden_conversation_is_left_out_of_the_log(message_store) -> None:
+    agents, messages = message_store
+    project = str(uuid.uuid4())
+    agent = await agents.add(Agent(str(uuid.uuid4()), project, "worker", created_at=NOW, updated_at=NOW))
+    hidden, shown = (_message(project, agent.id, minutes, MessageStatus.COMPLETE) for minutes in (1, 2))
+    for message in (hidden, shown):
+        await messages.add(message)
+    listed = await messages.list(project, MessageFilter(hidden_conversation_id=hidden.conversation_id), None, 10)
+    assert [m.id for m in listed] == [shown.id]
+    assert len(await messages.list(project, MessageFilter(), None, 10)) == 2

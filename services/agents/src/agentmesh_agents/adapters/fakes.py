@@ -129,6 +129,8 @@ class InMemoryMessageRepository:
                 return False
             if where.conversation_id and m.conversation_id != where.conversation_id:
                 return False
+            if where.hidden_conversation_id and m.conversation_id == where.hidden_conversation_id:
+                return False
             return not (where.status and m.status is not where.status)
 
         found = sorted(filter(matches, self._scoped(project_id)), key=lambda m: (m.created_at, m.id), reverse=True)

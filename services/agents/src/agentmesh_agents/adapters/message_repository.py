@@ -175,6 +175,8 @@ class SqlMessageRepository:
             )
         if where.conversation_id:
             conditions.append(_c.conversation_id == where.conversation_id)
+        if where.hidden_conversation_id:
+            conditions.append(_c.conversation_id != where.hidden_conversation_id)
         if where.status:
             conditions.append(_c.status == where.status.value)
         query = select(messages).where(*conditions).order_by(_c.created_at.desc(), _c.id.desc()).limit(limit)

@@ -31,7 +31,8 @@ class InMemorySystemEvents:
         position = 0
         while True:
             async with self._changed:
-                await self._changed.wait_for(lambda seen=position: len(self.events) > seen)
+                while len(self.events) <= position:
+                    await self._changed.wait()
             while position < len(self.events):
                 event = self.events[position]
                 position += 1

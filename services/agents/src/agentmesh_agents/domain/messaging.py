@@ -23,6 +23,7 @@ from agentmesh_agents.domain.models import (
     ParticipantType,
     utcnow,
 )
+from agentmesh_agents.domain.monitoring.alerts import MonitorAgents, admins_only_conversation
 from agentmesh_agents.domain.ports import AgentRepository, ConversationFeed, Mailbox, MessageRepository, StoredEvent
 from agentmesh_core import pagination
 from agentmesh_core.errors import NotFound
@@ -64,8 +65,10 @@ class Messaging:
         clock: Callable[[], datetime] = utcnow,
         admission: MessageAdmission | None = None,
         backlog: Backlog | None = None,
+        monitors: MonitorAgents | None = None,
     ) -> None:
         self._backlog = backlog
+        self._monitors = monitors
         self._agents = agents
         self._messages = messages
         self._mailbox = mailbox
@@ -153,6 +156,10 @@ class Messaging:
             conversation_id=parse_id(where.conversation_id, "conversation_id") if where.conversation_id else None,
         )
         limit = pagination.page_size(page_size)
+        hidden = await admins_only_conversation(self._monitors, identity, project_id)
+        if hidden is not None and where.conversation_id == hidden:
+            return Page([])
+        where = dataclasses.replace(where, hidden_conversation_id=hidden)
         items = await self._messages.list(project_id, where, pagination.decode_time_key(page_token), limit)
         # Keyset cursor: messages arriving between two page reads neither repeat nor skip items.
         return Page(items, pagination.next_time_key(items, limit, lambda message: (message.created_at, message.id)))
@@ -168,7 +175,8 @@ class Messaging:
         project_id = project_scope(identity, project_id)
         conversation_id = parse_id(conversation_id, "conversation_id")
         after_sequence = validation.resume_sequence(after_sequence)
-        if not await self._messages.conversation_exists(project_id, conversation_id):
+        hidden = await admins_only_conversation(self._monitors, identity, project_id)
+        if conversation_id == hidden or not await self._messages.conversation_exists(project_id, conversation_id):
             raise NotFound("conversation not found")
         return self._feed.subscribe(project_id, conversation_id, after_sequence)
 

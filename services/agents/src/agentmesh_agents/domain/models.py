@@ -110,6 +110,8 @@ class MessageFilter:
     agent_id: str | None = None
     conversation_id: str | None = None
     status: MessageStatus | None = None
+    # A conversation left out: the project's monitoring conversation, for callers who are not its admins.
+    hidden_conversation_id: str | None = None
 
 
 class EventType(StrEnum):

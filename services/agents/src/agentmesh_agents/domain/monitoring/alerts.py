@@ -3,8 +3,9 @@
 A project opts in by creating its monitoring agent: an agent of type "monitor"
 (admins only create agents). Its conversation (id = the monitoring agent's id) is
 the admins' conversation: alerts are stored there as complete messages from the
-system to the monitoring agent (no turn runs for them), readable over REST like any
-message (`GET /projects/{p}/messages?conversation_id=<monitoring agent id>`). The
+system to the monitoring agent (no turn runs for them), read over REST like any
+message (`GET /projects/{p}/messages?conversation_id=<monitoring agent id>`) but by
+the project's admins only: Messaging leaves it out for its other members. The
 monitoring agent's `model_config.pause_offenders: true` is the project's permission
 to pause the offending agent (status `paused`: its mailbox keeps its messages until
 an admin sets it `active` again).
@@ -34,6 +35,7 @@ from agentmesh_agents.domain.models import (
 )
 from agentmesh_agents.domain.monitoring.rules import Trip
 from agentmesh_agents.domain.ports import AgentRepository, MessageRepository
+from agentmesh_core.identity import Identity, ProjectRole
 from agentmesh_core.ids import new_id
 from agentmesh_observability import context
 
@@ -55,6 +57,14 @@ class MonitorAgents(Protocol):
 
     async def all(self) -> list[Agent]:
         """Every project's monitoring agent."""
+
+
+async def admins_only_conversation(monitors: MonitorAgents | None, identity: Identity, project_id: str) -> str | None:
+    """The conversation the caller may not read: the monitoring one, unless the caller is a project admin."""
+    if monitors is None or identity.is_privileged or identity.project_role is ProjectRole.ADMIN:
+        return None
+    monitor = await monitors.of_project(project_id)
+    return monitor.id if monitor is not None else None
 
 
 def may_pause(monitor: Agent) -> bool:
