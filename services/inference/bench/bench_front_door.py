@@ -1,6 +1,7 @@
 """The inference front door against vLLM alone, side by side in one run on one model.
 
     python services/inference/bench/bench_front_door.py [--streams 64] [--max-tokens 64] [--rounds 3] [--model PATH]
+        [--paths gateway,vllm,grpc,raw] [--stream-interval 1]
 
 Starts PostgreSQL, the inference service and the gateway (devstack, free ports),
 vLLM's own OpenAI server (`python -m vllm.entrypoints.openai.api_server`, what
@@ -19,7 +20,13 @@ busy machine wall-clock figures swing (and vLLM's CPU workers spin while they wa
 for a core, so even the engines' CPU time inflates). What each serving path costs
 on top of the engine is steadier: the CPU seconds per 1,000 tokens of the serving
 processes, engine processes (VLLM::*) left out: the gateway plus the inference
-service, vs vLLM's API server.
+service, vs vLLM's API server; the inference service alone for gRPC.
+
+`--paths grpc,raw` (say) measures only those paths and starts only what they need
+(here the inference service: no PostgreSQL, gateway or vLLM server), for quick
+iterations; a ratio is printed when both of its paths ran. `--stream-interval N` sets
+vLLM's stream interval (tokens per streamed chunk after the first) on all three engines
+alike: the service's (AGENTMESH_STREAM_INTERVAL), vLLM's server's and the raw one's.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import grpc
 import httpx
 import psutil
 
@@ -193,24 +201,36 @@ def report(label: str, runs: list[Run]) -> tuple[float, float, float]:
     return rate, ttft, cpu
 
 
+PATHS = ("gateway", "vllm", "grpc", "raw")
+
+
 async def measure(args: argparse.Namespace, model: str, stack: Stack, vllm_url: str, vllm_pid: int) -> None:
     from vllm.v1.engine.async_llm import AsyncLLM
 
+    paths: list[str] = args.paths
     gateway = stack.config.gateway_url
-    await wait_http(f"{vllm_url}/v1/models", "vLLM's OpenAI server")
-    await wait_http(f"{gateway}/healthz", "the gateway")
-    headers = await api_key(gateway)
-    await wait_http(f"{gateway}/v1/models", "the inference service to load", headers)
+    headers: dict[str, str] = {}
+    if "vllm" in paths:
+        await wait_http(f"{vllm_url}/v1/models", "vLLM's OpenAI server")
+    if "gateway" in paths:
+        await wait_http(f"{gateway}/healthz", "the gateway")
+        headers = await api_key(gateway)
+        await wait_http(f"{gateway}/v1/models", "the inference service to load", headers)
+    channel = create_channel(stack.config.addr("inference"), stack.signer())
+    stub = pb_grpc.InferenceServiceStub(channel)
+    if "grpc" in paths:
+        await wait_grpc(stub)
     config = EngineConfig(model=model, max_num_seqs=args.streams, random_weights=is_random_model(Path(model)),
-                          gpu_memory_utilization=args.gpu_memory_utilization)  # fmt: skip
+                          gpu_memory_utilization=args.gpu_memory_utilization,
+                          stream_interval=args.stream_interval)  # fmt: skip
     prepare_environment(config)
     # Held only in this list, so that it can be released before the interpreter exits.
-    engines = [AsyncLLM.from_engine_args(config.engine_args())]
-    channel = create_channel(stack.config.addr("inference"), stack.signer())
-    stub, counter, n, tokens = pb_grpc.InferenceServiceStub(channel), [0], args.streams, args.max_tokens
-    runs: dict[str, list[Run]] = {k: [] for k in ("gateway", "vllm", "grpc", "raw")}
-    ours = [process.proc.pid for process in (stack.services["gateway"], stack.services["inference"]) if process.proc]
-    trees = {"gateway": ours, "vllm": [vllm_pid], "grpc": [], "raw": []}
+    engines = [AsyncLLM.from_engine_args(config.engine_args())] if "raw" in paths else []
+    counter, n, tokens = [0], args.streams, args.max_tokens
+    runs: dict[str, list[Run]] = {k: [] for k in paths}
+    pid = {name: process.proc.pid for name, process in stack.services.items() if process.proc}
+    trees = {"gateway": [pid[k] for k in ("gateway", "inference") if k in pid], "vllm": [vllm_pid],
+             "grpc": [pid["inference"]] if "inference" in pid else [], "raw": []}  # fmt: skip
     try:
         targets = {
             "gateway": lambda http, i: chat_stream(http, f"{gateway}/v1/chat/completions", headers, i, tokens),
@@ -219,7 +239,7 @@ async def measure(args: argparse.Namespace, model: str, stack: Stack, vllm_url: 
             "raw": lambda _, i: raw_stream(engines[0], i, tokens, counter),
         }
         for round_ in range(args.rounds + 1):  # round 0 warms up every path
-            order = list(targets) if round_ % 2 else list(reversed(targets))
+            order = paths if round_ % 2 else paths[::-1]
             for name in order:
                 # New connections for every run, for both HTTP servers alike. Over reused keep-alive
                 # connections a burst of 64 reached the gateway's app up to seconds late (seen with
@@ -228,22 +248,43 @@ async def measure(args: argparse.Namespace, model: str, stack: Stack, vllm_url: 
                     run = await timed([lambda i=i, f=targets[name]: f(http, i) for i in range(n)], trees[name])
                 if round_:
                     runs[name].append(run)
-        print(f"\n{n} concurrent streams x {tokens} tokens, {args.rounds} rounds, model {model}")
-        print(f"device: {engines[0].vllm_config.device_config.device_type} (the same engine build for all three)")
-        g_rate, g_ttft, g_cpu = report("gateway /v1 (agentmesh)", runs["gateway"])
-        v_rate, v_ttft, v_cpu = report("vLLM OpenAI server", runs["vllm"])
-        s_rate, s_ttft, _ = report("InferenceService gRPC", runs["grpc"])
-        r_rate, r_ttft, _ = report("raw AsyncLLM", runs["raw"])
-        print(f"gateway / vLLM server: throughput {g_rate / v_rate:.2f} (goal >= 0.9), "
-              f"TTFT p50 {g_ttft / v_ttft:.2f} (goal <= 1.2), serving CPU per token {g_cpu / v_cpu:.2f}")  # fmt: skip
-        print(f"gRPC service / raw AsyncLLM: throughput {s_rate / r_rate:.2f} (goal >= 0.95), "
-              f"TTFT p50 {s_ttft / r_ttft:.2f}")  # fmt: skip
+        print(f"\n{n} concurrent streams x {tokens} tokens, {args.rounds} rounds, stream interval "
+              f"{args.stream_interval}, model {model}, "
+              f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip
+        if engines:
+            print(f"device: {engines[0].vllm_config.device_config.device_type} (the same engine build for all)")
+        labels = {"gateway": "gateway /v1 (agentmesh)", "vllm": "vLLM OpenAI server",
+                  "grpc": "InferenceService gRPC", "raw": "raw AsyncLLM"}  # fmt: skip
+        figures = {name: report(labels[name], runs[name]) for name in paths}
+        if "gateway" in figures and "vllm" in figures:
+            (g_rate, g_ttft, g_cpu), (v_rate, v_ttft, v_cpu) = figures["gateway"], figures["vllm"]
+            print(f"gateway / vLLM server: throughput {g_rate / v_rate:.2f} (goal >= 0.9), TTFT p50 "
+                  f"{g_ttft / v_ttft:.2f} (goal <= 1.2), serving CPU per token {g_cpu / v_cpu:.2f}")  # fmt: skip
+        if "grpc" in figures and "raw" in figures:
+            (s_rate, s_ttft, _), (r_rate, r_ttft, _) = figures["grpc"], figures["raw"]
+            print(f"gRPC service / raw AsyncLLM: throughput {s_rate / r_rate:.2f} (goal >= 0.95), "
+                  f"TTFT p50 {s_ttft / r_ttft:.2f} (goal <= 1.10)")  # fmt: skip
     finally:
         await channel.close()
-        engines[0].shutdown()
         # Released now, not at interpreter exit (where AsyncLLM.__del__ fails on torn-down modules).
-        engines.clear()
+        while engines:
+            engines.pop().shutdown()
         gc.collect()
+
+
+async def wait_grpc(stub: pb_grpc.InferenceServiceStub) -> None:
+    async def ready() -> bool:
+        with acting_as(BENCH):
+            status = await stub.GetEngineStatus(pb.GetEngineStatusRequest(), timeout=5)
+        return status.state == pb.ENGINE_STATE_READY
+
+    async def loaded() -> bool:
+        try:
+            return await ready()
+        except grpc.aio.AioRpcError:
+            return False
+
+    await eventually(loaded, timeout=600, interval=1.0, what="the inference service to load")
 
 
 def main(args: argparse.Namespace) -> None:
@@ -252,7 +293,8 @@ def main(args: argparse.Namespace) -> None:
     model = args.model or str(ensure_tiny_model(Path(tempfile.gettempdir()) / "agentmesh-bench" / "tiny-llama"))
     SERVED_NAME[0] = served_name(model)
     env = {"AGENTMESH_MODEL": model, "AGENTMESH_LOG_LEVEL": "WARNING", "AGENTMESH_MAX_NUM_SEQS": str(args.streams),
-           "AGENTMESH_GPU_MEMORY_UTILIZATION": str(args.gpu_memory_utilization)}  # fmt: skip
+           "AGENTMESH_GPU_MEMORY_UTILIZATION": str(args.gpu_memory_utilization),
+           "AGENTMESH_STREAM_INTERVAL": str(args.stream_interval)}  # fmt: skip
     stack = Stack(StackConfig.ephemeral(run_dir, admin_password=ADMIN_PASSWORD, extra_env=env))
     vllm_port = free_port()
     argv = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model, "--host", "127.0.0.1",
@@ -260,21 +302,31 @@ def main(args: argparse.Namespace) -> None:
             "--max-num-seqs", str(args.streams), "--enforce-eager", "--seed", "0",
             "--gpu-memory-utilization", str(args.gpu_memory_utilization),
             "--uvicorn-log-level", "warning"]  # fmt: skip
+    if args.stream_interval > 1:
+        argv += ["--stream-interval", str(args.stream_interval)]
     vllm_env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     vllm_server = ManagedProcess("vllm-openai", argv, run_dir / "logs" / "vllm-openai.log", vllm_env)
+    paths = args.paths
     try:
-        stack.postgres.start()
-        stack.database_url = stack.postgres.database_url(DATABASE_NAME)
-        stack.start_service("inference")
-        stack.start_service("gateway")
-        vllm_server.start()
-        assert vllm_server.proc is not None
-        asyncio.run(measure(args, model, stack, f"http://127.0.0.1:{vllm_port}", vllm_server.proc.pid))
+        if "gateway" in paths:
+            stack.postgres.start()
+            stack.database_url = stack.postgres.database_url(DATABASE_NAME)
+        if "gateway" in paths or "grpc" in paths:
+            stack.start_service("inference")
+        if "gateway" in paths:
+            stack.start_service("gateway")
+        vllm_pid = 0
+        if "vllm" in paths:
+            vllm_server.start()
+            assert vllm_server.proc is not None
+            vllm_pid = vllm_server.proc.pid
+        asyncio.run(measure(args, model, stack, f"http://127.0.0.1:{vllm_port}", vllm_pid))
     finally:
         vllm_server.stop(grace=15)
         for name in ("gateway", "inference"):
             stack.stop_service(name)
-        stack.postgres.stop()
+        if "gateway" in paths:
+            stack.postgres.stop()
     print(f"logs in {run_dir / 'logs'}")
 
 
@@ -286,4 +338,8 @@ if __name__ == "__main__":
     parser.add_argument("--model", default="", help="model path (default: the tiny random model)")
     # Three engines share one GPU (the service's, vLLM's server's, the raw one): a quarter each.
     parser.add_argument("--gpu-memory-utilization", type=float, default=0.25, help="each engine's share (GPU only)")
-    main(parser.parse_args())
+    parser.add_argument("--stream-interval", type=int, default=1, help="tokens per streamed chunk after the first")
+    parser.add_argument("--paths", default=",".join(PATHS), help="which of gateway,vllm,grpc,raw to measure")
+    parsed = parser.parse_args()
+    parsed.paths = [name for name in PATHS if name in parsed.paths.split(",")]
+    main(parsed)

@@ -38,6 +38,9 @@ class InferenceSettings(CommonSettings):
     inference_enforce_eager: bool = True
     cpu_kv_cache_gib: int = Field(1, ge=1, description="sets VLLM_CPU_KVCACHE_SPACE (CPU only)")
     gpu_memory_utilization: float = Field(0.85, gt=0, le=1)
+    # Tokens per streamed chunk after the first (the first and last go out at once): more
+    # means fewer messages to serve per token, tokens arriving in small groups.
+    stream_interval: int = Field(1, ge=1, le=64)
 
     # Fair sharing: requests given to the engine at once (0: max_num_seqs); the rest wait
     # in the fair queue. Per-project defaults; superadmins override them per project.
@@ -96,4 +99,5 @@ class InferenceSettings(CommonSettings):
             random_weights=Path(model).is_dir() and is_random_model(Path(model)),
             log_level=self.log_level,
             log_config_dir=self.run_dir / "inference",
+            stream_interval=self.stream_interval,
         )

@@ -20,6 +20,7 @@ import logging
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ ROLE_TOKENS = ("<|system|>", "<|user|>", "<|assistant|>")
 SPECIAL_TOKENS = (BOS, EOS, PAD, *ROLE_TOKENS)
 # Layer shapes: "tiny" for every test and the CPU run; "1b", a Llama-3.2-1B-sized body (with the
 # tiny vocabulary), for benchmarks on a GPU, where the tiny one measures only overheads.
-SHAPES: dict[str, dict[str, int]] = {
+SHAPES: dict[str, dict[str, Any]] = {  # Any: LlamaConfig takes them as keyword arguments
     # head_dim 64: vLLM's CPU attention rejects small head sizes such as 16
     "tiny": {"hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2, "num_attention_heads": 2,
              "num_key_value_heads": 2, "head_dim": 64},

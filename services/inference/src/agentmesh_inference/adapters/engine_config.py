@@ -33,12 +33,17 @@ class EngineConfig:
     log_level: str = "INFO"
     log_config_dir: Path | None = None
     seed: int = 0
+    # Output tokens per streamed chunk after the first (vLLM's --stream-interval; the first
+    # and the last are sent at once). 1 streams every token; more means fewer messages.
+    stream_interval: int = 1
 
     def engine_args(self) -> Any:
         """vLLM's AsyncEngineArgs for this config."""
         from vllm.config import StructuredOutputsConfig
         from vllm.engine.arg_utils import AsyncEngineArgs
 
+        # Only when set: vLLM builds without the option (before 0.11) still take the default.
+        extra: dict[str, Any] = {"stream_interval": self.stream_interval} if self.stream_interval > 1 else {}
         return AsyncEngineArgs(
             model=self.model,
             max_model_len=self.max_model_len,
@@ -58,6 +63,7 @@ class EngineConfig:
             # the figures GetEngineStatus reports (adapters/engine_stats.py).
             disable_log_stats=False,
             seed=self.seed,
+            **extra,
         )
 
 

@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _FINISH_REASONS = {"stop": FinishReason.STOP, "length": FinishReason.LENGTH, "abort": FinishReason.ABORT}
+# Prompts up to this many characters are tokenized on the event loop: measured here, a short
+# chat turn takes ~50 us inline, while a hop to a worker thread took 80-200 us per request in
+# a burst of 64 (and delays the first token); a 30,000-character prompt takes ~10 ms, so long
+# ones still go to a thread rather than stall every stream.
+INLINE_TOKENIZE_CHARS = 2_000
 
 
 def _finish_reason(reason: str | None) -> FinishReason:
@@ -48,6 +53,12 @@ def _client_errors() -> tuple[type[Exception], ...]:
     except ImportError:  # vLLM < 0.27 (the CUDA build for torch 2.11): its refusals are ValueErrors
         return (ValueError,)
     return (VLLMClientError, ValueError)
+
+
+def _prompt_chars(request: ValidatedRequest) -> int:
+    if request.messages is None:
+        return len(request.prompt or "")
+    return sum(len(m.content) for m in request.messages)
 
 
 class VllmEngine:
@@ -128,7 +139,10 @@ class VllmEngine:
 
         client_errors = _client_errors()
 
-        prompt_ids = await asyncio.to_thread(self._encode, request)
+        if _prompt_chars(request) <= INLINE_TOKENIZE_CHARS:
+            prompt_ids = self._encode(request)
+        else:
+            prompt_ids = await asyncio.to_thread(self._encode, request)
         if len(prompt_ids) >= self._max_model_len:
             raise InvalidInput(
                 f"prompt too long: {len(prompt_ids)} tokens, the model's context is {self._max_model_len}"
