@@ -38,3 +38,11 @@ def test_environment_overrides(monkeypatch, tmp_path):
 def test_hub_ids_are_not_random(monkeypatch):
     monkeypatch.setenv("AGENTMESH_MODEL", "Qwen/Qwen2.5-0.5B-Instruct")
     assert not InferenceSettings().engine_config().random_weights
+
+
+def test_stream_interval_reaches_the_engine_arguments(monkeypatch):
+    assert InferenceSettings().engine_config().engine_args().stream_interval == 1  # every token streamed
+    monkeypatch.setenv("AGENTMESH_STREAM_INTERVAL", "4")
+    config = InferenceSettings().engine_config()
+    assert config.stream_interval == 4
+    assert config.engine_args().stream_interval == 4
