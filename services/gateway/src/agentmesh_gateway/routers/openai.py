@@ -149,23 +149,30 @@ class _Reply:
         return f"{before}{json.dumps(text)}{after}".encode()
 
     async def events(self, chunks: AsyncGenerator[GenerationChunk, None], include_usage: bool) -> AsyncIterator[bytes]:
-        """The streamed answer: a role chunk, content chunks, a finish chunk, usage if asked, [DONE]."""
+        """The streamed answer: a role chunk, content chunks, a finish chunk, usage if asked, [DONE].
+
+        One write per inference message: the role chunk goes out with the first content, and
+        the finish chunk with the usage chunk and [DONE] (the same events, in fewer writes).
+        """
         prompt_tokens = completion_tokens = 0
+        pending = self._delta({"role": "assistant", "content": ""}, None, include_usage)
         try:
-            yield self._delta({"role": "assistant", "content": ""}, None, include_usage)
             async with contextlib.aclosing(chunks):
                 async for chunk in chunks:
                     completion_tokens += chunk.token_count
                     if chunk.text:
-                        yield self._content(chunk.text, include_usage)
+                        pending += self._content(chunk.text, include_usage)
                     if chunk.finish_reason is not None:
                         prompt_tokens, completion_tokens = chunk.prompt_tokens, chunk.completion_tokens
-                        yield self._delta({}, _finish(chunk.finish_reason), include_usage)
+                        pending += self._delta({}, _finish(chunk.finish_reason), include_usage)
+                    elif pending:
+                        yield pending
+                        pending = b""
             if include_usage:
-                yield self._event([], self._usage_body(prompt_tokens, completion_tokens), True)
+                pending += self._event([], self._usage_body(prompt_tokens, completion_tokens), True)
         except Exception as error:  # noqa: BLE001 - the client gets an error event, then [DONE]
-            yield error_event(error)
+            pending += error_event(error)
         finally:
             # Also when the client went away mid-stream: what was generated is counted.
             self.count(prompt_tokens, completion_tokens)
-        yield _DONE
+        yield pending + _DONE
