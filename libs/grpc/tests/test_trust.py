@@ -15,6 +15,7 @@ ADMIN = Identity("u", GlobalRole.USER, "p1", ProjectRole.ADMIN)
 GET_AGENT = "/agentmesh.agents.v1.AgentService/GetAgent"
 DELETE_AGENT = "/agentmesh.agents.v1.AgentService/DeleteAgent"
 ADD = "/agentmesh.memory.v1.MemoryService/AddMemories"
+REPORT = "/agentmesh.agents.v1.AgentService/ReportSystemEvent"
 
 
 def _as(issuer: str) -> Identity:
@@ -37,6 +38,7 @@ def _admit(issuer: str, receiver: str, identity: Identity, method: str) -> Ident
         ("agents", "memory", _as("agents"), ADD),
         ("agents", "inference", _as("agents"), "/agentmesh.inference.v1.InferenceService/Generate"),
         ("memory", "agents", _as("memory"), GET_AGENT),
+        ("scheduler", "agents", _as("scheduler"), REPORT),
     ],
 )
 def test_callers_assert_what_they_may(issuer: str, receiver: str, identity: Identity, method: str) -> None:
@@ -53,6 +55,10 @@ def test_callers_assert_what_they_may(issuer: str, receiver: str, identity: Iden
         ("agents", "memory", ROOT, ADD),
         ("agents", "memory", _as("scheduler"), ADD),
         ("scheduler", "agents", _as("gateway"), GET_AGENT),
+        # Only the scheduler's key reports system events: the gateway, which may assert anyone, may not.
+        ("gateway", "agents", _as("scheduler"), REPORT),
+        ("gateway", "agents", ROOT, REPORT),
+        ("memory", "agents", _as("memory"), REPORT),
     ],
 )
 def test_callers_are_refused_what_they_may_not_assert(

@@ -42,13 +42,14 @@ class May(Enum):
 
 @dataclass(frozen=True)
 class Grant:
-    """What one issuer may do at one receiver; `methods` None: any method of the receiver."""
+    """What one issuer may do at one receiver; `methods` None: any method of the receiver but `denied`."""
 
     may: May
     methods: frozenset[str] | None = None
+    denied: frozenset[str] = frozenset()
 
     def allows(self, issuer: str, identity: Identity, method: str) -> bool:
-        if self.methods is not None and method not in self.methods:
+        if method in self.denied or (self.methods is not None and method not in self.methods):
             return False
         itself = identity.role is GlobalRole.SERVICE and identity.subject == issuer
         if self.may is May.ANYONE or itself:
@@ -60,9 +61,13 @@ class Grant:
 # service for its users; the scheduler calls agents as itself (fired schedules, job
 # steps) and for the user creating a schedule (is the agent theirs?); agents call memory
 # and inference as themselves; memory asks agents whether an agent exists, as itself.
+# Only the scheduler reports system events to agents (its failed runs): the gateway, which
+# may assert any identity, could otherwise assert the scheduler's (agents also checks that
+# the reporter asserts its own service identity).
+REPORT_SYSTEM_EVENT = "/agentmesh.agents.v1.AgentService/ReportSystemEvent"
 CALLERS: Mapping[str, Mapping[str, Grant]] = {
     "agents": {
-        "gateway": Grant(May.ANYONE),
+        "gateway": Grant(May.ANYONE, denied=frozenset({REPORT_SYSTEM_EVENT})),
         "scheduler": Grant(May.USERS),
         "memory": Grant(May.ITSELF, frozenset({"/agentmesh.agents.v1.AgentService/GetAgent"})),
     },

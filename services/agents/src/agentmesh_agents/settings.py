@@ -23,11 +23,13 @@ class MonitorRule(BaseModel):
     kind: SystemEventKind
     count: int = Field(ge=1, le=10_000)
     window_seconds: float = Field(gt=0, le=7 * 24 * 3600)
+    # Whether a trip may pause the agent (when the project allows it).
+    pause: bool = True
 
 
 def _default_rules() -> list[MonitorRule]:
     return [
-        MonitorRule(kind=rule.kind, count=rule.count, window_seconds=rule.window.total_seconds())
+        MonitorRule(kind=rule.kind, count=rule.count, window_seconds=rule.window.total_seconds(), pause=rule.pause)
         for rule in DEFAULT_RULES
     ]
 
@@ -105,7 +107,7 @@ class AgentsSettings(NatsSettings):
     mcp_timeout_seconds: float = Field(default=15.0, gt=0)
     mcp_headers_key: SecretStr | None = None
 
-    # The monitor (domain/monitoring): its rules (a JSON list of {"kind", "count", "window_seconds"}),
+    # The monitor (domain/monitoring): its rules (a JSON list of {"kind", "count", "window_seconds", "pause"}),
     # how old waiting work may get before it is reported, how often that is looked at, and the hour
     # (UTC) of the daily health summary.
     monitor_enabled: bool = True
@@ -129,7 +131,7 @@ class AgentsSettings(NatsSettings):
 
     def rules(self) -> tuple[Rule, ...]:
         """The monitor's rules, as the domain holds them."""
-        return tuple(Rule(r.kind, r.count, timedelta(seconds=r.window_seconds)) for r in self.monitor_rules)
+        return tuple(Rule(r.kind, r.count, timedelta(seconds=r.window_seconds), r.pause) for r in self.monitor_rules)
 
     def limits(self) -> Limits:
         """The domain's view of these settings."""

@@ -56,6 +56,7 @@ from agentmesh_agents.domain.lanes import LaneRunner
 from agentmesh_agents.domain.mcp_servers import McpServers, McpTools
 from agentmesh_agents.domain.messaging import Messaging
 from agentmesh_agents.domain.monitoring.events import SystemReporter
+from agentmesh_agents.domain.monitoring.intake import SystemEventIntake
 from agentmesh_agents.domain.monitoring.monitor import Monitor
 from agentmesh_agents.domain.monitoring.rules import RuleBook
 from agentmesh_agents.domain.monitoring.service import Monitoring
@@ -121,7 +122,8 @@ def build_components(
     tools, grants = SqlToolRepository(db), SqlGrantRepository(db)
     events = NatsConversationEvents(js)
     system_events = NatsSystemEvents(js)
-    reporter = SystemReporter(ObservedSystemEvents(system_events))
+    observed_events = ObservedSystemEvents(system_events)  # what the runtime and other services report
+    reporter = SystemReporter(observed_events)
     publisher = ReportingEventPublisher(events, reporter)  # counts tool calls, reports failures to the monitor
     mailbox = NatsMailbox(js, settings.inbox_partitions)
     registry = AgentRegistry(agents, limits)
@@ -193,6 +195,7 @@ def build_components(
         McpServers(mcp_servers, mcp_client, limits, settings.mcp_timeout_seconds),
         topics,
         cancellation,
+        SystemEventIntake(agents, observed_events),
     )
     return Components(
         servicer=servicer,

@@ -8,6 +8,7 @@ import grpc
 
 from agentmesh.agents.v1 import agent_service_pb2 as pb
 from agentmesh.agents.v1 import agent_service_pb2_grpc
+from agentmesh.common.v1 import system_event_pb2
 from agentmesh_agents.codec import approval_proto, message_proto, tool_call_proto, tool_proto
 from agentmesh_agents.domain.approvals import Approvals
 from agentmesh_agents.domain.audit import ToolCallAudit
@@ -16,6 +17,8 @@ from agentmesh_agents.domain.grants import AgentToolGrants
 from agentmesh_agents.domain.mcp_servers import McpServers
 from agentmesh_agents.domain.messaging import Messaging, Outgoing
 from agentmesh_agents.domain.models import MessageFilter
+from agentmesh_agents.domain.monitoring.events import SystemEventKind
+from agentmesh_agents.domain.monitoring.intake import SystemEventIntake
 from agentmesh_agents.domain.registry import AgentRegistry
 from agentmesh_agents.domain.tool_models import ToolCallFilter
 from agentmesh_agents.domain.tools import ToolCatalog
@@ -40,6 +43,7 @@ class AgentServicer(agent_service_pb2_grpc.AgentServiceServicer):
         mcp: McpServers,
         topics: Topics,
         cancellation: Cancellation,
+        intake: SystemEventIntake,
     ) -> None:
         self._registry = registry
         self._messaging = messaging
@@ -50,6 +54,7 @@ class AgentServicer(agent_service_pb2_grpc.AgentServiceServicer):
         self._mcp = mcp
         self._topics = topics
         self._cancellation = cancellation
+        self._intake = intake
 
     async def CreateAgent(self, request: pb.CreateAgentRequest, context: grpc.aio.ServicerContext):
         agent = await self._registry.create(caller(), request.project_id, mapping.agent_draft(request.agent))
@@ -188,6 +193,26 @@ class AgentServicer(agent_service_pb2_grpc.AgentServiceServicer):
     async def RefreshMcpServer(self, request: pb.RefreshMcpServerRequest, context: grpc.aio.ServicerContext):
         server, tools = await self._mcp.refresh(caller(), request.name)
         return pb.RefreshMcpServerResponse(server=tool_mapping.mcp_server_proto(server), tools=tools)
+
+    async def ReportSystemEvent(self, request: pb.ReportSystemEventRequest, context: grpc.aio.ServicerContext):
+        event = await self._intake.report(
+            caller(),
+            project_id=request.project_id,
+            kind=_event_kind(request.kind),
+            agent_id=request.agent_id,
+            detail=request.detail,
+            occurrence_key=request.occurrence_key,
+        )
+        return pb.ReportSystemEventResponse(event_id=event.id)
+
+
+def _event_kind(value: int) -> SystemEventKind | None:
+    """SYSTEM_EVENT_KIND_SCHEDULE_FAILED -> SystemEventKind.SCHEDULE_FAILED; None when unset or unknown."""
+    try:
+        name = system_event_pb2.SystemEventKind.Name(value)  # type: ignore[arg-type]
+        return SystemEventKind(name.removeprefix("SYSTEM_EVENT_KIND_").lower())
+    except ValueError:
+        return None
 
 
 def register(server: grpc.aio.Server, servicer: AgentServicer) -> None:

@@ -6,6 +6,7 @@ isort:skip_file
 from agentmesh.agents.v1 import agent_pb2 as _agent_pb2
 from agentmesh.agents.v1 import message_pb2 as _message_pb2
 from agentmesh.agents.v1 import tool_pb2 as _tool_pb2
+from agentmesh.common.v1 import system_event_pb2 as _system_event_pb2
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
@@ -1289,3 +1290,65 @@ class CancelMessageResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CancelMessageResponse: _TypeAlias = CancelMessageResponse  # noqa: Y015
+
+@_typing.final
+class ReportSystemEventRequest(_message.Message):
+    """Request for ReportSystemEvent."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROJECT_ID_FIELD_NUMBER: _builtins.int
+    AGENT_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    OCCURRENCE_KEY_FIELD_NUMBER: _builtins.int
+    project_id: _builtins.str
+    """The project it happened in."""
+    agent_id: _builtins.str
+    """The agent concerned, when there is one (it must be the project's)."""
+    kind: _system_event_pb2.SystemEventKind.ValueType
+    """What happened; the reporting service may report only its own kinds (the scheduler: SCHEDULE_FAILED)."""
+    detail: _builtins.str
+    """Short client-safe text (at most 1000 characters; the event keeps the first 300)."""
+    occurrence_key: _builtins.str
+    """The reporter's stable key of the occurrence (e.g. a schedule run's workflow id; at most 200
+    characters): a repeated report with the same key is the same event.
+    """
+    def __init__(
+        self,
+        *,
+        project_id: _builtins.str = ...,
+        agent_id: _builtins.str = ...,
+        kind: _system_event_pb2.SystemEventKind.ValueType = ...,
+        detail: _builtins.str = ...,
+        occurrence_key: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "detail", b"detail", "kind", b"kind", "occurrence_key", b"occurrence_key", "project_id", b"project_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReportSystemEventRequest: _TypeAlias = ReportSystemEventRequest  # noqa: Y015
+
+@_typing.final
+class ReportSystemEventResponse(_message.Message):
+    """Response for ReportSystemEvent."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    """The system event's id (the same for a repeated report)."""
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReportSystemEventResponse: _TypeAlias = ReportSystemEventResponse  # noqa: Y015

@@ -151,6 +151,11 @@ class AgentServiceStub:
                 request_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.CancelMessageRequest.SerializeToString,
                 response_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.CancelMessageResponse.FromString,
                 _registered_method=True)
+        self.ReportSystemEvent = channel.unary_unary(
+                '/agentmesh.agents.v1.AgentService/ReportSystemEvent',
+                request_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ReportSystemEventRequest.SerializeToString,
+                response_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ReportSystemEventResponse.FromString,
+                _registered_method=True)
 
 
 class AgentServiceServicer:
@@ -319,6 +324,14 @@ class AgentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReportSystemEvent(self, request, context):
+        """Reports something that went wrong outside this service to the monitor (the scheduler only:
+        a failed schedule run); published as a system event, once per occurrence.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AgentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -436,6 +449,11 @@ def add_AgentServiceServicer_to_server(servicer, server):
                     servicer.CancelMessage,
                     request_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.CancelMessageRequest.FromString,
                     response_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.CancelMessageResponse.SerializeToString,
+            ),
+            'ReportSystemEvent': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportSystemEvent,
+                    request_deserializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ReportSystemEventRequest.FromString,
+                    response_serializer=agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ReportSystemEventResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1061,6 +1079,33 @@ class AgentService:
             '/agentmesh.agents.v1.AgentService/CancelMessage',
             agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.CancelMessageRequest.SerializeToString,
             agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.CancelMessageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportSystemEvent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agentmesh.agents.v1.AgentService/ReportSystemEvent',
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ReportSystemEventRequest.SerializeToString,
+            agentmesh_dot_agents_dot_v1_dot_agent__service__pb2.ReportSystemEventResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -64,6 +64,10 @@ class AgentServiceStub:
     """Delivers one message to each agent of the project subscribed to a topic (project member)."""
     CancelMessage: _aio.UnaryUnaryMultiCallable[_agent_service_pb2.CancelMessageRequest, _agent_service_pb2.CancelMessageResponse]
     """Stops a message's turn, in flight or parked, and the turns it delegated to (its sender or a project admin)."""
+    ReportSystemEvent: _aio.UnaryUnaryMultiCallable[_agent_service_pb2.ReportSystemEventRequest, _agent_service_pb2.ReportSystemEventResponse]
+    """Reports something that went wrong outside this service to the monitor (the scheduler only:
+    a failed schedule run); published as a system event, once per occurrence.
+    """
 
 class AgentServiceServicer(metaclass=_abc_1.ABCMeta):
     """Agent registry, message log and mailboxes. Every call carries the caller's
@@ -253,5 +257,15 @@ class AgentServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _aio.ServicerContext[_agent_service_pb2.CancelMessageRequest, _abc.Awaitable[_agent_service_pb2.CancelMessageResponse]],
     ) -> _abc.Awaitable[_agent_service_pb2.CancelMessageResponse]:
         """Stops a message's turn, in flight or parked, and the turns it delegated to (its sender or a project admin)."""
+
+    @_abc_1.abstractmethod
+    def ReportSystemEvent(
+        self,
+        request: _agent_service_pb2.ReportSystemEventRequest,
+        context: _aio.ServicerContext[_agent_service_pb2.ReportSystemEventRequest, _abc.Awaitable[_agent_service_pb2.ReportSystemEventResponse]],
+    ) -> _abc.Awaitable[_agent_service_pb2.ReportSystemEventResponse]:
+        """Reports something that went wrong outside this service to the monitor (the scheduler only:
+        a failed schedule run); published as a system event, once per occurrence.
+        """
 
 def add_AgentServiceServicer_to_server(servicer: AgentServiceServicer, server: _aio.Server) -> None: ...

@@ -113,7 +113,8 @@ class Alerts:
             log.warning("monitoring alert (the project has no monitoring agent): %s", text)
             return AlertOutcome(posted=False, paused=False)
         pause = (
-            may_pause(monitor)
+            trip.rule.pause
+            and may_pause(monitor)
             and offender is not None
             and offender.id != monitor.id
             and offender.status is AgentStatus.ACTIVE

@@ -14,7 +14,7 @@ from agentmesh_agents.domain.tool_models import ToolCallOutcome, ToolCallRecord
 
 log = logging.getLogger(__name__)
 
-_DETAIL_MAX_CHARS = 300
+DETAIL_MAX_CHARS = 300
 # Quota rejections come in floods: one event per project per minute says enough (the id is the
 # minute's, so replicas rejecting in the same minute publish the same event).
 QUOTA_REPORT_SECONDS = 60
@@ -91,7 +91,7 @@ class SystemReporter:
                 occurred_at=self._clock(),
                 agent_id=agent_id,
                 message_id=request.id,
-                detail=text[:_DETAIL_MAX_CHARS],
+                detail=text[:DETAIL_MAX_CHARS],
             )
         )
 
@@ -107,7 +107,7 @@ class SystemReporter:
                 occurred_at=self._clock(),
                 agent_id=call.agent_id,
                 message_id=call.message_id,
-                detail=f"{call.tool}: {call.error}"[:_DETAIL_MAX_CHARS],
+                detail=f"{call.tool}: {call.error}"[:DETAIL_MAX_CHARS],
             )
         )
 
@@ -125,5 +125,5 @@ class SystemReporter:
             kind=SystemEventKind.QUOTA_REJECTED,
             project_id=project_id,
             occurred_at=now,
-            detail=detail[:_DETAIL_MAX_CHARS],
+            detail=detail[:DETAIL_MAX_CHARS],
         )

@@ -28,11 +28,16 @@ _NOUNS = {
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """Trip when `count` events of `kind` for one agent fall within `window`."""
+    """Trip when `count` events of `kind` for one agent fall within `window`.
+
+    `pause`: a trip may pause the agent (when its project allows it); False for kinds whose
+    agent is not the one at fault (a schedule's run fails because its target is paused or gone).
+    """
 
     kind: SystemEventKind
     count: int
     window: timedelta
+    pause: bool = True
 
     def __post_init__(self) -> None:
         if self.count < 1 or self.window <= timedelta(0):
@@ -52,13 +57,15 @@ class Rule:
 # The defaults (settings may replace them): an agent failing 5 times in 10 minutes, refusing
 # tools 5 times in 10 minutes, a stale mailbox or a long-parked turn once (their sweep decides
 # what "stale" is; the window is how often the alert may repeat while it stays so), a project
-# whose messages were refused (rate, back-pressure) in 5 minutes of 10.
+# whose messages were refused (rate, back-pressure) in 5 minutes of 10, a schedule whose runs
+# failed 3 times in an hour (counted by its target agent; alerts without pausing it).
 DEFAULT_RULES = (
     Rule(SystemEventKind.TURN_FAILED, 5, timedelta(minutes=10)),
     Rule(SystemEventKind.TOOL_REFUSED, 5, timedelta(minutes=10)),
     Rule(SystemEventKind.MAILBOX_STALE, 1, timedelta(hours=1)),
     Rule(SystemEventKind.TURN_PARKED_LONG, 1, timedelta(hours=6)),
     Rule(SystemEventKind.QUOTA_REJECTED, 5, timedelta(minutes=10)),
+    Rule(SystemEventKind.SCHEDULE_FAILED, 3, timedelta(hours=1), pause=False),
 )
 
 
