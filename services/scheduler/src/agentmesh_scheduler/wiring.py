@@ -92,7 +92,7 @@ class SchedulerWiring:
             )
         ]
         # A job schedule's firing starts its job through the same use case as POST /jobs.
-        self._activities = ScheduleActivities(repository, self._engine, agents, self._jobs)
+        self._activities = ScheduleActivities(repository, self._engine, agents, self._jobs, reports=agents)
         self._job_activities = JobActivities(job_repository, agents)
 
     def _ui_link(self, workflow_id: str) -> str:

@@ -19,7 +19,13 @@ from agentmesh_core.errors import AgentmeshError, DeadlineExceeded, Unavailable
 from agentmesh_core.identity import GlobalRole, Identity
 from agentmesh_grpc.identity import acting_as
 from agentmesh_observability import context
-from agentmesh_scheduler.domain.ports import JobStarter, MessageSender, ScheduleEngine, ScheduleRepository
+from agentmesh_scheduler.domain.ports import (
+    FailureReports,
+    JobStarter,
+    MessageSender,
+    ScheduleEngine,
+    ScheduleRepository,
+)
 from agentmesh_scheduler.domain.runs import ScheduleRuns
 
 log = logging.getLogger(__name__)
@@ -79,8 +85,9 @@ class ScheduleActivities:
         engine: ScheduleEngine,
         sender: MessageSender,
         jobs: JobStarter | None = None,
+        reports: FailureReports | None = None,
     ) -> None:
-        self._runs = ScheduleRuns(repository, engine, sender, jobs)
+        self._runs = ScheduleRuns(repository, engine, sender, jobs, reports=reports)
 
     @activity.defn(name="send_scheduled_message")
     async def send_scheduled_message(self, input: SendMessageInput) -> str:
@@ -121,8 +128,11 @@ class ScheduleActivities:
 
     @activity.defn(name="record_run_outcome")
     async def record_run_outcome(self, input: RecordRunInput) -> None:
-        """Store last run time and outcome (and the run among the recent ones), refresh the next run time."""
-        with context.bind(project_id=input.project_id):
+        """Store last run time and outcome (and the run among the recent ones), refresh the next run time.
+
+        A failed run is reported to the monitor (as the scheduler, through the agents service).
+        """
+        with acting_as(SCHEDULER_IDENTITY), context.bind(project_id=input.project_id):
             try:
                 await self._runs.record(
                     project_id=input.project_id,

@@ -1,5 +1,5 @@
 """The agents service, as the scheduler needs it: does an agent exist, send it a message,
-has it replied (job steps).
+has it replied (job steps), and a failed run reported to the monitor.
 
 Calls carry the bound identity (the RPC caller, or the scheduler's service
 identity inside activities) through the channel's client interceptor.
@@ -11,6 +11,7 @@ import grpc
 from google.protobuf import json_format, struct_pb2
 
 from agentmesh.agents.v1 import agent_service_pb2, agent_service_pb2_grpc, message_pb2
+from agentmesh.common.v1 import system_event_pb2
 from agentmesh_grpc.agents import AgentLookup
 from agentmesh_grpc.errors import from_rpc_error
 from agentmesh_grpc.struct_values import value_to_json
@@ -21,6 +22,8 @@ from agentmesh_scheduler.domain.models import JsonValue
 SCHEDULED_PERFORMATIVE = "request"
 # A step's conversation holds its request and the reply (and, later, tool turns).
 CONVERSATION_PAGE = 50
+# What ReportSystemEvent accepts as detail.
+REPORT_DETAIL_MAX_CHARS = 1000
 # The statuses after which a step's message changes no more.
 _FINAL = (message_pb2.MESSAGE_STATUS_COMPLETE, message_pb2.MESSAGE_STATUS_ERROR, message_pb2.MESSAGE_STATUS_CANCELLED)
 
@@ -33,7 +36,7 @@ def _value(content: JsonValue) -> struct_pb2.Value:
 
 
 class AgentsClient:
-    """AgentDirectory and MessageSender over AgentService."""
+    """AgentDirectory, MessageSender and FailureReports over AgentService."""
 
     def __init__(self, channel: grpc.aio.Channel, timeout_seconds: float = 10.0) -> None:
         self._stub = agent_service_pb2_grpc.AgentServiceStub(channel)
@@ -82,6 +85,20 @@ class AgentsClient:
         except grpc.aio.AioRpcError as error:
             if error.code() not in (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.NOT_FOUND):
                 raise from_rpc_error(error) from None
+
+    async def schedule_failed(self, *, project_id: str, agent_id: str, detail: str, occurrence_key: str) -> None:
+        """Report a failed run (as the bound identity: the scheduler's, inside activities)."""
+        request = agent_service_pb2.ReportSystemEventRequest(
+            project_id=project_id,
+            agent_id=agent_id,
+            kind=system_event_pb2.SYSTEM_EVENT_KIND_SCHEDULE_FAILED,
+            detail=detail[:REPORT_DETAIL_MAX_CHARS],
+            occurrence_key=occurrence_key,
+        )
+        try:
+            await self._stub.ReportSystemEvent(request, timeout=self._timeout)
+        except grpc.aio.AioRpcError as error:
+            raise from_rpc_error(error) from None
 
     async def send(
         self,

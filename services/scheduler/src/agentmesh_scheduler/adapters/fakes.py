@@ -188,6 +188,16 @@ class SentMessage:
     sent_as: Identity | None
 
 
+@dataclasses.dataclass(frozen=True)
+class ReportedFailure:
+    """A failed run as FakeAgents received its report."""
+
+    project_id: str
+    agent_id: str
+    detail: str
+    identity: Identity | None
+
+
 def _echo(message: SentMessage) -> ReplyState:
     return ReplyState(ReplyStatus.COMPLETE, output=f"done: {message.content}")
 
@@ -211,6 +221,9 @@ class FakeAgents:
         self.replies: dict[str, ReplyState] = {}
         self.cancelled: list[str] = []  # message ids, in the order their turns were cancelled
         self.answer: Callable[[SentMessage], ReplyState] = _echo
+        # Failed runs reported to the monitor, by occurrence key (a repeat is the same report).
+        self.failures: dict[str, ReportedFailure] = {}
+        self.report_fails_with: AgentmeshError | None = None
 
     def add_agent(self, project_id: str, agent_id: str) -> None:
         self.agents.setdefault(project_id, set()).add(agent_id)
@@ -242,6 +255,13 @@ class FakeAgents:
             SentMessage(project_id, agent_id, content, idempotency_key, correlation_id, message_id, current_identity())
         )
         return message_id
+
+    async def schedule_failed(self, *, project_id: str, agent_id: str, detail: str, occurrence_key: str) -> None:
+        if self.report_fails_with is not None:
+            raise self.report_fails_with
+        if agent_id:
+            await self.require_agent(project_id, agent_id)
+        self.failures.setdefault(occurrence_key, ReportedFailure(project_id, agent_id, detail, current_identity()))
 
     async def send_step(
         self, *, project_id: str, agent_id: str, content: JsonValue, idempotency_key: str, correlation_id: str

@@ -9,16 +9,24 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from agentmesh_core.errors import FailedPrecondition, NotFound, Unavailable
+from agentmesh_core.errors import AgentmeshError, FailedPrecondition, NotFound, Unavailable
 from agentmesh_core.identity import Identity
 from agentmesh_scheduler.domain.models import JsonValue
-from agentmesh_scheduler.domain.ports import Clock, JobStarter, MessageSender, ScheduleEngine, ScheduleRepository
+from agentmesh_scheduler.domain.ports import (
+    Clock,
+    FailureReports,
+    JobStarter,
+    MessageSender,
+    ScheduleEngine,
+    ScheduleRepository,
+)
 from agentmesh_scheduler.domain.scheduler import utc_now
 from agentmesh_scheduler.domain.timing import next_fire_time
 
 log = logging.getLogger(__name__)
 
 OUTCOME_MAX_LENGTH = 1000
+_FAILED = "failed: "
 
 
 def sent_outcome(message_id: str) -> str:
@@ -33,7 +41,7 @@ def job_outcome(job_id: str) -> str:
 
 def failed_outcome(reason: str) -> str:
     """The outcome of a run that could not deliver its message."""
-    return f"failed: {reason}"[:OUTCOME_MAX_LENGTH]
+    return f"{_FAILED}{reason}"[:OUTCOME_MAX_LENGTH]
 
 
 class ScheduleRuns:
@@ -46,12 +54,14 @@ class ScheduleRuns:
         sender: MessageSender,
         jobs: JobStarter | None = None,
         clock: Clock = utc_now,
+        reports: FailureReports | None = None,
     ) -> None:
         self._repository = repository
         self._engine = engine
         self._sender = sender
         self._jobs = jobs
         self._clock = clock
+        self._reports = reports
 
     async def send(
         self,
@@ -102,7 +112,8 @@ class ScheduleRuns:
     ) -> None:
         """Store last run time, outcome and the next run time (Temporal's, else computed).
 
-        run_key (the run's workflow id) adds the run to the schedule's recent runs once.
+        run_key (the run's workflow id) adds the run to the schedule's recent runs once;
+        a failed run with a run_key is also reported to the monitor, once per run.
         """
         schedule = await self._repository.get(project_id, schedule_id)
         if schedule is None:
@@ -116,3 +127,32 @@ class ScheduleRuns:
         await self._repository.record_run(
             project_id, schedule_id, ran_at, outcome[:OUTCOME_MAX_LENGTH], next_run_at, run_key=run_key
         )
+        if run_key is not None and outcome.startswith(_FAILED):
+            await self._report_failure(schedule.project_id, schedule.agent_id or "", schedule_id, outcome, run_key)
+
+    async def _report_failure(
+        self, project_id: str, agent_id: str, schedule_id: str, outcome: str, run_key: str
+    ) -> None:
+        """Report a failed run; Unavailable propagates (the activity retries, the run is recorded once).
+
+        A target agent that is gone is the failure itself: the run is reported without it.
+        Other refusals are logged (monitoring must not keep a run's record from finishing).
+        """
+        if self._reports is None:
+            return
+        detail = f"schedule {schedule_id}: {outcome}"
+        try:
+            try:
+                await self._reports.schedule_failed(
+                    project_id=project_id, agent_id=agent_id, detail=detail, occurrence_key=run_key
+                )
+            except NotFound:
+                if not agent_id:
+                    raise
+                await self._reports.schedule_failed(
+                    project_id=project_id, agent_id="", detail=detail, occurrence_key=run_key
+                )
+        except Unavailable:
+            raise
+        except AgentmeshError as error:
+            log.warning("schedule %s: its failed run was not reported (%s)", schedule_id, error.message)
