@@ -45,6 +45,8 @@ class Limits:
     # often) while an earlier one is unfinished.
     order_retry_seconds: float = 1.0
     heartbeat_seconds: float = 2.0
+    # A streamed answer's chunks go out as one TOKEN event per this interval at most (the first at once).
+    token_event_seconds: float = 0.03
 
     # The tool catalog and grants.
     tool_description_max_length: int = 2000

@@ -37,6 +37,7 @@ from agentmesh_agents.domain.ports import Inference, MessageRepository
 from agentmesh_agents.domain.prompt import PromptBuilder
 from agentmesh_agents.domain.react import ReactLoop, TurnEndKind
 from agentmesh_agents.domain.readiness import Dependency, Outage, Readiness, StreamInterrupted
+from agentmesh_agents.domain.token_relay import TokenRelay
 from agentmesh_core.errors import AgentmeshError, FailedPrecondition, Unavailable
 from agentmesh_core.ids import new_id
 from agentmesh_core.text import sanitize_text
@@ -207,6 +208,7 @@ class MessageProcessor:
             if restart:
                 await self._events.reset(request, agent.id)
             chunks: list[str] = []
+            relay = TokenRelay(self._events, request, agent.id, self._limits.token_event_seconds)
             stream = self._inference.stream_chat(turns, sampling, f"{request.id}-{delivery.attempt}-{restart}")
             try:
                 async for raw_chunk in stream:
@@ -216,9 +218,11 @@ class MessageProcessor:
                     # (which PostgreSQL's jsonb refuses) cannot fail the whole message.
                     chunk = sanitize_text(raw_chunk)
                     chunks.append(chunk)
-                    await self._events.token(request, agent.id, chunk)
+                    relay.add(chunk)
+                await relay.flush()  # every token event before the reply
                 break
             except StreamInterrupted as error:
+                await relay.flush()  # before the reset that drops them
                 log.warning("inference stream interrupted after %d chunks (%s); the turn restarts", len(chunks), error)
             except Unavailable:
                 # The inference client waited for the service as long as it may.
@@ -228,6 +232,7 @@ class MessageProcessor:
                 log.warning("inference refused the request: %s", error.code)
                 raise _Failed(f"inference failed: {error.message}") from None
             finally:
+                await relay.discard()  # a turn cancelled or failed: its error or cancel event says so
                 aclose = getattr(stream, "aclose", None)
                 if aclose is not None:
                     await aclose()
