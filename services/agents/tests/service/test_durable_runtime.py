@@ -62,6 +62,9 @@ class EchoModel(inference_grpc.InferenceServiceServicer):
 
 
 class NoMemories(memory_grpc.MemoryServiceServicer):
+    async def ListMemories(self, request, context):
+        return memory_pb.ListMemoriesResponse()
+
     async def SearchMemories(self, request, context):
         return memory_pb.SearchMemoriesResponse()
 

@@ -317,6 +317,7 @@ class StaticMemory:
         self.entries = list(entries or [])
         self.error = error
         self.queries: list[tuple[str, str, str, int]] = []
+        self.looks = 0  # has_entries calls
         self.stored: list[tuple[str, str, str]] = []
         self.stored_keys: dict[tuple[str, str], str] = {}  # (project, idempotency key) -> entry id
 
@@ -325,6 +326,12 @@ class StaticMemory:
         if self.error is not None:
             raise self.error
         return self.entries[:k]
+
+    async def has_entries(self, project_id: str) -> bool:
+        self.looks += 1
+        if self.error is not None:
+            raise self.error
+        return bool(self.entries)
 
     async def store(self, project_id: str, agent_id: str, content: str, idempotency_key: str = "") -> str:
         """Keep the content (searches return it from then on); `stored` records who stored what.

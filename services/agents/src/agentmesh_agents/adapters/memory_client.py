@@ -1,4 +1,4 @@
-"""Memory port over gRPC: MemoryService.SearchMemories and AddMemories."""
+"""Memory port over gRPC: MemoryService.SearchMemories, ListMemories (one entry: is there any) and AddMemories."""
 
 from __future__ import annotations
 
@@ -28,6 +28,15 @@ class MemoryClient:
         except grpc.aio.AioRpcError as error:
             raise from_rpc_error(error) from None
         return [hit.entry.content for hit in response.hits]
+
+    async def has_entries(self, project_id: str) -> bool:
+        request = pb.ListMemoriesRequest(project_id=project_id, page_size=1)
+        try:
+            with acting_as(self._identity):
+                response = await self._stub.ListMemories(request, timeout=self._timeout)
+        except grpc.aio.AioRpcError as error:
+            raise from_rpc_error(error) from None
+        return bool(response.entries)
 
     async def store(self, project_id: str, agent_id: str, content: str, idempotency_key: str = "") -> str:
         request = pb.AddMemoriesRequest(

@@ -194,6 +194,9 @@ class Memory(Protocol):
     async def search(self, project_id: str, agent_id: str, query: str, k: int) -> list[str]:
         """Contents of the k entries closest to the query, best first."""
 
+    async def has_entries(self, project_id: str) -> bool:
+        """Whether the project holds any entry at all (a cheap look: no embedding)."""
+
     async def store(self, project_id: str, agent_id: str, content: str, idempotency_key: str = "") -> str:
         """Add an entry (as the agent's); returns its id. The same key again returns the first entry's id."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 
 from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.limits import Limits
@@ -32,16 +33,44 @@ def with_memories(system: str, memories: list[str]) -> str:
     return f"{system}\n\nRelevant project knowledge:\n{listed}"
 
 
+class MemoryPresence:
+    """Which projects are known to hold memory, so a project without any is not searched.
+
+    Only "it has entries" is remembered (a project that had entries and lost them
+    all is searched in vain, which finds nothing); "it has none" is looked up again
+    every time (one cheap look, no embedding), so an entry added a moment ago is
+    found by the next turn.
+    """
+
+    def __init__(self, memory: Memory, remembered: int = 10_000) -> None:
+        self._memory = memory
+        self._known: OrderedDict[str, None] = OrderedDict()
+        self._remembered = remembered
+
+    async def has_entries(self, project_id: str) -> bool:
+        if project_id in self._known:
+            self._known.move_to_end(project_id)
+            return True
+        if not await self._memory.has_entries(project_id):
+            return False
+        self._known[project_id] = None
+        while len(self._known) > self._remembered:
+            self._known.popitem(last=False)
+        return True
+
+
 class PromptBuilder:
     """Assembles the turns the model sees for a request.
 
-    A memory search that fails (too slow, memory unavailable) does not fail the
-    turn: it goes on without memory, and says so on the conversation's stream (a
-    RECALL_SKIPPED event, counted by the metrics) instead of silently.
+    A project without memory is not searched (MemoryPresence). A memory search
+    that fails (too slow, memory unavailable) does not fail the turn: it goes on
+    without memory, and says so on the conversation's stream (a RECALL_SKIPPED
+    event, counted by the metrics) instead of silently.
     """
 
     def __init__(self, memory: Memory, limits: Limits, events: EventPublisher | None = None) -> None:
         self._memory = memory
+        self._presence = MemoryPresence(memory)
         self._limits = limits
         self._events = events
 
@@ -65,6 +94,8 @@ class PromptBuilder:
             return []
         query = text[: self._limits.memory_query_max_chars]
         try:
+            if not await self._presence.has_entries(agent.project_id):
+                return []  # nothing to find
             return await self._memory.search(agent.project_id, agent.id, query, k)
         except AgentmeshError as error:
             log.warning("memory search failed (%s); answering without memory", error.code)
