@@ -2,7 +2,9 @@
 
 SendMessage, then one delivery processed into a reply (with history and memory
 in the prompt). Before the message path was straightened it cost 10 (send 3,
-processing 7); the counts are pinned so a change that adds a round trip fails here.
+processing 7), then 6 (send 3, processing 3); now a send in the second after the
+backlog's last count, far from the limits, does not count again: 5. The counts are
+pinned so a change that adds a round trip fails here.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ from agentmesh_agents.domain.registry import AgentRegistry
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 from agentmesh_core.ids import new_id
 
-# count the unanswered messages (back-pressure); store the message (agent checked in the same
-# transaction); mark it published
-SEND_TRANSACTIONS = 3
+# store the message (agent checked in the same transaction); mark it published. The unanswered
+# messages (back-pressure) were counted by the send before, within the second.
+SEND_TRANSACTIONS = 2
 PROCESS_TRANSACTIONS = 3  # read the delivery's state; mark processing + read history; store reply + complete
 
 
@@ -47,14 +49,16 @@ class TransactionCounter:
         self.committed += 1
 
 
-async def test_one_message_costs_six_transactions(db):
+async def test_one_message_costs_five_transactions(db):
     limits = Limits()
     agents, messages = SqlAgentRepository(db), SqlMessageRepository(db)
     events, mailbox = InMemoryConversationEvents(), InMemoryMailbox()
     project = new_id()
     admin = Identity("admin-1", GlobalRole.USER, project, ProjectRole.ADMIN)
     agent = await AgentRegistry(agents, limits).create(admin, project, Agent(id="", project_id="", name="helper"))
-    messaging = Messaging(agents, messages, mailbox, events, limits, backlog=Backlog(SqlQueueDepth(db), limits))
+    messaging = Messaging(
+        agents, messages, mailbox, events, limits, backlog=Backlog(SqlQueueDepth(db), limits, clock=lambda: 0.0)
+    )  # a frozen clock: still trusted
     inference = ScriptedInference.echo()
     processor = MessageProcessor(
         messages, EventPublisher(events), inference, PromptBuilder(StaticMemory(["fact"]), limits), limits

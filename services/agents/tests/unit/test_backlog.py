@@ -42,3 +42,40 @@ async def test_at_a_limit_is_refused_with_a_retry_time(in_project: int, in_all: 
 def test_the_defaults_leave_room() -> None:
     defaults = Limits()
     assert 0 < defaults.project_unanswered_max < defaults.unanswered_max
+
+
+class Stored:
+    """Counts what was admitted (every admitted send is stored and stays unanswered), and when it was asked."""
+
+    def __init__(self) -> None:
+        self.stored = 0
+        self.asked = 0
+
+    async def unanswered(self, project_id: str) -> tuple[int, int]:
+        self.asked += 1
+        return self.stored, self.stored
+
+
+async def test_a_count_is_reused_far_from_the_limits_and_nothing_over_a_limit_is_admitted() -> None:
+    limits = Limits(project_unanswered_max=10, unanswered_max=100)
+    depth, now = Stored(), [0.0]
+    backlog = Backlog(depth, limits, trust_seconds=1.0, clock=lambda: now[0])
+    admitted = 0
+    with pytest.raises(ResourceExhausted, match="this project has 10"):
+        while True:
+            await backlog.admit("p1")
+            admitted += 1
+            depth.stored += 1
+    assert admitted == 10  # exactly the limit
+    assert depth.asked == 7  # 11 sends: the 2nd to the 5th reused the first count (under half the limit)
+
+
+async def test_a_count_is_not_reused_after_the_trust_time() -> None:
+    depth, now = Depth(0, 0), [0.0]
+    backlog = Backlog(depth, Limits(), trust_seconds=1.0, clock=lambda: now[0])
+    await backlog.admit("p1")
+    await backlog.admit("p1")
+    now[0] = 1.0
+    await backlog.admit("p1")
+    await backlog.admit("p2")  # never counted: counts
+    assert depth.asked == ["p1", "p1", "p2"]
