@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from agentmesh_agents.domain.models import EventType
+import asyncio
+
+from agentmesh_agents.domain.models import EventType, MessageStatus
 
 
 def _system_prompt(world) -> str:
@@ -40,3 +42,29 @@ async def test_a_project_known_to_have_memory_is_searched_without_looking_again(
 
     assert world.memory.looks == 1
     assert [query for _, _, query, _ in world.memory.queries] == ["one", "two", "three"]
+
+
+async def test_memory_is_recalled_while_the_turn_begins(world) -> None:
+    """The search does not wait for the turn's start (status, history): each waits here for the other."""
+    world.memory.entries = ["The office opens at 9."]
+    searching, begun = asyncio.Event(), asyncio.Event()
+    search, begin = world.memory.search, world.messages.begin_processing
+
+    async def search_once_begun(*args):
+        searching.set()
+        await asyncio.wait_for(begun.wait(), 5)
+        return await search(*args)
+
+    async def begin_while_searching(*args):
+        await asyncio.wait_for(searching.wait(), 5)
+        begun.set()
+        return await begin(*args)
+
+    world.memory.search, world.messages.begin_processing = search_once_begun, begin_while_searching
+    agent = await world.agent()
+    request = await world.send(agent)
+
+    assert (await world.process(request)).done
+
+    assert (await world.stored(request)).status is MessageStatus.COMPLETE
+    assert "The office opens at 9." in _system_prompt(world)

@@ -198,11 +198,15 @@ class MessageProcessor:
     async def _answer(
         self, agent: Agent, request: Message, delivery: Delivery, restarting: bool, stop: asyncio.Event
     ) -> None:
-        history = await self._messages.begin_processing(request, self._limits.history_turns)
-        if restarting:
-            await self._events.reset(request, agent.id)
-        await self._events.status(request, agent.id, MessageStatus.PROCESSING)
-        turns = await self._prompts.build(agent, request, history)
+
+        async def begin() -> list[Message]:
+            history = await self._messages.begin_processing(request, self._limits.history_turns)
+            if restarting:
+                await self._events.reset(request, agent.id)
+            await self._events.status(request, agent.id, MessageStatus.PROCESSING)
+            return history
+
+        turns = await self._prompts.build_alongside(agent, request, begin())  # memory recall meanwhile
         sampling = sampling_for(agent.model_config, self._limits)
         for restart in range(self._limits.stream_restarts_max + 1):
             if restart:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections import OrderedDict
+from collections.abc import Awaitable
 
 from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.limits import Limits
@@ -76,8 +79,26 @@ class PromptBuilder:
 
     async def build(self, agent: Agent, request: Message, history: list[Message]) -> list[ChatTurn]:
         """System prompt (+ memory), the conversation's recent turns (oldest first), then the request."""
+        memories = await self._recall(agent, request)
+        return self._turns(agent, request, history, memories)
+
+    async def build_alongside(
+        self, agent: Agent, request: Message, preparing: Awaitable[list[Message]]
+    ) -> list[ChatTurn]:
+        """As build, with the memory recall running while `preparing` gets the history (and whatever else)."""
+        recall = asyncio.create_task(self._recall(agent, request))
+        try:
+            history = await preparing
+            memories = await recall
+        finally:
+            if not recall.done():
+                recall.cancel()  # preparing failed: the turn does not go on
+                with contextlib.suppress(asyncio.CancelledError):
+                    await recall
+        return self._turns(agent, request, history, memories)
+
+    def _turns(self, agent: Agent, request: Message, history: list[Message], memories: list[str]) -> list[ChatTurn]:
         text = content_text(request.content)
-        memories = await self._recall(agent, request, text)
         turns = [ChatTurn("system", with_memories(persona(agent), memories))]
         turns.extend(self._turn(agent, message) for message in history if message.id != request.id)
         turns.append(ChatTurn("user", text))
@@ -88,11 +109,11 @@ class PromptBuilder:
         mine = message.sender.type is ParticipantType.AGENT and message.sender.id == agent.id
         return ChatTurn("assistant" if mine else "user", content_text(message.content))
 
-    async def _recall(self, agent: Agent, request: Message, text: str) -> list[str]:
+    async def _recall(self, agent: Agent, request: Message) -> list[str]:
         k = self._limits.memory_hits
         if k <= 0:
             return []
-        query = text[: self._limits.memory_query_max_chars]
+        query = content_text(request.content)[: self._limits.memory_query_max_chars]
         try:
             if not await self._presence.has_entries(agent.project_id):
                 return []  # nothing to find
