@@ -45,7 +45,8 @@ async def _run(client: Client, task_queue: str, agents: FakeAgents, schedule: Sc
             id=f"{schedule.temporal_schedule_id}-{uuid.uuid4().hex[:8]}",
             task_queue=task_queue,
         )
-        return handle.id, await handle.result()
+        outcome = await handle.result()
+        return f"{handle.id}:{handle.result_run_id}", outcome
 
 
 async def test_a_run_whose_agent_is_gone_is_reported_once_as_the_scheduler(
@@ -65,11 +66,11 @@ async def test_a_run_whose_agent_is_gone_is_reported_once_as_the_scheduler(
             agents.report_fails_with = None
 
     agents.schedule_failed = flaky  # type: ignore[method-assign]
-    workflow_id, outcome = await _run(temporal_client, task_queue, agents, schedule, repository)
+    run, outcome = await _run(temporal_client, task_queue, agents, schedule, repository)
     assert outcome == "failed: agent not found" and agents.sent == []
     assert repository.rows[schedule.id].last_run_outcome == outcome
-    report = agents.failures[workflow_id]  # the run's workflow id is the occurrence key
-    assert list(agents.failures) == [workflow_id]
+    report = agents.failures[run]  # the run's workflow and run ids are the occurrence key
+    assert list(agents.failures) == [run]
     assert (report.project_id, report.agent_id, report.identity) == (project_id, "", SCHEDULER_IDENTITY)
     assert report.detail == f"schedule {schedule.id}: failed: agent not found"
 

@@ -98,11 +98,11 @@ async def test_a_failed_run_is_reported_once_to_the_monitor(
 ) -> None:
     schedule = await _create(scheduler, admin, project_id, agent_id)
     runs = ScheduleRuns(repository, engine, agents, clock=lambda: NOW, reports=agents)
-    failed = {"project_id": project_id, "schedule_id": schedule.id, "ran_at": NOW, "run_key": "wf-1"}
+    failed = {"project_id": project_id, "schedule_id": schedule.id, "ran_at": NOW, "failure_key": "wf-1"}
     await runs.record(**failed, outcome=failed_outcome("the agent is paused"))
     await runs.record(**failed, outcome=failed_outcome("the agent is paused"))  # the activity retried
     await runs.record(
-        project_id=project_id, schedule_id=schedule.id, ran_at=NOW, outcome="sent message m", run_key="wf-2"
+        project_id=project_id, schedule_id=schedule.id, ran_at=NOW, outcome="sent message m", failure_key="wf-2"
     )
     assert list(agents.failures) == ["wf-1"]
     report = agents.failures["wf-1"]
@@ -123,7 +123,7 @@ async def test_a_run_whose_agent_is_gone_is_reported_without_it(
     agents.agents[project_id].discard(agent_id)
     runs = ScheduleRuns(repository, engine, agents, clock=lambda: NOW, reports=agents)
     failed = failed_outcome("agent not found")
-    await runs.record(project_id=project_id, schedule_id=schedule.id, ran_at=NOW, outcome=failed, run_key="wf-1")
+    await runs.record(project_id=project_id, schedule_id=schedule.id, ran_at=NOW, outcome=failed, failure_key="wf-1")
     assert agents.failures["wf-1"].agent_id == ""
     assert repository.rows[schedule.id].last_run_outcome == failed
 
@@ -142,10 +142,10 @@ async def test_an_unreachable_monitor_retries_the_record_and_a_refusal_does_not(
     failed = {"project_id": project_id, "schedule_id": schedule.id, "ran_at": NOW, "outcome": failed_outcome("x")}
     agents.report_fails_with = Unavailable("agents service unavailable")
     with pytest.raises(Unavailable):  # the activity fails and Temporal retries it
-        await runs.record(**failed, run_key="wf-1")
+        await runs.record(**failed, failure_key="wf-1")
     assert repository.rows[schedule.id].last_run_outcome == "failed: x"  # recorded all the same
     agents.report_fails_with = PermissionDenied("scheduler may not make this call")
-    await runs.record(**failed, run_key="wf-1")  # logged, not raised: the run's record finishes
+    await runs.record(**failed, failure_key="wf-1")  # logged, not raised: the run's record finishes
     agents.report_fails_with = None
-    await runs.record(**failed, run_key="wf-1")
+    await runs.record(**failed, failure_key="wf-1")
     assert list(agents.failures) == ["wf-1"]

@@ -132,6 +132,7 @@ class ScheduleActivities:
 
         A failed run is reported to the monitor (as the scheduler, through the agents service).
         """
+        info = activity.info()
         with acting_as(SCHEDULER_IDENTITY), context.bind(project_id=input.project_id):
             try:
                 await self._runs.record(
@@ -140,7 +141,9 @@ class ScheduleActivities:
                     ran_at=input.ran_at,
                     outcome=input.outcome,
                     # One firing is one workflow id (Temporal appends the fire time).
-                    run_key=activity.info().workflow_id,
+                    run_key=info.workflow_id,
+                    # One run, however often this activity is retried.
+                    failure_key=f"{info.workflow_id}:{info.workflow_run_id}",
                 )
             except AgentmeshError as error:
                 raise application_error(error) from None

@@ -108,12 +108,20 @@ class ScheduleRuns:
         return job_outcome(job.id)
 
     async def record(
-        self, *, project_id: str, schedule_id: str, ran_at: datetime, outcome: str, run_key: str | None = None
+        self,
+        *,
+        project_id: str,
+        schedule_id: str,
+        ran_at: datetime,
+        outcome: str,
+        run_key: str | None = None,
+        failure_key: str | None = None,
     ) -> None:
         """Store last run time, outcome and the next run time (Temporal's, else computed).
 
-        run_key (the run's workflow id) adds the run to the schedule's recent runs once;
-        a failed run with a run_key is also reported to the monitor, once per run.
+        run_key (the run's workflow id) adds the run to the schedule's recent runs once.
+        A failed run with a failure_key (the run's own: its workflow and run ids, since runs
+        triggered within one second share a workflow id) is reported to the monitor, once.
         """
         schedule = await self._repository.get(project_id, schedule_id)
         if schedule is None:
@@ -127,12 +135,10 @@ class ScheduleRuns:
         await self._repository.record_run(
             project_id, schedule_id, ran_at, outcome[:OUTCOME_MAX_LENGTH], next_run_at, run_key=run_key
         )
-        if run_key is not None and outcome.startswith(_FAILED):
-            await self._report_failure(schedule.project_id, schedule.agent_id or "", schedule_id, outcome, run_key)
+        if failure_key is not None and outcome.startswith(_FAILED):
+            await self._report_failure(schedule.project_id, schedule.agent_id or "", schedule_id, outcome, failure_key)
 
-    async def _report_failure(
-        self, project_id: str, agent_id: str, schedule_id: str, outcome: str, run_key: str
-    ) -> None:
+    async def _report_failure(self, project_id: str, agent_id: str, schedule_id: str, outcome: str, key: str) -> None:
         """Report a failed run; Unavailable propagates (the activity retries, the run is recorded once).
 
         A target agent that is gone is the failure itself: the run is reported without it.
@@ -144,13 +150,13 @@ class ScheduleRuns:
         try:
             try:
                 await self._reports.schedule_failed(
-                    project_id=project_id, agent_id=agent_id, detail=detail, occurrence_key=run_key
+                    project_id=project_id, agent_id=agent_id, detail=detail, occurrence_key=key
                 )
             except NotFound:
                 if not agent_id:
                     raise
                 await self._reports.schedule_failed(
-                    project_id=project_id, agent_id="", detail=detail, occurrence_key=run_key
+                    project_id=project_id, agent_id="", detail=detail, occurrence_key=key
                 )
         except Unavailable:
             raise
