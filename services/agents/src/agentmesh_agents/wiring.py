@@ -36,6 +36,7 @@ from agentmesh_agents.adapters.prompt_scripts import PromptScriptedInference
 from agentmesh_agents.adapters.queue_depth import SqlQueueDepth
 from agentmesh_agents.adapters.system_events import (
     NatsSystemEvents,
+    QuotaReports,
     ReportingAdmission,
     ReportingBacklog,
     ReportingEventPublisher,
@@ -294,7 +295,14 @@ class AgentsWiring:
             db,
             js,
             _model(
-                settings, InferenceClient(inference_channel, settings.inference_timeout_seconds, readiness=readiness)
+                settings,
+                InferenceClient(
+                    inference_channel,
+                    settings.inference_timeout_seconds,
+                    readiness=readiness,
+                    # The same minute's event as the message rate's (one per project a minute, by id).
+                    quota_reports=QuotaReports(SystemReporter(ObservedSystemEvents(NatsSystemEvents(js)))),
+                ),
             ),
             MemoryClient(memory_channel, settings.memory_timeout_seconds),
             readiness=readiness,

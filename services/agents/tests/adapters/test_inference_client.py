@@ -7,13 +7,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from agentmesh.inference.v1 import inference_service_pb2 as pb
 from agentmesh.inference.v1 import inference_service_pb2_grpc as pb_grpc
 from agentmesh_agents.adapters.inference_client import MAX_INTERRUPTED_STREAMS, InferenceClient
+from agentmesh_agents.adapters.monitor_fakes import InMemorySystemEvents
+from agentmesh_agents.adapters.system_events import QuotaReports
 from agentmesh_agents.domain.model_config import Sampling
+from agentmesh_agents.domain.monitoring.events import SystemEventKind, SystemReporter
 from agentmesh_agents.domain.ports import ChatTurn
 from agentmesh_agents.domain.readiness import Dependency, Readiness, StreamInterrupted
 from agentmesh_core.errors import InvalidInput, ResourceExhausted, Unavailable
@@ -23,6 +27,7 @@ from agentmesh_observability import context
 
 SERVICE = pb.DESCRIPTOR.services_by_name["InferenceService"].full_name
 TURNS = [ChatTurn(role="user", content="hi")]
+NOW = datetime(2026, 1, 1, 12, 0, 5, tzinfo=UTC)
 
 
 class QuotaServicer(pb_grpc.InferenceServiceServicer):
@@ -43,7 +48,9 @@ class QuotaServicer(pb_grpc.InferenceServiceServicer):
         yield pb.GenerateResponse(text="b", finish_reason=pb.FINISH_REASON_STOP)
 
 
-async def run(servicer: QuotaServicer, max_quota_wait: float = 60.0) -> tuple[list[str], list[float]]:
+async def run(
+    servicer: QuotaServicer, max_quota_wait: float = 60.0, quota_reports: QuotaReports | None = None
+) -> tuple[list[str], list[float]]:
     slept: list[float] = []
 
     async def sleep(seconds: float) -> None:
@@ -51,7 +58,9 @@ async def run(servicer: QuotaServicer, max_quota_wait: float = 60.0) -> tuple[li
 
     async with serving(SERVICE, lambda s: pb_grpc.add_InferenceServiceServicer_to_server(servicer, s)) as address:
         async with channel_to(address) as channel:
-            client = InferenceClient(channel, timeout=10, max_quota_wait=max_quota_wait, sleep=sleep)
+            client = InferenceClient(
+                channel, timeout=10, max_quota_wait=max_quota_wait, sleep=sleep, quota_reports=quota_reports
+            )
             with context.bind(project_id="p-1"):
                 chunks = [c async for c in client.stream_chat(TURNS, Sampling(max_tokens=8), "m-1")]
     return chunks, slept
@@ -64,6 +73,25 @@ async def test_an_over_quota_turn_waits_the_retry_time_and_completes():
     assert len(servicer.requests) == 3
     assert all(r.project_id == "p-1" for r in servicer.requests)
     assert len(slept) == 2 and all(3 <= s <= 3.6 for s in slept)
+
+
+async def test_quota_refusals_are_reported_to_the_monitor_once_a_minute():
+    events = InMemorySystemEvents()
+    minutes = iter([NOW, NOW + timedelta(seconds=20), NOW + timedelta(minutes=1)])
+    reports = QuotaReports(SystemReporter(events, clock=lambda: next(minutes)))
+    chunks, _ = await run(QuotaServicer(refusals=3), quota_reports=reports)
+    assert chunks == ["a ", "b"]
+
+    def two_reported() -> bool:
+        assert len(events.events) == 2, events.events  # the second refusal fell in the first's minute
+        return True
+
+    await eventually(two_reported, timeout=5, what="the quota reports")
+    assert {e.kind for e in events.events} == {SystemEventKind.QUOTA_REJECTED}
+    assert [e.project_id for e in events.events] == ["p-1", "p-1"] and events.events[0].agent_id == ""
+    assert events.events[0].detail == "project inference quota: 10 tokens per minute used"
+    # The message rate reports the same minute under the same id: one event, whichever refused.
+    assert events.events[0].id == f"quota-rejected-p-1-{int(NOW.timestamp() // 60)}"
 
 
 async def test_a_quota_that_stays_exhausted_defers_the_turn():

@@ -72,5 +72,5 @@ async def test_backlog_rejections_are_reported_and_five_minutes_of_them_trip_the
     book = RuleBook(DEFAULT_RULES)
     trips = [trip for event in events.events for trip in book.observe(event)]
     assert len(trips) == 1 and trips[0].rule.describe() == (
-        "5 minutes with refused messages (rate or backlog) within 10 minutes"
+        "5 minutes with refused requests (message rate, backlog or inference quota) within 10 minutes"
     )

@@ -5,7 +5,8 @@ context), so it counts against that project's inference quota. A turn over
 quota is refused before any token (RESOURCE_EXHAUSTED with a retry time): the
 client waits that long and asks again, so the turn completes later instead of
 failing. If the quota stays exhausted past `max_quota_wait`, the turn is
-Unavailable and the processor retries the message later.
+Unavailable and the processor retries the message later. Each refusal is reported to
+the monitor (`quota_reports`: one event per project a minute).
 
 A call refused as UNAVAILABLE before its first chunk (inference restarting,
 its model still loading) waits until inference is up again (domain/readiness.py)
@@ -29,6 +30,7 @@ import grpc
 from agentmesh.inference.v1 import inference_service_pb2 as pb
 from agentmesh.inference.v1 import inference_service_pb2_grpc
 from agentmesh_agents.adapters.service_identity import AGENTS_SERVICE
+from agentmesh_agents.adapters.system_events import QuotaReports
 from agentmesh_agents.domain.model_config import Sampling
 from agentmesh_agents.domain.ports import ChatTurn, Generation
 from agentmesh_agents.domain.readiness import Dependency, Outage, Readiness, StreamInterrupted
@@ -80,8 +82,10 @@ class InferenceClient:
         max_quota_wait: float = MAX_QUOTA_WAIT_SECONDS,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         readiness: Readiness | None = None,
+        quota_reports: QuotaReports | None = None,
     ) -> None:
         self._stub = inference_service_pb2_grpc.InferenceServiceStub(channel)
+        self._quota_reports = quota_reports
         self._timeout = timeout
         self._identity = identity
         self._max_quota_wait = max_quota_wait
@@ -148,6 +152,8 @@ class InferenceClient:
                     raise Unavailable("inference service unavailable") from None
                 if not isinstance(failure, ResourceExhausted):
                     raise failure from None
+                if self._quota_reports is not None and request.project_id:
+                    self._quota_reports.rejected(request.project_id, failure)
                 delay = _jittered(failure.retry_after or DEFAULT_RETRY_SECONDS)
                 if waited + delay > self._max_quota_wait:
                     log.warning("project inference quota still exhausted after %.0fs; retrying later", waited)

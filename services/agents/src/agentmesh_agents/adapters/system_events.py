@@ -1,6 +1,7 @@
 """System events on JetStream (stream AM_SYSTEM, subjects `am.system.<project>`), and the
 runtime's parts that report to them: the event publisher (failed turns, refused tool calls),
-the message rate and the back-pressure (quota rejections, one event per project a minute).
+the message rate, the back-pressure and the inference client's quota waits (quota rejections,
+one event per project a minute, whichever of them refused: the minute's id is the same).
 
 Publishing stores a `agentmesh.common.v1.SystemEvent` with the event's id as
 `Nats-Msg-Id`, so a repeat within the stream's dedup window is stored once. The
@@ -143,7 +144,7 @@ class ReportingEventPublisher(ObservedEventPublisher):
         await self._reporter.tool_call_ended(call)
 
 
-class _QuotaReports:
+class QuotaReports:
     """Reports rejections from code that cannot wait for the bus (a task per minute's event, kept till done)."""
 
     def __init__(self, reporter: SystemReporter) -> None:
@@ -163,7 +164,7 @@ class ReportingAdmission(MessageAdmission):
 
     def __init__(self, rate: str | None, reporter: SystemReporter) -> None:
         super().__init__(rate)
-        self._reports = _QuotaReports(reporter)
+        self._reports = QuotaReports(reporter)
 
     def sending(self, project_id: str) -> None:
         try:
@@ -178,7 +179,7 @@ class ReportingBacklog(Backlog):
 
     def __init__(self, depth: QueueDepth, limits: Limits, reporter: SystemReporter) -> None:
         super().__init__(depth, limits)
-        self._reports = _QuotaReports(reporter)
+        self._reports = QuotaReports(reporter)
 
     async def admit(self, project_id: str) -> None:
         try:

@@ -22,7 +22,7 @@ _NOUNS = {
     SystemEventKind.MAILBOX_STALE: "reports of a stale mailbox",
     SystemEventKind.TURN_PARKED_LONG: "turns parked too long",
     SystemEventKind.SCHEDULE_FAILED: "failed schedule runs",
-    SystemEventKind.QUOTA_REJECTED: "minutes with refused messages (rate or backlog)",
+    SystemEventKind.QUOTA_REJECTED: "minutes with refused requests (message rate, backlog or inference quota)",
 }
 
 
