@@ -142,8 +142,9 @@ async def test_three_failed_runs_in_an_hour_alert_by_default_and_pause_nobody(wo
 
 def test_the_settings_default_rules_include_schedule_failures_and_read_pause() -> None:
     settings = AgentsSettings(database_url="postgresql://unused")
-    (rule,) = [r for r in settings.rules() if r.kind is SystemEventKind.SCHEDULE_FAILED]
-    assert (rule.count, rule.window, rule.pause) == (3, timedelta(hours=1), False)
+    for kind in (SystemEventKind.SCHEDULE_FAILED, SystemEventKind.JOB_FAILED):
+        (rule,) = [r for r in settings.rules() if r.kind is kind]
+        assert (rule.count, rule.window, rule.pause) == (3, timedelta(hours=1), False)
     configured = AgentsSettings.model_validate(
         {
             "database_url": "postgresql://unused",
@@ -151,3 +152,9 @@ def test_the_settings_default_rules_include_schedule_failures_and_read_pause() -
         }
     )
     assert [r.pause for r in configured.rules()] == [False]
+
+
+async def test_the_scheduler_reports_failed_jobs_too(world: World) -> None:
+    event = await world.report(kind=SystemEventKind.JOB_FAILED, detail="job j1 failed at step a: boom")
+    assert event.kind is SystemEventKind.JOB_FAILED and event.id.startswith("job-failed-")
+    assert world.events.events == [event]

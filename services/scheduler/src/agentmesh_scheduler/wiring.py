@@ -93,7 +93,7 @@ class SchedulerWiring:
         ]
         # A job schedule's firing starts its job through the same use case as POST /jobs.
         self._activities = ScheduleActivities(repository, self._engine, agents, self._jobs, reports=agents)
-        self._job_activities = JobActivities(job_repository, agents)
+        self._job_activities = JobActivities(job_repository, agents, reports=agents)
 
     def _ui_link(self, workflow_id: str) -> str:
         """The workflow in the Temporal Web UI."""

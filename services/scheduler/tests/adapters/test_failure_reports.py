@@ -56,16 +56,16 @@ async def test_a_run_whose_agent_is_gone_is_reported_once_as_the_scheduler(
     schedule = _schedule(repository, project_id, agent_id)
     agents.agents[project_id].discard(agent_id)  # deleted since the schedule was made
     agents.report_fails_with = Unavailable("agents service unavailable")
-    original = agents.schedule_failed
+    original = agents.failed
 
-    async def flaky(**fields: str) -> None:
+    async def flaky(what, **fields: str) -> None:
         """The first report finds the agents service down (the record activity is retried); then it is back."""
         try:
-            await original(**fields)
+            await original(what, **fields)
         finally:
             agents.report_fails_with = None
 
-    agents.schedule_failed = flaky  # type: ignore[method-assign]
+    agents.failed = flaky  # type: ignore[method-assign]
     run, outcome = await _run(temporal_client, task_queue, agents, schedule, repository)
     assert outcome == "failed: agent not found" and agents.sent == []
     assert repository.rows[schedule.id].last_run_outcome == outcome

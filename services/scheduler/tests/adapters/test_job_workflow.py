@@ -18,12 +18,13 @@ from temporalio.worker import Replayer
 
 from agentmesh_core.identity import Identity
 from agentmesh_devstack.waiting import eventually
-from agentmesh_scheduler.activities import JobActivities, ScheduleActivities
+from agentmesh_scheduler.activities import SCHEDULER_IDENTITY, JobActivities, ScheduleActivities
 from agentmesh_scheduler.adapters.fakes import FakeAgents, FakeScheduleEngine, InMemoryScheduleRepository
 from agentmesh_scheduler.adapters.fakes import SentMessage as Sent
 from agentmesh_scheduler.adapters.job_fakes import InMemoryJobRepository
 from agentmesh_scheduler.adapters.temporal_jobs import TemporalJobEngine
 from agentmesh_scheduler.adapters.temporal_search import SearchAttributes
+from agentmesh_scheduler.domain.failures import Failure
 from agentmesh_scheduler.domain.job_service import Jobs
 from agentmesh_scheduler.domain.jobs import (
     Job,
@@ -51,7 +52,7 @@ class Harness:
             client,
             task_queue,
             ScheduleActivities(InMemoryScheduleRepository(), FakeScheduleEngine(), agents),
-            JobActivities(self.repository, agents),
+            JobActivities(self.repository, agents, reports=agents),
         )
 
     async def until(self, admin: Identity, project_id: str, job: Job, check: Callable[[Job], bool]) -> Job:
@@ -182,6 +183,11 @@ async def test_a_failing_step_is_retried_then_fails_the_job(
     )  # fmt: skip
     sent_b = [m for m in agents.sent if m.content == "break"]
     assert len(sent_b) == 3 and len({m.idempotency_key for m in sent_b}) == 3  # one new message per attempt
+    # The monitor hears of it once, as the scheduler, concerning the failed step's agent.
+    reported = await eventually(lambda: agents.failures.get(f"job:{job.id}"), timeout=10, what="the job's report")
+    assert list(agents.failures) == [f"job:{job.id}"]
+    assert (reported.what, reported.agent_id, reported.identity) == (Failure.JOB, agent_id, SCHEDULER_IDENTITY)
+    assert reported.detail == f"job {job.id} failed at step b: {done.error}"
     await harness.history(job, "job_failed_step")
 
 

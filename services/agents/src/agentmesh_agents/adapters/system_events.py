@@ -45,6 +45,7 @@ KIND = {
     SystemEventKind.TURN_PARKED_LONG: system_event_pb2.SYSTEM_EVENT_KIND_TURN_PARKED_LONG,
     SystemEventKind.SCHEDULE_FAILED: system_event_pb2.SYSTEM_EVENT_KIND_SCHEDULE_FAILED,
     SystemEventKind.QUOTA_REJECTED: system_event_pb2.SYSTEM_EVENT_KIND_QUOTA_REJECTED,
+    SystemEventKind.JOB_FAILED: system_event_pb2.SYSTEM_EVENT_KIND_JOB_FAILED,
 }
 _KIND_OF = {value: kind for kind, value in KIND.items()}
 

@@ -21,6 +21,7 @@ from agentmesh_core.errors import AgentmeshError
 from agentmesh_grpc.identity import acting_as
 from agentmesh_observability import context
 from agentmesh_scheduler.activities.schedule import ERROR_TYPE_PREFIX, SCHEDULER_IDENTITY, application_error
+from agentmesh_scheduler.domain.failures import FailureReports
 from agentmesh_scheduler.domain.job_runs import JobSteps
 from agentmesh_scheduler.domain.jobs import JobProgress, JobStatus, ReplyStatus, SentMessage, StepStatus, StepUpdate
 from agentmesh_scheduler.domain.ports import JobRepository, StepMessenger
@@ -116,8 +117,10 @@ def _progress(input: ProgressInput) -> JobProgress:
 class JobActivities:
     """The activities a job's workflow runs."""
 
-    def __init__(self, repository: JobRepository, messenger: StepMessenger) -> None:
-        self._steps = JobSteps(repository, messenger)
+    def __init__(
+        self, repository: JobRepository, messenger: StepMessenger, reports: FailureReports | None = None
+    ) -> None:
+        self._steps = JobSteps(repository, messenger, reports)
 
     @activity.defn(name="start_job_step")
     async def start_step(self, input: StartStepInput) -> SentStep:
@@ -166,8 +169,8 @@ class JobActivities:
 
     @activity.defn(name="record_job_progress")
     async def record_progress(self, input: ProgressInput) -> None:
-        """Store a progress report (the job's and its steps' states)."""
-        with context.bind(project_id=input.project_id):
+        """Store a progress report (the job's and its steps' states); a failed job is reported to the monitor."""
+        with acting_as(SCHEDULER_IDENTITY), context.bind(project_id=input.project_id):
             try:
                 await self._steps.record(_progress(input))
             except AgentmeshError as error:

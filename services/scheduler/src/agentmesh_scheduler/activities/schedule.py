@@ -19,13 +19,8 @@ from agentmesh_core.errors import AgentmeshError, DeadlineExceeded, Unavailable
 from agentmesh_core.identity import GlobalRole, Identity
 from agentmesh_grpc.identity import acting_as
 from agentmesh_observability import context
-from agentmesh_scheduler.domain.ports import (
-    FailureReports,
-    JobStarter,
-    MessageSender,
-    ScheduleEngine,
-    ScheduleRepository,
-)
+from agentmesh_scheduler.domain.failures import FailureReports
+from agentmesh_scheduler.domain.ports import JobStarter, MessageSender, ScheduleEngine, ScheduleRepository
 from agentmesh_scheduler.domain.runs import ScheduleRuns
 
 log = logging.getLogger(__name__)

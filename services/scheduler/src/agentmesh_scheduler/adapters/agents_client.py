@@ -1,5 +1,5 @@
 """The agents service, as the scheduler needs it: does an agent exist, send it a message,
-has it replied (job steps), and a failed run reported to the monitor.
+has it replied (job steps), and a failed run or job reported to the monitor.
 
 Calls carry the bound identity (the RPC caller, or the scheduler's service
 identity inside activities) through the channel's client interceptor.
@@ -15,6 +15,7 @@ from agentmesh.common.v1 import system_event_pb2
 from agentmesh_grpc.agents import AgentLookup
 from agentmesh_grpc.errors import from_rpc_error
 from agentmesh_grpc.struct_values import value_to_json
+from agentmesh_scheduler.domain.failures import Failure
 from agentmesh_scheduler.domain.jobs import ReplyState, ReplyStatus, SentMessage
 from agentmesh_scheduler.domain.models import JsonValue
 
@@ -22,8 +23,12 @@ from agentmesh_scheduler.domain.models import JsonValue
 SCHEDULED_PERFORMATIVE = "request"
 # A step's conversation holds its request and the reply (and, later, tool turns).
 CONVERSATION_PAGE = 50
-# What ReportSystemEvent accepts as detail.
+# What ReportSystemEvent accepts as detail, and the system event kind of each failure.
 REPORT_DETAIL_MAX_CHARS = 1000
+_KINDS = {
+    Failure.SCHEDULE_RUN: system_event_pb2.SYSTEM_EVENT_KIND_SCHEDULE_FAILED,
+    Failure.JOB: system_event_pb2.SYSTEM_EVENT_KIND_JOB_FAILED,
+}
 # The statuses after which a step's message changes no more.
 _FINAL = (message_pb2.MESSAGE_STATUS_COMPLETE, message_pb2.MESSAGE_STATUS_ERROR, message_pb2.MESSAGE_STATUS_CANCELLED)
 
@@ -86,12 +91,12 @@ class AgentsClient:
             if error.code() not in (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.NOT_FOUND):
                 raise from_rpc_error(error) from None
 
-    async def schedule_failed(self, *, project_id: str, agent_id: str, detail: str, occurrence_key: str) -> None:
-        """Report a failed run (as the bound identity: the scheduler's, inside activities)."""
+    async def failed(self, what: Failure, *, project_id: str, agent_id: str, detail: str, occurrence_key: str) -> None:
+        """Report a failure to the monitor (as the bound identity: the scheduler's, inside activities)."""
         request = agent_service_pb2.ReportSystemEventRequest(
             project_id=project_id,
             agent_id=agent_id,
-            kind=system_event_pb2.SYSTEM_EVENT_KIND_SCHEDULE_FAILED,
+            kind=_KINDS[what],
             detail=detail[:REPORT_DETAIL_MAX_CHARS],
             occurrence_key=occurrence_key,
         )

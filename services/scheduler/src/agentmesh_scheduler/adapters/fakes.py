@@ -14,6 +14,7 @@ from agentmesh_core.errors import AgentmeshError, AlreadyExists, NotFound
 from agentmesh_core.identity import Identity
 from agentmesh_core.ids import new_id
 from agentmesh_grpc.identity import current_identity
+from agentmesh_scheduler.domain.failures import Failure
 from agentmesh_scheduler.domain.jobs import ReplyState, ReplyStatus
 from agentmesh_scheduler.domain.jobs import SentMessage as StepMessage
 from agentmesh_scheduler.domain.models import JsonValue, Schedule, ScheduleRun, pause_note
@@ -190,8 +191,9 @@ class SentMessage:
 
 @dataclasses.dataclass(frozen=True)
 class ReportedFailure:
-    """A failed run as FakeAgents received its report."""
+    """A failed run or job as FakeAgents received its report."""
 
+    what: Failure
     project_id: str
     agent_id: str
     detail: str
@@ -221,7 +223,7 @@ class FakeAgents:
         self.replies: dict[str, ReplyState] = {}
         self.cancelled: list[str] = []  # message ids, in the order their turns were cancelled
         self.answer: Callable[[SentMessage], ReplyState] = _echo
-        # Failed runs reported to the monitor, by occurrence key (a repeat is the same report).
+        # Failed runs and jobs reported to the monitor, by occurrence key (a repeat is the same report).
         self.failures: dict[str, ReportedFailure] = {}
         self.report_fails_with: AgentmeshError | None = None
 
@@ -256,12 +258,13 @@ class FakeAgents:
         )
         return message_id
 
-    async def schedule_failed(self, *, project_id: str, agent_id: str, detail: str, occurrence_key: str) -> None:
+    async def failed(self, what: Failure, *, project_id: str, agent_id: str, detail: str, occurrence_key: str) -> None:
         if self.report_fails_with is not None:
             raise self.report_fails_with
         if agent_id:
             await self.require_agent(project_id, agent_id)
-        self.failures.setdefault(occurrence_key, ReportedFailure(project_id, agent_id, detail, current_identity()))
+        reported = ReportedFailure(what, project_id, agent_id, detail, current_identity())
+        self.failures.setdefault(occurrence_key, reported)
 
     async def send_step(
         self, *, project_id: str, agent_id: str, content: JsonValue, idempotency_key: str, correlation_id: str

@@ -10,8 +10,10 @@ import logging
 from datetime import datetime
 
 from agentmesh_core.errors import NotFound
+from agentmesh_scheduler.domain.failures import Failure, FailureReports, report_failure
 from agentmesh_scheduler.domain.jobs import (
     JobProgress,
+    JobStatus,
     ReplyState,
     ReplyStatus,
     SentMessage,
@@ -36,9 +38,12 @@ def step_idempotency_key(job_id: str, step_id: str, attempt: int) -> str:
 class JobSteps:
     """A job step's message, its reply, and the job's recorded progress."""
 
-    def __init__(self, repository: JobRepository, messenger: StepMessenger) -> None:
+    def __init__(
+        self, repository: JobRepository, messenger: StepMessenger, reports: FailureReports | None = None
+    ) -> None:
         self._repository = repository
         self._messenger = messenger
+        self._reports = reports
 
     async def start(
         self,
@@ -99,6 +104,24 @@ class JobSteps:
         log.info("cancelled the agent's turn on message %s", sent.message_id)
 
     async def record(self, progress: JobProgress) -> None:
-        """Store a progress report (older reports never overwrite newer ones)."""
+        """Store a progress report (older reports never overwrite newer ones).
+
+        The report that the job failed is also told to the monitor, once per job (the failed
+        step's agent is the one concerned).
+        """
         if not await self._repository.record(progress):
             log.info("job %s is gone; progress not recorded", progress.job_id)
+            return
+        if progress.status is not JobStatus.FAILED or self._reports is None:
+            return
+        job = await self._repository.get(progress.project_id, progress.job_id)
+        step = job.step(progress.failed_step_id) if job is not None and progress.failed_step_id else None
+        where = f" at step {step.spec.id}" if step is not None else ""
+        await report_failure(
+            self._reports,
+            Failure.JOB,
+            project_id=progress.project_id,
+            agent_id=step.spec.agent_id if step is not None else "",
+            detail=f"job {progress.job_id} failed{where}: {progress.error or 'unknown error'}",
+            key=f"job:{progress.job_id}",
+        )

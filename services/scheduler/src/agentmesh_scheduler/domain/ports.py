@@ -136,17 +136,6 @@ class MessageSender(Protocol):
         ...
 
 
-class FailureReports(Protocol):
-    """Tells the platform's monitor that a schedule's run failed (the agents service publishes it)."""
-
-    async def schedule_failed(self, *, project_id: str, agent_id: str, detail: str, occurrence_key: str) -> None:
-        """Report one failed run; the same occurrence_key (the run's) is the same event.
-
-        NotFound("agent not found") when agent_id is set and the agent is not the project's.
-        """
-        ...
-
-
 class JobRepository(Protocol):
     """Stored jobs and their steps, always scoped by project."""
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from agentmesh_core.errors import AgentmeshError, FailedPrecondition, NotFound, Unavailable
+from agentmesh_core.errors import FailedPrecondition, NotFound, Unavailable
 from agentmesh_core.identity import Identity
+from agentmesh_scheduler.domain.failures import Failure, FailureReports, report_failure
 from agentmesh_scheduler.domain.models import JsonValue
 from agentmesh_scheduler.domain.ports import (
     Clock,
-    FailureReports,
     JobStarter,
     MessageSender,
     ScheduleEngine,
@@ -136,29 +136,11 @@ class ScheduleRuns:
             project_id, schedule_id, ran_at, outcome[:OUTCOME_MAX_LENGTH], next_run_at, run_key=run_key
         )
         if failure_key is not None and outcome.startswith(_FAILED):
-            await self._report_failure(schedule.project_id, schedule.agent_id or "", schedule_id, outcome, failure_key)
-
-    async def _report_failure(self, project_id: str, agent_id: str, schedule_id: str, outcome: str, key: str) -> None:
-        """Report a failed run; Unavailable propagates (the activity retries, the run is recorded once).
-
-        A target agent that is gone is the failure itself: the run is reported without it.
-        Other refusals are logged (monitoring must not keep a run's record from finishing).
-        """
-        if self._reports is None:
-            return
-        detail = f"schedule {schedule_id}: {outcome}"
-        try:
-            try:
-                await self._reports.schedule_failed(
-                    project_id=project_id, agent_id=agent_id, detail=detail, occurrence_key=key
-                )
-            except NotFound:
-                if not agent_id:
-                    raise
-                await self._reports.schedule_failed(
-                    project_id=project_id, agent_id="", detail=detail, occurrence_key=key
-                )
-        except Unavailable:
-            raise
-        except AgentmeshError as error:
-            log.warning("schedule %s: its failed run was not reported (%s)", schedule_id, error.message)
+            await report_failure(
+                self._reports,
+                Failure.SCHEDULE_RUN,
+                project_id=schedule.project_id,
+                agent_id=schedule.agent_id or "",
+                detail=f"schedule {schedule_id}: {outcome}",
+                key=failure_key,
+            )

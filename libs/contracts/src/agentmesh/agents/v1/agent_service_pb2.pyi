@@ -1307,7 +1307,7 @@ class ReportSystemEventRequest(_message.Message):
     agent_id: _builtins.str
     """The agent concerned, when there is one (it must be the project's)."""
     kind: _system_event_pb2.SystemEventKind.ValueType
-    """What happened; the reporting service may report only its own kinds (the scheduler: SCHEDULE_FAILED)."""
+    """What happened; the reporting service may report only its own kinds (the scheduler: SCHEDULE_FAILED, JOB_FAILED)."""
     detail: _builtins.str
     """Short client-safe text (at most 1000 characters; the event keeps the first 300)."""
     occurrence_key: _builtins.str

@@ -326,7 +326,7 @@ class AgentServiceServicer:
 
     def ReportSystemEvent(self, request, context):
         """Reports something that went wrong outside this service to the monitor (the scheduler only:
-        a failed schedule run); published as a system event, once per occurrence.
+        a failed schedule run, a failed job); published as a system event, once per occurrence.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -66,7 +66,7 @@ class AgentServiceStub:
     """Stops a message's turn, in flight or parked, and the turns it delegated to (its sender or a project admin)."""
     ReportSystemEvent: _aio.UnaryUnaryMultiCallable[_agent_service_pb2.ReportSystemEventRequest, _agent_service_pb2.ReportSystemEventResponse]
     """Reports something that went wrong outside this service to the monitor (the scheduler only:
-    a failed schedule run); published as a system event, once per occurrence.
+    a failed schedule run, a failed job); published as a system event, once per occurrence.
     """
 
 class AgentServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -265,7 +265,7 @@ class AgentServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _aio.ServicerContext[_agent_service_pb2.ReportSystemEventRequest, _abc.Awaitable[_agent_service_pb2.ReportSystemEventResponse]],
     ) -> _abc.Awaitable[_agent_service_pb2.ReportSystemEventResponse]:
         """Reports something that went wrong outside this service to the monitor (the scheduler only:
-        a failed schedule run); published as a system event, once per occurrence.
+        a failed schedule run, a failed job); published as a system event, once per occurrence.
         """
 
 def add_AgentServiceServicer_to_server(servicer: AgentServiceServicer, server: _aio.Server) -> None: ...

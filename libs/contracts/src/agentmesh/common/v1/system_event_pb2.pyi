@@ -35,9 +35,11 @@ class _SystemEventKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Syste
     SYSTEM_EVENT_KIND_TURN_PARKED_LONG: _SystemEventKind.ValueType  # 4
     """A turn has been parked (waiting for an approval or a delegation) longer than the monitor's limit."""
     SYSTEM_EVENT_KIND_SCHEDULE_FAILED: _SystemEventKind.ValueType  # 5
-    """A schedule's run failed to deliver its message or job."""
+    """A schedule's run failed to deliver its message or to start its job; reported by the scheduler."""
     SYSTEM_EVENT_KIND_QUOTA_REJECTED: _SystemEventKind.ValueType  # 6
     """A request was refused because the project was over a quota or rate."""
+    SYSTEM_EVENT_KIND_JOB_FAILED: _SystemEventKind.ValueType  # 7
+    """A job ended failed (a step failed after its retries); reported by the scheduler."""
 
 class SystemEventKind(_SystemEventKind, metaclass=_SystemEventKindEnumTypeWrapper):
     """What kind of trouble a system event reports."""
@@ -53,9 +55,11 @@ SYSTEM_EVENT_KIND_MAILBOX_STALE: SystemEventKind.ValueType  # 3
 SYSTEM_EVENT_KIND_TURN_PARKED_LONG: SystemEventKind.ValueType  # 4
 """A turn has been parked (waiting for an approval or a delegation) longer than the monitor's limit."""
 SYSTEM_EVENT_KIND_SCHEDULE_FAILED: SystemEventKind.ValueType  # 5
-"""A schedule's run failed to deliver its message or job."""
+"""A schedule's run failed to deliver its message or to start its job; reported by the scheduler."""
 SYSTEM_EVENT_KIND_QUOTA_REJECTED: SystemEventKind.ValueType  # 6
 """A request was refused because the project was over a quota or rate."""
+SYSTEM_EVENT_KIND_JOB_FAILED: SystemEventKind.ValueType  # 7
+"""A job ended failed (a step failed after its retries); reported by the scheduler."""
 Global___SystemEventKind: _TypeAlias = SystemEventKind  # noqa: Y015
 
 @_typing.final

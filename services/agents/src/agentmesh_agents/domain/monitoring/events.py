@@ -33,6 +33,7 @@ class SystemEventKind(StrEnum):
     TURN_PARKED_LONG = "turn_parked_long"
     SCHEDULE_FAILED = "schedule_failed"
     QUOTA_REJECTED = "quota_rejected"
+    JOB_FAILED = "job_failed"
 
 
 @dataclass(frozen=True, slots=True)

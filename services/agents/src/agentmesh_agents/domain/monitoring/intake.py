@@ -1,7 +1,7 @@
 """System events reported by other services (AgentService.ReportSystemEvent).
 
 The scheduler has no connection to the message bus, by design: it reports its failed
-schedule runs here and this service publishes them. Only a service may report, as
+schedule runs and jobs here and this service publishes them. Only a service may report, as
 itself (its own service identity; who may assert which identity is trust.py's), and
 only the kinds it is the source of. The occurrence key is the reporter's stable name
 of what happened (a run's workflow id), so a retried report is the same event.
@@ -21,7 +21,7 @@ from agentmesh_core.identity import GlobalRole, Identity
 
 # Which service may report which kinds (the rest are this service's own observations).
 REPORTERS: Mapping[str, frozenset[SystemEventKind]] = {
-    "scheduler": frozenset({SystemEventKind.SCHEDULE_FAILED}),
+    "scheduler": frozenset({SystemEventKind.SCHEDULE_FAILED, SystemEventKind.JOB_FAILED}),
 }
 REPORTED_DETAIL_MAX_CHARS = 1000
 OCCURRENCE_KEY_MAX_CHARS = 200

@@ -22,6 +22,7 @@ _NOUNS = {
     SystemEventKind.MAILBOX_STALE: "reports of a stale mailbox",
     SystemEventKind.TURN_PARKED_LONG: "turns parked too long",
     SystemEventKind.SCHEDULE_FAILED: "failed schedule runs",
+    SystemEventKind.JOB_FAILED: "failed jobs",
     SystemEventKind.QUOTA_REJECTED: "minutes with refused requests (message rate, backlog or inference quota)",
 }
 
@@ -58,7 +59,8 @@ class Rule:
 # tools 5 times in 10 minutes, a stale mailbox or a long-parked turn once (their sweep decides
 # what "stale" is; the window is how often the alert may repeat while it stays so), a project
 # whose messages were refused (rate, back-pressure) in 5 minutes of 10, a schedule whose runs
-# failed 3 times in an hour (counted by its target agent; alerts without pausing it).
+# failed 3 times in an hour (counted by its target agent; alerts without pausing it), 3 jobs failed
+# at one agent's step in an hour (no pause either: its failed turns have their own rule).
 DEFAULT_RULES = (
     Rule(SystemEventKind.TURN_FAILED, 5, timedelta(minutes=10)),
     Rule(SystemEventKind.TOOL_REFUSED, 5, timedelta(minutes=10)),
@@ -66,6 +68,7 @@ DEFAULT_RULES = (
     Rule(SystemEventKind.TURN_PARKED_LONG, 1, timedelta(hours=6)),
     Rule(SystemEventKind.QUOTA_REJECTED, 5, timedelta(minutes=10)),
     Rule(SystemEventKind.SCHEDULE_FAILED, 3, timedelta(hours=1), pause=False),
+    Rule(SystemEventKind.JOB_FAILED, 3, timedelta(hours=1), pause=False),
 )
 
 
