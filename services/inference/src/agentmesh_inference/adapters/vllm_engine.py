@@ -34,8 +34,8 @@ log = logging.getLogger(__name__)
 _FINISH_REASONS = {"stop": FinishReason.STOP, "length": FinishReason.LENGTH, "abort": FinishReason.ABORT}
 # Prompts up to this many characters are tokenized on the event loop: measured here, a short
 # chat turn takes ~50 us inline, while a hop to a worker thread took 80-200 us per request in
-# a burst of 64 (and delays the first token); a 30,000-character prompt takes ~10 ms, so long
-# ones still go to a thread rather than stall every stream.
+# a burst of 64 (the effect on TTFT was within this machine's noise); a 30,000-character prompt
+# takes ~10 ms, so long ones still go to a thread rather than stall every stream.
 INLINE_TOKENIZE_CHARS = 2_000
 
 
