@@ -10,6 +10,7 @@ fails with "agent not found" (a paused agent's mailbox keeps its messages: no fa
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import httpx
@@ -56,8 +57,12 @@ def test_failed_schedule_runs_alert_the_admins_and_pause_nobody(api: httpx.Clien
     path = f"/projects/{project_id}/schedules/{created.json()['id']}"
     assert api.delete(f"/projects/{project_id}/agents/{target}", headers=admin).status_code == 204
 
-    for _ in range(FAILED_RUNS):  # three runs, one workflow id when they fire within one second
+    for n in range(1, FAILED_RUNS + 1):
+        # Runs triggered within one second share a workflow id (Temporal appends the second): one
+        # trigger a second, each after the previous run was recorded.
+        time.sleep(1.1)
         assert api.post(f"{path}/trigger", headers=admin).status_code == 202
+        eventually_sync(lambda n=n: len(_runs(api, admin, path)) >= n, timeout=60, what=f"failed run {n}")
 
     def posted() -> dict | None:
         log = api.get(f"/projects/{project_id}/messages", headers=admin, params={"conversation_id": monitor})
