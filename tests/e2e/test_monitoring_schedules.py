@@ -76,6 +76,7 @@ def test_failed_schedule_runs_alert_the_admins_and_pause_nobody(api: httpx.Clien
     assert alert["content"]["alert"]["count"] == FAILED_RUNS
     assert alert["content"]["alert"]["paused"] is False
     assert alert["content"]["alert"]["agent_id"] == ""  # the target is gone: the project's
+    assert alert["content"]["alert"]["subject"] == f"schedule {created.json()['id']}"  # counted per schedule
     assert "3 failed schedule runs within 60 minutes" in alert["content"]["text"]
     assert "failed: agent not found" in alert["content"]["alert"]["detail"]
     runs = _runs(api, admin, path)

@@ -43,6 +43,7 @@ def _report(project_id: str, agent_id: str, key: str) -> pb.ReportSystemEventReq
         kind=system_event_pb2.SYSTEM_EVENT_KIND_SCHEDULE_FAILED,
         detail="schedule s1: failed: agent not found",
         occurrence_key=key,
+        subject="schedule s1",
     )
 
 
@@ -83,6 +84,7 @@ async def test_the_schedulers_report_lands_on_am_system_once(service, signed_by)
     assert [e.id for e in events] == [first.event_id, other.event_id]  # the retry was stored once
     assert events[0].kind is SystemEventKind.SCHEDULE_FAILED and events[0].agent_id == agent.id
     assert events[0].detail == "schedule s1: failed: agent not found" and events[1].agent_id == ""
+    assert events[0].subject == "schedule s1"  # through the request, the servicer and the stream
 
 
 async def test_only_the_schedulers_key_as_itself_may_report(service, signed_by) -> None:

@@ -89,6 +89,7 @@ async def test_the_alert_lands_in_the_monitoring_conversation_and_the_agent_stay
         "count": 3,
         "window_seconds": 600.0,
         "agent_id": project.worker.id,
+        "subject": "",
         "message_id": "",
         "detail": "inference failed: boom",
         "paused": False,

@@ -53,6 +53,7 @@ class World:
             "agent_id": self.worker.id,
             "detail": "schedule s1: failed: agent not found",
             "occurrence_key": RUN,
+            "subject": "schedule s1",
         }
         return await self.intake.report(identity, **(values | fields))
 
@@ -71,6 +72,7 @@ async def test_a_failed_run_is_published_once_however_often_it_is_reported(world
     assert event.kind is SystemEventKind.SCHEDULE_FAILED
     assert (event.project_id, event.agent_id) == (PROJECT, world.worker.id)
     assert event.detail == "schedule s1: failed: agent not found" and event.occurred_at == NOW
+    assert event.subject == "schedule s1"
     other_run = await world.report(occurrence_key=RUN + "-next")
     assert other_run.id != first.id and len(world.events.events) == 2
 
@@ -109,6 +111,7 @@ async def test_the_scheduler_reports_only_its_own_kind(world: World, kind: Syste
         ({"occurrence_key": "  "}, InvalidInput, "occurrence_key"),
         ({"occurrence_key": "k" * 201}, InvalidInput, "occurrence_key"),
         ({"detail": "d" * 1001}, InvalidInput, "detail is at most 1000"),
+        ({"subject": "s" * 101}, InvalidInput, "subject is at most 100"),
         ({"agent_id": new_id()}, NotFound, "agent not found"),
         ({"project_id": OTHER_PROJECT}, NotFound, "agent not found"),  # the agent is not that project's
         ({"project_id": OTHER_PROJECT, "agent_id": ""}, NotFound, "project not found"),
@@ -136,6 +139,7 @@ async def test_three_failed_runs_in_an_hour_alert_by_default_and_pause_nobody(wo
     page = await messages.list(PROJECT, MessageFilter(conversation_id=world.monitor.id), None, 10)
     (alert,) = [m for m in page if m.performative == ALERT_PERFORMATIVE]
     assert "3 failed schedule runs within 60 minutes" in alert.content["text"]
+    assert "(schedule s1)" in alert.content["text"] and alert.content["alert"]["subject"] == "schedule s1"
     assert alert.content["alert"]["kind"] == "schedule_failed" and alert.content["alert"]["paused"] is False
     assert (await world.agents.get(PROJECT, world.worker.id)).status is AgentStatus.ACTIVE
 
@@ -158,3 +162,18 @@ async def test_the_scheduler_reports_failed_jobs_too(world: World) -> None:
     event = await world.report(kind=SystemEventKind.JOB_FAILED, detail="job j1 failed at step a: boom")
     assert event.kind is SystemEventKind.JOB_FAILED and event.id.startswith("job-failed-")
     assert world.events.events == [event]
+
+
+async def test_each_schedule_is_counted_apart(world: World) -> None:
+    """Three schedules of one agent failing once each trip nothing; one schedule failing three times does."""
+    book = RuleBook(DEFAULT_RULES)
+    trips = []
+    for n in range(3):
+        event = await world.report(occurrence_key=f"{RUN}-{n}", subject=f"schedule s{n}")
+        trips += book.observe(event)
+    assert trips == []
+    for n in range(3, 5):
+        trips += book.observe(await world.report(occurrence_key=f"{RUN}-{n}", subject="schedule s0"))
+    (trip,) = trips
+    assert trip.event.subject == "schedule s0" and trip.key.startswith("monitor:schedule_failed-3-in-3600s:")
+    assert ":schedule s0:" in trip.key

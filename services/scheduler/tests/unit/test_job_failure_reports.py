@@ -36,6 +36,7 @@ async def test_a_failed_job_is_reported_once_with_its_steps_agent(
     reported = agents.failures[f"job:{job.id}"]
     assert (reported.what, reported.project_id, reported.agent_id) == (Failure.JOB, project_id, agent_id)
     assert reported.detail == f"job {job.id} failed at step a: step 'a' failed: boom"
+    assert reported.subject == ""  # jobs are counted by their agent (a job fails once)
 
 
 async def test_a_failed_job_whose_agent_is_gone_is_the_projects(

@@ -108,6 +108,7 @@ async def test_a_failed_run_is_reported_once_to_the_monitor(
     report = agents.failures["wf-1"]
     assert (report.project_id, report.agent_id) == (project_id, agent_id)
     assert report.detail == f"schedule {schedule.id}: failed: the agent is paused"
+    assert report.subject == f"schedule {schedule.id}"  # the monitor counts each schedule apart
 
 
 async def test_a_run_whose_agent_is_gone_is_reported_without_it(

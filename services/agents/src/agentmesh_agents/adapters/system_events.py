@@ -60,6 +60,7 @@ def encode_system_event(event: SystemEvent) -> bytes:
         detail=event.detail,
         occur_time=timestamp(event.occurred_at),
         age_seconds=event.age_seconds,
+        subject=event.subject,
     ).SerializeToString()
 
 
@@ -81,6 +82,7 @@ def decode_system_event(data: bytes) -> SystemEvent | None:
         message_id=proto.message_id,
         detail=proto.detail,
         age_seconds=proto.age_seconds,
+        subject=proto.subject,
     )
 
 

@@ -202,6 +202,7 @@ class AgentServicer(agent_service_pb2_grpc.AgentServiceServicer):
             agent_id=request.agent_id,
             detail=request.detail,
             occurrence_key=request.occurrence_key,
+            subject=request.subject,
         )
         return pb.ReportSystemEventResponse(event_id=event.id)
 

@@ -91,7 +91,9 @@ class AgentsClient:
             if error.code() not in (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.NOT_FOUND):
                 raise from_rpc_error(error) from None
 
-    async def failed(self, what: Failure, *, project_id: str, agent_id: str, detail: str, occurrence_key: str) -> None:
+    async def failed(
+        self, what: Failure, *, project_id: str, agent_id: str, detail: str, occurrence_key: str, subject: str = ""
+    ) -> None:
         """Report a failure to the monitor (as the bound identity: the scheduler's, inside activities)."""
         request = agent_service_pb2.ReportSystemEventRequest(
             project_id=project_id,
@@ -99,6 +101,7 @@ class AgentsClient:
             kind=_KINDS[what],
             detail=detail[:REPORT_DETAIL_MAX_CHARS],
             occurrence_key=occurrence_key,
+            subject=subject,
         )
         try:
             await self._stub.ReportSystemEvent(request, timeout=self._timeout)

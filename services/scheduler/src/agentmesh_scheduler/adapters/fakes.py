@@ -198,6 +198,7 @@ class ReportedFailure:
     agent_id: str
     detail: str
     identity: Identity | None
+    subject: str = ""
 
 
 def _echo(message: SentMessage) -> ReplyState:
@@ -258,12 +259,14 @@ class FakeAgents:
         )
         return message_id
 
-    async def failed(self, what: Failure, *, project_id: str, agent_id: str, detail: str, occurrence_key: str) -> None:
+    async def failed(
+        self, what: Failure, *, project_id: str, agent_id: str, detail: str, occurrence_key: str, subject: str = ""
+    ) -> None:
         if self.report_fails_with is not None:
             raise self.report_fails_with
         if agent_id:
             await self.require_agent(project_id, agent_id)
-        reported = ReportedFailure(what, project_id, agent_id, detail, current_identity())
+        reported = ReportedFailure(what, project_id, agent_id, detail, current_identity(), subject)
         self.failures.setdefault(occurrence_key, reported)
 
     async def send_step(

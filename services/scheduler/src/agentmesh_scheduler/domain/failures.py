@@ -22,8 +22,10 @@ class Failure(StrEnum):
 class FailureReports(Protocol):
     """Tells the platform's monitor that a schedule's run or a job failed (the agents service publishes it)."""
 
-    async def failed(self, what: Failure, *, project_id: str, agent_id: str, detail: str, occurrence_key: str) -> None:
-        """Report one failure; the same occurrence_key is the same event.
+    async def failed(
+        self, what: Failure, *, project_id: str, agent_id: str, detail: str, occurrence_key: str, subject: str = ""
+    ) -> None:
+        """Report one failure; the same occurrence_key is the same event (rules count each subject apart).
 
         NotFound("agent not found") when agent_id is set and the agent is not the project's.
         """
@@ -31,7 +33,14 @@ class FailureReports(Protocol):
 
 
 async def report_failure(
-    reports: FailureReports | None, what: Failure, *, project_id: str, agent_id: str, detail: str, key: str
+    reports: FailureReports | None,
+    what: Failure,
+    *,
+    project_id: str,
+    agent_id: str,
+    detail: str,
+    key: str,
+    subject: str = "",
 ) -> None:
     """Report once per key; Unavailable propagates (the activity retries; what it recorded is recorded once).
 
@@ -42,11 +51,15 @@ async def report_failure(
         return
     try:
         try:
-            await reports.failed(what, project_id=project_id, agent_id=agent_id, detail=detail, occurrence_key=key)
+            await reports.failed(
+                what, project_id=project_id, agent_id=agent_id, detail=detail, occurrence_key=key, subject=subject
+            )
         except NotFound:
             if not agent_id:
                 raise
-            await reports.failed(what, project_id=project_id, agent_id="", detail=detail, occurrence_key=key)
+            await reports.failed(
+                what, project_id=project_id, agent_id="", detail=detail, occurrence_key=key, subject=subject
+            )
     except Unavailable:
         raise
     except AgentmeshError as error:

@@ -143,4 +143,5 @@ class ScheduleRuns:
                 agent_id=schedule.agent_id or "",
                 detail=f"schedule {schedule_id}: {outcome}",
                 key=failure_key,
+                subject=f"schedule {schedule_id}",  # the monitor counts each schedule's failures apart
             )

@@ -1302,6 +1302,7 @@ class ReportSystemEventRequest(_message.Message):
     KIND_FIELD_NUMBER: _builtins.int
     DETAIL_FIELD_NUMBER: _builtins.int
     OCCURRENCE_KEY_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
     project_id: _builtins.str
     """The project it happened in."""
     agent_id: _builtins.str
@@ -1314,6 +1315,10 @@ class ReportSystemEventRequest(_message.Message):
     """The reporter's stable key of the occurrence (e.g. a schedule run's workflow id; at most 200
     characters): a repeated report with the same key is the same event.
     """
+    subject: _builtins.str
+    """What else it is about (SCHEDULE_FAILED: the schedule's id; at most 100 characters): rules count
+    each subject apart.
+    """
     def __init__(
         self,
         *,
@@ -1322,10 +1327,11 @@ class ReportSystemEventRequest(_message.Message):
         kind: _system_event_pb2.SystemEventKind.ValueType = ...,
         detail: _builtins.str = ...,
         occurrence_key: _builtins.str = ...,
+        subject: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "detail", b"detail", "kind", b"kind", "occurrence_key", b"occurrence_key", "project_id", b"project_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_id", b"agent_id", "detail", b"detail", "kind", b"kind", "occurrence_key", b"occurrence_key", "project_id", b"project_id", "subject", b"subject"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&agentmesh/common/v1/system_event.proto\x12\x13\x61gentmesh.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdc\x01\n\x0bSystemEvent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nproject_id\x18\x02 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x03 \x01(\t\x12\x12\n\nmessage_id\x18\x04 \x01(\t\x12\x32\n\x04kind\x18\x05 \x01(\x0e\x32$.agentmesh.common.v1.SystemEventKind\x12\x0e\n\x06\x64\x65tail\x18\x06 \x01(\t\x12.\n\noccur_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x61ge_seconds\x18\x08 \x01(\x01*\xb7\x02\n\x0fSystemEventKind\x12!\n\x1dSYSTEM_EVENT_KIND_UNSPECIFIED\x10\x00\x12!\n\x1dSYSTEM_EVENT_KIND_TURN_FAILED\x10\x01\x12\"\n\x1eSYSTEM_EVENT_KIND_TOOL_REFUSED\x10\x02\x12#\n\x1fSYSTEM_EVENT_KIND_MAILBOX_STALE\x10\x03\x12&\n\"SYSTEM_EVENT_KIND_TURN_PARKED_LONG\x10\x04\x12%\n!SYSTEM_EVENT_KIND_SCHEDULE_FAILED\x10\x05\x12$\n SYSTEM_EVENT_KIND_QUOTA_REJECTED\x10\x06\x12 \n\x1cSYSTEM_EVENT_KIND_JOB_FAILED\x10\x07\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&agentmesh/common/v1/system_event.proto\x12\x13\x61gentmesh.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xed\x01\n\x0bSystemEvent\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nproject_id\x18\x02 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x03 \x01(\t\x12\x12\n\nmessage_id\x18\x04 \x01(\t\x12\x32\n\x04kind\x18\x05 \x01(\x0e\x32$.agentmesh.common.v1.SystemEventKind\x12\x0e\n\x06\x64\x65tail\x18\x06 \x01(\t\x12.\n\noccur_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0b\x61ge_seconds\x18\x08 \x01(\x01\x12\x0f\n\x07subject\x18\t \x01(\t*\xb7\x02\n\x0fSystemEventKind\x12!\n\x1dSYSTEM_EVENT_KIND_UNSPECIFIED\x10\x00\x12!\n\x1dSYSTEM_EVENT_KIND_TURN_FAILED\x10\x01\x12\"\n\x1eSYSTEM_EVENT_KIND_TOOL_REFUSED\x10\x02\x12#\n\x1fSYSTEM_EVENT_KIND_MAILBOX_STALE\x10\x03\x12&\n\"SYSTEM_EVENT_KIND_TURN_PARKED_LONG\x10\x04\x12%\n!SYSTEM_EVENT_KIND_SCHEDULE_FAILED\x10\x05\x12$\n SYSTEM_EVENT_KIND_QUOTA_REJECTED\x10\x06\x12 \n\x1cSYSTEM_EVENT_KIND_JOB_FAILED\x10\x07\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'agentmesh.common.v1.system_event_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SYSTEMEVENTKIND']._serialized_start=320
-  _globals['_SYSTEMEVENTKIND']._serialized_end=631
+  _globals['_SYSTEMEVENTKIND']._serialized_start=337
+  _globals['_SYSTEMEVENTKIND']._serialized_end=648
   _globals['_SYSTEMEVENT']._serialized_start=97
-  _globals['_SYSTEMEVENT']._serialized_end=317
+  _globals['_SYSTEMEVENT']._serialized_end=334
 # @@protoc_insertion_point(module_scope)

@@ -76,6 +76,7 @@ class SystemEvent(_message.Message):
     DETAIL_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     AGE_SECONDS_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Deterministic id of the occurrence (also the stream's dedup id): a repeat is the same event."""
     project_id: _builtins.str
@@ -90,6 +91,8 @@ class SystemEvent(_message.Message):
     """Short client-safe text (an error message, a tool name); never a traceback."""
     age_seconds: _builtins.float
     """For MAILBOX_STALE and TURN_PARKED_LONG: how old the waiting work was, in seconds."""
+    subject: _builtins.str
+    """What else the occurrence is about, when rules count it apart from the agent (a schedule's id)."""
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
         """When it happened, by the publisher's clock (rules count by this time)."""
@@ -105,10 +108,11 @@ class SystemEvent(_message.Message):
         detail: _builtins.str = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         age_seconds: _builtins.float = ...,
+        subject: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["age_seconds", b"age_seconds", "agent_id", b"agent_id", "detail", b"detail", "id", b"id", "kind", b"kind", "message_id", b"message_id", "occur_time", b"occur_time", "project_id", b"project_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["age_seconds", b"age_seconds", "agent_id", b"agent_id", "detail", b"detail", "id", b"id", "kind", b"kind", "message_id", b"message_id", "occur_time", b"occur_time", "project_id", b"project_id", "subject", b"subject"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -134,6 +134,7 @@ class Alerts:
                     "count": trip.count,
                     "window_seconds": trip.rule.window.total_seconds(),
                     "agent_id": event.agent_id,
+                    "subject": event.subject,
                     "message_id": event.message_id,
                     "detail": event.detail,
                     "paused": pause,
@@ -171,6 +172,8 @@ def _alert_text(trip: Trip, offender: Agent | None) -> str:
         who = f"Agent {offender.name!r} ({offender.id})"
     else:
         who = f"Agent {event.agent_id}" if event.agent_id else "The project"
+    if event.subject:
+        who += f" ({event.subject})"
     text = f"{who} tripped the rule: {trip.rule.describe()} ({trip.count} counted)."
     if event.detail:
         text += f" Last: {event.detail}"

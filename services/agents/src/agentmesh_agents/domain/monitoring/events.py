@@ -48,6 +48,8 @@ class SystemEvent:
     message_id: str = ""
     detail: str = ""
     age_seconds: float = 0.0
+    # What else it is about, counted apart by the rules (a schedule's id); "" for most kinds.
+    subject: str = ""
 
 
 class SystemEvents(Protocol):

@@ -25,6 +25,7 @@ REPORTERS: Mapping[str, frozenset[SystemEventKind]] = {
 }
 REPORTED_DETAIL_MAX_CHARS = 1000
 OCCURRENCE_KEY_MAX_CHARS = 200
+SUBJECT_MAX_CHARS = 100
 
 
 def reported_event_id(reporter: str, kind: SystemEventKind, project_id: str, occurrence_key: str) -> str:
@@ -50,6 +51,7 @@ class SystemEventIntake:
         agent_id: str,
         detail: str,
         occurrence_key: str,
+        subject: str = "",
     ) -> SystemEvent:
         """Publish the reported event (Unavailable when the bus is down: the reporter retries)."""
         reporter = identity.subject if identity.role is GlobalRole.SERVICE else ""
@@ -64,6 +66,8 @@ class SystemEventIntake:
             raise InvalidInput("project_id is required")
         if not occurrence_key.strip() or len(occurrence_key) > OCCURRENCE_KEY_MAX_CHARS:
             raise InvalidInput(f"occurrence_key is required (at most {OCCURRENCE_KEY_MAX_CHARS} characters)")
+        if len(subject) > SUBJECT_MAX_CHARS:
+            raise InvalidInput(f"subject is at most {SUBJECT_MAX_CHARS} characters")
         if len(detail) > REPORTED_DETAIL_MAX_CHARS:
             raise InvalidInput(f"detail is at most {REPORTED_DETAIL_MAX_CHARS} characters")
         if agent_id:
@@ -79,6 +83,7 @@ class SystemEventIntake:
             occurred_at=self._clock(),
             agent_id=agent_id,
             detail=detail[:DETAIL_MAX_CHARS],
+            subject=subject,
         )
         await self._events.publish(event)
         return event

@@ -1,8 +1,9 @@
 """Rules and the window counts they read.
 
-A rule trips for one agent of one project when `count` of its events (distinct ids)
-fall within `window`, counted by the events' own times, so every replica that reads
-the same stream of events counts the same. A rule trips at most once per agent per
+A rule trips for one agent of one project (and one subject, e.g. a schedule, where the
+events name one) when `count` of its events (distinct ids) fall within `window`,
+counted by the events' own times, so every replica that reads the same stream of
+events counts the same. A rule trips at most once per agent (and subject) per
 window bucket (time cut into windows from the epoch): the bucket is in the alert's
 dedup key, so replicas, restarts and replays of the stream raise an alert once.
 """
@@ -59,7 +60,7 @@ class Rule:
 # tools 5 times in 10 minutes, a stale mailbox or a long-parked turn once (their sweep decides
 # what "stale" is; the window is how often the alert may repeat while it stays so), a project
 # whose messages were refused (rate, back-pressure) in 5 minutes of 10, a schedule whose runs
-# failed 3 times in an hour (counted by its target agent; alerts without pausing it), 3 jobs failed
+# failed 3 times in an hour (its events' subject; alerts without pausing its target agent), 3 jobs failed
 # at one agent's step in an hour (no pause either: its failed turns have their own rule).
 DEFAULT_RULES = (
     Rule(SystemEventKind.TURN_FAILED, 5, timedelta(minutes=10)),
@@ -84,7 +85,8 @@ class Trip:
     @property
     def key(self) -> str:
         """Deterministic: the same trip seen by two replicas (or after a restart) has the same key."""
-        return f"monitor:{self.rule.name}:{self.event.agent_id or '-'}:{self.bucket}"
+        subject = f":{self.event.subject}" if self.event.subject else ""
+        return f"monitor:{self.rule.name}:{self.event.agent_id or '-'}{subject}:{self.bucket}"
 
 
 def _bucket(at: datetime, window: timedelta) -> int:
@@ -96,9 +98,9 @@ class RuleBook:
 
     def __init__(self, rules: Iterable[Rule]) -> None:
         self.rules = tuple(rules)
-        # (rule, project, agent) -> event id -> time, oldest first; the bucket it last tripped in.
-        self._seen: dict[tuple[Rule, str, str], OrderedDict[str, datetime]] = {}
-        self._tripped: dict[tuple[Rule, str, str], int] = {}
+        # (rule, project, agent, subject) -> event id -> time, oldest first; the bucket it last tripped in.
+        self._seen: dict[tuple[Rule, str, str, str], OrderedDict[str, datetime]] = {}
+        self._tripped: dict[tuple[Rule, str, str, str], int] = {}
 
     @property
     def longest_window(self) -> timedelta:
@@ -110,7 +112,7 @@ class RuleBook:
         for rule in self.rules:
             if rule.kind is not event.kind:
                 continue
-            key = (rule, event.project_id, event.agent_id)
+            key = (rule, event.project_id, event.agent_id, event.subject)
             seen = self._seen.setdefault(key, OrderedDict())
             if event.id in seen:
                 continue
