@@ -40,7 +40,9 @@ def test_hub_ids_are_not_random(monkeypatch):
     assert not InferenceSettings().engine_config().random_weights
 
 
-def test_stream_interval_reaches_the_engine_arguments(monkeypatch):
+def test_stream_interval_reaches_the_engine_arguments(monkeypatch, tiny_model_dir: Path):
+    # vLLM's engine arguments check the model: a path that exists (the run dir's may not, on a clean clone).
+    monkeypatch.setenv("AGENTMESH_MODEL", str(tiny_model_dir))
     assert InferenceSettings().engine_config().engine_args().stream_interval == 1  # every token streamed
     monkeypatch.setenv("AGENTMESH_STREAM_INTERVAL", "4")
     config = InferenceSettings().engine_config()
