@@ -49,6 +49,7 @@ from agentmesh_agents.settings import AgentsSettings
 from agentmesh_agents.wiring import build_components, seed_builtin_tools
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 from agentmesh_db.database import Database
+from agentmesh_devstack import bench
 from agentmesh_devstack.infra import EmbeddedPostgres, NatsServer
 from agentmesh_devstack.ports import free_port
 from agentmesh_devstack.templates import migrations
@@ -168,6 +169,19 @@ async def chat_rounds(components, nc, rounds: int, per_caller: int, busy: float,
         )  # fmt: skip
     one, many = statistics.median(figures[1]["pick"]), statistics.median(figures[16]["pick"])
     log.info("pick-up, 16 busy agents / 1 agent: %.2fx (goal <= 2x); load average %s", many / one, _load())
+    bench.record(
+        "pick-up, 16 busy agents / 1 agent (medians of the rounds)",
+        many / one,
+        bench.Rounds("16 busy agents", "ms", figures[16]["pick"]),
+        bench.Rounds("1 agent", "ms", figures[1]["pick"]),
+        "<= 2",
+    )
+    bench.record(
+        "round trip, 16 busy agents / 1 agent (medians of the rounds)",
+        statistics.median(figures[16]["trip"]) / statistics.median(figures[1]["trip"]),
+        bench.Rounds("16 busy agents", "ms", figures[16]["trip"]),
+        bench.Rounds("1 agent", "ms", figures[1]["trip"]),
+    )
 
 
 def _spread(values: list[float]) -> str:

@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from agentmesh_devstack import bench
 from agentmesh_inference.adapters.engine_config import EngineConfig
 from agentmesh_inference.domain.inference import Inference
 from agentmesh_inference.domain.limits import Limits
@@ -79,6 +80,12 @@ async def main(args: argparse.Namespace, config: EngineConfig) -> None:
         conc_rate = report("concurrent", list(concurrent), time.perf_counter() - started)
 
         print(f"continuous batching: {conc_rate / seq_rate:.1f}x the tokens/s of one request at a time")
+        bench.record(
+            f"{args.n} requests together / one at a time, tokens/s",
+            conc_rate / seq_rate,
+            bench.Rounds("together", "tokens/s", [conc_rate]),
+            bench.Rounds("one at a time", "tokens/s", [seq_rate]),
+        )
     finally:
         engine.shutdown()
 

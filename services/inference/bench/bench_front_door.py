@@ -51,6 +51,7 @@ import psutil
 from agentmesh.inference.v1 import inference_service_pb2 as pb
 from agentmesh.inference.v1 import inference_service_pb2_grpc as pb_grpc
 from agentmesh_core.identity import GlobalRole, Identity
+from agentmesh_devstack import bench
 from agentmesh_devstack.ports import free_port
 from agentmesh_devstack.processes import ManagedProcess
 from agentmesh_devstack.stack import DATABASE_NAME, Stack, StackConfig
@@ -191,6 +192,19 @@ async def api_key(gateway: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key['key']}"}
 
 
+def record_ratio(label: str, ours: list[Run], theirs: list[Run], rate_goal: str, ttft_goal: str) -> None:
+    """Both ratios of one pair of paths, for the bench report (medians over the rounds)."""
+    rates = [
+        bench.Rounds(label.split(" / ")[i], "tokens/s", [r.rate for r in side]) for i, side in enumerate((ours, theirs))
+    ]
+    ttfts = [
+        bench.Rounds(label.split(" / ")[i], "ms", [r.ttft_p50 * 1000 for r in side])
+        for i, side in enumerate((ours, theirs))
+    ]
+    bench.record(f"{label}, throughput", rates[0].median / rates[1].median, *rates, rate_goal)
+    bench.record(f"{label}, TTFT p50", ttfts[0].median / ttfts[1].median, *ttfts, ttft_goal)
+
+
 def report(label: str, runs: list[Run]) -> tuple[float, float, float]:
     rate = statistics.median(r.rate for r in runs)
     ttft = statistics.median(r.ttft_p50 for r in runs) * 1000
@@ -258,10 +272,12 @@ async def measure(args: argparse.Namespace, model: str, stack: Stack, vllm_url: 
         figures = {name: report(labels[name], runs[name]) for name in paths}
         if "gateway" in figures and "vllm" in figures:
             (g_rate, g_ttft, g_cpu), (v_rate, v_ttft, v_cpu) = figures["gateway"], figures["vllm"]
+            record_ratio("gateway /v1 / vLLM OpenAI server", runs["gateway"], runs["vllm"], ">= 0.9", "<= 1.2")
             print(f"gateway / vLLM server: throughput {g_rate / v_rate:.2f} (goal >= 0.9), TTFT p50 "
                   f"{g_ttft / v_ttft:.2f} (goal <= 1.2), serving CPU per token {g_cpu / v_cpu:.2f}")  # fmt: skip
         if "grpc" in figures and "raw" in figures:
             (s_rate, s_ttft, _), (r_rate, r_ttft, _) = figures["grpc"], figures["raw"]
+            record_ratio("InferenceService gRPC / raw AsyncLLM", runs["grpc"], runs["raw"], ">= 0.95", "<= 1.10")
             print(f"gRPC service / raw AsyncLLM: throughput {s_rate / r_rate:.2f} (goal >= 0.95), "
                   f"TTFT p50 {s_ttft / r_ttft:.2f} (goal <= 1.10)")  # fmt: skip
     finally:

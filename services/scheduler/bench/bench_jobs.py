@@ -39,6 +39,7 @@ from temporalio.worker import Worker
 
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 from agentmesh_core.ids import new_id
+from agentmesh_devstack import bench
 from agentmesh_devstack.infra import TemporalDevServer
 from agentmesh_devstack.ports import free_port
 from agentmesh_scheduler.activities import JobActivities, ScheduleActivities, SendMessageInput
@@ -168,6 +169,13 @@ def report_schedules(firings: dict[str, list[Firing]]) -> None:
     for label, share in (("p50", 0.5), ("p95", 0.95)):
         ratio = _percentile([f.queued for f in now_runs], share) / _percentile([f.queued for f in before_runs], share)
         print(f"  fire -> queued {label}, {now} / {before}: {ratio:.2f}")
+    bench.record(
+        f"fire -> message queued p95, {now} / {before}",
+        _percentile([f.queued for f in now_runs], 0.95) / _percentile([f.queued for f in before_runs], 0.95),
+        bench.Rounds(now, "ms", [f.queued * 1000 for f in now_runs]),
+        bench.Rounds(before, "ms", [f.queued * 1000 for f in before_runs]),
+        f"{now}: p95 <= 1,000 ms",
+    )
 
 
 def _percentile(values: list[float], share: float) -> float:
