@@ -96,9 +96,10 @@ async def fill(
             UpdateOperation.upsert_points([Point(i, v, pl) for i, v, pl in zip(ids, vectors, payloads, strict=True)])
         )
         raw_s += time.perf_counter() - started
-        await repository.add_many(
-            [MemoryEntry(i, p, None, "x", {}, "bench", now) for i, p in zip(ids, owners, strict=True)]
-        )
+        batch = [MemoryEntry(i, p, None, "x", {}, "bench", now) for i, p in zip(ids, owners, strict=True)]
+        await repository.reserve(batch, None)  # written pending, then ready: as Memory.add stores them
+        for project in set(owners):
+            await repository.mark_ready(project, [entry.id for entry in batch if entry.project_id == project])
     return ours_s, raw_s
 
 
