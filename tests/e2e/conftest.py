@@ -54,7 +54,11 @@ def browser_origin_port() -> int:
 
 @pytest.fixture(scope="session")
 def api(mesh: Stack) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=mesh.config.gateway_url, timeout=30) as client:
+    # Idle connections are dropped after 2 s, before the gateway's (uvicorn's 5 s) closes them: at httpx's
+    # default of 5 s a request after a pause (a service restart) could go out on a connection the gateway was
+    # closing, and fail as "Server disconnected without sending a response" (seen once in a clean-clone run).
+    limits = httpx.Limits(keepalive_expiry=2.0)
+    with httpx.Client(base_url=mesh.config.gateway_url, timeout=30, limits=limits) as client:
         yield client
 
 
