@@ -5,10 +5,7 @@ Each test runs its own worker on its own task queue.
 
 from __future__ import annotations
 
-import json
 import os
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 from temporalio.client import Client
@@ -16,16 +13,16 @@ from temporalio.worker import Replayer
 
 from agentmesh_core.errors import NotFound, Unavailable
 from agentmesh_core.identity import Identity
-from agentmesh_core.ids import new_id
 from agentmesh_devstack.waiting import eventually
 from agentmesh_scheduler.activities import SCHEDULER_IDENTITY, ScheduleActivities
 from agentmesh_scheduler.adapters.fakes import FakeAgents, InMemoryScheduleRepository
 from agentmesh_scheduler.adapters.repository import SqlScheduleRepository
 from agentmesh_scheduler.adapters.temporal_schedules import TemporalScheduleEngine
-from agentmesh_scheduler.domain.models import IntervalTrigger, Schedule, ScheduleDraft, temporal_schedule_id
+from agentmesh_scheduler.domain.models import IntervalTrigger, Schedule, ScheduleDraft
 from agentmesh_scheduler.domain.scheduler import Scheduler
 from agentmesh_scheduler.worker import WORKFLOWS, build_worker
-from agentmesh_scheduler.workflows import ScheduledMessageInput, ScheduledMessageWorkflow
+
+from .scheduled_runs import run_once, seed_schedule
 
 RECORDED_HISTORY = Path(__file__).parents[1] / "unit" / "histories" / "scheduled_message_with_retry.json"
 
@@ -74,45 +71,13 @@ async def _wait_for_outcome(repository: SqlScheduleRepository, project_id: str, 
     return await eventually(recorded, timeout=5, interval=0.1, what="the run's outcome to be recorded")
 
 
-def _seed(repository: InMemoryScheduleRepository, project_id: str, agent_id: str) -> Schedule:
-    schedule_id = new_id()
-    schedule = Schedule(
-        id=schedule_id,
-        project_id=project_id,
-        agent_id=agent_id,
-        trigger=IntervalTrigger(3600),
-        time_zone="UTC",
-        payload="write the report",
-        enabled=True,
-        temporal_schedule_id=temporal_schedule_id(project_id, schedule_id),
-        created_at=datetime.now(UTC),
-    )
-    repository.rows[schedule.id] = schedule
-    return schedule
-
-
-async def _run_once(
-    client: Client, task_queue: str, repository: InMemoryScheduleRepository, agents: FakeAgents, schedule: Schedule
-):
-    engine = TemporalScheduleEngine(task_queue, client)
-    async with build_worker(client, task_queue, ScheduleActivities(repository, engine, agents)):
-        handle = await client.start_workflow(
-            ScheduledMessageWorkflow.run,
-            ScheduledMessageInput(schedule.project_id, schedule.id, schedule.agent_id, json.dumps(schedule.payload)),
-            id=f"{schedule.temporal_schedule_id}-{uuid.uuid4().hex[:8]}",
-            task_queue=task_queue,
-        )
-        outcome = await handle.result()
-    return handle, outcome
-
-
 async def test_transient_failure_is_retried_with_the_same_key(
     temporal_client: Client, task_queue: str, agents: FakeAgents, project_id: str, agent_id: str
 ) -> None:
     repository = InMemoryScheduleRepository()
-    schedule = _seed(repository, project_id, agent_id)
+    schedule = seed_schedule(repository, project_id, agent_id)
     agents.fail_next = [Unavailable("agents unavailable")]
-    _, outcome = await _run_once(temporal_client, task_queue, repository, agents, schedule)
+    _, outcome = await run_once(temporal_client, task_queue, repository, agents, schedule)
     assert agents.attempts == 2 and len(agents.sent) == 1
     assert outcome == f"sent message {agents.sent[0].message_id}"
     assert repository.rows[schedule.id].last_run_outcome == outcome
@@ -123,8 +88,8 @@ async def test_the_send_runs_inside_the_first_workflow_task(
 ) -> None:
     """A local activity: the message goes out before the run's first workflow task completes."""
     repository = InMemoryScheduleRepository()
-    schedule = _seed(repository, project_id, agent_id)
-    handle, outcome = await _run_once(temporal_client, task_queue, repository, agents, schedule)
+    schedule = seed_schedule(repository, project_id, agent_id)
+    handle, outcome = await run_once(temporal_client, task_queue, repository, agents, schedule)
     assert outcome == f"sent message {agents.sent[0].message_id}"
     events = (await handle.fetch_history()).events
     activities = [
@@ -143,9 +108,9 @@ async def test_permanent_failure_is_recorded_without_retries(
     temporal_client: Client, task_queue: str, agents: FakeAgents, project_id: str, agent_id: str
 ) -> None:
     repository = InMemoryScheduleRepository()
-    schedule = _seed(repository, project_id, agent_id)
+    schedule = seed_schedule(repository, project_id, agent_id)
     agents.fail_with = NotFound("agent not found")
-    _, outcome = await _run_once(temporal_client, task_queue, repository, agents, schedule)
+    _, outcome = await run_once(temporal_client, task_queue, repository, agents, schedule)
     assert outcome == "failed: agent not found" and agents.attempts == 1
     assert repository.rows[schedule.id].last_run_outcome == "failed: agent not found"
 
@@ -154,9 +119,9 @@ async def test_recorded_history_replays_deterministically(
     temporal_client: Client, task_queue: str, agents: FakeAgents, project_id: str, agent_id: str
 ) -> None:
     repository = InMemoryScheduleRepository()
-    schedule = _seed(repository, project_id, agent_id)
+    schedule = seed_schedule(repository, project_id, agent_id)
     agents.fail_next = [Unavailable("agents unavailable")]
-    handle, _ = await _run_once(temporal_client, task_queue, repository, agents, schedule)
+    handle, _ = await run_once(temporal_client, task_queue, repository, agents, schedule)
     history = await handle.fetch_history()
     result = await Replayer(workflows=WORKFLOWS).replay_workflow(history)
     assert result.replay_failure is None
