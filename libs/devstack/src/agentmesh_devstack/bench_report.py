@@ -1,23 +1,28 @@
 """The benchmark report: every comparison `make bench` recorded, as a table and a chart each.
 
-    python -m agentmesh_devstack.bench_report bench/results/<run>
+    python -m agentmesh_devstack.bench_report bench/results/<run> [--readme README.md]
 
 Reads <run>/figures.jsonl (written by agentmesh_devstack.bench.record) and writes
-<run>/report.md (the table the README quotes) and <run>/report.html (the same table
-and, per comparison, both sides' min/median/max over the rounds as an inline SVG
-chart: no plotting library needed to write or to view it).
+<run>/report.md (every comparison) and <run>/report.html (the same table and, per
+comparison, both sides' min/median/max over the rounds as an inline SVG chart: no
+plotting library needed to write or to view it). With --readme, the README's block
+between the two `bench-figures` markers becomes the comparisons that have a goal,
+so the figures the README quotes are always one whole run's.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import re
 import statistics
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 FIGURES_FILE = "figures.jsonl"
+README_BEGIN, README_END = "<!-- bench-figures:begin -->", "<!-- bench-figures:end -->"
+_RATIO_GOAL = re.compile(r"(<=|>=)\s*([0-9.]+)")
 _BAR_WIDTH, _ROW_HEIGHT, _LABEL_WIDTH = 360, 22, 300
 
 
@@ -88,6 +93,47 @@ def markdown(comparisons: list[Comparison]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def goal_met(c: Comparison) -> bool | None:
+    """Whether the ratio meets a goal written as `<= x` or `>= x`; None for a goal on something else."""
+    match = _RATIO_GOAL.fullmatch(c.goal)
+    if match is None:
+        return None
+    bound = float(match.group(2))
+    return c.ratio <= bound if match.group(1) == "<=" else c.ratio >= bound
+
+
+def readme_block(comparisons: list[Comparison], run_dir: Path) -> str:
+    """The README's figures: each comparison with a goal, from one run."""
+    verdicts = {True: "met", False: "not met", None: "see the figures"}
+    lines = [
+        README_BEGIN,
+        f"From one `make bench` run, `{run_dir.as_posix()}` (`report.md` there has every comparison, "
+        "`report.html` a chart each); load is the 1-minute average.",
+        "",
+        "| bench | comparison | ratio | goal | | numerator (median) | denominator (median) | load |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for c in comparisons:
+        if not c.goal:
+            continue
+        lines.append(
+            f"| {c.bench} | {c.label} | {c.ratio:.2f}x | {c.goal} | {verdicts[goal_met(c)]} "
+            f"| {c.numerator.label}: {_fmt(c.numerator.spread[1])} {c.numerator.unit} "
+            f"| {c.denominator.label}: {_fmt(c.denominator.spread[1])} {c.denominator.unit} "
+            f"| {c.load[0]:.1f} on {c.cores} cores |"
+        )
+    return "\n".join([*lines, README_END])
+
+
+def update_readme(readme: Path, block: str) -> None:
+    """Replace the text between the markers (inclusive) with block."""
+    text = readme.read_text(encoding="utf-8")
+    begin, end = text.find(README_BEGIN), text.find(README_END)
+    if begin < 0 or end < begin:
+        raise ValueError(f"{readme} has no {README_BEGIN} ... {README_END} block")
+    readme.write_text(text[:begin] + block + text[end + len(README_END) :], encoding="utf-8")
+
+
 def _chart(c: Comparison) -> str:
     """Both sides' min to max as a thin bar and the median as a thick one, on one scale."""
     top = max(max(c.numerator.values), max(c.denominator.values)) or 1.0
@@ -134,12 +180,18 @@ def write_report(run_dir: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        sys.stderr.write("usage: python -m agentmesh_devstack.bench_report <results dir>\n")
+    readme = None
+    if len(args) == 3 and args[1] == "--readme":
+        readme = Path(args[2])
+    elif len(args) != 1:
+        sys.stderr.write("usage: python -m agentmesh_devstack.bench_report <results dir> [--readme README.md]\n")
         return 2
     run_dir = Path(args[0])
     count = write_report(run_dir)
     print(f"bench report: {count} comparisons in {run_dir / 'report.html'} and {run_dir / 'report.md'}")
+    if readme is not None:
+        update_readme(readme, readme_block(read(run_dir), run_dir))
+        print(f"bench report: the figures in {readme} are this run's")
     return 0
 
 

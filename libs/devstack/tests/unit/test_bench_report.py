@@ -51,3 +51,30 @@ def test_a_run_without_figures_says_so(tmp_path: Path):
     assert main([str(tmp_path)]) == 0
     assert "No comparison was recorded." in (tmp_path / "report.html").read_text()
     assert main([]) == 2
+
+
+def test_the_readme_block_becomes_the_runs_goals(monkeypatch, tmp_path: Path):
+    monkeypatch.setenv(bench.RESULTS_ENV, str(tmp_path / FIGURES_FILE))
+    ratio("search ours / raw", Rounds("ours", "ms", [0.6]), Rounds("raw", "ms", [0.5]))  # no goal: not quoted
+    ratio("ingest ours / raw", Rounds("ours", "chunks/s", [130.0]), Rounds("raw", "chunks/s", [100.0]), ">= 0.8")
+    ratio("hop REST / direct", Rounds("REST", "ms", [3.0]), Rounds("direct", "ms", [1.0]), "<= 2")
+    ratio("fire to queued", Rounds("now", "ms", [60.0]), Rounds("before", "ms", [50.0]), "now: p95 <= 1,000 ms")
+    readme = tmp_path / "README.md"
+    block = "<!-- bench-figures:begin -->\nold figures\n<!-- bench-figures:end -->"
+    readme.write_text(f"# title\n\nbefore\n{block}\nafter\n")
+
+    assert main([str(tmp_path), "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert text.startswith("# title\n\nbefore\n<!-- bench-figures:begin -->\n") and text.endswith("-->\nafter\n")
+    assert "old figures" not in text and "search ours / raw" not in text
+    assert "| ingest ours / raw | 1.30x | >= 0.8 | met | ours: 130 chunks/s | raw: 100 chunks/s |" in text
+    assert "| hop REST / direct | 3.00x | <= 2 | not met |" in text
+    assert "| fire to queued | 1.20x | now: p95 <= 1,000 ms | see the figures |" in text
+
+
+def test_a_readme_without_the_markers_is_refused(tmp_path: Path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# no markers\n")
+    with pytest.raises(ValueError, match="bench-figures"):
+        main([str(tmp_path), "--readme", str(readme)])
+    assert readme.read_text() == "# no markers\n"
