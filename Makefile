@@ -92,13 +92,15 @@ typecheck: setup
 	$(VENV)/bin/mypy
 
 # Each benchmark's output goes to bench/results/<UTC time>/<name>.txt as well as the terminal;
-# the comparisons it records (agentmesh_devstack.bench) become report.md and report.html there.
+# the comparisons it records (agentmesh_devstack.bench) become report.md and report.html there,
+# and the README's Performance table.
 BENCHES := services/inference/bench/bench_batching.py services/inference/bench/bench_front_door.py \
 	services/memory/bench/bench_memory.py services/scheduler/bench/bench_jobs.py \
 	services/gateway/bench/bench_login_flood.py services/gateway/bench/bench_tracing.py \
 	services/gateway/bench/bench_gateway_hop.py libs/grpc/bench/bench_identity.py \
 	libs/events/bench/bench_nats_auth.py services/memory/bench/bench_noisy_neighbour.py \
-	services/agents/bench/bench_react.py services/agents/bench/bench_topics.py services/agents/bench/bench_parked.py
+	services/agents/bench/bench_react.py services/agents/bench/bench_round_trip.py services/agents/bench/bench_topics.py \
+	services/agents/bench/bench_parked.py
 bench: setup
 	@results=bench/results/$$(date -u +%Y%m%dT%H%M%SZ) && mkdir -p $$results && \
 	export AGENTMESH_BENCH_RESULTS=$$PWD/$$results/figures.jsonl && status=0 && \
@@ -106,7 +108,7 @@ bench: setup
 	  echo "== $$bench ($$(cut -d' ' -f1-3 /proc/loadavg) load)"; \
 	  set -o pipefail; $(PY) $$bench 2>&1 | tee $$results/$$(basename $$bench .py).txt || status=1; \
 	done; \
-	$(PY) -m agentmesh_devstack.bench_report $$results; exit $$status
+	$(PY) -m agentmesh_devstack.bench_report $$results --readme README.md; exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .tmp
