@@ -206,7 +206,7 @@ async def run(turns: int, root: Path, chat: argparse.Namespace) -> None:
         inbox_partitions=2,
         project_message_rate="10000/second",
     )
-    db = Database(url, pool_size=4)
+    db = Database(url)  # the pool the agents service uses (wiring.py)
     nc = await bus.connect(nats.url_for("agents"), "bench-react")
     js = nc.jetstream()
     await ensure_streams(js)
