@@ -160,11 +160,12 @@ async def raw_stream(llm, index: int, max_tokens: int, counter: list[int]) -> tu
     from vllm.sampling_params import RequestOutputKind
 
     counter[0] += 1
+    # Timed from the prompt's text, as the other paths are (their servers tokenize it too).
+    started, first, tokens = time.perf_counter(), 0.0, 0
     ids = llm.get_tokenizer().encode(prompt(index))
     (engine_input,) = await llm.renderer.render_cmpl_async([{"prompt_token_ids": ids}],
                                                            llm.renderer.default_cmpl_tok_params)  # fmt: skip
     params = SamplingParams(max_tokens=max_tokens, temperature=0, output_kind=RequestOutputKind.DELTA)
-    started, first, tokens = time.perf_counter(), 0.0, 0
     async for output in llm.generate(engine_input, params, f"raw-{counter[0]}"):
         if not first and output.outputs[0].token_ids:
             first = time.perf_counter() - started
@@ -216,6 +217,8 @@ def report(label: str, runs: list[Run]) -> tuple[float, float, float]:
 
 
 PATHS = ("gateway", "vllm", "grpc", "raw")
+# How long an engine keeps polling after its last step (SpinCondition's busy_loop_s is 1 s), with a margin.
+ENGINE_SPIN_SECONDS = 1.5
 
 
 async def measure(args: argparse.Namespace, model: str, stack: Stack, vllm_url: str, vllm_pid: int) -> None:
@@ -255,6 +258,9 @@ async def measure(args: argparse.Namespace, model: str, stack: Stack, vllm_url: 
         for round_ in range(args.rounds + 1):  # round 0 warms up every path
             order = paths if round_ % 2 else paths[::-1]
             for name in order:
+                # The engine that ran last busy-polls its queues for a second after its last step (vLLM's
+                # shm_broadcast SpinCondition): wait that out, so that it does not take the cores of the next run.
+                await asyncio.sleep(ENGINE_SPIN_SECONDS)
                 # New connections for every run, for both HTTP servers alike. Over reused keep-alive
                 # connections a burst of 64 reached the gateway's app up to seconds late (seen with
                 # a fake inference too: an HTTP-layer effect, not yet understood); see the README.
