@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from agentmesh_devstack.ports import free_port
-from agentmesh_devstack.stack import Stack, StackConfig
+from agentmesh_devstack.stack import Stack, StackConfig, running_mesh
 
 ADMIN = ("admin", "e2e-admin-password")
 # The origin test_browser.py serves its page from: the gateway allows it (CORS).
@@ -36,14 +36,8 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "AGENTMESH_PROMPT_SCRIPTS": "true",
         },
     )
-    stack = Stack(config)
-    try:
-        stack.start_infra()
-        stack.start_services()
-        stack.wait_ready(timeout=420)
+    with running_mesh(config) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture(scope="session")

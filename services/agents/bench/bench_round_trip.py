@@ -43,7 +43,7 @@ from agentmesh_agents.domain.model_config import sampling_for
 from agentmesh_agents.domain.ports import ChatTurn
 from agentmesh_agents.domain.prompt import with_memories
 from agentmesh_devstack import bench
-from agentmesh_devstack.stack import Stack, StackConfig
+from agentmesh_devstack.stack import Stack, StackConfig, running_mesh
 from agentmesh_grpc.channel import create_channel
 
 ADMIN = ("admin", "bench-admin-password")
@@ -262,14 +262,8 @@ def main() -> None:
                 "AGENTMESH_PROJECT_SEARCH_RATE": "1000/second",
             },
         )
-        stack = Stack(config)
-        try:
-            stack.start_infra()
-            stack.start_services()
-            stack.wait_ready(timeout=420)
+        with running_mesh(config) as stack:
             asyncio.run(measure(args, stack))
-        finally:
-            stack.stop()
 
 
 if __name__ == "__main__":

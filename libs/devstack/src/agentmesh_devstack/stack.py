@@ -6,10 +6,12 @@ tests use free ports and a temporary run directory, so the two never collide.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -212,3 +214,16 @@ class Stack:
         self.temporal.stop()
         self.nats.stop()
         self.postgres.stop()
+
+
+@contextlib.contextmanager
+def running_mesh(config: StackConfig, ready_timeout: float = 420.0) -> Iterator[Stack]:
+    """The whole mesh, started and ready (tests, benches); stopped on the way out, whatever happened."""
+    stack = Stack(config)
+    try:
+        stack.start_infra()
+        stack.start_services()
+        stack.wait_ready(timeout=ready_timeout)
+        yield stack
+    finally:
+        stack.stop()
