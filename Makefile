@@ -14,7 +14,7 @@ help:
 	@echo "make test   - set up and run every check and test (parallel, with a coverage total)"
 	@echo "make unit   - unit tests only: no infrastructure, under a minute"
 	@echo "make e2e    - end-to-end tests: the whole mesh as processes (slow)"
-	@echo "make bench  - benchmarks (inference batching; memory search, embedding, ingest; login flood; tracing overhead; noisy neighbour)"
+	@echo "make bench  - every benchmark beside its raw part; a report in bench/results/ and the README's Performance table"
 	@echo "make lint | format | proto | proto-check | buf-breaking | imports | clean"
 
 setup:
