@@ -5,9 +5,10 @@ from __future__ import annotations
 import builtins
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, or_, select, tuple_, update
+from sqlalchemy import Select, Table, and_, delete, exists, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
@@ -98,21 +99,44 @@ def _agent_is_missing(session: Session, message: Message) -> bool:
     return not session.execute(select(exists().where(*where))).scalar()
 
 
-def _earlier_unfinished(session: Session, request: Message) -> str | None:
-    # No age limit: every unfinished message is in a mailbox or re-posted by the recovery sweep,
-    # so waiting for it ends; skipping an old one would answer the agent's messages out of order.
-    return session.scalar(
-        select(_c.id)
+_replies = messages.alias("replies")
+_earlier = messages.alias("earlier")
+
+
+def _delivery_statement(project_id: str, agent_id: str, message_id: str) -> Select[Any]:
+    """The request with everything processing decides on, in one query (a pick-up is latency)."""
+    answered = exists().where(_replies.c.parent_id == _c.id, _replies.c.performative == "reply")
+    # The earliest unfinished message to the same agent. No age limit: every unfinished message is in a
+    # mailbox or re-posted by the recovery sweep, so waiting for it ends; skipping an old one would answer
+    # the agent's messages out of order.
+    earlier = (
+        select(_earlier.c.id)
         .where(
-            _c.project_id == request.project_id,
-            _c.receiver_type == request.receiver.type.value,
-            _c.receiver_id == request.receiver.id,
-            _c.status.in_(_UNFINISHED),
-            _c.created_at < request.created_at,
+            _earlier.c.project_id == _c.project_id,
+            _earlier.c.receiver_type == _c.receiver_type,
+            _earlier.c.receiver_id == _c.receiver_id,
+            _earlier.c.status.in_(_UNFINISHED),
+            _earlier.c.created_at < _c.created_at,
         )
-        .order_by(_c.created_at)
+        .order_by(_earlier.c.created_at)
         .limit(1)
+        .correlate(messages)
+        .scalar_subquery()
     )
+    joined = messages.outerjoin(agents, and_(agents.c.project_id == project_id, agents.c.id == agent_id)).outerjoin(
+        turns, turns.c.message_id == _c.id
+    )
+    return (
+        select(messages, agents, turns, answered.label("answered"), earlier.label("earlier_id"))
+        .select_from(joined)
+        .where(_c.project_id == project_id, _c.id == message_id)
+    )
+
+
+def _columns(row: Row[Any], table: Table) -> Any:
+    """One table's columns of a joined row, by name (what the row converters read)."""
+    found = row._mapping
+    return SimpleNamespace(**{column.name: found[column] for column in table.c})
 
 
 def _history(session: Session, request: Message, limit: int) -> list[Message]:
@@ -187,22 +211,24 @@ class SqlMessageRepository:
         return await self._db.run(lambda s: bool(s.execute(query).scalar()))
 
     async def delivery_state(self, project_id: str, agent_id: str, message_id: str) -> DeliveryState:
+        statement = _delivery_statement(project_id, agent_id, message_id)
+
         def work(session: Session) -> DeliveryState:
-            request = _one(session, _c.project_id == project_id, _c.id == message_id)
-            if request is None or request.status.is_final:
+            row = session.execute(statement).one_or_none()
+            if row is None:
+                return DeliveryState(None)
+            request = to_message(_columns(row, messages))
+            if request.status.is_final:
                 return DeliveryState(request)
-            agent = session.execute(
-                select(agents).where(agents.c.project_id == project_id, agents.c.id == agent_id)
-            ).one_or_none()
-            answered = session.execute(select(exists().where(_c.parent_id == request.id, _IS_REPLY))).scalar()
-            turn = session.execute(select(turns).where(turns.c.message_id == request.id)).one_or_none()
+            found = row._mapping
+            agent = to_agent(_columns(row, agents)) if found[agents.c.id] is not None else None
             return DeliveryState(
                 request,
-                agent=to_agent(agent) if agent else None,
-                answered=bool(answered),
-                earlier_id=_earlier_unfinished(session, request),
+                agent=agent,
+                answered=bool(found["answered"]),
+                earlier_id=found["earlier_id"],
                 grants=tuple(granted_tools(session, project_id, agent_id)) if agent else (),
-                turn=to_turn(turn) if turn else None,
+                turn=to_turn(_columns(row, turns)) if found[turns.c.message_id] is not None else None,
             )
 
         return await self._db.run(work)
