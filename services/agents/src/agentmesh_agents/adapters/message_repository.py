@@ -31,7 +31,8 @@ from agentmesh_db.database import Database, affected_rows
 _c = messages.c
 _FINAL = tuple(status.value for status in MessageStatus if status.is_final)
 _UNFINISHED = (MessageStatus.QUEUED.value, MessageStatus.PROCESSING.value)
-_IS_REPLY = _c.performative == "reply"
+_REPLY = "reply"  # the performative of an agent's answer to a request
+_IS_REPLY = _c.performative == _REPLY
 # A turn's steps are in the log too, but are not conversation: a prompt's history leaves them out.
 STEP_PERFORMATIVES = ("tool_call", "tool_result")
 
@@ -105,7 +106,7 @@ _earlier = messages.alias("earlier")
 
 def _delivery_statement(project_id: str, agent_id: str, message_id: str) -> Select[Any]:
     """The request with everything processing decides on, in one query (a pick-up is latency)."""
-    answered = exists().where(_replies.c.parent_id == _c.id, _replies.c.performative == "reply")
+    answered = exists().where(_replies.c.parent_id == _c.id, _replies.c.performative == _REPLY)
     # The earliest unfinished message to the same agent. No age limit: every unfinished message is in a
     # mailbox or re-posted by the recovery sweep, so waiting for it ends; skipping an old one would answer
     # the agent's messages out of order.
