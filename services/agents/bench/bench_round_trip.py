@@ -34,7 +34,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
-import psutil
 
 from agentmesh_agents.adapters.inference_client import InferenceClient
 from agentmesh_agents.adapters.memory_client import MemoryClient
@@ -93,20 +92,12 @@ async def reply_seconds(
 
 def cpu_by_process(stack: Stack) -> dict[str, float]:
     """CPU seconds used so far by each service process with its children (inference: the engine too)."""
-    used = {}
-    for name, service in stack.services.items():
-        if service.proc is None:
-            continue
-        root = psutil.Process(service.proc.pid)
-        total = 0.0
-        for process in (root, *root.children(recursive=True)):
-            try:
-                times = process.cpu_times()
-            except psutil.NoSuchProcess:
-                continue
-            total += times.user + times.system
-        used[name] = total
-    used["bench (this process)"] = sum(psutil.Process().cpu_times()[:2])
+    used = {
+        name: bench.tree_cpu_seconds(service.proc.pid)
+        for name, service in stack.services.items()
+        if service.proc is not None
+    }
+    used["bench (this process)"] = time.process_time()  # not its tree: the services are its children
     return used
 
 

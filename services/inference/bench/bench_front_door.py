@@ -46,7 +46,6 @@ from pathlib import Path
 
 import grpc
 import httpx
-import psutil
 
 from agentmesh.inference.v1 import inference_service_pb2 as pb
 from agentmesh.inference.v1 import inference_service_pb2_grpc as pb_grpc
@@ -90,19 +89,8 @@ def prompt(index: int) -> str:
 
 
 def tree_cpu(pids: list[int]) -> float:
-    """CPU seconds used so far by these processes and their children, engine processes left out."""
-    total = 0.0
-    for pid in pids:
-        root = psutil.Process(pid)
-        for process in (root, *root.children(recursive=True)):
-            try:
-                if process.name().startswith("VLLM::"):  # EngineCore, Worker: the engine itself
-                    continue
-                times = process.cpu_times()
-            except psutil.NoSuchProcess:
-                continue
-            total += times.user + times.system
-    return total
+    """CPU seconds used so far by these processes and their children, engine processes (VLLM::*) left out."""
+    return sum(bench.tree_cpu_seconds(pid, leave_out="VLLM::") for pid in pids)
 
 
 async def timed(calls: list[Callable[[], Awaitable[tuple[float, int]]]], pids: list[int]) -> Run:

@@ -84,6 +84,23 @@ def p50_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 
 
+def tree_cpu_seconds(pid: int, leave_out: str = "") -> float:
+    """CPU seconds used so far by process pid and its children, those whose name starts with leave_out left out."""
+    import psutil  # type: ignore[import-untyped]  # here: only the benches that measure CPU need it (no stubs)
+
+    root = psutil.Process(pid)
+    total = 0.0
+    for process in (root, *root.children(recursive=True)):
+        try:
+            if leave_out and process.name().startswith(leave_out):
+                continue
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 async def timed(work: Callable[[], Awaitable[object]]) -> float:
     started = time.perf_counter()
     await work()

@@ -78,3 +78,30 @@ def test_a_readme_without_the_markers_is_refused(tmp_path: Path):
     with pytest.raises(ValueError, match="bench-figures"):
         main([str(tmp_path), "--readme", str(readme)])
     assert readme.read_text() == "# no markers\n"
+
+
+def test_tree_cpu_counts_a_process_and_its_children_unless_left_out():
+    import os
+    import subprocess
+    import time
+
+    import psutil
+
+    # A child of another name (sh) that spends some CPU, then sleeps.
+    busy = "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; sleep 30"
+    child = subprocess.Popen(["sh", "-c", busy])
+    try:
+        spent, before, deadline = 0.0, -1.0, time.monotonic() + 30
+        while spent != before and time.monotonic() < deadline:  # until its busy part is over
+            before = spent
+            time.sleep(0.2)
+            times = psutil.Process(child.pid).cpu_times()
+            spent = times.user + times.system
+        assert spent > 0
+        with_child = bench.tree_cpu_seconds(os.getpid())
+        without = bench.tree_cpu_seconds(os.getpid(), leave_out="sh")
+        assert with_child - without >= spent * 0.8  # this process runs on a little between the two readings
+        assert without >= sum(psutil.Process().cpu_times()[:2]) - 0.05  # this process itself is counted
+    finally:
+        child.kill()
+        child.wait()
