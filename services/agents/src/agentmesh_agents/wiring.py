@@ -307,6 +307,8 @@ class AgentsWiring:
             MemoryClient(memory_channel, settings.memory_timeout_seconds),
             readiness=readiness,
         )
+        # Unwound after the runtime and the sweeps (pushed later) and before the pool closes.
+        stack.push_async_callback(components.messaging.settle)
         await seed_builtin_tools(components)
         await components.runtime.start()
         # In-flight mailbox work winds down as soon as stop is set, side by side with the server's grace period.

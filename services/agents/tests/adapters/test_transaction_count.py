@@ -27,9 +27,10 @@ from agentmesh_agents.domain.registry import AgentRegistry
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 from agentmesh_core.ids import new_id
 
-# store the message (agent checked in the same transaction); mark it published. The unanswered
-# messages (back-pressure) were counted by the send before, within the second.
+# store the message (agent checked in the same transaction); mark it published, after SendMessage
+# has answered. The unanswered messages (back-pressure) were counted by the send before, within the second.
 SEND_TRANSACTIONS = 2
+BEFORE_THE_ANSWER = 1  # only the store: the mark is written off the sender's path
 PROCESS_TRANSACTIONS = 3  # read the delivery's state; mark processing + read history; store reply + complete
 
 
@@ -70,6 +71,8 @@ async def test_one_message_costs_five_transactions(db):
     sent = await messaging.send(
         admin, project, Outgoing(agent_id=agent.id, content="ping", conversation_id=first.conversation_id)
     )
+    answered = counter.begun
+    await messaging.settle()
     sending = counter.begun
     mailbox.take()
     await processor.process(Delivery(project, agent.id, sent.id))
@@ -78,5 +81,5 @@ async def test_one_message_costs_five_transactions(db):
 
     assert (await messages.get(project, sent.id)).status is MessageStatus.COMPLETE
     assert [turn.content for turn in inference.calls[-1].turns[1:]] == ["earlier turn", "echo: earlier turn", "ping"]
-    assert (sending, processing) == (SEND_TRANSACTIONS, PROCESS_TRANSACTIONS)
+    assert (answered, sending, processing) == (BEFORE_THE_ANSWER, SEND_TRANSACTIONS, PROCESS_TRANSACTIONS)
     assert committed == SEND_TRANSACTIONS + PROCESS_TRANSACTIONS

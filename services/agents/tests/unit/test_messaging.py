@@ -10,7 +10,7 @@ import pytest
 from agentmesh.agents.v1 import message_pb2
 from agentmesh_agents.domain.messaging import Outgoing
 from agentmesh_agents.domain.models import MessageFilter, MessageStatus, ParticipantType
-from agentmesh_core.errors import InvalidInput, NotFound, PermissionDenied
+from agentmesh_core.errors import InvalidInput, NotFound, PermissionDenied, Unavailable
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 
 
@@ -24,6 +24,7 @@ async def test_send_queues_and_posts(world):
     assert (message.receiver.type, message.receiver.id) == (ParticipantType.AGENT, agent.id)
     assert message.performative == "request"
     assert world.mailbox.posted == [message]
+    await world.messaging.settle()
     assert message.id in world.messages.published_at
 
 
@@ -110,6 +111,25 @@ async def test_bus_outage_keeps_the_message_queued_until_recovery(world):
     assert await world.recovery.sweep() == 1
     assert [m.id for m in world.mailbox.posted] == [message.id]
     assert await world.recovery.sweep() == 0  # posted recently: not again
+
+
+async def test_a_failed_published_mark_leaves_the_message_to_recovery(world, monkeypatch, caplog):
+    agent = await world.agent()
+
+    async def database_down(*_args):
+        raise Unavailable("database unavailable")
+
+    monkeypatch.setattr(world.messages, "mark_published", database_down)
+    message = await world.send(agent)  # answered once posted: the mark comes after
+    await world.messaging.settle()
+
+    assert [m.id for m in world.mailbox.posted] == [message.id]
+    assert message.id not in world.messages.published_at
+    assert f"marking message {message.id} published failed (Unavailable)" in caplog.text
+    monkeypatch.undo()
+    world.clock.offset = timedelta(seconds=world.limits.recovery_min_age_seconds + 1)
+    assert await world.recovery.sweep() == 1  # posted again; the mailbox drops the repeat by its id
+    assert message.id in world.messages.published_at
 
 
 async def test_recovery_reposts_messages_lost_from_the_mailbox(world):

@@ -53,6 +53,7 @@ class MailboxRecovery:
             if not await self._messaging.post(message):
                 break
             posted += 1
+        await self._messaging.settle()  # marked before the next sweep reads them
         if due:
             log.info("mailbox recovery posted %d of %d queued messages", posted, len(due))
         return posted
