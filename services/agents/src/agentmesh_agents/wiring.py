@@ -132,8 +132,17 @@ def build_components(
     admission = ReportingAdmission(settings.project_message_rate, reporter)
     backlog = ReportingBacklog(SqlQueueDepth(db), limits, reporter)
     monitors = SqlMonitorAgents(db)  # the monitoring conversation is the admins'
+    prompts = PromptBuilder(memory, limits, publisher)
     messaging = Messaging(
-        agents, messages, mailbox, events, limits, admission=admission, backlog=backlog, monitors=monitors
+        agents,
+        messages,
+        mailbox,
+        events,
+        limits,
+        admission=admission,
+        backlog=backlog,
+        monitors=monitors,
+        prepare=prompts.recall_ahead,
     )
     topic_store = SqlTopicRepository(db)
     topics = Topics(topic_store, messages, mailbox, limits, admission=admission, backlog=backlog, events=publisher)
@@ -150,7 +159,6 @@ def build_components(
         builtin_tools(memory, HttpxWebFetcher(), topics, delegations),
         {ToolKind.MCP: McpTools(mcp_servers, mcp_client)},
     )
-    prompts = PromptBuilder(memory, limits, publisher)
     caller = ToolCaller(turns, grants, toolbox, publisher, limits)
     react = ReactLoop(
         messages,

@@ -98,9 +98,17 @@ class World:
     def rewire(self) -> None:
         """(Re)build the domain objects, e.g. after swapping an adapter."""
         self.registry = AgentRegistry(self.agents, self.limits, self.clock)
-        self.messaging = Messaging(self.agents, self.messages, self.mailbox, self.events, self.limits, self.clock)
         publisher = EventPublisher(self.events, self.clock)
         self.prompts = PromptBuilder(self.memory, self.limits, publisher)
+        self.messaging = Messaging(
+            self.agents,
+            self.messages,
+            self.mailbox,
+            self.events,
+            self.limits,
+            self.clock,
+            prepare=self.prompts.recall_ahead,  # as wired: a sent message's memory search starts at once
+        )
         self.delegations = Delegations(
             self.agents, self.messages, self.turns, self.messaging, publisher, self.limits, self.clock
         )

@@ -32,6 +32,9 @@ class Limits:
     history_turns: int = 20
     memory_hits: int = 3
     memory_query_max_chars: int = 2000
+    # A message's memory search starts when it is accepted (domain/recall_ahead.py); its turn
+    # takes it if it starts within this many seconds, and searches afresh after (0: no search ahead).
+    recall_ahead_seconds: float = 5.0
 
     # Runtime.
     paused_retry_seconds: float = 5.0

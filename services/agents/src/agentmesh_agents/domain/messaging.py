@@ -66,7 +66,10 @@ class Messaging:
         admission: MessageAdmission | None = None,
         backlog: Backlog | None = None,
         monitors: MonitorAgents | None = None,
+        prepare: Callable[[Message], None] | None = None,
     ) -> None:
+        """`prepare` is handed each message just stored, to start what its turn will need (its memory search)."""
+        self._prepare = prepare
         self._backlog = backlog
         self._monitors = monitors
         self._agents = agents
@@ -128,6 +131,8 @@ class Messaging:
         if not created:
             log.info("message %s repeated with the same idempotency key", stored.id)
             return stored
+        if self._prepare is not None:
+            self._prepare(stored)
         await self.post(stored, wait=self._limits.send_publish_wait_seconds)
         return stored
 

@@ -12,6 +12,7 @@ from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.models import Agent, Message, ParticipantType
 from agentmesh_agents.domain.ports import ChatTurn, Memory
+from agentmesh_agents.domain.recall_ahead import RecallAhead
 from agentmesh_agents.domain.validation import content_text
 from agentmesh_core.errors import AgentmeshError
 
@@ -68,7 +69,8 @@ class PromptBuilder:
     A project without memory is not searched (MemoryPresence). A memory search
     that fails (too slow, memory unavailable) does not fail the turn: it goes on
     without memory, and says so on the conversation's stream (a RECALL_SKIPPED
-    event, counted by the metrics) instead of silently.
+    event, counted by the metrics) instead of silently. A message's search may have
+    been started when it was accepted (`recall_ahead`); its turn then takes that one.
     """
 
     def __init__(self, memory: Memory, limits: Limits, events: EventPublisher | None = None) -> None:
@@ -76,6 +78,16 @@ class PromptBuilder:
         self._presence = MemoryPresence(memory)
         self._limits = limits
         self._events = events
+        self._ahead = RecallAhead(limits.recall_ahead_seconds)
+
+    def recall_ahead(self, request: Message) -> None:
+        """Start the memory search of a message to an agent, just stored, for its turn to take."""
+        if self._limits.memory_hits <= 0 or self._limits.recall_ahead_seconds <= 0:
+            return
+        if request.receiver.type is not ParticipantType.AGENT:
+            return
+        agent_id = request.receiver.id
+        self._ahead.start(request.id, agent_id, self._search(request.project_id, agent_id, request))
 
     async def build(self, agent: Agent, request: Message, history: list[Message]) -> list[ChatTurn]:
         """System prompt (+ memory), the conversation's recent turns (oldest first), then the request."""
@@ -109,15 +121,20 @@ class PromptBuilder:
         mine = message.sender.type is ParticipantType.AGENT and message.sender.id == agent.id
         return ChatTurn("assistant" if mine else "user", content_text(message.content))
 
-    async def _recall(self, agent: Agent, request: Message) -> list[str]:
-        k = self._limits.memory_hits
-        if k <= 0:
-            return []
+    async def _search(self, project_id: str, agent_id: str, request: Message) -> list[str]:
+        if not await self._presence.has_entries(project_id):
+            return []  # nothing to find
         query = content_text(request.content)[: self._limits.memory_query_max_chars]
+        return await self._memory.search(project_id, agent_id, query, self._limits.memory_hits)
+
+    async def _recall(self, agent: Agent, request: Message) -> list[str]:
+        if self._limits.memory_hits <= 0:
+            return []
         try:
-            if not await self._presence.has_entries(agent.project_id):
-                return []  # nothing to find
-            return await self._memory.search(agent.project_id, agent.id, query, k)
+            ahead = self._ahead.take(request.id, agent.id)
+            if ahead is not None:
+                return await ahead
+            return await self._search(agent.project_id, agent.id, request)
         except AgentmeshError as error:
             log.warning("memory search failed (%s); answering without memory", error.code)
             reason = error.code
