@@ -41,6 +41,9 @@ class InferenceSettings(CommonSettings):
     # Tokens per streamed chunk after the first (the first and last go out at once): more
     # means fewer messages to serve per token, tokens arriving in small groups.
     stream_interval: int = Field(1, ge=1, le=64)
+    # A stream's messages go out at most once per this many seconds after the first (the last
+    # at once): when tokens come faster, they are sent together (0: each as it comes).
+    stream_flush_seconds: float = Field(0.02, ge=0, le=1)
 
     # Fair sharing: requests given to the engine at once (0: max_num_seqs); the rest wait
     # in the fair queue. Per-project defaults; superadmins override them per project.

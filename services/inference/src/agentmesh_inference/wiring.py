@@ -75,7 +75,8 @@ class InferenceWiring:
             model=settings.model_path,
             random_weights=settings.uses_default_model,
         )
-        self.registrations = [Registration(SERVICE_NAME, register, InferenceServicer(self._inference))]
+        servicer = InferenceServicer(self._inference, settings.stream_flush_seconds)
+        self.registrations = [Registration(SERVICE_NAME, register, servicer)]
 
     async def start(self, stack: AsyncExitStack, stop: asyncio.Event) -> Sequence[asyncio.Task[None]]:
         if self._settings.inference_metrics_addr:  # the skeleton serves them (Listener.metrics_addr)

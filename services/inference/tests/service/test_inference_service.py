@@ -131,6 +131,27 @@ async def test_same_seed_gives_same_tokens(stub):
     assert [t for r in first for t in r.token_ids] == [t for r in second for t in r.token_ids]
 
 
+async def test_a_flush_window_sends_fewer_messages_with_the_same_tokens(stub, spy):
+    request = pb.GenerateRequest(prompt="The agents", sampling=sampling(24, temperature=0.0))
+    one_by_one = await generate(stub, request)
+    server = ServiceServer(ServiceKeys.local("inference").trust, "127.0.0.1:0")
+    server.add_servicer(SERVICE_NAME, register, InferenceServicer(Inference(Limits(), engine=spy), flush_seconds=0.5))
+    await server.start()
+    channel = create_channel(f"127.0.0.1:{server.port}", ServiceKeys.local("gateway").signer)
+    try:
+        together = await generate(pb_grpc.InferenceServiceStub(channel), request)
+    finally:
+        await channel.close()
+        await server.stop(0)
+
+    tokens = [t for r in one_by_one for t in r.token_ids]
+    assert [t for r in together for t in r.token_ids] == tokens and len(tokens) == 24
+    assert "".join(r.text for r in together) == "".join(r.text for r in one_by_one)
+    assert len(together[0].token_ids) >= 1  # the first went out at once
+    assert len(together) < len(one_by_one)
+    assert together[-1].finish_reason == pb.FINISH_REASON_LENGTH and together[-1].usage.completion_tokens == 24
+
+
 async def test_json_schema_output_parses(stub):
     schema = {
         "type": "object",

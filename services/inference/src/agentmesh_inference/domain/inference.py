@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 from agentmesh_core.errors import Unavailable
@@ -93,7 +93,7 @@ class Inference:
             completion_tokens_total=self._completion_tokens,
         )
 
-    async def generate(self, request: GenerationRequest, caller: Identity | None = None) -> AsyncIterator[Chunk]:
+    async def generate(self, request: GenerationRequest, caller: Identity | None = None) -> AsyncGenerator[Chunk, None]:
         """Stream chunks of new text; the last chunk carries finish_reason and usage.
 
         `caller` decides which project the work may be accounted to (None: an

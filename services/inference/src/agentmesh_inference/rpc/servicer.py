@@ -9,6 +9,7 @@ unless it is a platform service or a superadmin (domain/quotas.py).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -17,6 +18,7 @@ import grpc
 from agentmesh.inference.v1 import inference_service_pb2 as pb
 from agentmesh.inference.v1 import inference_service_pb2_grpc as pb_grpc
 from agentmesh_grpc.identity import caller
+from agentmesh_inference.domain.coalescing import coalesced
 from agentmesh_inference.domain.inference import Inference
 from agentmesh_inference.rpc.mapping import (
     chunk_to_proto,
@@ -33,10 +35,15 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["InferenceService"].full_name
 
 
 class InferenceServicer(pb_grpc.InferenceServiceServicer):
-    """Generate (server-streaming) and GetModelInfo on top of the Inference use case."""
+    """Generate (server-streaming) and GetModelInfo on top of the Inference use case.
 
-    def __init__(self, inference: Inference) -> None:
+    A stream's messages go out at most once per `flush_seconds` after the first
+    (domain/coalescing.py): tokens that come faster are sent together.
+    """
+
+    def __init__(self, inference: Inference, flush_seconds: float = 0.0) -> None:
         self._inference = inference
+        self._flush_seconds = flush_seconds
 
     async def Generate(
         self, request: pb.GenerateRequest, context: grpc.aio.ServicerContext
@@ -44,8 +51,10 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
         """Stream generated text; a cancelled call aborts the engine request."""
         identity = caller()
         log.debug("generate for %s", identity.subject)
-        async for chunk in self._inference.generate(request_from_proto(request), identity):
-            yield chunk_to_proto(chunk)
+        chunks = coalesced(self._inference.generate(request_from_proto(request), identity), self._flush_seconds)
+        async with contextlib.aclosing(chunks):
+            async for chunk in chunks:
+                yield chunk_to_proto(chunk)
 
     async def GetModelInfo(
         self, request: pb.GetModelInfoRequest, context: grpc.aio.ServicerContext
