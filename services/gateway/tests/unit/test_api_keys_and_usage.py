@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -62,6 +63,54 @@ async def test_keys_are_cached_briefly_and_a_revocation_here_is_immediate():
         await keys.authenticate(issued.secret)
     with pytest.raises(NotFound):
         await keys.revoke("p", issued.key.id)
+    await keys.drain()
+
+
+async def test_a_burst_with_a_key_not_cached_reads_the_store_once():
+    store = Keys()
+    keys = ApiKeys(store, ids(), clock=lambda: NOW)
+    issued = await keys.create("p", "u", "ci", None)
+    reading, lookup = asyncio.Event(), store.by_hash
+
+    async def slow_lookup(digest: str) -> ApiKey | None:
+        await reading.wait()
+        return await lookup(digest)
+
+    store.by_hash = slow_lookup
+    burst = [asyncio.create_task(keys.authenticate(issued.secret)) for _ in range(16)]
+    await asyncio.sleep(0)
+    burst[0].cancel()  # one caller going away does not fail the others
+    reading.set()
+    results = await asyncio.gather(*burst, return_exceptions=True)
+
+    assert isinstance(results[0], asyncio.CancelledError)
+    assert {key.id for key in results[1:]} == {issued.key.id}
+    assert store.lookups == 1
+    await keys.drain()
+
+
+async def test_a_read_begun_before_a_revocation_is_not_cached():
+    store = Keys()
+    keys = ApiKeys(store, ids(), clock=lambda: NOW)
+    issued = await keys.create("p", "u", "ci", None)
+    read, reading, lookup = asyncio.Event(), asyncio.Event(), store.by_hash
+
+    async def read_then_wait(digest: str) -> ApiKey | None:
+        found = await lookup(digest)  # the row as it was: not yet revoked
+        read.set()
+        await reading.wait()
+        return found
+
+    store.by_hash = read_then_wait
+    racing = asyncio.create_task(keys.authenticate(issued.secret))
+    await read.wait()
+    await keys.revoke("p", issued.key.id)
+    reading.set()
+    await racing  # that call began before the revocation
+    store.by_hash = lookup
+
+    with pytest.raises(Unauthenticated):
+        await keys.authenticate(issued.secret)  # the stale read was not cached
     await keys.drain()
 
 

@@ -105,6 +105,10 @@ class ApiKeys:
         self._touched: dict[str, datetime] = {}
         self._pending: set[asyncio.Task[None]] = set()
         self._cache: dict[str, tuple[ApiKey, float]] = {}  # key hash -> (key, monotonic expiry)
+        # One store read per key hash at a time: a burst of calls with a key not cached (the
+        # first, or after the cache expired) waits for that one read instead of queueing its own.
+        self._reading: dict[str, asyncio.Future[ApiKey | None]] = {}
+        self._revocations = 0  # a read begun before a revocation does not fill the cache
 
     async def create(self, project_id: str, user_id: str, name: str, expires_at: datetime | None) -> IssuedKey:
         """A new key for the project; the returned secret is never available again."""
@@ -139,6 +143,7 @@ class ApiKeys:
         """Revoke a key of the project; NotFound when it has no such key."""
         if not await self._store.revoke(project_id, key_id, self._clock()):
             raise NotFound("API key not found")
+        self._revocations += 1
         self._cache = {digest: entry for digest, entry in self._cache.items() if entry[0].id != key_id}
         log.info("API key %s revoked in project %s", key_id, project_id)
 
@@ -155,7 +160,18 @@ class ApiKeys:
         cached = self._cache.get(digest)
         if cached is not None and cached[1] > time.monotonic():
             return cached[0]
+        reading = self._reading.get(digest)
+        if reading is None:
+            reading = self._reading[digest] = asyncio.ensure_future(self._read(digest))
+            reading.add_done_callback(lambda _: self._reading.pop(digest, None))
+        # Shielded: a caller that goes away does not cancel the read the others wait for.
+        return await asyncio.shield(reading)
+
+    async def _read(self, digest: str) -> ApiKey | None:
+        revocations = self._revocations
         key = await self._store.by_hash(digest)
+        if revocations != self._revocations:
+            return key  # maybe read before the revocation committed: answer this call, cache nothing
         if key is None:
             self._cache.pop(digest, None)
         else:
