@@ -12,9 +12,10 @@ Chat turns: the model streams `--chunks` chunks over about `--busy-ms` (a busy a
 in length, so agents do not fall into step).
 One caller per agent sends a message and waits for its reply, over and over; with
 1 agent, then with 16 at once (in the 8 default partitions), in alternating rounds.
-Read from the conversation's events as a watcher sees them: pick-up (accepted →
-the PROCESSING event), round trip (accepted → the REPLY event), token events per
-turn. Goal (issue 14): pick-up with 16 busy agents within 2x of one agent's.
+Read from the conversation's events as a watcher sees them: send (the call until
+it is accepted), pick-up (accepted → the PROCESSING event), round trip (the send →
+the REPLY event), token events per turn. Goal (issue 14): pick-up with 16 busy
+agents within 2x of one agent's.
 
     python services/agents/bench/bench_react.py [--turns 100] [--rounds 3]
 """
@@ -139,13 +140,15 @@ async def chat_rounds(components, nc, rounds: int, per_caller: int, busy: float,
         for i in range(16)
     ]
 
-    async def caller(agent: Agent, count: int, picks: list[float], trips: list[float], tokens: list[int]) -> None:
+    async def caller(agent: Agent, count: int, picks: list[float], trips: list[float], tokens: list[int],
+                     sends: list[float]) -> None:  # fmt: skip
         for index in range(count):
             sent = time.perf_counter()
             message = await components.messaging.send(admin, project, Outgoing(agent_id=agent.id, content=f"m{index}"))
             accepted = time.perf_counter()
             await asyncio.wait_for(watcher.replied[message.id].wait(), 60)
             picks.append((watcher.picked[message.id] - accepted) * 1000)
+            sends.append((accepted - sent) * 1000)
             trips.append((watcher.replied_at[message.id] - sent) * 1000)
             tokens.append(watcher.tokens[message.id])
 
@@ -155,17 +158,19 @@ async def chat_rounds(components, nc, rounds: int, per_caller: int, busy: float,
             picks: list[float] = []
             trips: list[float] = []
             tokens: list[int] = []
+            sends: list[float] = []
             count = per_caller * (4 if width == 1 else 1)
-            await asyncio.gather(*(caller(agent, count, picks, trips, tokens) for agent in agents[:width]))
+            await asyncio.gather(*(caller(agent, count, picks, trips, tokens, sends) for agent in agents[:width]))
             figures[width]["pick"].append(statistics.median(picks))
             figures[width]["trip"].append(statistics.median(trips))
             figures[width]["tokens"].append(statistics.median(tokens))
+            figures[width]["send"].append(statistics.median(sends))
     for width, figure in figures.items():
         log.info(
             "chat, %2d busy agent(s) (%d ms, %d chunks a turn), medians of %d rounds (min/median/max): "
-            "pick-up %s ms, round trip %s ms, token events a turn %s",
-            width, busy * 1000, chunks, rounds, _spread(figure["pick"]), _spread(figure["trip"]),
-            _spread(figure["tokens"]),
+            "send (until accepted) %s ms, pick-up (after) %s ms, round trip %s ms, token events a turn %s",
+            width, busy * 1000, chunks, rounds, _spread(figure["send"]), _spread(figure["pick"]),
+            _spread(figure["trip"]), _spread(figure["tokens"]),
         )  # fmt: skip
     one, many = statistics.median(figures[1]["pick"]), statistics.median(figures[16]["pick"])
     log.info("pick-up, 16 busy agents / 1 agent: %.2fx (goal <= 2x); load average %s", many / one, _load())

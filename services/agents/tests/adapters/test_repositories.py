@@ -266,14 +266,14 @@ async def test_due_for_publish(repos):
     never = (await messages.add(_message(agent_id, 0)))[0]
     fresh = (await messages.add(_message(agent_id, 30)))[0]
     long_ago = (await messages.add(_message(agent_id, 1)))[0]
-    await messages.mark_published(PROJECT, long_ago.id, T0 + timedelta(minutes=2))
+    await messages.mark_published(PROJECT, [long_ago.id], T0 + timedelta(minutes=2))
     recent = (await messages.add(_message(agent_id, 3)))[0]
-    await messages.mark_published(PROJECT, recent.id, T0 + timedelta(minutes=25))
+    await messages.mark_published(PROJECT, [recent.id], T0 + timedelta(minutes=25))
     await messages.add(_message(agent_id, 4, status=MessageStatus.COMPLETE))
     stuck = (await messages.add(_message(agent_id, 5, status=MessageStatus.PROCESSING)))[0]
-    await messages.mark_published(PROJECT, stuck.id, T0 + timedelta(minutes=6))
+    await messages.mark_published(PROJECT, [stuck.id], T0 + timedelta(minutes=6))
     busy = (await messages.add(_message(agent_id, 6, updated_at=T0 + timedelta(minutes=28))))[0]
-    await messages.mark_published(PROJECT, busy.id, T0 + timedelta(minutes=7))
+    await messages.mark_published(PROJECT, [busy.id], T0 + timedelta(minutes=7))
 
     due = await messages.due_for_publish(
         unpublished_before=T0 + timedelta(minutes=20), published_before=T0 + timedelta(minutes=10), limit=10

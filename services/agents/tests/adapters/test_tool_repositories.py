@@ -246,7 +246,7 @@ async def test_parking_stores_the_call_the_approval_and_the_state(repos: Repos) 
 async def test_deciding_wakes_the_turn_and_requeues_the_request_once(repos: Repos) -> None:
     project, agent, request = await _world(repos)
     approval, _ = await _park(repos, project, agent, request)
-    await repos.messages.mark_published(project, request.id, T0)
+    await repos.messages.mark_published(project, [request.id], T0)
     decided = replace(approval, status=ApprovalStatus.DENIED, decided_by="admin", comment="no", decided_at=T0)
     wake = Wake(approval.id, WakeOutcome.DENIED, "no", "admin")
 

@@ -87,7 +87,7 @@ async def test_a_publication_stores_one_queued_message_per_subscriber_of_its_pro
     # Stored, not yet posted: the recovery sweep would post them, until they are marked.
     later = T0 + timedelta(days=1)
     assert {m.id for m in await repos[1].due_for_publish(later, T0, 100)} == {m.id for m in sent}
-    await repos[2].mark_published(PROJECT, [sent[0].id], later)
+    await repos[1].mark_published(PROJECT, [sent[0].id], later)
     assert [m.id for m in await repos[1].due_for_publish(later, T0, 100)] == [sent[1].id]
 
 

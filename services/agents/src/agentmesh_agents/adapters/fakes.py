@@ -200,9 +200,10 @@ class InMemoryMessageRepository:
         )
         return stored
 
-    async def mark_published(self, project_id: str, message_id: str, at: datetime) -> None:
-        if await self.get(project_id, message_id) is not None:
-            self.published_at[message_id] = at
+    async def mark_published(self, project_id: str, message_ids: builtins.list[str], at: datetime) -> None:
+        for message_id in message_ids:
+            if await self.get(project_id, message_id) is not None:
+                self.published_at[message_id] = at
 
     async def due_for_publish(
         self, unpublished_before: datetime, published_before: datetime, limit: int

@@ -287,8 +287,8 @@ class SqlMessageRepository:
 
         return await self._db.run(work)
 
-    async def mark_published(self, project_id: str, message_id: str, at: datetime) -> None:
-        statement = update(messages).where(_c.project_id == project_id, _c.id == message_id).values(published_at=at)
+    async def mark_published(self, project_id: str, message_ids: builtins.list[str], at: datetime) -> None:
+        statement = update(messages).where(_c.project_id == project_id, _c.id.in_(message_ids)).values(published_at=at)
         await self._db.run(lambda s: s.execute(statement))
 
     async def due_for_publish(

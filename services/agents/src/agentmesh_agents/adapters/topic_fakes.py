@@ -6,7 +6,6 @@ tests/adapters/test_topic_repository.py runs one suite over it and the PostgreSQ
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 
 from agentmesh_agents.adapters.fakes import InMemoryAgentRepository, InMemoryMessageRepository
 from agentmesh_agents.domain.models import Message, ParticipantType
@@ -63,11 +62,6 @@ class InMemoryTopicRepository:
             sent.append(message)
         self.publications[publication.id] = (publication, [m.id for m in sent])
         return sent, True
-
-    async def mark_published(self, project_id: str, message_ids: list[str], at: datetime) -> None:
-        for message_id in message_ids:
-            if message_id in self._messages.messages:
-                self._messages.published_at[message_id] = at
 
     async def delete_project(self, project_id: str) -> int:
         doomed = [key for key, (p, _) in self.publications.items() if p.project_id == project_id]

@@ -7,9 +7,8 @@ topic: `topics @> '["<topic>"]'`, answered from the GIN index ix_agents_topics.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 
-from sqlalchemy import String, cast, delete, select, update
+from sqlalchemy import String, cast, delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -90,10 +89,6 @@ class SqlTopicRepository:
             return sent, True
 
         return await self._db.run(work)
-
-    async def mark_published(self, project_id: str, message_ids: list[str], at: datetime) -> None:
-        where = (messages.c.project_id == project_id, messages.c.id.in_(message_ids))
-        await self._db.run(lambda session: session.execute(update(messages).where(*where).values(published_at=at)))
 
     async def delete_project(self, project_id: str) -> int:
         statement = delete(topic_publications).where(_p.project_id == project_id)  # deliveries cascade

@@ -25,6 +25,7 @@ from agentmesh_agents.domain.models import (
 )
 from agentmesh_agents.domain.monitoring.alerts import MonitorAgents, admins_only_conversation
 from agentmesh_agents.domain.ports import AgentRepository, ConversationFeed, Mailbox, MessageRepository, StoredEvent
+from agentmesh_agents.domain.published_marks import PublishedMarks
 from agentmesh_core import pagination
 from agentmesh_core.errors import NotFound
 from agentmesh_core.identity import GlobalRole, Identity
@@ -79,7 +80,7 @@ class Messaging:
         self._limits = limits
         self._clock = clock
         self._admission = admission or MessageAdmission(None)
-        self._marking: set[asyncio.Task[None]] = set()  # published_at writes not yet done
+        self._marks = PublishedMarks(messages, clock)
 
     async def send(self, identity: Identity, project_id: str, outgoing: Outgoing) -> Message:
         """Accept a message durably (row `queued`), then post it to the agent's mailbox.
@@ -143,31 +144,19 @@ class Messaging:
         of its own: the mailbox drops a repeat of an id it saw within minutes (also the
         repeat a post given up on after `wait` makes, should its publish land later).
 
-        The row's `published_at` is written after this returns, off the sender's path (a
-        transaction of its own took a third of SendMessage's time): it only keeps the
-        recovery sweep from posting the message again, and a post lost with a crash is
-        one the sweep repeats and the mailbox drops as a duplicate.
+        The row's `published_at` is written a moment later, with others (domain/published_marks.py).
         """
         try:
             await asyncio.wait_for(self._mailbox.post(message, dedup_id), wait)
         except Exception as error:  # noqa: BLE001 - the row is durable; recovery retries the post
             log.warning("mailbox post of message %s failed (%s); it stays queued", message.id, type(error).__name__)
             return False
-        marking = asyncio.create_task(self._mark_published(message), name=f"mark-published-{message.id}")
-        self._marking.add(marking)
-        marking.add_done_callback(self._marking.discard)
+        self._marks.add(message)
         return True
 
     async def settle(self) -> None:
-        """Wait for the `published_at` writes of the posts made so far (on stop, and in tests)."""
-        while self._marking:
-            await asyncio.wait(set(self._marking))
-
-    async def _mark_published(self, message: Message) -> None:
-        try:
-            await self._messages.mark_published(message.project_id, message.id, self._clock())
-        except Exception as error:  # noqa: BLE001 - unmarked, the message is posted again by the sweep (deduplicated)
-            log.warning("marking message %s published failed (%s)", message.id, type(error).__name__)
+        """Write the `published_at` of the posts made so far (the recovery sweep, the service's stop, tests)."""
+        await self._marks.settle()
 
     async def list(
         self, identity: Identity, project_id: str, where: MessageFilter, page_size: int, page_token: str

@@ -105,8 +105,8 @@ class MessageRepository(Protocol):
         and nothing is written.
         """
 
-    async def mark_published(self, project_id: str, message_id: str, at: datetime) -> None:
-        """Record that the message was handed to its mailbox."""
+    async def mark_published(self, project_id: str, message_ids: builtins.list[str], at: datetime) -> None:
+        """Record that these messages of the project were handed to their mailboxes."""
 
     async def due_for_publish(
         self, unpublished_before: datetime, published_before: datetime, limit: int

@@ -42,6 +42,7 @@ class MailboxRecovery:
 
     async def sweep(self) -> int:
         """One pass; returns how many messages were posted."""
+        await self._messaging.settle()  # the marks of recent posts, written before the read
         now = self._clock()
         due = await self._messages.due_for_publish(
             unpublished_before=now - timedelta(seconds=self._limits.recovery_min_age_seconds),
@@ -53,7 +54,7 @@ class MailboxRecovery:
             if not await self._messaging.post(message):
                 break
             posted += 1
-        await self._messaging.settle()  # marked before the next sweep reads them
+        await self._messaging.settle()  # and this sweep's own
         if due:
             log.info("mailbox recovery posted %d of %d queued messages", posted, len(due))
         return posted

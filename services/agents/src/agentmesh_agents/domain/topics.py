@@ -64,10 +64,6 @@ class TopicRepository(Protocol):
         """
         ...
 
-    async def mark_published(self, project_id: str, message_ids: list[str], at: datetime) -> None:
-        """Record that these messages were handed to their mailboxes (one statement for a fan-out)."""
-        ...
-
     async def delete_project(self, project_id: str) -> int:
         """Remove every publication of a project (its messages go with the message log); returns how many."""
         ...
@@ -230,4 +226,4 @@ class Topics:
 
         posted = [message_id for message_id in await asyncio.gather(*(post(m) for m in messages)) if message_id]
         if posted:
-            await self._topics.mark_published(messages[0].project_id, posted, self._clock())
+            await self._messages.mark_published(messages[0].project_id, posted, self._clock())
