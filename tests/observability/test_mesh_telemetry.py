@@ -272,8 +272,10 @@ async def test_one_rest_message_is_one_trace_across_the_services(mesh: Mesh) -> 
     inference = _server(spans, SERVICE_PREFIX["inference"])
     memory = _server(spans, SERVICE_PREFIX["memory"])
     assert inference and memory, sorted({s.name for s in spans})
-    for span in inference + memory:
-        assert _has_ancestor(span, delivery, spans), span.name
+    # The memory search starts when SendMessage stores the message (agents' recall ahead),
+    # so it runs under SendMessage; generation runs under the delivery.
+    for span, caller in [(span, delivery) for span in inference] + [(span, send) for span in memory]:
+        assert _has_ancestor(span, caller, spans), span.name
         # Each server span's parent is its caller's CLIENT span.
         assert _parent_of(span, spans).kind is trace.SpanKind.CLIENT
 
