@@ -91,12 +91,14 @@ async def reply_seconds(
 
 
 def cpu_by_process(stack: Stack) -> dict[str, float]:
-    """CPU seconds used so far by each service process with its children (inference: the engine too)."""
+    """CPU seconds used so far by each process of the mesh with its children (inference: the engine too)."""
     used = {
         name: bench.tree_cpu_seconds(service.proc.pid)
         for name, service in stack.services.items()
         if service.proc is not None
     }
+    for name, pid in stack.infrastructure_pids().items():
+        used[name] = bench.tree_cpu_seconds(pid)
     used["bench (this process)"] = time.process_time()  # not its tree: the services are its children
     return used
 

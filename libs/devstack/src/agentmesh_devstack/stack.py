@@ -178,6 +178,18 @@ class Stack:
         if process:
             process.stop(grace=grace)
 
+    def infrastructure_pids(self) -> dict[str, int]:
+        """The running infrastructure servers' process ids, by name (PostgreSQL: its postmaster)."""
+        pids = {
+            name: server.process.proc.pid
+            for name, server in (("nats", self.nats), ("temporal", self.temporal))
+            if server.process is not None and server.process.proc is not None
+        }
+        postmaster = self.postgres.data_dir / "postmaster.pid"
+        if postmaster.exists():
+            pids["postgres"] = int(postmaster.read_text().split()[0])
+        return pids
+
     def start_services(self) -> None:
         for name in SERVICES:
             self.start_service(name)

@@ -105,3 +105,13 @@ def test_tree_cpu_counts_a_process_and_its_children_unless_left_out():
     finally:
         child.kill()
         child.wait()
+
+
+def test_tree_cpu_counts_children_that_have_exited():
+    import os
+    import subprocess
+
+    before = bench.tree_cpu_seconds(os.getpid())
+    # A short-lived worker (a database backend, say): it spends CPU, exits and is reaped.
+    subprocess.run(["sh", "-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done"], check=True)
+    assert bench.tree_cpu_seconds(os.getpid()) - before >= 0.05
