@@ -77,11 +77,11 @@ buf-breaking: setup
 imports: setup
 	$(VENV)/bin/lint-imports
 
-# Unused code. Tests count as users (and are checked too); what only frameworks
+# Unused code. Tests and benches count as users (and are checked too); what only frameworks
 # reach is ignored by pattern here or listed in scripts/vulture_whitelist.py.
 .PHONY: deadcode
 deadcode: setup
-	$(VENV)/bin/vulture libs/*/src services/*/src libs/*/tests services/*/tests tests scripts/vulture_whitelist.py \
+	$(VENV)/bin/vulture libs/*/src services/*/src libs/*/tests services/*/tests services/*/bench libs/*/bench tests scripts/vulture_whitelist.py \
 	  --exclude libs/contracts/src --min-confidence 60 \
 	  --ignore-decorators "@router.*,@model_validator,@field_validator,@pytest.fixture" \
 	  --ignore-names "upgrade,downgrade,revision,down_revision,branch_labels,depends_on,intercept_*,pytest_*"

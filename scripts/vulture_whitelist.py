@@ -1,7 +1,7 @@
 """Names vulture cannot see being used: frameworks and libraries reach them.
 
-`make deadcode` runs vulture over libs/*/src and services/*/src (tests are passed
-too, so code that only tests use counts as used, and tests get checked as well).
+`make deadcode` runs vulture over libs/*/src and services/*/src (tests and benches
+are passed too, so code that only they use counts as used, and they get checked as well).
 Framework callbacks are mostly excluded by pattern in the Makefile
 (--ignore-decorators for routes, validators and fixtures; --ignore-names for
 Alembic revision modules, gRPC interceptor hooks and pytest hooks); the rest are
@@ -21,6 +21,9 @@ _.generation_config  # transformers model, saved with it
 _.memory_port
 _.inference_port
 _.scheduler_port
+
+# An OTLP trace receiver's RPC, called by gRPC (services/gateway bench_tracing.py).
+_.Export
 
 # vLLM's stat logger interface, called by its StatLoggerManager (services/inference engine_stats.py).
 _.log_engine_initialized

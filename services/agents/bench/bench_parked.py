@@ -57,9 +57,8 @@ CALCULATOR_STEP = json.dumps({"tool": "calculator", "arguments": {"expression": 
 class CalculatorModel:
     """Every step asks for the calculator (whose grant needs approval, so the turn parks)."""
 
-    async def stream_chat(self, turns: Sequence[ChatTurn], sampling, request_id: str):  # type: ignore[no-untyped-def]
+    def stream_chat(self, turns: Sequence[ChatTurn], sampling, request_id: str):  # type: ignore[no-untyped-def]
         raise AssertionError("a tool agent never streams")
-        yield ""
 
     async def generate(self, turns: Sequence[ChatTurn], sampling, request_id: str, json_schema: str) -> Generation:  # type: ignore[no-untyped-def]
         return Generation(CALCULATOR_STEP, prompt_tokens=10, completion_tokens=10)

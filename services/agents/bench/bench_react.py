@@ -67,9 +67,8 @@ class TimedModel:
         self.spans: dict[str, list[tuple[float, float]]] = defaultdict(list)
         self.finals = 0
 
-    async def stream_chat(self, turns: Sequence[ChatTurn], sampling, request_id: str):  # type: ignore[no-untyped-def]
+    def stream_chat(self, turns: Sequence[ChatTurn], sampling, request_id: str):  # type: ignore[no-untyped-def]
         raise AssertionError("a tool agent never streams")
-        yield ""
 
     async def generate(self, turns: Sequence[ChatTurn], sampling, request_id: str, json_schema: str) -> Generation:  # type: ignore[no-untyped-def]
         started = time.perf_counter()
