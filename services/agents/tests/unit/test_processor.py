@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import itertools
 from collections.abc import Iterable
@@ -43,6 +45,36 @@ async def test_events_are_published_in_order(world):
     assert events[-1].reply is not None and events[-1].reply.content == "Hello there!"
     assert all(e.message_id == request.id and e.agent_id == agent.id for e in events)
     assert [e.sequence for e in events] == sorted(e.sequence for e in events)
+
+
+async def test_the_reply_is_stored_while_the_last_token_events_go_out(world):
+    """Storing the reply does not wait for the token events; the reply's event still comes after them."""
+    agent = await world.agent()
+    request = await world.send(agent)
+    stored = asyncio.Event()
+    publish, complete = world.events.publish, world.messages.complete_with_reply
+
+    async def held_publish(event, dedup_id=None):
+        if event.type is EventType.TOKEN:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stored.wait(), 1.0)  # held until the reply is stored, 1 s at most
+        await publish(event, dedup_id)
+
+    async def noted_complete(message, reply):
+        done = await complete(message, reply)
+        stored.set()
+        return done
+
+    world.events.publish, world.messages.complete_with_reply = held_publish, noted_complete
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    assert (await world.process(request)).done
+
+    assert loop.time() - started < 0.5  # had the store waited for the held token events: over 1 s
+    events = world.events.of(request.conversation_id)
+    assert _squeezed(e.type for e in events) == [EventType.STATUS, EventType.TOKEN, EventType.REPLY]
+    assert "".join(e.text for e in events if e.type is EventType.TOKEN) == "Hello there!"
 
 
 async def test_prompt_has_persona_memory_history_and_message(world):

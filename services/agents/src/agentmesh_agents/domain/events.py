@@ -3,10 +3,15 @@
 The message log in the database is the record; events are notifications. A
 publish that fails is logged and processing goes on, so a flaky bus never turns
 a good reply into an error.
+
+A status can be published ahead (`status_ahead`): the turn goes on at once, and
+the request's next event waits until the status is out, so watchers still see
+the events in the order they were made.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -25,6 +30,7 @@ class EventPublisher:
     def __init__(self, events: ConversationEvents, clock: Callable[[], datetime] = utcnow) -> None:
         self._events = events
         self._clock = clock
+        self._ahead: dict[str, asyncio.Task[None]] = {}  # request id -> its status still being published
 
     def _event(self, kind: EventType, request: Message, agent_id: str, **fields: Any) -> ConversationEvent:
         return ConversationEvent(
@@ -38,6 +44,12 @@ class EventPublisher:
         )
 
     async def _publish(self, event: ConversationEvent, dedup_id: str | None = None) -> None:
+        ahead = self._ahead.get(event.message_id)
+        if ahead is not None:
+            await asyncio.wait([ahead])  # (a status published ahead never raises; its cancel is not ours)
+        await self._send(event, dedup_id)
+
+    async def _send(self, event: ConversationEvent, dedup_id: str | None = None) -> None:
         try:
             await self._events.publish(event, dedup_id)
         except Exception as error:  # noqa: BLE001 - events are notifications; the log is the record
@@ -46,6 +58,20 @@ class EventPublisher:
     async def status(self, request: Message, agent_id: str, status: MessageStatus) -> None:
         """The request's status changed."""
         await self._publish(self._event(EventType.STATUS, request, agent_id, status=status))
+
+    def status_ahead(self, request: Message, agent_id: str, status: MessageStatus) -> None:
+        """As status, without waiting for the bus: the request's next event goes out after this one."""
+        earlier = self._ahead.get(request.id)
+        task = asyncio.get_running_loop().create_task(self._status_after(earlier, request, agent_id, status))
+        self._ahead[request.id] = task
+        task.add_done_callback(lambda _: self._ahead.pop(request.id) if self._ahead.get(request.id) is task else None)
+
+    async def _status_after(
+        self, earlier: asyncio.Task[None] | None, request: Message, agent_id: str, status: MessageStatus
+    ) -> None:
+        if earlier is not None:
+            await asyncio.wait([earlier])
+        await self._send(self._event(EventType.STATUS, request, agent_id, status=status))
 
     async def token(self, request: Message, agent_id: str, text: str) -> None:
         """A chunk of generated text."""

@@ -203,11 +203,12 @@ class MessageProcessor:
             history = await self._messages.begin_processing(request, self._limits.history_turns)
             if restarting:
                 await self._events.reset(request, agent.id)
-            await self._events.status(request, agent.id, MessageStatus.PROCESSING)
+            self._events.status_ahead(request, agent.id, MessageStatus.PROCESSING)  # the model starts meanwhile
             return history
 
         turns = await self._prompts.build_alongside(agent, request, begin())  # memory recall meanwhile
         sampling = sampling_for(agent.model_config, self._limits)
+        flushing: asyncio.Task[None] | None = None  # the last token events, going out while the reply is stored
         for restart in range(self._limits.stream_restarts_max + 1):
             if restart:
                 await self._events.reset(request, agent.id)
@@ -223,7 +224,7 @@ class MessageProcessor:
                     chunk = sanitize_text(raw_chunk)
                     chunks.append(chunk)
                     relay.add(chunk)
-                await relay.flush()  # every token event before the reply
+                flushing = asyncio.create_task(relay.flush())  # awaited before the reply event
                 break
             except StreamInterrupted as error:
                 await relay.flush()  # before the reset that drops them
@@ -236,13 +237,15 @@ class MessageProcessor:
                 log.warning("inference refused the request: %s", error.code)
                 raise _Failed(f"inference failed: {error.message}") from None
             finally:
-                await relay.discard()  # a turn cancelled or failed: its error or cancel event says so
+                if flushing is None:
+                    await relay.discard()  # a turn cancelled or failed: its error or cancel event says so
                 aclose = getattr(stream, "aclose", None)
                 if aclose is not None:
                     await aclose()
         else:
             log.error("inference stream interrupted %d times; giving up", self._limits.stream_restarts_max + 1)
             raise _Failed("inference service unavailable")
+        assert flushing is not None  # the stream that ended the loop started it
         now = self._clock()
         reply = Message(
             id=new_id(),
@@ -262,6 +265,8 @@ class MessageProcessor:
             stored = await self._messages.complete_with_reply(request, reply)
         except FailedPrecondition:
             raise TurnCancelled from None  # cancelled while the reply was written (maybe on another replica)
+        finally:
+            await flushing  # every token event before the reply (or the cancel) event
         await self._events.reply(request, agent.id, stored)
         log.info("reply %s stored (%d chunks)", stored.id, len(chunks))
         await self._settled(request)

@@ -125,7 +125,7 @@ class ReactLoop:
             log.info("turn still waits (%s %s); delivery skipped", stored.parked.kind, stored.parked.key)
             return TurnEnd(TurnEndKind.PARKED)
         history = await self._messages.begin_processing(request, self._limits.history_turns)
-        await self._events.status(request, agent.id, MessageStatus.PROCESSING)
+        self._events.status_ahead(request, agent.id, MessageStatus.PROCESSING)  # the steps start meanwhile
         budget = turn_budget(agent.model_config, self._limits)
         if self._delegations is not None:
             budget = await self._delegations.budget_within(request, budget)
