@@ -196,6 +196,29 @@ async def test_begin_processing_marks_the_request_and_reads_history_oldest_first
     assert not await messages.conversation_exists(OTHER, conversation)
 
 
+async def test_delivery_state_begins_the_turn_in_its_read_when_asked(repos):
+    _, messages = repos
+    agent_id, conversation = await _agent_id(repos), _id()
+    earlier, _ = await messages.add(_message(agent_id, 0, conversation, status=MessageStatus.COMPLETE))
+    request, _ = await messages.add(_message(agent_id, 10, conversation))
+    seen = []
+
+    def refuse(state):
+        seen.append(state)
+        return False
+
+    state = await messages.delivery_state(PROJECT, agent_id, request.id, begin=refuse, history_limit=5)
+    assert state.history is None and [s.request.id for s in seen] == [request.id]  # asked with what was read
+    assert (await messages.get(PROJECT, request.id)).status is MessageStatus.QUEUED
+
+    state = await messages.delivery_state(PROJECT, agent_id, request.id, begin=lambda _: True, history_limit=5)
+    assert [m.id for m in state.history] == [earlier.id]
+    assert state.request.status is MessageStatus.QUEUED  # the state as read; the row is marked since
+    assert (await messages.get(PROJECT, request.id)).status is MessageStatus.PROCESSING
+    missing = await messages.delivery_state(PROJECT, agent_id, _id(), begin=lambda _: True, history_limit=5)
+    assert missing.request is None and missing.history is None
+
+
 async def test_delivery_state_is_everything_processing_decides_on(repos):
     agents, messages = repos
     agent_id = await _agent_id(repos)

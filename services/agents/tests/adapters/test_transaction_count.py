@@ -2,9 +2,10 @@
 
 SendMessage, then one delivery processed into a reply (with history and memory
 in the prompt). Before the message path was straightened it cost 10 (send 3,
-processing 7), then 6 (send 3, processing 3); now a send in the second after the
-backlog's last count, far from the limits, does not count again: 5. The counts are
-pinned so a change that adds a round trip fails here.
+processing 7), then 6 (send 3, processing 3); then a send in the second after the
+backlog's last count, far from the limits, did not count again: 5; now the read of
+the delivery's state also begins the turn: 4. The counts are pinned so a change
+that adds a round trip fails here.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from agentmesh_core.ids import new_id
 # has answered. The unanswered messages (back-pressure) were counted by the send before, within the second.
 SEND_TRANSACTIONS = 2
 BEFORE_THE_ANSWER = 1  # only the store: the mark is written off the sender's path
-PROCESS_TRANSACTIONS = 3  # read the delivery's state; mark processing + read history; store reply + complete
+PROCESS_TRANSACTIONS = 2  # read the delivery's state + mark processing + read history; store reply + complete
 
 
 class TransactionCounter:
@@ -50,7 +51,7 @@ class TransactionCounter:
         self.committed += 1
 
 
-async def test_one_message_costs_five_transactions(db):
+async def test_one_message_costs_four_transactions(db):
     limits = Limits()
     agents, messages = SqlAgentRepository(db), SqlMessageRepository(db)
     events, mailbox = InMemoryConversationEvents(), InMemoryMailbox()

@@ -134,13 +134,13 @@ async def test_a_database_outage_is_waited_out_in_the_same_delivery(world, datab
     reads = {"n": 0}
     real = world.messages.delivery_state
 
-    async def flaky(*args):
+    async def flaky(*args, **kwargs):
         reads["n"] += 1
         if reads["n"] == 1:
             database.up = False
             asyncio.get_running_loop().call_later(0.2, setattr, database, "up", True)
             raise Unavailable("database unavailable")
-        return await real(*args)
+        return await real(*args, **kwargs)
 
     world.messages.delivery_state = flaky
     async with checking(readiness):
@@ -156,7 +156,7 @@ async def test_a_database_outage_past_the_limit_hands_the_message_back(world, da
     agent = await world.agent()
     request = await world.send(agent)
 
-    async def down(*_args):
+    async def down(*_args, **_kwargs):
         database.up = False
         raise Unavailable("database unavailable")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import dataclasses
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 
 from agentmesh_agents.adapters.tool_fakes import ToolState
@@ -139,7 +139,20 @@ class InMemoryMessageRepository:
     async def conversation_exists(self, project_id: str, conversation_id: str) -> bool:
         return any(m.conversation_id == conversation_id for m in self._scoped(project_id))
 
-    async def delivery_state(self, project_id: str, agent_id: str, message_id: str) -> DeliveryState:
+    async def delivery_state(
+        self,
+        project_id: str,
+        agent_id: str,
+        message_id: str,
+        begin: Callable[[DeliveryState], bool] | None = None,
+        history_limit: int = 0,
+    ) -> DeliveryState:
+        state = await self._delivery_state(project_id, agent_id, message_id)
+        if state.request is None or begin is None or not begin(state):
+            return state
+        return dataclasses.replace(state, history=tuple(await self.begin_processing(state.request, history_limit)))
+
+    async def _delivery_state(self, project_id: str, agent_id: str, message_id: str) -> DeliveryState:
         request = await self.get(project_id, message_id)
         if request is None or request.status.is_final:
             return DeliveryState(request)

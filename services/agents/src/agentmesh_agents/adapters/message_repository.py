@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -156,6 +157,17 @@ def _history(session: Session, request: Message, limit: int) -> list[Message]:
     return [to_message(row) for row in reversed(rows)]
 
 
+def _begin(session: Session, request: Message, history_limit: int) -> list[Message]:
+    """Mark the request processing (unless it already is, or is final); its conversation before it."""
+    busy = (*_FINAL, MessageStatus.PROCESSING.value)
+    session.execute(
+        update(messages)
+        .where(_c.project_id == request.project_id, _c.id == request.id, _c.status.not_in(busy))
+        .values(status=MessageStatus.PROCESSING.value, error="", updated_at=datetime.now(UTC))
+    )
+    return _history(session, request, history_limit) if history_limit > 0 else []
+
+
 class SqlMessageRepository:
     """MessageRepository on PostgreSQL."""
 
@@ -211,10 +223,17 @@ class SqlMessageRepository:
         query = select(exists().where(_c.project_id == project_id, _c.conversation_id == conversation_id))
         return await self._db.run(lambda s: bool(s.execute(query).scalar()))
 
-    async def delivery_state(self, project_id: str, agent_id: str, message_id: str) -> DeliveryState:
+    async def delivery_state(
+        self,
+        project_id: str,
+        agent_id: str,
+        message_id: str,
+        begin: Callable[[DeliveryState], bool] | None = None,
+        history_limit: int = 0,
+    ) -> DeliveryState:
         statement = _delivery_statement(project_id, agent_id, message_id)
 
-        def work(session: Session) -> DeliveryState:
+        def read(session: Session) -> DeliveryState:
             row = session.execute(statement).one_or_none()
             if row is None:
                 return DeliveryState(None)
@@ -232,22 +251,17 @@ class SqlMessageRepository:
                 turn=to_turn(_columns(row, turns)) if found[turns.c.message_id] is not None else None,
             )
 
+        def work(session: Session) -> DeliveryState:
+            state = read(session)
+            if state.request is None or begin is None or not begin(state):
+                return state
+            return dataclasses.replace(state, history=tuple(_begin(session, state.request, history_limit)))
+
         return await self._db.run(work)
 
     # builtins.list from here on: inside the class, `list` is the method above.
     async def begin_processing(self, request: Message, history_limit: int) -> builtins.list[Message]:
-        busy = (*_FINAL, MessageStatus.PROCESSING.value)
-        statement = (
-            update(messages)
-            .where(_c.project_id == request.project_id, _c.id == request.id, _c.status.not_in(busy))
-            .values(status=MessageStatus.PROCESSING.value, error="", updated_at=datetime.now(UTC))
-        )
-
-        def work(session: Session) -> list[Message]:
-            session.execute(statement)
-            return _history(session, request, history_limit) if history_limit > 0 else []
-
-        return await self._db.run(work)
+        return await self._db.run(lambda session: _begin(session, request, history_limit))
 
     async def set_status(
         self, project_id: str, message_id: str, status: MessageStatus, error: str = ""

@@ -54,6 +54,8 @@ class DeliveryState:
     """What processing a delivery decides on, read in one transaction.
 
     When the request is missing or already final the other fields are left unset.
+    `history` is set when the same transaction also began the turn (see
+    MessageRepository.delivery_state).
     """
 
     request: Message | None
@@ -62,6 +64,7 @@ class DeliveryState:
     earlier_id: str | None = None  # an earlier unfinished message to the same agent, recently active
     grants: tuple[GrantedTool, ...] = ()  # the agent's tools (a turn with none is a plain chat)
     turn: TurnState | None = None  # the request's ReAct turn so far, if one started
+    history: tuple[Message, ...] | None = None  # the turn was begun with the read: its conversation so far
 
 
 class MessageRepository(Protocol):
@@ -82,10 +85,20 @@ class MessageRepository(Protocol):
 
     async def conversation_exists(self, project_id: str, conversation_id: str) -> bool: ...
 
-    async def delivery_state(self, project_id: str, agent_id: str, message_id: str) -> DeliveryState:
+    async def delivery_state(
+        self,
+        project_id: str,
+        agent_id: str,
+        message_id: str,
+        begin: Callable[[DeliveryState], bool] | None = None,
+        history_limit: int = 0,
+    ) -> DeliveryState:
         """The request, its receiving agent, whether it has a reply, the id of the oldest unfinished
         (queued/processing) message to the same agent created before it, the agent's grants and
-        the request's turn state."""
+        the request's turn state.
+
+        When `begin` (pure, called in the transaction) says the state read starts a turn, the same
+        transaction begins it as begin_processing does: the state comes back with its `history`."""
 
     # builtins.list from here on: inside the class, `list` is the method above.
     async def begin_processing(self, request: Message, history_limit: int) -> builtins.list[Message]:

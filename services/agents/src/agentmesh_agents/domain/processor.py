@@ -14,6 +14,7 @@ publishes RESET first, so watchers drop the partial text.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from agentmesh_agents.domain.models import (
     ParticipantType,
     utcnow,
 )
-from agentmesh_agents.domain.ports import Inference, MessageRepository
+from agentmesh_agents.domain.ports import DeliveryState, Inference, MessageRepository
 from agentmesh_agents.domain.prompt import PromptBuilder
 from agentmesh_agents.domain.react import ReactLoop, TurnEndKind
 from agentmesh_agents.domain.readiness import Dependency, Outage, Readiness, StreamInterrupted
@@ -81,6 +82,19 @@ class Outcome:
     @classmethod
     def held(cls, earlier_id: str, delay: float) -> Outcome:
         return cls(False, delay, earlier_id)
+
+
+class _Route(enum.Enum):
+    """Where a delivery goes, by its state."""
+
+    DROP = "drop"  # no stored row
+    SETTLED = "settled"  # already final
+    ANSWERED = "answered"  # a reply is stored; only the status is behind
+    NO_AGENT = "no_agent"
+    PAUSED = "paused"
+    HELD = "held"  # an earlier message of the agent comes first
+    REACT = "react"
+    CHAT = "chat"
 
 
 class _Failed(Exception):
@@ -153,42 +167,68 @@ class MessageProcessor:
             return Outcome.retry(self._limits.storage_retry_seconds)
         return Outcome.ack()
 
-    async def _process(self, delivery: Delivery) -> Outcome:
-        # One read for every decision below; the request row is not read again.
-        state = await self._messages.delivery_state(delivery.project_id, delivery.agent_id, delivery.message_id)
+    def _route(self, state: DeliveryState) -> _Route:
+        """What a delivery's state calls for (pure: the chat route is decided inside the state's read)."""
         request, agent = state.request, state.agent
         if request is None:
+            return _Route.DROP
+        if request.status.is_final:
+            return _Route.SETTLED
+        if state.answered:
+            return _Route.ANSWERED
+        if agent is None:
+            return _Route.NO_AGENT
+        if agent.status is AgentStatus.PAUSED:
+            return _Route.PAUSED
+        if state.earlier_id is not None:
+            return _Route.HELD
+        if self._react is not None and (state.grants or state.turn is not None):
+            return _Route.REACT  # an agent with tools (or a turn already under way) takes the ReAct loop
+        return _Route.CHAT
+
+    async def _process(self, delivery: Delivery) -> Outcome:
+        # One read for every decision below (and, for a chat, the turn's start); the row is not read again.
+        state = await self._messages.delivery_state(
+            delivery.project_id,
+            delivery.agent_id,
+            delivery.message_id,
+            begin=lambda read: self._route(read) is _Route.CHAT,
+            history_limit=self._limits.history_turns,
+        )
+        request, agent, route = state.request, state.agent, self._route(state)
+        if route is _Route.DROP:
             log.warning("mailbox message has no stored row; dropped")
             return Outcome.ack()
-        if request.status.is_final:
+        assert request is not None
+        if route is _Route.SETTLED:
             log.info("message already %s; redelivery skipped", request.status.value)
             await self._settled(request)  # the agent that asked may not have heard (a crash right after)
             return Outcome.ack()
-        if state.answered:
+        if route is _Route.ANSWERED:
             await self._messages.set_status(request.project_id, request.id, MessageStatus.COMPLETE)
             log.info("message already answered; marked complete")
             return Outcome.ack()
-        if agent is None:
+        if agent is None:  # _Route.NO_AGENT
             await self._fail(request, delivery.agent_id, "agent not found")
             return Outcome.ack()
-        if agent.status is AgentStatus.PAUSED:
+        if route is _Route.PAUSED:
             log.info("agent is paused; message stays in the mailbox")
             return Outcome.retry(self._limits.paused_retry_seconds)
-        if state.earlier_id is not None:
+        if state.earlier_id is not None:  # _Route.HELD
             # Mailbox order: an earlier message (e.g. waiting on a retry) is answered first.
             log.info("waiting for earlier message %s", state.earlier_id)
             return Outcome.held(state.earlier_id, self._limits.order_retry_seconds)
-        if self._react is not None and (state.grants or state.turn is not None):
-            # An agent with tools (or a turn already under way) takes the ReAct loop; others chat.
+        if self._react is not None and route is _Route.REACT:
             end = await self._react.run(agent, request, delivery.attempt, state)
             if end.kind is TurnEndKind.FAILED:
                 await self._fail(request, agent.id, end.text)
             return Outcome.ack()
+        assert state.history is not None  # _Route.CHAT: begun with the read
         try:
             with self._running.running(request.id) as stop:
                 # Already processing: an earlier try of this turn was cut off, maybe mid-stream.
                 restarting = request.status is MessageStatus.PROCESSING
-                await self._answer(agent, request, delivery, restarting, stop)
+                await self._answer(agent, request, list(state.history), delivery, restarting, stop)
         except _Failed as failure:
             await self._fail(request, agent.id, failure.text)
         except TurnCancelled:
@@ -196,11 +236,16 @@ class MessageProcessor:
         return Outcome.ack()
 
     async def _answer(
-        self, agent: Agent, request: Message, delivery: Delivery, restarting: bool, stop: asyncio.Event
+        self,
+        agent: Agent,
+        request: Message,
+        history: list[Message],
+        delivery: Delivery,
+        restarting: bool,
+        stop: asyncio.Event,
     ) -> None:
 
         async def begin() -> list[Message]:
-            history = await self._messages.begin_processing(request, self._limits.history_turns)
             if restarting:
                 await self._events.reset(request, agent.id)
             self._events.status_ahead(request, agent.id, MessageStatus.PROCESSING)  # the model starts meanwhile
