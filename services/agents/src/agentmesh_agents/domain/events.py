@@ -12,6 +12,7 @@ the events in the order they were made.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -64,7 +65,11 @@ class EventPublisher:
         earlier = self._ahead.get(request.id)
         task = asyncio.get_running_loop().create_task(self._status_after(earlier, request, agent_id, status))
         self._ahead[request.id] = task
-        task.add_done_callback(lambda _: self._ahead.pop(request.id) if self._ahead.get(request.id) is task else None)
+        task.add_done_callback(functools.partial(self._out, request.id))
+
+    def _out(self, request_id: str, task: asyncio.Task[None]) -> None:
+        if self._ahead.get(request_id) is task:  # not a later status published ahead of the same request
+            del self._ahead[request_id]
 
     async def _status_after(
         self, earlier: asyncio.Task[None] | None, request: Message, agent_id: str, status: MessageStatus

@@ -199,7 +199,7 @@ class MessageProcessor:
         if route is _Route.DROP:
             log.warning("mailbox message has no stored row; dropped")
             return Outcome.ack()
-        assert request is not None
+        assert request is not None  # every route but DROP has the request
         if route is _Route.SETTLED:
             log.info("message already %s; redelivery skipped", request.status.value)
             await self._settled(request)  # the agent that asked may not have heard (a crash right after)
@@ -208,17 +208,20 @@ class MessageProcessor:
             await self._messages.set_status(request.project_id, request.id, MessageStatus.COMPLETE)
             log.info("message already answered; marked complete")
             return Outcome.ack()
-        if agent is None:  # _Route.NO_AGENT
+        if route is _Route.NO_AGENT:
             await self._fail(request, delivery.agent_id, "agent not found")
             return Outcome.ack()
         if route is _Route.PAUSED:
             log.info("agent is paused; message stays in the mailbox")
             return Outcome.retry(self._limits.paused_retry_seconds)
-        if state.earlier_id is not None:  # _Route.HELD
+        if route is _Route.HELD:
+            assert state.earlier_id is not None
             # Mailbox order: an earlier message (e.g. waiting on a retry) is answered first.
             log.info("waiting for earlier message %s", state.earlier_id)
             return Outcome.held(state.earlier_id, self._limits.order_retry_seconds)
-        if self._react is not None and route is _Route.REACT:
+        assert agent is not None  # the routes left (ReAct, chat) have their agent
+        if route is _Route.REACT:
+            assert self._react is not None
             end = await self._react.run(agent, request, delivery.attempt, state)
             if end.kind is TurnEndKind.FAILED:
                 await self._fail(request, agent.id, end.text)
