@@ -4,7 +4,7 @@ clean stops (also mid start-up), fatal background tasks, resources closed in rev
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -73,8 +73,10 @@ class FakeService:
 
 
 @asynccontextmanager
-async def running(service: FakeService, stop: asyncio.Event) -> AsyncIterator[tuple[asyncio.Task[None], Any]]:
-    task = asyncio.create_task(serve(service, stop))
+async def running(
+    service: FakeService, stop: asyncio.Event, on_ready: Callable[[], None] | None = None
+) -> AsyncIterator[tuple[asyncio.Task[None], Any]]:
+    task = asyncio.create_task(serve(service, stop, on_ready))
     channel = create_channel(service.listener.addr, ServiceKeys.local("gateway").signer)
     try:
         yield task, channel
@@ -126,10 +128,25 @@ async def test_not_serving_and_unavailable_until_started_then_serving() -> None:
     assert service.essential is not None and service.essential.done()
 
 
+async def test_on_ready_runs_once_the_service_has_started() -> None:
+    up, stop = asyncio.Event(), asyncio.Event()
+    service = FakeService(up)
+
+    def ready() -> None:
+        service.events.append(f"ready, started: {service.essential is not None}")
+
+    async with running(service, stop, ready) as (_, channel):
+        assert await health(channel) == health_pb2.HealthCheckResponse.NOT_SERVING
+        assert service.events == []
+        up.set()
+        await until_serving(channel)
+        assert service.events == ["ready, started: True"]
+
+
 async def test_stop_while_waiting_for_a_dependency_ends_cleanly() -> None:
     stop = asyncio.Event()
     service = FakeService(asyncio.Event())
-    async with running(service, stop) as (task, channel):
+    async with running(service, stop, lambda: service.events.append("ready")) as (task, channel):
         assert await health(channel) == health_pb2.HealthCheckResponse.NOT_SERVING
         stop.set()
         await asyncio.wait_for(task, 10)  # returns: no error

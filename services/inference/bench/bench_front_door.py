@@ -49,6 +49,7 @@ import httpx
 
 from agentmesh.inference.v1 import inference_service_pb2 as pb
 from agentmesh.inference.v1 import inference_service_pb2_grpc as pb_grpc
+from agentmesh_core.gc_heap import freeze_startup_heap
 from agentmesh_core.identity import GlobalRole, Identity
 from agentmesh_devstack import bench
 from agentmesh_devstack.ports import free_port
@@ -231,6 +232,9 @@ async def measure(args: argparse.Namespace, model: str, stack: Stack, vllm_url: 
     prepare_environment(config)
     # Held only in this list, so that it can be released before the interpreter exits.
     engines = [AsyncLLM.from_engine_args(config.engine_args())] if "raw" in paths else []
+    # This process hosts the raw engine's front end: its start-up heap is frozen, as vLLM's own
+    # server and the inference service freeze theirs (agentmesh_core.gc_heap).
+    freeze_startup_heap()
     counter, n, tokens = [0], args.streams, args.max_tokens
     runs: dict[str, list[Run]] = {k: [] for k in paths}
     pid = {name: process.proc.pid for name, process in stack.services.items() if process.proc}

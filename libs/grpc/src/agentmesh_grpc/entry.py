@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from agentmesh_core.gc_heap import freeze_startup_heap
 from agentmesh_core.settings import CommonSettings, load_settings
 from agentmesh_grpc import service
 from agentmesh_grpc.server import stop_event_on_signals
@@ -35,11 +37,11 @@ class ServiceEntry(Generic[S]):
     settings_class: type[S]
     wiring: str
 
-    async def serve(self, settings: S, stop: asyncio.Event) -> None:
+    async def serve(self, settings: S, stop: asyncio.Event, on_ready: Callable[[], None] | None = None) -> None:
         """Serve until stop is set, then stop gracefully; raises when the service fails."""
         module, _, attribute = self.wiring.partition(":")
         build = getattr(importlib.import_module(module), attribute)
-        await service.serve(build(settings), stop)
+        await service.serve(build(settings), stop, on_ready)
 
     def run(self) -> None:
         """The whole life of the process: settings, logging, tracing, signals, serve, exit status.
@@ -60,4 +62,6 @@ class ServiceEntry(Generic[S]):
             shutdown_tracing()
 
     async def _serve_until_signalled(self, settings: S) -> None:
-        await self.serve(settings, stop_event_on_signals())
+        # The process's start-up heap is frozen once it is built (tests, which run services
+        # in their own process, leave theirs alone).
+        await self.serve(settings, stop_event_on_signals(), freeze_startup_heap)

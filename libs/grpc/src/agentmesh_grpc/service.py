@@ -9,7 +9,8 @@ the skeleton owns the rest, in this order (1 and 2 are agentmesh_grpc.entry's):
    (every RPC counted, timed and traced) started with health NOT_SERVING;
 4. `service.start()`: waits for dependencies (agentmesh_core.startup.wait_for),
    opens resources, pushing how to close each onto an AsyncExitStack;
-5. health SERVING, until stop is set or an essential background task ends;
+5. health SERVING (the process entry first freezes the start-up heap,
+   agentmesh_core.gc_heap), until stop is set or an essential background task ends;
 6. graceful stop of the server, then the service's resources in reverse order.
 
 Stop during start-up ends the process cleanly (status 0); any failure is
@@ -76,8 +77,11 @@ class Service(Protocol):
         ...
 
 
-async def serve(service: Service, stop: asyncio.Event) -> None:
-    """Serve until stop is set (then stop gracefully), or raise when the service fails."""
+async def serve(service: Service, stop: asyncio.Event, on_ready: Callable[[], None] | None = None) -> None:
+    """Serve until stop is set (then stop gracefully), or raise when the service fails.
+
+    `on_ready` runs once the service has started, just before health turns SERVING.
+    """
     listener = service.listener
     server = ServiceServer(listener.keys.trust, listener.addr)
     for registration in service.registrations:
@@ -91,7 +95,7 @@ async def serve(service: Service, stop: asyncio.Event) -> None:
         await server.start()
         log.info("%s listening on %s (port %d), NOT_SERVING until ready", service.name, listener.addr, server.port)
         try:
-            await _start_and_serve(service, server, resources, stop, essential)
+            await _start_and_serve(service, server, resources, stop, essential, on_ready)
         finally:
             # Whatever ends serving stops the background work keyed on stop, side by side with the server.
             stop.set()
@@ -106,12 +110,15 @@ async def _start_and_serve(
     resources: AsyncExitStack,
     stop: asyncio.Event,
     essential: list[asyncio.Task[Any]],
+    on_ready: Callable[[], None] | None,
 ) -> None:
     try:
         essential.extend(await service.start(resources, stop))
     except Stopped:
         log.info("%s stopped before it was ready", service.name)
         return
+    if on_ready is not None:
+        on_ready()
     await server.set_serving()
     log.info("%s is SERVING", service.name)
     await _until_stopped(stop, essential)

@@ -134,9 +134,14 @@ async def prepare(state: GatewayState) -> None:
 
 
 def create_app(
-    settings: GatewaySettings, state_factory: Callable[[GatewaySettings], GatewayState] = build_state
+    settings: GatewaySettings,
+    state_factory: Callable[[GatewaySettings], GatewayState] = build_state,
+    on_ready: Callable[[], None] | None = None,
 ) -> FastAPI:
-    """The gateway app; the lifespan builds its state (tests pass a factory with fakes)."""
+    """The gateway app; the lifespan builds its state (tests pass a factory with fakes).
+
+    `on_ready` runs once the state is prepared, before the first request is served.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -144,6 +149,8 @@ def create_app(
         try:
             await prepare(state)
             app.state.gateway = state
+            if on_ready is not None:
+                on_ready()
             log.info("gateway ready to serve on %s:%d", settings.gateway_host, settings.gateway_port)
             yield
         finally:

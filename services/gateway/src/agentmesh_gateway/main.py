@@ -9,6 +9,7 @@ import logging
 import sys
 
 from agentmesh_core.errors import AgentmeshError, AlreadyExists
+from agentmesh_core.gc_heap import freeze_startup_heap
 from agentmesh_core.identity import GlobalRole
 from agentmesh_core.settings import load_settings
 from agentmesh_core.tokens import AccessTokens
@@ -35,7 +36,8 @@ def serve(settings: GatewaySettings) -> None:
     from agentmesh_gateway.http_limits import server_options
 
     uvicorn.run(
-        create_app(settings),
+        # The process's start-up heap is frozen once the app is ready (agentmesh_core.gc_heap).
+        create_app(settings, on_ready=freeze_startup_heap),
         host=settings.gateway_host,
         port=settings.gateway_port,
         log_config=None,  # keep our JSON logging; uvicorn's own lines go through it
