@@ -17,7 +17,10 @@ it is accepted), pick-up (accepted → the PROCESSING event), round trip (the se
 the REPLY event), token events per turn. Goal (issue 14): pick-up with 16 busy
 agents within 2x of one agent's.
 
-    python services/agents/bench/bench_react.py [--turns 100] [--rounds 3]
+The runtime runs in this process with the agents service process's GIL switch interval
+(agentmesh_agents.main; `--switch-interval 0.005` is CPython's default).
+
+    python services/agents/bench/bench_react.py [--turns 100] [--rounds 3] [--switch-interval S]
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import logging
 import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -46,6 +50,7 @@ from agentmesh_agents.domain.messaging import Outgoing
 from agentmesh_agents.domain.models import Agent
 from agentmesh_agents.domain.ports import ChatTurn, Generation
 from agentmesh_agents.domain.tool_models import Grant
+from agentmesh_agents.main import ENTRY as AGENTS_ENTRY
 from agentmesh_agents.settings import AgentsSettings
 from agentmesh_agents.wiring import build_components, seed_builtin_tools
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
@@ -264,8 +269,13 @@ def main() -> None:
     parser.add_argument("--per-caller", type=int, default=4, help="chat messages per caller at 16 agents")
     parser.add_argument("--busy-ms", type=int, default=400, help="a chat turn's model time")
     parser.add_argument("--chunks", type=int, default=40, help="chunks a chat turn streams")
+    parser.add_argument("--switch-interval", type=float, default=AGENTS_ENTRY.switch_interval_seconds,
+                        help="the GIL switch interval, s (default: the agents service process's)")  # fmt: skip
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.switch_interval is not None:  # the runtime runs in this process, as in the service's
+        sys.setswitchinterval(args.switch_interval)
+    log.info("GIL switch interval %.4f s", sys.getswitchinterval())
     with tempfile.TemporaryDirectory(prefix="bench-react-") as tmp:
         asyncio.run(run(args.turns, Path(tmp), args))
 

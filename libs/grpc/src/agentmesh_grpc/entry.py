@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -36,6 +37,9 @@ class ServiceEntry(Generic[S]):
     name: str
     settings_class: type[S]
     wiring: str
+    # How often a thread waiting for the GIL gets it from a busy one (CPython's default: 5 ms),
+    # for a service whose event loop shares the process with threads that wait on I/O.
+    switch_interval_seconds: float | None = None
 
     async def serve(self, settings: S, stop: asyncio.Event, on_ready: Callable[[], None] | None = None) -> None:
         """Serve until stop is set, then stop gracefully; raises when the service fails."""
@@ -53,6 +57,8 @@ class ServiceEntry(Generic[S]):
         settings = load_settings(self.settings_class)
         configure_logging(self.name, settings.log_level)
         configure_tracing(self.name)
+        if self.switch_interval_seconds is not None:
+            sys.setswitchinterval(self.switch_interval_seconds)
         try:
             asyncio.run(self._serve_until_signalled(settings))
         except Exception:

@@ -1,0 +1,68 @@
+"""A service process's entry (agentmesh_grpc.entry): the process settings it applies before serving.
+
+Each case runs a probe service as its own process, as the platform starts one, so
+that what the entry sets for the whole process (the GIL switch interval, the frozen
+start-up heap, signal handlers) never touches the test process.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+PROBE = textwrap.dedent(
+    """
+    import asyncio, gc, os, signal, sys
+
+    from agentmesh_core.settings import CommonSettings
+    from agentmesh_devstack.ports import free_port
+    from agentmesh_grpc.entry import ServiceEntry
+    from agentmesh_grpc.service import Listener
+    from agentmesh_grpc.trust import ServiceKeys
+
+
+    class Probe:
+        name = "probe"
+        registrations = []
+
+        def __init__(self, settings):
+            self.listener = Listener(f"127.0.0.1:{free_port()}", ServiceKeys.local("memory"), 0.5)
+
+        async def start(self, stack, stop):
+            frozen_while_starting = gc.get_freeze_count()
+
+            def report():  # runs once serving: after the entry's on_ready
+                print("switch", sys.getswitchinterval(), "frozen", frozen_while_starting, gc.get_freeze_count())
+                sys.stdout.flush()
+                os.kill(os.getpid(), signal.SIGTERM)
+
+            asyncio.get_running_loop().call_later(0.2, report)
+            return []
+
+
+    interval = float(sys.argv[1]) if len(sys.argv) > 1 else None
+    ServiceEntry("probe", CommonSettings, "__main__:Probe", switch_interval_seconds=interval).run()
+    """
+)
+
+
+def run_probe(*args: str) -> list[str]:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AGENTMESH_")}
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("switch ")]
+    return line.split()
+
+
+@pytest.mark.parametrize(("args", "interval"), [((), 0.005), (("0.0005",), 0.0005)], ids=["default", "set"])
+def test_the_entry_sets_the_switch_interval_and_freezes_the_heap_once_started(args, interval) -> None:
+    _, switch, _, frozen_while_starting, frozen_when_serving = run_probe(*args)
+    assert float(switch) == pytest.approx(interval)
+    assert int(frozen_while_starting) == 0
+    assert int(frozen_when_serving) > 10_000  # the imported stacks' objects, at least
