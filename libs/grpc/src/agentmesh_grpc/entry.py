@@ -68,6 +68,6 @@ class ServiceEntry(Generic[S]):
             shutdown_tracing()
 
     async def _serve_until_signalled(self, settings: S) -> None:
-        # The process's start-up heap is frozen once it is built (tests, which run services
-        # in their own process, leave theirs alone).
+        # The process's start-up heap is frozen once the service has started; tests that run a
+        # service inside the test process call serve() without it.
         await self.serve(settings, stop_event_on_signals(), freeze_startup_heap)
