@@ -1,5 +1,6 @@
-"""The server interceptor: handler kinds it cannot check are refused, and a
-RESOURCE_EXHAUSTED answer carries its retry time to the caller."""
+"""The server interceptor: client-streaming (which it cannot check) is refused, a
+bidirectional call is served only to a verified identity, and a RESOURCE_EXHAUSTED
+answer carries its retry time to the caller."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from agentmesh_core.identity import GlobalRole, Identity
 from agentmesh_devstack.ports import free_port
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.errors import from_rpc_error
-from agentmesh_grpc.identity import IDENTITY_METADATA_KEY, acting_as
+from agentmesh_grpc.identity import IDENTITY_METADATA_KEY, acting_as, caller
 from agentmesh_grpc.interceptors import ServerInterceptor
 from agentmesh_grpc.server import ServiceServer
 from agentmesh_grpc.trust import ServiceKeys
@@ -40,12 +41,7 @@ class Details:
     method = "/agentmesh.inference.v1.TestService/Upload"
 
 
-@pytest.mark.parametrize(
-    "make_handler",
-    [grpc.stream_unary_rpc_method_handler, grpc.stream_stream_rpc_method_handler],
-    ids=["client", "bidi"],
-)
-async def test_streaming_request_handlers_are_refused_not_served(make_handler: Any) -> None:
+async def test_client_streaming_handlers_are_refused_not_served() -> None:
     served: list[str] = []
 
     async def upload(requests: Any, ctx: Any) -> bytes:
@@ -53,14 +49,12 @@ async def test_streaming_request_handlers_are_refused_not_served(make_handler: A
         return b""
 
     async def continuation(_details: Any) -> Any:
-        return make_handler(upload)
+        return grpc.stream_unary_rpc_method_handler(upload)
 
     handler = await ServerInterceptor(ServiceKeys.local("inference").trust).intercept_service(continuation, Details())  # type: ignore[arg-type]
-    assert handler is not None
-    behavior = handler.stream_unary or handler.stream_stream
-    assert behavior is not None and behavior is not upload
+    assert handler is not None and handler.stream_unary is not None and handler.stream_unary is not upload
     with pytest.raises(Aborted) as aborted:
-        await behavior(iter(()), FakeContext())
+        await handler.stream_unary(iter(()), FakeContext())
     assert aborted.value.code == grpc.StatusCode.UNIMPLEMENTED
     assert served == []
 
@@ -73,6 +67,12 @@ async def _upload(requests: AsyncIterator[bytes], _ctx: Any) -> bytes:
     raise AssertionError("served without an identity check")
 
 
+async def _echo(requests: AsyncIterator[bytes], _ctx: Any) -> AsyncIterator[bytes]:
+    """Each request back, prefixed with the caller the interceptor bound."""
+    async for request in requests:
+        yield caller().subject.encode() + b":" + request
+
+
 @pytest.fixture
 async def server() -> AsyncIterator[str]:
     addr = f"127.0.0.1:{free_port()}"
@@ -80,6 +80,7 @@ async def server() -> AsyncIterator[str]:
     handlers = {
         "Exhausted": grpc.unary_unary_rpc_method_handler(_exhausted),
         "Upload": grpc.stream_unary_rpc_method_handler(_upload),
+        "Echo": grpc.stream_stream_rpc_method_handler(_echo),
     }
     service.server.add_generic_rpc_handlers(
         (grpc.method_handlers_generic_handler("agentmesh.inference.v1.TestService", handlers),)
@@ -111,3 +112,26 @@ async def test_a_real_server_refuses_a_client_streaming_call_even_with_an_identi
         with pytest.raises(grpc.aio.AioRpcError) as failed:
             await call(iter([b"a", b"b"]), metadata=metadata)
     assert failed.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+async def test_a_bidirectional_call_is_served_to_a_verified_identity_bound_as_its_caller(server: str) -> None:
+    metadata = ((IDENTITY_METADATA_KEY, ServiceKeys.local("gateway").signer.issue(CALLER, "inference")),)
+    async with grpc.aio.insecure_channel(server) as channel:
+        call = channel.stream_stream("/agentmesh.inference.v1.TestService/Echo")(iter([b"a", b"b"]), metadata=metadata)
+        assert [response async for response in call] == [b"test:a", b"test:b"]
+
+
+@pytest.mark.parametrize("signer", [None, "memory", "agents"], ids=["none", "untrusted-issuer", "not-its-own"])
+async def test_a_bidirectional_call_without_an_admitted_identity_is_refused(server: str, signer: str | None) -> None:
+    # memory may not call inference at all; agents may call it only as itself (not as CALLER).
+    metadata = (
+        ()
+        if signer is None
+        else ((IDENTITY_METADATA_KEY, ServiceKeys.local(signer).signer.issue(CALLER, "inference")),)
+    )
+    async with grpc.aio.insecure_channel(server) as channel:
+        call = channel.stream_stream("/agentmesh.inference.v1.TestService/Echo")(iter([b"a"]), metadata=metadata)
+        with pytest.raises(grpc.aio.AioRpcError) as failed:
+            [response async for response in call]
+    expected = grpc.StatusCode.UNAUTHENTICATED if signer != "agents" else grpc.StatusCode.PERMISSION_DENIED
+    assert failed.value.code() == expected

@@ -161,7 +161,7 @@ async def measure(args: argparse.Namespace, stack: Stack) -> None:
         memory_channel = create_channel(stack.config.addr("memory"), signer)
         inference_channel = create_channel(stack.config.addr("inference"), signer)
         memory = MemoryClient(memory_channel, timeout=60)
-        inference = InferenceClient(inference_channel, timeout=120)
+        inference = InferenceClient(inference_channel, signer, timeout=120)
         agent_limits = Limits()
         sampling = sampling_for(model_config, agent_limits)
 

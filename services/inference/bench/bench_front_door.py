@@ -1,7 +1,7 @@
 """The inference front door against vLLM alone, side by side in one run on one model.
 
     python services/inference/bench/bench_front_door.py [--streams 64] [--max-tokens 64] [--rounds 3] [--model PATH]
-        [--paths gateway,vllm,grpc,raw] [--stream-interval 1]
+        [--paths gateway,vllm,grpc,grpc-call,raw] [--stream-interval 1]
 
 Starts PostgreSQL, the inference service and the gateway (devstack, free ports),
 vLLM's own OpenAI server (`python -m vllm.entrypoints.openai.api_server`, what
@@ -11,7 +11,10 @@ vLLM's own OpenAI server (`python -m vllm.entrypoints.openai.api_server`, what
 - `/v1/chat/completions` through the gateway (API key, quota, usage accounting,
   gRPC to the service) vs the same request to vLLM's server: `streams` concurrent
   streamed chat completions of `max_tokens` greedy tokens;
-- `InferenceService.Generate` over gRPC vs the same prompts on the raw AsyncLLM.
+- the inference service over gRPC the way the gateway and the agents service call it
+  (GenerateMultiplexed, agentmesh_grpc.generations_client) vs the same prompts on the
+  raw AsyncLLM; and, for reference, one `InferenceService.Generate` call per stream
+  (`grpc-call`).
 
 Prints each run, then the medians' ratios: throughput (tokens/s, goal >= 0.9 for
 the gateway, >= 0.95 for gRPC) and TTFT p50 (goal <= 1.2). The three engines idle
@@ -40,7 +43,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterable, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +61,7 @@ from agentmesh_devstack.stack import DATABASE_NAME, Stack, StackConfig
 from agentmesh_devstack.waiting import eventually
 from agentmesh_gateway.clients.inference import served_name
 from agentmesh_grpc.channel import create_channel
+from agentmesh_grpc.generations_client import Generations
 from agentmesh_grpc.identity import acting_as
 from agentmesh_inference.adapters.engine_config import EngineConfig, prepare_environment
 from agentmesh_inference.tiny_model import ensure_tiny_model, is_random_model
@@ -131,11 +135,13 @@ async def read_events(response: httpx.Response, started: float) -> tuple[int, fl
     return tokens, first
 
 
-async def grpc_stream(stub: pb_grpc.InferenceServiceStub, index: int, max_tokens: int) -> tuple[float, int]:
+async def grpc_stream(
+    start: Callable[..., AsyncIterable[pb.GenerateResponse]], index: int, max_tokens: int
+) -> tuple[float, int]:
     request = pb.GenerateRequest(prompt=prompt(index), sampling=pb.SamplingParams(max_tokens=max_tokens, temperature=0))
     started, first, tokens = time.perf_counter(), 0.0, 0
     with acting_as(BENCH):
-        call = stub.Generate(request, timeout=300)
+        call = start(request, timeout=300)
     async for response in call:
         if not first and response.token_ids:
             first = time.perf_counter() - started
@@ -205,7 +211,7 @@ def report(label: str, runs: list[Run]) -> tuple[float, float, float]:
     return rate, ttft, cpu
 
 
-PATHS = ("gateway", "vllm", "grpc", "raw")
+PATHS = ("gateway", "vllm", "grpc", "grpc-call", "raw")
 # How long an engine keeps polling after its last step (SpinCondition's busy_loop_s is 1 s), with a margin.
 ENGINE_SPIN_SECONDS = 1.5
 
@@ -224,7 +230,8 @@ async def measure(args: argparse.Namespace, model: str, stack: Stack, vllm_url: 
         await wait_http(f"{gateway}/v1/models", "the inference service to load", headers)
     channel = create_channel(stack.config.addr("inference"), stack.signer())
     stub = pb_grpc.InferenceServiceStub(channel)
-    if "grpc" in paths:
+    generations = Generations(channel, stack.signer())
+    if "grpc" in paths or "grpc-call" in paths:
         await wait_grpc(stub)
     config = EngineConfig(model=model, max_num_seqs=args.streams, random_weights=is_random_model(Path(model)),
                           gpu_memory_utilization=args.gpu_memory_utilization,
@@ -240,11 +247,13 @@ async def measure(args: argparse.Namespace, model: str, stack: Stack, vllm_url: 
     pid = {name: process.proc.pid for name, process in stack.services.items() if process.proc}
     trees = {"gateway": [pid[k] for k in ("gateway", "inference") if k in pid], "vllm": [vllm_pid],
              "grpc": [pid["inference"]] if "inference" in pid else [], "raw": []}  # fmt: skip
+    trees["grpc-call"] = trees["grpc"]
     try:
         targets = {
             "gateway": lambda http, i: chat_stream(http, f"{gateway}/v1/chat/completions", headers, i, tokens),
             "vllm": lambda http, i: chat_stream(http, f"{vllm_url}/v1/chat/completions", {}, i, tokens),
-            "grpc": lambda _, i: grpc_stream(stub, i, tokens),
+            "grpc": lambda _, i: grpc_stream(generations.generate, i, tokens),
+            "grpc-call": lambda _, i: grpc_stream(stub.Generate, i, tokens),
             "raw": lambda _, i: raw_stream(engines[0], i, tokens, counter),
         }
         for round_ in range(args.rounds + 1):  # round 0 warms up every path
@@ -266,7 +275,8 @@ async def measure(args: argparse.Namespace, model: str, stack: Stack, vllm_url: 
         if engines:
             print(f"device: {engines[0].vllm_config.device_config.device_type} (the same engine build for all)")
         labels = {"gateway": "gateway /v1 (agentmesh)", "vllm": "vLLM OpenAI server",
-                  "grpc": "InferenceService gRPC", "raw": "raw AsyncLLM"}  # fmt: skip
+                  "grpc": "InferenceService gRPC", "grpc-call": "  one Generate call each",
+                  "raw": "raw AsyncLLM"}  # fmt: skip
         figures = {name: report(labels[name], runs[name]) for name in paths}
         if "gateway" in figures and "vllm" in figures:
             (g_rate, g_ttft, g_cpu), (v_rate, v_ttft, v_cpu) = figures["gateway"], figures["vllm"]
@@ -279,6 +289,7 @@ async def measure(args: argparse.Namespace, model: str, stack: Stack, vllm_url: 
             print(f"gRPC service / raw AsyncLLM: throughput {s_rate / r_rate:.2f} (goal >= 0.95), "
                   f"TTFT p50 {s_ttft / r_ttft:.2f} (goal <= 1.10)")  # fmt: skip
     finally:
+        await generations.close()
         await channel.close()
         # Released now, not at interpreter exit (where AsyncLLM.__del__ fails on torn-down modules).
         while engines:
@@ -325,7 +336,7 @@ def main(args: argparse.Namespace) -> None:
         if "gateway" in paths:
             stack.postgres.start()
             stack.database_url = stack.postgres.database_url(DATABASE_NAME)
-        if "gateway" in paths or "grpc" in paths:
+        if {"gateway", "grpc", "grpc-call"} & set(paths):
             stack.start_service("inference")
         if "gateway" in paths:
             stack.start_service("gateway")
@@ -353,7 +364,7 @@ if __name__ == "__main__":
     # Three engines share one GPU (the service's, vLLM's server's, the raw one): a quarter each.
     parser.add_argument("--gpu-memory-utilization", type=float, default=0.25, help="each engine's share (GPU only)")
     parser.add_argument("--stream-interval", type=int, default=1, help="tokens per streamed chunk after the first")
-    parser.add_argument("--paths", default=",".join(PATHS), help="which of gateway,vllm,grpc,raw to measure")
+    parser.add_argument("--paths", default=",".join(PATHS), help=f"which of {','.join(PATHS)} to measure")
     parsed = parser.parse_args()
     parsed.paths = [name for name in PATHS if name in parsed.paths.split(",")]
     main(parsed)

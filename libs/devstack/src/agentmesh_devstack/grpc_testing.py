@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import grpc
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agentmesh_core.tokens import IdentitySigner
 from agentmesh_grpc.channel import create_channel
+from agentmesh_grpc.generations_server import GENERATE_METHOD, MultiplexedCall
 from agentmesh_grpc.server import ServiceServer
 from agentmesh_grpc.trust import ServiceKeys, audience_of
 
@@ -50,3 +52,19 @@ async def channel_to(address: str, calling_as: str = "gateway") -> AsyncIterator
 def stranger_signer(calling_as: str = "gateway") -> IdentitySigner:
     """A signer that claims to be service `calling_as` with a key no service trusts (a forger)."""
     return IdentitySigner(calling_as, Ed25519PrivateKey.generate())
+
+
+class MultiplexedByGenerate:
+    """For an InferenceService double that implements Generate only: GenerateMultiplexed runs
+    each generation through the double's Generate, its identity admitted as the inference
+    service admits it (what the gateway's and the agents' clients call)."""
+
+    async def GenerateMultiplexed(self, request_iterator: Any, context: Any) -> AsyncIterator[Any]:
+        trust = ServiceKeys.local("inference").trust
+
+        def generate(request: Any, _identity: Any) -> AsyncIterator[Any]:
+            return self.Generate(request, context)  # type: ignore[attr-defined] # the double's
+
+        call = MultiplexedCall(generate, lambda token: trust.admit(token, GENERATE_METHOD), flush_seconds=0)
+        async for response in call.serve(request_iterator):
+            yield response

@@ -1,9 +1,10 @@
 """Server and client interceptors: identity, request ids, error mapping.
 
 The server interceptor checks the caller's identity for the handler kinds it
-wraps (unary-unary and unary-stream, all that agentmesh serves). Any other kind
-(client-streaming, bidirectional) is refused with UNIMPLEMENTED rather than
-served unchecked: adding one means teaching this interceptor to check it first.
+wraps (unary-unary, unary-stream and bidirectional, all that agentmesh serves;
+a bidirectional call's identity is checked once, when it starts). Client-streaming
+is refused with UNIMPLEMENTED rather than served unchecked: serving it means
+teaching this interceptor to check it first.
 """
 
 from __future__ import annotations
@@ -88,11 +89,15 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
-        # Client-streaming or bidirectional: no identity check wraps these, so never serve them.
-        refused = (
-            grpc.stream_stream_rpc_method_handler if handler.stream_stream else grpc.stream_unary_rpc_method_handler
-        )
-        return refused(
+        if handler.stream_stream:
+            # The same wrapper: what it passes on is the request iterator instead of a request.
+            return grpc.stream_stream_rpc_method_handler(
+                self._wrap_stream(handler.stream_stream, method),  # type: ignore[arg-type]
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        # Client-streaming: no identity check wraps it, so never serve it.
+        return grpc.stream_unary_rpc_method_handler(
             _refuse(method),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -55,26 +55,25 @@ def _code(ctx: _Context, error: BaseException | None) -> grpc.StatusCode:
     return grpc.StatusCode.CANCELLED if isinstance(error, asyncio.CancelledError) else grpc.StatusCode.UNKNOWN
 
 
-class _Call:
-    """One served call: its span (when traced) and its clock."""
+class ServedWork:
+    """One unit of served work, a call or a multiplexed generation: counted, timed and, when
+    tracing is on (and `traced`), a SERVER span continuing the caller's trace context."""
 
-    def __init__(self, method: str, ctx: _Context) -> None:
+    def __init__(self, method: str, carrier: Mapping[str, str], traced: bool = True) -> None:
         self.service, self.name = _split(method)
         self.started = time.perf_counter()
         self.span: trace.Span | None = None
-        if tracing.active() and not method.startswith(_UNTRACED_PREFIXES):
-            metadata = {k: v for k, v in (ctx.invocation_metadata() or ()) if isinstance(v, str)}
+        if traced and tracing.active() and not method.startswith(_UNTRACED_PREFIXES):
             self.span = tracing.tracer().start_span(
                 method.lstrip("/"),
-                context=tracing.extract(metadata),
+                context=tracing.extract(dict(carrier)),
                 kind=trace.SpanKind.SERVER,
                 attributes={"rpc.system": "grpc", "rpc.service": self.service, "rpc.method": self.name},
             )
-            # Never detached: each call runs in its own task, so the span ends with it (as identity does).
+            # Never detached: each call (each generation) runs in its own task, so the span ends with it.
             otel_context.attach(trace.set_span_in_context(self.span))
 
-    def end(self, ctx: _Context, error: BaseException | None) -> None:
-        code = _code(ctx, error)
+    def end(self, code: grpc.StatusCode) -> None:
         labels = (self.service, self.name, code.name)
         HANDLED.labels(*labels).inc()
         HANDLING.labels(*labels).observe(time.perf_counter() - self.started)
@@ -83,6 +82,11 @@ class _Call:
             if code is not grpc.StatusCode.OK:
                 self.span.set_status(trace.StatusCode.ERROR, code.name)
             self.span.end()
+
+
+def _served(method: str, ctx: _Context, traced: bool = True) -> ServedWork:
+    metadata = {k: v for k, v in (ctx.invocation_metadata() or ()) if isinstance(v, str)}
+    return ServedWork(method, metadata, traced)
 
 
 class TelemetryInterceptor(grpc.aio.ServerInterceptor):
@@ -109,12 +113,19 @@ class TelemetryInterceptor(grpc.aio.ServerInterceptor):
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
-        return handler  # the identity interceptor refuses the other kinds
+        if handler.stream_stream:
+            # Long-lived (a multiplexed call): its generations are traced, each on its own.
+            return grpc.stream_stream_rpc_method_handler(
+                _observe_stream(handler.stream_stream, method, traced=False),  # type: ignore[arg-type]
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler  # the identity interceptor refuses client-streaming
 
 
 def _observe_unary(behavior: Callable[..., Awaitable[Any]], method: str) -> Callable[[Any, _Context], Awaitable[Any]]:
     async def observed(request: Any, ctx: _Context) -> Any:
-        call = _Call(method, ctx)
+        call = _served(method, ctx)
         error: BaseException | None = None
         try:
             return await behavior(request, ctx)
@@ -122,16 +133,16 @@ def _observe_unary(behavior: Callable[..., Awaitable[Any]], method: str) -> Call
             error = raised
             raise
         finally:
-            call.end(ctx, error)
+            call.end(_code(ctx, error))
 
     return observed
 
 
 def _observe_stream(
-    behavior: Callable[..., AsyncIterator[Any]], method: str
+    behavior: Callable[..., AsyncIterator[Any]], method: str, traced: bool = True
 ) -> Callable[[Any, _Context], AsyncIterator[Any]]:
     async def observed(request: Any, ctx: _Context) -> AsyncIterator[Any]:
-        call = _Call(method, ctx)
+        call = _served(method, ctx, traced)
         error: BaseException | None = None
         try:
             async for item in behavior(request, ctx):
@@ -140,32 +151,35 @@ def _observe_stream(
             error = raised
             raise
         finally:
-            call.end(ctx, error)
+            call.end(_code(ctx, error))
 
     return observed
 
 
-def _client_span(details: grpc.aio.ClientCallDetails) -> trace.Span:
-    method = details.method.decode() if isinstance(details.method, bytes) else details.method
+def client_span(method: str) -> tuple[trace.Span, dict[str, str]]:
+    """A CLIENT span for work on `method` (tracing on), and the trace context to send with it."""
     service, name = _split(method)
-    return tracing.tracer().start_span(
+    span = tracing.tracer().start_span(
         method.lstrip("/"),
         kind=trace.SpanKind.CLIENT,
         attributes={"rpc.system": "grpc", "rpc.service": service, "rpc.method": name},
     )
-
-
-def _traced_details(details: grpc.aio.ClientCallDetails, span: trace.Span) -> grpc.aio.ClientCallDetails:
     carrier: dict[str, str] = {}
     token = otel_context.attach(trace.set_span_in_context(span))
     try:
         tracing.inject(carrier)
     finally:
         otel_context.detach(token)
+    return span, carrier
+
+
+def _traced(details: grpc.aio.ClientCallDetails) -> tuple[trace.Span, grpc.aio.ClientCallDetails]:
+    method = details.method.decode() if isinstance(details.method, bytes) else details.method
+    span, carrier = client_span(method)
     metadata = grpc.aio.Metadata(*(details.metadata or ()))
     for key, value in carrier.items():
         metadata[key] = value
-    return grpc.aio.ClientCallDetails(
+    return span, grpc.aio.ClientCallDetails(
         method=details.method,
         timeout=details.timeout,
         metadata=metadata,
@@ -174,7 +188,8 @@ def _traced_details(details: grpc.aio.ClientCallDetails, span: trace.Span) -> gr
     )
 
 
-def _finish(span: trace.Span, code: grpc.StatusCode) -> None:
+def finish_span(span: trace.Span, code: grpc.StatusCode) -> None:
+    """End a CLIENT span with the status its call (or generation) ended with."""
     span.set_attribute("rpc.grpc.status_code", code.value[0])
     if code is not grpc.StatusCode.OK:
         span.set_status(trace.StatusCode.ERROR, code.name)
@@ -183,7 +198,7 @@ def _finish(span: trace.Span, code: grpc.StatusCode) -> None:
 
 def _end_when_done(span: trace.Span) -> Callable[[Any], None]:
     async def end(call: Any) -> None:
-        _finish(span, grpc.StatusCode.CANCELLED if call.cancelled() else await call.code())  # done: answers at once
+        finish_span(span, grpc.StatusCode.CANCELLED if call.cancelled() else await call.code())  # done: answers at once
 
     def done(call: Any) -> None:
         # grpc.aio's call.code() is a coroutine; a done callback cannot await it.
@@ -207,19 +222,19 @@ class UnaryTracingInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
     ) -> grpc.aio.UnaryUnaryCall[Any, Any]:
         if not tracing.active():
             return await continuation(details, request)
-        span = _client_span(details)
-        call = await continuation(_traced_details(details, span), request)
+        span, traced = _traced(details)
+        call = await continuation(traced, request)
         # Awaited here, so the span ends with the answer (no task per call); the caller's own
         # await of the call then returns the answer, or raises its error, at once.
         try:
             await call
         except grpc.aio.AioRpcError as error:
-            _finish(span, error.code())
+            finish_span(span, error.code())
         except asyncio.CancelledError:
-            _finish(span, grpc.StatusCode.CANCELLED)
+            finish_span(span, grpc.StatusCode.CANCELLED)
             raise
         else:
-            _finish(span, grpc.StatusCode.OK)
+            finish_span(span, grpc.StatusCode.OK)
         return call
 
 
@@ -234,7 +249,7 @@ class StreamTracingInterceptor(grpc.aio.UnaryStreamClientInterceptor):
     ) -> grpc.aio.UnaryStreamCall[Any, Any]:
         if not tracing.active():
             return await continuation(details, request)
-        span = _client_span(details)
-        call = await continuation(_traced_details(details, span), request)
+        span, traced = _traced(details)
+        call = await continuation(traced, request)
         call.add_done_callback(_end_when_done(span))
         return call

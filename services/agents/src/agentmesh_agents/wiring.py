@@ -306,6 +306,7 @@ class AgentsWiring:
                 settings,
                 InferenceClient(
                     inference_channel,
+                    tokens,
                     settings.inference_timeout_seconds,
                     readiness=readiness,
                     # The same minute's event as the message rate's (one per project a minute, by id).

@@ -21,16 +21,19 @@ from agentmesh_agents.domain.monitoring.events import SystemEventKind, SystemRep
 from agentmesh_agents.domain.ports import ChatTurn
 from agentmesh_agents.domain.readiness import Dependency, Readiness, StreamInterrupted
 from agentmesh_core.errors import InvalidInput, ResourceExhausted, Unavailable
-from agentmesh_devstack.grpc_testing import channel_to, serving
+from agentmesh_devstack.grpc_testing import MultiplexedByGenerate, channel_to, serving
 from agentmesh_devstack.waiting import eventually
+from agentmesh_grpc.trust import ServiceKeys
 from agentmesh_observability import context
 
 SERVICE = pb.DESCRIPTOR.services_by_name["InferenceService"].full_name
 TURNS = [ChatTurn(role="user", content="hi")]
+# What channel_to signs with (the agents client's identity is its own service's either way).
+GATEWAY_SIGNER = ServiceKeys.local("gateway").signer
 NOW = datetime(2026, 1, 1, 12, 0, 5, tzinfo=UTC)
 
 
-class QuotaServicer(pb_grpc.InferenceServiceServicer):
+class QuotaServicer(MultiplexedByGenerate, pb_grpc.InferenceServiceServicer):
     """Refuses the first `refusals` calls for quota, then streams "a b"."""
 
     def __init__(self, refusals: int, error: Exception | None = None) -> None:
@@ -59,7 +62,12 @@ async def run(
     async with serving(SERVICE, lambda s: pb_grpc.add_InferenceServiceServicer_to_server(servicer, s)) as address:
         async with channel_to(address) as channel:
             client = InferenceClient(
-                channel, timeout=10, max_quota_wait=max_quota_wait, sleep=sleep, quota_reports=quota_reports
+                channel,
+                GATEWAY_SIGNER,
+                timeout=10,
+                max_quota_wait=max_quota_wait,
+                sleep=sleep,
+                quota_reports=quota_reports,
             )
             with context.bind(project_id="p-1"):
                 chunks = [c async for c in client.stream_chat(TURNS, Sampling(max_tokens=8), "m-1")]
@@ -69,7 +77,7 @@ async def run(
 async def test_an_over_quota_turn_waits_the_retry_time_and_completes():
     servicer = QuotaServicer(refusals=2)
     chunks, slept = await run(servicer)
-    assert chunks == ["a ", "b"]
+    assert "".join(chunks) == "a b"  # chunks that come together are sent together
     assert len(servicer.requests) == 3
     assert all(r.project_id == "p-1" for r in servicer.requests)
     assert len(slept) == 2 and all(3 <= s <= 3.6 for s in slept)
@@ -80,7 +88,7 @@ async def test_quota_refusals_are_reported_to_the_monitor_once_a_minute():
     minutes = iter([NOW, NOW + timedelta(seconds=20), NOW + timedelta(minutes=1)])
     reports = QuotaReports(SystemReporter(events, clock=lambda: next(minutes)))
     chunks, _ = await run(QuotaServicer(refusals=3), quota_reports=reports)
-    assert chunks == ["a ", "b"]
+    assert "".join(chunks) == "a b"
 
     def two_reported() -> bool:
         assert len(events.events) == 2, events.events  # the second refusal fell in the first's minute
@@ -106,7 +114,7 @@ async def test_other_errors_are_not_retried():
     assert len(servicer.requests) == 1
 
 
-class FlakyServicer(pb_grpc.InferenceServiceServicer):
+class FlakyServicer(MultiplexedByGenerate, pb_grpc.InferenceServiceServicer):
     """Refuses calls while `down` (UNAVAILABLE, as a restarting server does); the first `broken`
     calls break (UNAVAILABLE) after their first chunk."""
 
@@ -143,7 +151,7 @@ async def flaky_client(servicer: FlakyServicer, wait_seconds: float = 30) -> Asy
     try:
         async with serving(SERVICE, lambda s: pb_grpc.add_InferenceServiceServicer_to_server(servicer, s)) as address:
             async with channel_to(address) as channel:
-                yield InferenceClient(channel, timeout=10, readiness=readiness)
+                yield InferenceClient(channel, GATEWAY_SIGNER, timeout=10, readiness=readiness)
     finally:
         stop.set()
         await checking
@@ -155,7 +163,7 @@ async def test_a_call_waits_for_inference_to_come_back_and_completes():
         streaming = asyncio.ensure_future(_chunks(client))
         await eventually(lambda: len(servicer.requests) >= 1, timeout=10, what="the first refused call")
         asyncio.get_running_loop().call_later(0.5, setattr, servicer, "down", False)
-        assert await asyncio.wait_for(streaming, timeout=20) == ["a ", "b"]
+        assert "".join(await asyncio.wait_for(streaming, timeout=20)) == "a b"
     assert not servicer.down and len(servicer.requests) >= 2
 
 

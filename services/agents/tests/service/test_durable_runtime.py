@@ -29,7 +29,7 @@ from agentmesh.inference.v1 import inference_service_pb2_grpc as inference_grpc
 from agentmesh.memory.v1 import memory_service_pb2 as memory_pb
 from agentmesh.memory.v1 import memory_service_pb2_grpc as memory_grpc
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
-from agentmesh_devstack.grpc_testing import channel_to, serving
+from agentmesh_devstack.grpc_testing import MultiplexedByGenerate, channel_to, serving
 from agentmesh_devstack.waiting import eventually
 from agentmesh_grpc.identity import acting_as
 
@@ -44,7 +44,7 @@ MEMORY = memory_pb.DESCRIPTOR.services_by_name["MemoryService"].full_name
 log = logging.getLogger(__name__)
 
 
-class EchoModel(inference_grpc.InferenceServiceServicer):
+class EchoModel(MultiplexedByGenerate, inference_grpc.InferenceServiceServicer):
     """Answers "echo: <the last user turn>", one word per chunk, `delay` seconds apart."""
 
     def __init__(self, delay: float) -> None:

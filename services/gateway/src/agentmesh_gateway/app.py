@@ -113,7 +113,7 @@ def build_state(settings: GatewaySettings) -> GatewayState:
         readiness=DependencyProbe(
             database, channels, settings.nats_url, (settings.nats_user, settings.nats_password.get_secret_value())
         ),
-        inference=InferenceClient(channels["inference"]),
+        inference=InferenceClient(channels["inference"], signer),
         api_keys=ApiKeys(SqlApiKeyStore(database), new_id),
         usage=UsageLedger(SqlUsageStore(database)),
         stream_tickets=StreamTickets(

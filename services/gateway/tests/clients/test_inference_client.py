@@ -13,18 +13,19 @@ from agentmesh.memory.v1 import memory_service_pb2 as memory_pb
 from agentmesh.memory.v1 import memory_service_pb2_grpc as memory_grpc
 from agentmesh_core.errors import InvalidInput, PermissionDenied, ResourceExhausted, Unavailable
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
-from agentmesh_devstack.grpc_testing import channel_to, serving
+from agentmesh_devstack.grpc_testing import MultiplexedByGenerate, channel_to, serving
 from agentmesh_gateway.clients.inference import InferenceClient, collect, served_name
 from agentmesh_gateway.clients.memory import MemoryClient
 from agentmesh_gateway.schemas.llm import ChatTurn, GenerateIn
 from agentmesh_gateway.schemas.usage import QuotaIn
 from agentmesh_grpc.identity import acting_as, caller
+from agentmesh_grpc.trust import ServiceKeys
 
 SERVICE = pb.DESCRIPTOR.services_by_name["InferenceService"].full_name
 ME = Identity("u1", GlobalRole.USER, project_id="p1", project_role=ProjectRole.USER)
 
 
-class ScriptedInference(pb_grpc.InferenceServiceServicer):
+class ScriptedInference(MultiplexedByGenerate, pb_grpc.InferenceServiceServicer):
     """Streams "a b c" unless told to fail; records the requests and who sent them."""
 
     def __init__(self) -> None:
@@ -72,7 +73,7 @@ async def service() -> AsyncIterator[tuple[ScriptedInference, InferenceClient]]:
     servicer = ScriptedInference()
     async with serving(SERVICE, lambda s: pb_grpc.add_InferenceServiceServicer_to_server(servicer, s)) as address:
         async with channel_to(address) as channel:
-            yield servicer, InferenceClient(channel)
+            yield servicer, InferenceClient(channel, ServiceKeys.local("gateway").signer)
 
 
 REQUEST = GenerateIn(messages=[ChatTurn(role="user", content="hi")], max_tokens=3, stop=["x"],

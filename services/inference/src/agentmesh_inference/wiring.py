@@ -75,7 +75,7 @@ class InferenceWiring:
             model=settings.model_path,
             random_weights=settings.uses_default_model,
         )
-        servicer = InferenceServicer(self._inference, settings.stream_flush_seconds)
+        servicer = InferenceServicer(self._inference, self.listener.keys.trust, settings.stream_flush_seconds)
         self.registrations = [Registration(SERVICE_NAME, register, servicer)]
 
     async def start(self, stack: AsyncExitStack, stop: asyncio.Event) -> Sequence[asyncio.Task[None]]:

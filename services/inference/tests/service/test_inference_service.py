@@ -12,9 +12,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from agentmesh.inference.v1 import inference_service_pb2 as pb
 from agentmesh.inference.v1 import inference_service_pb2_grpc as pb_grpc
+from agentmesh_core.errors import ResourceExhausted, Unavailable
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
+from agentmesh_devstack.grpc_testing import stranger_signer
 from agentmesh_devstack.waiting import eventually
 from agentmesh_grpc.channel import create_channel
+from agentmesh_grpc.errors import from_rpc_error
+from agentmesh_grpc.generations_client import Generations
 from agentmesh_grpc.identity import acting_as
 from agentmesh_grpc.server import ServiceServer
 from agentmesh_grpc.trust import ServiceKeys
@@ -47,9 +51,14 @@ class AbortSpy:
         await self.engine.abort(request_id)
 
 
-async def start_server(inference: Inference) -> ServiceServer:
-    server = ServiceServer(ServiceKeys.local("inference").trust, "127.0.0.1:0")
-    server.add_servicer(SERVICE_NAME, register, InferenceServicer(inference))
+async def start_server(inference: Inference, flush_seconds: float = 0.0) -> ServiceServer:
+    return await start_server_on(inference, 0, flush_seconds)
+
+
+async def start_server_on(inference: Inference, port: int, flush_seconds: float = 0.0) -> ServiceServer:
+    trust = ServiceKeys.local("inference").trust
+    server = ServiceServer(trust, f"127.0.0.1:{port}")
+    server.add_servicer(SERVICE_NAME, register, InferenceServicer(inference, trust, flush_seconds=flush_seconds))
     await server.start()
     return server
 
@@ -134,9 +143,7 @@ async def test_same_seed_gives_same_tokens(stub):
 async def test_a_flush_window_sends_fewer_messages_with_the_same_tokens(stub, spy):
     request = pb.GenerateRequest(prompt="The agents", sampling=sampling(24, temperature=0.0))
     one_by_one = await generate(stub, request)
-    server = ServiceServer(ServiceKeys.local("inference").trust, "127.0.0.1:0")
-    server.add_servicer(SERVICE_NAME, register, InferenceServicer(Inference(Limits(), engine=spy), flush_seconds=0.5))
-    await server.start()
+    server = await start_server(Inference(Limits(), engine=spy), flush_seconds=0.5)
     channel = create_channel(f"127.0.0.1:{server.port}", ServiceKeys.local("gateway").signer)
     try:
         together = await generate(pb_grpc.InferenceServiceStub(channel), request)
@@ -269,3 +276,167 @@ async def test_over_quota_is_resource_exhausted_with_retry_after_and_other_proje
     with acting_as(member):
         state = (await stub.GetProjectQuota(pb.GetProjectQuotaRequest(project_id="p-flood"))).state
     assert state.rejections_total == 1 and state.requests_total == 1 and state.tokens_last_minute > 10
+
+
+# GenerateMultiplexed: the gateway's and the agents' generations, over the client they use.
+
+
+@pytest.fixture
+async def generations(channel) -> AsyncIterator[Generations]:
+    generations = Generations(channel, ServiceKeys.local("gateway").signer, lanes=1)
+    yield generations
+    await generations.close()
+
+
+async def multiplexed(generations: Generations, request: pb.GenerateRequest, as_: Identity = CALLER):
+    with acting_as(as_):
+        call = generations.generate(request, timeout=60)
+    return [response async for response in call]
+
+
+def tokens_of(responses: list[pb.GenerateResponse]) -> list[int]:
+    return [token for response in responses for token in response.token_ids]
+
+
+async def test_multiplexed_generations_give_what_generate_calls_give(stub, generations):
+    requests = [
+        pb.GenerateRequest(prompt=f"Agent {i} reports", sampling=sampling(12 + i, temperature=1.0, seed=i))
+        for i in range(8)
+    ]
+    alone = [await generate(stub, request) for request in requests]
+    together = await asyncio.gather(*(multiplexed(generations, request) for request in requests))
+    for i, (one, other) in enumerate(zip(alone, together, strict=True)):
+        assert tokens_of(other) == tokens_of(one) and len(tokens_of(one)) == 12 + i
+        assert "".join(r.text for r in other) == "".join(r.text for r in one)
+        assert other[-1].finish_reason == pb.FINISH_REASON_LENGTH and other[-1].usage.completion_tokens == 12 + i
+        assert all(r.finish_reason == pb.FINISH_REASON_UNSPECIFIED for r in other[:-1])
+
+
+async def test_a_bad_multiplexed_generation_fails_alone(generations):
+    good = pb.GenerateRequest(prompt="Hello", sampling=sampling(8, temperature=0.0))
+    bad = pb.GenerateRequest(prompt="hi", sampling=sampling(5000))
+    results = await asyncio.gather(
+        multiplexed(generations, good), multiplexed(generations, bad), return_exceptions=True
+    )
+    assert len(tokens_of(results[0])) == 8
+    assert isinstance(results[1], grpc.aio.AioRpcError)
+    assert results[1].code() == grpc.StatusCode.INVALID_ARGUMENT and "Traceback" not in results[1].details()
+    assert len(tokens_of(await multiplexed(generations, good))) == 8  # the call goes on
+
+
+async def test_cancelling_a_multiplexed_generation_aborts_its_engine_request(generations, spy):
+    aborts_before = len(spy.aborted)
+    with acting_as(CALLER):
+        call = generations.generate(pb.GenerateRequest(prompt="Hello", sampling=sampling(1000, temperature=0.0)))
+    received = 0
+    async for _ in call:
+        received += 1
+        if received == 3:
+            break
+    assert spy.engine.unfinished_requests == 1
+    call.cancel()
+    await eventually(lambda: spy.engine.unfinished_requests == 0, timeout=5, what="the engine request to be aborted")
+    assert len(spy.aborted) == aborts_before + 1
+
+
+async def test_a_multiplexed_generation_past_its_deadline_ends_and_is_aborted(generations):
+    with acting_as(CALLER):
+        call = generations.generate(pb.GenerateRequest(prompt="Hi", sampling=sampling(1000)), timeout=0.3)
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        async for _ in call:
+            pass
+    assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+@pytest.mark.parametrize(
+    ("signer", "identity", "code"),
+    [
+        # Signed with a key no service has: a forger.
+        (stranger_signer("gateway"), CALLER, grpc.StatusCode.UNAUTHENTICATED),
+        # The agents service may assert only its own identity, not a user's.
+        (
+            ServiceKeys.local("agents").signer,
+            Identity(subject="u1", role=GlobalRole.USER),
+            grpc.StatusCode.PERMISSION_DENIED,
+        ),
+        # A project's member may not charge another project (not even learn that it exists).
+        (
+            ServiceKeys.local("gateway").signer,
+            Identity(subject="u1", role=GlobalRole.USER, project_id="p-a", project_role=ProjectRole.USER),
+            grpc.StatusCode.NOT_FOUND,
+        ),
+    ],
+    ids=["forged", "agents-as-a-user", "other-project"],
+)
+async def test_each_multiplexed_generation_is_admitted_on_its_own_identity(
+    channel, generations, signer, identity, code
+):
+    request = pb.GenerateRequest(prompt="Hi", sampling=sampling(4), project_id="p-b")
+    # The call is opened by a trusted service; only the generation's own identity is wrong.
+    assert len(tokens_of(await multiplexed(generations, request))) == 4
+    other = Generations(channel, signer, lanes=1)
+    try:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await multiplexed(other, request, as_=identity)
+    finally:
+        await other.close()
+    assert caught.value.code() == code
+
+
+async def test_a_multiplexed_generation_over_quota_is_refused_with_its_retry_time(stub, generations):
+    superadmin = Identity(subject="root", role=GlobalRole.SUPERADMIN)
+    with acting_as(superadmin):
+        quota = pb.ProjectQuota(tokens_per_minute=10)
+        await stub.SetProjectQuota(pb.SetProjectQuotaRequest(project_id="p-mux", quota=quota))
+    request = pb.GenerateRequest(prompt="Hello", sampling=sampling(16, temperature=0.0), project_id="p-mux")
+    await multiplexed(generations, request)  # 16+ tokens: the window is full
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await multiplexed(generations, request)
+    error = from_rpc_error(caught.value)
+    assert isinstance(error, ResourceExhausted) and error.retry_after is not None and 1 <= error.retry_after <= 60
+
+
+async def test_multiplexed_generations_before_the_model_loads_are_unavailable():
+    server = await start_server(Inference(Limits()))
+    try:
+        async with create_channel(f"127.0.0.1:{server.port}", ServiceKeys.local("gateway").signer) as channel:
+            generations = Generations(channel, ServiceKeys.local("gateway").signer)
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await multiplexed(generations, pb.GenerateRequest(prompt="hi"))
+            assert (caught.value.code(), caught.value.details()) == (grpc.StatusCode.UNAVAILABLE, "model loading")
+            await generations.close()
+    finally:
+        await server.stop(0)
+
+
+async def test_multiplexed_generations_fail_as_unavailable_when_the_server_goes_and_resume_when_back(spy):
+    server = await start_server(Inference(Limits(), engine=spy))
+    port = server.port
+    async with create_channel(f"127.0.0.1:{port}", ServiceKeys.local("gateway").signer) as channel:
+        generations = Generations(channel, ServiceKeys.local("gateway").signer, lanes=1)
+        with acting_as(CALLER):
+            call = generations.generate(pb.GenerateRequest(prompt="Hello", sampling=sampling(500, temperature=0.0)))
+        assert isinstance(await call.read(), pb.GenerateResponse)
+        await server.stop(0)
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            async for _ in call:
+                pass
+        assert isinstance(from_rpc_error(caught.value), Unavailable)
+        await eventually(
+            lambda: spy.engine.unfinished_requests == 0, timeout=5, what="the engine request to be aborted"
+        )
+        server = await start_server_on(Inference(Limits(), engine=spy), port)
+        request = pb.GenerateRequest(prompt="Hi", sampling=sampling(4))
+
+        async def answered() -> bool:
+            try:  # the channel reconnects with a back-off: callers ask again, as the agents' client does
+                return len(tokens_of(await multiplexed(generations, request))) == 4
+            except grpc.aio.AioRpcError as error:
+                assert error.code() == grpc.StatusCode.UNAVAILABLE
+                return False
+
+        try:
+            await eventually(answered, timeout=10, interval=0.2, what="a generation on a new call")
+        finally:
+            await generations.close()
+            await server.stop(0)

@@ -1,4 +1,5 @@
-"""Inference port over gRPC: InferenceService.Generate, server-streamed.
+"""Inference port over gRPC: InferenceService generations, over shared multiplexed calls
+(agentmesh_grpc.generations_client: each fails as its own Generate call would).
 
 Each turn is accounted to its project (the one the mailbox bound to the log
 context), so it counts against that project's inference quota. A turn over
@@ -28,7 +29,6 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 import grpc
 
 from agentmesh.inference.v1 import inference_service_pb2 as pb
-from agentmesh.inference.v1 import inference_service_pb2_grpc
 from agentmesh_agents.adapters.service_identity import AGENTS_SERVICE
 from agentmesh_agents.adapters.system_events import QuotaReports
 from agentmesh_agents.domain.model_config import Sampling
@@ -36,7 +36,9 @@ from agentmesh_agents.domain.ports import ChatTurn, Generation
 from agentmesh_agents.domain.readiness import Dependency, Outage, Readiness, StreamInterrupted
 from agentmesh_core.errors import AgentmeshError, ResourceExhausted, Unavailable
 from agentmesh_core.identity import Identity
+from agentmesh_core.tokens import IdentitySigner
 from agentmesh_grpc.errors import from_rpc_error
+from agentmesh_grpc.generations_client import Generations
 from agentmesh_grpc.identity import acting_as
 from agentmesh_observability import context
 
@@ -76,6 +78,7 @@ class InferenceClient:
     def __init__(
         self,
         channel: grpc.aio.Channel,
+        signer: IdentitySigner,
         timeout: float,
         identity: Identity = AGENTS_SERVICE,
         *,
@@ -84,7 +87,7 @@ class InferenceClient:
         readiness: Readiness | None = None,
         quota_reports: QuotaReports | None = None,
     ) -> None:
-        self._stub = inference_service_pb2_grpc.InferenceServiceStub(channel)
+        self._generations = Generations(channel, signer)
         self._quota_reports = quota_reports
         self._timeout = timeout
         self._identity = identity
@@ -132,7 +135,7 @@ class InferenceClient:
         outage: Outage | None = None
         while True:
             with acting_as(self._identity):
-                call = self._stub.Generate(request, timeout=self._timeout)
+                call = self._generations.generate(request, timeout=self._timeout)
             streamed = False
             try:
                 async for chunk in call:

@@ -14,9 +14,11 @@ import grpc
 from agentmesh.inference.v1 import inference_service_pb2 as pb
 from agentmesh.inference.v1 import inference_service_pb2_grpc as pb_grpc
 from agentmesh_core.errors import AgentmeshError, Unavailable
+from agentmesh_core.tokens import IdentitySigner
 from agentmesh_gateway.clients.convert import READ_TIMEOUT, WRITE_TIMEOUT, rpc, rpc_error
 from agentmesh_gateway.schemas.llm import EngineStatsOut, GenerateIn, GenerationChunk, LlmHealthOut, ModelOut
 from agentmesh_gateway.schemas.usage import QuotaIn, QuotaOut
+from agentmesh_grpc.generations_client import Generation, Generations
 
 _SERVICE = "inference"
 # A whole generation (512 tokens at most) on a busy CPU engine, fair-queue wait included.
@@ -110,10 +112,11 @@ def _quota(state: pb.ProjectQuotaState) -> QuotaOut:
 
 
 class InferenceClient:
-    """InferenceApi over gRPC."""
+    """InferenceApi over gRPC; generations run over shared multiplexed calls (agentmesh_grpc.generations_client)."""
 
-    def __init__(self, channel: grpc.aio.Channel) -> None:
+    def __init__(self, channel: grpc.aio.Channel, signer: IdentitySigner) -> None:
         self._stub = pb_grpc.InferenceServiceStub(channel)
+        self._generations = Generations(channel, signer)
         self._model: ModelOut | None = None
         self._model_until = 0.0
 
@@ -139,7 +142,7 @@ class InferenceClient:
     ) -> AsyncGenerator[GenerationChunk, None]:
         """Start a generation; errors before the first chunk (quota, bad input, loading) raise here,
         later ones from the returned iterator."""
-        call = self._stub.Generate(_request(request, project_id, request_id), timeout=GENERATE_TIMEOUT)
+        call = self._generations.generate(_request(request, project_id, request_id), timeout=GENERATE_TIMEOUT)
         try:
             first = await call.read()
         except grpc.aio.AioRpcError as error:
@@ -150,12 +153,9 @@ class InferenceClient:
             raise Unavailable("the inference service ended the stream without an answer")
         return self._rest(call, _chunk(first))
 
-    async def _rest(
-        self, call: grpc.aio.UnaryStreamCall, first: GenerationChunk
-    ) -> AsyncGenerator[GenerationChunk, None]:
+    async def _rest(self, call: Generation, first: GenerationChunk) -> AsyncGenerator[GenerationChunk, None]:
         try:
             yield first
-            # read() rather than async iteration: one generator layer less per message.
             while isinstance(response := await call.read(), pb.GenerateResponse):
                 yield _chunk(response)
         except grpc.aio.AioRpcError as error:

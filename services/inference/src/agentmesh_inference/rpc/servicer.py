@@ -17,7 +17,10 @@ import grpc
 
 from agentmesh.inference.v1 import inference_service_pb2 as pb
 from agentmesh.inference.v1 import inference_service_pb2_grpc as pb_grpc
+from agentmesh_core.identity import Identity
+from agentmesh_grpc.generations_server import GENERATE_METHOD, MultiplexedCall
 from agentmesh_grpc.identity import caller
+from agentmesh_grpc.trust import Trust
 from agentmesh_inference.domain.coalescing import coalesced
 from agentmesh_inference.domain.inference import Inference
 from agentmesh_inference.rpc.mapping import (
@@ -35,14 +38,16 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["InferenceService"].full_name
 
 
 class InferenceServicer(pb_grpc.InferenceServiceServicer):
-    """Generate (server-streaming) and GetModelInfo on top of the Inference use case.
+    """Generate (server-streaming), GenerateMultiplexed and the status RPCs on top of the Inference use case.
 
     A stream's messages go out at most once per `flush_seconds` after the first
-    (domain/coalescing.py): tokens that come faster are sent together.
+    (domain/coalescing.py): tokens that come faster are sent together. A
+    multiplexed generation's identity is admitted by `trust` as a Generate call's.
     """
 
-    def __init__(self, inference: Inference, flush_seconds: float = 0.0) -> None:
+    def __init__(self, inference: Inference, trust: Trust, flush_seconds: float = 0.0) -> None:
         self._inference = inference
+        self._trust = trust
         self._flush_seconds = flush_seconds
 
     async def Generate(
@@ -53,6 +58,26 @@ class InferenceServicer(pb_grpc.InferenceServiceServicer):
         log.debug("generate for %s", identity.subject)
         chunks = coalesced(self._inference.generate(request_from_proto(request), identity), self._flush_seconds)
         async with contextlib.aclosing(chunks):
+            async for chunk in chunks:
+                yield chunk_to_proto(chunk)
+
+    async def GenerateMultiplexed(
+        self, request_iterator: AsyncIterator[pb.GenerateMultiplexedRequest], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.GenerateMultiplexedResponse]:
+        """Run the generations the client starts, each as its own identity; their text together."""
+        log.debug("multiplexed generations for %s", caller().subject)
+        call = MultiplexedCall(self._generate, self._admit, self._flush_seconds)
+        responses = call.serve(request_iterator)
+        async with contextlib.aclosing(responses):
+            async for response in responses:
+                yield response
+
+    def _admit(self, token: str) -> Identity:
+        return self._trust.admit(token, GENERATE_METHOD)
+
+    async def _generate(self, request: pb.GenerateRequest, identity: Identity) -> AsyncIterator[pb.GenerateResponse]:
+        chunks = self._inference.generate(request_from_proto(request), identity)
+        async with contextlib.aclosing(chunks):  # closing this aborts the engine request
             async for chunk in chunks:
                 yield chunk_to_proto(chunk)
 

@@ -198,6 +198,188 @@ class GenerateRequest(_message.Message):
 Global___GenerateRequest: _TypeAlias = GenerateRequest  # noqa: Y015
 
 @_typing.final
+class GenerateMultiplexedRequest(_message.Message):
+    """Request for GenerateMultiplexed: generations to start and to stop. The client
+    sends what has gathered while its previous message was being written.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_FIELD_NUMBER: _builtins.int
+    CANCEL_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def start(self) -> _containers.RepeatedCompositeFieldContainer[Global___GenerationStart]:
+        """Generations to start."""
+
+    @_builtins.property
+    def cancel(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Keys of generations to stop (as cancelling their Generate calls does)."""
+
+    def __init__(
+        self,
+        *,
+        start: _abc.Iterable[Global___GenerationStart] | None = ...,
+        cancel: _abc.Iterable[_builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cancel", b"cancel", "start", b"start"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateMultiplexedRequest: _TypeAlias = GenerateMultiplexedRequest  # noqa: Y015
+
+@_typing.final
+class GenerationStart(_message.Message):
+    """One generation to start on a GenerateMultiplexed call."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class TraceContextEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    KEY_FIELD_NUMBER: _builtins.int
+    REQUEST_FIELD_NUMBER: _builtins.int
+    IDENTITY_FIELD_NUMBER: _builtins.int
+    TRACE_CONTEXT_FIELD_NUMBER: _builtins.int
+    key: _builtins.int
+    """The client's key for the generation, unique within the call."""
+    identity: _builtins.str
+    """The identity the generation runs for, signed for the service (what a
+    Generate call carries in its x-agentmesh-identity metadata).
+    """
+    @_builtins.property
+    def request(self) -> Global___GenerateRequest:
+        """What a Generate call with this request would do."""
+
+    @_builtins.property
+    def trace_context(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """When tracing is on: the caller's W3C trace context (traceparent,
+        tracestate), what a Generate call carries in its metadata.
+        """
+
+    def __init__(
+        self,
+        *,
+        key: _builtins.int = ...,
+        request: Global___GenerateRequest | None = ...,
+        identity: _builtins.str = ...,
+        trace_context: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["identity", b"identity", "key", b"key", "request", b"request", "trace_context", b"trace_context"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerationStart: _TypeAlias = GenerationStart  # noqa: Y015
+
+@_typing.final
+class GenerationError(_message.Message):
+    """How one multiplexed generation failed: what a Generate call's status says."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    RETRY_AFTER_SECONDS_FIELD_NUMBER: _builtins.int
+    code: _builtins.int
+    """The gRPC status code (google.rpc.Code)."""
+    message: _builtins.str
+    """The status message."""
+    retry_after_seconds: _builtins.int
+    """With RESOURCE_EXHAUSTED: whole seconds until a retry may be admitted (0: not said)."""
+    def __init__(
+        self,
+        *,
+        code: _builtins.int = ...,
+        message: _builtins.str = ...,
+        retry_after_seconds: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "message", b"message", "retry_after_seconds", b"retry_after_seconds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerationError: _TypeAlias = GenerationError  # noqa: Y015
+
+@_typing.final
+class MultiplexedChunk(_message.Message):
+    """One generation's part of a GenerateMultiplexedResponse."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: _builtins.int
+    RESPONSE_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    key: _builtins.int
+    """The client's key for the generation."""
+    @_builtins.property
+    def response(self) -> Global___GenerateResponse:
+        """New text since the generation's previous chunk; the last carries finish_reason and usage."""
+
+    @_builtins.property
+    def error(self) -> Global___GenerationError:
+        """Set when the generation failed; nothing follows for this key."""
+
+    def __init__(
+        self,
+        *,
+        key: _builtins.int = ...,
+        response: Global___GenerateResponse | None = ...,
+        error: Global___GenerationError | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "response", b"response"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "key", b"key", "response", b"response"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MultiplexedChunk: _TypeAlias = MultiplexedChunk  # noqa: Y015
+
+@_typing.final
+class GenerateMultiplexedResponse(_message.Message):
+    """Response for GenerateMultiplexed: new text of the running generations."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHUNKS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def chunks(self) -> _containers.RepeatedCompositeFieldContainer[Global___MultiplexedChunk]:
+        """At most one chunk per generation, in the order they became ready."""
+
+    def __init__(
+        self,
+        *,
+        chunks: _abc.Iterable[Global___MultiplexedChunk] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chunks", b"chunks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GenerateMultiplexedResponse: _TypeAlias = GenerateMultiplexedResponse  # noqa: Y015
+
+@_typing.final
 class Usage(_message.Message):
     """Token usage of a finished request."""
 

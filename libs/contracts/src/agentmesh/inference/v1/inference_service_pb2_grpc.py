@@ -41,6 +41,11 @@ class InferenceServiceStub:
                 request_serializer=agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GenerateRequest.SerializeToString,
                 response_deserializer=agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GenerateResponse.FromString,
                 _registered_method=True)
+        self.GenerateMultiplexed = channel.stream_stream(
+                '/agentmesh.inference.v1.InferenceService/GenerateMultiplexed',
+                request_serializer=agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GenerateMultiplexedRequest.SerializeToString,
+                response_deserializer=agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GenerateMultiplexedResponse.FromString,
+                _registered_method=True)
         self.GetModelInfo = channel.unary_unary(
                 '/agentmesh.inference.v1.InferenceService/GetModelInfo',
                 request_serializer=agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GetModelInfoRequest.SerializeToString,
@@ -71,6 +76,17 @@ class InferenceServiceServicer:
     def Generate(self, request, context):
         """Generates a completion, streaming text as it is produced. Cancelling the
         call aborts the request in the engine.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GenerateMultiplexed(self, request_iterator, context):
+        """Many generations over one call, for services that stream many at once (the
+        gateway, agents): the client starts and cancels generations by its own keys,
+        each with its own signed identity; the server sends the new text of every
+        running generation together, one message per flush window. The same work as
+        one Generate call per generation, without a call's cost for each.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -112,6 +128,11 @@ def add_InferenceServiceServicer_to_server(servicer, server):
                     servicer.Generate,
                     request_deserializer=agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GenerateRequest.FromString,
                     response_serializer=agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GenerateResponse.SerializeToString,
+            ),
+            'GenerateMultiplexed': grpc.stream_stream_rpc_method_handler(
+                    servicer.GenerateMultiplexed,
+                    request_deserializer=agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GenerateMultiplexedRequest.FromString,
+                    response_serializer=agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GenerateMultiplexedResponse.SerializeToString,
             ),
             'GetModelInfo': grpc.unary_unary_rpc_method_handler(
                     servicer.GetModelInfo,
@@ -163,6 +184,33 @@ class InferenceService:
             '/agentmesh.inference.v1.InferenceService/Generate',
             agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GenerateRequest.SerializeToString,
             agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GenerateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GenerateMultiplexed(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/agentmesh.inference.v1.InferenceService/GenerateMultiplexed',
+            agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GenerateMultiplexedRequest.SerializeToString,
+            agentmesh_dot_inference_dot_v1_dot_inference__service__pb2.GenerateMultiplexedResponse.FromString,
             options,
             channel_credentials,
             insecure,

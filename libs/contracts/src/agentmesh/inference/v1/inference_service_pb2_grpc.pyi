@@ -22,6 +22,13 @@ class InferenceServiceStub:
     """Generates a completion, streaming text as it is produced. Cancelling the
     call aborts the request in the engine.
     """
+    GenerateMultiplexed: _aio.StreamStreamMultiCallable[_inference_service_pb2.GenerateMultiplexedRequest, _inference_service_pb2.GenerateMultiplexedResponse]
+    """Many generations over one call, for services that stream many at once (the
+    gateway, agents): the client starts and cancels generations by its own keys,
+    each with its own signed identity; the server sends the new text of every
+    running generation together, one message per flush window. The same work as
+    one Generate call per generation, without a call's cost for each.
+    """
     GetModelInfo: _aio.UnaryUnaryMultiCallable[_inference_service_pb2.GetModelInfoRequest, _inference_service_pb2.GetModelInfoResponse]
     """Describes the loaded model."""
     GetEngineStatus: _aio.UnaryUnaryMultiCallable[_inference_service_pb2.GetEngineStatusRequest, _inference_service_pb2.GetEngineStatusResponse]
@@ -46,6 +53,19 @@ class InferenceServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _abc.AsyncIterator[_inference_service_pb2.GenerateResponse]:
         """Generates a completion, streaming text as it is produced. Cancelling the
         call aborts the request in the engine.
+        """
+
+    @_abc_1.abstractmethod
+    def GenerateMultiplexed(
+        self,
+        request_iterator: _abc.AsyncIterator[_inference_service_pb2.GenerateMultiplexedRequest],
+        context: _aio.ServicerContext[_abc.AsyncIterator[_inference_service_pb2.GenerateMultiplexedRequest], _abc.AsyncIterator[_inference_service_pb2.GenerateMultiplexedResponse]],
+    ) -> _abc.AsyncIterator[_inference_service_pb2.GenerateMultiplexedResponse]:
+        """Many generations over one call, for services that stream many at once (the
+        gateway, agents): the client starts and cancels generations by its own keys,
+        each with its own signed identity; the server sends the new text of every
+        running generation together, one message per flush window. The same work as
+        one Generate call per generation, without a call's cost for each.
         """
 
     @_abc_1.abstractmethod
