@@ -85,7 +85,8 @@ class ServedWork:
 
 
 def _served(method: str, ctx: _Context, traced: bool = True) -> ServedWork:
-    metadata = {k: v for k, v in (ctx.invocation_metadata() or ()) if isinstance(v, str)}
+    traced = traced and tracing.active()  # the metadata is read only for a span
+    metadata = {k: v for k, v in (ctx.invocation_metadata() or ()) if isinstance(v, str)} if traced else {}
     return ServedWork(method, metadata, traced)
 
 

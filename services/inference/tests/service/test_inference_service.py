@@ -93,6 +93,24 @@ async def generate(stub, request: pb.GenerateRequest) -> list[pb.GenerateRespons
         return [response async for response in stub.Generate(request, timeout=60)]
 
 
+@pytest.fixture
+async def generations(channel) -> AsyncIterator[Generations]:
+    generations = Generations(channel, ServiceKeys.local("gateway").signer, lanes=1)
+    yield generations
+    await generations.close()
+
+
+async def multiplexed(generations: Generations, request: pb.GenerateRequest, as_: Identity = CALLER):
+    """A GenerateMultiplexed generation, over the client the gateway and the agents service use."""
+    with acting_as(as_):
+        call = generations.generate(request, timeout=60)
+    return [response async for response in call]
+
+
+def tokens_of(responses: list[pb.GenerateResponse]) -> list[int]:
+    return [token for response in responses for token in response.token_ids]
+
+
 def sampling(max_tokens: int, **fields) -> pb.SamplingParams:
     return pb.SamplingParams(max_tokens=max_tokens, **fields)
 
@@ -182,10 +200,12 @@ async def test_json_schema_output_parses(stub):
         assert value["tool"] in ("search", "calculator") and 1 <= value["limit"] <= 10
 
 
-async def test_cancelled_call_aborts_the_engine_request(stub, spy):
+@pytest.mark.parametrize("way", ["Generate", "GenerateMultiplexed"])
+async def test_a_cancelled_generation_aborts_the_engine_request(stub, generations, spy, way):
     aborts_before = len(spy.aborted)
+    request = pb.GenerateRequest(prompt="Hello", sampling=sampling(1000, temperature=0.0))
     with acting_as(CALLER):
-        call = stub.Generate(pb.GenerateRequest(prompt="Hello", sampling=sampling(1000, temperature=0.0)))
+        call = stub.Generate(request) if way == "Generate" else generations.generate(request)
     received = 0
     async for _ in call:
         received += 1
@@ -278,26 +298,6 @@ async def test_over_quota_is_resource_exhausted_with_retry_after_and_other_proje
     assert state.rejections_total == 1 and state.requests_total == 1 and state.tokens_last_minute > 10
 
 
-# GenerateMultiplexed: the gateway's and the agents' generations, over the client they use.
-
-
-@pytest.fixture
-async def generations(channel) -> AsyncIterator[Generations]:
-    generations = Generations(channel, ServiceKeys.local("gateway").signer, lanes=1)
-    yield generations
-    await generations.close()
-
-
-async def multiplexed(generations: Generations, request: pb.GenerateRequest, as_: Identity = CALLER):
-    with acting_as(as_):
-        call = generations.generate(request, timeout=60)
-    return [response async for response in call]
-
-
-def tokens_of(responses: list[pb.GenerateResponse]) -> list[int]:
-    return [token for response in responses for token in response.token_ids]
-
-
 async def test_multiplexed_generations_give_what_generate_calls_give(stub, generations):
     requests = [
         pb.GenerateRequest(prompt=f"Agent {i} reports", sampling=sampling(12 + i, temperature=1.0, seed=i))
@@ -324,28 +324,14 @@ async def test_a_bad_multiplexed_generation_fails_alone(generations):
     assert len(tokens_of(await multiplexed(generations, good))) == 8  # the call goes on
 
 
-async def test_cancelling_a_multiplexed_generation_aborts_its_engine_request(generations, spy):
-    aborts_before = len(spy.aborted)
-    with acting_as(CALLER):
-        call = generations.generate(pb.GenerateRequest(prompt="Hello", sampling=sampling(1000, temperature=0.0)))
-    received = 0
-    async for _ in call:
-        received += 1
-        if received == 3:
-            break
-    assert spy.engine.unfinished_requests == 1
-    call.cancel()
-    await eventually(lambda: spy.engine.unfinished_requests == 0, timeout=5, what="the engine request to be aborted")
-    assert len(spy.aborted) == aborts_before + 1
-
-
-async def test_a_multiplexed_generation_past_its_deadline_ends_and_is_aborted(generations):
+async def test_a_multiplexed_generation_past_its_deadline_ends_and_is_aborted(generations, spy):
     with acting_as(CALLER):
         call = generations.generate(pb.GenerateRequest(prompt="Hi", sampling=sampling(1000)), timeout=0.3)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         async for _ in call:
             pass
     assert caught.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    await eventually(lambda: spy.engine.unfinished_requests == 0, timeout=5, what="the engine request to be aborted")
 
 
 @pytest.mark.parametrize(
