@@ -13,10 +13,12 @@ quota, fair queue, abort when the generation's iterator is closed).
 A generation's failure ends only that generation (a GenerationError with the status
 a Generate call would end with); the call's own end fails every generation on it.
 
-Sending: the first chunk of a generation, its last, and a failure go out at once
-(with everything else waiting); other text waits for the next window
-(`flush_seconds` after the previous message), so a busy call sends about one
-message per window however many generations it carries.
+Sending: the first chunk of a generation, its last, a failure and a generation's end
+go out at once (with everything else waiting); other text is held until `flush_seconds`
+have passed since the previous message and then goes with the next chunk of any
+generation, so a busy call sends about one message per window however many generations
+it carries. No timer: a held chunk is never later than its generation's next output
+(as with Generate's own window, agentmesh_inference.domain.coalescing).
 """
 
 from __future__ import annotations
@@ -85,7 +87,7 @@ class MultiplexedCall:
         self._failed: dict[int, pb.GenerationError] = {}
         self._reading = True
         self._changed = asyncio.Event()  # something to send, or a generation or the reading ended
-        self._urgent = asyncio.Event()  # a first or last chunk, or a failure: send now
+        self._urgent = False  # a first or last chunk, a failure or an ended generation: send now
         self._started: set[int] = set()  # keys whose first chunk has been taken
         self._next_send = 0.0
 
@@ -96,14 +98,10 @@ class MultiplexedCall:
         reader = asyncio.create_task(self._read(requests), name="multiplexed requests")
         try:
             while True:
-                if self._held or self._failed:
-                    delay = self._next_send - time.monotonic()
-                    if delay > 0 and not self._urgent.is_set():
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._urgent.wait(), delay)
-                        continue
+                pending = self._held or self._failed
+                if pending and (self._urgent or time.monotonic() >= self._next_send):
                     yield self._drain()
-                elif not self._reading and not self._running:
+                elif not pending and not self._reading and not self._running:
                     reader.result()  # the reader's error, if it failed, ends the call
                     return
                 else:
@@ -162,18 +160,19 @@ class MultiplexedCall:
             served.end(code)
             self._running.pop(key, None)
             self._started.discard(key)
+            self._urgent = True  # what it left held goes now
             self._changed.set()
 
     def _hold(self, key: int, response: pb.GenerateResponse) -> None:
         self._held.setdefault(key, []).append(response)
         if response.finish_reason != pb.FINISH_REASON_UNSPECIFIED or key not in self._started:
             self._started.add(key)
-            self._urgent.set()
+            self._urgent = True
         self._changed.set()
 
     def _fail(self, key: int, error: BaseException) -> None:
         self._failed[key] = generation_error(error)
-        self._urgent.set()
+        self._urgent = True
         self._changed.set()
 
     def _drain(self) -> pb.GenerateMultiplexedResponse:
@@ -184,6 +183,6 @@ class MultiplexedCall:
             response.chunks.add(key=key, error=failure)
         self._held.clear()
         self._failed.clear()
-        self._urgent.clear()
+        self._urgent = False
         self._next_send = time.monotonic() + self._window
         return response
