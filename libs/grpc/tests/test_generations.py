@@ -143,3 +143,23 @@ async def test_a_generation_needs_a_bound_identity(windowed) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         generations.generate(pb.GenerateRequest(prompt="1 0"))
     assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_a_key_used_twice_ends_its_generation_and_a_forged_identity_is_refused() -> None:
+    servicer = Scripted(window=0.0)
+    token = ServiceKeys.local("agents").signer.issue(ME, "inference")
+    first = pb.GenerationStart(key=7, request=pb.GenerateRequest(prompt="20 0.05", request_id="first"), identity=token)
+    again = pb.GenerationStart(key=7, request=pb.GenerateRequest(prompt="1 0"), identity=token)
+    forged = pb.GenerationStart(key=8, request=pb.GenerateRequest(prompt="1 0"), identity="not-a-token")
+    requests = [pb.GenerateMultiplexedRequest(start=[first]), pb.GenerateMultiplexedRequest(start=[again, forged])]
+    async with serving(SERVICE, lambda s: pb_grpc.add_InferenceServiceServicer_to_server(servicer, s)) as address:
+        async with grpc.aio.insecure_channel(address) as channel:
+            call = pb_grpc.InferenceServiceStub(channel).GenerateMultiplexed(
+                iter(requests), metadata=(("x-agentmesh-identity", token),)
+            )
+            chunks = [chunk async for response in call for chunk in response.chunks]
+    errors = {chunk.key: chunk.error for chunk in chunks if chunk.HasField("error")}
+    assert errors[7].code == grpc.StatusCode.INVALID_ARGUMENT.value[0] and "in use" in errors[7].message
+    assert errors[8].code == grpc.StatusCode.UNAUTHENTICATED.value[0]
+    assert servicer.closed == ["first"]  # stopped: its key no longer names one generation
+    assert len([t for c in chunks if c.key == 7 and not c.HasField("error") for t in c.response.token_ids]) < 20

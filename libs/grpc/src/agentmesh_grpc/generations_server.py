@@ -128,6 +128,9 @@ class MultiplexedCall:
     def _start(self, start: pb.GenerationStart) -> None:
         key = start.key
         if key in self._running or key in self._held:
+            # A client's bug: the key no longer names one generation, so neither goes on.
+            if key in self._running:
+                self._running[key].cancel()
             self._fail(key, InvalidInput("generation key already in use on this call"))
             return
         try:
