@@ -18,6 +18,8 @@ _TO_STATUS: dict[type[errors.AgentmeshError], grpc.StatusCode] = {
     errors.DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
 }
 _FROM_STATUS = {status: cls for cls, status in _TO_STATUS.items()}
+# A status code by its number (google.rpc.Code), as a message that carries a status holds it.
+STATUS_BY_NUMBER = {status.value[0]: status for status in grpc.StatusCode}
 # Trailing metadata of a RESOURCE_EXHAUSTED answer: whole seconds until a retry may be admitted.
 RETRY_AFTER_METADATA_KEY = "retry-after"
 

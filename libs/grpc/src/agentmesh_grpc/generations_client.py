@@ -33,15 +33,16 @@ from agentmesh.inference.v1 import inference_service_pb2 as pb
 from agentmesh.inference.v1 import inference_service_pb2_grpc as pb_grpc
 from agentmesh_core.identity import GlobalRole, Identity
 from agentmesh_core.tokens import IdentitySigner
-from agentmesh_grpc.errors import RETRY_AFTER_METADATA_KEY
+from agentmesh_grpc.errors import RETRY_AFTER_METADATA_KEY, STATUS_BY_NUMBER
 from agentmesh_grpc.generations_server import GENERATE_METHOD
 from agentmesh_grpc.identity import IDENTITY_METADATA_KEY, current_identity
 from agentmesh_grpc.telemetry import client_span, finish_span
+from agentmesh_grpc.trust import audience_of
 from agentmesh_observability import tracing
 
 log = logging.getLogger(__name__)
 
-AUDIENCE = "inference"
+AUDIENCE = audience_of(GENERATE_METHOD)
 # Calls generations are spread over (each a stream to one of the target's addresses).
 DEFAULT_LANES = 4
 
@@ -49,9 +50,6 @@ DEFAULT_LANES = 4
 def _failure(code: grpc.StatusCode, message: str, retry_after: int = 0) -> grpc.aio.AioRpcError:
     trailers = ((RETRY_AFTER_METADATA_KEY, str(retry_after)),) if retry_after else ()
     return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(*trailers), message)
-
-
-_STATUS_CODES = {code.value[0]: code for code in grpc.StatusCode}
 
 
 class Generation:
@@ -91,7 +89,7 @@ class Generation:
             return
         if chunk.HasField("error"):
             error = chunk.error
-            code = _STATUS_CODES.get(error.code, grpc.StatusCode.UNKNOWN)
+            code = STATUS_BY_NUMBER.get(error.code, grpc.StatusCode.UNKNOWN)
             self._end(_failure(code, error.message, error.retry_after_seconds))
             return
         self._queue.put_nowait(chunk.response)

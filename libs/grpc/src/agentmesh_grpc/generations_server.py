@@ -35,7 +35,7 @@ from agentmesh.inference.v1 import inference_service_pb2 as pb
 from agentmesh_core.errors import AgentmeshError, InvalidInput, ResourceExhausted
 from agentmesh_core.identity import Identity
 from agentmesh_core.quotas import retry_after_header
-from agentmesh_grpc.errors import status_for
+from agentmesh_grpc.errors import STATUS_BY_NUMBER, status_for
 from agentmesh_grpc.identity import set_caller
 from agentmesh_grpc.telemetry import ServedWork
 from agentmesh_observability import context
@@ -157,8 +157,7 @@ class MultiplexedCall:
         except Exception as error:  # noqa: BLE001 - every failure ends this generation only
             if not isinstance(error, AgentmeshError):
                 log.error("generation failed: %s", error_summary(error))
-            self._fail(key, error)
-            code = status_for(error) if isinstance(error, AgentmeshError) else grpc.StatusCode.INTERNAL
+            code = STATUS_BY_NUMBER[self._fail(key, error).code]
         finally:
             served.end(code)
             self._running.pop(key, None)
@@ -173,10 +172,11 @@ class MultiplexedCall:
             self._urgent = True
         self._changed.set()
 
-    def _fail(self, key: int, error: BaseException) -> None:
-        self._failed[key] = generation_error(error)
+    def _fail(self, key: int, error: BaseException) -> pb.GenerationError:
+        failure = self._failed[key] = generation_error(error)
         self._urgent = True
         self._changed.set()
+        return failure
 
     def _drain(self) -> pb.GenerateMultiplexedResponse:
         response = pb.GenerateMultiplexedResponse()
