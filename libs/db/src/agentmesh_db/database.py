@@ -6,24 +6,36 @@ are the database's own (as many as the pool has connections), not asyncio's
 shared default pool: other blocking work (password hashing, file reads) can
 never queue database calls behind it. Statement parameters are kept out of
 SQLAlchemy's exception text, since they are tenant data and errors get logged.
+
+A pooled connection that sat idle for `ping_idle_seconds` is checked with a round
+trip before it is handed out (PostgreSQL may have restarted meanwhile), and replaced
+when the check fails; a connection in steady use is not: pinging at every checkout
+(SQLAlchemy's pool_pre_ping) cost a round trip per transaction. A connection lost
+under a transaction fails it as Unavailable, and SQLAlchemy then recycles the whole
+pool.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, Executable, create_engine, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import CursorResult, Engine, Executable, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from agentmesh_core.errors import Unavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+PING_IDLE_SECONDS = 1.0
+_CHECKED_IN_AT = "agentmesh_checked_in_at"
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -38,14 +50,14 @@ def sqlalchemy_url(url: str) -> str:
 class Database:
     """Engine plus a thread-offloaded unit of work."""
 
-    def __init__(self, url: str, pool_size: int = 10) -> None:
+    def __init__(self, url: str, pool_size: int = 10, ping_idle_seconds: float = PING_IDLE_SECONDS) -> None:
         self.engine = create_engine(
             sqlalchemy_url(url),
-            pool_pre_ping=True,
             pool_size=pool_size,
             max_overflow=pool_size,
             hide_parameters=True,
         )
+        _ping_when_idle(self.engine, ping_idle_seconds)
         # One thread per connection the pool may open, so no thread waits on the pool.
         self._executor = ThreadPoolExecutor(max_workers=2 * pool_size, thread_name_prefix="db")
 
@@ -80,6 +92,28 @@ def affected_rows(session: Session, statement: Executable) -> int:
     """Execute an UPDATE or DELETE and return how many rows it changed."""
     # Session.execute is typed as returning Result; for DML it is a CursorResult (with rowcount).
     return cast("CursorResult[Any]", session.execute(statement)).rowcount
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Check a pooled connection at checkout when it was idle `idle_seconds` or more; replace it if dead."""
+
+    def checked_in(_dbapi_connection: Any, entry: ConnectionPoolEntry) -> None:
+        entry.info[_CHECKED_IN_AT] = time.monotonic()
+
+    def checked_out(dbapi_connection: Any, entry: ConnectionPoolEntry, _proxy: Any) -> None:
+        since = entry.info.pop(_CHECKED_IN_AT, None)
+        if since is None or time.monotonic() - since < idle_seconds:
+            return  # new, or in steady use
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            alive = False
+            log.info("an idle pooled connection was lost (%s); replaced", type(error).__name__)
+        if not alive:
+            raise DisconnectionError  # the pool discards it and checks out a fresh connection
+
+    event.listen(engine, "checkin", checked_in)
+    event.listen(engine, "checkout", checked_out)
 
 
 def _is_connection_error(error: OperationalError) -> bool:

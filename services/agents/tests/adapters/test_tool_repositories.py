@@ -241,6 +241,9 @@ async def test_parking_stores_the_call_the_approval_and_the_state(repos: Repos) 
         state.turn, ParkRecord(_step_message(request, agent, "tool_call", request.id), call, MessageStatus.PROCESSING)
     )
     assert not parked_again
+    # An agent whose grants are all taken away reads none (they are read only when there are some).
+    await repos.grants.replace(project, agent.id, [], T0)
+    assert (await repos.messages.delivery_state(project, agent.id, request.id)).grants == ()
 
 
 async def test_deciding_wakes_the_turn_and_requeues_the_request_once(repos: Repos) -> None:

@@ -4,8 +4,11 @@ SendMessage, then one delivery processed into a reply (with history and memory
 in the prompt). Before the message path was straightened it cost 10 (send 3,
 processing 7), then 6 (send 3, processing 3); then a send in the second after the
 backlog's last count, far from the limits, did not count again: 5; now the read of
-the delivery's state also begins the turn: 4. The counts are pinned so a change
-that adds a round trip fails here.
+the delivery's state also begins the turn: 4. The statements processing runs are
+counted too: 7, then 4 (the grants read only for an agent that has some, the
+history read with the turn's start, the request completed before the reply is
+stored, with no separate lock). The counts are pinned so a change that adds a
+round trip fails here.
 """
 
 from __future__ import annotations
@@ -33,16 +36,23 @@ from agentmesh_core.ids import new_id
 SEND_TRANSACTIONS = 2
 BEFORE_THE_ANSWER = 1  # only the store: the mark is written off the sender's path
 PROCESS_TRANSACTIONS = 2  # read the delivery's state + mark processing + read history; store reply + complete
+# the delivery's state (with whether the agent has grants); mark processing with the history; complete; the reply
+PROCESS_STATEMENTS = 4
 
 
 class TransactionCounter:
-    """Counts transactions begun and committed on an engine."""
+    """Counts transactions begun and committed, and statements run, on an engine."""
 
     def __init__(self, engine) -> None:
         self.begun = 0
         self.committed = 0
+        self.statements = 0
         event.listen(engine, "begin", self._begin)
         event.listen(engine, "commit", self._commit)
+        event.listen(engine, "before_cursor_execute", self._statement)
+
+    def _statement(self, *_args) -> None:
+        self.statements += 1
 
     def _begin(self, _connection) -> None:
         self.begun += 1
@@ -78,11 +88,14 @@ async def test_one_message_costs_four_transactions(db):
     await messaging.settle()
     sending = counter.begun
     mailbox.take()
+    statements = counter.statements
     await processor.process(Delivery(project, agent.id, sent.id))
     processing = counter.begun - sending
+    processing_statements = counter.statements - statements
     committed = counter.committed
 
     assert (await messages.get(project, sent.id)).status is MessageStatus.COMPLETE
     assert [turn.content for turn in inference.calls[-1].turns[1:]] == ["earlier turn", "echo: earlier turn", "ping"]
     assert (answered, sending, processing) == (BEFORE_THE_ANSWER, SEND_TRANSACTIONS, PROCESS_TRANSACTIONS)
     assert committed == SEND_TRANSACTIONS + PROCESS_TRANSACTIONS
+    assert processing_statements == PROCESS_STATEMENTS

@@ -9,13 +9,14 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Select, Table, and_, delete, exists, or_, select, tuple_, update
+from sqlalchemy import Select, Table, and_, bindparam, delete, exists, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from agentmesh_agents.adapters.agent_repository import to_agent
-from agentmesh_agents.adapters.tables import agents, approvals, messages, tool_calls, turns
+from agentmesh_agents.adapters.tables import agent_tools, agents, approvals, messages, tool_calls, turns
 from agentmesh_agents.adapters.tool_repository import granted_tools
 from agentmesh_agents.adapters.turn_codec import to_turn
 from agentmesh_agents.domain.models import (
@@ -80,12 +81,16 @@ def message_values(message: Message) -> dict[str, Any]:
     }
 
 
+# The statements of every turn (and send) are built once, their values bound when they run:
+# building a statement costs more Python than running it (the pick-up's read: 1.7 ms on a slow
+# machine), and that Python runs in a database thread that waits for the GIL behind the event loop.
+_INSERT = insert(messages).on_conflict_do_nothing().returning(*messages.c)
+
+
 def insert_message(session: Session, message: Message) -> Message | None:
     """Insert a message unless a row with its id (or a unique key of it) exists; the stored row, or None."""
     # DO NOTHING on any unique key: the idempotency key, the one-reply-per-request index.
-    row = session.execute(
-        insert(messages).values(**message_values(message)).on_conflict_do_nothing().returning(*messages.c)
-    ).one_or_none()
+    row = session.execute(_INSERT, message_values(message)).one_or_none()
     return to_message(row) if row else None
 
 
@@ -94,19 +99,29 @@ def _one(session: Session, *where: Any) -> Message | None:
     return to_message(row) if row else None
 
 
+_AGENT_EXISTS = select(
+    exists().where(agents.c.project_id == bindparam("project_id"), agents.c.id == bindparam("agent_id"))
+)
+
+
 def _agent_is_missing(session: Session, message: Message) -> bool:
     if message.receiver.type is not ParticipantType.AGENT:
         return False
-    where = (agents.c.project_id == message.project_id, agents.c.id == message.receiver.id)
-    return not session.execute(select(exists().where(*where))).scalar()
+    found = session.execute(_AGENT_EXISTS, {"project_id": message.project_id, "agent_id": message.receiver.id})
+    return not found.scalar()
 
 
 _replies = messages.alias("replies")
 _earlier = messages.alias("earlier")
 
 
-def _delivery_statement(project_id: str, agent_id: str, message_id: str) -> Select[Any]:
-    """The request with everything processing decides on, in one query (a pick-up is latency)."""
+def _delivery_statement() -> Select[Any]:
+    """The request with everything processing decides on, in one query (a pick-up is latency).
+
+    Bound: project_id, agent_id, message_id.
+    """
+    project_id: BindParameter[str] = bindparam("project_id")
+    agent_id: BindParameter[str] = bindparam("agent_id")
     answered = exists().where(_replies.c.parent_id == _c.id, _replies.c.performative == _REPLY)
     # The earliest unfinished message to the same agent. No age limit: every unfinished message is in a
     # mailbox or re-posted by the recovery sweep, so waiting for it ends; skipping an old one would answer
@@ -125,14 +140,21 @@ def _delivery_statement(project_id: str, agent_id: str, message_id: str) -> Sele
         .correlate(messages)
         .scalar_subquery()
     )
+    # Most agents have no tools: their grants are read only when there are some.
+    granted = exists().where(agent_tools.c.project_id == project_id, agent_tools.c.agent_id == agent_id)
     joined = messages.outerjoin(agents, and_(agents.c.project_id == project_id, agents.c.id == agent_id)).outerjoin(
         turns, turns.c.message_id == _c.id
     )
     return (
-        select(messages, agents, turns, answered.label("answered"), earlier.label("earlier_id"))
+        select(
+            messages, agents, turns, answered.label("answered"), earlier.label("earlier_id"), granted.label("granted")
+        )
         .select_from(joined)
-        .where(_c.project_id == project_id, _c.id == message_id)
+        .where(_c.project_id == project_id, _c.id == bindparam("message_id"))
     )
+
+
+_DELIVERY = _delivery_statement()
 
 
 def _columns(row: Row[Any], table: Table) -> Any:
@@ -141,31 +163,54 @@ def _columns(row: Row[Any], table: Table) -> Any:
     return SimpleNamespace(**{column.name: found[column] for column in table.c})
 
 
-def _history(session: Session, request: Message, limit: int) -> list[Message]:
-    rows = session.execute(
-        select(messages)
-        .where(
-            _c.project_id == request.project_id,
-            _c.conversation_id == request.conversation_id,
-            _c.status == MessageStatus.COMPLETE.value,
-            _c.created_at < request.created_at,
-            _c.performative.not_in(STEP_PERFORMATIVES),
-        )
-        .order_by(_c.created_at.desc(), _c.id.desc())
-        .limit(limit)
-    ).all()
-    return [to_message(row) for row in reversed(rows)]
+# The conversation before a request, newest first (bound: in_project, in_conversation, before, limit).
+_HISTORY = (
+    select(messages)
+    .where(
+        _c.project_id == bindparam("in_project"),
+        _c.conversation_id == bindparam("in_conversation"),
+        _c.status == MessageStatus.COMPLETE.value,
+        _c.created_at < bindparam("before"),
+        _c.performative.not_in(STEP_PERFORMATIVES),
+    )
+    .order_by(_c.created_at.desc(), _c.id.desc())
+    .limit(bindparam("limit"))
+)
+# Marks a request processing unless it already is, or is final (bound: in_project, request, now).
+# No bound name is a column's: an UPDATE run with a parameter named as a column also SETs that column.
+_BEGIN = (
+    update(messages)
+    .where(
+        _c.project_id == bindparam("in_project"),
+        _c.id == bindparam("request"),
+        _c.status.not_in((*_FINAL, MessageStatus.PROCESSING.value)),
+    )
+    .values(status=MessageStatus.PROCESSING.value, error="", updated_at=bindparam("now"))
+)
+# Marks a request complete unless it was cancelled (bound: in_project, request, now); no row: cancelled.
+_COMPLETE = (
+    update(messages)
+    .where(
+        _c.project_id == bindparam("in_project"),
+        _c.id == bindparam("request"),
+        _c.status != MessageStatus.CANCELLED.value,
+    )
+    .values(status=MessageStatus.COMPLETE.value, error="", updated_at=bindparam("now"))
+    .returning(_c.id)
+)
+# Both in one round trip: a data-modifying WITH runs once whether or not the query reads it.
+_BEGIN_WITH_HISTORY = _HISTORY.add_cte(_BEGIN.cte("begun"))
 
 
 def _begin(session: Session, request: Message, history_limit: int) -> list[Message]:
     """Mark the request processing (unless it already is, or is final); its conversation before it."""
-    busy = (*_FINAL, MessageStatus.PROCESSING.value)
-    session.execute(
-        update(messages)
-        .where(_c.project_id == request.project_id, _c.id == request.id, _c.status.not_in(busy))
-        .values(status=MessageStatus.PROCESSING.value, error="", updated_at=datetime.now(UTC))
-    )
-    return _history(session, request, history_limit) if history_limit > 0 else []
+    values = {"in_project": request.project_id, "request": request.id, "now": datetime.now(UTC)}
+    if history_limit <= 0:
+        session.execute(_BEGIN, values)
+        return []
+    values.update(in_conversation=request.conversation_id, before=request.created_at, limit=history_limit)
+    rows = session.execute(_BEGIN_WITH_HISTORY, values).all()
+    return [to_message(row) for row in reversed(rows)]
 
 
 class SqlMessageRepository:
@@ -231,10 +276,10 @@ class SqlMessageRepository:
         begin: Callable[[DeliveryState], bool] | None = None,
         history_limit: int = 0,
     ) -> DeliveryState:
-        statement = _delivery_statement(project_id, agent_id, message_id)
+        values = {"project_id": project_id, "agent_id": agent_id, "message_id": message_id}
 
         def read(session: Session) -> DeliveryState:
-            row = session.execute(statement).one_or_none()
+            row = session.execute(_DELIVERY, values).one_or_none()
             if row is None:
                 return DeliveryState(None)
             request = to_message(_columns(row, messages))
@@ -247,7 +292,7 @@ class SqlMessageRepository:
                 agent=agent,
                 answered=bool(found["answered"]),
                 earlier_id=found["earlier_id"],
-                grants=tuple(granted_tools(session, project_id, agent_id)) if agent else (),
+                grants=tuple(granted_tools(session, project_id, agent_id)) if agent and found["granted"] else (),
                 turn=to_turn(_columns(row, turns)) if found[turns.c.message_id] is not None else None,
             )
 
@@ -280,23 +325,17 @@ class SqlMessageRepository:
         return await self._db.run(work)
 
     async def complete_with_reply(self, request: Message, reply: Message) -> Message:
+        values = {"in_project": request.project_id, "request": request.id, "now": reply.updated_at}
+
         def work(session: Session) -> Message:
-            # Locked first: a cancel and a reply never both win.
-            status = session.scalar(
-                select(_c.status).where(_c.project_id == request.project_id, _c.id == request.id).with_for_update()
-            )
-            if status == MessageStatus.CANCELLED.value:
+            # The request's row is updated (so locked) first: a cancel and a reply never both win.
+            if session.execute(_COMPLETE, values).first() is None:
                 raise FailedPrecondition("the message was cancelled")
             stored = insert_message(session, reply)
             if stored is None:
                 stored = _one(session, _c.parent_id == request.id, _IS_REPLY)
                 if stored is None:
                     raise AlreadyExists("reply already exists")
-            session.execute(
-                update(messages)
-                .where(_c.project_id == request.project_id, _c.id == request.id)
-                .values(status=MessageStatus.COMPLETE.value, error="", updated_at=reply.updated_at)
-            )
             return stored
 
         return await self._db.run(work)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import bindparam, delete, exists, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
@@ -69,11 +69,14 @@ def _granted(row: Row[Any]) -> GrantedTool:
     return GrantedTool(grant, tool)
 
 
+_AGENT_GRANTS = _GRANTED.where(_g.project_id == bindparam("project_id"), _g.agent_id == bindparam("agent_id")).order_by(
+    _g.tool_name
+)
+
+
 def granted_tools(session: Session, project_id: str, agent_id: str) -> list[GrantedTool]:
     """An agent's grants with their catalog entries, by tool name (inside a caller's transaction)."""
-    rows = session.execute(
-        _GRANTED.where(_g.project_id == project_id, _g.agent_id == agent_id).order_by(_g.tool_name)
-    ).all()
+    rows = session.execute(_AGENT_GRANTS, {"project_id": project_id, "agent_id": agent_id}).all()
     return [_granted(row) for row in rows]
 
 
