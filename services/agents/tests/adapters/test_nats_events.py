@@ -116,3 +116,32 @@ async def test_concurrent_publishers_never_share_a_number(js):
     resumed = first.subscribe(project, conversation, 20)
     assert [(e.text, e.sequence) for e in await _take(resumed, 1)] == [("after", 21)]
     await resumed.aclose()
+
+
+async def test_a_conversation_opened_here_publishes_its_first_event_without_a_look_up(js):
+    events = NatsConversationEvents(js)
+    project, conversation = str(uuid.uuid4()), str(uuid.uuid4())
+    look_ups = []
+    get_last_msg = js.get_last_msg
+
+    async def counted(*args, **kwargs):
+        look_ups.append(args)
+        return await get_last_msg(*args, **kwargs)
+
+    js.get_last_msg = counted
+    try:
+        events.opened(project, conversation)
+        for text in ("a", "b"):
+            await events.publish(_event(project, conversation, text))
+        assert look_ups == []
+        # Wrongly opened (the conversation had events, from another replica): the condition fails, the
+        # truth is read, and numbering goes on from it.
+        elsewhere = NatsConversationEvents(js)
+        elsewhere.opened(project, conversation)
+        await elsewhere.publish(_event(project, conversation, "c"))
+        assert len(look_ups) == 1
+    finally:
+        js.get_last_msg = get_last_msg
+    stream = events.subscribe(project, conversation, 0)
+    assert [(e.text, e.sequence) for e in await _take(stream, 3)] == [("a", 1), ("b", 2), ("c", 3)]
+    await stream.aclose()

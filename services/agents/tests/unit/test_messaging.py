@@ -45,6 +45,11 @@ async def test_conversation_is_kept_or_started(world):
 
     assert second.conversation_id == first.conversation_id
     assert third.conversation_id != first.conversation_id
+    # Only the conversations started here are known to have no events yet.
+    assert world.events.opened_conversations == [
+        (agent.project_id, first.conversation_id),
+        (agent.project_id, third.conversation_id),
+    ]
 
 
 async def test_idempotency_key_returns_the_first_message(world):
@@ -54,6 +59,7 @@ async def test_idempotency_key_returns_the_first_message(world):
 
     assert again.id == first.id
     assert len(world.mailbox.posted) == 1
+    assert len(world.events.opened_conversations) == 1  # the repeat started nothing
 
 
 async def test_unknown_agent_is_not_found(world):

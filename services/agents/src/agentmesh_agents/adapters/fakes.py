@@ -283,6 +283,7 @@ class InMemoryConversationEvents:
 
     def __init__(self) -> None:
         self.events: list[ConversationEvent] = []
+        self.opened_conversations: list[tuple[str, str]] = []
         self._dedup: set[str] = set()
         self._changed = asyncio.Condition()
 
@@ -315,6 +316,9 @@ class InMemoryConversationEvents:
                 if mine and event.sequence > after_sequence:
                     # Stored without its number, like the real log: the number travels beside it.
                     yield StoredEvent(event.sequence, encode_event(dataclasses.replace(event, sequence=0)))
+
+    def opened(self, project_id: str, conversation_id: str) -> None:
+        self.opened_conversations.append((project_id, conversation_id))
 
     async def purge_project(self, project_id: str) -> None:
         # Keep positions stable for watchers; the purged conversations' numbering starts over.

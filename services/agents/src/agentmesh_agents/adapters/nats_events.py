@@ -101,6 +101,11 @@ class NatsConversationEvents:
             raise Unavailable("message bus unavailable") from error
         raise Unavailable("conversation events are contended; try again")
 
+    def opened(self, project_id: str, conversation_id: str) -> None:
+        # Nothing is stored on a subject that did not exist: numbering starts without a look-up. Were
+        # it wrong (an id made twice), the publish's condition fails and the truth is read then.
+        self._remember(subjects.conversation_subject(project_id, conversation_id), 0, 0)
+
     async def _read_last(self, subject: str) -> tuple[int, int]:
         try:
             last = await self._js.get_last_msg(subjects.EVENTS_STREAM, subject)

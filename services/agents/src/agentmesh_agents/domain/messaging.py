@@ -118,12 +118,13 @@ class Messaging:
         )
         if self._backlog is not None:
             await self._backlog.admit(project_id)
-        return await self.accept(message)
+        return await self.accept(message, new_conversation=not outgoing.conversation_id)
 
-    async def accept(self, message: Message) -> Message:
+    async def accept(self, message: Message, new_conversation: bool = False) -> Message:
         """Admit, store and post a message built by the caller (a user's, or one agent's to another).
 
         Returns the first message when its idempotency key was used before (nothing is posted again).
+        `new_conversation`: the message starts a conversation whose id was just made.
         The post waits at most `send_publish_wait_seconds`: with the bus down the sender is
         answered at once and the message, stored `queued`, is posted by the recovery sweep.
         """
@@ -132,6 +133,8 @@ class Messaging:
         if not created:
             log.info("message %s repeated with the same idempotency key", stored.id)
             return stored
+        if new_conversation:
+            self._feed.opened(stored.project_id, stored.conversation_id)  # before its turn can publish
         if self._prepare is not None:
             self._prepare(stored)
         await self.post(stored, wait=self._limits.send_publish_wait_seconds)

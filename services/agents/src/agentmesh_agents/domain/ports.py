@@ -170,6 +170,9 @@ class ConversationFeed(Protocol):
     async def purge_project(self, project_id: str) -> None:
         """Forget every event of a project's conversations."""
 
+    def opened(self, project_id: str, conversation_id: str) -> None:
+        """A conversation was just made here: it has no events yet (its first needs no look-up)."""
+
 
 @dataclass(frozen=True, slots=True)
 class ChatTurn:
