@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Select, Table, and_, bindparam, delete, exists, or_, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Table, and_, delete, or_, select, tuple_, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import BindParameter
 
+from agentmesh_agents.adapters import message_statements as statements
 from agentmesh_agents.adapters.agent_repository import to_agent
-from agentmesh_agents.adapters.tables import agent_tools, agents, approvals, messages, tool_calls, turns
+from agentmesh_agents.adapters.message_statements import FINAL, REPLY, UNFINISHED
+from agentmesh_agents.adapters.tables import agents, approvals, messages, tool_calls, turns
 from agentmesh_agents.adapters.tool_repository import granted_tools
 from agentmesh_agents.adapters.turn_codec import to_turn
 from agentmesh_agents.domain.models import (
@@ -31,12 +31,7 @@ from agentmesh_core.errors import AlreadyExists, FailedPrecondition, NotFound
 from agentmesh_db.database import Database, affected_rows
 
 _c = messages.c
-_FINAL = tuple(status.value for status in MessageStatus if status.is_final)
-_UNFINISHED = (MessageStatus.QUEUED.value, MessageStatus.PROCESSING.value)
-_REPLY = "reply"  # the performative of an agent's answer to a request
-_IS_REPLY = _c.performative == _REPLY
-# A turn's steps are in the log too, but are not conversation: a prompt's history leaves them out.
-STEP_PERFORMATIVES = ("tool_call", "tool_result")
+_IS_REPLY = _c.performative == REPLY
 
 
 def to_message(row: Row[Any]) -> Message:
@@ -81,16 +76,10 @@ def message_values(message: Message) -> dict[str, Any]:
     }
 
 
-# The statements of every turn (and send) are built once, their values bound when they run:
-# building a statement costs more Python than running it (the pick-up's read: 1.7 ms on a slow
-# machine), and that Python runs in a database thread that waits for the GIL behind the event loop.
-_INSERT = insert(messages).on_conflict_do_nothing().returning(*messages.c)
-
-
 def insert_message(session: Session, message: Message) -> Message | None:
     """Insert a message unless a row with its id (or a unique key of it) exists; the stored row, or None."""
     # DO NOTHING on any unique key: the idempotency key, the one-reply-per-request index.
-    row = session.execute(_INSERT, message_values(message)).one_or_none()
+    row = session.execute(statements.INSERT, message_values(message)).one_or_none()
     return to_message(row) if row else None
 
 
@@ -99,62 +88,13 @@ def _one(session: Session, *where: Any) -> Message | None:
     return to_message(row) if row else None
 
 
-_AGENT_EXISTS = select(
-    exists().where(agents.c.project_id == bindparam("project_id"), agents.c.id == bindparam("agent_id"))
-)
-
-
 def _agent_is_missing(session: Session, message: Message) -> bool:
     if message.receiver.type is not ParticipantType.AGENT:
         return False
-    found = session.execute(_AGENT_EXISTS, {"project_id": message.project_id, "agent_id": message.receiver.id})
+    found = session.execute(
+        statements.AGENT_EXISTS, {"project_id": message.project_id, "agent_id": message.receiver.id}
+    )
     return not found.scalar()
-
-
-_replies = messages.alias("replies")
-_earlier = messages.alias("earlier")
-
-
-def _delivery_statement() -> Select[Any]:
-    """The request with everything processing decides on, in one query (a pick-up is latency).
-
-    Bound: project_id, agent_id, message_id.
-    """
-    project_id: BindParameter[str] = bindparam("project_id")
-    agent_id: BindParameter[str] = bindparam("agent_id")
-    answered = exists().where(_replies.c.parent_id == _c.id, _replies.c.performative == _REPLY)
-    # The earliest unfinished message to the same agent. No age limit: every unfinished message is in a
-    # mailbox or re-posted by the recovery sweep, so waiting for it ends; skipping an old one would answer
-    # the agent's messages out of order.
-    earlier = (
-        select(_earlier.c.id)
-        .where(
-            _earlier.c.project_id == _c.project_id,
-            _earlier.c.receiver_type == _c.receiver_type,
-            _earlier.c.receiver_id == _c.receiver_id,
-            _earlier.c.status.in_(_UNFINISHED),
-            _earlier.c.created_at < _c.created_at,
-        )
-        .order_by(_earlier.c.created_at)
-        .limit(1)
-        .correlate(messages)
-        .scalar_subquery()
-    )
-    # Most agents have no tools: their grants are read only when there are some.
-    granted = exists().where(agent_tools.c.project_id == project_id, agent_tools.c.agent_id == agent_id)
-    joined = messages.outerjoin(agents, and_(agents.c.project_id == project_id, agents.c.id == agent_id)).outerjoin(
-        turns, turns.c.message_id == _c.id
-    )
-    return (
-        select(
-            messages, agents, turns, answered.label("answered"), earlier.label("earlier_id"), granted.label("granted")
-        )
-        .select_from(joined)
-        .where(_c.project_id == project_id, _c.id == bindparam("message_id"))
-    )
-
-
-_DELIVERY = _delivery_statement()
 
 
 def _columns(row: Row[Any], table: Table) -> Any:
@@ -163,53 +103,14 @@ def _columns(row: Row[Any], table: Table) -> Any:
     return SimpleNamespace(**{column.name: found[column] for column in table.c})
 
 
-# The conversation before a request, newest first (bound: in_project, in_conversation, before, limit).
-_HISTORY = (
-    select(messages)
-    .where(
-        _c.project_id == bindparam("in_project"),
-        _c.conversation_id == bindparam("in_conversation"),
-        _c.status == MessageStatus.COMPLETE.value,
-        _c.created_at < bindparam("before"),
-        _c.performative.not_in(STEP_PERFORMATIVES),
-    )
-    .order_by(_c.created_at.desc(), _c.id.desc())
-    .limit(bindparam("limit"))
-)
-# Marks a request processing unless it already is, or is final (bound: in_project, request, now).
-# No bound name is a column's: an UPDATE run with a parameter named as a column also SETs that column.
-_BEGIN = (
-    update(messages)
-    .where(
-        _c.project_id == bindparam("in_project"),
-        _c.id == bindparam("request"),
-        _c.status.not_in((*_FINAL, MessageStatus.PROCESSING.value)),
-    )
-    .values(status=MessageStatus.PROCESSING.value, error="", updated_at=bindparam("now"))
-)
-# Marks a request complete unless it was cancelled (bound: in_project, request, now); no row: cancelled.
-_COMPLETE = (
-    update(messages)
-    .where(
-        _c.project_id == bindparam("in_project"),
-        _c.id == bindparam("request"),
-        _c.status != MessageStatus.CANCELLED.value,
-    )
-    .values(status=MessageStatus.COMPLETE.value, error="", updated_at=bindparam("now"))
-    .returning(_c.id)
-)
-# Both in one round trip: a data-modifying WITH runs once whether or not the query reads it.
-_BEGIN_WITH_HISTORY = _HISTORY.add_cte(_BEGIN.cte("begun"))
-
-
 def _begin(session: Session, request: Message, history_limit: int) -> list[Message]:
     """Mark the request processing (unless it already is, or is final); its conversation before it."""
     values = {"in_project": request.project_id, "request": request.id, "now": datetime.now(UTC)}
     if history_limit <= 0:
-        session.execute(_BEGIN, values)
+        session.execute(statements.BEGIN, values)
         return []
     values.update(in_conversation=request.conversation_id, before=request.created_at, limit=history_limit)
-    rows = session.execute(_BEGIN_WITH_HISTORY, values).all()
+    rows = session.execute(statements.BEGIN_WITH_HISTORY, values).all()
     return [to_message(row) for row in reversed(rows)]
 
 
@@ -265,8 +166,8 @@ class SqlMessageRepository:
         return await self._db.run(lambda s: [to_message(row) for row in s.execute(query).all()])
 
     async def conversation_exists(self, project_id: str, conversation_id: str) -> bool:
-        query = select(exists().where(_c.project_id == project_id, _c.conversation_id == conversation_id))
-        return await self._db.run(lambda s: bool(s.execute(query).scalar()))
+        values = {"in_project": project_id, "in_conversation": conversation_id}
+        return await self._db.run(lambda s: bool(s.execute(statements.CONVERSATION_EXISTS, values).scalar()))
 
     async def delivery_state(
         self,
@@ -279,7 +180,7 @@ class SqlMessageRepository:
         values = {"project_id": project_id, "agent_id": agent_id, "message_id": message_id}
 
         def read(session: Session) -> DeliveryState:
-            row = session.execute(_DELIVERY, values).one_or_none()
+            row = session.execute(statements.DELIVERY, values).one_or_none()
             if row is None:
                 return DeliveryState(None)
             request = to_message(_columns(row, messages))
@@ -313,7 +214,7 @@ class SqlMessageRepository:
     ) -> Message | None:
         statement = (
             update(messages)
-            .where(_c.project_id == project_id, _c.id == message_id, _c.status.not_in(_FINAL))
+            .where(_c.project_id == project_id, _c.id == message_id, _c.status.not_in(FINAL))
             .values(status=status.value, error=error, updated_at=datetime.now(UTC))
             .returning(*messages.c)
         )
@@ -329,7 +230,7 @@ class SqlMessageRepository:
 
         def work(session: Session) -> Message:
             # The request's row is updated (so locked) first: a cancel and a reply never both win.
-            if session.execute(_COMPLETE, values).first() is None:
+            if session.execute(statements.COMPLETE, values).first() is None:
                 raise FailedPrecondition("the message was cancelled")
             stored = insert_message(session, reply)
             if stored is None:
@@ -341,8 +242,8 @@ class SqlMessageRepository:
         return await self._db.run(work)
 
     async def mark_published(self, project_id: str, message_ids: builtins.list[str], at: datetime) -> None:
-        statement = update(messages).where(_c.project_id == project_id, _c.id.in_(message_ids)).values(published_at=at)
-        await self._db.run(lambda s: s.execute(statement))
+        values = {"in_project": project_id, "requests": message_ids, "at": at}
+        await self._db.run(lambda s: s.execute(statements.MARK_PUBLISHED, values))
 
     async def due_for_publish(
         self, unpublished_before: datetime, published_before: datetime, limit: int
@@ -357,7 +258,7 @@ class SqlMessageRepository:
                         _c.created_at < unpublished_before,
                     ),
                     and_(
-                        _c.status.in_(_UNFINISHED),
+                        _c.status.in_(UNFINISHED),
                         _c.published_at < published_before,
                         _c.updated_at < published_before,
                     ),
@@ -391,7 +292,7 @@ class SqlMessageRepository:
             _c.parent_id == message_id,
             _c.performative == "request",
             _c.sender_type == ParticipantType.AGENT.value,
-            _c.status.not_in(_FINAL),
+            _c.status.not_in(FINAL),
         )
         return await self._db.run(lambda s: [to_message(row) for row in s.execute(query).all()])
 
