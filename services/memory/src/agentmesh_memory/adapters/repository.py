@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,10 @@ from agentmesh_memory.domain.ports import ListKey
 
 _ready = entries.c.state == READY
 _pending = entries.c.state == PENDING
+# Every search reads its hits' rows: built once, its values bound when it runs (bound: in_project, ids).
+_READY_BY_IDS = select(entries).where(
+    entries.c.project_id == bindparam("in_project"), entries.c.id.in_(bindparam("ids", expanding=True)), _ready
+)
 
 
 def _from_row(row: Any) -> MemoryEntry:
@@ -144,8 +148,8 @@ class SqlEntryRepository:
     async def get_many(self, project_id: str, entry_ids: Sequence[str]) -> list[MemoryEntry]:
         if not entry_ids:
             return []
-        query = select(entries).where((entries.c.project_id == project_id) & entries.c.id.in_(list(entry_ids)) & _ready)
-        return await self._db.run(lambda s: [_from_row(row) for row in s.execute(query)])
+        values = {"in_project": project_id, "ids": list(entry_ids)}
+        return await self._db.run(lambda s: [_from_row(row) for row in s.execute(_READY_BY_IDS, values)])
 
     async def list_page(
         self, project_id: str, agent_id: str | None, before: ListKey | None, limit: int
