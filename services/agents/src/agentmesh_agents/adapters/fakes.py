@@ -14,6 +14,7 @@ import dataclasses
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 
+from agentmesh_agents.adapters.message_statements import STEP_PERFORMATIVES
 from agentmesh_agents.adapters.tool_fakes import ToolState
 from agentmesh_agents.codec import encode_event
 from agentmesh_agents.domain.models import Agent, ConversationEvent, Message, MessageFilter, MessageStatus
@@ -24,7 +25,6 @@ from agentmesh_core.ids import new_id
 
 _NAME_TAKEN = "an agent with this name already exists in the project"
 _UNFINISHED = (MessageStatus.QUEUED, MessageStatus.PROCESSING)
-_STEP_PERFORMATIVES = ("tool_call", "tool_result")
 
 
 class InMemoryAgentRepository:
@@ -185,7 +185,7 @@ class InMemoryMessageRepository:
                 if m.conversation_id == request.conversation_id
                 and m.status is MessageStatus.COMPLETE
                 and m.created_at < request.created_at
-                and m.performative not in _STEP_PERFORMATIVES
+                and m.performative not in STEP_PERFORMATIVES
             ),
             key=lambda m: (m.created_at, m.id),
         )

@@ -10,14 +10,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from agentmesh_agents.adapters.message_repository import insert_message, to_message
+from agentmesh_agents.adapters.message_statements import FINAL
 from agentmesh_agents.adapters.tables import agent_tools, approvals, messages, tool_calls, turns
 from agentmesh_agents.adapters.turn_codec import to_turn, turn_values, wake_json
 from agentmesh_agents.domain.models import Message, MessageStatus
 from agentmesh_agents.domain.tool_models import CANCELLED_COMMENT, Approval, ApprovalStatus, ToolCallRecord
 from agentmesh_agents.domain.turns import ParkRecord, StepRecord, TurnState, Wake
 from agentmesh_db.database import Database
-
-_FINAL = tuple(status.value for status in MessageStatus if status.is_final)
 
 
 def call_values(record: ToolCallRecord) -> dict[str, Any]:
@@ -86,7 +85,7 @@ def wake_turn(session: Session, project_id: str, message_id: str, wake: Wake) ->
         return None
     row = session.execute(
         update(messages)
-        .where(messages.c.project_id == project_id, messages.c.id == message_id, messages.c.status.not_in(_FINAL))
+        .where(messages.c.project_id == project_id, messages.c.id == message_id, messages.c.status.not_in(FINAL))
         .values(status=MessageStatus.QUEUED.value, error="", published_at=None, updated_at=datetime.now(UTC))
         .returning(*messages.c)
     ).one_or_none()
@@ -128,7 +127,7 @@ class SqlTurnRepository:
                 .where(
                     messages.c.project_id == state.project_id,
                     messages.c.id == state.message_id,
-                    messages.c.status.not_in(_FINAL),
+                    messages.c.status.not_in(FINAL),
                 )
                 .values(status=record.status.value, updated_at=datetime.now(UTC))
                 .returning(messages.c.id)
@@ -159,7 +158,7 @@ class SqlTurnRepository:
                 .where(
                     messages.c.project_id == project_id,
                     messages.c.id == message_id,
-                    messages.c.status.not_in(_FINAL),
+                    messages.c.status.not_in(FINAL),
                 )
                 .values(status=MessageStatus.CANCELLED.value, updated_at=datetime.now(UTC))
                 .returning(*messages.c)
