@@ -91,10 +91,8 @@ def _one(session: Session, *where: Any) -> Message | None:
 def _agent_is_missing(session: Session, message: Message) -> bool:
     if message.receiver.type is not ParticipantType.AGENT:
         return False
-    found = session.execute(
-        statements.AGENT_EXISTS, {"project_id": message.project_id, "agent_id": message.receiver.id}
-    )
-    return not found.scalar()
+    values = {"in_project": message.project_id, "in_agent": message.receiver.id}
+    return not session.execute(statements.AGENT_EXISTS, values).scalar()
 
 
 def _columns(row: Row[Any], table: Table) -> Any:
@@ -177,7 +175,7 @@ class SqlMessageRepository:
         begin: Callable[[DeliveryState], bool] | None = None,
         history_limit: int = 0,
     ) -> DeliveryState:
-        values = {"project_id": project_id, "agent_id": agent_id, "message_id": message_id}
+        values = {"in_project": project_id, "in_agent": agent_id, "request": message_id}
 
         def read(session: Session) -> DeliveryState:
             row = session.execute(statements.DELIVERY, values).one_or_none()

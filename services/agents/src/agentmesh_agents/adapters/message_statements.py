@@ -28,9 +28,9 @@ STEP_PERFORMATIVES = ("tool_call", "tool_result")
 # A message, unless a row with its id (or a unique key of it) exists (bound: the row's values).
 INSERT = insert(messages).on_conflict_do_nothing().returning(*messages.c)
 
-# Whether the agent exists (bound: project_id, agent_id).
+# Whether the agent exists (bound: in_project, in_agent).
 AGENT_EXISTS = select(
-    exists().where(agents.c.project_id == bindparam("project_id"), agents.c.id == bindparam("agent_id"))
+    exists().where(agents.c.project_id == bindparam("in_project"), agents.c.id == bindparam("in_agent"))
 )
 
 _replies = messages.alias("replies")
@@ -40,10 +40,10 @@ _earlier = messages.alias("earlier")
 def _delivery_statement() -> Select[Any]:
     """The request with everything processing decides on, in one query (a pick-up is latency).
 
-    Bound: project_id, agent_id, message_id.
+    Bound: in_project, in_agent, request.
     """
-    project_id: BindParameter[str] = bindparam("project_id")
-    agent_id: BindParameter[str] = bindparam("agent_id")
+    project_id: BindParameter[str] = bindparam("in_project")
+    agent_id: BindParameter[str] = bindparam("in_agent")
     answered = exists().where(_replies.c.parent_id == _c.id, _replies.c.performative == REPLY)
     # The earliest unfinished message to the same agent. No age limit: every unfinished message is in a
     # mailbox or re-posted by the recovery sweep, so waiting for it ends; skipping an old one would answer
@@ -72,7 +72,7 @@ def _delivery_statement() -> Select[Any]:
             messages, agents, turns, answered.label("answered"), earlier.label("earlier_id"), granted.label("granted")
         )
         .select_from(joined)
-        .where(_c.project_id == project_id, _c.id == bindparam("message_id"))
+        .where(_c.project_id == project_id, _c.id == bindparam("request"))
     )
 
 

@@ -69,14 +69,15 @@ def _granted(row: Row[Any]) -> GrantedTool:
     return GrantedTool(grant, tool)
 
 
-_AGENT_GRANTS = _GRANTED.where(_g.project_id == bindparam("project_id"), _g.agent_id == bindparam("agent_id")).order_by(
+# Every delivery of an agent with grants reads them: built once (bound: in_project, in_agent).
+_AGENT_GRANTS = _GRANTED.where(_g.project_id == bindparam("in_project"), _g.agent_id == bindparam("in_agent")).order_by(
     _g.tool_name
 )
 
 
 def granted_tools(session: Session, project_id: str, agent_id: str) -> list[GrantedTool]:
     """An agent's grants with their catalog entries, by tool name (inside a caller's transaction)."""
-    rows = session.execute(_AGENT_GRANTS, {"project_id": project_id, "agent_id": agent_id}).all()
+    rows = session.execute(_AGENT_GRANTS, {"in_project": project_id, "in_agent": agent_id}).all()
     return [_granted(row) for row in rows]
 
 
