@@ -63,7 +63,7 @@ from agentmesh_gateway.clients.inference import served_name
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.generations_client import Generations
 from agentmesh_grpc.identity import acting_as
-from agentmesh_inference.adapters.engine_config import EngineConfig, prepare_environment
+from agentmesh_inference.adapters.engine_config import EngineConfig, engine_environment, prepare_environment
 from agentmesh_inference.tiny_model import ensure_tiny_model, is_random_model
 
 ADMIN_PASSWORD = "bench-admin-password"
@@ -329,7 +329,9 @@ def main(args: argparse.Namespace) -> None:
             "--uvicorn-log-level", "warning"]  # fmt: skip
     if args.stream_interval > 1:
         argv += ["--stream-interval", str(args.stream_interval)]
-    vllm_env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    # The engine processes as the inference service runs them (engine_environment: on CPU, no worker process).
+    engine = engine_environment(EngineConfig(model=model))
+    vllm_env = {**os.environ, **engine, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     vllm_server = ManagedProcess("vllm-openai", argv, run_dir / "logs" / "vllm-openai.log", vllm_env)
     paths = args.paths
     try:

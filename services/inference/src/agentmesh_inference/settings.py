@@ -37,6 +37,7 @@ class InferenceSettings(CommonSettings):
     inference_dtype: Dtype = "auto"
     inference_enforce_eager: bool = True
     cpu_kv_cache_gib: int = Field(1, ge=1, description="sets VLLM_CPU_KVCACHE_SPACE (CPU only)")
+    inference_cpu_threads: int = Field(1, ge=1, description="the model's OpenMP threads (CPU only)")
     gpu_memory_utilization: float = Field(0.85, gt=0, le=1)
     # Tokens per streamed chunk after the first (the first and last go out at once): more
     # means fewer messages to serve per token, tokens arriving in small groups.
@@ -98,6 +99,7 @@ class InferenceSettings(CommonSettings):
             dtype=self.inference_dtype,
             enforce_eager=self.inference_enforce_eager,
             cpu_kv_cache_gib=self.cpu_kv_cache_gib,
+            cpu_threads=self.inference_cpu_threads,
             gpu_memory_utilization=self.gpu_memory_utilization,
             random_weights=Path(model).is_dir() and is_random_model(Path(model)),
             log_level=self.log_level,

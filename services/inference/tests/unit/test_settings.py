@@ -26,11 +26,12 @@ def test_environment_overrides(monkeypatch, tmp_path):
     monkeypatch.setenv("AGENTMESH_MAX_TOKENS_CAP", "64")
     monkeypatch.setenv("AGENTMESH_DEFAULT_MAX_TOKENS", "100")
     monkeypatch.setenv("AGENTMESH_CPU_KV_CACHE_GIB", "2")
+    monkeypatch.setenv("AGENTMESH_INFERENCE_CPU_THREADS", "3")
     settings = InferenceSettings()
     assert not settings.uses_default_model and settings.model_path == str(model)
     assert settings.limits().default_max_tokens == 64  # never above the cap
     config = settings.engine_config()
-    assert config.cpu_kv_cache_gib == 2 and not config.random_weights
+    assert config.cpu_kv_cache_gib == 2 and config.cpu_threads == 3 and not config.random_weights
     (model / MARKER_FILE).write_text("{}")
     assert settings.engine_config().random_weights
 
