@@ -212,7 +212,9 @@ def report(label: str, runs: list[Run]) -> tuple[float, float, float]:
 
 
 PATHS = ("gateway", "vllm", "grpc", "grpc-call", "raw")
-# How long an engine keeps polling after its last step (SpinCondition's busy_loop_s is 1 s), with a margin.
+# How long an engine keeps polling after its last step, with a margin: vLLM's worker process spins on its
+# shared-memory queue for a second (SpinCondition's busy_loop_s). Not on CPU with engine_environment (no worker
+# process); kept for the builds and settings that have one.
 ENGINE_SPIN_SECONDS = 1.5
 
 
@@ -259,8 +261,8 @@ async def measure(args: argparse.Namespace, model: str, stack: Stack, vllm_url: 
         for round_ in range(args.rounds + 1):  # round 0 warms up every path
             order = paths if round_ % 2 else paths[::-1]
             for name in order:
-                # The engine that ran last busy-polls its queues for a second after its last step (vLLM's
-                # shm_broadcast SpinCondition): wait that out, so that it does not take the cores of the next run.
+                # The engine that ran last may busy-poll its queues for a second after its last step
+                # (ENGINE_SPIN_SECONDS): wait that out, so that it does not take the cores of the next run.
                 await asyncio.sleep(ENGINE_SPIN_SECONDS)
                 # New connections for every run, for both HTTP servers alike. Over reused keep-alive
                 # connections a burst of 64 reached the gateway's app up to seconds late (seen with
