@@ -89,10 +89,11 @@ def engine_environment(config: EngineConfig) -> dict[str, str]:
     threads. vLLM's default there is a worker process of its own, with one OpenMP
     thread per core, and both sides wait for each other by spinning: the engine
     spins on the worker's shared-memory queue for a second after each answer, and
-    the idle OpenMP threads spin between operations. Measured on 2 cores, tiny
-    model, 64 tokens a request: one request at a time 171-175 ms (default 213-278),
-    16 at once 37-43 requests/s (27-30) at 28-34 ms of CPU a request (67-75), the
-    engine taking 1.2 cores instead of all of both.
+    the idle OpenMP threads spin between operations. Measured on 2 cores, tiny model,
+    64 tokens a request, vLLM's default and this alternating, twice each: 16 requests
+    at once took 37-47 ms of CPU a request (default 69-86) at 25-34 requests/s
+    (23-29), the engine using 1.2 cores instead of all of both; one request at a time
+    took about as long either way (295-383 ms, default 270-391) at half the CPU.
     """
     environment = {"VLLM_CPU_KVCACHE_SPACE": str(config.cpu_kv_cache_gib)}  # GiB; ignored on GPU
     if is_cpu_build():
