@@ -14,10 +14,17 @@ import dataclasses
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 
-from agentmesh_agents.adapters.message_statements import STEP_PERFORMATIVES
 from agentmesh_agents.adapters.tool_fakes import ToolState
 from agentmesh_agents.codec import encode_event
-from agentmesh_agents.domain.models import Agent, ConversationEvent, Message, MessageFilter, MessageStatus
+from agentmesh_agents.domain.models import (
+    REPLY_PERFORMATIVE,
+    STEP_PERFORMATIVES,
+    Agent,
+    ConversationEvent,
+    Message,
+    MessageFilter,
+    MessageStatus,
+)
 from agentmesh_agents.domain.models import ParticipantType as Kind
 from agentmesh_agents.domain.ports import DeliveryState, StoredEvent
 from agentmesh_core.errors import AgentmeshError, AlreadyExists, FailedPrecondition, NotFound, Unavailable
@@ -99,7 +106,7 @@ class InMemoryMessageRepository:
     def reply_to(self, request: Message) -> Message | None:
         """The stored reply to a request (for tests)."""
         replies = (m for m in self._scoped(request.project_id) if m.parent_id == request.id)
-        return next((m for m in replies if m.performative == "reply"), None)
+        return next((m for m in replies if m.performative == REPLY_PERFORMATIVE), None)
 
     async def add(self, message: Message) -> tuple[Message, bool]:
         receiver = message.receiver

@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 
 from agentmesh_agents.adapters import message_statements as statements
 from agentmesh_agents.adapters.agent_repository import to_agent
-from agentmesh_agents.adapters.message_statements import FINAL, REPLY, UNFINISHED
+from agentmesh_agents.adapters.message_statements import FINAL, UNFINISHED
 from agentmesh_agents.adapters.tables import agents, approvals, messages, tool_calls, turns
 from agentmesh_agents.adapters.tool_repository import granted_tools
 from agentmesh_agents.adapters.turn_codec import to_turn
 from agentmesh_agents.domain.models import (
+    REPLY_PERFORMATIVE,
     Message,
     MessageFilter,
     MessageStatus,
@@ -31,7 +32,7 @@ from agentmesh_core.errors import AlreadyExists, FailedPrecondition, NotFound
 from agentmesh_db.database import Database, affected_rows
 
 _c = messages.c
-_IS_REPLY = _c.performative == REPLY
+_IS_REPLY = _c.performative == REPLY_PERFORMATIVE
 
 
 def to_message(row: Row[Any]) -> Message:

@@ -16,14 +16,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.sql.elements import BindParameter
 
 from agentmesh_agents.adapters.tables import agent_tools, agents, messages, turns
-from agentmesh_agents.domain.models import MessageStatus
+from agentmesh_agents.domain.models import REPLY_PERFORMATIVE, STEP_PERFORMATIVES, MessageStatus
 
 _c = messages.c
 FINAL = tuple(status.value for status in MessageStatus if status.is_final)
 UNFINISHED = (MessageStatus.QUEUED.value, MessageStatus.PROCESSING.value)
-REPLY = "reply"  # the performative of an agent's answer to a request
-# A turn's steps are in the log too, but are not conversation: a prompt's history leaves them out.
-STEP_PERFORMATIVES = ("tool_call", "tool_result")
 
 # A message, unless a row with its id (or a unique key of it) exists (bound: the row's values).
 INSERT = insert(messages).on_conflict_do_nothing().returning(*messages.c)
@@ -44,7 +41,7 @@ def _delivery_statement() -> Select[Any]:
     """
     project_id: BindParameter[str] = bindparam("in_project")
     agent_id: BindParameter[str] = bindparam("in_agent")
-    answered = exists().where(_replies.c.parent_id == _c.id, _replies.c.performative == REPLY)
+    answered = exists().where(_replies.c.parent_id == _c.id, _replies.c.performative == REPLY_PERFORMATIVE)
     # The earliest unfinished message to the same agent. No age limit: every unfinished message is in a
     # mailbox or re-posted by the recovery sweep, so waiting for it ends; skipping an old one would answer
     # the agent's messages out of order.

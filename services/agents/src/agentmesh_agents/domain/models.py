@@ -83,6 +83,11 @@ class Agent:
 MUTABLE_AGENT_FIELDS = frozenset({"name", "purpose", "system_prompt", "model_config", "agent_type", "status", "topics"})
 
 
+REPLY_PERFORMATIVE = "reply"  # an agent's answer to a request
+# A turn's steps are in the log too, but are not conversation: a prompt's history leaves them out.
+STEP_PERFORMATIVES = ("tool_call", "tool_result")
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     """One entry of a project's message log."""

@@ -26,6 +26,7 @@ from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.model_config import sampling_for
 from agentmesh_agents.domain.models import (
+    REPLY_PERFORMATIVE,
     Agent,
     AgentStatus,
     Message,
@@ -302,7 +303,7 @@ class MessageProcessor:
             sender=Participant(ParticipantType.AGENT, agent.id),
             receiver=request.sender,
             content="".join(chunks),
-            performative="reply",
+            performative=REPLY_PERFORMATIVE,
             status=MessageStatus.COMPLETE,
             parent_id=request.id,
             correlation_id=request.correlation_id,

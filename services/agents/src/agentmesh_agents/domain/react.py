@@ -29,7 +29,15 @@ from agentmesh_agents.domain.delegation import Collected, Delegations
 from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.model_config import sampling_for
-from agentmesh_agents.domain.models import Agent, Message, MessageStatus, Participant, ParticipantType, utcnow
+from agentmesh_agents.domain.models import (
+    REPLY_PERFORMATIVE,
+    Agent,
+    Message,
+    MessageStatus,
+    Participant,
+    ParticipantType,
+    utcnow,
+)
 from agentmesh_agents.domain.ports import (
     ChatTurn,
     DeliveryState,
@@ -305,7 +313,7 @@ class ReactLoop:
             sender=Participant(ParticipantType.AGENT, agent.id),
             receiver=request.sender,
             content=text,
-            performative="reply",
+            performative=REPLY_PERFORMATIVE,
             status=MessageStatus.COMPLETE,
             parent_id=request.id,
             correlation_id=request.correlation_id,
