@@ -16,6 +16,10 @@ _.pre_tokenizer  # tokenizers.Tokenizer (services/inference tiny_model.py)
 _.decoder  # tokenizers.Tokenizer
 _.post_processor  # tokenizers.Tokenizer
 _.generation_config  # transformers model, saved with it
+_.intra_op_num_threads  # onnxruntime.SessionOptions (services/memory onnx_encoder.py)
+_.inter_op_num_threads  # onnxruntime.SessionOptions
+_.graph_optimization_level  # onnxruntime.SessionOptions
+_.forward  # a torch.nn.Module's forward pass, called by torch (services/memory onnx_encoder.py)
 
 # Read by name: getattr(config, f"{service}_port") in libs/devstack stack.py.
 _.memory_port

