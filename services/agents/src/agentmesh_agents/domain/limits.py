@@ -48,8 +48,12 @@ class Limits:
     # often) while an earlier one is unfinished.
     order_retry_seconds: float = 1.0
     heartbeat_seconds: float = 2.0
-    # A streamed answer's chunks go out as one TOKEN event per this interval at most (the first at once).
+    # A streamed answer's chunks go out as one TOKEN event per this interval at most (the first at once);
+    # with many turns streaming at once the interval grows so that all of them send about
+    # token_events_per_second events a second, up to token_event_seconds_max (domain/token_relay.py).
     token_event_seconds: float = 0.03
+    token_events_per_second: float = 200.0
+    token_event_seconds_max: float = 0.25
 
     # The tool catalog and grants.
     tool_description_max_length: int = 2000

@@ -39,7 +39,7 @@ from agentmesh_agents.domain.ports import DeliveryState, Inference, MessageRepos
 from agentmesh_agents.domain.prompt import PromptBuilder
 from agentmesh_agents.domain.react import ReactLoop, TurnEndKind
 from agentmesh_agents.domain.readiness import Dependency, Outage, Readiness, StreamInterrupted
-from agentmesh_agents.domain.token_relay import TokenRelay
+from agentmesh_agents.domain.token_relay import TokenPacing, TokenRelay
 from agentmesh_core.errors import AgentmeshError, FailedPrecondition, Unavailable
 from agentmesh_core.ids import new_id
 from agentmesh_core.text import sanitize_text
@@ -132,6 +132,9 @@ class MessageProcessor:
         self._delegations = delegations
         self._running = running or RunningTurns()
         self._readiness = readiness
+        self._pacing = TokenPacing(
+            limits.token_event_seconds, limits.token_events_per_second, limits.token_event_seconds_max
+        )
 
     async def process(self, delivery: Delivery) -> Outcome:
         """Handle one delivery; never raises for a bad message, only reports the outcome."""
@@ -258,42 +261,45 @@ class MessageProcessor:
         turns = await self._prompts.build_alongside(agent, request, begin())  # memory recall meanwhile
         sampling = sampling_for(agent.model_config, self._limits)
         flushing: asyncio.Task[None] | None = None  # the last token events, going out while the reply is stored
-        for restart in range(self._limits.stream_restarts_max + 1):
-            if restart:
-                await self._events.reset(request, agent.id)
-            chunks: list[str] = []
-            relay = TokenRelay(self._events, request, agent.id, self._limits.token_event_seconds)
-            stream = self._inference.stream_chat(turns, sampling, f"{request.id}-{delivery.attempt}-{restart}")
-            try:
-                async for raw_chunk in stream:
-                    if stop.is_set():
-                        raise TurnCancelled  # closing the stream (below) aborts the model's request
-                    # Model output is stored and relayed as it comes: made storable here, one NUL
-                    # (which PostgreSQL's jsonb refuses) cannot fail the whole message.
-                    chunk = sanitize_text(raw_chunk)
-                    chunks.append(chunk)
-                    relay.add(chunk)
-                flushing = asyncio.create_task(relay.flush())  # awaited before the reply event
-                break
-            except StreamInterrupted as error:
-                await relay.flush()  # before the reset that drops them
-                log.warning("inference stream interrupted after %d chunks (%s); the turn restarts", len(chunks), error)
-            except Unavailable:
-                # The inference client waited for the service as long as it may.
-                log.error("inference unavailable; giving up on this turn")
-                raise _Failed("inference service unavailable") from None
-            except AgentmeshError as error:
-                log.warning("inference refused the request: %s", error.code)
-                raise _Failed(f"inference failed: {error.message}") from None
-            finally:
-                if flushing is None:
-                    await relay.discard()  # a turn cancelled or failed: its error or cancel event says so
-                aclose = getattr(stream, "aclose", None)
-                if aclose is not None:
-                    await aclose()
-        else:
-            log.error("inference stream interrupted %d times; giving up", self._limits.stream_restarts_max + 1)
-            raise _Failed("inference service unavailable")
+        with self._pacing.streaming():  # the turns streaming at once set how often each sends tokens
+            for restart in range(self._limits.stream_restarts_max + 1):
+                if restart:
+                    await self._events.reset(request, agent.id)
+                chunks: list[str] = []
+                relay = TokenRelay(self._events, request, agent.id, self._pacing)
+                stream = self._inference.stream_chat(turns, sampling, f"{request.id}-{delivery.attempt}-{restart}")
+                try:
+                    async for raw_chunk in stream:
+                        if stop.is_set():
+                            raise TurnCancelled  # closing the stream (below) aborts the model's request
+                        # Model output is stored and relayed as it comes: made storable here, one NUL
+                        # (which PostgreSQL's jsonb refuses) cannot fail the whole message.
+                        chunk = sanitize_text(raw_chunk)
+                        chunks.append(chunk)
+                        relay.add(chunk)
+                    flushing = asyncio.create_task(relay.flush())  # awaited before the reply event
+                    break
+                except StreamInterrupted as error:
+                    await relay.flush()  # before the reset that drops them
+                    log.warning(
+                        "inference stream interrupted after %d chunks (%s); the turn restarts", len(chunks), error
+                    )
+                except Unavailable:
+                    # The inference client waited for the service as long as it may.
+                    log.error("inference unavailable; giving up on this turn")
+                    raise _Failed("inference service unavailable") from None
+                except AgentmeshError as error:
+                    log.warning("inference refused the request: %s", error.code)
+                    raise _Failed(f"inference failed: {error.message}") from None
+                finally:
+                    if flushing is None:
+                        await relay.discard()  # a turn cancelled or failed: its error or cancel event says so
+                    aclose = getattr(stream, "aclose", None)
+                    if aclose is not None:
+                        await aclose()
+            else:
+                log.error("inference stream interrupted %d times; giving up", self._limits.stream_restarts_max + 1)
+                raise _Failed("inference service unavailable")
         assert flushing is not None  # the stream that ended the loop started it
         now = self._clock()
         reply = Message(
