@@ -26,3 +26,17 @@ def test_non_finite_numbers_come_through() -> None:
     converted = struct_to_json(struct)
     assert math.isnan(converted["nan"]) and converted["l"] == [math.inf]
     assert value_to_json(struct_pb2.Value(number_value=-math.inf)) == -math.inf
+
+
+def test_whole_numbers_as_ints_on_request() -> None:
+    struct = struct_pb2.Struct()
+    struct.update({"n": 3, "f": 0.5, "big": 2.0**60, "l": [1, {"m": -2}], "nan": math.nan})
+    converted = struct_to_json(struct, whole_as_int=True)
+    assert converted["n"] == 3 and isinstance(converted["n"], int)
+    assert converted["l"] == [1, {"m": -2}] and all(
+        isinstance(n, int) for n in (converted["l"][0], converted["l"][1]["m"])
+    )
+    assert converted["f"] == 0.5 and converted["big"] == 2.0**60 and isinstance(converted["big"], float)
+    assert math.isnan(converted["nan"])
+    assert isinstance(struct_to_json(struct)["n"], float)  # numbers stay floats unless asked
+    assert value_to_json(struct_pb2.Value(number_value=7.0), whole_as_int=True) == 7

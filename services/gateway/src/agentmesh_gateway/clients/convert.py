@@ -11,6 +11,7 @@ from google.protobuf import json_format, struct_pb2, timestamp_pb2
 
 from agentmesh_core.errors import AgentmeshError, DeadlineExceeded, Unavailable
 from agentmesh_grpc.errors import from_rpc_error
+from agentmesh_grpc.struct_values import struct_to_json, value_to_json
 
 if TYPE_CHECKING:
     from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
@@ -48,17 +49,6 @@ async def rpc(service: str, call: Awaitable[T]) -> T:
         raise rpc_error(error, service) from None
 
 
-def plain_json(data: Any) -> Any:
-    """Protobuf keeps every number as a double: give whole numbers back as ints (1.0 -> 1)."""
-    if isinstance(data, float) and data.is_integer() and abs(data) < 2**53:
-        return int(data)
-    if isinstance(data, dict):
-        return {key: plain_json(value) for key, value in data.items()}
-    if isinstance(data, list):
-        return [plain_json(value) for value in data]
-    return data
-
-
 def to_value(data: Any) -> struct_pb2.Value:
     """Any JSON value as a google.protobuf.Value."""
     value = struct_pb2.Value()
@@ -67,8 +57,8 @@ def to_value(data: Any) -> struct_pb2.Value:
 
 
 def from_value(value: struct_pb2.Value) -> Any:
-    """A google.protobuf.Value as JSON (None when unset)."""
-    return plain_json(json_format.MessageToDict(value)) if value.WhichOneof("kind") else None
+    """A google.protobuf.Value as JSON (None when unset), whole numbers as ints (1.0 -> 1)."""
+    return value_to_json(value, whole_as_int=True)
 
 
 def to_struct(data: dict[str, Any] | None) -> struct_pb2.Struct:
@@ -80,8 +70,8 @@ def to_struct(data: dict[str, Any] | None) -> struct_pb2.Struct:
 
 
 def from_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
-    """A google.protobuf.Struct as a JSON object."""
-    return plain_json(json_format.MessageToDict(struct))
+    """A google.protobuf.Struct as a JSON object, whole numbers as ints (1.0 -> 1)."""
+    return struct_to_json(struct, whole_as_int=True)
 
 
 def to_timestamp(moment: datetime) -> timestamp_pb2.Timestamp:

@@ -11,34 +11,17 @@ from typing import Any
 from google.protobuf import struct_pb2, timestamp_pb2
 
 from agentmesh.memory.v1 import memory_service_pb2 as pb
+from agentmesh_grpc.struct_values import struct_to_json
 from agentmesh_memory.domain.models import Document, JsonObject, MemoryEntry, SearchHit
 
 
-def _number(value: float) -> int | float:
-    """Struct numbers are doubles: whole ones become ints, so 3 stays 3 in JSON and filters."""
-    return int(value) if value.is_integer() and abs(value) < 2**53 else value
-
-
-def _from_value(value: struct_pb2.Value) -> Any:
-    # Not json_format.MessageToDict: it raises on NaN and infinities, which the
-    # domain must see (and reject) only after the caller's scope is checked.
-    kind = value.WhichOneof("kind")
-    if kind == "struct_value":
-        return struct_to_dict(value.struct_value)
-    if kind == "list_value":
-        return [_from_value(item) for item in value.list_value.values]
-    if kind == "number_value":
-        return _number(value.number_value)
-    if kind == "string_value":
-        return value.string_value
-    if kind == "bool_value":
-        return value.bool_value
-    return None
-
-
 def struct_to_dict(value: struct_pb2.Struct) -> JsonObject:
-    """A Struct as a JSON object ({} when unset)."""
-    return {key: _from_value(item) for key, item in value.fields.items()}
+    """A Struct as a JSON object ({} when unset), whole numbers as ints (3 stays 3 in filters).
+
+    Not json_format.MessageToDict: it raises on NaN and infinities, which the
+    domain must see (and reject) only after the caller's scope is checked.
+    """
+    return struct_to_json(value, whole_as_int=True)
 
 
 def dict_to_struct(value: JsonObject) -> struct_pb2.Struct:
