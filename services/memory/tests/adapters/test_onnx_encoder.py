@@ -9,6 +9,7 @@ import pytest
 
 from agentmesh_memory.adapters.embedder import prepare_model
 from agentmesh_memory.adapters.onnx_encoder import onnx_encoder
+from agentmesh_memory.adapters.tokenizer import ModelTokenizer
 
 TEXTS = [
     "  leading and trailing spaces  ",
@@ -59,7 +60,7 @@ def _rebuilt(*modules):
 def test_without_normalization_the_vectors_are_not_normalized(sentence_model) -> None:
     transformer, pooling, _ = sentence_model
     model = _rebuilt(transformer, pooling)
-    encode = onnx_encoder(model, threads=1)
+    encode = onnx_encoder(model, 1, ModelTokenizer.of(model))
     assert encode is not None
     vectors = np.array(encode(TEXTS[:3]))
     assert np.abs(vectors - _reference(model, TEXTS[:3], normalize=False)).max() < 1e-4
@@ -69,7 +70,7 @@ def test_without_normalization_the_vectors_are_not_normalized(sentence_model) ->
 def test_cls_pooling_runs_on_onnxruntime_too(sentence_model) -> None:
     transformer, pooling, normalize = sentence_model
     model = _rebuilt(transformer, type(pooling)(384, pooling_mode="cls"), normalize)
-    encode = onnx_encoder(model, threads=1)
+    encode = onnx_encoder(model, 1, ModelTokenizer.of(model))
     assert encode is not None
     assert np.abs(np.array(encode(TEXTS[:3])) - _reference(model, TEXTS[:3])).max() < 1e-5
 
@@ -81,7 +82,7 @@ def test_other_module_stacks_run_on_torch(sentence_model, stack: str) -> None:
         model = _rebuilt(transformer, pooling, normalize, normalize)
     else:
         model = _rebuilt(transformer, type(pooling)(384, pooling_mode=("mean", "max")), normalize)
-    assert onnx_encoder(model, threads=1) is None
+    assert onnx_encoder(model, 1, ModelTokenizer.of(model)) is None
     prepared = prepare_model(model)
     assert prepared.runtime == "torch"
     assert np.abs(np.array(prepared.encode(TEXTS[:3])) - _reference(model, TEXTS[:3])).max() < 1e-6

@@ -24,7 +24,7 @@ from agentmesh_agents.domain.cancellation import RunningTurns, TurnCancelled
 from agentmesh_agents.domain.delegation import Delegations
 from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.limits import Limits
-from agentmesh_agents.domain.model_config import sampling_for
+from agentmesh_agents.domain.model_config import Sampling, sampling_for
 from agentmesh_agents.domain.models import (
     REPLY_PERFORMATIVE,
     Agent,
@@ -35,7 +35,7 @@ from agentmesh_agents.domain.models import (
     ParticipantType,
     utcnow,
 )
-from agentmesh_agents.domain.ports import DeliveryState, Inference, MessageRepository
+from agentmesh_agents.domain.ports import ChatTurn, DeliveryState, Inference, MessageRepository
 from agentmesh_agents.domain.prompt import PromptBuilder
 from agentmesh_agents.domain.react import ReactLoop, TurnEndKind
 from agentmesh_agents.domain.readiness import Dependency, Outage, Readiness, StreamInterrupted
@@ -260,47 +260,8 @@ class MessageProcessor:
 
         turns = await self._prompts.build_alongside(agent, request, begin())  # memory recall meanwhile
         sampling = sampling_for(agent.model_config, self._limits)
-        flushing: asyncio.Task[None] | None = None  # the last token events, going out while the reply is stored
         with self._pacing.streaming():  # the turns streaming at once set how often each sends tokens
-            for restart in range(self._limits.stream_restarts_max + 1):
-                if restart:
-                    await self._events.reset(request, agent.id)
-                chunks: list[str] = []
-                relay = TokenRelay(self._events, request, agent.id, self._pacing)
-                stream = self._inference.stream_chat(turns, sampling, f"{request.id}-{delivery.attempt}-{restart}")
-                try:
-                    async for raw_chunk in stream:
-                        if stop.is_set():
-                            raise TurnCancelled  # closing the stream (below) aborts the model's request
-                        # Model output is stored and relayed as it comes: made storable here, one NUL
-                        # (which PostgreSQL's jsonb refuses) cannot fail the whole message.
-                        chunk = sanitize_text(raw_chunk)
-                        chunks.append(chunk)
-                        relay.add(chunk)
-                    flushing = asyncio.create_task(relay.flush())  # awaited before the reply event
-                    break
-                except StreamInterrupted as error:
-                    await relay.flush()  # before the reset that drops them
-                    log.warning(
-                        "inference stream interrupted after %d chunks (%s); the turn restarts", len(chunks), error
-                    )
-                except Unavailable:
-                    # The inference client waited for the service as long as it may.
-                    log.error("inference unavailable; giving up on this turn")
-                    raise _Failed("inference service unavailable") from None
-                except AgentmeshError as error:
-                    log.warning("inference refused the request: %s", error.code)
-                    raise _Failed(f"inference failed: {error.message}") from None
-                finally:
-                    if flushing is None:
-                        await relay.discard()  # a turn cancelled or failed: its error or cancel event says so
-                    aclose = getattr(stream, "aclose", None)
-                    if aclose is not None:
-                        await aclose()
-            else:
-                log.error("inference stream interrupted %d times; giving up", self._limits.stream_restarts_max + 1)
-                raise _Failed("inference service unavailable")
-        assert flushing is not None  # the stream that ended the loop started it
+            chunks, flushing = await self._stream(agent, request, delivery, turns, sampling, stop)
         now = self._clock()
         reply = Message(
             id=new_id(),
@@ -325,6 +286,59 @@ class MessageProcessor:
         await self._events.reply(request, agent.id, stored)
         log.info("reply %s stored (%d chunks)", stored.id, len(chunks))
         await self._settled(request)
+
+    async def _stream(
+        self,
+        agent: Agent,
+        request: Message,
+        delivery: Delivery,
+        turns: list[ChatTurn],
+        sampling: Sampling,
+        stop: asyncio.Event,
+    ) -> tuple[list[str], asyncio.Task[None]]:
+        """Stream the generation, relaying its chunks, restarting after an interrupted stream.
+
+        Returns the chunks and the task sending the last TOKEN events (await it before the reply event).
+        """
+        flushing: asyncio.Task[None] | None = None
+        for restart in range(self._limits.stream_restarts_max + 1):
+            if restart:
+                await self._events.reset(request, agent.id)
+            chunks: list[str] = []
+            relay = TokenRelay(self._events, request, agent.id, self._pacing)
+            stream = self._inference.stream_chat(turns, sampling, f"{request.id}-{delivery.attempt}-{restart}")
+            try:
+                async for raw_chunk in stream:
+                    if stop.is_set():
+                        raise TurnCancelled  # closing the stream (below) aborts the model's request
+                    # Model output is stored and relayed as it comes: made storable here, one NUL
+                    # (which PostgreSQL's jsonb refuses) cannot fail the whole message.
+                    chunk = sanitize_text(raw_chunk)
+                    chunks.append(chunk)
+                    relay.add(chunk)
+                flushing = asyncio.create_task(relay.flush())  # awaited before the reply event
+                break
+            except StreamInterrupted as error:
+                await relay.flush()  # before the reset that drops them
+                log.warning("inference stream interrupted after %d chunks (%s); the turn restarts", len(chunks), error)
+            except Unavailable:
+                # The inference client waited for the service as long as it may.
+                log.error("inference unavailable; giving up on this turn")
+                raise _Failed("inference service unavailable") from None
+            except AgentmeshError as error:
+                log.warning("inference refused the request: %s", error.code)
+                raise _Failed(f"inference failed: {error.message}") from None
+            finally:
+                if flushing is None:
+                    await relay.discard()  # a turn cancelled or failed: its error or cancel event says so
+                aclose = getattr(stream, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+        else:
+            log.error("inference stream interrupted %d times; giving up", self._limits.stream_restarts_max + 1)
+            raise _Failed("inference service unavailable")
+        assert flushing is not None  # the stream that ended the loop started it
+        return chunks, flushing
 
     async def _fail(self, request: Message, agent_id: str, text: str) -> None:
         await self._messages.set_status(request.project_id, request.id, MessageStatus.ERROR, text)

@@ -67,7 +67,7 @@ def prepare_model(model: SentenceTransformer, threads: int = 1) -> EmbeddingMode
     # sentence-transformers 6 renamed the method; older releases only have the old name.
     dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
     tokenizer = ModelTokenizer.of(model)
-    encode: Encode | None = onnx_encoder(model, threads)
+    encode: Encode | None = onnx_encoder(model, threads, tokenizer)
     if encode is not None:
         return EmbeddingModel(encode, tokenizer, int(dimension() or 0), "onnxruntime")
     log.info("the embedding model's modules are not transformer + pooling: it runs on torch")

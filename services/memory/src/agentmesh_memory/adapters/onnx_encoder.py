@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tokenizers import Tokenizer
 
+from agentmesh_memory.adapters.tokenizer import ModelTokenizer
+
 if TYPE_CHECKING:
     import onnxruntime
     from sentence_transformers import SentenceTransformer
@@ -79,9 +81,9 @@ class OnnxEncoder:
         return pooled.tolist()
 
 
-def onnx_encoder(model: SentenceTransformer, threads: int) -> OnnxEncoder | None:
-    """The model on ONNX Runtime with `threads` intra-op threads; None when its modules are not
-    a transformer, a mean or CLS pooling and an optional normalization (blocking: seconds)."""
+def onnx_encoder(model: SentenceTransformer, threads: int, tokenizer: ModelTokenizer) -> OnnxEncoder | None:
+    """The model (its tokenizer given) on ONNX Runtime with `threads` intra-op threads; None when its
+    modules are not a transformer, a mean or CLS pooling and an optional normalization (blocking: seconds)."""
     stack = _module_stack(model)
     if stack is None:
         return None
@@ -92,7 +94,7 @@ def onnx_encoder(model: SentenceTransformer, threads: int) -> OnnxEncoder | None
         return None
     return OnnxEncoder(
         _session(_export(transformer.auto_model, names), threads),
-        _tokenizer(model),
+        tokenizer.batch_encoder(model.tokenizer.pad_token_id or 0, model.tokenizer.pad_token or "[PAD]"),
         pooling,
         normalize,
         lower_case=bool(getattr(transformer, "do_lower_case", False)),
@@ -109,18 +111,6 @@ def _module_stack(model: SentenceTransformer) -> tuple[str, bool] | None:
     if pooling not in _POOLING_MODES or not hasattr(model[0], "auto_model"):
         return None
     return str(pooling), len(kinds) == 3
-
-
-def _tokenizer(model: SentenceTransformer) -> Tokenizer:
-    """The model's fast tokenizer, truncating at the window sentence-transformers uses and padding a batch."""
-    backend = getattr(model.tokenizer, "backend_tokenizer", None)
-    if backend is None or model.max_seq_length is None:
-        raise ValueError("the embedding model needs a fast tokenizer (tokenizer.json) and a max_seq_length")
-    tokenizer = Tokenizer.from_str(backend.to_str())
-    tokenizer.enable_truncation(model.max_seq_length)
-    pad_id = model.tokenizer.pad_token_id
-    tokenizer.enable_padding(pad_id=pad_id or 0, pad_token=model.tokenizer.pad_token or "[PAD]")
-    return tokenizer
 
 
 def _export(transformer: Any, names: Sequence[str]) -> bytes:

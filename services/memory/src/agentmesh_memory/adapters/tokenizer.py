@@ -21,6 +21,7 @@ class ModelTokenizer:
     """Token offsets (for chunking) and model input lengths (for batching) of one model."""
 
     def __init__(self, serialized: str, max_seq_length: int) -> None:
+        self._serialized = serialized
         self._plain = Tokenizer.from_str(serialized)
         self._plain.no_truncation()
         self._plain.no_padding()
@@ -41,6 +42,13 @@ class ModelTokenizer:
         if backend is None or model.max_seq_length is None:
             raise ValueError("the embedding model needs a fast tokenizer (tokenizer.json) and a max_seq_length")
         return cls(backend.to_str(), model.max_seq_length)
+
+    def batch_encoder(self, pad_id: int, pad_token: str) -> Tokenizer:
+        """A copy that makes the model's inputs: truncated at its window, a batch padded to its longest text."""
+        tokenizer = Tokenizer.from_str(self._serialized)
+        tokenizer.enable_truncation(self._max_seq_length)
+        tokenizer.enable_padding(pad_id=pad_id, pad_token=pad_token)
+        return tokenizer
 
     @property
     def max_seq_length(self) -> int:
