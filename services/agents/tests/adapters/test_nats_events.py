@@ -7,8 +7,9 @@ import asyncio
 import uuid
 
 from agentmesh.agents.v1 import message_pb2
-from agentmesh_agents.adapters.nats_events import NatsConversationEvents
+from agentmesh_agents.adapters.nats_events import WATCH_IDLE_SECONDS, NatsConversationEvents
 from agentmesh_agents.domain.models import ConversationEvent, EventType
+from agentmesh_devstack.waiting import eventually
 from agentmesh_events.subjects import EVENTS_STREAM
 
 
@@ -50,7 +51,11 @@ async def test_replay_resume_and_live(js):
     (live,) = await _take(stream, 1)
     assert (live.text, live.sequence) == ("live", 4)
     await stream.aclose()
-    assert len(await js.consumers_info(EVENTS_STREAM)) <= consumers_before  # the watch cleaned up
+
+    async def cleaned_up() -> bool:  # the server removes the watch's consumer once it sat unused
+        return len(await js.consumers_info(EVENTS_STREAM)) <= consumers_before
+
+    await eventually(cleaned_up, timeout=WATCH_IDLE_SECONDS + 5, what="the watch's consumer to be removed")
 
     resumed = events.subscribe(project, conversation, replayed[0].sequence)
     assert [e.text for e in await _take(resumed, 3)] == ["b", "c", "live"]

@@ -12,6 +12,7 @@ from google.protobuf import struct_pb2
 from agentmesh.agents.v1 import agent_pb2, message_pb2
 from agentmesh.agents.v1 import agent_service_pb2 as pb
 from agentmesh.common.v1 import participant_pb2
+from agentmesh_agents.adapters.nats_events import WATCH_IDLE_SECONDS
 from agentmesh_core.identity import GlobalRole, Identity
 from agentmesh_devstack.waiting import eventually
 from agentmesh_events.subjects import EVENTS_STREAM
@@ -94,11 +95,11 @@ async def test_message_is_answered_and_streamed(service):
     prompt = service.inference.calls[-1].turns
     assert prompt[0].content.startswith("You echo.") and "Agents reply politely." in prompt[0].content
 
-    # The client went away: the server closed its watch and deleted the ephemeral consumer.
+    # The client went away: the service closed its watch, and the server removes the unused consumer.
     async def no_consumers() -> bool:
         return not await service.js.consumers_info(EVENTS_STREAM)
 
-    await eventually(no_consumers, timeout=3, what="the conversation watch's consumer to be deleted")
+    await eventually(no_consumers, timeout=WATCH_IDLE_SECONDS + 5, what="the conversation watch's consumer to go")
 
 
 async def test_stream_resumes_after_a_sequence(service):
