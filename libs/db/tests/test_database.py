@@ -10,14 +10,14 @@ from agentmesh_db.database import Database
 
 
 def _backend_pid(database: Database) -> int:
-    return database.run_sync(lambda session: session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+    return database.run_sync(lambda connection: connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
 
 
 def _terminate(database_url: str, pid: int) -> None:
     """End a server process from a pool of its own (as a PostgreSQL restart would end them all)."""
     other = Database(database_url, pool_size=1)
     try:
-        other.run_sync(lambda session: session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}))
+        other.run_sync(lambda connection: connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}))
     finally:
         other.dispose()
 

@@ -1,6 +1,6 @@
 """PostgreSQL LISTEN/NOTIFY: announce a change in the transaction that makes it, hear it elsewhere.
 
-`notify(session, channel, payload)` queues a notification inside the caller's
+`notify(connection, channel, payload)` queues a notification inside the caller's
 transaction: PostgreSQL delivers it when (and only if) that transaction commits.
 
 `Listener` holds one connection of its own (outside the pool, non-blocking, on
@@ -31,8 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from psycopg2 import extensions
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, func, select
 
 from agentmesh_db.database import Database
 
@@ -42,11 +41,11 @@ log = logging.getLogger(__name__)
 MAX_PAYLOAD_BYTES = 7999
 
 
-def notify(session: Session, channel: str, payload: str) -> None:
-    """Queue a notification in session's transaction; it is delivered on commit, never on rollback."""
+def notify(connection: Connection, channel: str, payload: str) -> None:
+    """Queue a notification in connection's transaction; it is delivered on commit, never on rollback."""
     if len(payload.encode()) > MAX_PAYLOAD_BYTES:
         raise ValueError("notification payload too long")
-    session.execute(select(func.pg_notify(channel, payload)))
+    connection.execute(select(func.pg_notify(channel, payload)))
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

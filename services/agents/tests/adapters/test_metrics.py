@@ -82,7 +82,7 @@ async def test_backlog_gauges_read_each_partition_and_the_parked_turns(js: JetSt
     for msg in await subscription.fetch(3, timeout=10):
         await msg.ack_sync()
     # A parked turn (waiting for an approval).
-    await db.run(lambda session: session.execute(turns.insert().values(_parked_turn())))
+    await db.run(lambda connection: connection.execute(turns.insert().values(_parked_turn())))
     await gauges.refresh()
     assert gauge("agentmesh_agents_mailbox_pending_messages", partition="1") == 0
     assert gauge("agentmesh_agents_mailbox_oldest_message_age_seconds", partition="1") == 0

@@ -164,8 +164,8 @@ async def test_project_deletion_forgets_publications(db) -> None:
 async def test_the_subscriber_lookup_uses_the_topics_index(db) -> None:
     """10,000 agents with subscriptions cost index entries, not consumers: the lookup reads the GIN index."""
 
-    def plan(session) -> str:
-        session.execute(
+    def plan(connection) -> str:
+        connection.execute(
             text(
                 "INSERT INTO agents.agents (id, project_id, name, status, topics, created_at, updated_at) "
                 "SELECT gen_random_uuid(), CAST(:p AS uuid), 'agent-' || i, 'active', "
@@ -174,8 +174,8 @@ async def test_the_subscriber_lookup_uses_the_topics_index(db) -> None:
             ),
             {"p": PROJECT},
         )
-        session.execute(text("ANALYZE agents.agents"))
-        rows = session.execute(
+        connection.execute(text("ANALYZE agents.agents"))
+        rows = connection.execute(
             text("EXPLAIN SELECT id FROM agents.agents WHERE project_id = :p AND topics @> CAST(:t AS jsonb)"),
             {"p": PROJECT, "t": '["daily"]'},
         ).all()

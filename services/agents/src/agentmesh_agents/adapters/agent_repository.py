@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import Connection, delete, insert, select, tuple_, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from agentmesh_agents.adapters.tables import agents
 from agentmesh_agents.domain.models import Agent, AgentStatus
@@ -60,8 +59,8 @@ class SqlAgentRepository:
         self._db = db
 
     async def add(self, agent: Agent) -> Agent:
-        def work(session: Session) -> Agent:
-            row = session.execute(
+        def work(connection: Connection) -> Agent:
+            row = connection.execute(
                 insert(agents)
                 .values(id=agent.id, project_id=agent.project_id, created_at=agent.created_at, **_values(agent))
                 .returning(*agents.c)
@@ -76,8 +75,8 @@ class SqlAgentRepository:
             raise
 
     async def get(self, project_id: str, agent_id: str) -> Agent | None:
-        def work(session: Session) -> Agent | None:
-            row = session.execute(
+        def work(connection: Connection) -> Agent | None:
+            row = connection.execute(
                 select(agents).where(agents.c.project_id == project_id, agents.c.id == agent_id)
             ).one_or_none()
             return to_agent(row) if row else None
@@ -87,8 +86,8 @@ class SqlAgentRepository:
     async def named(self, project_id: str, name: str) -> Agent | None:
         query = select(agents).where(agents.c.project_id == project_id, agents.c.name == name)
 
-        def work(session: Session) -> Agent | None:
-            row = session.execute(query).one_or_none()
+        def work(connection: Connection) -> Agent | None:
+            row = connection.execute(query).one_or_none()
             return to_agent(row) if row else None
 
         return await self._db.run(work)
@@ -99,8 +98,8 @@ class SqlAgentRepository:
             # Keyset paging: an agent deleted or added between two reads shifts nothing.
             conditions.append(tuple_(agents.c.created_at, agents.c.id) > tuple_(*after))
 
-        def work(session: Session) -> list[Agent]:
-            rows = session.execute(
+        def work(connection: Connection) -> list[Agent]:
+            rows = connection.execute(
                 select(agents).where(*conditions).order_by(agents.c.created_at, agents.c.id).limit(limit)
             ).all()
             return [to_agent(row) for row in rows]
@@ -108,8 +107,8 @@ class SqlAgentRepository:
         return await self._db.run(work)
 
     async def update(self, agent: Agent) -> Agent | None:
-        def work(session: Session) -> Agent | None:
-            row = session.execute(
+        def work(connection: Connection) -> Agent | None:
+            row = connection.execute(
                 update(agents)
                 .where(agents.c.project_id == agent.project_id, agents.c.id == agent.id)
                 .values(**_values(agent))
@@ -125,14 +124,14 @@ class SqlAgentRepository:
             raise
 
     async def delete(self, project_id: str, agent_id: str) -> bool:
-        def work(session: Session) -> bool:
+        def work(connection: Connection) -> bool:
             statement = delete(agents).where(agents.c.project_id == project_id, agents.c.id == agent_id)
-            return affected_rows(session, statement) > 0
+            return affected_rows(connection, statement) > 0
 
         return await self._db.run(work)
 
     async def delete_project(self, project_id: str) -> int:
-        def work(session: Session) -> int:
-            return affected_rows(session, delete(agents).where(agents.c.project_id == project_id))
+        def work(connection: Connection) -> int:
+            return affected_rows(connection, delete(agents).where(agents.c.project_id == project_id))
 
         return await self._db.run(work)

@@ -6,9 +6,8 @@ import builtins
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import Connection, select, tuple_, update
 from sqlalchemy.engine import Row
-from sqlalchemy.orm import Session
 
 from agentmesh_agents.adapters.tables import approvals, tool_calls
 from agentmesh_agents.adapters.turn_repository import wake_turn
@@ -82,8 +81,8 @@ class SqlApprovalRepository:
         return await self._db.run(lambda s: [to_approval(row) for row in s.execute(query).all()])
 
     async def get(self, project_id: str, approval_id: str) -> Approval | None:
-        def work(session: Session) -> Approval | None:
-            row = session.execute(
+        def work(connection: Connection) -> Approval | None:
+            row = connection.execute(
                 select(approvals).where(_a.project_id == project_id, _a.id == approval_id)
             ).one_or_none()
             return to_approval(row) if row else None
@@ -93,8 +92,8 @@ class SqlApprovalRepository:
     async def decide(
         self, decided: Approval, wake: Wake, outcome: ToolCallOutcome | None
     ) -> tuple[bool, Message | None]:
-        def work(session: Session) -> tuple[bool, Message | None]:
-            settled = session.execute(
+        def work(connection: Connection) -> tuple[bool, Message | None]:
+            settled = connection.execute(
                 update(approvals)
                 .where(
                     _a.project_id == decided.project_id,
@@ -112,12 +111,12 @@ class SqlApprovalRepository:
             if settled is None:
                 return False, None
             if outcome is not None:
-                session.execute(
+                connection.execute(
                     update(tool_calls)
                     .where(_c.project_id == decided.project_id, _c.id == decided.tool_call_id)
                     .values(outcome=outcome.value)
                 )
-            return True, wake_turn(session, decided.project_id, decided.message_id, wake)
+            return True, wake_turn(connection, decided.project_id, decided.message_id, wake)
 
         return await self._db.run(work)
 

@@ -6,10 +6,9 @@ import builtins
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
-from sqlalchemy.orm import Session
 
 from agentmesh_agents.adapters.header_cipher import HeaderCipher
 from agentmesh_agents.adapters.tables import mcp_servers, tools
@@ -47,8 +46,8 @@ class SqlMcpServerRepository:
     async def add(self, server: McpServer, tools_: builtins.list[ToolDefinition]) -> McpServer:
         sealed = self._cipher.seal(server.headers)
 
-        def work(session: Session) -> McpServer:
-            row = session.execute(
+        def work(connection: Connection) -> McpServer:
+            row = connection.execute(
                 insert(mcp_servers)
                 .values(
                     name=server.name,
@@ -63,10 +62,10 @@ class SqlMcpServerRepository:
             ).one_or_none()
             if row is None:
                 raise AlreadyExists("an mcp server with this name already exists")
-            taken = session.execute(select(_t.name).where(_prefix(server.name))).scalars().all()
+            taken = connection.execute(select(_t.name).where(_prefix(server.name))).scalars().all()
             if taken:
                 raise AlreadyExists(f"the catalog already has tools named {server.name}.*")
-            _insert_tools(session, tools_)
+            _insert_tools(connection, tools_)
             return self._server(row)
 
         return await self._db.run(work)
@@ -76,17 +75,17 @@ class SqlMcpServerRepository:
         return await self._db.run(lambda s: [self._server(row) for row in s.execute(query).all()])
 
     async def get(self, name: str) -> McpServer | None:
-        def work(session: Session) -> McpServer | None:
-            row = session.execute(select(mcp_servers).where(_m.name == name)).one_or_none()
+        def work(connection: Connection) -> McpServer | None:
+            row = connection.execute(select(mcp_servers).where(_m.name == name)).one_or_none()
             return self._server(row) if row is not None else None
 
         return await self._db.run(work)
 
     async def delete(self, name: str) -> bool:
-        def work(session: Session) -> bool:
-            gone = session.execute(delete(mcp_servers).where(_m.name == name).returning(_m.name)).first()
+        def work(connection: Connection) -> bool:
+            gone = connection.execute(delete(mcp_servers).where(_m.name == name).returning(_m.name)).first()
             if gone:
-                session.execute(delete(tools).where(_prefix(name), _t.kind == ToolKind.MCP.value))
+                connection.execute(delete(tools).where(_prefix(name), _t.kind == ToolKind.MCP.value))
             return gone is not None
 
         return await self._db.run(work)
@@ -94,8 +93,8 @@ class SqlMcpServerRepository:
     async def replace_tools(
         self, name: str, tools_: builtins.list[ToolDefinition], mapping: dict[str, str], at: datetime
     ) -> McpServer | None:
-        def work(session: Session) -> McpServer | None:
-            row = session.execute(
+        def work(connection: Connection) -> McpServer | None:
+            row = connection.execute(
                 update(mcp_servers)
                 .where(_m.name == name)
                 .values(tools=mapping, refreshed_at=at)
@@ -104,28 +103,28 @@ class SqlMcpServerRepository:
             if row is None:
                 return None
             wanted = {tool.name: tool for tool in tools_}
-            present = set(session.execute(select(_t.name).where(_prefix(name))).scalars().all())
+            present = set(connection.execute(select(_t.name).where(_prefix(name))).scalars().all())
             stale = present - wanted.keys()
             if stale:
-                session.execute(delete(tools).where(_t.name.in_(stale)))
+                connection.execute(delete(tools).where(_t.name.in_(stale)))
             for tool in wanted.values():
                 if tool.name in present:
                     # The switches (enabled, restricted, requires_approval) stay as a Superadmin set them.
-                    session.execute(
+                    connection.execute(
                         update(tools)
                         .where(_t.name == tool.name)
                         .values(description=tool.description, parameters=tool.parameters, updated_at=at)
                     )
-            _insert_tools(session, [tool for tool in tools_ if tool.name not in present])
+            _insert_tools(connection, [tool for tool in tools_ if tool.name not in present])
             return self._server(row)
 
         return await self._db.run(work)
 
 
-def _insert_tools(session: Session, new: builtins.list[ToolDefinition]) -> None:
+def _insert_tools(connection: Connection, new: builtins.list[ToolDefinition]) -> None:
     if not new:
         return
-    session.execute(
+    connection.execute(
         insert(tools),
         [
             {

@@ -9,9 +9,8 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, or_, select, tuple_, update
+from sqlalchemy import Connection, Table, and_, delete, or_, select, tuple_, update
 from sqlalchemy.engine import Row
-from sqlalchemy.orm import Session
 
 from agentmesh_agents.adapters import message_statements as statements
 from agentmesh_agents.adapters.agent_repository import to_agent
@@ -77,23 +76,23 @@ def message_values(message: Message) -> dict[str, Any]:
     }
 
 
-def insert_message(session: Session, message: Message) -> Message | None:
+def insert_message(connection: Connection, message: Message) -> Message | None:
     """Insert a message unless a row with its id (or a unique key of it) exists; the stored row, or None."""
     # DO NOTHING on any unique key: the idempotency key, the one-reply-per-request index.
-    row = session.execute(statements.INSERT, message_values(message)).one_or_none()
+    row = connection.execute(statements.INSERT, message_values(message)).one_or_none()
     return to_message(row) if row else None
 
 
-def _one(session: Session, *where: Any) -> Message | None:
-    row = session.execute(select(messages).where(*where).limit(1)).one_or_none()
+def _one(connection: Connection, *where: Any) -> Message | None:
+    row = connection.execute(select(messages).where(*where).limit(1)).one_or_none()
     return to_message(row) if row else None
 
 
-def _agent_is_missing(session: Session, message: Message) -> bool:
+def _agent_is_missing(connection: Connection, message: Message) -> bool:
     if message.receiver.type is not ParticipantType.AGENT:
         return False
     values = {"in_project": message.project_id, "in_agent": message.receiver.id}
-    return not session.execute(statements.AGENT_EXISTS, values).scalar()
+    return not connection.execute(statements.AGENT_EXISTS, values).scalar()
 
 
 def _columns(row: Row[Any], table: Table) -> Any:
@@ -102,14 +101,14 @@ def _columns(row: Row[Any], table: Table) -> Any:
     return SimpleNamespace(**{column.name: found[column] for column in table.c})
 
 
-def _begin(session: Session, request: Message, history_limit: int) -> list[Message]:
+def _begin(connection: Connection, request: Message, history_limit: int) -> list[Message]:
     """Mark the request processing (unless it already is, or is final); its conversation before it."""
     values = {"in_project": request.project_id, "request": request.id, "now": datetime.now(UTC)}
     if history_limit <= 0:
-        session.execute(statements.BEGIN, values)
+        connection.execute(statements.BEGIN, values)
         return []
     values.update(in_conversation=request.conversation_id, before=request.created_at, limit=history_limit)
-    rows = session.execute(statements.BEGIN_WITH_HISTORY, values).all()
+    rows = connection.execute(statements.BEGIN_WITH_HISTORY, values).all()
     return [to_message(row) for row in reversed(rows)]
 
 
@@ -120,16 +119,16 @@ class SqlMessageRepository:
         self._db = db
 
     async def add(self, message: Message) -> tuple[Message, bool]:
-        def work(session: Session) -> tuple[Message, bool]:
+        def work(connection: Connection) -> tuple[Message, bool]:
             # In the insert's transaction: a send costs one round trip less than a separate lookup.
-            if _agent_is_missing(session, message):
+            if _agent_is_missing(connection, message):
                 raise NotFound("agent not found")
-            stored = insert_message(session, message)
+            stored = insert_message(connection, message)
             if stored is not None:
                 return stored, True
             if message.idempotency_key:
                 first = _one(
-                    session, _c.project_id == message.project_id, _c.idempotency_key == message.idempotency_key
+                    connection, _c.project_id == message.project_id, _c.idempotency_key == message.idempotency_key
                 )
                 if first is not None:
                     return first, False
@@ -178,8 +177,8 @@ class SqlMessageRepository:
     ) -> DeliveryState:
         values = {"in_project": project_id, "in_agent": agent_id, "request": message_id}
 
-        def read(session: Session) -> DeliveryState:
-            row = session.execute(statements.DELIVERY, values).one_or_none()
+        def read(connection: Connection) -> DeliveryState:
+            row = connection.execute(statements.DELIVERY, values).one_or_none()
             if row is None:
                 return DeliveryState(None)
             request = to_message(_columns(row, messages))
@@ -192,21 +191,21 @@ class SqlMessageRepository:
                 agent=agent,
                 answered=bool(found["answered"]),
                 earlier_id=found["earlier_id"],
-                grants=tuple(granted_tools(session, project_id, agent_id)) if agent and found["granted"] else (),
+                grants=tuple(granted_tools(connection, project_id, agent_id)) if agent and found["granted"] else (),
                 turn=to_turn(_columns(row, turns)) if found[turns.c.message_id] is not None else None,
             )
 
-        def work(session: Session) -> DeliveryState:
-            state = read(session)
+        def work(connection: Connection) -> DeliveryState:
+            state = read(connection)
             if state.request is None or begin is None or not begin(state):
                 return state
-            return dataclasses.replace(state, history=tuple(_begin(session, state.request, history_limit)))
+            return dataclasses.replace(state, history=tuple(_begin(connection, state.request, history_limit)))
 
         return await self._db.run(work)
 
     # builtins.list from here on: inside the class, `list` is the method above.
     async def begin_processing(self, request: Message, history_limit: int) -> builtins.list[Message]:
-        return await self._db.run(lambda session: _begin(session, request, history_limit))
+        return await self._db.run(lambda connection: _begin(connection, request, history_limit))
 
     async def set_status(
         self, project_id: str, message_id: str, status: MessageStatus, error: str = ""
@@ -218,8 +217,8 @@ class SqlMessageRepository:
             .returning(*messages.c)
         )
 
-        def work(session: Session) -> Message | None:
-            row = session.execute(statement).one_or_none()
+        def work(connection: Connection) -> Message | None:
+            row = connection.execute(statement).one_or_none()
             return to_message(row) if row else None
 
         return await self._db.run(work)
@@ -227,13 +226,13 @@ class SqlMessageRepository:
     async def complete_with_reply(self, request: Message, reply: Message) -> Message:
         values = {"in_project": request.project_id, "request": request.id, "now": reply.updated_at}
 
-        def work(session: Session) -> Message:
+        def work(connection: Connection) -> Message:
             # The request's row is updated (so locked) first: a cancel and a reply never both win.
-            if session.execute(statements.COMPLETE, values).first() is None:
+            if connection.execute(statements.COMPLETE, values).first() is None:
                 raise FailedPrecondition("the message was cancelled")
-            stored = insert_message(session, reply)
+            stored = insert_message(connection, reply)
             if stored is None:
-                stored = _one(session, _c.parent_id == request.id, _IS_REPLY)
+                stored = _one(connection, _c.parent_id == request.id, _IS_REPLY)
                 if stored is None:
                     raise AlreadyExists("reply already exists")
             return stored
@@ -275,9 +274,9 @@ class SqlMessageRepository:
         if not ids:
             return []
 
-        def work(session: Session) -> list[tuple[Message, Message | None]]:
-            asked = session.execute(select(messages).where(_c.project_id == project_id, _c.id.in_(ids))).all()
-            answers = session.execute(
+        def work(connection: Connection) -> list[tuple[Message, Message | None]]:
+            asked = connection.execute(select(messages).where(_c.project_id == project_id, _c.id.in_(ids))).all()
+            answers = connection.execute(
                 select(messages).where(_c.project_id == project_id, _c.parent_id.in_(ids), _IS_REPLY)
             ).all()
             replies = {row.parent_id: to_message(row) for row in answers}
@@ -296,9 +295,9 @@ class SqlMessageRepository:
         return await self._db.run(lambda s: [to_message(row) for row in s.execute(query).all()])
 
     async def delete_project(self, project_id: str) -> int:
-        def work(session: Session) -> int:
+        def work(connection: Connection) -> int:
             for table in (turns, approvals, tool_calls):
-                session.execute(delete(table).where(table.c.project_id == project_id))
-            return affected_rows(session, delete(messages).where(_c.project_id == project_id))
+                connection.execute(delete(table).where(table.c.project_id == project_id))
+            return affected_rows(connection, delete(messages).where(_c.project_id == project_id))
 
         return await self._db.run(work)

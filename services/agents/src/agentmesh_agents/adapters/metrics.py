@@ -22,8 +22,7 @@ from datetime import UTC, datetime
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 from prometheus_client import Counter, Gauge, Histogram
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, func, select
 
 from agentmesh_agents.adapters.mailbox_runtime import DURABLE_PREFIX
 from agentmesh_agents.adapters.tables import turns
@@ -199,5 +198,7 @@ class BacklogGauges:
         return max((now - stored).total_seconds(), 0.0)
 
 
-def _count_parked(session: Session) -> int:
-    return int(session.execute(select(func.count()).select_from(turns).where(turns.c.parked.isnot(None))).scalar_one())
+def _count_parked(connection: Connection) -> int:
+    return int(
+        connection.execute(select(func.count()).select_from(turns).where(turns.c.parked.isnot(None))).scalar_one()
+    )

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, cast, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, String, cast, select
 
 from agentmesh_agents.adapters.agent_repository import to_agent
 from agentmesh_agents.adapters.tables import agents, messages, turns
@@ -32,7 +31,7 @@ class SqlMonitorAgents:
             .order_by(agents.c.created_at, agents.c.id)
             .limit(1)
         )
-        row = await self._db.run(lambda session: session.execute(query).one_or_none())
+        row = await self._db.run(lambda connection: connection.execute(query).one_or_none())
         return to_agent(row) if row else None
 
     async def all(self) -> list[Agent]:
@@ -43,7 +42,7 @@ class SqlMonitorAgents:
             .distinct(agents.c.project_id)
             .order_by(agents.c.project_id, agents.c.created_at, agents.c.id)
         )
-        rows = await self._db.run(lambda session: session.execute(query).all())
+        rows = await self._db.run(lambda connection: connection.execute(query).all())
         return [to_agent(row) for row in rows]
 
 
@@ -70,8 +69,8 @@ class SqlStaleWork:
             .limit(_SWEEP_LIMIT)
         )
 
-        def work(session: Session) -> list[WaitingWork]:
-            return [WaitingWork(*row) for row in session.execute(query).all()]
+        def work(connection: Connection) -> list[WaitingWork]:
+            return [WaitingWork(*row) for row in connection.execute(query).all()]
 
         return await self._db.run(work)
 
@@ -84,7 +83,7 @@ class SqlStaleWork:
             .limit(_SWEEP_LIMIT)
         )
 
-        def work(session: Session) -> list[WaitingWork]:
-            return [WaitingWork(*row) for row in session.execute(query).all()]
+        def work(connection: Connection) -> list[WaitingWork]:
+            return [WaitingWork(*row) for row in connection.execute(query).all()]
 
         return await self._db.run(work)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, func, select
 
 from agentmesh_agents.adapters.tables import messages
 from agentmesh_agents.domain.models import MessageStatus, ParticipantType
@@ -24,8 +23,8 @@ class SqlQueueDepth:
             messages.c.status.in_(_UNANSWERED) & (messages.c.receiver_type == ParticipantType.AGENT.value)
         )
 
-        def work(session: Session) -> tuple[int, int]:
-            in_project, in_all = session.execute(query).one()
+        def work(connection: Connection) -> tuple[int, int]:
+            in_project, in_all = connection.execute(query).one()
             return int(in_project), int(in_all)
 
         return await self._db.run(work)

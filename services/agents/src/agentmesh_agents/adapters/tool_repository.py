@@ -7,11 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, exists, select, update
+from sqlalchemy import Connection, bindparam, delete, exists, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from agentmesh_agents.adapters.tables import agent_tools, agents, tools
 from agentmesh_agents.domain.tool_models import Grant, GrantedTool, ToolDefinition, ToolKind
@@ -75,9 +74,9 @@ _AGENT_GRANTS = _GRANTED.where(_g.project_id == bindparam("in_project"), _g.agen
 )
 
 
-def granted_tools(session: Session, project_id: str, agent_id: str) -> list[GrantedTool]:
+def granted_tools(connection: Connection, project_id: str, agent_id: str) -> list[GrantedTool]:
     """An agent's grants with their catalog entries, by tool name (inside a caller's transaction)."""
-    rows = session.execute(_AGENT_GRANTS, {"in_project": project_id, "in_agent": agent_id}).all()
+    rows = connection.execute(_AGENT_GRANTS, {"in_project": project_id, "in_agent": agent_id}).all()
     return [_granted(row) for row in rows]
 
 
@@ -94,8 +93,8 @@ class SqlToolRepository:
         return await self._db.run(lambda s: [to_tool(row) for row in s.execute(query).all()])
 
     async def get(self, name: str) -> ToolDefinition | None:
-        def work(session: Session) -> ToolDefinition | None:
-            row = session.execute(select(tools).where(_t.name == name)).one_or_none()
+        def work(connection: Connection) -> ToolDefinition | None:
+            row = connection.execute(select(tools).where(_t.name == name)).one_or_none()
             return to_tool(row) if row else None
 
         return await self._db.run(work)
@@ -108,8 +107,8 @@ class SqlToolRepository:
             .returning(*tools.c)
         )
 
-        def work(session: Session) -> ToolDefinition:
-            row = session.execute(statement).one_or_none()
+        def work(connection: Connection) -> ToolDefinition:
+            row = connection.execute(statement).one_or_none()
             if row is None:
                 raise AlreadyExists("a tool with this name already exists")
             return to_tool(row)
@@ -119,8 +118,8 @@ class SqlToolRepository:
     async def update(self, tool: ToolDefinition) -> ToolDefinition | None:
         statement = update(tools).where(_t.name == tool.name).values(**_switches(tool)).returning(*tools.c)
 
-        def work(session: Session) -> ToolDefinition | None:
-            row = session.execute(statement).one_or_none()
+        def work(connection: Connection) -> ToolDefinition | None:
+            row = connection.execute(statement).one_or_none()
             return to_tool(row) if row else None
 
         return await self._db.run(work)
@@ -159,8 +158,8 @@ class SqlGrantRepository:
     async def find(self, project_id: str, agent_id: str, tool_name: str) -> GrantedTool | None:
         query = _GRANTED.where(_g.project_id == project_id, _g.agent_id == agent_id, _g.tool_name == tool_name)
 
-        def work(session: Session) -> GrantedTool | None:
-            row = session.execute(query).one_or_none()
+        def work(connection: Connection) -> GrantedTool | None:
+            row = connection.execute(query).one_or_none()
             return _granted(row) if row else None
 
         return await self._db.run(work)
@@ -168,16 +167,16 @@ class SqlGrantRepository:
     async def replace(
         self, project_id: str, agent_id: str, grants: Sequence[Grant], now: datetime
     ) -> builtins.list[GrantedTool]:
-        def work(session: Session) -> list[GrantedTool]:
+        def work(connection: Connection) -> list[GrantedTool]:
             agent = exists().where(agents.c.project_id == project_id, agents.c.id == agent_id)
-            if not session.execute(select(agent)).scalar():
+            if not connection.execute(select(agent)).scalar():
                 raise NotFound("agent not found")
             used = dict(
-                session.execute(select(_g.tool_name, _g.last_used).where(_g.agent_id == agent_id)).tuples().all()
+                connection.execute(select(_g.tool_name, _g.last_used).where(_g.agent_id == agent_id)).tuples().all()
             )
-            session.execute(delete(agent_tools).where(_g.agent_id == agent_id))
+            connection.execute(delete(agent_tools).where(_g.agent_id == agent_id))
             if grants:
-                session.execute(
+                connection.execute(
                     insert(agent_tools),
                     [
                         {
@@ -192,7 +191,7 @@ class SqlGrantRepository:
                         for grant in grants
                     ],
                 )
-            return granted_tools(session, project_id, agent_id)
+            return granted_tools(connection, project_id, agent_id)
 
         try:
             return await self._db.run(work)

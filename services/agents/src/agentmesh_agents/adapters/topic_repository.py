@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import String, cast, delete, select
+from sqlalchemy import Connection, String, cast, delete, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
 
 from agentmesh_agents.adapters.message_repository import message_values, to_message
 from agentmesh_agents.adapters.tables import agents, messages, topic_deliveries, topic_publications
@@ -22,19 +21,19 @@ from agentmesh_db.database import Database, affected_rows
 _p = topic_publications.c
 
 
-def _subscribers(session: Session, publication: Publication) -> list[str]:
+def _subscribers(connection: Connection, publication: Publication) -> list[str]:
     query = select(agents.c.id).where(
         agents.c.project_id == publication.project_id, agents.c.topics.contains([publication.topic])
     )
     if publication.sender.type is ParticipantType.AGENT:
         query = query.where(agents.c.id != publication.sender.id)
-    return list(session.scalars(query.order_by(agents.c.created_at, agents.c.id)))
+    return list(connection.scalars(query.order_by(agents.c.created_at, agents.c.id)))
 
 
-def _delivered(session: Session, publication_id: str) -> list[Message]:
+def _delivered(connection: Connection, publication_id: str) -> list[Message]:
     # In the order the first publish answered: by subscription (agent creation); deleted agents last.
     receiver = (agents.c.project_id == messages.c.project_id) & (cast(agents.c.id, String) == messages.c.receiver_id)
-    rows = session.execute(
+    rows = connection.execute(
         select(messages)
         .join(topic_deliveries, topic_deliveries.c.message_id == messages.c.id)
         .outerjoin(agents, receiver)
@@ -63,13 +62,13 @@ class SqlTopicRepository:
             "created_at": publication.created_at,
         }
 
-        def work(session: Session) -> tuple[list[Message], bool]:
+        def work(connection: Connection) -> tuple[list[Message], bool]:
             # DO NOTHING on the idempotency key: a concurrent twin waits for the first to commit.
-            stored = session.scalar(
+            stored = connection.scalar(
                 insert(topic_publications).values(**values).on_conflict_do_nothing().returning(_p.id)
             )
             if stored is None:
-                first = session.scalar(
+                first = connection.scalar(
                     select(_p.id).where(
                         _p.project_id == publication.project_id,
                         _p.topic == publication.topic,
@@ -78,12 +77,12 @@ class SqlTopicRepository:
                 )
                 if first is None:
                     raise AlreadyExists("publication already exists")
-                return _delivered(session, first), False
-            sent = [message_for(agent_id) for agent_id in _subscribers(session, publication)]
+                return _delivered(connection, first), False
+            sent = [message_for(agent_id) for agent_id in _subscribers(connection, publication)]
             if sent:
                 # Two statements whatever the number of subscribers (executemany, batched by the driver).
-                session.execute(insert(messages), [message_values(m) for m in sent])
-                session.execute(
+                connection.execute(insert(messages), [message_values(m) for m in sent])
+                connection.execute(
                     insert(topic_deliveries), [{"publication_id": publication.id, "message_id": m.id} for m in sent]
                 )
             return sent, True
@@ -92,4 +91,4 @@ class SqlTopicRepository:
 
     async def delete_project(self, project_id: str) -> int:
         statement = delete(topic_publications).where(_p.project_id == project_id)  # deliveries cascade
-        return await self._db.run(lambda session: affected_rows(session, statement))
+        return await self._db.run(lambda connection: affected_rows(connection, statement))

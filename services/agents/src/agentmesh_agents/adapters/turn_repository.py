@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, select, update
+from sqlalchemy import Connection, DateTime, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
 
 from agentmesh_agents.adapters.message_repository import insert_message, to_message
 from agentmesh_agents.adapters.message_statements import FINAL
@@ -56,21 +55,21 @@ def approval_values(approval: Approval) -> dict[str, Any]:
     }
 
 
-def _upsert_turn(session: Session, state: TurnState) -> None:
+def _upsert_turn(connection: Connection, state: TurnState) -> None:
     values = {**turn_values(state), "updated_at": datetime.now(UTC)}
-    session.execute(
+    connection.execute(
         insert(turns)
         .values(message_id=state.message_id, **values)
         .on_conflict_do_update(index_elements=[turns.c.message_id], set_=values)
     )
 
 
-def wake_turn(session: Session, project_id: str, message_id: str, wake: Wake) -> Message | None:
+def wake_turn(connection: Connection, project_id: str, message_id: str, wake: Wake) -> Message | None:
     """Record the wake on a turn parked on its key and requeue the request (inside a transaction).
 
     The request is marked unpublished, so the recovery sweep posts it if the caller's post fails.
     """
-    woken = session.execute(
+    woken = connection.execute(
         update(turns)
         .where(
             turns.c.message_id == message_id,
@@ -83,7 +82,7 @@ def wake_turn(session: Session, project_id: str, message_id: str, wake: Wake) ->
     ).one_or_none()
     if woken is None:
         return None
-    row = session.execute(
+    row = connection.execute(
         update(messages)
         .where(messages.c.project_id == project_id, messages.c.id == message_id, messages.c.status.not_in(FINAL))
         .values(status=MessageStatus.QUEUED.value, error="", published_at=None, updated_at=datetime.now(UTC))
@@ -102,27 +101,27 @@ class SqlTurnRepository:
         values = call_values(step.call)
         changes = {key: values[key] for key in ("outcome", "duration_ms", "error")}
 
-        def work(session: Session) -> None:
+        def work(connection: Connection) -> None:
             for message in step.messages:
-                insert_message(session, message)
-            session.execute(
+                insert_message(connection, message)
+            connection.execute(
                 insert(tool_calls)
                 .values(**values)
                 .on_conflict_do_update(index_elements=[tool_calls.c.id], set_=changes)
             )
             if step.used_tool is not None:
-                session.execute(
+                connection.execute(
                     update(agent_tools)
                     .where(agent_tools.c.agent_id == state.agent_id, agent_tools.c.tool_name == step.used_tool)
                     .values(last_used=step.call.created_at)
                 )
-            _upsert_turn(session, state)
+            _upsert_turn(connection, state)
 
         await self._db.run(work)
 
     async def park(self, state: TurnState, record: ParkRecord) -> bool:
-        def work(session: Session) -> bool:
-            parked = session.execute(
+        def work(connection: Connection) -> bool:
+            parked = connection.execute(
                 update(messages)
                 .where(
                     messages.c.project_id == state.project_id,
@@ -135,12 +134,12 @@ class SqlTurnRepository:
             if parked is None:
                 return False
             if record.call_message is not None:
-                insert_message(session, record.call_message)
+                insert_message(connection, record.call_message)
             if record.call is not None:
-                session.execute(insert(tool_calls).values(**call_values(record.call)).on_conflict_do_nothing())
+                connection.execute(insert(tool_calls).values(**call_values(record.call)).on_conflict_do_nothing())
             if record.approval is not None:
-                session.execute(insert(approvals).values(**approval_values(record.approval)))
-            _upsert_turn(session, state)
+                connection.execute(insert(approvals).values(**approval_values(record.approval)))
+            _upsert_turn(connection, state)
             return True
 
         return await self._db.run(work)
@@ -149,11 +148,11 @@ class SqlTurnRepository:
         return await self._db.run(lambda s: wake_turn(s, project_id, message_id, wake))
 
     async def save(self, state: TurnState) -> None:
-        await self._db.run(lambda session: _upsert_turn(session, state))
+        await self._db.run(lambda connection: _upsert_turn(connection, state))
 
     async def cancel(self, project_id: str, message_id: str) -> Message | None:
-        def work(session: Session) -> Message | None:
-            row = session.execute(
+        def work(connection: Connection) -> Message | None:
+            row = connection.execute(
                 update(messages)
                 .where(
                     messages.c.project_id == project_id,
@@ -165,13 +164,13 @@ class SqlTurnRepository:
             ).one_or_none()
             if row is None:
                 return None
-            session.execute(
+            connection.execute(
                 update(turns)
                 .where(turns.c.message_id == message_id, turns.c.project_id == project_id)
                 .values(parked=None, park_key=None, wake=None, updated_at=datetime.now(UTC))
             )
             # Nobody is left to act on its approvals: they expire now instead of waiting for a decision.
-            session.execute(
+            connection.execute(
                 update(approvals)
                 .where(
                     approvals.c.project_id == project_id,
@@ -197,13 +196,13 @@ class SqlTurnRepository:
             .order_by(expires)
             .limit(limit)
         )
-        return await self._db.run(lambda session: [to_turn(row) for row in session.execute(query).all()])
+        return await self._db.run(lambda connection: [to_turn(row) for row in connection.execute(query).all()])
 
     async def get(self, message_id: str) -> TurnState | None:
         """A turn's stored state."""
 
-        def work(session: Session) -> TurnState | None:
-            row = session.execute(select(turns).where(turns.c.message_id == message_id)).one_or_none()
+        def work(connection: Connection) -> TurnState | None:
+            row = connection.execute(select(turns).where(turns.c.message_id == message_id)).one_or_none()
             return to_turn(row) if row else None
 
         return await self._db.run(work)

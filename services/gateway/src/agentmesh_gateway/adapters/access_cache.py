@@ -36,7 +36,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Generic, Protocol, TypeVar
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from agentmesh_core.identity import ProjectRole
 from agentmesh_db.notifications import notify
@@ -64,10 +64,10 @@ def project_key(project_id: str) -> str:
     return f"project:{project_id}"
 
 
-def announce(session: Session, *keys: str) -> None:
+def announce(connection: Connection, *keys: str) -> None:
     """Tell every replica, when this transaction commits, that these keys changed."""
     for key in keys:
-        notify(session, CHANNEL, key)
+        notify(connection, CHANNEL, key)
 
 
 class Feed(Protocol):

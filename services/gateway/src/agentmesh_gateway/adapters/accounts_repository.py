@@ -6,11 +6,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy import Connection, delete, func, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from agentmesh_core.errors import AlreadyExists
 from agentmesh_core.identity import GlobalRole, ProjectRole
@@ -55,10 +54,10 @@ class SqlAccountsRepository:
         self._db = db
         self._cache = cache or AccessCache(ttl_seconds=0)
 
-    async def _write(self, work: Callable[[Session], T], *keys: str) -> T:
+    async def _write(self, work: Callable[[Connection], T], *keys: str) -> T:
         """Run work in one transaction that announces keys; forget them here once it is over."""
 
-        def announced(s: Session) -> T:
+        def announced(s: Connection) -> T:
             result = work(s)
             announce(s, *keys)
             return result
@@ -83,7 +82,7 @@ class SqlAccountsRepository:
             "created_at": _now(),
         }
 
-        def work(s: Session) -> User:
+        def work(s: Connection) -> User:
             try:
                 return user_from_row(s.execute(insert(users).values(**values).returning(users)).one())
             except IntegrityError:
@@ -113,7 +112,7 @@ class SqlAccountsRepository:
             .values(revoked_at=_now())
         )
 
-        def work(s: Session) -> Row | None:
+        def work(s: Connection) -> Row | None:
             row = s.execute(query).first()
             if row is not None and end_sessions:
                 s.execute(revoke)
@@ -131,7 +130,7 @@ class SqlAccountsRepository:
     async def create_project(self, name: str, description: str, settings: dict, owner_id: str) -> Project:
         project_id, now = new_id(), _now()
 
-        def work(s: Session) -> Project:
+        def work(s: Connection) -> Project:
             row = s.execute(
                 insert(projects)
                 .values(id=project_id, name=name, description=description, owner_id=owner_id,

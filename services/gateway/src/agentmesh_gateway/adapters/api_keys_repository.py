@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Row
-from sqlalchemy.orm import Session
 
 from agentmesh_db.database import Database, affected_rows
 from agentmesh_gateway.accounts.api_keys import ApiKey
@@ -122,7 +121,7 @@ class SqlUsageStore:
             .order_by(api_usage.c.day.desc(), api_usage.c.caller)
         )
 
-        def work(s: Session) -> list[UsageRow]:
+        def work(s: Connection) -> list[UsageRow]:
             return [
                 UsageRow(
                     day=row.day,

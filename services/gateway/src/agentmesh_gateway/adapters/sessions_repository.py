@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.engine import Row
-from sqlalchemy.orm import Session
 
 from agentmesh_core.ids import new_id
 from agentmesh_db.database import Database, affected_rows
@@ -34,7 +33,7 @@ class SqlSessionsRepository:
     async def start(self, user_id: str, refresh_hash: str, expires_at: datetime) -> str:
         session_id, now = new_id(), _now()
 
-        def work(s: Session) -> str:
+        def work(s: Connection) -> str:
             # Housekeeping on the user's own rows: sessions whose refresh tokens all expired.
             s.execute(delete(sessions).where(sessions.c.user_id == user_id, sessions.c.expires_at < now))
             s.execute(insert(sessions).values(id=session_id, user_id=user_id, created_at=now, expires_at=expires_at))
@@ -58,7 +57,7 @@ class SqlSessionsRepository:
             .with_for_update(of=refresh_tokens)
         )  # fmt: skip
 
-        def work(s: Session) -> Rotation:
+        def work(s: Connection) -> Rotation:
             row = s.execute(found).first()
             if row is None or row.revoked_at is not None or row.expires_at <= now:
                 return Rotation(RotationOutcome.INVALID)
@@ -104,7 +103,7 @@ class SqlSessionsRepository:
             .values(revoked_at=_now())
         )
 
-        def work(s: Session) -> None:
+        def work(s: Connection) -> None:
             s.execute(statement)
             announce(s, session_key(session_id))
 
@@ -120,7 +119,7 @@ class SqlSessionsRepository:
             .values(revoked_at=_now())
         )
 
-        def work(s: Session) -> int:
+        def work(s: Connection) -> int:
             announce(s, user_key(user_id))
             return affected_rows(s, statement)
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, insert
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, delete, insert
 
 from agentmesh_db.database import Database
 from agentmesh_gateway.adapters.ticket_tables import stream_tickets
@@ -18,7 +17,7 @@ class SqlStreamTicketStore:
         self._db = db
 
     async def add(self, ticket_hash: str, user_id: str, session_id: str, expires_at: datetime, now: datetime) -> None:
-        def work(s: Session) -> None:
+        def work(s: Connection) -> None:
             # Housekeeping: expired tickets nobody redeemed (the index makes this cheap).
             s.execute(delete(stream_tickets).where(stream_tickets.c.expires_at < now))
             s.execute(
@@ -37,7 +36,7 @@ class SqlStreamTicketStore:
             .returning(stream_tickets.c.user_id, stream_tickets.c.session_id, stream_tickets.c.expires_at)
         )
 
-        def work(s: Session) -> tuple[str, str] | None:
+        def work(s: Connection) -> tuple[str, str] | None:
             row = s.execute(statement).first()
             if row is None or row.expires_at <= now:
                 return None

@@ -18,8 +18,7 @@ import time
 from collections.abc import Sequence
 
 from prometheus_client import Counter, Gauge, Histogram
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, func, select
 
 from agentmesh_db.database import Database
 from agentmesh_memory.adapters.tables import READY, entries
@@ -121,5 +120,7 @@ async def count_index_entries(db: Database, stop: asyncio.Event, interval: float
             pass
 
 
-def _count_ready(session: Session) -> int:
-    return int(session.execute(select(func.count()).select_from(entries).where(entries.c.state == READY)).scalar_one())
+def _count_ready(connection: Connection) -> int:
+    return int(
+        connection.execute(select(func.count()).select_from(entries).where(entries.c.state == READY)).scalar_one()
+    )

@@ -11,9 +11,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, tuple_, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.orm import Session
 
 from agentmesh_db.database import Database, affected_rows
 from agentmesh_memory.adapters.tables import PENDING, READY, add_keys, entries
@@ -40,13 +39,13 @@ def _from_row(row: Any) -> MemoryEntry:
     )
 
 
-def _prior_add(session: Session, project_id: str, key: str) -> PriorAdd:
+def _prior_add(connection: Connection, project_id: str, key: str) -> PriorAdd:
     query = (
         select(entries)
         .where((entries.c.project_id == project_id) & (entries.c.idempotency_key == key))
         .order_by(entries.c.seq)
     )
-    rows = list(session.execute(query))
+    rows = list(connection.execute(query))
     return PriorAdd(entries=[_from_row(row) for row in rows], complete=all(row.state == READY for row in rows))
 
 
@@ -75,7 +74,7 @@ class SqlEntryRepository:
             for e in items
         ]
 
-        def work(session: Session) -> PriorAdd | None:
+        def work(connection: Connection) -> PriorAdd | None:
             if idempotency_key is not None:
                 claim = (
                     pg_insert(add_keys)
@@ -84,21 +83,21 @@ class SqlEntryRepository:
                     .returning(add_keys.c.project_id)
                 )
                 # A concurrent claim of the same key waits here until its transaction ends.
-                if session.execute(claim).first() is None:
-                    return _prior_add(session, project_id, idempotency_key)
-            session.execute(insert(entries), rows)
+                if connection.execute(claim).first() is None:
+                    return _prior_add(connection, project_id, idempotency_key)
+            connection.execute(insert(entries), rows)
             return None
 
         return await self._db.run(work)
 
     async def find_add(self, project_id: str, idempotency_key: str) -> PriorAdd | None:
-        def work(session: Session) -> PriorAdd | None:
+        def work(connection: Connection) -> PriorAdd | None:
             claimed = select(add_keys.c.project_id).where(
                 (add_keys.c.project_id == project_id) & (add_keys.c.idempotency_key == idempotency_key)
             )
-            if session.execute(claimed).first() is None:
+            if connection.execute(claimed).first() is None:
                 return None
-            return _prior_add(session, project_id, idempotency_key)
+            return _prior_add(connection, project_id, idempotency_key)
 
         return await self._db.run(work)
 
@@ -120,15 +119,15 @@ class SqlEntryRepository:
         if not entry_ids:
             return []
 
-        def work(session: Session) -> list[str]:
-            removed = session.execute(
+        def work(connection: Connection) -> list[str]:
+            removed = connection.execute(
                 delete(entries)
                 .where((entries.c.project_id == project_id) & entries.c.id.in_(list(entry_ids)) & _pending)
                 .returning(entries.c.id, entries.c.idempotency_key)
             ).all()
             keys = {row.idempotency_key for row in removed if row.idempotency_key is not None}
             if keys:
-                session.execute(
+                connection.execute(
                     delete(add_keys).where(
                         (add_keys.c.project_id == project_id) & add_keys.c.idempotency_key.in_(sorted(keys))
                     )
@@ -138,9 +137,9 @@ class SqlEntryRepository:
         return await self._db.run(work)
 
     async def get(self, project_id: str, entry_id: str) -> MemoryEntry | None:
-        def work(session: Session) -> MemoryEntry | None:
+        def work(connection: Connection) -> MemoryEntry | None:
             query = select(entries).where((entries.c.project_id == project_id) & (entries.c.id == entry_id) & _ready)
-            row = session.execute(query).first()
+            row = connection.execute(query).first()
             return _from_row(row) if row else None
 
         return await self._db.run(work)
@@ -172,8 +171,8 @@ class SqlEntryRepository:
         return await self._db.run(lambda s: affected_rows(s, statement))
 
     async def remove_project(self, project_id: str) -> int:
-        def work(session: Session) -> int:
-            session.execute(delete(add_keys).where(add_keys.c.project_id == project_id))
-            return affected_rows(session, delete(entries).where(entries.c.project_id == project_id))
+        def work(connection: Connection) -> int:
+            connection.execute(delete(add_keys).where(add_keys.c.project_id == project_id))
+            return affected_rows(connection, delete(entries).where(entries.c.project_id == project_id))
 
         return await self._db.run(work)

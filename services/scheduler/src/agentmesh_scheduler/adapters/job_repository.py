@@ -6,9 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_, update
+from sqlalchemy import Connection, delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.orm import Session
 
 from agentmesh_db.database import Database, affected_rows
 from agentmesh_scheduler.adapters.tables import job_steps, jobs
@@ -55,13 +54,13 @@ def _job_from_row(row: Any, steps: Sequence[StepState]) -> Job:
     )
 
 
-def _with_steps(session: Session, rows: Sequence[Any]) -> list[Job]:
+def _with_steps(connection: Connection, rows: Sequence[Any]) -> list[Job]:
     if not rows:
         return []
     ids = [row.id for row in rows]
     query = select(job_steps).where(job_steps.c.job_id.in_(ids)).order_by(job_steps.c.job_id, job_steps.c.position)
     steps: dict[str, list[StepState]] = {}
-    for step in session.execute(query):
+    for step in connection.execute(query):
         steps.setdefault(str(step.job_id), []).append(_step_from_row(step))
     return [_job_from_row(row, steps.get(str(row.id), [])) for row in rows]
 
@@ -84,8 +83,8 @@ class SqlJobRepository:
         self._db = database
 
     async def add(self, job: Job) -> Job:
-        def work(session: Session) -> Job:
-            inserted = session.execute(
+        def work(connection: Connection) -> Job:
+            inserted = connection.execute(
                 pg_insert(jobs)
                 .values(
                     id=job.id,
@@ -103,13 +102,13 @@ class SqlJobRepository:
                 .returning(jobs.c.id)
             ).first()
             if inserted is None:
-                row = session.execute(
+                row = connection.execute(
                     select(jobs).where(
                         jobs.c.project_id == job.project_id, jobs.c.idempotency_key == job.idempotency_key
                     )
                 ).one()
-                return _with_steps(session, [row])[0]
-            session.execute(
+                return _with_steps(connection, [row])[0]
+            connection.execute(
                 job_steps.insert(),
                 [
                     {
@@ -132,9 +131,9 @@ class SqlJobRepository:
         return await self._db.run(work)
 
     async def get(self, project_id: str, job_id: str) -> Job | None:
-        def work(session: Session) -> Job | None:
-            row = session.execute(select(jobs).where(jobs.c.project_id == project_id, jobs.c.id == job_id)).first()
-            return _with_steps(session, [row])[0] if row else None
+        def work(connection: Connection) -> Job | None:
+            row = connection.execute(select(jobs).where(jobs.c.project_id == project_id, jobs.c.id == job_id)).first()
+            return _with_steps(connection, [row])[0] if row else None
 
         return await self._db.run(work)
 
@@ -150,9 +149,9 @@ class SqlJobRepository:
         return await self._db.run(lambda s: _with_steps(s, list(s.execute(query))))
 
     async def record(self, progress: JobProgress) -> bool:
-        def work(session: Session) -> bool:
+        def work(connection: Connection) -> bool:
             scoped = (jobs.c.project_id == progress.project_id) & (jobs.c.id == progress.job_id)
-            if session.execute(select(jobs.c.id).where(scoped)).first() is None:
+            if connection.execute(select(jobs.c.id).where(scoped)).first() is None:
                 return False
             if progress.status is not None:
                 values: dict[str, Any] = {"status": progress.status.value, "seq": progress.seq}
@@ -164,7 +163,7 @@ class SqlJobRepository:
                     values["error"] = progress.error
                 if progress.failed_step_id is not None:
                     values["failed_step_id"] = progress.failed_step_id
-                affected_rows(session, update(jobs).where(scoped, jobs.c.seq < progress.seq).values(**values))
+                affected_rows(connection, update(jobs).where(scoped, jobs.c.seq < progress.seq).values(**values))
             for step in progress.steps:
                 statement = (
                     update(job_steps)
@@ -172,7 +171,7 @@ class SqlJobRepository:
                     .where(job_steps.c.seq < progress.seq)
                     .values(**_step_values(step), seq=progress.seq)
                 )
-                affected_rows(session, statement)
+                affected_rows(connection, statement)
             return True
 
         return await self._db.run(work)
@@ -182,10 +181,10 @@ class SqlJobRepository:
         return await self._db.run(lambda s: _with_steps(s, list(s.execute(query))))
 
     async def remove_project(self, project_id: str) -> list[Job]:
-        def work(session: Session) -> list[Job]:
-            rows = list(session.execute(select(jobs).where(jobs.c.project_id == project_id)))
-            removed = _with_steps(session, rows)
-            session.execute(delete(jobs).where(jobs.c.project_id == project_id))
+        def work(connection: Connection) -> list[Job]:
+            rows = list(connection.execute(select(jobs).where(jobs.c.project_id == project_id)))
+            removed = _with_steps(connection, rows)
+            connection.execute(delete(jobs).where(jobs.c.project_id == project_id))
             return removed
 
         return await self._db.run(work)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import Connection, delete, insert, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.orm import Session
 
 from agentmesh_db.database import Database, affected_rows
 from agentmesh_scheduler.adapters.tables import schedule_runs, schedules
@@ -142,8 +141,8 @@ class SqlScheduleRepository:
         await self._db.run(lambda s: s.execute(insert(schedules).values(**values)))
 
     async def get(self, project_id: str, schedule_id: str) -> Schedule | None:
-        def work(session: Session) -> Schedule | None:
-            row = session.execute(select(schedules).where(_scoped(project_id, schedule_id))).first()
+        def work(connection: Connection) -> Schedule | None:
+            row = connection.execute(select(schedules).where(_scoped(project_id, schedule_id))).first()
             return _from_row(row) if row else None
 
         return await self._db.run(work)
@@ -209,29 +208,31 @@ class SqlScheduleRepository:
             .values(last_run_at=ran_at, last_run_outcome=outcome, next_run_at=next_run_at)
         )
 
-        def work(session: Session) -> bool:
-            latest = affected_rows(session, statement) > 0
-            exists = latest or session.execute(select(schedules.c.id).where(_scoped(project_id, schedule_id))).first()
+        def work(connection: Connection) -> bool:
+            latest = affected_rows(connection, statement) > 0
+            exists = (
+                latest or connection.execute(select(schedules.c.id).where(_scoped(project_id, schedule_id))).first()
+            )
             if run_key and exists:
-                session.execute(
+                connection.execute(
                     pg_insert(schedule_runs)
                     .values(schedule_id=schedule_id, run_key=run_key, ran_at=ran_at, outcome=outcome)
                     .on_conflict_do_nothing()
                 )
-                _prune_runs(session, schedule_id)
+                _prune_runs(connection, schedule_id)
             return latest
 
         return await self._db.run(work)
 
 
-def _prune_runs(session: Session, schedule_id: str) -> None:
+def _prune_runs(connection: Connection, schedule_id: str) -> None:
     kept = (
         select(schedule_runs.c.run_key)
         .where(schedule_runs.c.schedule_id == schedule_id)
         .order_by(schedule_runs.c.ran_at.desc())
         .limit(RUNS_KEPT)
     )
-    session.execute(
+    connection.execute(
         delete(schedule_runs)
         .where(schedule_runs.c.schedule_id == schedule_id)
         .where(schedule_runs.c.run_key.not_in(kept.scalar_subquery()))
