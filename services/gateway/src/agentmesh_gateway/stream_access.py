@@ -44,7 +44,7 @@ async def caller_from(
         return await tickets.redeem(ticket)
     if token:
         user = await accounts.authenticate(token)
-        return StreamCaller(user, accounts.tokens.verify(token).session_id)
+        return StreamCaller(user, accounts.session_of(token))
     raise Unauthenticated("missing bearer token or stream ticket")
 
 

@@ -131,7 +131,11 @@ class Accounts:
         if everywhere:
             await self.sessions.end_all(user.id)
         else:
-            await self.sessions.end(user.id, self._verified.verify(token).session_id)
+            await self.sessions.end(user.id, self.session_of(token))
+
+    def session_of(self, token: str) -> str:
+        """The login session of a token that authenticated (its verification remembered)."""
+        return self._verified.verify(token).session_id
 
     # users
 
