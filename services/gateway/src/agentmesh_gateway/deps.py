@@ -27,32 +27,39 @@ _bearer = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False, descrip
 
 # Every dependency here is `async def`, even the ones that only read app.state: FastAPI
 # runs a plain `def` dependency in a worker thread, a thread hop per dependency per request.
-async def get_state(request: Request) -> GatewayState:
+# The service clients and the caller's dependencies read app.state themselves rather than
+# through a State dependency: FastAPI solves every node of a route's dependency tree on every
+# request, cached or not (~30 us each), and these are on every route.
+def wired(request: Request) -> GatewayState:
     """What the lifespan wired onto app.state."""
     return request.app.state.gateway
+
+
+async def get_state(request: Request) -> GatewayState:
+    return wired(request)
 
 
 State = Annotated[GatewayState, Depends(get_state)]
 
 
-async def get_accounts(state: State) -> Accounts:
-    return state.accounts
+async def get_accounts(request: Request) -> Accounts:
+    return wired(request).accounts
 
 
-async def get_agents(state: State) -> AgentsApi:
-    return state.agents
+async def get_agents(request: Request) -> AgentsApi:
+    return wired(request).agents
 
 
-async def get_memory(state: State) -> MemoryApi:
-    return state.memory
+async def get_memory(request: Request) -> MemoryApi:
+    return wired(request).memory
 
 
-async def get_scheduler(state: State) -> SchedulerApi:
-    return state.scheduler
+async def get_scheduler(request: Request) -> SchedulerApi:
+    return wired(request).scheduler
 
 
-async def get_tools(state: State) -> ToolsApi:
-    return state.tools
+async def get_tools(request: Request) -> ToolsApi:
+    return wired(request).tools
 
 
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
@@ -65,11 +72,11 @@ ToolsDep = Annotated[ToolsApi, Depends(get_tools)]
 BearerToken = Annotated[str | None, Depends(_bearer)]
 
 
-async def current_user(request: Request, accounts: AccountsDep, token: BearerToken) -> User:
+async def current_user(request: Request, token: BearerToken) -> User:
     """The active user a valid bearer token names; 401 for anything else."""
     if not token:
         raise Unauthenticated("missing bearer token")
-    user = await accounts.authenticate(token)
+    user = await wired(request).accounts.authenticate(token)
     record_user(request.scope.get("state"), user.id)
     return user
 
@@ -106,9 +113,9 @@ class ProjectScope:
             yield
 
 
-async def project_scope(project_id: str, user: CurrentUser, accounts: AccountsDep) -> ProjectScope:
+async def project_scope(request: Request, project_id: str, user: CurrentUser) -> ProjectScope:
     """Members (and superadmins) only: anyone else gets 404, as for an unknown project."""
-    project, role = await accounts.project_for(user, project_id)
+    project, role = await wired(request).accounts.project_for(user, project_id)
     return ProjectScope(project, user, role)
 
 

@@ -20,13 +20,13 @@ from agentmesh_core.errors import Unauthenticated
 from agentmesh_gateway.access_log import record_user
 from agentmesh_gateway.accounts.service import Accounts
 from agentmesh_gateway.accounts.stream_tickets import MAX_TICKET_LENGTH, StreamCaller, StreamTickets, still_allowed
-from agentmesh_gateway.deps import AccountsDep, BearerToken, ProjectScope, State
+from agentmesh_gateway.deps import BearerToken, ProjectScope, wired
 
 log = logging.getLogger(__name__)
 
 
-async def get_tickets(state: State) -> StreamTickets:
-    return state.stream_tickets
+async def get_tickets(request: Request) -> StreamTickets:
+    return wired(request).stream_tickets
 
 
 TicketsDep = Annotated[StreamTickets, Depends(get_tickets)]
@@ -48,20 +48,18 @@ async def caller_from(
     raise Unauthenticated("missing bearer token or stream ticket")
 
 
-async def bearer_caller(
-    request: Request, accounts: AccountsDep, tickets: TicketsDep, token: BearerToken
-) -> StreamCaller:
+async def bearer_caller(request: Request, token: BearerToken) -> StreamCaller:
     """The caller of a bearer token, with its session (a ticket cannot mint another)."""
-    caller = await caller_from(accounts, tickets, token, None)
+    state = wired(request)
+    caller = await caller_from(state.accounts, state.stream_tickets, token, None)
     record_user(request.scope.get("state"), caller.user.id)
     return caller
 
 
-async def stream_caller(
-    request: Request, accounts: AccountsDep, tickets: TicketsDep, token: BearerToken, ticket: TicketParam = None
-) -> StreamCaller:
+async def stream_caller(request: Request, token: BearerToken, ticket: TicketParam = None) -> StreamCaller:
     """The caller of a stream request: `?ticket=` or the bearer token."""
-    caller = await caller_from(accounts, tickets, token, ticket)
+    state = wired(request)
+    caller = await caller_from(state.accounts, state.stream_tickets, token, ticket)
     record_user(request.scope.get("state"), caller.user.id)
     return caller
 
@@ -78,9 +76,9 @@ class StreamScope:
     caller: StreamCaller
 
 
-async def stream_scope(project_id: str, caller: StreamCallerDep, accounts: AccountsDep) -> StreamScope:
+async def stream_scope(request: Request, project_id: str, caller: StreamCallerDep) -> StreamScope:
     """Members (and superadmins) only; anyone else gets 404, as for an unknown project."""
-    project, role = await accounts.project_for(caller.user, project_id)
+    project, role = await wired(request).accounts.project_for(caller.user, project_id)
     return StreamScope(ProjectScope(project, caller.user, role), caller)
 
 
