@@ -8,7 +8,8 @@ the delivery's state also begins the turn: 4. The statements processing runs are
 counted too: 7, then 4 (the grants read only for an agent that has some, the
 history read with the turn's start, the request completed before the reply is
 stored, with no separate lock). The counts are pinned so a change that adds a
-round trip fails here.
+round trip fails here. The store of a send is one statement: the insert's condition
+checks that the agent exists (it was a look-up, then the insert).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from agentmesh_core.ids import new_id
 # has answered. The unanswered messages (back-pressure) were counted by the send before, within the second.
 SEND_TRANSACTIONS = 2
 BEFORE_THE_ANSWER = 1  # only the store: the mark is written off the sender's path
+STORE_STATEMENTS = 1  # the insert, conditioned on the agent
 PROCESS_TRANSACTIONS = 2  # read the delivery's state + mark processing + read history; store reply + complete
 # the delivery's state (with whether the agent has grants); mark processing with the history; complete; the reply
 PROCESS_STATEMENTS = 4
@@ -85,6 +87,7 @@ async def test_one_message_costs_four_transactions(db):
         admin, project, Outgoing(agent_id=agent.id, content="ping", conversation_id=first.conversation_id)
     )
     answered = counter.begun
+    store_statements = counter.statements
     await messaging.settle()
     sending = counter.begun
     mailbox.take()
@@ -99,3 +102,4 @@ async def test_one_message_costs_four_transactions(db):
     assert (answered, sending, processing) == (BEFORE_THE_ANSWER, SEND_TRANSACTIONS, PROCESS_TRANSACTIONS)
     assert committed == SEND_TRANSACTIONS + PROCESS_TRANSACTIONS
     assert processing_statements == PROCESS_STATEMENTS
+    assert store_statements == STORE_STATEMENTS

@@ -88,11 +88,18 @@ def _one(connection: Connection, *where: Any) -> Message | None:
     return to_message(row) if row else None
 
 
-def _agent_is_missing(connection: Connection, message: Message) -> bool:
+def _insert_for_receiver(connection: Connection, message: Message) -> Message | None:
+    """insert_message; to an agent, only while the agent exists (checked after, when no row came back)."""
     if message.receiver.type is not ParticipantType.AGENT:
-        return False
-    values = {"in_project": message.project_id, "in_agent": message.receiver.id}
-    return not connection.execute(statements.AGENT_EXISTS, values).scalar()
+        return insert_message(connection, message)
+    found = {"in_project": message.project_id, "in_agent": message.receiver.id}
+    values = {f"value_{name}": value for name, value in message_values(message).items()} | found
+    row = connection.execute(statements.INSERT_FOR_AGENT, values).one_or_none()
+    if row is not None:
+        return to_message(row)
+    if not connection.execute(statements.AGENT_EXISTS, found).scalar():
+        raise NotFound("agent not found")
+    return None
 
 
 def _columns(row: Row[Any], table: Table) -> Any:
@@ -120,10 +127,8 @@ class SqlMessageRepository:
 
     async def add(self, message: Message) -> tuple[Message, bool]:
         def work(connection: Connection) -> tuple[Message, bool]:
-            # In the insert's transaction: a send costs one round trip less than a separate lookup.
-            if _agent_is_missing(connection, message):
-                raise NotFound("agent not found")
-            stored = insert_message(connection, message)
+            # The agent's existence is the insert's condition: a send is one statement.
+            stored = _insert_for_receiver(connection, message)
             if stored is not None:
                 return stored, True
             if message.idempotency_key:

@@ -26,8 +26,21 @@ UNFINISHED = (MessageStatus.QUEUED.value, MessageStatus.PROCESSING.value)
 INSERT = insert(messages).on_conflict_do_nothing().returning(*messages.c)
 
 # Whether the agent exists (bound: in_project, in_agent).
-AGENT_EXISTS = select(
-    exists().where(agents.c.project_id == bindparam("in_project"), agents.c.id == bindparam("in_agent"))
+_AGENT_FOUND = exists().where(agents.c.project_id == bindparam("in_project"), agents.c.id == bindparam("in_agent"))
+AGENT_EXISTS = select(_AGENT_FOUND)
+
+# INSERT, only while the receiving agent exists: a send in one statement (bound: the row's values
+# but published_at, written once posted, as `value_<column>`; in_project, in_agent). No row back:
+# the agent is missing, or a unique key was used.
+_SENT = [column for column in messages.c if column.name != "published_at"]
+INSERT_FOR_AGENT = (
+    insert(messages)
+    .from_select(
+        [column.name for column in _SENT],
+        select(*(bindparam(f"value_{column.name}", type_=column.type) for column in _SENT)).where(_AGENT_FOUND),
+    )
+    .on_conflict_do_nothing()
+    .returning(*messages.c)
 )
 
 _replies = messages.alias("replies")
