@@ -9,8 +9,7 @@ counted too: 7, then 4 (the grants read only for an agent that has some, the
 history read with the turn's start, the request completed before the reply is
 stored, with no separate lock). The counts are pinned so a change that adds a
 round trip fails here. The store of a send is one statement: the insert's condition
-checks that the agent exists (it was a look-up, then the insert); so is the request's
-completion with its reply (it was the update, then the insert): processing runs 3.
+checks that the agent exists (it was a look-up, then the insert).
 """
 
 from __future__ import annotations
@@ -39,8 +38,8 @@ SEND_TRANSACTIONS = 2
 BEFORE_THE_ANSWER = 1  # only the store: the mark is written off the sender's path
 STORE_STATEMENTS = 1  # the insert, conditioned on the agent
 PROCESS_TRANSACTIONS = 2  # read the delivery's state + mark processing + read history; store reply + complete
-# the delivery's state (with whether the agent has grants); mark processing with the history; complete with the reply
-PROCESS_STATEMENTS = 3
+# the delivery's state (with whether the agent has grants); mark processing with the history; complete; the reply
+PROCESS_STATEMENTS = 4
 
 
 class TransactionCounter:

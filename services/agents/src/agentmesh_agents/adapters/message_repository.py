@@ -88,17 +88,13 @@ def _one(connection: Connection, *where: Any) -> Message | None:
     return to_message(row) if row else None
 
 
-def _bound(message: Message) -> dict[str, Any]:
-    """A message's row values as the conditional inserts bind them (message_statements._insert_if)."""
-    return {f"value_{name}": value for name, value in message_values(message).items()}
-
-
 def _insert_for_receiver(connection: Connection, message: Message) -> Message | None:
     """insert_message; to an agent, only while the agent exists (checked after, when no row came back)."""
     if message.receiver.type is not ParticipantType.AGENT:
         return insert_message(connection, message)
     found = {"in_project": message.project_id, "in_agent": message.receiver.id}
-    row = connection.execute(statements.INSERT_FOR_AGENT, _bound(message) | found).one_or_none()
+    values = {f"value_{name}": value for name, value in message_values(message).items()} | found
+    row = connection.execute(statements.INSERT_FOR_AGENT, values).one_or_none()
     if row is not None:
         return to_message(row)
     if not connection.execute(statements.AGENT_EXISTS, found).scalar():
@@ -236,16 +232,14 @@ class SqlMessageRepository:
         values = {"in_project": request.project_id, "request": request.id, "now": reply.updated_at}
 
         def work(connection: Connection) -> Message:
-            row = connection.execute(statements.COMPLETE_WITH_REPLY, _bound(reply) | values).one_or_none()
-            if row is not None:
-                return to_message(row)
-            # Nothing stored: the request was cancelled (or is gone), or its reply was stored before.
-            status = connection.execute(statements.STATUS, values).scalar()
-            if status is None or status == MessageStatus.CANCELLED.value:
+            # The request's row is updated (so locked) first: a cancel and a reply never both win.
+            if connection.execute(statements.COMPLETE, values).first() is None:
                 raise FailedPrecondition("the message was cancelled")
-            stored = _one(connection, _c.parent_id == request.id, _IS_REPLY)
+            stored = insert_message(connection, reply)
             if stored is None:
-                raise AlreadyExists("reply already exists")
+                stored = _one(connection, _c.parent_id == request.id, _IS_REPLY)
+                if stored is None:
+                    raise AlreadyExists("reply already exists")
             return stored
 
         return await self._db.run(work)

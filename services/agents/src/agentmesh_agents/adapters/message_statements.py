@@ -29,24 +29,19 @@ INSERT = insert(messages).on_conflict_do_nothing().returning(*messages.c)
 _AGENT_FOUND = exists().where(agents.c.project_id == bindparam("in_project"), agents.c.id == bindparam("in_agent"))
 AGENT_EXISTS = select(_AGENT_FOUND)
 
-# A message's row but published_at (written once posted), as bound values named `value_<column>`.
-_STORED = [column for column in messages.c if column.name != "published_at"]
-
-
-def _insert_if(condition: Any) -> Any:
-    """INSERT of one message, only when condition holds (no row back otherwise, or on a used key)."""
-    values = select(*(bindparam(f"value_{column.name}", type_=column.type) for column in _STORED)).where(condition)
-    return (
-        insert(messages)
-        .from_select([column.name for column in _STORED], values)
-        .on_conflict_do_nothing()
-        .returning(*messages.c)
+# INSERT, only while the receiving agent exists: a send in one statement (bound: the row's values
+# but published_at, written once posted, as `value_<column>`; in_project, in_agent). No row back:
+# the agent is missing, or a unique key was used.
+_SENT = [column for column in messages.c if column.name != "published_at"]
+INSERT_FOR_AGENT = (
+    insert(messages)
+    .from_select(
+        [column.name for column in _SENT],
+        select(*(bindparam(f"value_{column.name}", type_=column.type) for column in _SENT)).where(_AGENT_FOUND),
     )
-
-
-# A send in one statement: INSERT only while the receiving agent exists (bound: the values; in_project,
-# in_agent). No row back: the agent is missing, or a unique key was used.
-INSERT_FOR_AGENT = _insert_if(_AGENT_FOUND)
+    .on_conflict_do_nothing()
+    .returning(*messages.c)
+)
 
 _replies = messages.alias("replies")
 _earlier = messages.alias("earlier")
@@ -116,9 +111,8 @@ BEGIN = (
     )
     .values(status=MessageStatus.PROCESSING.value, error="", updated_at=bindparam("now"))
 )
-# The request marked complete unless it was cancelled (bound: in_project, request, now): a part of
-# COMPLETE_WITH_REPLY.
-_COMPLETED = (
+# Marks a request complete unless it was cancelled (bound: in_project, request, now); no row: cancelled.
+COMPLETE = (
     update(messages)
     .where(
         _c.project_id == bindparam("in_project"),
@@ -127,14 +121,7 @@ _COMPLETED = (
     )
     .values(status=MessageStatus.COMPLETE.value, error="", updated_at=bindparam("now"))
     .returning(_c.id)
-    .cte("completed")
 )
-# The request completed and its reply stored in one statement: the update (which locks the request's
-# row first, so a cancel and a reply never both win), then the reply's insert when it updated a row
-# (bound: _COMPLETED's and the reply's values). No row back: cancelled, or the reply was stored before.
-COMPLETE_WITH_REPLY = _insert_if(select(_COMPLETED.c.id).exists())
-# A request's status (bound: in_project, request): what a reply that stored nothing ran into.
-STATUS = select(_c.status).where(_c.project_id == bindparam("in_project"), _c.id == bindparam("request"))
 # Whether a conversation has any message (bound: in_project, in_conversation): every watch asks.
 CONVERSATION_EXISTS = select(
     exists().where(_c.project_id == bindparam("in_project"), _c.conversation_id == bindparam("in_conversation"))
