@@ -21,9 +21,9 @@ from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 
 from agentmesh_core.errors import AgentmeshError, InvalidInput
-from agentmesh_gateway.deps import AccountsDep, AgentsDep, State, path_id
+from agentmesh_gateway.deps import State, path_id
 from agentmesh_gateway.schemas.messages import ConversationEventOut
-from agentmesh_gateway.stream_access import AccessWatch, StreamScopeDep, TicketsDep
+from agentmesh_gateway.stream_access import AccessWatch, StreamScopeDep
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/projects/{project_id}/conversations", tags=["conversations"])
@@ -125,9 +125,6 @@ async def event_frames(
 async def conversation_events(
     conversation_id: str,
     stream: StreamScopeDep,
-    agents: AgentsDep,
-    accounts: AccountsDep,
-    tickets: TicketsDep,
     state: State,
     last_event_id: Annotated[str | None, Header(max_length=32, description="resume after this event")] = None,
     after: Annotated[
@@ -142,9 +139,9 @@ async def conversation_events(
         # Opening the stream is the existence check: the agents service refuses an unknown
         # conversation before any event, so the 404 is still ours to send; once the
         # response starts streaming, the status is 200.
-        events = await agents.open_events(scope.project.id, conversation_id, resume_after)
+        events = await state.agents.open_events(scope.project.id, conversation_id, resume_after)
     interval = state.settings.stream_access_recheck_seconds
-    watch = AccessWatch(accounts, tickets, stream.caller, scope.project.id, interval)
+    watch = AccessWatch(state.accounts, state.stream_tickets, stream.caller, scope.project.id, interval)
     return StreamingResponse(
         event_frames(events, conversation_id, watch.lost),
         media_type="text/event-stream",
