@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from agentmesh_core.ids import new_id
+
 if TYPE_CHECKING:
     from agentmesh_agents.domain.tool_models import Approval, ToolCallRecord
 
@@ -106,6 +108,23 @@ class Message:
     idempotency_key: str | None = None
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
+
+    def reply_from(self, agent_id: str, content: JsonValue, now: datetime) -> Message:
+        """An agent's answer to this request, complete, to its sender, in its conversation."""
+        return Message(
+            id=new_id(),
+            project_id=self.project_id,
+            conversation_id=self.conversation_id,
+            sender=Participant(ParticipantType.AGENT, agent_id),
+            receiver=self.sender,
+            content=content,
+            performative=REPLY_PERFORMATIVE,
+            status=MessageStatus.COMPLETE,
+            parent_id=self.id,
+            correlation_id=self.correlation_id,
+            created_at=now,
+            updated_at=now,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,13 +26,10 @@ from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.model_config import Sampling, sampling_for
 from agentmesh_agents.domain.models import (
-    REPLY_PERFORMATIVE,
     Agent,
     AgentStatus,
     Message,
     MessageStatus,
-    Participant,
-    ParticipantType,
     utcnow,
 )
 from agentmesh_agents.domain.ports import ChatTurn, DeliveryState, Inference, MessageRepository
@@ -41,7 +38,6 @@ from agentmesh_agents.domain.react import ReactLoop, TurnEndKind
 from agentmesh_agents.domain.readiness import Dependency, Outage, Readiness, StreamInterrupted
 from agentmesh_agents.domain.token_relay import TokenPacing, TokenRelay
 from agentmesh_core.errors import AgentmeshError, FailedPrecondition, Unavailable
-from agentmesh_core.ids import new_id
 from agentmesh_core.text import sanitize_text
 from agentmesh_observability import context
 
@@ -263,20 +259,7 @@ class MessageProcessor:
         with self._pacing.streaming():  # the turns streaming at once set how often each sends tokens
             chunks, flushing = await self._stream(agent, request, delivery, turns, sampling, stop)
         now = self._clock()
-        reply = Message(
-            id=new_id(),
-            project_id=request.project_id,
-            conversation_id=request.conversation_id,
-            sender=Participant(ParticipantType.AGENT, agent.id),
-            receiver=request.sender,
-            content="".join(chunks),
-            performative=REPLY_PERFORMATIVE,
-            status=MessageStatus.COMPLETE,
-            parent_id=request.id,
-            correlation_id=request.correlation_id,
-            created_at=now,
-            updated_at=now,
-        )
+        reply = request.reply_from(agent.id, "".join(chunks), now)
         try:
             stored = await self._messages.complete_with_reply(request, reply)
         except FailedPrecondition:

@@ -30,12 +30,9 @@ from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.model_config import sampling_for
 from agentmesh_agents.domain.models import (
-    REPLY_PERFORMATIVE,
     Agent,
     Message,
     MessageStatus,
-    Participant,
-    ParticipantType,
     utcnow,
 )
 from agentmesh_agents.domain.ports import (
@@ -306,20 +303,7 @@ class ReactLoop:
         text = clean_text(answer)
         await self._events.token(request, agent.id, text)
         now = self._clock()
-        reply = Message(
-            id=new_id(),
-            project_id=request.project_id,
-            conversation_id=request.conversation_id,
-            sender=Participant(ParticipantType.AGENT, agent.id),
-            receiver=request.sender,
-            content=text,
-            performative=REPLY_PERFORMATIVE,
-            status=MessageStatus.COMPLETE,
-            parent_id=request.id,
-            correlation_id=request.correlation_id,
-            created_at=now,
-            updated_at=now,
-        )
+        reply = request.reply_from(agent.id, text, now)
         try:
             stored = await self._messages.complete_with_reply(request, reply)
         except FailedPrecondition:
