@@ -322,7 +322,8 @@ def main(args: argparse.Namespace) -> None:
     env = {"AGENTMESH_MODEL": model, "AGENTMESH_LOG_LEVEL": "WARNING", "AGENTMESH_MAX_NUM_SEQS": str(args.streams),
            "AGENTMESH_GPU_MEMORY_UTILIZATION": str(args.gpu_memory_utilization),
            "AGENTMESH_STREAM_INTERVAL": str(args.stream_interval)}  # fmt: skip
-    stack = Stack(StackConfig.ephemeral(run_dir, admin_password=ADMIN_PASSWORD, extra_env=env))
+    # No Temporal here (see StackConfig.ephemeral): the services' ports can be chosen at once.
+    stack = Stack(StackConfig.ephemeral(run_dir, admin_password=ADMIN_PASSWORD, extra_env=env).with_service_ports())
     vllm_port = free_port()
     argv = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model, "--host", "127.0.0.1",
             "--port", str(vllm_port), "--served-model-name", SERVED_NAME[0], "--max-model-len", "2048",

@@ -12,15 +12,16 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from agentmesh_core.tokens import IdentitySigner
 from agentmesh_devstack.identity_keys import identity_env, run_dir_keyring, service_keys
 from agentmesh_devstack.infra import EmbeddedPostgres, NatsServer, TemporalDevServer
-from agentmesh_devstack.ports import free_port
+from agentmesh_devstack.ports import free_ports
 from agentmesh_devstack.processes import ManagedProcess
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,11 @@ log = logging.getLogger(__name__)
 # Start order: the slow loaders first, the gateway last.
 SERVICES = ("inference", "memory", "agents", "scheduler", "gateway")
 DATABASE_NAME = "agentmesh"
+INFRASTRUCTURE_PORTS = ("nats_port", "temporal_port", "temporal_ui_port")
+SERVICE_PORTS = (
+    "gateway_port", "agents_port", "memory_port", "inference_port", "scheduler_port",
+    "agents_metrics_port", "memory_metrics_port", "inference_metrics_port", "scheduler_metrics_port",
+)  # fmt: skip
 
 
 @dataclass
@@ -81,16 +87,21 @@ class StackConfig:
 
     @classmethod
     def ephemeral(cls, run_dir: Path, **overrides) -> StackConfig:
-        """Free ports everywhere, headless Temporal (tests)."""
-        ports = {
-            name: free_port()
-            for name in (
-                "gateway_port", "agents_port", "memory_port", "inference_port",
-                "scheduler_port", "nats_port", "temporal_port", "temporal_ui_port", "agents_metrics_port",
-                "memory_metrics_port", "inference_metrics_port", "scheduler_metrics_port",
-            )
-        }  # fmt: skip
+        """Free ports everywhere, headless Temporal (tests).
+
+        The services' ports are 0 here, chosen by `with_service_ports` once the
+        infrastructure runs: Temporal's dev server listens on five random ports
+        besides its own, and a port chosen before it started could be one of them.
+        """
+        ports = dict(zip(INFRASTRUCTURE_PORTS, free_ports(len(INFRASTRUCTURE_PORTS)), strict=True))
+        ports |= dict.fromkeys(SERVICE_PORTS, 0)
         return cls(run_dir=run_dir, temporal_headless=True, **{**ports, **overrides})
+
+    def with_service_ports(self) -> StackConfig:
+        """This config with a free port for each service port that is 0 (see `ephemeral`)."""
+        unset = [name for name in SERVICE_PORTS if getattr(self, name) == 0]
+        chosen: dict[str, Any] = dict(zip(unset, free_ports(len(unset)), strict=True))
+        return replace(self, **chosen)
 
     def addr(self, service: str) -> str:
         return f"{self.host}:{getattr(self, f'{service}_port')}"
@@ -134,6 +145,7 @@ class Stack:
         self.database_url = self.postgres.database_url(DATABASE_NAME)
         self.nats.start()
         self.temporal.start()
+        self.config = self.config.with_service_ports()
 
     def service_env(self) -> dict[str, str]:
         """The environment every service process gets."""
