@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import Connection, event, text
+from sqlalchemy.exc import DataError
 
 from agentmesh_core.errors import Unavailable
 from agentmesh_db.database import Database
@@ -75,5 +76,51 @@ def test_a_connection_lost_under_use_fails_its_transaction_as_unavailable_then_t
         with pytest.raises(Unavailable):
             _backend_pid(database)
         assert _backend_pid(database) != first  # the lost connection was discarded
+    finally:
+        database.dispose()
+
+
+def _autocommit(connection: Connection) -> bool:
+    driver = connection.connection.dbapi_connection
+    assert driver is not None
+    return bool(driver.autocommit)
+
+
+def test_work_without_a_transaction_commits_each_statement_and_the_pool_gets_its_connection_back_transactional(
+    database_url: str,
+) -> None:
+    database = Database(database_url, pool_size=1)
+    try:
+        database.run_sync(lambda connection: connection.execute(text("CREATE TABLE notes (body text)")))
+
+        def two_writes_the_second_failing(connection: Connection) -> None:
+            connection.execute(text("INSERT INTO notes VALUES ('first')"))
+            connection.execute(text("INSERT INTO notes VALUES (1 / 0)"))
+
+        with pytest.raises(DataError):
+            database.run_sync(two_writes_the_second_failing, transaction=False)  # the first write is kept
+        with pytest.raises(DataError):
+            database.run_sync(two_writes_the_second_failing)  # both are rolled back
+
+        count = "SELECT count(*) FROM notes"
+        assert database.run_sync(lambda connection: connection.execute(text(count)).scalar_one()) == 1
+        assert database.run_sync(_autocommit, transaction=False)
+        assert not database.run_sync(_autocommit)  # the same (only) connection, in transactions again
+    finally:
+        database.dispose()
+
+
+def test_a_connection_lost_under_autocommitted_work_fails_it_as_unavailable_then_the_pool_recovers(
+    database_url: str,
+) -> None:
+    database = Database(database_url, pool_size=1, ping_idle_seconds=60)
+    pid = "SELECT pg_backend_pid()"
+    try:
+        first = _backend_pid(database)
+        _terminate(database_url, first)
+
+        with pytest.raises(Unavailable):
+            database.run_sync(lambda connection: connection.execute(text(pid)).scalar_one(), transaction=False)
+        assert _backend_pid(database) != first and not database.run_sync(_autocommit)
     finally:
         database.dispose()

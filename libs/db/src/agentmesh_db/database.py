@@ -1,9 +1,10 @@
 """A service's handle on PostgreSQL.
 
 psycopg2 is blocking, so work runs in a thread (`await db.run(fn)`), one
-transaction per call; the event loop never waits on the database. The work gets
-a Core `Connection`: the repositories use SQLAlchemy Core only, and an ORM
-Session around the same statements cost ~0.3 ms more CPU each. The threads
+transaction per call (or autocommit, for reads and single writes); the event
+loop never waits on the database. The work gets a Core `Connection`: the
+repositories use SQLAlchemy Core only, and an ORM Session around the same
+statements cost ~0.3 ms more CPU each. The threads
 are the database's own (as many as the pool has connections), not asyncio's
 shared default pool: other blocking work (password hashing, file reads) can
 never queue database calls behind it. Statement parameters are kept out of
@@ -62,23 +63,32 @@ class Database:
         # One thread per connection the pool may open, so no thread waits on the pool.
         self._executor = ThreadPoolExecutor(max_workers=2 * pool_size, thread_name_prefix="db")
 
-    def run_sync(self, work: Callable[[Connection], T]) -> T:
+    def run_sync(self, work: Callable[[Connection], T], transaction: bool = True) -> T:
         try:
-            with self.engine.begin() as connection:
-                return work(connection)
+            if transaction:
+                with self.engine.begin() as connection:
+                    return work(connection)
+            with self.engine.connect() as connection:
+                return _autocommitted(connection, work)
         except OperationalError as error:
             if getattr(error, "connection_invalidated", False) or error.orig is None or _is_connection_error(error):
                 log.warning("database unavailable: %s", type(error.orig).__name__)
                 raise Unavailable("database unavailable") from None
             raise
 
-    async def run(self, work: Callable[[Connection], T]) -> T:
-        """Run work(connection) in one transaction on one of the database's threads."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self.run_sync, work)
+    async def run(self, work: Callable[[Connection], T], transaction: bool = True) -> T:
+        """Run work(connection) in one transaction on one of the database's threads.
+
+        `transaction=False`: each statement commits on its own (autocommit), for reads
+        and for work of a single write. A transaction's BEGIN and COMMIT are round trips
+        of their own (psycopg2 sends them apart from the statements), and each waits
+        for the database and then for this process's GIL.
+        """
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self.run_sync, work, transaction)
 
     async def ping(self) -> bool:
         try:
-            await self.run(lambda s: s.execute(text("SELECT 1")))
+            await self.run(lambda s: s.execute(text("SELECT 1")), transaction=False)
         except (Unavailable, DBAPIError):
             return False
         return True
@@ -93,6 +103,22 @@ def affected_rows(connection: Connection, statement: Executable) -> int:
     """Execute an UPDATE or DELETE and return how many rows it changed."""
     # Connection.execute is typed as returning Result; for DML it is a CursorResult (with rowcount).
     return cast("CursorResult[Any]", connection.execute(statement)).rowcount
+
+
+def _autocommitted(connection: Connection, work: Callable[[Connection], T]) -> T:
+    """work(connection) with the driver connection in autocommit, restored before the pool has it back.
+
+    Set on the driver connection itself: psycopg2 only keeps the flag (no round trip),
+    while SQLAlchemy's isolation_level execution option cost as much as a transaction.
+    """
+    driver = connection.connection.dbapi_connection
+    assert driver is not None  # a connection just checked out
+    driver.autocommit = True
+    try:
+        return work(connection)
+    finally:
+        if not driver.closed:  # a lost connection is discarded by the pool
+            driver.autocommit = False
 
 
 def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:

@@ -78,7 +78,7 @@ class SqlApprovalRepository:
         if before is not None:  # newest first: the next page holds the older keys
             query = query.where(tuple_(_a.created_at, _a.id) < tuple_(*before))
         query = query.order_by(_a.created_at.desc(), _a.id.desc()).limit(limit)
-        return await self._db.run(lambda s: [to_approval(row) for row in s.execute(query).all()])
+        return await self._db.run(lambda s: [to_approval(row) for row in s.execute(query).all()], transaction=False)
 
     async def get(self, project_id: str, approval_id: str) -> Approval | None:
         def work(connection: Connection) -> Approval | None:
@@ -127,7 +127,7 @@ class SqlApprovalRepository:
             .order_by(_a.expires_at)
             .limit(limit)
         )
-        return await self._db.run(lambda s: [to_approval(row) for row in s.execute(query).all()])
+        return await self._db.run(lambda s: [to_approval(row) for row in s.execute(query).all()], transaction=False)
 
 
 class SqlToolCallRepository:
@@ -147,4 +147,4 @@ class SqlToolCallRepository:
         if before is not None:  # newest first: the next page holds the older keys
             query = query.where(tuple_(_c.created_at, _c.id) < tuple_(*before))
         query = query.order_by(_c.created_at.desc(), _c.id.desc()).limit(limit)
-        return await self._db.run(lambda s: [to_call(row) for row in s.execute(query).all()])
+        return await self._db.run(lambda s: [to_call(row) for row in s.execute(query).all()], transaction=False)

@@ -72,7 +72,7 @@ class SqlMcpServerRepository:
 
     async def list(self) -> builtins.list[McpServer]:
         query = select(mcp_servers).order_by(_m.name)
-        return await self._db.run(lambda s: [self._server(row) for row in s.execute(query).all()])
+        return await self._db.run(lambda s: [self._server(row) for row in s.execute(query).all()], transaction=False)
 
     async def get(self, name: str) -> McpServer | None:
         def work(connection: Connection) -> McpServer | None:

@@ -139,10 +139,12 @@ class SqlMessageRepository:
                     return first, False
             raise AlreadyExists("message already exists")
 
-        return await self._db.run(work)
+        return await self._db.run(work, transaction=False)
 
     async def get(self, project_id: str, message_id: str) -> Message | None:
-        return await self._db.run(lambda s: _one(s, _c.project_id == project_id, _c.id == message_id))
+        return await self._db.run(
+            lambda s: _one(s, _c.project_id == project_id, _c.id == message_id), transaction=False
+        )
 
     async def list(
         self, project_id: str, where: MessageFilter, after: tuple[datetime, str] | None, limit: int
@@ -166,11 +168,13 @@ class SqlMessageRepository:
         if where.status:
             conditions.append(_c.status == where.status.value)
         query = select(messages).where(*conditions).order_by(_c.created_at.desc(), _c.id.desc()).limit(limit)
-        return await self._db.run(lambda s: [to_message(row) for row in s.execute(query).all()])
+        return await self._db.run(lambda s: [to_message(row) for row in s.execute(query).all()], transaction=False)
 
     async def conversation_exists(self, project_id: str, conversation_id: str) -> bool:
         values = {"in_project": project_id, "in_conversation": conversation_id}
-        return await self._db.run(lambda s: bool(s.execute(statements.CONVERSATION_EXISTS, values).scalar()))
+        return await self._db.run(
+            lambda s: bool(s.execute(statements.CONVERSATION_EXISTS, values).scalar()), transaction=False
+        )
 
     async def delivery_state(
         self,
@@ -206,11 +210,11 @@ class SqlMessageRepository:
                 return state
             return dataclasses.replace(state, history=tuple(_begin(connection, state.request, history_limit)))
 
-        return await self._db.run(work)
+        return await self._db.run(work, transaction=False)
 
     # builtins.list from here on: inside the class, `list` is the method above.
     async def begin_processing(self, request: Message, history_limit: int) -> builtins.list[Message]:
-        return await self._db.run(lambda connection: _begin(connection, request, history_limit))
+        return await self._db.run(lambda connection: _begin(connection, request, history_limit), transaction=False)
 
     async def set_status(
         self, project_id: str, message_id: str, status: MessageStatus, error: str = ""
@@ -226,7 +230,7 @@ class SqlMessageRepository:
             row = connection.execute(statement).one_or_none()
             return to_message(row) if row else None
 
-        return await self._db.run(work)
+        return await self._db.run(work, transaction=False)
 
     async def complete_with_reply(self, request: Message, reply: Message) -> Message:
         values = {"in_project": request.project_id, "request": request.id, "now": reply.updated_at}
@@ -246,7 +250,7 @@ class SqlMessageRepository:
 
     async def mark_published(self, project_id: str, message_ids: builtins.list[str], at: datetime) -> None:
         values = {"in_project": project_id, "requests": message_ids, "at": at}
-        await self._db.run(lambda s: s.execute(statements.MARK_PUBLISHED, values))
+        await self._db.run(lambda s: s.execute(statements.MARK_PUBLISHED, values), transaction=False)
 
     async def due_for_publish(
         self, unpublished_before: datetime, published_before: datetime, limit: int
@@ -270,7 +274,7 @@ class SqlMessageRepository:
             .order_by(_c.created_at)
             .limit(limit)
         )
-        return await self._db.run(lambda s: [to_message(row) for row in s.execute(query).all()])
+        return await self._db.run(lambda s: [to_message(row) for row in s.execute(query).all()], transaction=False)
 
     async def with_replies(
         self, project_id: str, message_ids: Sequence[str]
@@ -297,7 +301,7 @@ class SqlMessageRepository:
             _c.sender_type == ParticipantType.AGENT.value,
             _c.status.not_in(FINAL),
         )
-        return await self._db.run(lambda s: [to_message(row) for row in s.execute(query).all()])
+        return await self._db.run(lambda s: [to_message(row) for row in s.execute(query).all()], transaction=False)
 
     async def delete_project(self, project_id: str) -> int:
         def work(connection: Connection) -> int:

@@ -31,7 +31,7 @@ class SqlMonitorAgents:
             .order_by(agents.c.created_at, agents.c.id)
             .limit(1)
         )
-        row = await self._db.run(lambda connection: connection.execute(query).one_or_none())
+        row = await self._db.run(lambda connection: connection.execute(query).one_or_none(), transaction=False)
         return to_agent(row) if row else None
 
     async def all(self) -> list[Agent]:
@@ -42,7 +42,7 @@ class SqlMonitorAgents:
             .distinct(agents.c.project_id)
             .order_by(agents.c.project_id, agents.c.created_at, agents.c.id)
         )
-        rows = await self._db.run(lambda connection: connection.execute(query).all())
+        rows = await self._db.run(lambda connection: connection.execute(query).all(), transaction=False)
         return [to_agent(row) for row in rows]
 
 

@@ -90,7 +90,7 @@ class SqlToolRepository:
         query = select(tools).order_by(_t.name).limit(limit)
         if after is not None:
             query = query.where(_t.name > after)
-        return await self._db.run(lambda s: [to_tool(row) for row in s.execute(query).all()])
+        return await self._db.run(lambda s: [to_tool(row) for row in s.execute(query).all()], transaction=False)
 
     async def get(self, name: str) -> ToolDefinition | None:
         def work(connection: Connection) -> ToolDefinition | None:
@@ -143,7 +143,7 @@ class SqlToolRepository:
                 | (_t.kind != tool.kind.value),
             )
         )
-        await self._db.run(lambda s: s.execute(statement))
+        await self._db.run(lambda s: s.execute(statement), transaction=False)
 
 
 class SqlGrantRepository:
@@ -153,7 +153,7 @@ class SqlGrantRepository:
         self._db = db
 
     async def for_agent(self, project_id: str, agent_id: str) -> list[GrantedTool]:
-        return await self._db.run(lambda s: granted_tools(s, project_id, agent_id))
+        return await self._db.run(lambda s: granted_tools(s, project_id, agent_id), transaction=False)
 
     async def find(self, project_id: str, agent_id: str, tool_name: str) -> GrantedTool | None:
         query = _GRANTED.where(_g.project_id == project_id, _g.agent_id == agent_id, _g.tool_name == tool_name)

@@ -91,4 +91,4 @@ class SqlTopicRepository:
 
     async def delete_project(self, project_id: str) -> int:
         statement = delete(topic_publications).where(_p.project_id == project_id)  # deliveries cascade
-        return await self._db.run(lambda connection: affected_rows(connection, statement))
+        return await self._db.run(lambda connection: affected_rows(connection, statement), transaction=False)

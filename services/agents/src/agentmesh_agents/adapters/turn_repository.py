@@ -148,7 +148,7 @@ class SqlTurnRepository:
         return await self._db.run(lambda s: wake_turn(s, project_id, message_id, wake))
 
     async def save(self, state: TurnState) -> None:
-        await self._db.run(lambda connection: _upsert_turn(connection, state))
+        await self._db.run(lambda connection: _upsert_turn(connection, state), transaction=False)
 
     async def cancel(self, project_id: str, message_id: str) -> Message | None:
         def work(connection: Connection) -> Message | None:
@@ -196,7 +196,9 @@ class SqlTurnRepository:
             .order_by(expires)
             .limit(limit)
         )
-        return await self._db.run(lambda connection: [to_turn(row) for row in connection.execute(query).all()])
+        return await self._db.run(
+            lambda connection: [to_turn(row) for row in connection.execute(query).all()], transaction=False
+        )
 
     async def get(self, message_id: str) -> TurnState | None:
         """A turn's stored state."""

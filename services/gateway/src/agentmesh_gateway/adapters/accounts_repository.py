@@ -70,7 +70,9 @@ class SqlAccountsRepository:
     # users
 
     async def count_users(self) -> int:
-        return await self._db.run(lambda s: s.execute(select(func.count()).select_from(users)).scalar_one())
+        return await self._db.run(
+            lambda s: s.execute(select(func.count()).select_from(users)).scalar_one(), transaction=False
+        )
 
     async def create_user(self, username: str, password_hash: str, role: GlobalRole) -> User:
         values = {
@@ -91,18 +93,22 @@ class SqlAccountsRepository:
         return await self._db.run(work)
 
     async def get_user(self, user_id: str) -> User | None:
-        row = await self._db.run(lambda s: s.execute(select(users).where(users.c.id == user_id)).first())
+        row = await self._db.run(
+            lambda s: s.execute(select(users).where(users.c.id == user_id)).first(), transaction=False
+        )
         return user_from_row(row) if row else None
 
     async def get_user_by_username(self, username: str) -> User | None:
-        row = await self._db.run(lambda s: s.execute(select(users).where(users.c.username == username)).first())
+        row = await self._db.run(
+            lambda s: s.execute(select(users).where(users.c.username == username)).first(), transaction=False
+        )
         return user_from_row(row) if row else None
 
     async def list_users(self, after: tuple[datetime, str] | None, limit: int) -> list[User]:
         query = select(users).order_by(users.c.created_at, users.c.id).limit(limit)
         if after is not None:
             query = query.where(tuple_(users.c.created_at, users.c.id) > tuple_(*after))
-        return [user_from_row(r) for r in await self._db.run(lambda s: s.execute(query).all())]
+        return [user_from_row(r) for r in await self._db.run(lambda s: s.execute(query).all(), transaction=False)]
 
     async def update_user(self, user_id: str, values: dict, end_sessions: bool = False) -> User | None:
         query = update(users).where(users.c.id == user_id).values(**values).returning(users)
@@ -157,7 +163,7 @@ class SqlAccountsRepository:
             .outerjoin(project_members, member)
             .where(projects.c.id == project_id)
         )
-        row = await self._db.run(lambda s: s.execute(query).first())
+        row = await self._db.run(lambda s: s.execute(query).first(), transaction=False)
         if row is None:
             return None
         found = _project(row), ProjectRole(row.member_role) if row.member_role else None
@@ -174,7 +180,7 @@ class SqlAccountsRepository:
         if after is not None:
             query = query.where(tuple_(projects.c.created_at, projects.c.id) > tuple_(*after))
         query = query.order_by(projects.c.created_at, projects.c.id).limit(limit)
-        return [_project(r) for r in await self._db.run(lambda s: s.execute(query).all())]
+        return [_project(r) for r in await self._db.run(lambda s: s.execute(query).all(), transaction=False)]
 
     async def update_project(self, project_id: str, values: dict) -> Project | None:
         query = update(projects).where(projects.c.id == project_id).values(**values).returning(projects)
@@ -191,7 +197,7 @@ class SqlAccountsRepository:
         query = select(project_members.c.role).where(
             project_members.c.project_id == project_id, project_members.c.user_id == user_id
         )
-        role = await self._db.run(lambda s: s.scalar(query))
+        role = await self._db.run(lambda s: s.scalar(query), transaction=False)
         return ProjectRole(role) if role else None
 
     async def count_admins(self, project_id: str) -> int:
@@ -200,7 +206,7 @@ class SqlAccountsRepository:
             .select_from(project_members)
             .where(project_members.c.project_id == project_id, project_members.c.role == ProjectRole.ADMIN.value)
         )
-        return await self._db.run(lambda s: s.execute(query).scalar_one())
+        return await self._db.run(lambda s: s.execute(query).scalar_one(), transaction=False)
 
     async def list_members(self, project_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Membership]:
         joined = tuple_(project_members.c.created_at, project_members.c.user_id)
@@ -213,7 +219,7 @@ class SqlAccountsRepository:
         )
         if after is not None:
             query = query.where(joined > tuple_(*after))
-        rows = await self._db.run(lambda s: s.execute(query).all())
+        rows = await self._db.run(lambda s: s.execute(query).all(), transaction=False)
         return [
             Membership(r.project_id, r.user_id, ProjectRole(r.role), r.created_at, username=r.username) for r in rows
         ]
@@ -225,7 +231,7 @@ class SqlAccountsRepository:
             .where(project_members.c.user_id == user_id)
             .order_by(projects.c.name)
         )
-        rows = await self._db.run(lambda s: s.execute(query).all())
+        rows = await self._db.run(lambda s: s.execute(query).all(), transaction=False)
         return [
             Membership(r.project_id, r.user_id, ProjectRole(r.role), r.created_at, project_name=r.name) for r in rows
         ]

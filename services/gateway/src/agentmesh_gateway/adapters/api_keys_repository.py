@@ -45,11 +45,11 @@ class SqlApiKeyStore:
             "created_at": key.created_at,
             "expires_at": key.expires_at,
         }
-        await self._db.run(lambda s: s.execute(insert(api_keys).values(**values)))
+        await self._db.run(lambda s: s.execute(insert(api_keys).values(**values)), transaction=False)
 
     async def count_active(self, project_id: str) -> int:
         query = select(func.count()).where(api_keys.c.project_id == project_id, api_keys.c.revoked_at.is_(None))
-        return await self._db.run(lambda s: s.execute(query).scalar_one())
+        return await self._db.run(lambda s: s.execute(query).scalar_one(), transaction=False)
 
     async def list_active(self, project_id: str) -> list[ApiKey]:
         query = (
@@ -57,11 +57,11 @@ class SqlApiKeyStore:
             .where(api_keys.c.project_id == project_id, api_keys.c.revoked_at.is_(None))
             .order_by(api_keys.c.created_at.desc(), api_keys.c.id)
         )
-        return await self._db.run(lambda s: [_key(row) for row in s.execute(query)])
+        return await self._db.run(lambda s: [_key(row) for row in s.execute(query)], transaction=False)
 
     async def by_hash(self, key_hash: str) -> ApiKey | None:
         query = select(api_keys).where(api_keys.c.key_hash == key_hash)
-        return await self._db.run(lambda s: next((_key(row) for row in s.execute(query)), None))
+        return await self._db.run(lambda s: next((_key(row) for row in s.execute(query)), None), transaction=False)
 
     async def revoke(self, project_id: str, key_id: str, at: datetime) -> bool:
         statement = (
@@ -69,11 +69,11 @@ class SqlApiKeyStore:
             .where(api_keys.c.id == key_id, api_keys.c.project_id == project_id, api_keys.c.revoked_at.is_(None))
             .values(revoked_at=at)
         )
-        return await self._db.run(lambda s: affected_rows(s, statement) == 1)
+        return await self._db.run(lambda s: affected_rows(s, statement) == 1, transaction=False)
 
     async def touch(self, key_id: str, at: datetime) -> None:
         statement = update(api_keys).where(api_keys.c.id == key_id).values(last_used_at=at)
-        await self._db.run(lambda s: s.execute(statement))
+        await self._db.run(lambda s: s.execute(statement), transaction=False)
 
 
 class SqlUsageStore:
@@ -111,7 +111,7 @@ class SqlUsageStore:
                 "requests": api_usage.c.requests + statement.excluded.requests,
             },
         )
-        await self._db.run(lambda s: s.execute(statement))
+        await self._db.run(lambda s: s.execute(statement), transaction=False)
 
     async def rows(self, project_id: str, since: date) -> list[UsageRow]:
         query = (

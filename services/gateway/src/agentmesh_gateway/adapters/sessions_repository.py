@@ -89,7 +89,7 @@ class SqlSessionsRepository:
             .join(sessions, sessions.c.user_id == users.c.id)
             .where(users.c.id == user_id, sessions.c.id == session_id)
         )
-        row: Row | None = await self._db.run(lambda s: s.execute(query).first())
+        row: Row | None = await self._db.run(lambda s: s.execute(query).first(), transaction=False)
         if row is None:
             return None
         found = user_from_row(row), row.revoked_at is None

@@ -109,11 +109,13 @@ class SqlEntryRepository:
             .where((entries.c.project_id == project_id) & entries.c.id.in_(list(entry_ids)) & _pending)
             .values(state=READY)
         )
-        return await self._db.run(lambda s: affected_rows(s, statement))
+        return await self._db.run(lambda s: affected_rows(s, statement), transaction=False)
 
     async def pending_before(self, cutoff: datetime, limit: int) -> list[MemoryEntry]:
         query = select(entries).where(_pending & (entries.c.created_at < cutoff)).order_by(entries.c.created_at)
-        return await self._db.run(lambda s: [_from_row(row) for row in s.execute(query.limit(limit))])
+        return await self._db.run(
+            lambda s: [_from_row(row) for row in s.execute(query.limit(limit))], transaction=False
+        )
 
     async def abandon(self, project_id: str, entry_ids: Sequence[str]) -> list[str]:
         if not entry_ids:
@@ -148,7 +150,9 @@ class SqlEntryRepository:
         if not entry_ids:
             return []
         values = {"in_project": project_id, "ids": list(entry_ids)}
-        return await self._db.run(lambda s: [_from_row(row) for row in s.execute(_READY_BY_IDS, values)])
+        return await self._db.run(
+            lambda s: [_from_row(row) for row in s.execute(_READY_BY_IDS, values)], transaction=False
+        )
 
     async def list_page(
         self, project_id: str, agent_id: str | None, before: ListKey | None, limit: int
@@ -159,7 +163,7 @@ class SqlEntryRepository:
         if before is not None:  # newest first: the next page holds the older keys
             query = query.where(tuple_(entries.c.created_at, entries.c.seq) < tuple_(*before))
         query = query.order_by(entries.c.created_at.desc(), entries.c.seq.desc()).limit(limit)
-        rows = await self._db.run(lambda s: list(s.execute(query)))
+        rows = await self._db.run(lambda s: list(s.execute(query)), transaction=False)
         return [_from_row(row) for row in rows], (rows[-1].created_at, rows[-1].seq) if rows else None
 
     async def remove_many(self, project_id: str, entry_ids: Sequence[str]) -> int:
@@ -168,7 +172,7 @@ class SqlEntryRepository:
         statement = delete(entries).where(
             (entries.c.project_id == project_id) & entries.c.id.in_(list(entry_ids)) & _ready
         )
-        return await self._db.run(lambda s: affected_rows(s, statement))
+        return await self._db.run(lambda s: affected_rows(s, statement), transaction=False)
 
     async def remove_project(self, project_id: str) -> int:
         def work(connection: Connection) -> int:

@@ -138,7 +138,7 @@ class SqlScheduleRepository:
             "last_run_outcome": schedule.last_run_outcome,
             "created_at": schedule.created_at,
         }
-        await self._db.run(lambda s: s.execute(insert(schedules).values(**values)))
+        await self._db.run(lambda s: s.execute(insert(schedules).values(**values)), transaction=False)
 
     async def get(self, project_id: str, schedule_id: str) -> Schedule | None:
         def work(connection: Connection) -> Schedule | None:
@@ -156,17 +156,17 @@ class SqlScheduleRepository:
         )
         if after is not None:
             query = query.where(tuple_(schedules.c.created_at, schedules.c.id) > tuple_(*after))
-        return await self._db.run(lambda s: [_from_row(row) for row in s.execute(query)])
+        return await self._db.run(lambda s: [_from_row(row) for row in s.execute(query)], transaction=False)
 
     async def list_project(self, project_id: str) -> list[Schedule]:
         query = select(schedules).where(schedules.c.project_id == project_id).order_by(schedules.c.created_at)
-        return await self._db.run(lambda s: [_from_row(row) for row in s.execute(query)])
+        return await self._db.run(lambda s: [_from_row(row) for row in s.execute(query)], transaction=False)
 
     async def list_all(self, after_id: str, limit: int) -> list[Schedule]:
         query = select(schedules).order_by(schedules.c.id).limit(limit)
         if after_id:
             query = query.where(schedules.c.id > after_id)
-        return await self._db.run(lambda s: [_from_row(row) for row in s.execute(query)])
+        return await self._db.run(lambda s: [_from_row(row) for row in s.execute(query)], transaction=False)
 
     async def update(self, schedule: Schedule, expected_revision: int) -> bool:
         statement = (
@@ -175,7 +175,7 @@ class SqlScheduleRepository:
             .where(schedules.c.revision == expected_revision)
             .values(**_settings(schedule))
         )
-        return await self._db.run(lambda s: affected_rows(s, statement) > 0)
+        return await self._db.run(lambda s: affected_rows(s, statement) > 0, transaction=False)
 
     async def recent_runs(self, project_id: str, schedule_id: str, limit: int) -> list[ScheduleRun]:
         query = (
@@ -185,11 +185,13 @@ class SqlScheduleRepository:
             .order_by(schedule_runs.c.ran_at.desc(), schedule_runs.c.run_key.desc())
             .limit(limit)
         )
-        return await self._db.run(lambda s: [ScheduleRun(row.ran_at, row.outcome) for row in s.execute(query)])
+        return await self._db.run(
+            lambda s: [ScheduleRun(row.ran_at, row.outcome) for row in s.execute(query)], transaction=False
+        )
 
     async def remove(self, project_id: str, schedule_id: str) -> bool:
         statement = delete(schedules).where(_scoped(project_id, schedule_id))
-        return await self._db.run(lambda s: affected_rows(s, statement) > 0)
+        return await self._db.run(lambda s: affected_rows(s, statement) > 0, transaction=False)
 
     async def record_run(
         self,
