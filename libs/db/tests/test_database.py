@@ -89,7 +89,7 @@ def _autocommit(connection: Connection) -> bool:
 def test_work_without_a_transaction_commits_each_statement_and_the_pool_gets_its_connection_back_transactional(
     database_url: str,
 ) -> None:
-    database = Database(database_url, pool_size=1)
+    database = Database(database_url, pool_size=1, ping_idle_seconds=0)  # every checkout pings first
     try:
         database.run_sync(lambda connection: connection.execute(text("CREATE TABLE notes (body text)")))
 

@@ -108,8 +108,9 @@ def affected_rows(connection: Connection, statement: Executable) -> int:
 def _autocommitted(connection: Connection, work: Callable[[Connection], T]) -> T:
     """work(connection) with the driver connection in autocommit, restored before the pool has it back.
 
-    Set on the driver connection itself: psycopg2 only keeps the flag (no round trip),
-    while SQLAlchemy's isolation_level execution option cost as much as a transaction.
+    Set on the driver connection itself, as SQLAlchemy's own psycopg2 ping does: psycopg2
+    only keeps the flag (no round trip), while SQLAlchemy's isolation_level execution
+    option cost as much as a transaction.
     """
     driver = connection.connection.dbapi_connection
     assert driver is not None  # a connection just checked out
