@@ -7,9 +7,7 @@ decoding what clients send is the servicer's business (rpc/mapping.py).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from google.protobuf import json_format, struct_pb2, timestamp_pb2
+from google.protobuf import json_format, struct_pb2
 
 from agentmesh.agents.v1 import message_pb2, tool_pb2
 from agentmesh.common.v1 import participant_pb2
@@ -30,6 +28,7 @@ from agentmesh_agents.domain.tool_models import (
     ToolDefinition,
     ToolKind,
 )
+from agentmesh_grpc.well_known import timestamp_proto
 
 MESSAGE_STATUS = {
     MessageStatus.QUEUED: message_pb2.MESSAGE_STATUS_QUEUED,
@@ -77,13 +76,6 @@ APPROVAL_STATUS = {
 }
 
 
-def timestamp(value: datetime) -> timestamp_pb2.Timestamp:
-    """A timezone-aware datetime as a protobuf Timestamp."""
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value.astimezone(UTC))
-    return stamp
-
-
 def value_proto(value: JsonValue) -> struct_pb2.Value:
     """Plain JSON as a protobuf Value."""
     proto = struct_pb2.Value()
@@ -111,8 +103,8 @@ def message_proto(message: Message) -> message_pb2.Message:
         parent_id=message.parent_id or "",
         correlation_id=message.correlation_id or "",
         idempotency_key=message.idempotency_key or "",
-        create_time=timestamp(message.created_at),
-        update_time=timestamp(message.updated_at),
+        create_time=timestamp_proto(message.created_at),
+        update_time=timestamp_proto(message.updated_at),
     )
 
 
@@ -126,7 +118,7 @@ def event_proto(event: ConversationEvent) -> message_pb2.ConversationEvent:
         agent_id=event.agent_id,
         text=event.text,
         error=event.error,
-        create_time=timestamp(event.created_at),
+        create_time=timestamp_proto(event.created_at),
     )
     if event.reply is not None:
         proto.reply.CopyFrom(message_proto(event.reply))
@@ -158,8 +150,8 @@ def tool_proto(tool: ToolDefinition) -> tool_pb2.Tool:
         enabled=tool.enabled,
         restricted=tool.restricted,
         requires_approval=tool.requires_approval,
-        create_time=timestamp(tool.created_at),
-        update_time=timestamp(tool.updated_at),
+        create_time=timestamp_proto(tool.created_at),
+        update_time=timestamp_proto(tool.updated_at),
     )
 
 
@@ -176,7 +168,7 @@ def tool_call_proto(call: ToolCallRecord) -> tool_pb2.ToolCall:
         duration_ms=call.duration_ms,
         error=call.error,
         step=call.step,
-        create_time=timestamp(call.created_at),
+        create_time=timestamp_proto(call.created_at),
     )
 
 
@@ -194,11 +186,11 @@ def approval_proto(approval: Approval) -> tool_pb2.Approval:
         status=APPROVAL_STATUS[approval.status],
         decided_by=approval.decided_by,
         comment=approval.comment,
-        expire_time=timestamp(approval.expires_at),
-        create_time=timestamp(approval.created_at),
+        expire_time=timestamp_proto(approval.expires_at),
+        create_time=timestamp_proto(approval.created_at),
     )
     if approval.decided_at is not None:
-        proto.decide_time.CopyFrom(timestamp(approval.decided_at))
+        proto.decide_time.CopyFrom(timestamp_proto(approval.decided_at))
     return proto
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 
 from google.protobuf.message import DecodeError
 from nats.errors import Error as NatsError
@@ -23,7 +23,6 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from agentmesh.common.v1 import system_event_pb2
 from agentmesh_agents.adapters.metrics import ObservedEventPublisher
-from agentmesh_agents.codec import timestamp
 from agentmesh_agents.domain.admission import MessageAdmission
 from agentmesh_agents.domain.backlog import Backlog, QueueDepth
 from agentmesh_agents.domain.limits import Limits
@@ -34,6 +33,7 @@ from agentmesh_agents.domain.tool_models import ToolCallRecord
 from agentmesh_core.errors import ResourceExhausted, Unavailable
 from agentmesh_events import subjects
 from agentmesh_events.bus import outgoing_headers
+from agentmesh_grpc.well_known import datetime_of, timestamp_proto
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def encode_system_event(event: SystemEvent) -> bytes:
         message_id=event.message_id,
         kind=KIND[event.kind],
         detail=event.detail,
-        occur_time=timestamp(event.occurred_at),
+        occur_time=timestamp_proto(event.occurred_at),
         age_seconds=event.age_seconds,
         subject=event.subject,
     ).SerializeToString()
@@ -77,7 +77,7 @@ def decode_system_event(data: bytes) -> SystemEvent | None:
         id=proto.id,
         kind=kind,
         project_id=proto.project_id,
-        occurred_at=proto.occur_time.ToDatetime(tzinfo=UTC),
+        occurred_at=datetime_of(proto.occur_time),
         agent_id=proto.agent_id,
         message_id=proto.message_id,
         detail=proto.detail,

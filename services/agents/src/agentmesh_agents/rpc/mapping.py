@@ -14,11 +14,12 @@ from google.protobuf.message import DecodeError
 
 from agentmesh.agents.v1 import agent_pb2, message_pb2
 from agentmesh.agents.v1 import agent_service_pb2 as pb
-from agentmesh_agents.codec import MESSAGE_STATUS, timestamp
+from agentmesh_agents.codec import MESSAGE_STATUS
 from agentmesh_agents.domain.models import Agent, AgentStatus, JsonValue, MessageStatus
 from agentmesh_agents.domain.ports import StoredEvent
 from agentmesh_core.errors import InvalidInput
 from agentmesh_grpc.struct_values import struct_to_json, value_to_json
+from agentmesh_grpc.well_known import timestamp_proto
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,8 @@ def agent_proto(agent: Agent) -> agent_pb2.Agent:
         agent_type=agent.agent_type,
         status=AGENT_STATUS[agent.status],
         topics=list(agent.topics),
-        create_time=timestamp(agent.created_at),
-        update_time=timestamp(agent.updated_at),
+        create_time=timestamp_proto(agent.created_at),
+        update_time=timestamp_proto(agent.updated_at),
     )
 
 

@@ -6,12 +6,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from agentmesh.agents.v1 import tool_pb2
-from agentmesh_agents.codec import timestamp, tool_proto
+from agentmesh_agents.codec import tool_proto
 from agentmesh_agents.domain.approvals import Decision
 from agentmesh_agents.domain.mcp_models import McpServer
 from agentmesh_agents.domain.tool_models import ApprovalStatus, Grant, GrantedTool, ToolDefinition, ToolKind
 from agentmesh_agents.rpc.mapping import struct_dict, struct_proto
 from agentmesh_core.errors import InvalidInput
+from agentmesh_grpc.well_known import timestamp_proto
 
 _KIND_OF = {tool_pb2.TOOL_KIND_BUILTIN: ToolKind.BUILTIN, tool_pb2.TOOL_KIND_MCP: ToolKind.MCP}
 _APPROVAL_STATUS_OF = {
@@ -74,7 +75,7 @@ def agent_tool_proto(granted: GrantedTool) -> tool_pb2.AgentTool:
     if granted.grant.requires_approval is not None:
         proto.requires_approval = granted.grant.requires_approval
     if granted.grant.last_used is not None:
-        proto.last_used_time.CopyFrom(timestamp(granted.grant.last_used))
+        proto.last_used_time.CopyFrom(timestamp_proto(granted.grant.last_used))
     return proto
 
 
@@ -101,8 +102,8 @@ def mcp_server_proto(server: McpServer) -> tool_pb2.McpServer:
         url=server.url,
         header_names=sorted(server.headers),
         tool_count=len(server.tools),
-        create_time=timestamp(server.created_at),
+        create_time=timestamp_proto(server.created_at),
     )
     if server.refreshed_at is not None:
-        proto.refresh_time.CopyFrom(timestamp(server.refreshed_at))
+        proto.refresh_time.CopyFrom(timestamp_proto(server.refreshed_at))
     return proto

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
@@ -12,6 +12,7 @@ from google.protobuf import json_format, struct_pb2, timestamp_pb2
 from agentmesh_core.errors import AgentmeshError, DeadlineExceeded, Unavailable
 from agentmesh_grpc.errors import from_rpc_error
 from agentmesh_grpc.struct_values import struct_to_json, value_to_json
+from agentmesh_grpc.well_known import datetime_of
 
 if TYPE_CHECKING:
     from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
@@ -74,17 +75,11 @@ def from_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
     return struct_to_json(struct, whole_as_int=True)
 
 
-def to_timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment.astimezone(UTC))
-    return stamp
-
-
 def from_timestamp(stamp: timestamp_pb2.Timestamp) -> datetime | None:
     """An aware UTC datetime, or None for an unset timestamp."""
     if stamp.seconds == 0 and stamp.nanos == 0:
         return None
-    return stamp.ToDatetime(tzinfo=UTC)
+    return datetime_of(stamp)
 
 
 def enum_name(enum_type: _EnumTypeWrapper[E], number: E, prefix: str) -> str:

@@ -4,24 +4,13 @@ from __future__ import annotations
 
 from typing import cast
 
-from google.protobuf import duration_pb2
-
 from agentmesh.scheduler.v1 import scheduler_service_pb2 as pb
 from agentmesh_gateway.clients.convert import enum_name, enum_number, from_timestamp, from_value, to_value
 from agentmesh_gateway.schemas.jobs import JobIn, JobOut, JobStatus, JobStepStatus, RetryOut, StepIn, StepOut
+from agentmesh_grpc.well_known import duration_proto, duration_seconds
 
 _JOB = "JOB_STATUS_"
 _STEP = "JOB_STEP_STATUS_"
-
-
-def _duration(seconds: float) -> duration_pb2.Duration:
-    duration = duration_pb2.Duration()
-    duration.FromNanoseconds(round(seconds * 1e9))
-    return duration
-
-
-def _seconds(duration: duration_pb2.Duration) -> float:
-    return duration.seconds + duration.nanos / 1e9
 
 
 def step_proto(step: StepIn) -> pb.JobStepSpec:
@@ -31,8 +20,8 @@ def step_proto(step: StepIn) -> pb.JobStepSpec:
         agent_id=str(step.agent_id),
         input=to_value(step.input),
         depends_on=step.depends_on,
-        retry=pb.JobStepRetry(max_attempts=step.retry.max_attempts, backoff=_duration(step.retry.backoff_s)),
-        timeout=_duration(step.timeout_s),
+        retry=pb.JobStepRetry(max_attempts=step.retry.max_attempts, backoff=duration_proto(step.retry.backoff_s)),
+        timeout=duration_proto(step.timeout_s),
     )
 
 
@@ -48,12 +37,12 @@ def create_request(project_id: str, job: JobIn) -> pb.CreateJobRequest:
 
 def retry_out(spec: pb.JobStepSpec) -> RetryOut:
     """A step's retry policy as REST shows it."""
-    return RetryOut(max_attempts=spec.retry.max_attempts, backoff_s=_seconds(spec.retry.backoff))
+    return RetryOut(max_attempts=spec.retry.max_attempts, backoff_s=duration_seconds(spec.retry.backoff))
 
 
 def timeout_s(spec: pb.JobStepSpec) -> float:
     """A step's timeout in seconds."""
-    return _seconds(spec.timeout)
+    return duration_seconds(spec.timeout)
 
 
 def status_number(status: str | None) -> pb.JobStatus.ValueType:

@@ -18,7 +18,6 @@ from agentmesh_gateway.clients.convert import (
     from_timestamp,
     from_value,
     rpc,
-    to_timestamp,
     to_value,
 )
 from agentmesh_gateway.clients.jobs import create_request, job_out, retry_out, status_number, step_proto, timeout_s
@@ -34,6 +33,7 @@ from agentmesh_gateway.schemas.schedules import (
     ScheduleRunOut,
     ScheduleStepOut,
 )
+from agentmesh_grpc.well_known import timestamp_proto
 
 _SERVICE = "scheduler"
 _OVERLAP = "OVERLAP_POLICY_"
@@ -118,7 +118,7 @@ def _spec(
     elif interval_seconds is not None:
         spec.interval_seconds = interval_seconds
     elif run_at is not None:
-        spec.run_at.CopyFrom(to_timestamp(run_at))
+        spec.run_at.CopyFrom(timestamp_proto(run_at))
     return spec
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from google.protobuf import struct_pb2, timestamp_pb2
+from google.protobuf import struct_pb2
 
 from agentmesh.memory.v1 import memory_service_pb2 as pb
 from agentmesh_grpc.struct_values import struct_to_json
+from agentmesh_grpc.well_known import timestamp_proto
 from agentmesh_memory.domain.models import Document, JsonObject, MemoryEntry, SearchHit
 
 
@@ -37,8 +38,6 @@ def documents_from_proto(docs: Any) -> list[Document]:
 
 def entry_to_proto(entry: MemoryEntry) -> pb.MemoryEntry:
     """A domain entry as the API shows it."""
-    created = timestamp_pb2.Timestamp()
-    created.FromDatetime(entry.created_at)
     return pb.MemoryEntry(
         id=entry.id,
         project_id=entry.project_id,
@@ -46,7 +45,7 @@ def entry_to_proto(entry: MemoryEntry) -> pb.MemoryEntry:
         content=entry.content,
         metadata=dict_to_struct(entry.metadata),
         embedding_model=entry.embedding_model,
-        create_time=created,
+        create_time=timestamp_proto(entry.created_at),
     )
 
 

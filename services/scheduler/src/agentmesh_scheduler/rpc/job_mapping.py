@@ -5,11 +5,10 @@ As for schedules, nothing here raises: the domain validates after the scope chec
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from google.protobuf import struct_pb2, timestamp_pb2
+from google.protobuf import struct_pb2
 
 from agentmesh.scheduler.v1 import scheduler_service_pb2 as pb
+from agentmesh_grpc.well_known import timestamp_proto
 from agentmesh_scheduler.domain.jobs import Job, JobDraft, JobStatus, StepState, StepStatus
 from agentmesh_scheduler.rpc.step_mapping import payload_to_proto, step_from_proto, step_spec_to_proto
 
@@ -29,14 +28,6 @@ _STEP_STATUS = {
     StepStatus.CANCELLED: pb.JOB_STEP_STATUS_CANCELLED,
     StepStatus.SKIPPED: pb.JOB_STEP_STATUS_SKIPPED,
 }
-
-
-def _timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
-    if value is None:
-        return None
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
 
 
 def _value(value: object) -> struct_pb2.Value | None:
@@ -66,8 +57,8 @@ def _step_to_proto(state: StepState) -> pb.JobStep:
         error=state.error or "",
         sent_input=_value(state.sent_input),
         message_id=state.message_id or "",
-        start_time=_timestamp(state.started_at),
-        end_time=_timestamp(state.ended_at),
+        start_time=timestamp_proto(state.started_at),
+        end_time=timestamp_proto(state.ended_at),
     )
 
 
@@ -84,7 +75,7 @@ def job_to_proto(job: Job) -> pb.Job:
         error=job.error or "",
         failed_step_id=job.failed_step_id or "",
         idempotency_key=job.idempotency_key,
-        create_time=_timestamp(job.created_at),
-        update_time=_timestamp(job.updated_at),
-        end_time=_timestamp(job.ended_at),
+        create_time=timestamp_proto(job.created_at),
+        update_time=timestamp_proto(job.updated_at),
+        end_time=timestamp_proto(job.ended_at),
     )

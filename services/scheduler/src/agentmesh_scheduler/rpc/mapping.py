@@ -6,12 +6,11 @@ here raises: a non-member must learn nothing from a malformed request.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-from google.protobuf import duration_pb2, timestamp_pb2
+from google.protobuf import duration_pb2
 
 from agentmesh.scheduler.v1 import scheduler_service_pb2 as pb
 from agentmesh_grpc.struct_values import value_to_json
+from agentmesh_grpc.well_known import datetime_of, timestamp_proto
 from agentmesh_scheduler.domain.models import (
     DEFAULT_CATCHUP_WINDOW_SECONDS,
     CronTrigger,
@@ -39,26 +38,6 @@ _TRIGGER_PATHS = ("spec.cron", "spec.interval_seconds", "spec.run_at")
 UPDATE_PATHS = ("spec", *_TRIGGER_PATHS, "spec.time_zone", "payload", "enabled", "policy", "policy.overlap",
                 "policy.catchup_window", "job")  # fmt: skip
 
-# The range datetime (and google.protobuf.Timestamp) can represent.
-_MIN_SECONDS = -62135596800
-_MAX_SECONDS = 253402300799
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _datetime(value: timestamp_pb2.Timestamp) -> datetime:
-    """The time, clamped into datetime's range (the domain rejects such times anyway)."""
-    seconds = min(max(value.seconds, _MIN_SECONDS), _MAX_SECONDS)
-    nanos = min(max(value.nanos, 0), 999_999_999) if seconds == value.seconds else 0
-    return _EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
-
-
-def _timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
-    if value is None:
-        return None
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
-
 
 def trigger_from_proto(spec: pb.ScheduleSpec) -> Trigger | None:
     """The trigger set in the spec's oneof, or None when none is set."""
@@ -68,7 +47,7 @@ def trigger_from_proto(spec: pb.ScheduleSpec) -> Trigger | None:
         case "interval_seconds":
             return IntervalTrigger(spec.interval_seconds)
         case "run_at":
-            return OneOffTrigger(_datetime(spec.run_at))
+            return OneOffTrigger(datetime_of(spec.run_at))
     return None
 
 
@@ -153,7 +132,7 @@ def spec_to_proto(schedule: Schedule) -> pb.ScheduleSpec:
         case IntervalTrigger(seconds):
             spec.interval_seconds = seconds
         case OneOffTrigger(run_at):
-            spec.run_at.FromDatetime(run_at)
+            spec.run_at.CopyFrom(timestamp_proto(run_at))
     return spec
 
 
@@ -168,16 +147,16 @@ def schedule_to_proto(schedule: Schedule) -> pb.Schedule:
         job=schedule_job_to_proto(schedule.job) if schedule.job is not None else None,
         enabled=schedule.enabled,
         temporal_schedule_id=schedule.temporal_schedule_id,
-        last_run_time=_timestamp(schedule.last_run_at),
+        last_run_time=timestamp_proto(schedule.last_run_at),
         last_run_outcome=schedule.last_run_outcome or "",
-        next_run_time=_timestamp(schedule.next_run_at),
-        create_time=_timestamp(schedule.created_at),
+        next_run_time=timestamp_proto(schedule.next_run_at),
+        create_time=timestamp_proto(schedule.created_at),
         policy=pb.SchedulePolicy(
             overlap=_OVERLAP_TO_PROTO[schedule.overlap],
             catchup_window=duration_pb2.Duration(seconds=schedule.catchup_window_seconds),
         ),
-        next_run_times=[stamp for moment in schedule.next_runs if (stamp := _timestamp(moment)) is not None],
+        next_run_times=[timestamp_proto(moment) for moment in schedule.next_runs],
         recent_runs=[
-            pb.ScheduleRun(run_time=_timestamp(run.ran_at), outcome=run.outcome) for run in schedule.recent_runs
+            pb.ScheduleRun(run_time=timestamp_proto(run.ran_at), outcome=run.outcome) for run in schedule.recent_runs
         ],
     )

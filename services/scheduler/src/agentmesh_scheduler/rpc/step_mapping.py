@@ -5,10 +5,11 @@ No decisions, no validation (the domain validates after the scope check).
 
 from __future__ import annotations
 
-from google.protobuf import duration_pb2, json_format, struct_pb2
+from google.protobuf import json_format, struct_pb2
 
 from agentmesh.scheduler.v1 import scheduler_service_pb2 as pb
 from agentmesh_grpc.struct_values import value_to_json
+from agentmesh_grpc.well_known import duration_proto, duration_seconds
 from agentmesh_scheduler.domain.jobs import JobDraft, JobTemplate, StepDraft, StepSpec
 from agentmesh_scheduler.domain.models import JsonValue
 
@@ -25,16 +26,6 @@ def _value(value: JsonValue) -> struct_pb2.Value | None:
     return None if value is None else payload_to_proto(value)
 
 
-def _seconds(duration: duration_pb2.Duration) -> float:
-    return duration.seconds + duration.nanos / 1e9
-
-
-def _duration(seconds: float) -> duration_pb2.Duration:
-    duration = duration_pb2.Duration()
-    duration.FromNanoseconds(round(seconds * 1e9))
-    return duration
-
-
 def step_from_proto(step: pb.JobStepSpec) -> StepDraft:
     """A step as the client sent it; unset values mean the defaults."""
     retry = step.retry
@@ -44,8 +35,8 @@ def step_from_proto(step: pb.JobStepSpec) -> StepDraft:
         input=value_to_json(step.input) if step.HasField("input") else None,
         depends_on=tuple(step.depends_on),
         max_attempts=retry.max_attempts or None,
-        backoff_seconds=_seconds(retry.backoff) if retry.HasField("backoff") else None,
-        timeout_seconds=_seconds(step.timeout) if step.HasField("timeout") else None,
+        backoff_seconds=duration_seconds(retry.backoff) if retry.HasField("backoff") else None,
+        timeout_seconds=duration_seconds(step.timeout) if step.HasField("timeout") else None,
     )
 
 
@@ -56,8 +47,8 @@ def step_spec_to_proto(spec: StepSpec) -> pb.JobStepSpec:
         agent_id=spec.agent_id,
         input=_value(spec.input),
         depends_on=list(spec.depends_on),
-        retry=pb.JobStepRetry(max_attempts=spec.max_attempts, backoff=_duration(spec.backoff_seconds)),
-        timeout=_duration(spec.timeout_seconds),
+        retry=pb.JobStepRetry(max_attempts=spec.max_attempts, backoff=duration_proto(spec.backoff_seconds)),
+        timeout=duration_proto(spec.timeout_seconds),
     )
 
 
