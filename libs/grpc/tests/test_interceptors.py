@@ -4,6 +4,7 @@ answer carries its retry time to the caller."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -108,9 +109,11 @@ async def test_resource_exhausted_reaches_the_caller_with_its_retry_time(server:
 async def test_a_real_server_refuses_a_client_streaming_call_even_with_an_identity(server: str) -> None:
     metadata = ((IDENTITY_METADATA_KEY, ServiceKeys.local("gateway").signer.issue(CALLER, "inference")),)
     async with grpc.aio.insecure_channel(server) as channel:
-        call = channel.stream_unary("/agentmesh.inference.v1.TestService/Upload")
+        # No request is written: a write racing the server's refusal fails the call as INTERNAL
+        # on the client ("Failed execute_batch"), hiding the status the server sent.
+        call = channel.stream_unary("/agentmesh.inference.v1.TestService/Upload")(metadata=metadata)
         with pytest.raises(grpc.aio.AioRpcError) as failed:
-            await call(iter([b"a", b"b"]), metadata=metadata)
+            await call
     assert failed.value.code() == grpc.StatusCode.UNIMPLEMENTED
 
 
@@ -130,8 +133,9 @@ async def test_a_bidirectional_call_without_an_admitted_identity_is_refused(serv
         else ((IDENTITY_METADATA_KEY, ServiceKeys.local(signer).signer.issue(CALLER, "inference")),)
     )
     async with grpc.aio.insecure_channel(server) as channel:
-        call = channel.stream_stream("/agentmesh.inference.v1.TestService/Echo")(iter([b"a"]), metadata=metadata)
+        call = channel.stream_stream("/agentmesh.inference.v1.TestService/Echo")(metadata=metadata)
         with pytest.raises(grpc.aio.AioRpcError) as failed:
-            [response async for response in call]
+            async with asyncio.timeout(10):  # served by mistake, the echo would wait for requests
+                await call.read()  # nothing written: see the client-streaming test above
     expected = grpc.StatusCode.UNAUTHENTICATED if signer != "agents" else grpc.StatusCode.PERMISSION_DENIED
     assert failed.value.code() == expected
