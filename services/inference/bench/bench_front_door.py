@@ -1,6 +1,6 @@
 """The inference front door against vLLM alone, side by side in one run on one model.
 
-    python services/inference/bench/bench_front_door.py [--streams 64] [--max-tokens 64] [--rounds 3] [--model PATH]
+    python services/inference/bench/bench_front_door.py [--streams 64] [--max-tokens 64] [--rounds 5] [--model PATH]
         [--paths gateway,vllm,grpc,grpc-call,raw] [--stream-interval 1]
 
 Starts PostgreSQL, the inference service and the gateway (devstack, free ports),
@@ -364,7 +364,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, default=64, help="concurrent streams in each run")
     parser.add_argument("--max-tokens", type=int, default=64, help="tokens each stream produces")
-    parser.add_argument("--rounds", type=int, default=3, help="measured rounds (after one warm-up round)")
+    parser.add_argument("--rounds", type=int, default=5, help="measured rounds (after one warm-up round)")
     parser.add_argument("--model", default="", help="model path (default: the tiny random model)")
     # Three engines share one GPU (the service's, vLLM's server's, the raw one): a quarter each.
     parser.add_argument("--gpu-memory-utilization", type=float, default=0.25, help="each engine's share (GPU only)")
