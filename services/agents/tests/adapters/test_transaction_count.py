@@ -112,3 +112,21 @@ async def test_one_message_costs_one_transaction_and_eight_round_trips(db):
     assert processing == (PROCESS_STATEMENTS, PROCESS_TRANSACTIONS)
     assert round_trips(*processing) == 6
     assert committed == SEND_TRANSACTIONS + PROCESS_TRANSACTIONS
+
+
+async def test_the_agent_registrys_reads_and_writes_are_one_round_trip_each(db):
+    """ListAgents, GetAgent and the rest are one statement each: no BEGIN and COMMIT around them."""
+    agents = SqlAgentRepository(db)
+    registry = AgentRegistry(agents, Limits())
+    project = new_id()
+    admin = Identity("admin-1", GlobalRole.USER, project, ProjectRole.ADMIN)
+    agent = await registry.create(admin, project, Agent(id="", project_id="", name="helper"))
+
+    counter = TransactionCounter(db.engine)
+    listed = await agents.list(project, None, 10)
+    got = await agents.get(project, agent.id)
+    named = await agents.named(project, "helper")
+    (depth_in_project, _) = await SqlQueueDepth(db).unanswered(project)
+
+    assert [a.id for a in listed] == [agent.id] and got == agent and named == agent and depth_in_project == 0
+    assert (counter.statements, counter.begun, counter.committed) == (4, 0, 0)

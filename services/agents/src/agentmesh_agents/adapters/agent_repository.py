@@ -1,4 +1,8 @@
-"""Agents in PostgreSQL (schema `agents`)."""
+"""Agents in PostgreSQL (schema `agents`).
+
+Every unit of work here is one statement, run without a transaction (autocommit): a
+transaction's BEGIN and COMMIT would be two more round trips for nothing.
+"""
 
 from __future__ import annotations
 
@@ -68,7 +72,7 @@ class SqlAgentRepository:
             return to_agent(row)
 
         try:
-            return await self._db.run(work)
+            return await self._db.run(work, transaction=False)
         except IntegrityError as error:
             if _is_name_clash(error):
                 raise AlreadyExists(_NAME_TAKEN) from None
@@ -81,7 +85,7 @@ class SqlAgentRepository:
             ).one_or_none()
             return to_agent(row) if row else None
 
-        return await self._db.run(work)
+        return await self._db.run(work, transaction=False)
 
     async def named(self, project_id: str, name: str) -> Agent | None:
         query = select(agents).where(agents.c.project_id == project_id, agents.c.name == name)
@@ -90,7 +94,7 @@ class SqlAgentRepository:
             row = connection.execute(query).one_or_none()
             return to_agent(row) if row else None
 
-        return await self._db.run(work)
+        return await self._db.run(work, transaction=False)
 
     async def list(self, project_id: str, after: tuple[datetime, str] | None, limit: int) -> list[Agent]:
         conditions = [agents.c.project_id == project_id]
@@ -104,7 +108,7 @@ class SqlAgentRepository:
             ).all()
             return [to_agent(row) for row in rows]
 
-        return await self._db.run(work)
+        return await self._db.run(work, transaction=False)
 
     async def update(self, agent: Agent) -> Agent | None:
         def work(connection: Connection) -> Agent | None:
@@ -117,7 +121,7 @@ class SqlAgentRepository:
             return to_agent(row) if row else None
 
         try:
-            return await self._db.run(work)
+            return await self._db.run(work, transaction=False)
         except IntegrityError as error:
             if _is_name_clash(error):
                 raise AlreadyExists(_NAME_TAKEN) from None
@@ -128,10 +132,10 @@ class SqlAgentRepository:
             statement = delete(agents).where(agents.c.project_id == project_id, agents.c.id == agent_id)
             return affected_rows(connection, statement) > 0
 
-        return await self._db.run(work)
+        return await self._db.run(work, transaction=False)
 
     async def delete_project(self, project_id: str) -> int:
         def work(connection: Connection) -> int:
             return affected_rows(connection, delete(agents).where(agents.c.project_id == project_id))
 
-        return await self._db.run(work)
+        return await self._db.run(work, transaction=False)

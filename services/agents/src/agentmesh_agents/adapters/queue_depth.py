@@ -27,4 +27,4 @@ class SqlQueueDepth:
             in_project, in_all = connection.execute(query).one()
             return int(in_project), int(in_all)
 
-        return await self._db.run(work)
+        return await self._db.run(work, transaction=False)

@@ -42,4 +42,4 @@ class SqlStreamTicketStore:
                 return None
             return row.user_id, row.session_id
 
-        return await self._db.run(work)
+        return await self._db.run(work, transaction=False)  # one statement
