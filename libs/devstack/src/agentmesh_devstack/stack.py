@@ -232,12 +232,17 @@ class Stack:
         raise TimeoutError(f"mesh not ready after {timeout:.0f}s; last /readyz/dependencies: {last}")
 
     def stop(self) -> None:
-        """Stop services (gateway first), then Temporal, NATS, PostgreSQL."""
-        for name in reversed(SERVICES):
-            self.stop_service(name)
-        self.temporal.stop()
-        self.nats.stop()
-        self.postgres.stop()
+        """Stop services (gateway first), then Temporal, NATS, PostgreSQL.
+
+        Each part is stopped even when an earlier one fails to stop (a process that
+        outlives its SIGKILL: ptrace-stopped, stuck in the kernel); the first failure
+        is raised once every part has had its turn, so nothing is left running unseen.
+        """
+        with contextlib.ExitStack() as stopping:  # callbacks run last-registered first
+            for part in (self.postgres, self.nats, self.temporal):
+                stopping.callback(part.stop)
+            for name in SERVICES:
+                stopping.callback(self.stop_service, name)
 
 
 @contextlib.contextmanager
