@@ -202,7 +202,7 @@ async def measure(args: argparse.Namespace, stack: Stack) -> None:
             marking["to"].done()
             return time.perf_counter() - started
 
-        chains = {"ours": ours, "raw": raw}
+        chains: dict[str, Chain] = {"ours": ours, "raw": raw}
         for chain in chains.values():  # warm: connections, lazy imports, the entries indexed
             await callers(chain, 2, 2)
         figures = {
