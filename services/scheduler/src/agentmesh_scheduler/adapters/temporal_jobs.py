@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import timedelta
 
-from temporalio import client as temporal
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from agentmesh_core.errors import Unavailable
-from agentmesh_scheduler.adapters.temporal_link import TemporalLink
-from agentmesh_scheduler.adapters.temporal_search import SearchAttributes
+from agentmesh_scheduler.adapters.temporal_link import TemporalEngine
 from agentmesh_scheduler.domain.jobs import Job
 from agentmesh_scheduler.workflows import JobInput, JobStepInput, JobWorkflow
 
@@ -47,25 +44,8 @@ def job_input(job: Job) -> JobInput:
     )
 
 
-class TemporalJobEngine:
+class TemporalJobEngine(TemporalEngine):
     """Starts and cancels job workflows on one task queue (Unavailable while Temporal is not reachable)."""
-
-    def __init__(
-        self,
-        task_queue: str,
-        client: temporal.Client | None = None,
-        rpc_timeout_seconds: float = 10.0,
-        search_attributes: SearchAttributes | None = None,
-        link: TemporalLink | None = None,
-    ) -> None:
-        self._link = link or TemporalLink(client)
-        self._task_queue = task_queue
-        self._timeout = timedelta(seconds=rpc_timeout_seconds)
-        self._search = search_attributes or SearchAttributes()
-
-    @property
-    def _client(self) -> temporal.Client:
-        return self._link.client
 
     async def start(self, job: Job) -> None:
         """Start the job's workflow; already started is fine."""

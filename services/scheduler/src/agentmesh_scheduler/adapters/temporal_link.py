@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from agentmesh_core.errors import Unavailable
+from agentmesh_scheduler.adapters.temporal_search import SearchAttributes
 
 log = logging.getLogger(__name__)
 
@@ -68,3 +70,24 @@ class TemporalLink:
             self._probe.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._probe
+
+
+class TemporalEngine:
+    """What the schedule and job engines share: the link, their task queue, a call's timeout, search attributes."""
+
+    def __init__(
+        self,
+        task_queue: str,
+        client: Client | None = None,
+        rpc_timeout_seconds: float = 10.0,
+        search_attributes: SearchAttributes | None = None,
+        link: TemporalLink | None = None,
+    ) -> None:
+        self._link = link or TemporalLink(client)
+        self._task_queue = task_queue
+        self._timeout = timedelta(seconds=rpc_timeout_seconds)
+        self._search = search_attributes or SearchAttributes()
+
+    @property
+    def _client(self) -> Client:
+        return self._link.client

@@ -20,8 +20,7 @@ from temporalio import client as temporal
 from temporalio.service import RPCError, RPCStatusCode
 
 from agentmesh_core.errors import AgentmeshError, AlreadyExists, InvalidInput, NotFound, Unavailable
-from agentmesh_scheduler.adapters.temporal_link import TemporalLink
-from agentmesh_scheduler.adapters.temporal_search import SearchAttributes
+from agentmesh_scheduler.adapters.temporal_link import TemporalEngine
 from agentmesh_scheduler.domain.models import (
     CronTrigger,
     IntervalTrigger,
@@ -121,30 +120,13 @@ def summary(schedule: Schedule) -> str:
     return f"schedule {schedule.id}: message to agent {schedule.agent_id}"
 
 
-class TemporalScheduleEngine:
+class TemporalScheduleEngine(TemporalEngine):
     """Creates, updates, pauses, triggers, deletes and describes Temporal Schedules on one task queue.
 
     It may be built before Temporal answers (the gRPC server starts first and
     says NOT_SERVING); until its link has a client, and while Temporal is known to be
     unreachable (adapters/temporal_link.py), every call raises Unavailable at once.
     """
-
-    def __init__(
-        self,
-        task_queue: str,
-        client: temporal.Client | None = None,
-        rpc_timeout_seconds: float = 10.0,
-        search_attributes: SearchAttributes | None = None,
-        link: TemporalLink | None = None,
-    ) -> None:
-        self._link = link or TemporalLink(client)
-        self._task_queue = task_queue
-        self._timeout = timedelta(seconds=rpc_timeout_seconds)
-        self._search = search_attributes or SearchAttributes()
-
-    @property
-    def _client(self) -> temporal.Client:
-        return self._link.client
 
     def _failed(self, error: RPCError, what: str) -> AgentmeshError:
         self._link.failed(error)
