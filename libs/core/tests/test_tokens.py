@@ -7,8 +7,8 @@ import time
 import jwt
 import pytest
 
-from agentmesh_core.errors import NotFound, PermissionDenied, Unauthenticated
-from agentmesh_core.identity import GlobalRole, Identity, ProjectRole, require_project_access
+from agentmesh_core.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
+from agentmesh_core.identity import GlobalRole, Identity, ProjectRole, project_in_scope, require_project_access
 from agentmesh_core.service_keys import load_private_key, new_private_key, public_key_of
 from agentmesh_core.tokens import AccessTokens, IdentitySigner, IdentityVerifier, SignedIdentity
 
@@ -144,3 +144,17 @@ def test_project_access_rules() -> None:
         require_project_access(member, "p2")
     require_project_access(Identity("root", GlobalRole.SUPERADMIN), "p2", admin=True)
     require_project_access(Identity("scheduler", GlobalRole.SERVICE), "p2", admin=True)
+
+
+def test_a_project_in_scope_is_its_canonical_id_once_the_caller_may_act_there() -> None:
+    project = "0b1f5b0e-0c1d-4e5f-8a9b-0c1d2e3f4a5b"
+    member = Identity("u", GlobalRole.USER, project_id=project, project_role=ProjectRole.USER)
+
+    assert project_in_scope(member, project.upper()) == project  # compared in canonical form
+    assert project_in_scope(Identity("root", GlobalRole.SUPERADMIN), f"{{{project}}}", admin=True) == project
+    with pytest.raises(PermissionDenied):
+        project_in_scope(member, project, admin=True)
+    with pytest.raises(NotFound):
+        project_in_scope(member, "7c9e6679-7425-40de-944b-e07fc1f90ae7")
+    with pytest.raises(InvalidInput):
+        project_in_scope(member, "not-an-id")

@@ -1,8 +1,8 @@
 """Who is calling, and what that caller may do in a project.
 
 Every internal call carries an Identity (signed, see tokens.py). Services call
-`require_project_access` themselves, so that project isolation does not rest on
-the gateway alone.
+`project_in_scope` (or `require_project_access`) themselves, so that project
+isolation does not rest on the gateway alone.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from agentmesh_core.errors import NotFound, PermissionDenied
+from agentmesh_core.ids import parse_id
 
 
 class GlobalRole(StrEnum):
@@ -59,3 +60,14 @@ def require_project_access(identity: Identity, project_id: str, *, admin: bool =
         raise NotFound("project not found")
     if admin and identity.project_role is not ProjectRole.ADMIN:
         raise PermissionDenied("project admin role required")
+
+
+def project_in_scope(identity: Identity, project_id: str, *, admin: bool = False) -> str:
+    """The canonical project id, once the caller may act in the project (as admin when asked).
+
+    A malformed id is InvalidInput; a project the caller is not in is NotFound, like
+    one that does not exist, before anything else about the request is looked at.
+    """
+    project_id = parse_id(project_id, "project_id")
+    require_project_access(identity, project_id, admin=admin)
+    return project_id

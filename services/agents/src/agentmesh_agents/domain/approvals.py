@@ -16,7 +16,6 @@ from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 
-from agentmesh_agents.domain.access import project_scope
 from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.messaging import Messaging
@@ -27,7 +26,7 @@ from agentmesh_agents.domain.tool_models import Approval, ApprovalStatus, ToolCa
 from agentmesh_agents.domain.turns import Wake, WakeOutcome
 from agentmesh_core import pagination
 from agentmesh_core.errors import FailedPrecondition, InvalidInput, NotFound
-from agentmesh_core.identity import Identity
+from agentmesh_core.identity import Identity, project_in_scope
 from agentmesh_core.ids import parse_id
 
 log = logging.getLogger(__name__)
@@ -61,7 +60,7 @@ class Approvals:
         self, identity: Identity, project_id: str, status: ApprovalStatus | None, page_size: int, page_token: str
     ) -> Page[Approval]:
         """One page of the project's approvals (in that status), newest first; members may read."""
-        project_id = project_scope(identity, project_id)
+        project_id = project_in_scope(identity, project_id)
         limit = pagination.page_size(page_size)
         items = await self._approvals.list(project_id, status, pagination.decode_time_key(page_token), limit)
         return Page(items, pagination.next_time_key(items, limit, lambda approval: (approval.created_at, approval.id)))
@@ -70,7 +69,7 @@ class Approvals:
         self, identity: Identity, project_id: str, approval_id: str, decision: Decision | None, comment: str = ""
     ) -> Approval:
         """Approve or deny a pending approval (project admin); the parked turn goes on."""
-        project_id = project_scope(identity, project_id, admin=True)
+        project_id = project_in_scope(identity, project_id, admin=True)
         approval_id = parse_id(approval_id, "approval_id")
         if not isinstance(decision, Decision):
             raise InvalidInput("decision must be approve or deny")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from agentmesh_agents.domain.access import project_scope
 from agentmesh_agents.domain.models import Page
 from agentmesh_agents.domain.ports import ToolCallRepository
 from agentmesh_agents.domain.tool_models import ToolCallFilter, ToolCallRecord
 from agentmesh_core import pagination
-from agentmesh_core.identity import Identity
+from agentmesh_core.identity import Identity, project_in_scope
 from agentmesh_core.ids import parse_id
 
 
@@ -23,7 +22,7 @@ class ToolCallAudit:
         self, identity: Identity, project_id: str, where: ToolCallFilter, page_size: int, page_token: str
     ) -> Page[ToolCallRecord]:
         """One page of the project's tool calls, newest first; the filter's ids as the client sent them."""
-        project_id = project_scope(identity, project_id, admin=True)
+        project_id = project_in_scope(identity, project_id, admin=True)
         where = dataclasses.replace(
             where,
             agent_id=parse_id(where.agent_id, "agent_id") if where.agent_id else None,

@@ -19,14 +19,13 @@ import logging
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
-from agentmesh_agents.domain.access import project_scope
 from agentmesh_agents.domain.delegation import Delegations
 from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.messaging import sender_of
 from agentmesh_agents.domain.models import Message
 from agentmesh_agents.domain.ports import MessageRepository, TurnRepository
 from agentmesh_core.errors import FailedPrecondition, NotFound, PermissionDenied
-from agentmesh_core.identity import Identity, ProjectRole
+from agentmesh_core.identity import Identity, ProjectRole, project_in_scope
 from agentmesh_core.ids import parse_id
 
 log = logging.getLogger(__name__)
@@ -103,7 +102,7 @@ class Cancellation:
 
     async def cancel(self, identity: Identity, project_id: str, message_id: str) -> Message:
         """Cancel a message that is not final yet (409 once it is); members who did not send it: 403."""
-        project_id = project_scope(identity, project_id)
+        project_id = project_in_scope(identity, project_id)
         message_id = parse_id(message_id, "message_id")
         message = await self._messages.get(project_id, message_id)
         if message is None:

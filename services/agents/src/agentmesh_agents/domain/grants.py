@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from agentmesh_agents.domain.access import project_scope
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.models import utcnow
 from agentmesh_agents.domain.ports import AgentRepository, GrantRepository, ToolRepository
@@ -25,7 +24,7 @@ from agentmesh_agents.domain.tool_models import Grant, GrantedTool
 from agentmesh_agents.domain.toolbox import ToolBox
 from agentmesh_agents.domain.tools import tool_name
 from agentmesh_core.errors import InvalidInput, NotFound, PermissionDenied
-from agentmesh_core.identity import GlobalRole, Identity
+from agentmesh_core.identity import GlobalRole, Identity, project_in_scope
 from agentmesh_core.ids import parse_id
 
 log = logging.getLogger(__name__)
@@ -58,7 +57,7 @@ class AgentToolGrants:
 
     async def get(self, identity: Identity, project_id: str, agent_id: str) -> list[GrantedTool]:
         """The agent's grants, by tool name."""
-        project_id = project_scope(identity, project_id)
+        project_id = project_in_scope(identity, project_id)
         agent_id = await self._agent(project_id, agent_id)
         return await self._grants.for_agent(project_id, agent_id)
 
@@ -66,7 +65,7 @@ class AgentToolGrants:
         self, identity: Identity, project_id: str, agent_id: str, grants: Sequence[Grant]
     ) -> list[GrantedTool]:
         """Make `grants` the agent's whole set of tools."""
-        project_id = project_scope(identity, project_id, admin=True)
+        project_id = project_in_scope(identity, project_id, admin=True)
         if len(grants) > self._limits.grants_max:
             raise InvalidInput(f"at most {self._limits.grants_max} tools per agent")
         names = [tool_name(grant.tool_name) for grant in grants]

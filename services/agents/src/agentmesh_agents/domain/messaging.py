@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from agentmesh_agents.domain import validation
-from agentmesh_agents.domain.access import project_scope
 from agentmesh_agents.domain.admission import MessageAdmission
 from agentmesh_agents.domain.backlog import Backlog
 from agentmesh_agents.domain.limits import Limits
@@ -28,7 +27,7 @@ from agentmesh_agents.domain.ports import AgentRepository, ConversationFeed, Mai
 from agentmesh_agents.domain.published_marks import PublishedMarks
 from agentmesh_core import pagination
 from agentmesh_core.errors import NotFound
-from agentmesh_core.identity import GlobalRole, Identity
+from agentmesh_core.identity import GlobalRole, Identity, project_in_scope
 from agentmesh_core.ids import new_id, parse_id
 
 log = logging.getLogger(__name__)
@@ -92,7 +91,7 @@ class Messaging:
         it or in all projects: the backlog), is refused (ResourceExhausted) before
         anything is stored.
         """
-        project_id = project_scope(identity, project_id)
+        project_id = project_in_scope(identity, project_id)
         limits = self._limits
         agent_id = parse_id(outgoing.agent_id, "agent_id")
         content = validation.message_content(outgoing.content, limits)
@@ -165,7 +164,7 @@ class Messaging:
         self, identity: Identity, project_id: str, where: MessageFilter, page_size: int, page_token: str
     ) -> Page[Message]:
         """One page of the message log, newest first; the filter's ids are as the client sent them."""
-        project_id = project_scope(identity, project_id)
+        project_id = project_in_scope(identity, project_id)
         where = dataclasses.replace(
             where,
             agent_id=parse_id(where.agent_id, "agent_id") if where.agent_id else None,
@@ -188,7 +187,7 @@ class Messaging:
         Checked once, here, before any event flows: callers may rely on this
         NotFound instead of looking the conversation up themselves.
         """
-        project_id = project_scope(identity, project_id)
+        project_id = project_in_scope(identity, project_id)
         conversation_id = parse_id(conversation_id, "conversation_id")
         after_sequence = validation.resume_sequence(after_sequence)
         hidden = await admins_only_conversation(self._monitors, identity, project_id)
@@ -198,7 +197,7 @@ class Messaging:
 
     async def delete_project_data(self, identity: Identity, project_id: str) -> dict[str, int]:
         """Remove a project's agents, messages and conversation events."""
-        project_id = project_scope(identity, project_id, admin=True)
+        project_id = project_in_scope(identity, project_id, admin=True)
         agents = await self._agents.delete_project(project_id)
         messages = await self._messages.delete_project(project_id)
         await self._feed.purge_project(project_id)

@@ -9,14 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from agentmesh_agents.domain import validation
-from agentmesh_agents.domain.access import project_scope
 from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.model_config import validate_model_config
 from agentmesh_agents.domain.models import MUTABLE_AGENT_FIELDS, Agent, AgentStatus, Page, utcnow
 from agentmesh_agents.domain.ports import AgentRepository
 from agentmesh_core import pagination
 from agentmesh_core.errors import InvalidInput, NotFound
-from agentmesh_core.identity import Identity
+from agentmesh_core.identity import Identity, project_in_scope
 from agentmesh_core.ids import new_id, parse_id
 
 log = logging.getLogger(__name__)
@@ -48,7 +47,7 @@ class AgentRegistry:
 
     async def create(self, identity: Identity, project_id: str, draft: Agent) -> Agent:
         """Store a new agent built from draft (its id, project and times are ignored)."""
-        project_id = project_scope(identity, project_id, admin=True)
+        project_id = project_in_scope(identity, project_id, admin=True)
         now = self._clock()
         agent = self._checked(
             dataclasses.replace(draft, id=new_id(), project_id=project_id, created_at=now, updated_at=now)
@@ -59,7 +58,7 @@ class AgentRegistry:
 
     async def get(self, identity: Identity, project_id: str, agent_id: str) -> Agent:
         """The agent, or NotFound."""
-        return await self._get(project_scope(identity, project_id), parse_id(agent_id, "agent_id"))
+        return await self._get(project_in_scope(identity, project_id), parse_id(agent_id, "agent_id"))
 
     async def _get(self, project_id: str, agent_id: str) -> Agent:
         agent = await self._agents.get(project_id, agent_id)
@@ -69,14 +68,14 @@ class AgentRegistry:
 
     async def list(self, identity: Identity, project_id: str, page_size: int, page_token: str) -> Page[Agent]:
         """One page of the project's agents, by creation time."""
-        project_id = project_scope(identity, project_id)
+        project_id = project_in_scope(identity, project_id)
         limit = pagination.page_size(page_size)
         items = await self._agents.list(project_id, pagination.decode_time_key(page_token), limit)
         return Page(items, pagination.next_time_key(items, limit, lambda agent: (agent.created_at, agent.id)))
 
     async def update(self, identity: Identity, project_id: str, agent_id: str, changes: Mapping[str, Any]) -> Agent:
         """Apply changes (field name -> new value) to an agent."""
-        project_id = project_scope(identity, project_id, admin=True)
+        project_id = project_in_scope(identity, project_id, admin=True)
         agent_id = parse_id(agent_id, "agent.id")
         if not changes:
             raise InvalidInput("update_mask must name at least one field")
@@ -93,7 +92,7 @@ class AgentRegistry:
 
     async def delete(self, identity: Identity, project_id: str, agent_id: str) -> None:
         """Delete an agent; its message history stays in the log."""
-        project_id = project_scope(identity, project_id, admin=True)
+        project_id = project_in_scope(identity, project_id, admin=True)
         agent_id = parse_id(agent_id, "agent_id")
         if not await self._agents.delete(project_id, agent_id):
             raise NotFound("agent not found")

@@ -20,7 +20,6 @@ from datetime import datetime
 from typing import Protocol
 
 from agentmesh_agents.domain import validation
-from agentmesh_agents.domain.access import project_scope
 from agentmesh_agents.domain.admission import MessageAdmission
 from agentmesh_agents.domain.delegation import is_delegation
 from agentmesh_agents.domain.events import EventPublisher
@@ -29,7 +28,7 @@ from agentmesh_agents.domain.messaging import sender_of
 from agentmesh_agents.domain.models import JsonValue, Message, Participant, ParticipantType, utcnow
 from agentmesh_agents.domain.ports import Mailbox, MessageRepository
 from agentmesh_core.errors import FailedPrecondition, NotFound
-from agentmesh_core.identity import Identity
+from agentmesh_core.identity import Identity, project_in_scope
 from agentmesh_core.ids import new_id
 
 log = logging.getLogger(__name__)
@@ -113,7 +112,7 @@ class Topics:
         Validated before anything is stored; a project over its message rate is refused
         (ResourceExhausted) like a direct message.
         """
-        project_id = project_scope(identity, project_id)
+        project_id = project_in_scope(identity, project_id)
         publication = self._publication(project_id, topic, sender_of(identity), idempotency_key)
         content = validation.message_content(content, self._limits)
         # The publication's id ties its messages together in the log.
@@ -144,7 +143,7 @@ class Topics:
 
     async def delete_project_data(self, identity: Identity, project_id: str) -> int:
         """Forget a project's publications (DeleteProjectData removes its agents and messages)."""
-        project_id = project_scope(identity, project_id, admin=True)
+        project_id = project_in_scope(identity, project_id, admin=True)
         return await self._topics.delete_project(project_id)
 
     async def _depth(self, request: Message) -> int:

@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from agentmesh_core.errors import InvalidInput, NotFound, Unavailable
-from agentmesh_core.identity import Identity, require_project_access
+from agentmesh_core.identity import Identity, project_in_scope
 from agentmesh_core.ids import new_id, parse_id
 from agentmesh_core.json_values import json_size
 from agentmesh_core.pagination import decode_keyset, encode_keyset, page_size
@@ -104,7 +104,7 @@ class Memory:
         idempotency key already used in the project, the first add's entries (finished
         first if that add was cut short).
         """
-        project_id = _authorize(identity, project_id, admin=False)
+        project_id = project_in_scope(identity, project_id, admin=False)
         with self._admission.adding(project_id):
             return await self._add(project_id, agent_id, documents, check.idempotency_key(idempotency_key))
 
@@ -206,7 +206,7 @@ class Memory:
         self, identity: Identity, project_id: str, agent_id: str, requested_size: int, cursor: str
     ) -> tuple[list[MemoryEntry], str]:
         """A page of entries, newest first, and the next cursor."""
-        project_id = _authorize(identity, project_id, admin=False)
+        project_id = project_in_scope(identity, project_id, admin=False)
         owner = _optional_id(agent_id, "agent_id")
         limit = page_size(requested_size)
         items, last = await self._repository.list_page(project_id, owner, _list_key(cursor), limit)
@@ -214,7 +214,7 @@ class Memory:
 
     async def delete(self, identity: Identity, project_id: str, memory_id: str) -> None:
         """Delete one entry: its vector first, then its row (a retry finishes a partial delete)."""
-        project_id = _authorize(identity, project_id, admin=True)
+        project_id = project_in_scope(identity, project_id, admin=True)
         entry = await self._repository.get(project_id, parse_id(memory_id, "memory_id"))
         if entry is None:
             raise NotFound("memory entry not found")
@@ -235,7 +235,7 @@ class Memory:
         metadata_filter: JsonObject,
     ) -> list[SearchHit]:
         """The k entries closest to the query, best first."""
-        project_id = _authorize(identity, project_id, admin=False)
+        project_id = project_in_scope(identity, project_id, admin=False)
         text = check.query(query, self._limits)
         limit = check.k(k, self._limits)
         owner = _optional_id(agent_id, "agent_id")
@@ -260,7 +260,7 @@ class Memory:
 
     async def delete_project(self, identity: Identity, project_id: str) -> int:
         """Remove every entry and vector of a project; safe to repeat."""
-        project_id = _authorize(identity, project_id, admin=True)
+        project_id = project_in_scope(identity, project_id, admin=True)
         removed = await _to_the_end(self._remove_project(project_id))
         log.info("removed %d memory entries of project %s", removed, project_id)
         return removed
@@ -302,12 +302,6 @@ def _finished_in_background(task: asyncio.Future[Any]) -> None:
     _finishing.discard(task)
     if not task.cancelled() and task.exception() is not None:
         log.error("a memory write failed after its caller went away", exc_info=task.exception())
-
-
-def _authorize(identity: Identity, project_id: str, *, admin: bool) -> str:
-    project_id = parse_id(project_id, "project_id")
-    require_project_access(identity, project_id, admin=admin)
-    return project_id
 
 
 def _ids_by_project(entries: Sequence[MemoryEntry]) -> dict[str, list[str]]:

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 
 from agentmesh_core.errors import AgentmeshError, NotFound
-from agentmesh_core.identity import Identity, require_project_access
+from agentmesh_core.identity import Identity, project_in_scope
 from agentmesh_core.ids import new_id, parse_id
 from agentmesh_core.pagination import decode_time_key, next_time_key, page_size
 from agentmesh_scheduler.domain import job_plan
@@ -49,7 +49,7 @@ class Jobs:
 
     async def create(self, identity: Identity, project_id: str, draft: JobDraft | None) -> Job:
         """Validate the plan, check every step's agent, store the job, start its workflow."""
-        project_id = self._authorize(identity, project_id, admin=True)
+        project_id = project_in_scope(identity, project_id, admin=True)
         name, key, steps = job_plan.plan(draft)
         await job_plan.require_agents(self._agents, project_id, steps)
         now = self._clock()
@@ -80,7 +80,7 @@ class Jobs:
         self, identity: Identity, project_id: str, status: JobStatus | None, requested_size: int, cursor: str
     ) -> tuple[list[Job], str]:
         """A page of the project's jobs, newest first, and the next cursor."""
-        project_id = self._authorize(identity, project_id, admin=False)
+        project_id = project_in_scope(identity, project_id, admin=False)
         limit = page_size(requested_size)
         jobs = await self._repository.list_page(project_id, status, decode_time_key(cursor), limit)
         return [self._shown(job) for job in jobs], next_time_key(jobs, limit, lambda job: (job.created_at, job.id))
@@ -99,7 +99,7 @@ class Jobs:
 
     async def delete_project(self, identity: Identity, project_id: str) -> int:
         """Cancel and remove every job of a project (the project is being deleted)."""
-        project_id = self._authorize(identity, project_id, admin=True)
+        project_id = project_in_scope(identity, project_id, admin=True)
         removed = await self._repository.remove_project(project_id)
         for job in removed:
             if not job.status.is_final:
@@ -129,13 +129,8 @@ class Jobs:
             # Stored, so not lost: a retry with the same key or the next start-up starts it.
             log.warning("job %s stays pending: %s", job.id, error.message)
 
-    def _authorize(self, identity: Identity, project_id: str, *, admin: bool) -> str:
-        project_id = parse_id(project_id, "project_id")
-        require_project_access(identity, project_id, admin=admin)
-        return project_id
-
     async def _load(self, identity: Identity, project_id: str, job_id: str, *, admin: bool) -> Job:
-        project_id = self._authorize(identity, project_id, admin=admin)
+        project_id = project_in_scope(identity, project_id, admin=admin)
         job = await self._repository.get(project_id, parse_id(job_id, "job_id"))
         if job is None:
             raise NotFound("job not found")

@@ -19,7 +19,7 @@ import logging
 from datetime import UTC, datetime
 
 from agentmesh_core.errors import AgentmeshError, FailedPrecondition, InvalidInput, NotFound, Unavailable
-from agentmesh_core.identity import Identity, require_project_access
+from agentmesh_core.identity import Identity, project_in_scope
 from agentmesh_core.ids import new_id, parse_id
 from agentmesh_core.pagination import decode_time_key, next_time_key, page_size
 from agentmesh_scheduler.domain import job_plan, policy, validation
@@ -64,7 +64,7 @@ class Scheduler:
 
     async def create(self, identity: Identity, project_id: str, draft: ScheduleDraft | None) -> Schedule:
         """Validate, check the agent, store the row, then create the Temporal Schedule."""
-        project_id = self._authorize(identity, project_id, admin=True)
+        project_id = project_in_scope(identity, project_id, admin=True)
         if draft is None:
             raise InvalidInput("schedule is required")
         now = self._clock()
@@ -157,7 +157,7 @@ class Scheduler:
         self, identity: Identity, project_id: str, requested_size: int, cursor: str
     ) -> tuple[list[Schedule], str]:
         """A page of the project's schedules by creation time, and the next cursor."""
-        project_id = self._authorize(identity, project_id, admin=False)
+        project_id = project_in_scope(identity, project_id, admin=False)
         limit = page_size(requested_size)
         rows = await self._repository.list_page(project_id, decode_time_key(cursor), limit)
         now = self._clock()
@@ -172,20 +172,15 @@ class Scheduler:
 
     async def delete_project(self, identity: Identity, project_id: str) -> int:
         """Remove every schedule of a project (the project is being deleted); safe to repeat."""
-        project_id = self._authorize(identity, project_id, admin=True)
+        project_id = project_in_scope(identity, project_id, admin=True)
         removed = 0
         for schedule in await self._repository.list_project(project_id):
             removed += await self._remove(schedule)
         log.info("removed %d schedules of project %s", removed, project_id)
         return removed
 
-    def _authorize(self, identity: Identity, project_id: str, *, admin: bool) -> str:
-        project_id = parse_id(project_id, "project_id")
-        require_project_access(identity, project_id, admin=admin)
-        return project_id
-
     async def _load(self, identity: Identity, project_id: str, schedule_id: str, *, admin: bool) -> Schedule:
-        project_id = self._authorize(identity, project_id, admin=admin)
+        project_id = project_in_scope(identity, project_id, admin=admin)
         schedule = await self._repository.get(project_id, parse_id(schedule_id, "schedule_id"))
         if schedule is None:
             raise NotFound("schedule not found")
