@@ -65,8 +65,8 @@ def require_project_access(identity: Identity, project_id: str, *, admin: bool =
 def project_in_scope(identity: Identity, project_id: str, *, admin: bool = False) -> str:
     """The canonical project id, once the caller may act in the project (as admin when asked).
 
-    A malformed id is InvalidInput; a project the caller is not in is NotFound, like
-    one that does not exist, before anything else about the request is looked at.
+    A malformed id is InvalidInput. Then a project the caller is not in is NotFound,
+    like one that does not exist, before anything else about the request is looked at.
     """
     project_id = parse_id(project_id, "project_id")
     require_project_access(identity, project_id, admin=admin)

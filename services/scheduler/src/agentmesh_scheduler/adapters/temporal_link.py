@@ -1,4 +1,5 @@
-"""The Temporal client behind the scheduler's API calls, and whether Temporal was reachable lately.
+"""The Temporal client behind the scheduler's API calls, and whether Temporal was reachable lately;
+`TemporalEngine`, what the schedule and job engines built on it share.
 
 A call that cannot reach Temporal takes the client's whole retry budget
 (AGENTMESH_TEMPORAL_RETRY_SECONDS) before it fails, and callers retry
