@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import random
 import socket
 import time
+from pathlib import Path
+
+# Ports are chosen below the range the kernel hands out to outgoing connections (Linux:
+# ip_local_port_range, 32768-60999 by default). A port chosen there (as binding to port 0
+# does) and bound seconds later by a starting service can meanwhile become some client
+# connection's local port: a mesh's memory service once failed to bind with EADDRINUSE.
+LOWEST_PORT = 10_000
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_DEFAULT_EPHEMERAL_START = 32_768
+_ATTEMPTS = 1_000
+# Its own source: a test that seeds the global `random` must not make workers pick alike.
+_chance = random.SystemRandom()
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -13,12 +26,33 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    """`count` different ports nobody listens on right now (each held until all are chosen)."""
+    """`count` different ports nobody uses right now, below the ephemeral range (each held until all are chosen)."""
+    below = ephemeral_start()
+    chosen: list[int] = []
     with contextlib.ExitStack() as held:
-        sockets = [held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) for _ in range(count)]
-        for sock in sockets:
-            sock.bind((host, 0))
-        return [sock.getsockname()[1] for sock in sockets]
+        for _ in range(_ATTEMPTS):
+            if len(chosen) == count:
+                return chosen
+            port = _chance.randrange(LOWEST_PORT, below)
+            sock = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            try:
+                sock.bind((host, port))
+            except OSError:  # in use
+                continue
+            if port not in chosen:
+                chosen.append(port)
+    if len(chosen) == count:
+        return chosen
+    raise RuntimeError(f"no {count} free ports on {host} between {LOWEST_PORT} and {below}")
+
+
+def ephemeral_start() -> int:
+    """The first port the kernel may give an outgoing connection (32768 where it does not say)."""
+    try:
+        start = int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return _DEFAULT_EPHEMERAL_START
+    return start if start > LOWEST_PORT + _ATTEMPTS else _DEFAULT_EPHEMERAL_START
 
 
 def port_open(host: str, port: int) -> bool:
