@@ -16,6 +16,7 @@ LOWEST_PORT = 10_000
 _EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 _DEFAULT_EPHEMERAL_START = 32_768
 _ATTEMPTS = 1_000
+_NARROWEST_RANGE = 1_000  # below this many ports under the ephemeral range, the kernel's word is not taken
 # Its own source: a test that seeds the global `random` must not make workers pick alike.
 _chance = random.SystemRandom()
 
@@ -29,21 +30,19 @@ def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
     """`count` different ports nobody uses right now, below the ephemeral range (each held until all are chosen)."""
     below = ephemeral_start()
     chosen: list[int] = []
+    tries = iter(range(_ATTEMPTS))
     with contextlib.ExitStack() as held:
-        for _ in range(_ATTEMPTS):
-            if len(chosen) == count:
-                return chosen
+        while len(chosen) < count:
+            if next(tries, None) is None:
+                raise RuntimeError(f"no {count} free ports on {host} between {LOWEST_PORT} and {below}")
             port = _chance.randrange(LOWEST_PORT, below)
             sock = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
             try:
                 sock.bind((host, port))
-            except OSError:  # in use
+            except OSError:  # in use (a port chosen already is too: it is held)
                 continue
-            if port not in chosen:
-                chosen.append(port)
-    if len(chosen) == count:
-        return chosen
-    raise RuntimeError(f"no {count} free ports on {host} between {LOWEST_PORT} and {below}")
+            chosen.append(port)
+    return chosen
 
 
 def ephemeral_start() -> int:
@@ -52,7 +51,7 @@ def ephemeral_start() -> int:
         start = int(_EPHEMERAL_RANGE.read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return _DEFAULT_EPHEMERAL_START
-    return start if start > LOWEST_PORT + _ATTEMPTS else _DEFAULT_EPHEMERAL_START
+    return start if start >= LOWEST_PORT + _NARROWEST_RANGE else _DEFAULT_EPHEMERAL_START
 
 
 def port_open(host: str, port: int) -> bool:
