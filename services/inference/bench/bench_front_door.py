@@ -158,8 +158,7 @@ async def raw_stream(llm, index: int, max_tokens: int, counter: list[int]) -> tu
     # Timed from the prompt's text, as the other paths are (their servers tokenize it too).
     started, first, tokens = time.perf_counter(), 0.0, 0
     ids = llm.get_tokenizer().encode(prompt(index))
-    (engine_input,) = await llm.renderer.render_cmpl_async([{"prompt_token_ids": ids}],
-                                                           llm.renderer.default_cmpl_tok_params)  # fmt: skip
+    (engine_input,) = llm.renderer.render_cmpl([{"prompt_token_ids": ids}], llm.renderer.default_cmpl_tok_params)
     params = SamplingParams(max_tokens=max_tokens, temperature=0, output_kind=RequestOutputKind.DELTA)
     async for output in llm.generate(engine_input, params, f"raw-{counter[0]}"):
         if not first and output.outputs[0].token_ids:

@@ -44,3 +44,22 @@ def test_gpu_build_keeps_vllms_processes_and_threads(monkeypatch):
     monkeypatch.delenv("VLLM_TARGET_DEVICE", raising=False)
     monkeypatch.setattr(engine_config, "version", installed({"vllm": "0.32.0"}))
     assert engine_environment(EngineConfig(model="m")) == {"VLLM_CPU_KVCACHE_SPACE": "1"}
+
+
+def test_vllm_settings_are_read_once_while_cached_and_afresh_after(monkeypatch):
+    from vllm import envs
+
+    was_cached = hasattr(envs.__getattr__, "cache_clear")
+    monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "3")
+    try:
+        engine_config.cache_vllm_environment(True)
+        assert envs.VLLM_CPU_KVCACHE_SPACE == 3
+        monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "5")
+        assert envs.VLLM_CPU_KVCACHE_SPACE == 3  # cached: the per-request paths read no environment
+
+        engine_config.cache_vllm_environment(False)  # as before another engine starts
+        assert envs.VLLM_CPU_KVCACHE_SPACE == 5
+    finally:
+        engine_config.cache_vllm_environment(False)
+        monkeypatch.undo()  # the environment as it was, before it is cached again
+        engine_config.cache_vllm_environment(was_cached)
