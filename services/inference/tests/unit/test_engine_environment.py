@@ -52,6 +52,7 @@ def test_vllm_settings_are_read_once_while_cached_and_afresh_after(monkeypatch):
     was_cached = hasattr(envs.__getattr__, "cache_clear")
     monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "3")
     try:
+        engine_config.cache_vllm_environment(False)  # as an engine's start does: an earlier one's cache goes
         engine_config.cache_vllm_environment(True)
         assert envs.VLLM_CPU_KVCACHE_SPACE == 3
         monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "5")
