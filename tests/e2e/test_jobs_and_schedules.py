@@ -65,6 +65,19 @@ def agents(api: httpx.Client, admin: dict[str, str], project: str) -> dict[str, 
     }
 
 
+@pytest.fixture(scope="module")
+def slow_agents(api: httpx.Client, admin: dict[str, str], project: str) -> dict[str, str]:
+    """Agents whose turns take long enough for a crash to land mid-job on a fast host too.
+
+    With 16 tokens a turn the diamond job ended within 0.5 s of its start on a 2-core
+    host with AVX-512, before a poll every 0.5 s saw it running. 300 greedy tokens a turn
+    (the random model runs to max_tokens) keep it running for seconds; the fan-in's
+    prompt (two such outputs) stays well inside the tiny model's 2,048-token context.
+    """
+    config = {"model_config": {"temperature": 0.0, "max_tokens": 300}}
+    return {name: _agent(api, admin, project, f"slow-{name}", **config) for name in ("data", "analysis", "manager")}
+
+
 def _job(api: httpx.Client, admin: dict[str, str], project: str, body: dict) -> dict:
     response = api.post(f"/projects/{project}/jobs", headers=admin, json=body)
     assert response.status_code == 201, response.text
@@ -291,7 +304,7 @@ def _restart_and_finish(
 
 
 def test_kill_9_of_the_scheduler_mid_job_loses_and_repeats_nothing(
-    mesh: Stack, api: httpx.Client, admin: dict[str, str], project: str, agents: dict[str, str]
+    mesh: Stack, api: httpx.Client, admin: dict[str, str], project: str, slow_agents: dict[str, str]
 ) -> None:
     def crash() -> None:
         mesh.services.pop("scheduler").stop(grace=5, sig=signal.SIGKILL)
@@ -299,7 +312,7 @@ def test_kill_9_of_the_scheduler_mid_job_loses_and_repeats_nothing(
         mesh.start_service("scheduler")
 
     try:
-        _restart_and_finish(mesh, api, admin, project, agents, crash)
+        _restart_and_finish(mesh, api, admin, project, slow_agents, crash)
     finally:
         if "scheduler" not in mesh.services:
             mesh.start_service("scheduler")
@@ -307,7 +320,7 @@ def test_kill_9_of_the_scheduler_mid_job_loses_and_repeats_nothing(
 
 
 def test_a_temporal_restart_mid_job_loses_and_repeats_nothing(
-    mesh: Stack, api: httpx.Client, admin: dict[str, str], project: str, agents: dict[str, str]
+    mesh: Stack, api: httpx.Client, admin: dict[str, str], project: str, slow_agents: dict[str, str]
 ) -> None:
     def crash() -> None:
         mesh.temporal.stop()
@@ -315,6 +328,6 @@ def test_a_temporal_restart_mid_job_loses_and_repeats_nothing(
         mesh.temporal.start()
 
     try:
-        _restart_and_finish(mesh, api, admin, project, agents, crash)
+        _restart_and_finish(mesh, api, admin, project, slow_agents, crash)
     finally:
         mesh.wait_ready(timeout=120)
