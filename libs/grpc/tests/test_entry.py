@@ -1,4 +1,4 @@
-"""A service process's entry (agentmesh_grpc.entry): the process settings it applies before serving.
+"""A service process's entry (agentmesh_grpc.entry): the process settings it applies before serving, and its loop.
 
 Each case runs a probe service as its own process, as the platform starts one, so
 that what the entry sets for the whole process (the GIL switch interval, the frozen
@@ -36,7 +36,9 @@ PROBE = textwrap.dedent(
             frozen_while_starting = gc.get_freeze_count()
 
             def report():  # runs once serving: after the entry's on_ready
-                print("switch", sys.getswitchinterval(), "frozen", frozen_while_starting, gc.get_freeze_count())
+                loop = type(asyncio.get_running_loop())
+                print("switch", sys.getswitchinterval(), "frozen", frozen_while_starting, gc.get_freeze_count(),
+                      "loop", f"{loop.__module__}.{loop.__qualname__}")
                 sys.stdout.flush()
                 os.kill(os.getpid(), signal.SIGTERM)
 
@@ -62,7 +64,12 @@ def run_probe(*args: str) -> list[str]:
 
 @pytest.mark.parametrize(("args", "interval"), [((), 0.005), (("0.0005",), 0.0005)], ids=["default", "set"])
 def test_the_entry_sets_the_switch_interval_and_freezes_the_heap_once_started(args, interval) -> None:
-    _, switch, _, frozen_while_starting, frozen_when_serving = run_probe(*args)
+    _, switch, _, frozen_while_starting, frozen_when_serving, _, _ = run_probe(*args)
     assert float(switch) == pytest.approx(interval)
     assert int(frozen_while_starting) == 0
     assert int(frozen_when_serving) > 10_000  # the imported stacks' objects, at least
+
+
+def test_the_service_runs_on_uvloop() -> None:
+    *_, loop = run_probe()
+    assert loop == "uvloop.Loop"

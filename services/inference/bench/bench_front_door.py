@@ -6,7 +6,8 @@
 Starts PostgreSQL, the inference service and the gateway (devstack, free ports),
 vLLM's own OpenAI server (`python -m vllm.entrypoints.openai.api_server`, what
 `vllm serve` runs), and a raw AsyncLLM in this process, all on the same model
-(the tiny random one unless --model). Then, for --rounds rounds, each in turn:
+(the tiny random one unless --model); this process runs on uvloop, as vLLM's server
+and the inference service do. Then, for --rounds rounds, each in turn:
 
 - `/v1/chat/completions` through the gateway (API key, quota, usage accounting,
   gRPC to the service) vs the same request to vLLM's server: `streams` concurrent
@@ -49,6 +50,7 @@ from pathlib import Path
 
 import grpc
 import httpx
+import uvloop
 
 from agentmesh.inference.v1 import inference_service_pb2 as pb
 from agentmesh.inference.v1 import inference_service_pb2_grpc as pb_grpc
@@ -349,7 +351,7 @@ def main(args: argparse.Namespace) -> None:
             vllm_server.start()
             assert vllm_server.proc is not None
             vllm_pid = vllm_server.proc.pid
-        asyncio.run(measure(args, model, stack, f"http://127.0.0.1:{vllm_port}", vllm_pid))
+        uvloop.run(measure(args, model, stack, f"http://127.0.0.1:{vllm_port}", vllm_pid))
     finally:
         vllm_server.stop(grace=15)
         for name in ("gateway", "inference"):

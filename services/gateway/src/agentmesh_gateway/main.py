@@ -46,6 +46,7 @@ def serve(settings: GatewaySettings) -> None:
         # peer is a trusted proxy (uvicorn's --forwarded-allow-ips, default 127.0.0.1).
         proxy_headers=True,
         timeout_graceful_shutdown=5,
+        loop="uvloop",  # as every service process runs (agentmesh_grpc.entry)
         **server_options(settings.max_header_bytes, settings.max_header_count),
     )
 
