@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from agentmesh_agents.adapters.agent_repository import SqlAgentRepository
 from agentmesh_agents.adapters.fakes import InMemoryAgentRepository, InMemoryMessageRepository
@@ -21,7 +22,7 @@ from agentmesh_agents.domain.models import (
     ParticipantType,
 )
 from agentmesh_agents.domain.ports import DeliveryState
-from agentmesh_core.errors import AlreadyExists, NotFound
+from agentmesh_core.errors import AlreadyExists, FailedPrecondition, NotFound
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 PROJECT = str(uuid.uuid4())
@@ -146,29 +147,52 @@ async def test_status_changes_stop_at_final(repos):
     assert (await messages.get(PROJECT, message.id)).status is MessageStatus.ERROR
 
 
+def _reply(request: Message, minute: int) -> Message:
+    agent_id = request.receiver.id
+    return _message(
+        agent_id,
+        minute,
+        conversation=request.conversation_id,
+        sender=Participant(ParticipantType.AGENT, agent_id),
+        receiver=request.sender,
+        performative="reply",
+        status=MessageStatus.COMPLETE,
+        parent_id=request.id,
+    )
+
+
 async def test_one_reply_per_request(repos):
     _, messages = repos
-    agent_id = await _agent_id(repos)
-    request, _ = await messages.add(_message(agent_id, 0))
+    request, _ = await messages.add(_message(await _agent_id(repos), 0))
 
-    def reply(minute: int) -> Message:
-        return _message(
-            agent_id,
-            minute,
-            conversation=request.conversation_id,
-            sender=Participant(ParticipantType.AGENT, agent_id),
-            receiver=request.sender,
-            performative="reply",
-            status=MessageStatus.COMPLETE,
-            parent_id=request.id,
-        )
-
-    first = await messages.complete_with_reply(request, reply(1))
-    second = await messages.complete_with_reply(request, reply(2))
+    first = await messages.complete_with_reply(request, _reply(request, 1))
+    second = await messages.complete_with_reply(request, _reply(request, 2))
     assert second.id == first.id
     assert (await messages.get(PROJECT, request.id)).status is MessageStatus.COMPLETE
     log = await messages.list(PROJECT, MessageFilter(conversation_id=request.conversation_id), None, 10)
     assert [m.id for m in log] == [first.id, request.id]
+
+
+async def test_a_cancelled_request_is_not_completed_and_gets_no_reply(repos):
+    _, messages = repos
+    request, _ = await messages.add(_message(await _agent_id(repos), 0))
+    await messages.set_status(PROJECT, request.id, MessageStatus.CANCELLED)
+
+    with pytest.raises(FailedPrecondition):
+        await messages.complete_with_reply(request, _reply(request, 1))
+    assert (await messages.get(PROJECT, request.id)).status is MessageStatus.CANCELLED
+    log = await messages.list(PROJECT, MessageFilter(conversation_id=request.conversation_id), None, 10)
+    assert [m.id for m in log] == [request.id]
+
+
+async def test_a_reply_that_cannot_be_stored_leaves_its_request_unfinished(db):
+    """The completion and the reply are one statement: a reply refused (here its id is taken) undoes both."""
+    messages = SqlMessageRepository(db)
+    request, _ = await messages.add(_message(await _agent_id((SqlAgentRepository(db), messages)), 0))
+
+    with pytest.raises(IntegrityError):
+        await messages.complete_with_reply(request, dataclasses.replace(_reply(request, 1), id=request.id))
+    assert (await messages.get(PROJECT, request.id)).status is MessageStatus.QUEUED
 
 
 async def test_begin_processing_marks_the_request_and_reads_history_oldest_first(repos):

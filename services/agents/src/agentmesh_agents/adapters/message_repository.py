@@ -234,19 +234,22 @@ class SqlMessageRepository:
 
     async def complete_with_reply(self, request: Message, reply: Message) -> Message:
         values = {"in_project": request.project_id, "request": request.id, "now": reply.updated_at}
+        values |= {f"value_{name}": value for name, value in message_values(reply).items()}
 
         def work(connection: Connection) -> Message:
-            # The request's row is updated (so locked) first: a cancel and a reply never both win.
-            if connection.execute(statements.COMPLETE, values).first() is None:
+            # One statement (a turn's end is latency): complete the request, then store the reply.
+            row = connection.execute(statements.COMPLETE_WITH_REPLY, values).one_or_none()
+            if row is not None:
+                return to_message(row)
+            current = _one(connection, _c.project_id == request.project_id, _c.id == request.id)
+            if current is None or current.status is MessageStatus.CANCELLED:
                 raise FailedPrecondition("the message was cancelled")
-            stored = insert_message(connection, reply)
+            stored = _one(connection, _c.parent_id == request.id, _IS_REPLY)  # an earlier try's reply
             if stored is None:
-                stored = _one(connection, _c.parent_id == request.id, _IS_REPLY)
-                if stored is None:
-                    raise AlreadyExists("reply already exists")
+                raise AlreadyExists("reply already exists")  # only if it was deleted meanwhile
             return stored
 
-        return await self._db.run(work)
+        return await self._db.run(work, transaction=False)
 
     async def mark_published(self, project_id: str, message_ids: builtins.list[str], at: datetime) -> None:
         values = {"in_project": project_id, "requests": message_ids, "at": at}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, exists, select, update
+from sqlalchemy import Select, and_, bindparam, exists, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.sql.elements import BindParameter
 
@@ -29,19 +29,27 @@ INSERT = insert(messages).on_conflict_do_nothing().returning(*messages.c)
 _AGENT_FOUND = exists().where(agents.c.project_id == bindparam("in_project"), agents.c.id == bindparam("in_agent"))
 AGENT_EXISTS = select(_AGENT_FOUND)
 
-# INSERT, only while the receiving agent exists: a send in one statement (bound: the row's values
-# but published_at, written once posted, as `value_<column>`; in_project, in_agent). No row back:
-# the agent is missing, or a unique key was used.
+# A message's row values but published_at (written once posted), bound as `value_<column>`.
 _SENT = [column for column in messages.c if column.name != "published_at"]
-INSERT_FOR_AGENT = (
-    insert(messages)
-    .from_select(
-        [column.name for column in _SENT],
-        select(*(bindparam(f"value_{column.name}", type_=column.type) for column in _SENT)).where(_AGENT_FOUND),
+
+
+def _insert_where(values: Select[Any], **conflict: Any) -> Any:
+    """INSERT the one row `values` selects (none: nothing), unless a unique key of it (`conflict`'s) is used."""
+    return (
+        insert(messages)
+        .from_select([column.name for column in _SENT], values)
+        .on_conflict_do_nothing(**conflict)
+        .returning(*messages.c)
     )
-    .on_conflict_do_nothing()
-    .returning(*messages.c)
-)
+
+
+def _sent_values() -> Select[Any]:
+    return select(*(bindparam(f"value_{column.name}", type_=column.type) for column in _SENT))
+
+
+# INSERT, only while the receiving agent exists: a send in one statement (bound: the row's values,
+# in_project, in_agent). No row back: the agent is missing, or a unique key was used.
+INSERT_FOR_AGENT = _insert_where(_sent_values().where(_AGENT_FOUND))
 
 _replies = messages.alias("replies")
 _earlier = messages.alias("earlier")
@@ -122,6 +130,16 @@ COMPLETE = (
     .values(status=MessageStatus.COMPLETE.value, error="", updated_at=bindparam("now"))
     .returning(_c.id)
 )
+# COMPLETE, and the reply stored if it did: a turn's end in one statement (bound: COMPLETE's, the
+# reply's row values). The request's row is updated (so locked) first: a cancel and a reply never
+# both win. No row back: the request was cancelled, or its reply was stored before (by an earlier
+# try); any other unique key used fails the statement, the completion with it.
+_COMPLETED = COMPLETE.cte("completed")
+COMPLETE_WITH_REPLY = _insert_where(
+    _sent_values().select_from(_COMPLETED),
+    index_elements=[_c.parent_id],
+    index_where=text(f"performative = '{REPLY_PERFORMATIVE}'"),  # uq_messages_reply_parent
+).add_cte(_COMPLETED)
 # Whether a conversation has any message (bound: in_project, in_conversation): every watch asks.
 CONVERSATION_EXISTS = select(
     exists().where(_c.project_id == bindparam("in_project"), _c.conversation_id == bindparam("in_conversation"))
