@@ -142,7 +142,10 @@ def p99(values: list[float]) -> float:
 
 
 async def measure(args: argparse.Namespace, pairs: dict[str, Pair], collector: CountingCollector) -> None:
-    clients = {label: httpx.AsyncClient(base_url=pair.url, timeout=60) for label, pair in pairs.items()}
+    # Idle connections are retired before uvicorn's 5 s keep-alive closes them (httpx's default is the same
+    # 5 s): a request sent just as the server closes its connection fails with ReadError.
+    limits = httpx.Limits(keepalive_expiry=2.0)
+    clients = {label: httpx.AsyncClient(base_url=pair.url, timeout=60, limits=limits) for label, pair in pairs.items()}
     try:
         # One project and agent, made through the first gateway; both read the same database.
         off = clients["off"]
