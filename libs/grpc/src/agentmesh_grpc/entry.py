@@ -10,8 +10,8 @@ vLLM's adapter), and a bad setting should be reported in well under a second.
 
 A service process runs on uvloop's event loop, as vLLM's own server and the
 gateway (uvicorn) do. Measured on the whole mesh (bench_round_trip: 2 cores, the
-tiny model, 16 agents answering at once), the agents service used 13.9-15.0 ms of
-CPU a message against 16.3-17.1 ms on asyncio's own loop.
+tiny model, 16 agents answering at once; runs alternating on one host), the agents
+service used 13.9 and 15.0 ms of CPU a message against 16.3-17.1 ms on asyncio's loop.
 """
 
 from __future__ import annotations
