@@ -148,17 +148,7 @@ async def test_status_changes_stop_at_final(repos):
 
 
 def _reply(request: Message, minute: int) -> Message:
-    agent_id = request.receiver.id
-    return _message(
-        agent_id,
-        minute,
-        conversation=request.conversation_id,
-        sender=Participant(ParticipantType.AGENT, agent_id),
-        receiver=request.sender,
-        performative="reply",
-        status=MessageStatus.COMPLETE,
-        parent_id=request.id,
-    )
+    return request.reply_from(request.receiver.id, {"text": f"m{minute}"}, T0 + timedelta(minutes=minute))
 
 
 async def test_one_reply_per_request(repos):
