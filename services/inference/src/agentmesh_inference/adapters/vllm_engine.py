@@ -222,4 +222,7 @@ class VllmEngine:
             stop=list(request.stop) or None,
             structured_outputs=structured,
             output_kind=RequestOutputKind.DELTA,
+            # Made for this request alone, so vLLM's input processing may copy it shallowly instead
+            # of deep-copying it on the event loop (as vLLM's OpenAI server does for its requests).
+            skip_clone=True,
         )
