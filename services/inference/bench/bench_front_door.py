@@ -18,7 +18,8 @@ and the inference service do. Then, for --rounds rounds, each in turn:
   (`grpc-call`).
 
 Prints each run, then the medians' ratios: throughput (tokens/s, goal >= 0.9 for
-the gateway, >= 0.95 for gRPC) and TTFT p50 (goal <= 1.2). The three engines idle
+the gateway, >= 0.95 for gRPC) and TTFT p50 (goal <= 1.2). Every request's TTFT is
+timed from the moment its run issues all of its requests (`timed`). The three engines idle
 while another runs, but share the machine: compare ratios within one run. On a
 busy machine wall-clock figures swing (and vLLM's CPU workers spin while they wait
 for a core, so even the engines' CPU time inflates). What each serving path costs
@@ -101,28 +102,33 @@ def tree_cpu(pids: list[int]) -> float:
 
 
 async def timed(calls: list[Callable[[], Awaitable[tuple[float, int]]]], pids: list[int]) -> Run:
+    """Run the calls at once; each returns when its first token came (perf_counter) and its token count.
+
+    Every request's TTFT is timed from this one start, when they are all issued: a path
+    whose requests wait for each other's admission (the raw engine's, in this process,
+    as much as a server's) shows that wait in its TTFT.
+    """
     cpu, started = tree_cpu(pids), time.perf_counter()
     results = await asyncio.gather(*(call() for call in calls))
     elapsed = time.perf_counter() - started
-    return Run(sum(t for _, t in results), elapsed, [f for f, _ in results], tree_cpu(pids) - cpu)
+    return Run(sum(t for _, t in results), elapsed, [f - started for f, _ in results], tree_cpu(pids) - cpu)
 
 
 async def chat_stream(http: httpx.AsyncClient, url: str, headers: dict[str, str], index: int, max_tokens: int):
     body = {"model": SERVED_NAME[0], "messages": [{"role": "user", "content": prompt(index)}], "max_tokens": max_tokens,
             "temperature": 0, "stream": True, "stream_options": {"include_usage": True}}  # fmt: skip
-    started, first, tokens = time.perf_counter(), 0.0, 0
     try:
         async with http.stream("POST", url, headers=headers, json=body) as response:
             if response.status_code != 200:
                 raise RuntimeError(f"{url} answered {response.status_code}: {(await response.aread())[:300]!r}")
-            tokens, first = await read_events(response, started)
+            tokens, first = await read_events(response)
     except httpx.HTTPError as error:
         raise RuntimeError(f"{url}: {error!r}") from error
     return first, tokens
 
 
-async def read_events(response: httpx.Response, started: float) -> tuple[int, float]:
-    """Completion tokens (from the usage chunk) and the time to the first content."""
+async def read_events(response: httpx.Response) -> tuple[int, float]:
+    """Completion tokens (from the usage chunk) and when the first content came (perf_counter)."""
     first, tokens = 0.0, 0
     async for line in response.aiter_lines():
         if not line.startswith("data: ") or line == "data: [DONE]":
@@ -131,7 +137,7 @@ async def read_events(response: httpx.Response, started: float) -> tuple[int, fl
         if "error" in chunk:
             raise RuntimeError(f"error event: {chunk['error']}")
         if not first and chunk["choices"] and chunk["choices"][0]["delta"].get("content"):
-            first = time.perf_counter() - started
+            first = time.perf_counter()
         if chunk.get("usage"):
             tokens = chunk["usage"]["completion_tokens"]
     return tokens, first
@@ -141,30 +147,31 @@ async def grpc_stream(
     start: Callable[..., AsyncIterable[pb.GenerateResponse]], index: int, max_tokens: int
 ) -> tuple[float, int]:
     request = pb.GenerateRequest(prompt=prompt(index), sampling=pb.SamplingParams(max_tokens=max_tokens, temperature=0))
-    started, first, tokens = time.perf_counter(), 0.0, 0
+    first, tokens = 0.0, 0
     with acting_as(BENCH):
         call = start(request, timeout=300)
     async for response in call:
         if not first and response.token_ids:
-            first = time.perf_counter() - started
+            first = time.perf_counter()
         tokens += len(response.token_ids)
     return first, tokens
 
 
 async def raw_stream(llm, index: int, max_tokens: int, counter: list[int]) -> tuple[float, int]:
-    """The raw AsyncLLM, prompts tokenized and rendered the way the service's adapter does it."""
+    """The raw AsyncLLM, prompts tokenized and rendered, and sampling parameters made, the way the
+    service's adapter does it (a request's own SamplingParams, copied shallowly: skip_clone)."""
     from vllm import SamplingParams
     from vllm.sampling_params import RequestOutputKind
 
     counter[0] += 1
-    # Timed from the prompt's text, as the other paths are (their servers tokenize it too).
-    started, first, tokens = time.perf_counter(), 0.0, 0
+    # From the prompt's text, as the other paths are (their servers tokenize it too).
+    first, tokens = 0.0, 0
     ids = llm.get_tokenizer().encode(prompt(index))
     (engine_input,) = llm.renderer.render_cmpl([{"prompt_token_ids": ids}], llm.renderer.default_cmpl_tok_params)
-    params = SamplingParams(max_tokens=max_tokens, temperature=0, output_kind=RequestOutputKind.DELTA)
+    params = SamplingParams(max_tokens=max_tokens, temperature=0, output_kind=RequestOutputKind.DELTA, skip_clone=True)
     async for output in llm.generate(engine_input, params, f"raw-{counter[0]}"):
         if not first and output.outputs[0].token_ids:
-            first = time.perf_counter() - started
+            first = time.perf_counter()
         tokens += len(output.outputs[0].token_ids)
     return first, tokens
 
