@@ -18,7 +18,7 @@ from agentmesh_core.errors import InvalidInput
 from agentmesh_core.identity import GlobalRole, Identity
 from agentmesh_devstack.grpc_testing import channel_to, serving
 from agentmesh_grpc.generations_client import Generations
-from agentmesh_grpc.generations_server import GENERATE_METHOD, MultiplexedCall
+from agentmesh_grpc.generations_server import GENERATE_METHOD, MultiplexedCall, merged
 from agentmesh_grpc.identity import acting_as, caller
 from agentmesh_grpc.trust import ServiceKeys
 
@@ -101,6 +101,21 @@ async def test_text_waits_for_the_window_but_first_and_last_chunks_go_at_once(wi
         assert len(responses) <= 5
     assert time.monotonic() - started < 2
     assert servicer.callers == ["agents"] * 3  # each generation ran as its own identity
+
+
+def test_merged_responses_keep_text_and_tokens_in_order_and_the_last_ones_ending() -> None:
+    first = pb.GenerateResponse(text="Hel", token_ids=[7, 8])
+    middle = pb.GenerateResponse(text="lo", token_ids=[9])
+    last = pb.GenerateResponse(text=" you", token_ids=[10], finish_reason=pb.FINISH_REASON_STOP)
+    last.usage.prompt_tokens, last.usage.completion_tokens = 5, 4
+
+    out = merged([first, middle, last])
+
+    assert (out.text, list(out.token_ids)) == ("Hello you", [7, 8, 9, 10])
+    assert out.finish_reason == pb.FINISH_REASON_STOP
+    assert (out.usage.prompt_tokens, out.usage.completion_tokens) == (5, 4)
+    assert not merged([first, middle]).HasField("usage")  # no ending yet: none is made up
+    assert merged([middle]) is middle
 
 
 async def test_starts_made_together_travel_together(windowed) -> None:
