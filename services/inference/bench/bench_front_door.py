@@ -111,6 +111,8 @@ async def timed(calls: list[Callable[[], Awaitable[tuple[float, int]]]], pids: l
     cpu, started = tree_cpu(pids), time.perf_counter()
     results = await asyncio.gather(*(call() for call in calls))
     elapsed = time.perf_counter() - started
+    if not all(first for first, _ in results):
+        raise RuntimeError("a stream ended without a token: its TTFT would be meaningless")
     return Run(sum(t for _, t in results), elapsed, [f - started for f, _ in results], tree_cpu(pids) - cpu)
 
 
