@@ -57,12 +57,12 @@ class RecordingProcessor:
 
 def _agents_spread(partitions: int, per_partition: int) -> list[str]:
     """Agent ids, `per_partition` of them in each partition (random ids leave one empty ~1% of the time)."""
-    by_partition: dict[int, list[str]] = defaultdict(list)
-    while len(by_partition) < partitions or min(len(ids) for ids in by_partition.values()) < per_partition:
+    by_partition: dict[int, list[str]] = {partition: [] for partition in range(partitions)}
+    while any(len(ids) < per_partition for ids in by_partition.values()):
         agent = _id()
-        partition = subjects.inbox_partition(agent, partitions)
-        if len(by_partition[partition]) < per_partition:
-            by_partition[partition].append(agent)
+        ids = by_partition[subjects.inbox_partition(agent, partitions)]
+        if len(ids) < per_partition:
+            ids.append(agent)
     return [agent for ids in zip(*by_partition.values(), strict=True) for agent in ids]
 
 
