@@ -94,3 +94,23 @@ async def test_a_closed_listener_answers_sync_false(heard) -> None:
 def test_a_channel_must_be_a_plain_identifier(database) -> None:
     with pytest.raises(ValueError, match="identifier"):
         Listener(database, 'x"; DROP', lambda _: None, lambda: None)
+
+
+async def test_a_sync_begun_while_a_round_trip_is_on_the_wire_waits_for_the_next(database, heard) -> None:
+    listener, record = heard
+    first = listener.begin_sync()  # nothing on the wire: its query is sent before this returns
+    # Committed after the first round trip's query went out, without yielding to the loop
+    # (so that round trip is still on the wire when the second sync begins).
+    with database.engine.begin() as connection:
+        notify(connection, CHANNEL, "after the first query")
+    second = listener.begin_sync()
+    assert await second
+    assert record.messages == ["after the first query"]  # the second's own round trip brought it
+    assert await first
+
+
+async def test_begin_sync_answers_false_at_once_while_not_listening(heard) -> None:
+    listener, _ = heard
+    await listener.close()
+    answer = listener.begin_sync()
+    assert answer.done() and answer.result() is False

@@ -11,7 +11,10 @@ can be milliseconds after the commit. `sync()` closes that gap: it makes a round
 trip on the listening connection, and PostgreSQL sends a backend's pending
 notifications before it answers a query, so when `sync()` returns True every
 notification committed before the call has been handed over. Concurrent callers
-share round trips (each waits for the first one that starts after its call).
+share round trips (each waits for the first one that starts after its call). A
+call made while no round trip is on the wire sends its query at once, before it
+returns: `begin_sync()` lets a caller start it early and await it when it needs
+the answer, so that the round trip overlaps the caller's other work.
 
 A notification sent while no connection listens is lost, so whenever the
 listener stops listening (the connection fails, a round trip takes longer than
@@ -80,7 +83,8 @@ class Listener:
         self._cursor: Any = None
         self._listening = asyncio.Event()
         self._wake = asyncio.Event()
-        self._next_round: asyncio.Future[bool] | None = None  # what callers of sync() wait on
+        self._next_round: asyncio.Future[bool] | None = None  # callers waiting for the next round trip to start
+        self._on_wire: asyncio.Future[bool] | None = None  # callers of the round trip in flight
         self._answered: asyncio.Future[None] | None = None  # the round trip in flight
         self._task: asyncio.Task[None] | None = None
 
@@ -102,18 +106,32 @@ class Listener:
     async def wait_listening(self, timeout: float) -> bool:
         """Wait up to timeout seconds until it listens; whether it does."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._listening.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._listening.wait()
         return self.listening
 
     async def sync(self) -> bool:
         """Hand over every notification committed before this call; False when that cannot be known."""
+        return await asyncio.shield(self.begin_sync())
+
+    def begin_sync(self) -> asyncio.Future[bool]:
+        """What `sync()` awaits, started now: the first round trip that begins after this call.
+
+        When none is on the wire, its query is sent before this returns. The future's
+        result is False when the listener is not listening or stops before the answer.
+        """
+        loop = asyncio.get_running_loop()
         if not self.listening:
-            return False
+            refused: asyncio.Future[bool] = loop.create_future()
+            refused.set_result(False)
+            return refused
         if self._next_round is None:
-            self._next_round = asyncio.get_running_loop().create_future()
+            self._next_round = loop.create_future()
         waiting = self._next_round
+        if self._answered is None:
+            self._send_round()
         self._wake.set()
-        return await asyncio.shield(waiting)
+        return waiting
 
     async def close(self) -> None:
         if self._task is not None:
@@ -168,32 +186,46 @@ class Listener:
         self._hand_over()
 
     async def _serve_rounds(self) -> None:
-        """One round trip at a time: for whoever called sync() since the last began, or as a heartbeat."""
+        """One round trip at a time: sent by a caller, for those who called since the last began, or a heartbeat.
+
+        The answer itself releases the round's callers (`_readable`); this bounds its wait
+        and starts the next round for the callers who came while it was on the wire.
+        """
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation (close())
+            # that comes as the wake-up does, and the loop would go on.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._heartbeat)
+                async with asyncio.timeout(self._heartbeat):
+                    await self._wake.wait()
             self._wake.clear()
             if not self.listening:
                 raise ConnectionError("listener connection lost")
-            waiting, self._next_round = self._next_round, None
+            if self._answered is None:
+                self._send_round()
+            answered, waiting = self._answered, self._on_wire
+            assert answered is not None
             try:
-                await self._round_trip()
+                async with asyncio.timeout(self._timeout):
+                    await answered
             except BaseException:
                 if waiting is not None and not waiting.done():
                     waiting.set_result(False)
                 raise
-            if waiting is not None and not waiting.done():
-                waiting.set_result(True)
+            finally:
+                self._answered = self._on_wire = None
+            if self._next_round is not None:
+                self._wake.set()
 
-    async def _round_trip(self) -> None:
+    def _send_round(self) -> None:
+        """Send a round trip's query; the callers waiting for the next round now wait for this one."""
+        self._on_wire, self._next_round = self._next_round, None
         self._answered = asyncio.get_running_loop().create_future()
         try:
             self._cursor.execute("SELECT 1")
-            self._readable()  # sends the query (a blocked send is finished by later polls)
-            async with asyncio.timeout(self._timeout):
-                await self._answered
-        finally:
-            self._answered = None
+        except Exception as error:  # noqa: BLE001 - the connection is gone: _run reconnects
+            self._lost(error)
+            return
+        self._readable()  # sends the query (a blocked send is finished by later polls)
 
     def _readable(self) -> None:
         try:
@@ -207,6 +239,8 @@ class Listener:
             loop.add_writer(self._connection.fileno(), self._writable)
         elif state == extensions.POLL_OK and self._answered is not None and not self._answered.done():
             self._answered.set_result(None)
+            if self._on_wire is not None and not self._on_wire.done():
+                self._on_wire.set_result(True)  # released here: one wake-up sooner than by the round loop
 
     def _writable(self) -> None:
         with contextlib.suppress(Exception):
@@ -235,9 +269,16 @@ class Listener:
     def _disconnect(self) -> None:
         connected = self._connection is not None
         self._stop_reading()
-        if self._next_round is not None and not self._next_round.done():
-            self._next_round.set_result(False)
-        self._next_round = None
+        for waiting in (self._next_round, self._on_wire):
+            if waiting is not None and not waiting.done():
+                waiting.set_result(False)
+        self._next_round = self._on_wire = None
+        if self._answered is not None:  # a round trip sent but never awaited: the loss is handled here
+            if self._answered.done() and not self._answered.cancelled():
+                self._answered.exception()
+            else:
+                self._answered.cancel()
+            self._answered = None
         if connected:
             with contextlib.suppress(Exception):
                 self._connection.close()

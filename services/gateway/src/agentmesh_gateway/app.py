@@ -36,7 +36,12 @@ from agentmesh_gateway.clients.scheduler import SchedulerClient
 from agentmesh_gateway.clients.tools import ToolsClient
 from agentmesh_gateway.docs_pages import install_docs
 from agentmesh_gateway.errors import install_error_handlers
-from agentmesh_gateway.middleware import BodySizeLimitMiddleware, MetricsMiddleware, RequestContextMiddleware
+from agentmesh_gateway.middleware import (
+    AccessSyncMiddleware,
+    BodySizeLimitMiddleware,
+    MetricsMiddleware,
+    RequestContextMiddleware,
+)
 from agentmesh_gateway.openapi_doc import OPENAPI_TAGS, build_openapi, operation_id
 from agentmesh_gateway.routers import (
     agent_tools,
@@ -120,6 +125,7 @@ def build_state(settings: GatewaySettings) -> GatewayState:
             SqlStreamTicketStore(database), accounts.sessions, settings.stream_ticket_ttl_seconds
         ),
         channels=channels,
+        access=access,
         access_listener=listener,
     )
 
@@ -177,8 +183,8 @@ def create_app(
         app.include_router(module.router)
     for module in (stream_tickets, websocket, dashboard, topics):
         app.include_router(module.router)
-    # Added innermost first: a request meets the request id, its span, then the access log, then
-    # CORS (preflights end there), then metrics, then the size limit.
+    # Added innermost first: a request meets the request id, the start of its access sync, its span,
+    # then the access log, then CORS (preflights end there), then metrics, then the size limit.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(
@@ -192,5 +198,6 @@ def create_app(
     )
     app.add_middleware(AccessLogMiddleware)
     app.add_middleware(TracingMiddleware)  # a span per request when tracing is on
+    app.add_middleware(AccessSyncMiddleware)
     app.add_middleware(RequestContextMiddleware)
     return app

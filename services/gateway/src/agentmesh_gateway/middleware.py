@@ -1,4 +1,4 @@
-"""ASGI middleware: request ids and unexpected errors, body size limit, Prometheus metrics.
+"""ASGI middleware: request ids and unexpected errors, access syncs, body size limit, Prometheus metrics.
 
 Pure ASGI (not BaseHTTPMiddleware) so that SSE responses stream untouched.
 Header limits are the HTTP server's (http_limits.py): they apply before a
@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agentmesh_gateway.accounts.api_keys import looks_like_api_key
 from agentmesh_observability import context
 from agentmesh_observability.logging import error_summary
 
@@ -76,6 +77,35 @@ class RequestContextMiddleware:
                 log.error("%s %s failed: %s", scope.get("method", ""), route, error_summary(error))
                 if not started:
                     await _send_json(send_with_id, 500, {"error": {"code": "internal", "message": "internal error"}})
+
+
+class AccessSyncMiddleware:
+    """Starts the access cache's sync as a request with a user's bearer token arrives.
+
+    Its round trip to PostgreSQL (adapters/access_cache.py) then runs while the
+    request is routed and its token checked, and the first session lookup awaits
+    what is by then mostly done. Requests without a user token (API keys, tickets,
+    none) look up no session here, so they start nothing.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            state = getattr(scope["app"].state, "gateway", None)  # set once the lifespan has wired it
+            if state is not None and state.access is not None and _user_token(scope):
+                state.access.begin_sync()
+        await self.app(scope, receive, send)
+
+
+def _user_token(scope: Scope) -> bool:
+    """Whether the request carries a bearer token that is not an API key."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.partition(b" ")
+            return scheme.lower() == b"bearer" and bool(token) and not looks_like_api_key(token.decode("latin-1"))
+    return False
 
 
 class BodySizeLimitMiddleware:

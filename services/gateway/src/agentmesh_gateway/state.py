@@ -12,6 +12,7 @@ from agentmesh_gateway.accounts.api_keys import ApiKeys
 from agentmesh_gateway.accounts.service import Accounts
 from agentmesh_gateway.accounts.stream_tickets import StreamTickets
 from agentmesh_gateway.accounts.usage import UsageLedger
+from agentmesh_gateway.adapters.access_cache import AccessCache
 from agentmesh_gateway.adapters.accounts_repository import SqlAccountsRepository
 from agentmesh_gateway.clients.ports import AgentsApi, InferenceApi, MemoryApi, SchedulerApi, ToolsApi
 from agentmesh_gateway.clients.readiness import ReadinessProbe
@@ -36,7 +37,9 @@ class GatewayState:
     usage: UsageLedger
     stream_tickets: StreamTickets
     channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
-    # Hears the access changes other replicas announce (adapters/access_cache.py).
+    # Sessions and project roles, kept between requests; and where it hears the access changes
+    # other replicas announce (adapters/access_cache.py).
+    access: AccessCache | None = None
     access_listener: Listener | None = None
 
     async def close(self) -> None:

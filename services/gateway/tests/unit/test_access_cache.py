@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from agentmesh_core.identity import GlobalRole, ProjectRole
 from agentmesh_gateway.accounts.models import Project, User
+from agentmesh_gateway.adapters import access_cache
 from agentmesh_gateway.adapters.access_cache import AccessCache, project_key, session_key, user_key
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -21,9 +22,11 @@ class Feed:
         self.answer = True
         self.syncs = 0
 
-    async def sync(self) -> bool:
+    def begin_sync(self) -> asyncio.Future[bool]:
         self.syncs += 1
-        return self.listening and self.answer
+        answer = asyncio.get_running_loop().create_future()
+        answer.set_result(self.listening and self.answer)
+        return answer
 
 
 class Clock:
@@ -177,3 +180,47 @@ async def test_a_full_cache_lets_the_oldest_go() -> None:
         return [name for name in ("a", "b", "c") if (await cache.session(name))[0] is not None]
 
     assert await asyncio.create_task(kept()) == ["b", "c"]
+
+
+async def test_a_sync_begun_as_the_request_arrived_serves_its_lookups() -> None:
+    feed = Feed()
+    cache = cache_with(feed)
+    await fill(cache)
+    syncs = feed.syncs
+
+    async def request() -> dict[str, object]:
+        cache.begin_sync()  # what AccessSyncMiddleware does
+        return await looked_up(cache)
+
+    assert (await asyncio.create_task(request()))["s-alice"] == (ALICE, True)
+    assert feed.syncs == syncs + 1  # the begun sync, and no other
+
+
+async def test_a_begun_sync_that_fails_serves_nothing() -> None:
+    feed = Feed()
+    cache = cache_with(feed)
+    await fill(cache)
+
+    async def request() -> object:
+        feed.answer = False
+        cache.begin_sync()
+        feed.answer = True  # too late: the begun sync already failed
+        return (await cache.session("s-alice"))[0]
+
+    assert await asyncio.create_task(request()) is None  # read from the database instead
+
+
+async def test_a_begun_sync_too_old_to_trust_is_replaced_by_a_fresh_one() -> None:
+    feed = Feed()
+    cache = cache_with(feed)
+    await fill(cache)
+    syncs = feed.syncs
+
+    async def long_request() -> object:
+        cache.begin_sync()
+        began, answer = access_cache._begun.get() or (0.0, None)
+        access_cache._begun.set((began - 2 * access_cache.SYNC_REUSE_SECONDS, answer))  # as if begun long ago
+        return (await cache.session("s-alice"))[0]
+
+    assert await asyncio.create_task(long_request()) == (ALICE, True)
+    assert feed.syncs == syncs + 2  # the old one was not trusted: a new one was made

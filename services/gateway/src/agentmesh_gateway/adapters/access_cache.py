@@ -17,7 +17,10 @@ round trips per request. This keeps both, and forgets them the moment they chang
   keeps, a request makes the listener sync: one round trip on the listening
   connection, shared by the requests waiting at that moment, after which every
   change committed before the request came is known. The session and the role
-  lookups of one request share one sync (`_synced_at`, per request task).
+  lookups of one request share one sync (`_synced_at`, per request task). A
+  request that will need it starts it as it arrives (`begin_sync`, from
+  AccessSyncMiddleware), so that the round trip overlaps the request's routing
+  and token check instead of following them.
 - A read that started before a change and ends after it must not store what it
   read: each fill carries the generation it started in, and any invalidation in
   between makes it stale (`generation`).
@@ -30,6 +33,7 @@ or is gone). Anything else drops everything.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Callable
@@ -48,6 +52,8 @@ SYNC_REUSE_SECONDS = 0.5
 SessionEntry = tuple[User, bool]  # the user and whether the session is live
 RoleEntry = tuple[Project, ProjectRole | None]
 _synced_at: ContextVar[float] = ContextVar("agentmesh_access_synced_at", default=-math.inf)
+# A sync this request task began early (begin_sync): when it began, and its answer.
+_begun: ContextVar[tuple[float, asyncio.Future[bool]] | None] = ContextVar("agentmesh_access_sync_begun", default=None)
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -78,8 +84,8 @@ class Feed(Protocol):
         """Whether every announcement since the last reset has been heard or is on its way."""
         ...
 
-    async def sync(self) -> bool:
-        """Hand over every announcement committed before the call; False when that cannot be known."""
+    def begin_sync(self) -> asyncio.Future[bool]:
+        """Start handing over every announcement committed before the call; False when that cannot be known."""
         ...
 
 
@@ -170,13 +176,24 @@ class AccessCache:
         self._sessions.values.clear()
         self._roles.values.clear()
 
+    def begin_sync(self) -> None:
+        """Start this request task's sync now; its first lookup awaits it (nothing while not caching)."""
+        if self._ttl > 0 and self._feed is not None:
+            _begun.set((time.monotonic(), self._feed.begin_sync()))
+
     async def _trusted(self) -> bool:
         if self._ttl <= 0 or self._feed is None:
             return False
         asked = time.monotonic()
         if asked - _synced_at.get() < SYNC_REUSE_SECONDS and self._feed.listening:
             return True
-        if not await self._feed.sync():
+        begun = _begun.get()
+        _begun.set(None)
+        if begun is not None and asked - begun[0] < SYNC_REUSE_SECONDS:
+            asked, answer = begun  # begun as the request arrived, after anything it must see was committed
+        else:
+            answer = self._feed.begin_sync()
+        if not await asyncio.shield(answer):
             return False
         _synced_at.set(asked)  # the sync began after this
         return True
