@@ -36,6 +36,7 @@ from typing import Any
 from psycopg2 import extensions
 from sqlalchemy import Connection, func, select
 
+from agentmesh_core.aio import wait_set
 from agentmesh_db.database import Database
 
 log = logging.getLogger(__name__)
@@ -105,10 +106,7 @@ class Listener:
 
     async def wait_listening(self, timeout: float) -> bool:
         """Wait up to timeout seconds until it listens; whether it does."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                await self._listening.wait()
-        return self.listening
+        return await wait_set(self._listening, timeout)
 
     async def sync(self) -> bool:
         """Hand over every notification committed before this call; False when that cannot be known."""
@@ -192,11 +190,7 @@ class Listener:
         and starts the next round for the callers who came while it was on the wire.
         """
         while True:
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation (close())
-            # that comes as the wake-up does, and the loop would go on.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._heartbeat):
-                    await self._wake.wait()
+            await wait_set(self._wake, self._heartbeat)
             self._wake.clear()
             if not self.listening:
                 raise ConnectionError("listener connection lost")

@@ -45,7 +45,8 @@ class _Unavailable:
 
 async def _bounded(name: str, call: Awaitable[T], deadline: float) -> T | _Unavailable:
     try:
-        return await asyncio.wait_for(call, deadline)
+        async with asyncio.timeout(deadline):
+            return await call
     except TimeoutError:
         log.warning("dashboard section %s: no answer within %.1f s", name, deadline)
         return _Unavailable("deadline_exceeded")

@@ -104,7 +104,8 @@ class WsSession:
         ticket = self.ws.query_params.get("ticket")
         token = None
         if ticket is None:
-            frame = await asyncio.wait_for(self._receive(), AUTH_TIMEOUT_SECONDS)
+            async with asyncio.timeout(AUTH_TIMEOUT_SECONDS):
+                frame = await self._receive()
             if frame.get("type") != "auth":
                 raise Unauthenticated('the first frame must be {"type": "auth", "ticket" or "token"}')
             ticket, token = frame.get("ticket"), frame.get("token")

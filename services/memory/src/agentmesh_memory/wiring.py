@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from contextlib import AsyncExitStack
 from datetime import timedelta
 
+from agentmesh_core.aio import wait_set
 from agentmesh_core.startup import unless_stopped
 from agentmesh_db.database import Database
 from agentmesh_db.migrations import migrate
@@ -117,8 +118,7 @@ class MemoryWiring:
         """Remove adds cut short (on this or another replica) every sweep interval, until stop."""
         interval = self._settings.pending_sweep_interval_seconds
         while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), interval)
+            if await wait_set(stop, interval):
                 return
             try:
                 await self._memory.sweep_pending(grace)

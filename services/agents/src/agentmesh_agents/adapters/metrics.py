@@ -34,6 +34,7 @@ from agentmesh_agents.domain.monitoring.events import SystemEvent, SystemEvents
 from agentmesh_agents.domain.monitoring.rules import Trip
 from agentmesh_agents.domain.processor import Delivery, Outcome
 from agentmesh_agents.domain.tool_models import ToolCallRecord
+from agentmesh_core.aio import wait_set
 from agentmesh_db.database import Database
 from agentmesh_events import subjects
 from agentmesh_observability import tracing
@@ -167,10 +168,7 @@ class BacklogGauges:
                 await self.refresh()
             except Exception as error:  # noqa: BLE001 - figures are best effort; serving is not
                 log.warning("could not read the mailbox figures (%s)", type(error).__name__)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=interval)
-            except TimeoutError:
-                pass
+            await wait_set(stop, interval)
 
     async def refresh(self) -> None:
         """Read every figure once."""

@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -176,9 +176,10 @@ class ToolCaller:
         return False
 
     @staticmethod
-    async def _observe(running: Any, timeout: float) -> Observation:
+    async def _observe(running: Awaitable[Observation], timeout: float) -> Observation:
         try:
-            return await asyncio.wait_for(running, timeout)
+            async with asyncio.timeout(timeout):
+                return await running
         except TimeoutError:
             return Observation(f"error: the tool did not answer within {timeout:g} seconds", error=True)
         except AgentmeshError as error:

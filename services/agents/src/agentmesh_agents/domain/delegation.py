@@ -23,7 +23,6 @@ looked up in the asking agent's project only, whatever the arguments say.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
@@ -40,6 +39,7 @@ from agentmesh_agents.domain.tooling import CallContext, Observation
 from agentmesh_agents.domain.turns import DELEGATION, Parked, ParkRecord, Step, TurnState, Wake, WakeOutcome
 from agentmesh_agents.domain.turns import delegation_key as key_of
 from agentmesh_agents.domain.validation import content_text, message_content
+from agentmesh_core.aio import wait_set
 from agentmesh_core.errors import AgentmeshError
 from agentmesh_core.ids import new_id, parse_id
 
@@ -275,8 +275,7 @@ class Delegations:
                 await self.expire_due()
             except Exception:
                 log.warning("delegation expiry sweep failed", exc_info=True)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval)
+            await wait_set(stop, interval)
 
     async def _wake(self, project_id: str, request_id: str, outcome: WakeOutcome, dedup_id: str) -> bool:
         woken = await self._turns.wake(project_id, request_id, Wake(key_of(request_id), outcome))

@@ -149,7 +149,8 @@ class Messaging:
         The row's `published_at` is written a moment later, with others (domain/published_marks.py).
         """
         try:
-            await asyncio.wait_for(self._mailbox.post(message, dedup_id), wait)
+            async with asyncio.timeout(wait):
+                await self._mailbox.post(message, dedup_id)
         except Exception as error:  # noqa: BLE001 - the row is durable; recovery retries the post
             log.warning("mailbox post of message %s failed (%s); it stays queued", message.id, type(error).__name__)
             return False

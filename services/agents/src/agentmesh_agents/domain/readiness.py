@@ -11,12 +11,12 @@ then does it fail. Waiting costs no mailbox delivery: the message stays in progr
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from enum import StrEnum
 
+from agentmesh_core.aio import wait_set
 from agentmesh_core.errors import Unavailable
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,8 @@ class Readiness:
 
     async def _probe(self, name: Dependency) -> bool:
         try:
-            return await asyncio.wait_for(self._probes[name](), timeout=PROBE_TIMEOUT_SECONDS)
+            async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
+                return await self._probes[name]()
         except Exception as error:  # noqa: BLE001 - a probe that fails says "down"
             log.debug("%s probe failed (%s)", name.value, type(error).__name__)
             return False
@@ -105,8 +106,7 @@ class Readiness:
             left = None if deadline is None else deadline - self._monotonic()
             if left is not None and left <= 0:
                 return False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._checked.wait(), timeout=left)
+            await wait_set(self._checked, left)
         return True
 
 

@@ -9,7 +9,6 @@ too many is harmless.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -19,6 +18,7 @@ from agentmesh_agents.domain.limits import Limits
 from agentmesh_agents.domain.messaging import Messaging
 from agentmesh_agents.domain.models import utcnow
 from agentmesh_agents.domain.ports import MessageRepository
+from agentmesh_core.aio import wait_set
 
 log = logging.getLogger(__name__)
 
@@ -72,5 +72,4 @@ class MailboxRecovery:
                     await self._approvals.expire_due()
                 except Exception:
                     log.warning("approval expiry sweep failed", exc_info=True)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval)
+            await wait_set(stop, interval)

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 
 from agentmesh_agents.domain.events import EventPublisher
 from agentmesh_agents.domain.models import Message
+from agentmesh_core.aio import wait_set
 
 
 class TokenPacing:
@@ -101,5 +102,4 @@ class TokenRelay:
             await self._events.token(self._request, self._agent_id, text)  # never raises (best effort)
             rest = self._pacing.interval - (loop.time() - began)
             if rest > 0 and not self._now.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._now.wait(), rest)
+                await wait_set(self._now, rest)

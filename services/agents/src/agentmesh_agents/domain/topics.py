@@ -213,7 +213,8 @@ class Topics:
             async with slots:
                 try:
                     # As for SendMessage: with the bus down, answer at once and leave the rest to the sweep.
-                    await asyncio.wait_for(self._mailbox.post(message), self._limits.send_publish_wait_seconds)
+                    async with asyncio.timeout(self._limits.send_publish_wait_seconds):
+                        await self._mailbox.post(message)
                 except Exception as error:  # noqa: BLE001 - the row is durable; recovery retries the post
                     log.warning(
                         "mailbox post of message %s failed (%s); it stays queued", message.id, type(error).__name__

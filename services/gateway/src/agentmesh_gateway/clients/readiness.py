@@ -49,11 +49,17 @@ async def nats_handshake(url: str, timeout: float = PROBE_TIMEOUT, user: str = "
             credentials = (unquote(parsed.username), unquote(parsed.password or "")) if parsed.username else None
         try:
             host, port = parsed.hostname or "127.0.0.1", parsed.port or 4222
-            if await asyncio.wait_for(_handshake(host, port, credentials), timeout):
-                return True
+            async with asyncio.timeout(timeout):
+                if await _handshake(host, port, credentials):
+                    return True
         except (OSError, TimeoutError, ValueError):
             continue
     return False
+
+
+async def _within(seconds: float, check: Callable[[], Awaitable[bool]]) -> bool:
+    async with asyncio.timeout(seconds):
+        return await check()
 
 
 async def _handshake(host: str, port: int, credentials: tuple[str, str] | None) -> bool:
@@ -98,9 +104,8 @@ class DependencyProbe:
         for name, service in GRPC_SERVICES.items():
             checks[name] = self._grpc(name, service)
         names = list(checks)
-        results = await asyncio.gather(
-            *(asyncio.wait_for(checks[name](), PROBE_TIMEOUT + 1) for name in names), return_exceptions=True
-        )
+        results = await asyncio.gather(*(_within(PROBE_TIMEOUT + 1, checks[name]) for name in names),
+                                       return_exceptions=True)  # fmt: skip
         answers = {name: result is True for name, result in zip(names, results, strict=True)}
         for name, result in zip(names, results, strict=True):
             if isinstance(result, BaseException):

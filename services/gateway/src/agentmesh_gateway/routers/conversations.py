@@ -99,7 +99,8 @@ async def event_frames(
         yield f"retry: {RETRY_MILLISECONDS}\n\n".encode()
         while True:
             try:
-                item = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                async with asyncio.timeout(KEEPALIVE_SECONDS):
+                    item = await queue.get()
             except TimeoutError:
                 yield b": keep-alive\n\n"
                 continue

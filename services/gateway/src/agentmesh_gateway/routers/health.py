@@ -46,7 +46,8 @@ async def readyz(state: State) -> JSONResponse:
     answer 503 on their own, and everything else keeps working.
     """
     try:
-        database = await asyncio.wait_for(state.database.ping(), OWN_CHECK_TIMEOUT)
+        async with asyncio.timeout(OWN_CHECK_TIMEOUT):
+            database = await state.database.ping()
     except Exception as error:  # noqa: BLE001 - a probe answers; it does not raise
         log.warning("readiness: database check failed: %s", type(error).__name__)
         database = False

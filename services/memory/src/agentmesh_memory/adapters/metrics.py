@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import Connection, func, select
 
+from agentmesh_core.aio import wait_set
 from agentmesh_db.database import Database
 from agentmesh_memory.adapters.tables import READY, entries
 from agentmesh_memory.domain.models import ScoredId, VectorPoint, VectorQuery
@@ -114,10 +115,7 @@ async def count_index_entries(db: Database, stop: asyncio.Event, interval: float
             INDEX_ENTRIES.set(await db.run(_count_ready))
         except Exception as error:  # noqa: BLE001 - figures are best effort; serving is not
             log.warning("could not count the memory entries (%s)", type(error).__name__)
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=interval)
-        except TimeoutError:
-            pass
+        await wait_set(stop, interval)
 
 
 def _count_ready(connection: Connection) -> int:

@@ -20,6 +20,7 @@ from agentmesh_agents.domain.monitoring.alerts import Alerts
 from agentmesh_agents.domain.monitoring.events import SystemEvent, SystemEventFeed
 from agentmesh_agents.domain.monitoring.rules import RuleBook, Trip
 from agentmesh_agents.domain.monitoring.summary import Tally
+from agentmesh_core.aio import wait_set
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +84,7 @@ class Monitor:
         consuming = asyncio.create_task(self._consume(feed))
         try:
             while not stop.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=_RETRY_ALERTS_SECONDS)
+                await wait_set(stop, _RETRY_ALERTS_SECONDS)
                 if not stop.is_set():
                     await self.retry()
         finally:

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from agentmesh_agents.domain.models import utcnow
 from agentmesh_agents.domain.monitoring.events import SystemEvent, SystemEventKind, SystemReporter
+from agentmesh_core.aio import wait_set
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,4 @@ class StalenessSweep:
                 await self.sweep()
             except Exception as error:  # noqa: BLE001 - monitoring must not stop serving
                 log.warning("staleness sweep failed (%s)", type(error).__name__)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=interval)
-            except TimeoutError:
-                pass
+            await wait_set(stop, interval)

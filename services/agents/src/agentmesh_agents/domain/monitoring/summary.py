@@ -19,6 +19,7 @@ from agentmesh_agents.domain.models import Agent, Message, Participant, Particip
 from agentmesh_agents.domain.monitoring.alerts import MONITOR, MonitorAgents
 from agentmesh_agents.domain.monitoring.events import SystemEvent, SystemEventKind
 from agentmesh_agents.domain.ports import AgentRepository
+from agentmesh_core.aio import wait_set
 from agentmesh_core.errors import AgentmeshError
 from agentmesh_core.ids import new_id
 
@@ -126,7 +127,4 @@ class DailySummary:
                     last_day = now.date().isoformat()
                 except AgentmeshError as error:
                     log.warning("daily health summary not sent (%s); trying again", error.code)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=_CHECK_SECONDS)
-            except TimeoutError:
-                pass
+            await wait_set(stop, _CHECK_SECONDS)
