@@ -134,7 +134,9 @@ async def in_flight(call: Call, count: int, parallel: int) -> float:
 
 async def measure(args: argparse.Namespace, pair: Pair) -> None:
     agents_addr = pair.agents.env["AGENTMESH_AGENTS_LISTEN_ADDR"] if pair.agents.env else ""
-    limits = httpx.Limits(max_connections=64)
+    # Idle connections are retired before uvicorn's 5 s keep-alive closes them (httpx's default is the same
+    # 5 s): a request sent just as the server closes its connection fails with RemoteProtocolError.
+    limits = httpx.Limits(max_connections=64, keepalive_expiry=2.0)
     async with httpx.AsyncClient(base_url=pair.url, timeout=60, limits=limits) as client:
         await wait_ready(client, pair, "/healthz", {})
         login = await client.post("/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})

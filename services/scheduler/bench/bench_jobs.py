@@ -169,9 +169,11 @@ def report_schedules(firings: dict[str, list[Firing]]) -> None:
     for label, share in (("p50", 0.5), ("p95", 0.95)):
         ratio = _percentile([f.queued for f in now_runs], share) / _percentile([f.queued for f in before_runs], share)
         print(f"  fire -> queued {label}, {now} / {before}: {ratio:.2f}")
+    p95s = [_percentile([f.queued for f in runs], 0.95) * 1000 for runs in (now_runs, before_runs)]
     bench.record(
-        f"fire -> message queued p95, {now} / {before}",
-        _percentile([f.queued for f in now_runs], 0.95) / _percentile([f.queued for f in before_runs], 0.95),
+        # The report's columns give the medians of the firings: the p95s the ratio is of go in the label.
+        f"fire -> message queued p95 ({p95s[0]:.0f} ms / {p95s[1]:.0f} ms), {now} / {before}",
+        p95s[0] / p95s[1],
         bench.Rounds(now, "ms", [f.queued * 1000 for f in now_runs]),
         bench.Rounds(before, "ms", [f.queued * 1000 for f in before_runs]),
         f"{now}: p95 <= 1,000 ms",
