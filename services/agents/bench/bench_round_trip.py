@@ -37,6 +37,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from agentmesh_agents.adapters.inference_client import InferenceClient
 from agentmesh_agents.adapters.memory_client import MemoryClient
@@ -64,6 +65,8 @@ QUESTIONS = [
 ]
 
 Chain = Callable[[int, int], Awaitable[float]]
+# vLLM's histogram of the tokens each engine step scheduled: its count is the steps taken.
+ENGINE_ITERATIONS = "vllm:iteration_tokens_total"
 
 
 async def reply_seconds(
@@ -104,6 +107,19 @@ def cpu_by_process(stack: Stack) -> dict[str, float]:
         used[name] = bench.tree_cpu_seconds(pid)
     used["bench (this process)"] = time.process_time()  # not its tree: the services are its children
     return used
+
+
+async def engine_steps(client: httpx.AsyncClient, stack: Stack) -> tuple[float, float]:
+    """vLLM's engine steps so far and the tokens they scheduled, from the inference service's metrics."""
+    text = (await client.get(f"http://{stack.config.metrics_addr('inference')}/metrics")).text
+    steps = tokens = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == f"{ENGINE_ITERATIONS}_count":
+                steps += sample.value
+            elif sample.name == f"{ENGINE_ITERATIONS}_sum":
+                tokens += sample.value
+    return steps, tokens
 
 
 class Marks:
@@ -211,6 +227,7 @@ async def measure(args: argparse.Namespace, stack: Stack) -> None:
             for width in (1, args.callers)
         }
         cpu: dict[str, dict[str, float]] = {name: defaultdict(float) for name in chains}
+        engine: dict[str, list[float]] = {name: [0.0, 0.0] for name in chains}  # steps, tokens
         sent = dict.fromkeys(chains, 0)
         print(f"round trip, {args.rounds} rounds; {bench.load()}")
         for round_ in range(args.rounds):
@@ -222,10 +239,12 @@ async def measure(args: argparse.Namespace, stack: Stack) -> None:
                       f"over {len(alone[name])} messages (taking turns with the other chain)")  # fmt: skip
             marking["to"] = marks["idle"]
             for name in order:
-                before = cpu_by_process(stack)
+                before, stepped = cpu_by_process(stack), await engine_steps(client, stack)
                 seconds = await callers(chains[name], args.callers, args.messages)
                 for process, used in cpu_by_process(stack).items():
                     cpu[name][process] += used - before[process]
+                for index, value in enumerate(await engine_steps(client, stack)):
+                    engine[name][index] += value - stepped[index]
                 sent[name] += len(seconds)
                 figures[name, args.callers].values.append(statistics.median(seconds) * 1000)
                 print(f"  round {round_ + 1}, {args.callers:2d} callers: {name:<4} p50 "
@@ -240,6 +259,14 @@ async def measure(args: argparse.Namespace, stack: Stack) -> None:
     for name in chains:
         spent = ", ".join(f"{process} {used / sent[name] * 1000:.1f}" for process, used in cpu[name].items())
         print(f"  {name}: {spent}")
+    print(f"\nvLLM engine steps per message at {args.callers} callers (the chains send the same prompts):")
+    for name, (steps, tokens) in engine.items():
+        if not steps:
+            print(f"  {name}: none counted (the inference metrics have no {ENGINE_ITERATIONS})")
+            continue
+        per_step = cpu[name]["inference"] / steps * 1000
+        print(f"  {name}: {steps / sent[name]:.1f} steps, {tokens / steps:.1f} tokens a step, "
+              f"inference CPU {per_step:.1f} ms a step")  # fmt: skip
     for width in (1, args.callers):
         bench.header(f"agent round trip (POST -> reply) vs the raw chain (search + generation), {width} caller(s)")
         print(figures["ours", width].line())
