@@ -22,6 +22,11 @@ first alternates by pair), so both see the machine within a second of each other
 neighbour's burst on this shared machine lands on both rather than on one chain's
 block. At `--callers` they take turns by round (which goes first alternates too).
 Goal (issue 14): ours <= 1.2x the raw chain at 1 and at 16 callers.
+
+Beside the latencies it prints, for `--callers`, each process's CPU per message and vLLM's
+engine steps per message (its iteration histogram, from the inference service's metrics):
+a CPU build's step costs about the same whatever its batch, so the engine's CPU per message
+follows how many turns share each step.
 """
 
 from __future__ import annotations
