@@ -20,7 +20,14 @@ second of each other: the added latency is the median, over the pairs, of the
 difference of the two blocks' medians. A noisy neighbour's burst moves it far less
 than a comparison of two runs of 300 made seconds apart (within one hour on this
 machine, five rounds each: +1.25 to +3.04 ms that way, +2.33 to +2.87 ms in blocks).
-httpx runs its own block. Then `--parallel` in flight (requests/s), rounds rotating
+httpx runs its own block.
+
+The framework's floor is measured the same way: `bare_relay.py`, one FastAPI route on
+the gateway's server that relays ListAgents with no middleware, token check, access
+lookup or response model, in alternating blocks with the direct call. What it adds
+over the direct call is FastAPI's and uvicorn's; what the gateway adds beyond it is
+the gateway's own work (within one hour on this machine, the relay alone added
++0.85 to +1.20 ms). Then `--parallel` in flight (requests/s), rounds rotating
 which goes first. Goals (issue 14): added latency <= 1 ms p50 at one caller; REST
 throughput >= 0.5x the direct RPC's at 32 callers. Timings are noisy on a
 shared machine: compare within one run (the load average is printed).
@@ -33,6 +40,7 @@ import asyncio
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -47,6 +55,7 @@ from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 from agentmesh_devstack import bench
 from agentmesh_devstack.infra import EmbeddedPostgres, NatsServer
 from agentmesh_devstack.ports import free_port
+from agentmesh_devstack.processes import ManagedProcess
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.identity import acting_as
 from agentmesh_grpc.trust import ServiceKeys
@@ -132,7 +141,30 @@ async def in_flight(call: Call, count: int, parallel: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-async def measure(args: argparse.Namespace, pair: Pair) -> None:
+def start_relay(agents_addr: str, user_id: str, log_dir: Path) -> tuple[str, ManagedProcess]:
+    """The bare FastAPI relay (the framework's floor) as a process; its URL and the process."""
+    port = free_port()
+    argv = [sys.executable, str(Path(__file__).with_name("bare_relay.py")), agents_addr, user_id, str(port)]
+    relay = ManagedProcess("bare-relay", argv, log_dir / "bare-relay.log")
+    relay.start()
+    return f"http://127.0.0.1:{port}", relay
+
+
+async def wait_serving(process: ManagedProcess, url: str) -> None:
+    async with httpx.AsyncClient(timeout=5) as client:
+        for _ in range(240):
+            if not process.running:
+                raise RuntimeError(f"{process.name} exited:\n" + process.tail())
+            try:
+                if (await client.get(url)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.25)
+    raise RuntimeError(f"{process.name} did not serve {url}:\n" + process.tail())
+
+
+async def measure(args: argparse.Namespace, pair: Pair, log_dir: Path) -> None:
     agents_addr = pair.agents.env["AGENTMESH_AGENTS_LISTEN_ADDR"] if pair.agents.env else ""
     # Idle connections are retired before uvicorn's 5 s keep-alive closes them (httpx's default is the same
     # 5 s): a request sent just as the server closes its connection fails with RemoteProtocolError.
@@ -172,11 +204,21 @@ async def measure(args: argparse.Namespace, pair: Pair) -> None:
             if len(response.agents) != 5:
                 raise RuntimeError("ListAgents did not list the 5 agents")
 
+        relay_url, relay = start_relay(agents_addr, me["id"], log_dir)
+        await wait_serving(relay, relay_url + path)
+        bare = LeanHttp(relay_url, {})
+
+        async def relayed() -> None:
+            status, body = await bare.get(path)
+            if status != 200 or len(json.loads(body)["items"]) != 5:
+                raise RuntimeError(f"the bare relay answered {status}: {body[:200]!r}")
+
         calls = {"rest": rest, "httpx": through_httpx, "direct": direct}
-        for call in calls.values():  # warm: connections, lazy imports
+        for call in (*calls.values(), relayed):  # warm: connections, lazy imports
             await one_at_a_time(call, 50)
         results: dict[str, dict[str, list[float]]] = {label: {"p50": [], "p99": [], "rps": []} for label in calls}
         added: list[float] = []  # per round: the median of (REST - direct) over the pairs of blocks
+        floor: list[float] = []  # per round: the same for the bare relay (bare - direct)
         load = os.getloadavg()[0]
         print(f"agent list, REST through the gateway vs ListAgents directly; {args.requests} each one at a time "
               f"(in alternating blocks of {BLOCK}), then {args.requests} with {args.parallel} in flight, "
@@ -186,29 +228,39 @@ async def measure(args: argparse.Namespace, pair: Pair) -> None:
             latencies["rest"], latencies["direct"], differences = await paired(rest, direct, args.requests)
             latencies["httpx"] = await one_at_a_time(through_httpx, args.requests)
             added.append(statistics.median(differences))
+            floor.append(statistics.median((await paired(relayed, direct, args.requests))[2]))
             for label in LABELS[round_ % 3 :] + LABELS[: round_ % 3]:  # each goes first in turn
                 results[label]["p50"].append(statistics.median(latencies[label]) * 1000)
                 results[label]["p99"].append(p99(latencies[label]) * 1000)
                 results[label]["rps"].append(await in_flight(calls[label], args.requests, args.parallel))
             r, h, d = results["rest"], results["httpx"], results["direct"]
             print(f"  round {round_ + 1}: p50 REST {r['p50'][-1]:5.2f} ms (httpx {h['p50'][-1]:5.2f}), "
-                  f"direct {d['p50'][-1]:5.2f} ms (blocks: +{added[-1] * 1000:4.2f} ms) "
+                  f"direct {d['p50'][-1]:5.2f} ms (blocks: +{added[-1] * 1000:4.2f} ms; "
+                  f"bare relay +{floor[-1] * 1000:4.2f} ms) "
                   f"| p99 {r['p99'][-1]:5.2f} / {d['p99'][-1]:5.2f} ms | {args.parallel} in flight: "
                   f"REST {r['rps'][-1]:5.0f} req/s (httpx {h['rps'][-1]:5.0f}), direct {d['rps'][-1]:5.0f} req/s "
                   f"({r['rps'][-1] / d['rps'][-1]:4.2f}x)")  # fmt: skip
         medians = {label: {key: statistics.median(values) for key, values in results[label].items()} for label in calls}
         mr, mh, md = medians["rest"], medians["httpx"], medians["direct"]
-        added_ms = statistics.median(added) * 1000
-        print(f"medians of {args.rounds} rounds: added latency {added_ms:.2f} ms p50 (goal <= 1 ms), "
+        added_ms, floor_ms = statistics.median(added) * 1000, statistics.median(floor) * 1000
+        print(f"medians of {args.rounds} rounds: added latency {added_ms:.2f} ms p50 (goal <= 1 ms; "
+              f"the bare FastAPI relay adds {floor_ms:.2f} ms, the gateway's own work {added_ms - floor_ms:.2f} ms), "
               f"REST/direct throughput at {args.parallel} in flight {mr['rps'] / md['rps']:.2f}x (goal >= 0.5); "
               f"through httpx: +{mh['p50'] - md['p50']:.2f} ms, {mh['rps'] / md['rps']:.2f}x; "
               f"load {os.getloadavg()[0]:.1f}")  # fmt: skip
         bench.record(
-            f"REST / direct, p50 one at a time (added {added_ms:.2f} ms, alternating blocks)",
+            f"REST / direct, p50 one at a time (added {added_ms:.2f} ms, alternating blocks; "
+            f"a bare FastAPI relay adds {floor_ms:.2f} ms)",
             mr["p50"] / md["p50"],
             bench.Rounds("REST (lean client)", "ms", results["rest"]["p50"]),
             bench.Rounds("ListAgents direct", "ms", results["direct"]["p50"]),
             "added p50 <= 1 ms",
+        )
+        bench.record(
+            "added latency, gateway / bare FastAPI relay (both over the direct call, alternating blocks)",
+            added_ms / floor_ms,
+            bench.Rounds("gateway added", "ms", [value * 1000 for value in added]),
+            bench.Rounds("bare relay added", "ms", [value * 1000 for value in floor]),
         )
         bench.record(
             f"REST / direct, throughput at {args.parallel} in flight",
@@ -218,6 +270,8 @@ async def measure(args: argparse.Namespace, pair: Pair) -> None:
             ">= 0.5",
         )
         await lean.close()
+        await bare.close()
+        relay.stop()
         await channel.close()
 
 
@@ -233,7 +287,7 @@ async def main(args: argparse.Namespace) -> None:
             pair.agents.start()
             pair.gateway.start()
             try:
-                await measure(args, pair)
+                await measure(args, pair, tmp)
             finally:
                 pair.gateway.stop()
                 pair.agents.stop()
