@@ -9,10 +9,10 @@ membership lookups, identity signing, gRPC, JSON) vs `AgentService.ListAgents`
 called directly over gRPC with a signed identity (what the gateway does inside).
 
 The REST read is made twice: with httpx (what a Python app would use) and with a
-lean keep-alive HTTP/1.1 client (`LeanHttp`, a few lines over asyncio streams, as
-`wrk` would be). httpx alone costs about a millisecond a request of the same two
-cores, more than the gRPC client does, so the hop itself (the goals) is measured
-with the lean client, and the httpx figures are printed beside it.
+lean keep-alive HTTP/1.1 client (`agentmesh_devstack.lean_http`, a few lines over
+asyncio streams, as `wrk` would be). httpx alone costs about a millisecond a request
+of the same two cores, more than the gRPC client does, so the hop itself (the goals)
+is measured with the lean client, and the httpx figures are printed beside it.
 
 One at a time, REST and the direct call alternate in blocks of `BLOCK` requests
 (which goes first alternates by pair of blocks), so both see the machine within a
@@ -54,6 +54,7 @@ from agentmesh.agents.v1 import agent_service_pb2_grpc as pb_grpc
 from agentmesh_core.identity import GlobalRole, Identity, ProjectRole
 from agentmesh_devstack import bench
 from agentmesh_devstack.infra import EmbeddedPostgres, NatsServer
+from agentmesh_devstack.lean_http import LeanHttp
 from agentmesh_devstack.ports import free_port
 from agentmesh_devstack.processes import ManagedProcess
 from agentmesh_grpc.channel import create_channel
@@ -64,43 +65,6 @@ Call = Callable[[], Awaitable[None]]
 # One at a time, REST and the direct call alternate in blocks of this many requests.
 BLOCK = 10
 LABELS = ("rest", "httpx", "direct")
-
-
-class LeanHttp:
-    """GET over kept-alive HTTP/1.1 connections, one request at a time on each (a pool of them)."""
-
-    def __init__(self, url: str, headers: dict[str, str]) -> None:
-        address = httpx.URL(url)
-        self._host, self._port = address.host, address.port or 80
-        self._headers = "".join(f"{key}: {value}\r\n" for key, value in headers.items())
-        self._idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
-
-    async def get(self, path: str) -> tuple[int, bytes]:
-        request = f"GET {path} HTTP/1.1\r\nHost: {self._host}\r\n{self._headers}\r\n".encode()
-        while self._idle:  # the server closes a connection idle for its keep-alive timeout: take the next
-            reader, writer = self._idle.pop()
-            writer.write(request)
-            try:
-                return await self._answer(reader, writer)
-            except (asyncio.IncompleteReadError, ConnectionError):
-                writer.close()
-        reader, writer = await asyncio.open_connection(self._host, self._port)
-        writer.write(request)
-        return await self._answer(reader, writer)
-
-    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> tuple[int, bytes]:
-        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-        fields = dict(line.split(": ", 1) for line in head[1:] if line)
-        lengths = [value for key, value in fields.items() if key.lower() == "content-length"]
-        if not lengths:
-            raise RuntimeError("the lean client reads Content-Length bodies only")
-        body = await reader.readexactly(int(lengths[0]))
-        self._idle.append((reader, writer))
-        return int(head[0].split(" ")[1]), body
-
-    async def close(self) -> None:
-        for _, writer in self._idle:
-            writer.close()
 
 
 async def one_at_a_time(call: Call, count: int) -> list[float]:
