@@ -12,10 +12,12 @@ call is FastAPI's and uvicorn's (bench_gateway_hop.py prints both).
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import AsyncIterator
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from agentmesh.agents.v1 import agent_service_pb2 as pb
 from agentmesh.agents.v1 import agent_service_pb2_grpc as pb_grpc
@@ -26,15 +28,20 @@ from agentmesh_grpc.trust import ServiceKeys
 
 
 def relay_app(agents_addr: str, user_id: str) -> FastAPI:
-    app = FastAPI()
-    stubs: list[pb_grpc.AgentServiceStub] = []  # made on the first request, inside the server's event loop
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        channel = create_channel(agents_addr, ServiceKeys.local("gateway").signer)  # on the server's event loop
+        app.state.agents = pb_grpc.AgentServiceStub(channel)
+        yield
+        await channel.close()
+
+    app = FastAPI(lifespan=lifespan)
 
     @app.get("/projects/{project_id}/agents")
-    async def list_agents(project_id: str) -> dict:
-        if not stubs:
-            stubs.append(pb_grpc.AgentServiceStub(create_channel(agents_addr, ServiceKeys.local("gateway").signer)))
+    async def list_agents(project_id: str, request: Request) -> dict:
+        asked = pb.ListAgentsRequest(project_id=project_id, page_size=50)
         with acting_as(Identity(user_id, GlobalRole.SUPERADMIN, project_id, ProjectRole.ADMIN)):
-            listed = await stubs[0].ListAgents(pb.ListAgentsRequest(project_id=project_id, page_size=50))
+            listed = await request.app.state.agents.ListAgents(asked)
         return {"items": [{"id": agent.id, "name": agent.name} for agent in listed.agents], "next_cursor": None}
 
     return app

@@ -26,8 +26,8 @@ The framework's floor is measured the same way: `bare_relay.py`, one FastAPI rou
 the gateway's server that relays ListAgents with no middleware, token check, access
 lookup or response model, in alternating blocks with the direct call. What it adds
 over the direct call is FastAPI's and uvicorn's; what the gateway adds beyond it is
-the gateway's own work (within one hour on this machine, the relay alone added
-+0.85 to +1.20 ms). Then `--parallel` in flight (requests/s), rounds rotating
+the gateway's own work (on this machine, over a day's runs, the relay alone added
++0.51 to +1.20 ms). Then `--parallel` in flight (requests/s), rounds rotating
 which goes first. Goals (issue 14): added latency <= 1 ms p50 at one caller; REST
 throughput >= 0.5x the direct RPC's at 32 callers. Timings are noisy on a
 shared machine: compare within one run (the load average is printed).
@@ -57,6 +57,7 @@ from agentmesh_devstack.infra import EmbeddedPostgres, NatsServer
 from agentmesh_devstack.lean_http import LeanHttp
 from agentmesh_devstack.ports import free_port
 from agentmesh_devstack.processes import ManagedProcess
+from agentmesh_devstack.waiting import eventually
 from agentmesh_grpc.channel import create_channel
 from agentmesh_grpc.identity import acting_as
 from agentmesh_grpc.trust import ServiceKeys
@@ -114,18 +115,18 @@ def start_relay(agents_addr: str, user_id: str, log_dir: Path) -> tuple[str, Man
     return f"http://127.0.0.1:{port}", relay
 
 
-async def wait_serving(process: ManagedProcess, url: str) -> None:
-    async with httpx.AsyncClient(timeout=5) as client:
-        for _ in range(240):
-            if not process.running:
-                raise RuntimeError(f"{process.name} exited:\n" + process.tail())
-            try:
-                if (await client.get(url)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.25)
-    raise RuntimeError(f"{process.name} did not serve {url}:\n" + process.tail())
+async def wait_serving(process: ManagedProcess, client: LeanHttp, path: str) -> None:
+    """Until the process answers GET path with 200 (RuntimeError if it exits first)."""
+
+    async def serving() -> bool:
+        if not process.running:
+            raise RuntimeError(f"{process.name} exited:\n" + process.tail())
+        try:
+            return (await client.get(path))[0] == 200
+        except ConnectionError:
+            return False
+
+    await eventually(serving, timeout=60, what=f"{process.name} serving {path}")
 
 
 async def measure(args: argparse.Namespace, pair: Pair, log_dir: Path) -> None:
@@ -169,8 +170,8 @@ async def measure(args: argparse.Namespace, pair: Pair, log_dir: Path) -> None:
                 raise RuntimeError("ListAgents did not list the 5 agents")
 
         relay_url, relay = start_relay(agents_addr, me["id"], log_dir)
-        await wait_serving(relay, relay_url + path)
         bare = LeanHttp(relay_url, {})
+        await wait_serving(relay, bare, path)
 
         async def relayed() -> None:
             status, body = await bare.get(path)
