@@ -1,6 +1,6 @@
 """The inference front door against vLLM alone, side by side in one run on one model.
 
-    python services/inference/bench/bench_front_door.py [--streams 64] [--max-tokens 64] [--rounds 5] [--model PATH]
+    python services/inference/bench/bench_front_door.py [--streams 64] [--max-tokens 64] [--rounds 11] [--model PATH]
         [--paths gateway,vllm,grpc,grpc-call,raw] [--stream-interval 1]
 
 Starts PostgreSQL, the inference service and the gateway (devstack, free ports),
@@ -32,6 +32,12 @@ service, vs vLLM's API server; the inference service alone for gRPC.
 iterations; a ratio is printed when both of its paths ran. `--stream-interval N` sets
 vLLM's stream interval (tokens per streamed chunk after the first) on all three engines
 alike: the service's (AGENTMESH_STREAM_INTERVAL), vLLM's server's and the raw one's.
+
+A run's TTFT p50 falls on one of a few steps: a burst of 64 requests reaches the engine
+over its first steps, so their first tokens come in waves one engine step apart, and the
+32nd request is in one wave or the next (raw AsyncLLM's p50 was 56, 107, 147, 140 and 78 ms
+in five runs of one bench, its runs' throughput within 1.21x). Eleven rounds, not five, so
+that the median of the runs' p50s (and of their rates) says more than which wave won.
 """
 
 from __future__ import annotations
@@ -216,8 +222,9 @@ def report(label: str, runs: list[Run]) -> tuple[float, float, float]:
     ttft = statistics.median(r.ttft_p50 for r in runs) * 1000
     cpu = statistics.median(r.cpu_seconds / r.tokens * 1000 for r in runs)
     rates = ", ".join(f"{r.rate:.0f}" for r in runs)
+    ttfts = ", ".join(f"{r.ttft_p50 * 1000:.0f}" for r in runs)
     cost = f"   serving CPU s/1k tokens {cpu:5.3f}" if cpu else ""
-    print(f"{label:<26} tokens/s {rate:8.0f} (runs: {rates})   TTFT p50 {ttft:7.1f} ms{cost}")
+    print(f"{label:<26} tokens/s {rate:8.0f} (runs: {rates})   TTFT p50 {ttft:7.1f} ms (runs: {ttfts}){cost}")
     return rate, ttft, cpu
 
 
@@ -374,7 +381,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--streams", type=int, default=64, help="concurrent streams in each run")
     parser.add_argument("--max-tokens", type=int, default=64, help="tokens each stream produces")
-    parser.add_argument("--rounds", type=int, default=5, help="measured rounds (after one warm-up round)")
+    parser.add_argument("--rounds", type=int, default=11, help="measured rounds (after one warm-up round)")
     parser.add_argument("--model", default="", help="model path (default: the tiny random model)")
     # Three engines share one GPU (the service's, vLLM's server's, the raw one): a quarter each.
     parser.add_argument("--gpu-memory-utilization", type=float, default=0.25, help="each engine's share (GPU only)")
