@@ -42,6 +42,9 @@ class CommonSettings(BaseSettings):
     # Every service's public key (base64) by name, as JSON ({"gateway": "...", ...}):
     # how a receiver checks who signed a call. Empty: the well-known local keys.
     identity_public_keys: dict[str, str] = {}
+    # The process that started this one (the dev stack sets its own): when it is gone, stop
+    # (agentmesh_core.parent_watch). 0: none.
+    stop_with_parent_pid: int = 0
 
     @model_validator(mode="after")
     def _check_identity_keys(self) -> CommonSettings:

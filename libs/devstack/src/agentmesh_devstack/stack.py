@@ -164,6 +164,8 @@ class Stack:
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
             "PYTHONUNBUFFERED": "1",
+            # Killed outright, this process cannot stop the services: they stop themselves then.
+            "AGENTMESH_STOP_WITH_PARENT_PID": str(os.getpid()),
         }
         for service in SERVICES[:-1]:
             upper = service.upper()

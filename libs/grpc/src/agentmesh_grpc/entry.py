@@ -27,6 +27,7 @@ from typing import Generic, TypeVar
 import uvloop
 
 from agentmesh_core.gc_heap import freeze_startup_heap
+from agentmesh_core.parent_watch import stop_with_parent
 from agentmesh_core.settings import CommonSettings, load_settings
 from agentmesh_grpc import service
 from agentmesh_grpc.server import stop_event_on_signals
@@ -64,6 +65,7 @@ class ServiceEntry(Generic[S]):
         settings = load_settings(self.settings_class)
         configure_logging(self.name, settings.log_level)
         configure_tracing(self.name)
+        stop_with_parent(settings.stop_with_parent_pid)
         if self.switch_interval_seconds is not None:
             sys.setswitchinterval(self.switch_interval_seconds)
         try:

@@ -11,6 +11,7 @@ import sys
 from agentmesh_core.errors import AgentmeshError, AlreadyExists
 from agentmesh_core.gc_heap import freeze_startup_heap
 from agentmesh_core.identity import GlobalRole
+from agentmesh_core.parent_watch import stop_with_parent
 from agentmesh_core.settings import load_settings
 from agentmesh_core.tokens import AccessTokens
 from agentmesh_db.database import Database
@@ -98,6 +99,7 @@ def run(argv: list[str] | None = None) -> None:
             cli.error(f"--password must be at least {MIN_PASSWORD_LENGTH} characters")
         sys.exit(asyncio.run(create_admin(settings, args.username, args.password)))
     configure_tracing("gateway")
+    stop_with_parent(settings.stop_with_parent_pid)
     try:
         serve(settings)
     finally:
