@@ -3,11 +3,12 @@
 The dev stack (`make run`, tests, benches: agentmesh_devstack) starts every service as
 its child and stops them in order on its way out. Killed outright (SIGKILL, a timeout's
 SIGTERM to a bench), it cannot: its services lived on, each holding its ports, and the
-inference service's vLLM engine kept polling for work (five such orphans here took
-10-40% of a core each). So the stack names itself (AGENTMESH_STOP_WITH_PARENT_PID) and
-a service it started watches its parent: once the parent is gone (the service's parent
-process id changes), the service sends itself SIGTERM and stops as it does on any
-SIGTERM, gracefully. Outside the stack (a container, a unit) nothing is watched.
+inference service's vLLM engine with it (five such orphans here; their engines had used
+8-41% of a core over their lives). So the stack names itself
+(AGENTMESH_STOP_WITH_PARENT_PID) and a service it started watches its parent: once the
+parent is gone (the service's parent process id changes), the service sends itself
+SIGTERM and stops as it does on any SIGTERM, gracefully. Outside the stack (a container,
+a unit) nothing is watched.
 """
 
 from __future__ import annotations
