@@ -8,9 +8,11 @@ start-up heap, signal handlers) never touches the test process.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -73,3 +75,54 @@ def test_the_entry_sets_the_switch_interval_and_freezes_the_heap_once_started(ar
 def test_the_service_runs_on_uvloop() -> None:
     *_, loop = run_probe()
     assert loop == "uvloop.Loop"
+
+
+# A probe that serves until stopped, started by a parent that names itself as the dev stack does
+# (AGENTMESH_STOP_WITH_PARENT_PID); the parent writes the probe's pid and then waits to be killed.
+SERVING_PROBE = PROBE.replace("os.kill(os.getpid(), signal.SIGTERM)", "pass")
+PARENT = textwrap.dedent(
+    """
+    import os, subprocess, sys, time
+
+    log = open(sys.argv[2], "wb")
+    env = {**os.environ, "AGENTMESH_STOP_WITH_PARENT_PID": str(os.getpid())}
+    probe = subprocess.Popen([sys.executable, "-c", sys.argv[1]], env=env, stdout=log, stderr=log)
+    with open(sys.argv[3], "w") as out:
+        out.write(str(probe.pid))
+    time.sleep(120)
+    """
+)
+
+
+def gone(pid: int) -> bool:
+    """The process has exited (a zombie no one reaps counts as exited)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_a_service_stops_gracefully_once_the_stack_that_started_it_is_killed(tmp_path) -> None:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AGENTMESH_")}
+    log, pid_file = tmp_path / "probe.log", tmp_path / "probe.pid"
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, SERVING_PROBE, str(log), str(pid_file)], env=env)
+    probe = 0
+    try:
+        deadline = time.monotonic() + 60
+        while "switch" not in (log.read_text() if log.exists() else ""):  # serving
+            assert time.monotonic() < deadline and parent.poll() is None, log.read_text() if log.exists() else ""
+            time.sleep(0.05)
+        probe = int(pid_file.read_text())
+        assert not gone(probe)
+        parent.kill()
+        parent.wait(10)
+        deadline = time.monotonic() + 20
+        while not gone(probe):
+            assert time.monotonic() < deadline, "the service outlived the stack that started it"
+            time.sleep(0.05)
+        assert "is gone: stopping" in log.read_text()
+    finally:
+        parent.kill()
+        if probe and not gone(probe):
+            os.kill(probe, signal.SIGKILL)
