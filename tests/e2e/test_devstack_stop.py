@@ -77,20 +77,21 @@ class Run:
 
 
 @pytest.fixture
-def make_run(tmp_path: Path) -> Iterator[Callable[[], Run]]:
+def make_run(tmp_path: Path) -> Iterator[Callable[..., Run]]:
     runs: list[Run] = []
 
-    def start() -> Run:
+    def start(after: Run | None = None) -> Run:
+        """A new `make run`: in a run dir of its own, or in the one of `after` (its ports too)."""
         # Not under pytest's temp root, which a pytest session starting elsewhere chmods to
         # 0700: PostgreSQL runs as its own user and must traverse the run dir's path.
-        run_dir = Path(tempfile.mkdtemp(prefix="agentmesh-stop-test-"))
+        run_dir = after.run_dir if after else Path(tempfile.mkdtemp(prefix="agentmesh-stop-test-"))
         makefile = tmp_path / "Makefile"
         makefile.write_text(f"run:\n\t@{sys.executable} -m agentmesh_devstack run --run-dir {run_dir}\n")
-        ports = {name: free_port() for name in PORTS}
+        ports = after.ports if after else {name: free_port() for name in PORTS}
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
         env.pop("AGENTMESH_MODEL", None)  # the tiny model, whatever the developer serves
         env.update({f"AGENTMESH_{name}_PORT": str(port) for name, port in ports.items()})
-        output = tmp_path / "make-run.log"
+        output = tmp_path / f"make-run-{len(runs)}.log"
         with output.open("wb") as out:
             make = subprocess.Popen(
                 ["make", "--no-print-directory", "-f", str(makefile), "run"],
@@ -123,7 +124,7 @@ def _assert_stopped_cleanly(run: Run) -> None:
     assert not listening, f"still listening: {listening}"
 
 
-def test_sigint_twice_to_the_group_during_start_up(make_run: Callable[[], Run]) -> None:
+def test_sigint_twice_to_the_group_during_start_up(make_run: Callable[..., Run]) -> None:
     run = make_run()
     run.wait_for_line("started nats", timeout=60)  # PostgreSQL is up, Temporal is starting
     run.signal_group(signal.SIGINT)
@@ -131,10 +132,30 @@ def test_sigint_twice_to_the_group_during_start_up(make_run: Callable[[], Run]) 
     _assert_stopped_cleanly(run)
 
 
-def test_sigterm_to_the_group_once_ready_then_again_while_stopping(make_run: Callable[[], Run]) -> None:
+def test_sigterm_to_the_group_once_ready_then_again_while_stopping(make_run: Callable[..., Run]) -> None:
     run = make_run()
     run.wait_for_line("agentmesh is up", timeout=420)
     run.signal_group(signal.SIGTERM)  # make forwards it to the recipe a second time
     run.wait_for_line("devstack stopping", timeout=10)
     run.signal_group(signal.SIGTERM)  # e.g. a process manager repeating itself
     _assert_stopped_cleanly(run)
+
+
+def test_a_run_killed_outright_is_cleaned_up_by_the_next_one(make_run: Callable[..., Run]) -> None:
+    first = make_run()
+    first.wait_for_line("agentmesh is up", timeout=420)
+    (devstack,) = psutil.Process(first.make.pid).children()
+    devstack.kill()  # SIGKILL: nothing of its own stop runs
+    first.make.wait(10)
+
+    def services_gone() -> bool:  # they watch their parent (agentmesh_core.parent_watch)
+        return not [p for p in first.leftovers() if p.environ().get("AGENTMESH_RUN_DIR") == str(first.run_dir)]
+
+    eventually_sync(services_gone, timeout=STOP_WITHIN, interval=0.5, what="the services to stop themselves")
+    assert port_open("127.0.0.1", first.ports["NATS"]), "NATS is left running: the next run has something to clean up"
+
+    second = make_run(first)  # the same run dir and ports
+    second.wait_for_line("agentmesh is up", timeout=420)
+    assert "stopped what a killed `make run` left running" in second.log(), second.log()
+    second.signal_group(signal.SIGTERM)
+    _assert_stopped_cleanly(second)

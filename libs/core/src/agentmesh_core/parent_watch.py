@@ -21,6 +21,9 @@ import time
 
 log = logging.getLogger(__name__)
 
+# Where a process started by the dev stack finds its parent's pid (CommonSettings.stop_with_parent_pid).
+PARENT_PID_VARIABLE = "AGENTMESH_STOP_WITH_PARENT_PID"
+
 
 def stop_with_parent(parent_pid: int, interval_seconds: float = 1.0) -> threading.Thread | None:
     """Watch (a daemon thread) for parent_pid to stop being this process's parent, then SIGTERM this process.

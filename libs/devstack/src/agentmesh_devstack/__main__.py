@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from agentmesh_devstack.leftovers import stop_leftovers
 from agentmesh_devstack.ports import port_open
 from agentmesh_devstack.signals import StopSignals
 from agentmesh_devstack.stack import Stack, StackConfig
@@ -40,6 +41,9 @@ TINY_MODEL_NOTE = (
 
 def run(run_dir: Path, stop_signals: StopSignals) -> int:
     config = StackConfig.local(run_dir.resolve())
+    stopped = stop_leftovers(config.run_dir)
+    if stopped:
+        log.warning("stopped what a killed `make run` left running in %s: %s", config.run_dir, ", ".join(stopped))
     busy = [
         f"{name}={port}"
         for name, port in (("gateway", config.gateway_port), ("nats", config.nats_port),

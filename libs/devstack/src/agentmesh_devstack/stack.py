@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from agentmesh_core.parent_watch import PARENT_PID_VARIABLE
 from agentmesh_core.tokens import IdentitySigner
 from agentmesh_devstack.identity_keys import identity_env, run_dir_keyring, service_keys
 from agentmesh_devstack.infra import EmbeddedPostgres, NatsServer, TemporalDevServer
@@ -165,7 +166,7 @@ class Stack:
             "TRANSFORMERS_OFFLINE": "1",
             "PYTHONUNBUFFERED": "1",
             # Killed outright, this process cannot stop the services: they stop themselves then.
-            "AGENTMESH_STOP_WITH_PARENT_PID": str(os.getpid()),
+            PARENT_PID_VARIABLE: str(os.getpid()),
         }
         for service in SERVICES[:-1]:
             upper = service.upper()
