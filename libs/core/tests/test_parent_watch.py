@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from agentmesh_core.parent_watch import stop_with_parent
+from agentmesh_devstack.waiting import eventually_sync
 
 # The child: watches its parent (every 50 ms), writes its pid, and on SIGTERM writes "stopped" and exits.
 CHILD = textwrap.dedent(
@@ -36,10 +37,7 @@ PARENT = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 
 
 
 def wait_for(path: Path, timeout: float = 20.0) -> str:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path.name} never appeared"
-        time.sleep(0.02)
+    eventually_sync(path.exists, timeout=timeout, interval=0.02, what=f"{path.name} to appear")
     return path.read_text()
 
 

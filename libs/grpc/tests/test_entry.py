@@ -12,9 +12,11 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
+import psutil  # type: ignore[import-untyped]  # no stubs
 import pytest
+
+from agentmesh_devstack.waiting import eventually_sync
 
 PROBE = textwrap.dedent(
     """
@@ -97,9 +99,8 @@ PARENT = textwrap.dedent(
 def gone(pid: int) -> bool:
     """The process has exited (a zombie no one reaps counts as exited)."""
     try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rpartition(")")[2].split()[0] == "Z"
-    except FileNotFoundError:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return True
 
 
@@ -109,18 +110,18 @@ def test_a_service_stops_gracefully_once_the_stack_that_started_it_is_killed(tmp
     parent = subprocess.Popen([sys.executable, "-c", PARENT, SERVING_PROBE, str(log), str(pid_file)], env=env)
     probe = 0
     try:
-        deadline = time.monotonic() + 60
-        while "switch" not in (log.read_text() if log.exists() else ""):  # serving
-            assert time.monotonic() < deadline and parent.poll() is None, log.read_text() if log.exists() else ""
-            time.sleep(0.05)
+
+        def serving() -> bool:
+            text = log.read_text() if log.exists() else ""
+            assert parent.poll() is None, text
+            return "switch" in text
+
+        eventually_sync(serving, timeout=60, interval=0.05, what="the probe to serve")
         probe = int(pid_file.read_text())
         assert not gone(probe)
         parent.kill()
         parent.wait(10)
-        deadline = time.monotonic() + 20
-        while not gone(probe):
-            assert time.monotonic() < deadline, "the service outlived the stack that started it"
-            time.sleep(0.05)
+        eventually_sync(lambda: gone(probe), timeout=20, interval=0.05, what="the service to stop with its stack")
         assert "is gone: stopping" in log.read_text()
     finally:
         parent.kill()

@@ -15,6 +15,7 @@ import pytest
 
 from agentmesh_core.parent_watch import PARENT_PID_VARIABLE
 from agentmesh_devstack.leftovers import leftovers, stop_leftovers
+from agentmesh_devstack.waiting import eventually_sync
 
 SLEEP = [sys.executable, "-c", "import time; time.sleep(60)"]
 
@@ -55,10 +56,7 @@ def test_the_processes_a_live_devstack_started_are_kept(tmp_path: Path, started)
         """
     )
     started.append(subprocess.Popen([sys.executable, "-c", parent, "agentmesh_devstack"], env=service_env(tmp_path)))
-    deadline = time.monotonic() + 10
-    while not psutil.Process(started[0].pid).children():
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    eventually_sync(psutil.Process(started[0].pid).children, timeout=10, what="the devstack's service to start")
     assert leftovers(tmp_path) == []
 
 
