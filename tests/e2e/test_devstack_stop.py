@@ -25,14 +25,15 @@ from pathlib import Path
 import psutil
 import pytest
 
-from agentmesh_devstack.ports import free_port, port_open
+from agentmesh_devstack.ports import free_ports, port_open
+from agentmesh_devstack.stack import INFRASTRUCTURE_PORTS, SERVICE_PORTS
 from agentmesh_devstack.waiting import eventually_sync
 
 pytestmark = pytest.mark.slow
 
-PORTS = (
-    "GATEWAY", "AGENTS", "MEMORY", "INFERENCE", "SCHEDULER", "NATS", "TEMPORAL", "TEMPORAL_UI", "INFERENCE_METRICS",
-)  # fmt: skip
+# Every port `make run` listens on, as its AGENTMESH_<NAME>_PORT override names it: a port
+# left at its default collides with another test's `make run` on the same default.
+PORTS = tuple(name.removesuffix("_port").upper() for name in INFRASTRUCTURE_PORTS + SERVICE_PORTS)
 # Services stop one after another, each with up to 15 s grace, then Temporal, NATS, PostgreSQL.
 STOP_WITHIN = 150.0
 
@@ -87,7 +88,7 @@ def make_run(tmp_path: Path) -> Iterator[Callable[..., Run]]:
         run_dir = after.run_dir if after else Path(tempfile.mkdtemp(prefix="agentmesh-stop-test-"))
         makefile = tmp_path / "Makefile"
         makefile.write_text(f"run:\n\t@{sys.executable} -m agentmesh_devstack run --run-dir {run_dir}\n")
-        ports = after.ports if after else {name: free_port() for name in PORTS}
+        ports = after.ports if after else dict(zip(PORTS, free_ports(len(PORTS)), strict=True))
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
         env.pop("AGENTMESH_MODEL", None)  # the tiny model, whatever the developer serves
         env.update({f"AGENTMESH_{name}_PORT": str(port) for name, port in ports.items()})

@@ -1,6 +1,8 @@
-"""An ephemeral mesh's ports: the services' are chosen only once the infrastructure runs."""
+"""A mesh's ports: `make run`'s each overridable, an ephemeral mesh's services' chosen once the infrastructure runs."""
 
 from pathlib import Path
+
+import pytest
 
 from agentmesh_devstack.stack import INFRASTRUCTURE_PORTS, SERVICE_PORTS, StackConfig
 
@@ -19,3 +21,16 @@ def test_service_ports_are_chosen_free_and_distinct_keeping_those_given(tmp_path
     assert config.gateway_port == 18123
     assert all(port > 0 for port in chosen)
     assert len(set(chosen)) == len(chosen)
+
+
+def test_every_port_of_make_run_is_overridden_by_its_agentmesh_port_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = INFRASTRUCTURE_PORTS + SERVICE_PORTS
+    wanted = {name: 20_000 + index for index, name in enumerate(names)}
+    for name, port in wanted.items():
+        monkeypatch.setenv(f"AGENTMESH_{name.removesuffix('_port').upper()}_PORT", str(port))
+
+    config = StackConfig.local(tmp_path)
+
+    assert {name: getattr(config, name) for name in names} == wanted
