@@ -142,7 +142,7 @@ def build_components(
         admission=admission,
         backlog=backlog,
         monitors=monitors,
-        prepare=prompts.recall_ahead,
+        preparation=prompts,
     )
     topic_store = SqlTopicRepository(db)
     topics = Topics(topic_store, messages, mailbox, limits, admission=admission, backlog=backlog, events=publisher)

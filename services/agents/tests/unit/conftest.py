@@ -107,7 +107,7 @@ class World:
             self.events,
             self.limits,
             self.clock,
-            prepare=self.prompts.recall_ahead,  # as wired: a sent message's memory search starts at once
+            preparation=self.prompts,  # as wired: a sent message's memory search starts at once
         )
         self.delegations = Delegations(
             self.agents, self.messages, self.turns, self.messaging, publisher, self.limits, self.clock

@@ -1,13 +1,16 @@
-"""A sent message's memory search starts when it is accepted; its turn takes it, or searches afresh."""
+"""A sent message's memory search starts as it is accepted, alongside its insert; its turn takes it."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 
+import pytest
+
 from agentmesh_agents.domain.models import EventType
 from agentmesh_agents.domain.recall_ahead import RecallAhead
-from agentmesh_core.errors import Unavailable
+from agentmesh_core.errors import NotFound, Unavailable
+from agentmesh_core.ids import new_id
 
 from .conftest import PROJECT
 
@@ -36,6 +39,59 @@ async def test_the_search_starts_when_the_message_is_sent_and_its_turn_takes_it(
     assert searched_before_the_turn == [(PROJECT, agent.id, "When does the office open?", k)]
     assert len(world.memory.queries) == 1  # the turn did not search again
     assert ENTRY in _system_prompt(world)
+
+
+async def test_the_search_runs_while_the_message_is_stored(world) -> None:
+    world.memory.entries = [ENTRY]
+    agent = await world.agent()
+    store = world.messages.add
+    searched_while_storing = []
+
+    async def storing(message):
+        await _settled()  # the insert's round trip
+        searched_while_storing.extend(world.memory.queries)
+        return await store(message)
+
+    world.messages.add = storing
+    request = await world.send(agent, "When does the office open?")
+    assert (await world.process(request)).done
+
+    k = world.limits.memory_hits
+    assert searched_while_storing == [(PROJECT, agent.id, "When does the office open?", k)]
+    assert len(world.memory.queries) == 1  # the turn took that search
+    assert ENTRY in _system_prompt(world)
+
+
+async def test_the_search_of_a_message_that_is_not_stored_is_cancelled(world) -> None:
+    world.memory.entries = [ENTRY]
+    running: list[str] = []
+
+    async def searching(project_id: str, agent_id: str, query: str, k: int) -> list[str]:
+        running.append(query)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            running.remove(query)
+        return []
+
+    world.memory.search = searching
+    store = world.messages.add
+
+    async def storing(message):
+        await _settled()  # the searches start while the message is stored
+        return await store(message)
+
+    world.messages.add = storing
+    agent = await world.agent()
+
+    first = await world.send(agent, "first", idempotency_key="once")
+    repeat = await world.send(agent, "repeat", idempotency_key="once")
+    with pytest.raises(NotFound):
+        await world.send(dataclasses.replace(agent, id=new_id()), "to nobody")
+    await _settled()
+
+    assert repeat.id == first.id
+    assert running == ["first"]  # the repeat's and the refused message's searches were cancelled
 
 
 async def test_without_searches_ahead_the_turn_searches(world) -> None:

@@ -23,7 +23,14 @@ from agentmesh_agents.domain.models import (
     utcnow,
 )
 from agentmesh_agents.domain.monitoring.alerts import MonitorAgents, admins_only_conversation
-from agentmesh_agents.domain.ports import AgentRepository, ConversationFeed, Mailbox, MessageRepository, StoredEvent
+from agentmesh_agents.domain.ports import (
+    AgentRepository,
+    ConversationFeed,
+    Mailbox,
+    MessageRepository,
+    StoredEvent,
+    TurnPreparation,
+)
 from agentmesh_agents.domain.published_marks import PublishedMarks
 from agentmesh_core import pagination
 from agentmesh_core.errors import NotFound
@@ -66,10 +73,10 @@ class Messaging:
         admission: MessageAdmission | None = None,
         backlog: Backlog | None = None,
         monitors: MonitorAgents | None = None,
-        prepare: Callable[[Message], None] | None = None,
+        preparation: TurnPreparation | None = None,
     ) -> None:
-        """`prepare` is handed each message just stored, to start what its turn will need (its memory search)."""
-        self._prepare = prepare
+        """`preparation` starts what each accepted message's turn will need (its memory search) as it is stored."""
+        self._preparation = preparation
         self._backlog = backlog
         self._monitors = monitors
         self._agents = agents
@@ -128,16 +135,27 @@ class Messaging:
         answered at once and the message, stored `queued`, is posted by the recovery sweep.
         """
         self._admission.sending(message.project_id)
-        stored, created = await self._messages.add(message)  # NotFound for an unknown agent
+        stored, created = await self._stored_with_preparation(message)
         if not created:
             log.info("message %s repeated with the same idempotency key", stored.id)
             return stored
         if new_conversation:
             self._feed.opened(stored.project_id, stored.conversation_id)  # before its turn can publish
-        if self._prepare is not None:
-            self._prepare(stored)
         await self.post(stored, wait=self._limits.send_publish_wait_seconds)
         return stored
+
+    async def _stored_with_preparation(self, message: Message) -> tuple[Message, bool]:
+        """Store the message while its turn's preparation runs alongside (abandoned unless it is stored)."""
+        if self._preparation is None:
+            return await self._messages.add(message)
+        self._preparation.prepare(message)
+        created = False
+        try:
+            stored, created = await self._messages.add(message)  # NotFound for an unknown agent
+        finally:
+            if not created:
+                self._preparation.abandon(message.id)
+        return stored, created
 
     async def post(self, message: Message, dedup_id: str | None = None, wait: float | None = None) -> bool:
         """Hand a stored message to its mailbox; False (logged) when the bus is down or slower than wait.

@@ -217,6 +217,16 @@ class Memory(Protocol):
         """Add an entry (as the agent's); returns its id. The same key again returns the first entry's id."""
 
 
+class TurnPreparation(Protocol):
+    """What a message's turn will need, started as the message is accepted (its memory search)."""
+
+    def prepare(self, message: Message) -> None:
+        """Start it for this message, which is being stored."""
+
+    def abandon(self, message_id: str) -> None:
+        """Stop what was started for a message that was not stored (refused, or a repeat)."""
+
+
 class ToolRepository(Protocol):
     """The platform-wide tool catalog."""
 

@@ -70,7 +70,7 @@ class PromptBuilder:
     that fails (too slow, memory unavailable) does not fail the turn: it goes on
     without memory, and says so on the conversation's stream (a RECALL_SKIPPED
     event, counted by the metrics) instead of silently. A message's search may have
-    been started when it was accepted (`recall_ahead`); its turn then takes that one.
+    been started as it was accepted (`prepare`); its turn then takes that one.
     """
 
     def __init__(self, memory: Memory, limits: Limits, events: EventPublisher | None = None) -> None:
@@ -80,14 +80,18 @@ class PromptBuilder:
         self._events = events
         self._ahead = RecallAhead(limits.recall_ahead_seconds)
 
-    def recall_ahead(self, request: Message) -> None:
-        """Start the memory search of a message to an agent, just stored, for its turn to take."""
+    def prepare(self, request: Message) -> None:
+        """Start the memory search of a message to an agent, being stored, for its turn to take."""
         if self._limits.memory_hits <= 0 or self._limits.recall_ahead_seconds <= 0:
             return
         if request.receiver.type is not ParticipantType.AGENT:
             return
         agent_id = request.receiver.id
         self._ahead.start(request.id, agent_id, self._search(request.project_id, agent_id, request))
+
+    def abandon(self, message_id: str) -> None:
+        """Cancel the search started for a message that was not stored."""
+        self._ahead.drop(message_id)
 
     async def build(self, agent: Agent, request: Message, history: list[Message]) -> list[ChatTurn]:
         """System prompt (+ memory), the conversation's recent turns (oldest first), then the request."""

@@ -2,9 +2,10 @@
 
 A chat turn's memory search (the query's embedding, then the vector search) was the
 longest step before generation, and it needs only the message: its project, its
-agent and its text. So SendMessage starts it as soon as the message is stored, and
-it runs while the mailbox delivers the message and the turn reads its state and
-history. The turn takes the search by the message's id (`take`), or searches itself
+agent and its text. So SendMessage starts it as the message is accepted, and it runs
+while the message is stored, the mailbox delivers it and the turn reads its state and
+history (a message that is not stored after all, refused or a repeat, has its search
+dropped). The turn takes the search by the message's id (`take`), or searches itself
 when there is none: the message was accepted by another replica or before a
 restart, the search is older than `max_age` (a turn that waited behind earlier
 ones recalls afresh), or it was pushed out by newer ones (at most `capacity` are
@@ -42,6 +43,12 @@ class RecallAhead:
         self._searches[message_id] = _Search(agent_id, self._clock(), task)
         while len(self._searches) > self._capacity:
             _discard(self._searches.popitem(last=False)[1].task)
+
+    def drop(self, message_id: str) -> None:
+        """Cancel the search started for this message, if any: no turn will take it."""
+        search = self._searches.pop(message_id, None)
+        if search is not None:
+            _discard(search.task)
 
     def take(self, message_id: str, agent_id: str) -> asyncio.Task[list[str]] | None:
         """The search started for this message, if it is still fresh; None: search now."""
