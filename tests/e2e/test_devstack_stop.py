@@ -26,14 +26,11 @@ import psutil
 import pytest
 
 from agentmesh_devstack.ports import free_ports, port_open
-from agentmesh_devstack.stack import INFRASTRUCTURE_PORTS, SERVICE_PORTS
+from agentmesh_devstack.stack import ALL_PORTS, port_variable
 from agentmesh_devstack.waiting import eventually_sync
 
 pytestmark = pytest.mark.slow
 
-# Every port `make run` listens on, as its AGENTMESH_<NAME>_PORT override names it: a port
-# left at its default collides with another test's `make run` on the same default.
-PORTS = tuple(name.removesuffix("_port").upper() for name in INFRASTRUCTURE_PORTS + SERVICE_PORTS)
 # Services stop one after another, each with up to 15 s grace, then Temporal, NATS, PostgreSQL.
 STOP_WITHIN = 150.0
 
@@ -88,10 +85,11 @@ def make_run(tmp_path: Path) -> Iterator[Callable[..., Run]]:
         run_dir = after.run_dir if after else Path(tempfile.mkdtemp(prefix="agentmesh-stop-test-"))
         makefile = tmp_path / "Makefile"
         makefile.write_text(f"run:\n\t@{sys.executable} -m agentmesh_devstack run --run-dir {run_dir}\n")
-        ports = after.ports if after else dict(zip(PORTS, free_ports(len(PORTS)), strict=True))
+        # Every port `make run` listens on: one left at its default collides with another test's run.
+        ports = after.ports if after else dict(zip(ALL_PORTS, free_ports(len(ALL_PORTS)), strict=True))
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
         env.pop("AGENTMESH_MODEL", None)  # the tiny model, whatever the developer serves
-        env.update({f"AGENTMESH_{name}_PORT": str(port) for name, port in ports.items()})
+        env.update({port_variable(name): str(port) for name, port in ports.items()})
         output = tmp_path / f"make-run-{len(runs)}.log"
         with output.open("wb") as out:
             make = subprocess.Popen(
@@ -153,7 +151,7 @@ def test_a_run_killed_outright_is_cleaned_up_by_the_next_one(make_run: Callable[
         return not [p for p in first.leftovers() if p.environ().get("AGENTMESH_RUN_DIR") == str(first.run_dir)]
 
     eventually_sync(services_gone, timeout=STOP_WITHIN, interval=0.5, what="the services to stop themselves")
-    assert port_open("127.0.0.1", first.ports["NATS"]), "NATS is left running: the next run has something to clean up"
+    assert port_open("127.0.0.1", first.ports["nats_port"]), "NATS is left running: the next run has to stop it"
 
     second = make_run(first)  # the same run dir and ports
     second.wait_for_line("agentmesh is up", timeout=420)

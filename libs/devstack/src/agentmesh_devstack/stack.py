@@ -35,6 +35,12 @@ SERVICE_PORTS = (
     "gateway_port", "agents_port", "memory_port", "inference_port", "scheduler_port",
     "agents_metrics_port", "memory_metrics_port", "inference_metrics_port", "scheduler_metrics_port",
 )  # fmt: skip
+ALL_PORTS = INFRASTRUCTURE_PORTS + SERVICE_PORTS
+
+
+def port_variable(port: str) -> str:
+    """The variable that overrides one of `make run`'s ports: gateway_port -> AGENTMESH_GATEWAY_PORT."""
+    return f"AGENTMESH_{port.removesuffix('_port').upper()}_PORT"
 
 
 @dataclass
@@ -62,28 +68,15 @@ class StackConfig:
 
     @classmethod
     def local(cls, run_dir: Path) -> StackConfig:
-        """Fixed defaults for `make run`, each overridable by AGENTMESH_* env."""
+        """Fixed defaults for `make run`, each overridable by AGENTMESH_* env (ports: `port_variable`)."""
         env = os.environ
-
-        def port(name: str, default: int) -> int:
-            return int(env.get(f"AGENTMESH_{name}_PORT", default))
-
-        return cls(
-            run_dir=run_dir,
-            gateway_port=port("GATEWAY", 8000),
-            agents_port=port("AGENTS", 50051),
-            memory_port=port("MEMORY", 50052),
-            inference_port=port("INFERENCE", 50053),
-            scheduler_port=port("SCHEDULER", 50054),
-            nats_port=port("NATS", 4222),
-            temporal_port=port("TEMPORAL", 7233),
-            temporal_ui_port=port("TEMPORAL_UI", 8233),
-            agents_metrics_port=port("AGENTS_METRICS", 9151),
-            memory_metrics_port=port("MEMORY_METRICS", 9152),
-            inference_metrics_port=port("INFERENCE_METRICS", 9153),
-            scheduler_metrics_port=port("SCHEDULER_METRICS", 9154),
-            admin_username=env.get("AGENTMESH_ADMIN_USERNAME", "admin"),
-            admin_password=env.get("AGENTMESH_ADMIN_PASSWORD", "agentmesh-admin"),
+        defaults = cls(run_dir=run_dir)
+        ports: dict[str, Any] = {name: int(env.get(port_variable(name), getattr(defaults, name))) for name in ALL_PORTS}
+        return replace(
+            defaults,
+            **ports,
+            admin_username=env.get("AGENTMESH_ADMIN_USERNAME", defaults.admin_username),
+            admin_password=env.get("AGENTMESH_ADMIN_PASSWORD", defaults.admin_password),
         )
 
     @classmethod

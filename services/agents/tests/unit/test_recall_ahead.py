@@ -41,18 +41,24 @@ async def test_the_search_starts_when_the_message_is_sent_and_its_turn_takes_it(
     assert ENTRY in _system_prompt(world)
 
 
-async def test_the_search_runs_while_the_message_is_stored(world) -> None:
-    world.memory.entries = [ENTRY]
-    agent = await world.agent()
+def _slow_inserts(world) -> list:
+    """Make each insert take a few turns of the loop (a round trip); returns the searches seen during them."""
     store = world.messages.add
-    searched_while_storing = []
+    searched_while_storing: list = []
 
     async def storing(message):
-        await _settled()  # the insert's round trip
+        await _settled()
         searched_while_storing.extend(world.memory.queries)
         return await store(message)
 
     world.messages.add = storing
+    return searched_while_storing
+
+
+async def test_the_search_runs_while_the_message_is_stored(world) -> None:
+    world.memory.entries = [ENTRY]
+    agent = await world.agent()
+    searched_while_storing = _slow_inserts(world)
     request = await world.send(agent, "When does the office open?")
     assert (await world.process(request)).done
 
@@ -75,13 +81,7 @@ async def test_the_search_of_a_message_that_is_not_stored_is_cancelled(world) ->
         return []
 
     world.memory.search = searching
-    store = world.messages.add
-
-    async def storing(message):
-        await _settled()  # the searches start while the message is stored
-        return await store(message)
-
-    world.messages.add = storing
+    _slow_inserts(world)  # the searches start while the message is stored
     agent = await world.agent()
 
     first = await world.send(agent, "first", idempotency_key="once")
