@@ -70,9 +70,19 @@ class VllmEngine:
         self._recorder = recorder
         self._config = config
         self._tokenizer = llm.get_tokenizer()
+        # A fast Hugging Face tokenizer's own Rust tokenizer gives the same ids without the
+        # Python layers around it (transformers' and vLLM's pool of copies): measured here, a
+        # short prompt took 15 us that way against 35 us, paid on the event loop by every
+        # request of a burst before the next one reaches the engine. Only read from here
+        # (no truncation or padding is set on it), so threads may share it.
+        self._fast_tokenizer = getattr(self._tokenizer, "backend_tokenizer", None)
         self._max_model_len = int(llm.model_config.max_model_len)
         # The model's own generation defaults (generation_config.json) for unset fields.
-        self._defaults: dict[str, Any] = llm.model_config.get_diff_sampling_param()
+        self._defaults: dict[str, Any] = {
+            name: value
+            for name, value in llm.model_config.get_diff_sampling_param().items()
+            if name not in ("max_tokens", "max_new_tokens")
+        }
         self._device = device
 
     @classmethod
@@ -196,7 +206,7 @@ class VllmEngine:
     def _encode(self, request: ValidatedRequest) -> list[int]:
         tokenizer = self._tokenizer
         if request.messages is None:
-            return list(tokenizer.encode(request.prompt or ""))
+            return self._token_ids(request.prompt or "", special_tokens=True)
         turns: list[ChatCompletionMessageParam] = [{"role": m.role, "content": m.content} for m in request.messages]
         try:
             text = tokenizer.apply_chat_template(turns, tokenize=False, add_generation_prompt=True)
@@ -205,13 +215,18 @@ class VllmEngine:
             raise InvalidInput("the messages do not fit the model's chat template") from None
         assert isinstance(text, str)  # tokenize=False: the rendered text, not token ids
         # The template writes its own BOS; adding special tokens would double it.
-        return list(tokenizer.encode(text, add_special_tokens=False))
+        return self._token_ids(text, special_tokens=False)
+
+    def _token_ids(self, text: str, special_tokens: bool) -> list[int]:
+        if self._fast_tokenizer is not None:
+            return list(self._fast_tokenizer.encode(text, add_special_tokens=special_tokens).ids)
+        return list(self._tokenizer.encode(text, add_special_tokens=special_tokens))
 
     def _sampling_params(self, request: ValidatedRequest, max_tokens: int):
         from vllm import SamplingParams
         from vllm.sampling_params import RequestOutputKind, StructuredOutputsParams
 
-        values: dict[str, Any] = {k: v for k, v in self._defaults.items() if k not in ("max_tokens", "max_new_tokens")}
+        values = dict(self._defaults)
         for name in ("temperature", "top_p", "seed"):
             if (value := getattr(request, name)) is not None:
                 values[name] = value

@@ -70,8 +70,8 @@ def validate(request: GenerationRequest, limits: Limits) -> ValidatedRequest:
 
 def _unique_id(caller_id: str) -> str:
     # The engine aborts by id, so two callers reusing one tracing id must not collide.
-    suffix = uuid.uuid4().hex[:12]
-    return f"{caller_id}-{suffix}" if caller_id else uuid.uuid4().hex
+    unique = uuid.uuid4().hex
+    return f"{caller_id}-{unique[:12]}" if caller_id else unique
 
 
 def _parse_schema(text: str, limits: Limits) -> dict[str, Any] | None:
