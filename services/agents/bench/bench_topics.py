@@ -94,6 +94,8 @@ async def fan_out(url: str, nats_url: str, rounds: int, subscribers: int) -> Non
                 direct_ms.append(direct)
             # No runtime answers here: mark the round answered, as a backlog limit counts unanswered messages.
             await db.run(lambda s: s.execute(text("UPDATE agents.messages SET status = 'complete'")))
+        # Posts are marked a moment later, many at once (domain/published_marks.py): write those now.
+        await components.messaging.settle()
         queued = await db.run(
             lambda s: s.execute(text("SELECT count(*) FROM agents.messages WHERE published_at IS NULL")).scalar()
         )
