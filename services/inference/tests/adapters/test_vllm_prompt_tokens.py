@@ -23,6 +23,12 @@ TEXTS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def tokenizer(tiny_model_dir: Path):
+    """The model's tokenizer as Hugging Face loads it, outside vLLM."""
+    return AutoTokenizer.from_pretrained(tiny_model_dir)
+
+
 async def _prompt_tokens(engine, **fields) -> int:
     request = GenerationRequest(sampling=Sampling(max_tokens=1, temperature=0.0), **fields)
     chunks = [chunk async for chunk in engine.generate(validate(request, Limits()))]
@@ -32,14 +38,12 @@ async def _prompt_tokens(engine, **fields) -> int:
 
 
 @pytest.mark.parametrize("text", TEXTS)
-async def test_a_prompt_counts_as_the_tokenizer_encodes_it(vllm_engine, tiny_model_dir: Path, text: str):
-    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+async def test_a_prompt_counts_as_the_tokenizer_encodes_it(vllm_engine, tokenizer, text: str):
     assert await _prompt_tokens(vllm_engine, prompt=text) == len(tokenizer.encode(text))
 
 
 @pytest.mark.parametrize("text", TEXTS)
-async def test_chat_messages_count_as_the_rendered_template_encodes(vllm_engine, tiny_model_dir: Path, text: str):
-    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
+async def test_chat_messages_count_as_the_rendered_template_encodes(vllm_engine, tokenizer, text: str):
     turns = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": text}]
     rendered = tokenizer.apply_chat_template(turns, tokenize=False, add_generation_prompt=True)
     expected = len(tokenizer.encode(rendered, add_special_tokens=False))

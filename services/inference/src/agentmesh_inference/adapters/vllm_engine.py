@@ -219,7 +219,7 @@ class VllmEngine:
 
     def _token_ids(self, text: str, special_tokens: bool) -> list[int]:
         if self._fast_tokenizer is not None:
-            return list(self._fast_tokenizer.encode(text, add_special_tokens=special_tokens).ids)
+            return self._fast_tokenizer.encode(text, add_special_tokens=special_tokens).ids  # a new list
         return list(self._tokenizer.encode(text, add_special_tokens=special_tokens))
 
     def _sampling_params(self, request: ValidatedRequest, max_tokens: int):
