@@ -251,6 +251,7 @@ def test_schedule_enable_pause_trigger_and_cron_change(
     created = api.post(f"/projects/{project}/schedules", headers=admin, json=body)
     assert created.status_code == 201, created.text
     schedule = created.json()
+    assert schedule["next_runs"] == [] and schedule["next_run_at"] is None  # disabled
     path = f"/projects/{project}/schedules/{schedule['id']}"
     time.sleep(5)
     assert _schedule(api, admin, project, schedule["id"])["recent_runs"] == []  # disabled: never fired

@@ -132,6 +132,7 @@ def test_interval_schedule_sends_messages_to_the_agent(
     assert response.status_code == 201, response.text
     schedule = response.json()
     assert schedule["temporal_schedule_id"].startswith(f"project-{project}-")
+    assert schedule["next_runs"] and schedule["next_run_at"] == schedule["next_runs"][0]  # as Temporal has it
 
     def scheduled_messages() -> list[dict]:
         return [m for m in messages(api, admin, project, agent_id=agent) if m["sender"]["type"] == "system"]

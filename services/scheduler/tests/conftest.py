@@ -24,7 +24,7 @@ def repository() -> InMemoryScheduleRepository:
 
 @pytest.fixture
 def engine() -> FakeScheduleEngine:
-    return FakeScheduleEngine()
+    return FakeScheduleEngine(clock=lambda: NOW)
 
 
 @pytest.fixture

@@ -50,7 +50,9 @@ async def test_create_stores_a_validated_job_template_and_no_agent(
         ("fetch", (), 1),
         ("sum", ("fetch",), 1),
     ]
-    assert repository.rows[schedule.id] == schedule and engine.schedules[schedule.temporal_schedule_id] == schedule
+    stored = repository.rows[schedule.id]
+    assert stored == dataclasses.replace(schedule, next_runs=())
+    assert engine.schedules[schedule.temporal_schedule_id] == stored
     # Each run of its Temporal Schedule knows it starts a job.
     assert workflow_input(schedule).job is True
     assert (await scheduler.get(admin, project_id, schedule.id)).job == schedule.job

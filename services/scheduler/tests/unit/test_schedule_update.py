@@ -145,11 +145,12 @@ async def test_bad_patches_are_invalid_and_change_nothing(
     message: str,
 ) -> None:
     schedule = await _create(scheduler, admin, project_id, agent_id)
+    stored = repository.rows[schedule.id]
     with pytest.raises(NotFound, match="project not found"):
         await scheduler.update(outsider, project_id, schedule.id, patch)
     with pytest.raises(InvalidInput, match=message):
         await scheduler.update(admin, project_id, schedule.id, patch)
-    assert repository.rows[schedule.id] == schedule
+    assert repository.rows[schedule.id] == stored
 
 
 async def test_members_may_not_update_or_trigger(

@@ -44,8 +44,10 @@ async def test_create_stores_row_and_temporal_schedule(
     assert schedule.time_zone == "Asia/Tokyo"
     assert schedule.created_at == NOW
     assert schedule.next_run_at == datetime(2026, 11, 25, 0, 0, tzinfo=UTC)
-    assert repository.rows[schedule.id] == schedule
-    assert engine.schedules[schedule.temporal_schedule_id] == schedule
+    assert schedule.next_runs == (schedule.next_run_at,)  # answered as a get is: Temporal's next runs
+    stored = repository.rows[schedule.id]
+    assert stored == dataclasses.replace(schedule, next_runs=())
+    assert engine.schedules[schedule.temporal_schedule_id] == stored
 
 
 async def test_create_defaults_time_zone_to_utc(

@@ -134,6 +134,11 @@ class ScheduleOut(BaseModel):
     created_at: datetime | None
     overlap_policy: OverlapPolicy = "skip"
     catchup_window_seconds: int = limits.CATCHUP_WINDOW_SECONDS_DEFAULT
-    next_runs: list[datetime] = Field(default_factory=list, description="the next firings (empty when paused)")
-    recent_runs: list[ScheduleRunOut] = Field(default_factory=list, description="the latest runs, newest first")
+    next_runs: list[datetime] = Field(
+        default_factory=list,
+        description="the next firings, as Temporal has them (empty when paused, and in lists: read the schedule)",
+    )
+    recent_runs: list[ScheduleRunOut] = Field(
+        default_factory=list, description="the latest runs, newest first (empty in lists: read the schedule)"
+    )
     job: ScheduleJobOut | None = Field(default=None, description="the job each firing starts (a job schedule)")

@@ -103,7 +103,8 @@ class FakeScheduleEngine:
     the paused state and note, `triggered` every trigger.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._clock = clock
         self.schedules: dict[str, Schedule] = {}
         self.next_runs: dict[str, datetime | None] = {}
         self.paused: dict[str, tuple[bool, str]] = {}
@@ -142,7 +143,7 @@ class FakeScheduleEngine:
         if temporal_schedule_id in self.next_runs:
             return self.next_runs[temporal_schedule_id]
         # As Temporal would compute it (tests may set next_runs instead).
-        return next_fire_time(dataclasses.replace(schedule, enabled=True), datetime.now(UTC))
+        return next_fire_time(dataclasses.replace(schedule, enabled=True), self._clock())
 
     async def next_run_time(self, temporal_schedule_id: str) -> datetime | None:
         self._maybe_fail()

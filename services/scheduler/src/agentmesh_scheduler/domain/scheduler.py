@@ -63,7 +63,11 @@ class Scheduler:
         self._clock = clock
 
     async def create(self, identity: Identity, project_id: str, draft: ScheduleDraft | None) -> Schedule:
-        """Validate, check the agent, store the row, then create the Temporal Schedule."""
+        """Validate, check the agent, store the row, then create the Temporal Schedule.
+
+        Answered as `get` answers: with Temporal's next run times (a moment after the
+        create, Temporal may not show it yet: it is read again briefly, as after an update).
+        """
         project_id = project_in_scope(identity, project_id, admin=True)
         if draft is None:
             raise InvalidInput("schedule is required")
@@ -107,7 +111,7 @@ class Scheduler:
             await self._roll_back(schedule)
             raise
         log.info("created schedule %s (%s)", schedule.id, f"job {job.name!r}" if job else f"agent {agent_id}")
-        return schedule
+        return await self._with_runs(schedule, just_written=True)
 
     async def get(self, identity: Identity, project_id: str, schedule_id: str) -> Schedule:
         """One schedule, with Temporal's next run times (when Temporal answers) and recent runs."""
