@@ -50,6 +50,28 @@ async def test_create_stores_row_and_temporal_schedule(
     assert engine.schedules[schedule.temporal_schedule_id] == stored
 
 
+@pytest.mark.parametrize("failure", [Unavailable("temporal unavailable"), InvalidInput("unexpected")])
+async def test_create_is_answered_when_reading_back_its_next_runs_fails(
+    scheduler: Scheduler,
+    repository: InMemoryScheduleRepository,
+    engine: FakeScheduleEngine,
+    admin: Identity,
+    project_id: str,
+    agent_id: str,
+    monkeypatch: pytest.MonkeyPatch,
+    failure: Exception,
+) -> None:
+    async def describe(_temporal_schedule_id: str) -> None:
+        raise failure
+
+    monkeypatch.setattr(engine, "describe", describe)
+    schedule = await scheduler.create(admin, project_id, _draft(agent_id, IntervalTrigger(60)))
+    # Created all the same, with the next run computed here.
+    assert schedule.next_run_at == NOW + timedelta(seconds=60)
+    assert repository.rows[schedule.id].id == schedule.id
+    assert schedule.temporal_schedule_id in engine.schedules
+
+
 async def test_create_defaults_time_zone_to_utc(
     scheduler: Scheduler, admin: Identity, project_id: str, agent_id: str
 ) -> None:

@@ -65,8 +65,7 @@ class Scheduler:
     async def create(self, identity: Identity, project_id: str, draft: ScheduleDraft | None) -> Schedule:
         """Validate, check the agent, store the row, then create the Temporal Schedule.
 
-        Answered as `get` answers: with Temporal's next run times (a moment after the
-        create, Temporal may not show it yet: it is read again briefly, as after an update).
+        Answered as `get` answers, with Temporal's next run times (`_created`).
         """
         project_id = project_in_scope(identity, project_id, admin=True)
         if draft is None:
@@ -111,7 +110,7 @@ class Scheduler:
             await self._roll_back(schedule)
             raise
         log.info("created schedule %s (%s)", schedule.id, f"job {job.name!r}" if job else f"agent {agent_id}")
-        return await self._with_runs(schedule, just_written=True)
+        return await self._created(schedule)
 
     async def get(self, identity: Identity, project_id: str, schedule_id: str) -> Schedule:
         """One schedule, with Temporal's next run times (when Temporal answers) and recent runs."""
@@ -255,6 +254,19 @@ class Scheduler:
             await self._engine.update(restored, rearm=False)
         except AgentmeshError:
             log.warning("could not undo the failed update of schedule %s; reconcile will repair it", previous.id)
+
+    async def _created(self, schedule: Schedule) -> Schedule:
+        """A new schedule with Temporal's next run times (it has no runs yet).
+
+        It is created whatever the read-back does: should that fail, the answer keeps the
+        next run computed here rather than fail a create that took effect.
+        """
+        try:
+            next_runs = await self._live_next_runs(schedule, just_written=True)
+        except AgentmeshError as error:
+            log.warning("schedule %s created; its next runs not read back: %s", schedule.id, error.message)
+            return schedule
+        return dataclasses.replace(schedule, next_runs=next_runs, next_run_at=next_runs[0] if next_runs else None)
 
     async def _with_runs(self, schedule: Schedule, *, just_written: bool = False) -> Schedule:
         next_runs = await self._live_next_runs(schedule, just_written=just_written)
