@@ -52,15 +52,9 @@ async def test_create_stores_row_and_temporal_schedule(
 
 @pytest.mark.parametrize("failure", [Unavailable("temporal unavailable"), InvalidInput("unexpected")])
 async def test_create_is_answered_when_reading_back_its_next_runs_fails(
-    scheduler: Scheduler,
-    repository: InMemoryScheduleRepository,
-    engine: FakeScheduleEngine,
-    admin: Identity,
-    project_id: str,
-    agent_id: str,
-    monkeypatch: pytest.MonkeyPatch,
-    failure: Exception,
-) -> None:
+    scheduler: Scheduler, repository: InMemoryScheduleRepository, engine: FakeScheduleEngine, admin: Identity,
+    project_id: str, agent_id: str, monkeypatch: pytest.MonkeyPatch, failure: Exception,
+) -> None:  # fmt: skip
     async def describe(_temporal_schedule_id: str) -> None:
         raise failure
 
