@@ -9,6 +9,8 @@ Unexpected exceptions are answered and logged once, in middleware.py.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -54,13 +56,26 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
-def _describe_validation(error: RequestValidationError) -> str:
-    parts = []
-    for item in error.errors()[:5]:
-        location = ".".join(str(part) for part in item.get("loc", ()) if part != "body")
-        message = item.get("msg", "invalid value")
-        parts.append(f"{location}: {message}" if location else message)
-    return "; ".join(parts) or "invalid request"
+def validation_problem(item: Mapping[str, Any], content_type: str) -> tuple[str | None, str]:
+    """One of a request's validation errors: the field it names (None for the body as a
+    whole) and a message saying what to fix."""
+    location = [str(part) for part in item.get("loc", ()) if part != "body"]
+    if item.get("type") == "json_invalid":  # its location is the character the parser stopped at
+        reason = (item.get("ctx") or {}).get("error", "invalid JSON")
+        position = f"at character {location[-1]}: " if location else ""
+        return None, f"the body is not valid JSON ({position}{reason})"
+    if item.get("type") == "model_attributes_type" and not location:
+        if content_type and "json" not in content_type:  # read as JSON only when it says so (or says nothing)
+            return None, f"the body must be a JSON object sent as application/json, not {content_type}"
+        return None, "the body must be a JSON object"
+    param = ".".join(location) or None
+    message = item.get("msg", "invalid value")
+    return param, f"{param}: {message}" if param else message
+
+
+def _describe_validation(error: RequestValidationError, content_type: str) -> str:
+    messages = [validation_problem(item, content_type)[1] for item in error.errors()[:5]]
+    return "; ".join(messages) or "invalid request"
 
 
 async def _on_domain_error(request: Request, error: errors.AgentmeshError) -> JSONResponse:
@@ -77,8 +92,9 @@ async def _on_domain_error(request: Request, error: errors.AgentmeshError) -> JS
     return error_response(status, error.code, error.message, headers)
 
 
-async def _on_validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
-    return error_response(422, "invalid_argument", _describe_validation(error))
+async def _on_validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+    content_type = request.headers.get("content-type", "")
+    return error_response(422, "invalid_argument", _describe_validation(error, content_type))
 
 
 async def _on_http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:

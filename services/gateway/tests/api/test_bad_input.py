@@ -143,6 +143,23 @@ async def test_validation_errors_say_which_field(api, admin) -> None:
     assert "name" in body["error"]["message"] and "settings" in body["error"]["message"]
 
 
+@pytest.mark.parametrize(
+    ("content", "content_type", "message"),
+    [
+        (b'{"name":', "application/json", "the body is not valid JSON (at character 8: Expecting value)"),
+        (b"[]", "application/json", "the body must be a JSON object"),
+        (b'"p"', None, "the body must be a JSON object"),
+        (b"name=p", "application/x-www-form-urlencoded",
+         "the body must be a JSON object sent as application/json, not application/x-www-form-urlencoded"),
+    ],
+)  # fmt: skip
+async def test_a_body_that_is_not_a_json_object_says_so(api, admin, content, content_type, message) -> None:
+    headers = {**admin, "content-type": content_type} if content_type else admin
+    response = await api.post("/projects", headers=headers, content=content)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == {"code": "invalid_argument", "message": message}
+
+
 @pytest.mark.parametrize("query", ["limit=0", "limit=201", "limit=x", "cursor=" + "c" * 300])
 async def test_bad_paging_is_422(api, admin, query) -> None:
     response = await api.get(f"/projects?{query}", headers=admin)

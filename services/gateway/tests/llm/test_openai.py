@@ -166,7 +166,9 @@ async def test_bad_input_is_an_openai_shaped_4xx(api, world, inference, change, 
 
 async def test_malformed_json_and_an_oversize_prompt_are_400(api, world, inference) -> None:
     headers = {**key_headers(world["key_a"]), "Content-Type": "application/json"}
-    assert_openai_error(await api.post("/v1/chat/completions", headers=headers, content=b"{not json"), 400)
+    malformed = assert_openai_error(await api.post("/v1/chat/completions", headers=headers, content=b"{not json"), 400)
+    assert malformed["param"] is None  # the body as a whole, not a field named after a character position
+    assert malformed["message"].startswith("the body is not valid JSON (at character 1: ")
     inference.max_prompt_chars = 100
     long = {**CHAT, "messages": [{"role": "user", "content": "word " * 100}]}
     error = assert_openai_error(await api.post("/v1/chat/completions", headers=headers, json=long), 400)

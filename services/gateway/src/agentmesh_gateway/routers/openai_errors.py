@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agentmesh_core import errors
 from agentmesh_core.quotas import retry_after_header
-from agentmesh_gateway.errors import HTTP_STATUS, error_response
+from agentmesh_gateway.errors import HTTP_STATUS, error_response, validation_problem
 from agentmesh_observability.logging import error_summary
 
 log = logging.getLogger(__name__)
@@ -66,15 +66,11 @@ def openai_error(
     return Response(json.dumps(body), status_code=status, headers=headers, media_type="application/json")
 
 
-def _param(error: RequestValidationError) -> tuple[str | None, str]:
+def _param(request: Request, error: RequestValidationError) -> tuple[str | None, str]:
     items = error.errors()
     if not items:
         return None, "invalid request"
-    first = items[0]
-    location = [str(part) for part in first.get("loc", ()) if part != "body"]
-    param = ".".join(location) or None
-    message = first.get("msg", "invalid value")
-    return param, f"{param}: {message}" if param else message
+    return validation_problem(items[0], request.headers.get("content-type", ""))
 
 
 def _retry_headers(error: errors.AgentmeshError) -> dict[str, str] | None:
@@ -88,7 +84,7 @@ def _retry_headers(error: errors.AgentmeshError) -> dict[str, str] | None:
 def openai_error_for(request: Request, error: Exception) -> Response:
     """Any exception as an OpenAI error response (unexpected ones logged, answered 500)."""
     if isinstance(error, RequestValidationError):
-        param, message = _param(error)
+        param, message = _param(request, error)
         return openai_error(400, message, param=param, code="invalid_value")
     if isinstance(error, errors.AgentmeshError):
         status = HTTP_STATUS.get(error.code, 500)
