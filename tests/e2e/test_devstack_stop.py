@@ -59,15 +59,20 @@ class Run:
 
         eventually_sync(seen, timeout=timeout, interval=0.2, what=f"{text!r} in the make run output")
 
-    def leftovers(self) -> list[psutil.Process]:
-        """Processes this run started that still exist (zombies already reaped by nobody excepted)."""
+    def leftovers(self, services_only: bool = False) -> list[psutil.Process]:
+        """Processes this run started that still exist (zombies already reaped by nobody excepted).
+
+        `services_only`: those with the run dir in their environment, not the servers found by
+        their command lines. Read in one pass: a process may end (a zombie) between two reads.
+        """
         marker = str(self.run_dir)
         found = []
         for process in psutil.process_iter():
             try:
                 if process.status() == psutil.STATUS_ZOMBIE:
                     continue
-                if marker in " ".join(process.cmdline()) or process.environ().get("AGENTMESH_RUN_DIR") == marker:
+                in_environment = process.environ().get("AGENTMESH_RUN_DIR") == marker
+                if in_environment or (not services_only and marker in " ".join(process.cmdline())):
                     found.append(process)
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
@@ -106,16 +111,24 @@ def make_run(tmp_path: Path) -> Iterator[Callable[..., Run]]:
     yield start
     for run in runs:  # a failed test must not leave its mesh running
         for process in run.leftovers():
-            process.kill()
+            with contextlib.suppress(psutil.NoSuchProcess):  # ended meanwhile
+                process.kill()
         if run.make.poll() is None:
             run.make.kill()
             run.make.wait(10)
         shutil.rmtree(run.run_dir, ignore_errors=True)
 
 
+def _described(process: psutil.Process) -> str:
+    try:
+        return f"{process.pid} {' '.join(process.cmdline())[:160]}"
+    except psutil.NoSuchProcess:  # a zombie by now: it was still running when found
+        return f"{process.pid} (ended while being reported)"
+
+
 def _assert_stopped_cleanly(run: Run) -> None:
     eventually_sync(lambda: run.make.poll() is not None, timeout=STOP_WITHIN, interval=0.5, what="make run to exit")
-    left = [f"{p.pid} {' '.join(p.cmdline())[:160]}" for p in run.leftovers()]
+    left = [_described(process) for process in run.leftovers()]
     assert not left, "left running after the stop:\n" + "\n".join(left) + f"\n--- make run output:\n{run.log()}"
     log = run.log()
     assert "Traceback" not in log and "devstack stopped" in log, log
@@ -148,7 +161,7 @@ def test_a_run_killed_outright_is_cleaned_up_by_the_next_one(make_run: Callable[
     first.make.wait(10)
 
     def services_gone() -> bool:  # they watch their parent (agentmesh_core.parent_watch)
-        return not [p for p in first.leftovers() if p.environ().get("AGENTMESH_RUN_DIR") == str(first.run_dir)]
+        return not first.leftovers(services_only=True)
 
     eventually_sync(services_gone, timeout=STOP_WITHIN, interval=0.5, what="the services to stop themselves")
     assert port_open("127.0.0.1", first.ports["nats_port"]), "NATS is left running: the next run has to stop it"
