@@ -29,6 +29,7 @@ from agentmesh_scheduler.domain.models import (
     Schedule,
     ScheduleDraft,
     SchedulePatch,
+    ScheduleRun,
     temporal_schedule_id,
 )
 from agentmesh_scheduler.domain.ports import AgentDirectory, Clock, ScheduleEngine, ScheduleRepository
@@ -266,17 +267,12 @@ class Scheduler:
         except AgentmeshError as error:
             log.warning("schedule %s created; its next runs not read back: %s", schedule.id, error.message)
             return schedule
-        return dataclasses.replace(schedule, next_runs=next_runs, next_run_at=next_runs[0] if next_runs else None)
+        return _answered(schedule, next_runs, recent_runs=())
 
     async def _with_runs(self, schedule: Schedule, *, just_written: bool = False) -> Schedule:
         next_runs = await self._live_next_runs(schedule, just_written=just_written)
         recent = await self._repository.recent_runs(schedule.project_id, schedule.id, RECENT_RUNS)
-        return dataclasses.replace(
-            schedule,
-            next_runs=next_runs,
-            next_run_at=next_runs[0] if next_runs else None,
-            recent_runs=tuple(recent),
-        )
+        return _answered(schedule, next_runs, recent_runs=tuple(recent))
 
     async def _live_next_runs(self, schedule: Schedule, *, just_written: bool) -> tuple[datetime, ...]:
         """Temporal's next run times when it shows this revision, enabled; else computed here.
@@ -314,3 +310,10 @@ class Scheduler:
             await self._repository.remove(schedule.project_id, schedule.id)
         except AgentmeshError:
             log.exception("could not roll back schedule %s after a failed create", schedule.id)
+
+
+def _answered(schedule: Schedule, next_runs: tuple[datetime, ...], recent_runs: tuple[ScheduleRun, ...]) -> Schedule:
+    """The schedule as an answer shows it: its next runs (the first is `next_run_at`) and recent runs."""
+    return dataclasses.replace(
+        schedule, next_runs=next_runs, next_run_at=next_runs[0] if next_runs else None, recent_runs=recent_runs
+    )
